@@ -1,0 +1,250 @@
+// The one implementation of Executor.map() that every executor shares.
+
+import { Future } from "../future/future.ts";
+import { TimeoutError } from "../future/errors.ts";
+import type { MapOptions } from "./executor.ts";
+import { checkMillis, checkPositiveInt, checkSignal } from "./_options.ts";
+
+/**
+ * A chunk of a map() that failed at item `index`: the values before it are still yielded, then
+ * `error` is thrown. Engines that run chunks reject the chunk's future with it.
+ */
+export class ChunkFailure extends Error {
+  readonly values: unknown[];
+  readonly error: unknown;
+  constructor(values: unknown[], error: unknown) {
+    super("a map() chunk failed");
+    this.name = "ChunkFailure";
+    this.values = values;
+    this.error = error;
+  }
+}
+
+/** Submits one unit: a list of items (one item unless chunking), with the map's signal. */
+export type SubmitUnit = (items: unknown[], signal: AbortSignal | undefined) => Future<unknown>;
+
+/**
+ * Runs `submit` over `items` and yields the results in input order.
+ *
+ * @param submit submits one unit of work
+ * @param chunked whether a unit's future gives an array of results (and rejects with ChunkFailure)
+ */
+export function mapTasks(
+  submit: SubmitUnit,
+  chunked: boolean,
+  items: Iterable<unknown> | AsyncIterable<unknown>,
+  options: MapOptions | undefined,
+): AsyncIterableIterator<unknown> {
+  const what = "map";
+  const timeout = checkMillis(what, "timeout", options?.timeout) ?? Infinity;
+  const chunksize = checkPositiveInt(what, "chunksize", options?.chunksize) ?? 1;
+  const buffersize = checkPositiveInt(what, "buffersize", options?.buffersize) ?? Infinity;
+  const signal = checkSignal(what, "signal", options?.signal);
+  let source: Iterator<unknown> | AsyncIterator<unknown>;
+  let isAsync: boolean;
+  if (
+    items != null && typeof (items as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+  ) {
+    source = (items as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    isAsync = true;
+  } else if (items != null && typeof (items as Iterable<unknown>)[Symbol.iterator] === "function") {
+    source = (items as Iterable<unknown>)[Symbol.iterator]();
+    isAsync = false;
+  } else {
+    throw new TypeError(
+      `Cannot map as 'items' must be an iterable or an async iterable: received ${String(items)}`,
+    );
+  }
+  return new MapIterator(submit, chunked, source, isAsync, {
+    deadline: performance.now() + timeout,
+    timeout,
+    chunksize: chunked ? chunksize : 1,
+    limit: buffersize,
+    signal,
+  });
+}
+
+interface Settings {
+  deadline: number;
+  timeout: number;
+  chunksize: number;
+  limit: number;
+  signal: AbortSignal | undefined;
+}
+
+class MapIterator implements AsyncIterableIterator<unknown> {
+  #submit: SubmitUnit;
+  #chunked: boolean;
+  #source: Iterator<unknown> | AsyncIterator<unknown>;
+  #isAsync: boolean;
+  #settings: Settings;
+  #units: Future<unknown>[] = [];
+  #values: unknown[] = [];
+  #failure: { error: unknown } | undefined;
+  #exhausted = false;
+  #closed = false;
+  #pumping = false;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    submit: SubmitUnit,
+    chunked: boolean,
+    source: Iterator<unknown> | AsyncIterator<unknown>,
+    isAsync: boolean,
+    settings: Settings,
+  ) {
+    this.#submit = submit;
+    this.#chunked = chunked;
+    this.#source = source;
+    this.#isAsync = isAsync;
+    this.#settings = settings;
+    // A sync source is pulled here, synchronously: without buffersize every item is submitted
+    // at the call, as Python does; an async source starts filling in the background.
+    void this.#pump();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<unknown, undefined>> {
+    while (true) {
+      if (this.#values.length > 0) return { done: false, value: this.#values.shift() };
+      if (this.#failure) {
+        const { error } = this.#failure;
+        this.#failure = undefined;
+        throw error;
+      }
+      if (this.#closed) return { done: true, value: undefined };
+      const { signal } = this.#settings;
+      if (signal?.aborted) this.#fail(signal.reason);
+      else if (this.#units.length === 0) await this.#awaitUnit();
+      else await this.#takeUnit(this.#units[0]!);
+    }
+  }
+
+  return(): Promise<IteratorResult<unknown, undefined>> {
+    this.#values.length = 0;
+    this.#failure = undefined;
+    this.#close();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  async #takeUnit(unit: Future<unknown>): Promise<void> {
+    let result: unknown;
+    try {
+      result = await unit.result(this.#waitOptions());
+    } catch (error) {
+      if (!unit.done()) return this.#fail(this.#timeoutOrAbort());
+      this.#units.shift();
+      if (error instanceof ChunkFailure) {
+        this.#values.push(...error.values);
+        return this.#fail(error.error);
+      }
+      return this.#fail(error);
+    }
+    this.#units.shift();
+    if (this.#chunked) this.#values.push(...(result as unknown[]));
+    else this.#values.push(result);
+    void this.#pump();
+  }
+
+  async #awaitUnit(): Promise<void> {
+    if (this.#exhausted) return this.#close();
+    void this.#pump();
+    if (this.#units.length > 0 || this.#failure || this.#closed) return;
+    const { signal, deadline } = this.#settings;
+    const left = deadline - performance.now();
+    if (left <= 0) return this.#fail(this.#timeoutOrAbort());
+    let timedOut = false;
+    await new Promise<void>((resolve) => {
+      const timer = left === Infinity ? undefined : setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, left);
+      const onAbort = () => resolve();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#wake = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+    });
+    this.#wake?.();
+    this.#wake = undefined;
+    if (timedOut) this.#fail(this.#timeoutOrAbort());
+  }
+
+  #waitOptions(): { timeout?: number; signal?: AbortSignal } {
+    const { deadline, signal } = this.#settings;
+    const options: { timeout?: number; signal?: AbortSignal } = {};
+    if (deadline !== Infinity) options.timeout = Math.max(0, deadline - performance.now());
+    if (signal) options.signal = signal;
+    return options;
+  }
+
+  #timeoutOrAbort(): unknown {
+    const { signal, timeout } = this.#settings;
+    if (signal?.aborted) return signal.reason;
+    return new TimeoutError(`map() did not finish within its timeout of ${timeout} ms`);
+  }
+
+  /** Pulls items and submits units until `limit` units are outstanding or the source ends. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const { chunksize, limit, signal } = this.#settings;
+    try {
+      while (!this.#closed && !this.#exhausted && this.#units.length < limit) {
+        const chunk: unknown[] = [];
+        while (chunk.length < chunksize) {
+          const next = this.#isAsync ? await this.#source.next() : this.#source.next();
+          if ((next as IteratorResult<unknown>).done) {
+            this.#exhausted = true;
+            break;
+          }
+          chunk.push((next as IteratorResult<unknown>).value);
+        }
+        if (this.#closed || chunk.length === 0) break;
+        this.#units.push(this.#submit(chunk, signal));
+        this.#wake?.();
+      }
+    } catch (error) {
+      // The source threw, or submit() refused (shutdown, broken): raise it at this position.
+      this.#exhausted = true;
+      this.#units.push(rejected(error));
+      this.#wake?.();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#failure = { error };
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const unit of this.#units) unit.cancel();
+    this.#units.length = 0;
+    this.#wake?.();
+    if (!this.#exhausted) {
+      this.#exhausted = true;
+      try {
+        const done = this.#source.return?.();
+        if (done instanceof Promise) done.catch(() => {});
+      } catch {
+        // A source that fails to close has nothing more to give.
+      }
+    }
+  }
+}
+
+/** A settled future that failed with `error`, to raise a source's error in input order. */
+function rejected(error: unknown): Future<unknown> {
+  const future = new Future<unknown>();
+  future.setException(error);
+  return future;
+}

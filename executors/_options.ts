@@ -1,0 +1,94 @@
+// Validation of the options users pass, with messages that name the option and the value.
+
+import type { TaskOptions } from "./executor.ts";
+import { validateRetryOptions } from "./retry.ts";
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return `a function`;
+  if (Array.isArray(value)) return "an array";
+  if (value !== null && typeof value === "object") return `an object`;
+  return String(value);
+}
+
+/** Throws a RangeError unless `value` is an integer ≥ 1 (or `undefined`). */
+export function checkPositiveInt(what: string, name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be a positive integer: received ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Throws a RangeError unless `value` is a number ≥ 0, `Infinity` allowed (or `undefined`). */
+export function checkMillis(what: string, name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
+        show(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Throws a TypeError unless `value` is an AbortSignal (or `undefined`). */
+export function checkSignal(what: string, name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new TypeError(
+    `Cannot ${what} as '${name}' must be an AbortSignal: received ${show(value)}`,
+  );
+}
+
+/** Checks task options and returns a copy without the keys left undefined. */
+export function validateTaskOptions(options: unknown): TaskOptions {
+  const what = "apply task options";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot ${what} as 'options' must be an object: received ${show(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  const known = new Set(["timeout", "deadline", "signal", "retry", "domain", "transfer"]);
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) {
+      throw new TypeError(`Cannot ${what} as '${key}' is not a task option`);
+    }
+  }
+  const result: TaskOptions = {};
+  const timeout = checkMillis(what, "timeout", o.timeout);
+  if (timeout !== undefined) result.timeout = timeout;
+  if (o.deadline !== undefined) {
+    if (typeof o.deadline !== "number" || !Number.isFinite(o.deadline)) {
+      throw new RangeError(
+        `Cannot ${what} as 'deadline' must be a finite Date.now() time in milliseconds: received ${
+          show(o.deadline)
+        }`,
+      );
+    }
+    result.deadline = o.deadline;
+  }
+  const signal = checkSignal(what, "signal", o.signal);
+  if (signal !== undefined) result.signal = signal;
+  if (o.retry !== undefined) result.retry = validateRetryOptions(o.retry);
+  if (o.domain !== undefined) {
+    if (typeof o.domain !== "string" || o.domain === "") {
+      throw new TypeError(
+        `Cannot ${what} as 'domain' must be a non-empty string: received ${show(o.domain)}`,
+      );
+    }
+    result.domain = o.domain;
+  }
+  if (o.transfer !== undefined) {
+    if (!Array.isArray(o.transfer)) {
+      throw new TypeError(
+        `Cannot ${what} as 'transfer' must be an array of transferables: received ${
+          show(o.transfer)
+        }`,
+      );
+    }
+    result.transfer = o.transfer as Transferable[];
+  }
+  return result;
+}

@@ -1,0 +1,263 @@
+// A submitted task and its attempts: the logic every executor shares (timeouts, deadline, abort,
+// retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
+
+import { Future } from "../future/future.ts";
+import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
+import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
+import type { TaskOptions } from "./executor.ts";
+
+/** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
+export type JobKind = "call" | "chunk";
+
+/** What an engine needs from the executor that owns the task. */
+export interface TaskHost {
+  schedule(job: Job): void;
+  readonly breakers: CircuitBreakers | undefined;
+  readonly broken: BrokenExecutorError | undefined;
+  taskDone(task: Task): void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** One attempt at running a task. Engines queue it, `start()` it, and settle it. */
+export class Job {
+  readonly task: Task;
+  readonly attempt: number;
+  /** Set by the engine: called once when the job settles after it has started. */
+  onEnd: (() => void) | undefined;
+  /** Set by the engine: called once, synchronously, when a started job is aborted. */
+  onAbort: ((reason: unknown) => void) | undefined;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #settled = false;
+  #resolve: (outcome: Outcome) => void;
+  readonly outcome: Promise<Outcome>;
+
+  constructor(task: Task, attempt: number) {
+    this.task = task;
+    this.attempt = attempt;
+    const { promise, resolve } = Promise.withResolvers<Outcome>();
+    this.outcome = promise;
+    this.#resolve = resolve;
+  }
+
+  get kind(): JobKind {
+    return this.task.kind;
+  }
+  get fn(): (...args: unknown[]) => unknown {
+    return this.task.fn;
+  }
+  get args(): unknown[] {
+    return this.task.args;
+  }
+  get options(): TaskOptions {
+    return this.task.options;
+  }
+  /** Whether it has settled: an engine drops a queued job that has. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** The signal the running function sees; created on first use. */
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  /**
+   * Marks the job as running; the engine calls it right before handing the job to a runner.
+   * Returns false when the job must not run (it settled while queued, or its future was cancelled).
+   */
+  start(): boolean {
+    if (this.#settled) return false;
+    if (this.attempt === 1 && !this.task.future.setRunningOrNotifyCancel()) {
+      this.#finish({ ok: false, error: undefined });
+      return false;
+    }
+    this.#started = true;
+    const timeout = this.task.options.timeout;
+    if (timeout !== undefined && timeout !== Infinity) {
+      this.#timer = setTimeout(
+        () =>
+          this.abort(
+            new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
+          ),
+        timeout,
+      );
+    }
+    return true;
+  }
+
+  resolve(value: unknown): void {
+    this.#finish({ ok: true, value });
+  }
+
+  reject(error: unknown): void {
+    this.#finish({ ok: false, error });
+  }
+
+  /** Rejects at once with `reason` and tells the engine to stop the work. */
+  abort(reason: unknown): void {
+    if (this.#settled) return;
+    this.#controller?.abort(reason);
+    const wasStarted = this.#started;
+    this.#finish({ ok: false, error: reason });
+    if (wasStarted) this.onAbort?.(reason);
+  }
+
+  #finish(outcome: Outcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    this.task.current = undefined;
+    this.#resolve(outcome);
+    if (this.#started) this.onEnd?.();
+  }
+}
+
+/** A submitted task: owns the future, the deadline, and the retry loop. */
+export class Task {
+  readonly future: Future<unknown> = new Future();
+  readonly kind: JobKind;
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly args: unknown[];
+  readonly options: TaskOptions;
+  /** The attempt running or queued now. */
+  current: Job | undefined;
+  #host: TaskHost;
+  #stopReason: unknown;
+  #stopped = false;
+  #stopController: AbortController | undefined;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #onUserAbort: (() => void) | undefined;
+
+  constructor(
+    host: TaskHost,
+    kind: JobKind,
+    fn: (...args: unknown[]) => unknown,
+    args: unknown[],
+    options: TaskOptions,
+  ) {
+    this.#host = host;
+    this.kind = kind;
+    this.fn = fn;
+    this.args = args;
+    this.options = options;
+  }
+
+  /** Starts the task; the future settles exactly once, whatever happens. */
+  run(): void {
+    const { signal, deadline } = this.options;
+    if (signal) {
+      if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
+      this.#onUserAbort = () => this.stop(signal.reason);
+      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
+    if (deadline !== undefined) {
+      const left = deadline - Date.now();
+      const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
+      if (left <= 0) return this.#settle({ ok: false, error });
+      this.#deadlineTimer = setTimeout(() => this.stop(error), left);
+    }
+    this.#attempts().then((outcome) => this.#settle(outcome));
+  }
+
+  /** Stops the task for good: the current attempt is aborted and no retry follows. */
+  stop(reason: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#stopReason = reason;
+    this.#stopController?.abort(reason);
+    this.current?.abort(reason);
+  }
+
+  async #attempts(): Promise<Outcome> {
+    const retry = this.options.retry;
+    const maxAttempts = retry?.maxAttempts ?? 1;
+    const retryOn = retry?.retryOn ?? defaultRetryOn;
+    let crashes = 0;
+    for (let attempt = 1;; attempt++) {
+      if (this.#stopped) return { ok: false, error: this.#stopReason };
+      let permit: CircuitPermit | undefined;
+      const domain = this.options.domain;
+      if (domain !== undefined && this.#host.breakers) {
+        try {
+          permit = this.#host.breakers.enter(domain);
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }
+      const job = new Job(this, attempt);
+      this.current = job;
+      this.#host.schedule(job);
+      const outcome = await job.outcome;
+      if (outcome.ok) {
+        permit?.success();
+        return outcome;
+      }
+      const error = outcome.error;
+      const callerStopped = this.future.cancelled() ||
+        (this.options.signal?.aborted === true && error === this.options.signal.reason);
+      if (callerStopped) permit?.release();
+      else permit?.failure(error);
+      if (error instanceof WorkerCrashedError) crashes++;
+      if (
+        attempt >= maxAttempts || this.#stopped || this.#host.broken !== undefined ||
+        error instanceof BrokenExecutorError || this.future.done() || !safeRetryOn(retryOn, error)
+      ) return outcome;
+      if (crashes >= 2) {
+        return {
+          ok: false,
+          error: new WorkerCrashedError(
+            `the task crashed its worker ${crashes} times and is not retried again (a poison task)`,
+            { cause: error, ...crashDetails(error) },
+          ),
+        };
+      }
+      try {
+        await sleep(retryDelay(attempt, retry?.backoff), this.#stopSignal());
+      } catch {
+        return { ok: false, error: this.#stopReason };
+      }
+    }
+  }
+
+  #stopSignal(): AbortSignal {
+    this.#stopController ??= new AbortController();
+    if (this.#stopped) this.#stopController.abort(this.#stopReason);
+    return this.#stopController.signal;
+  }
+
+  #settle(outcome: Outcome): void {
+    clearTimeout(this.#deadlineTimer);
+    if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
+    const future = this.future;
+    if (!future.done()) {
+      if (outcome.ok) future.setResult(outcome.value);
+      else future.setException(outcome.error);
+    }
+    this.#host.taskDone(this);
+  }
+}
+
+function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {
+  try {
+    return retryOn(error) === true;
+  } catch (thrown) {
+    reportError(thrown);
+    return false;
+  }
+}
+
+function crashDetails(error: unknown): { exitCode?: number; signal?: string } {
+  const details: { exitCode?: number; signal?: string } = {};
+  if (!(error instanceof WorkerCrashedError)) return details;
+  if (error.exitCode !== undefined) details.exitCode = error.exitCode;
+  if (error.signal !== undefined) details.signal = error.signal;
+  return details;
+}

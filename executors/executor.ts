@@ -1,0 +1,136 @@
+/**
+ * The {@linkcode Executor} interface that every executor implements, and its options.
+ *
+ * @module
+ */
+
+import type { Future } from "../future/future.ts";
+import type { RetryOptions } from "./retry.ts";
+
+/**
+ * Options that apply to each task. Give them to an executor with `executor.with(options)`.
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const quick = pool.with({ timeout: 1_000 });
+ * console.assert((await quick.submit(async () => 1)) === 1);
+ * ```
+ */
+export interface TaskOptions {
+  /**
+   * Milliseconds the task may run, counted from the moment it starts running. Past it the future
+   * rejects with `TimeoutError` and the work is stopped.
+   */
+  timeout?: number;
+  /** An absolute time (`Date.now()` milliseconds) by which the task must be done, queue time included. */
+  deadline?: number;
+  /** Aborting it drops a queued task and stops a running one; the future rejects with its reason. */
+  signal?: AbortSignal;
+  /** Retry failed attempts; see {@linkcode RetryOptions}. */
+  retry?: RetryOptions;
+  /** The circuit-breaker key, such as a host name; used when the executor has a `circuitBreaker`. */
+  domain?: string;
+  /** Objects to transfer (not copy) to a worker with the arguments; ignored by `AsyncPoolExecutor`. */
+  transfer?: Transferable[];
+}
+
+/**
+ * Options for {@linkcode Executor.map}.
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const squares = [];
+ * for await (const x of pool.map((n: number) => n * n, [1, 2, 3], { buffersize: 2 })) squares.push(x);
+ * console.assert(squares.join() === "1,4,9");
+ * ```
+ */
+export interface MapOptions {
+  /** Milliseconds, counted from the `map()` call, after which iteration throws `TimeoutError`. */
+  timeout?: number;
+  /**
+   * Items sent to a worker in one message (worker and process pools; ignored elsewhere).
+   * @default {1}
+   */
+  chunksize?: number;
+  /**
+   * At most this many chunks outstanding; items are pulled as results are consumed, so an
+   * endless iterable works. Without it, a sync iterable is submitted eagerly at the call.
+   */
+  buffersize?: number;
+  /** Aborting it stops the iteration (it throws the reason) and cancels what has not started. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options for {@linkcode Executor.shutdown}.
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * const pool = new AsyncPoolExecutor();
+ * await pool.shutdown({ wait: true, cancelFutures: true });
+ * ```
+ */
+export interface ShutdownOptions {
+  /**
+   * Resolve only when all running work has settled and every worker has exited.
+   * @default {true}
+   */
+  wait?: boolean;
+  /**
+   * Cancel the futures that have not started.
+   * @default {false}
+   */
+  cancelFutures?: boolean;
+}
+
+/**
+ * What every executor does: run functions and hand back futures. Switching executor is changing
+ * one identifier.
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor, type Executor } from "@concurrent/futures";
+ *
+ * async function total(executor: Executor, items: number[]): Promise<number> {
+ *   let sum = 0;
+ *   for await (const x of executor.map((n: number) => n * 2, items)) sum += x;
+ *   return sum;
+ * }
+ * await using pool = new AsyncPoolExecutor();
+ * console.assert((await total(pool, [1, 2, 3])) === 12);
+ * ```
+ */
+export interface Executor {
+  /**
+   * Schedules `fn(...args)` and returns a future for its result.
+   *
+   * @throws {InvalidStateError} after `shutdown()`
+   * @throws {BrokenExecutorError} when the executor is broken
+   * @throws {TypeError} when `fn` is not a function this executor can run
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+  /**
+   * Applies `fn` to every item; results come in input order. An error is thrown at the failing
+   * item's position and the remaining tasks are cancelled; leaving the loop early cancels the
+   * tasks that have not started.
+   */
+  map<T, R>(
+    fn: (item: T) => R,
+    items: Iterable<T> | AsyncIterable<T>,
+    options?: MapOptions,
+  ): AsyncIterableIterator<Awaited<R>>;
+  /** A view of the same executor that gives every task these options (merged over its own). */
+  with(options: TaskOptions): Executor;
+  /** Stops accepting work; see {@linkcode ShutdownOptions}. Calling it twice is fine. */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /** `shutdown({ wait: true })`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,0 +1,126 @@
+/**
+ * {@linkcode asCompleted}: iterate over futures as they complete.
+ *
+ * @module
+ */
+
+import { TimeoutError } from "./errors.ts";
+import { checkTimeout, type Future, removeDoneCallback } from "./future.ts";
+
+/** Options for {@linkcode asCompleted}. */
+export interface AsCompletedOptions {
+  /**
+   * Milliseconds, counted from the first `next()`, after which iteration throws `TimeoutError`
+   * whose message is `"N (of M) futures unfinished"`.
+   * @default {Infinity}
+   */
+  timeout?: number;
+}
+
+/**
+ * Yields the futures as they complete (finished or cancelled): those already done first, then each
+ * as it completes. Duplicates are yielded once. It never cancels anything.
+ *
+ * @param futures the futures
+ * @param options `timeout`
+ * @returns an async iterator of the same futures
+ * @throws {TimeoutError} during iteration, when `timeout` runs out
+ * @throws {RangeError} for a negative `timeout`
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor, asCompleted } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const futures = [30, 10, 20].map((ms) =>
+ *   pool.submit((ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms)), ms)
+ * );
+ * const order: number[] = [];
+ * for await (const future of asCompleted(futures)) order.push(await future);
+ * console.assert(order.length === 3);
+ * ```
+ */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options?: AsCompletedOptions,
+): AsyncIterableIterator<Future<T>> {
+  const timeout = checkTimeout(
+    "iterate as completed",
+    "timeout",
+    options?.timeout,
+  );
+  return new AsCompletedIterator(new Set(futures), timeout);
+}
+
+// A hand-written iterator rather than an async generator: `yield` in an async generator awaits a
+// thenable, which would unwrap the futures instead of yielding them.
+class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
+  #total: number;
+  #timeout: number;
+  #deadline: number | undefined;
+  #ready: Future<T>[] = [];
+  #pending = new Set<Future<T>>();
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #onDone = (future: Future<T>) => {
+    this.#pending.delete(future);
+    this.#ready.push(future);
+    this.#wake?.();
+  };
+
+  constructor(all: Set<Future<T>>, timeout: number) {
+    this.#total = all.size;
+    this.#timeout = timeout;
+    for (const future of all) {
+      if (future.done()) this.#ready.push(future);
+      else this.#pending.add(future);
+    }
+    for (const future of this.#pending) future.addDoneCallback(this.#onDone);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Future<T>, undefined>> {
+    this.#deadline ??= performance.now() + this.#timeout;
+    while (!this.#closed) {
+      const future = this.#ready.shift();
+      if (future) return { done: false, value: future };
+      if (this.#pending.size === 0) break;
+      const left = this.#deadline - performance.now();
+      if (left <= 0) {
+        const unfinished = this.#pending.size;
+        this.#close();
+        throw new TimeoutError(
+          `${unfinished} (of ${this.#total}) futures unfinished`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = left === Infinity ? undefined : setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+    this.#close();
+    return { done: true, value: undefined };
+  }
+
+  return(): Promise<IteratorResult<Future<T>, undefined>> {
+    this.#close();
+    this.#wake?.();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  #close(): void {
+    this.#closed = true;
+    this.#ready.length = 0;
+    for (const future of this.#pending) {
+      removeDoneCallback(future, this.#onDone);
+    }
+    this.#pending.clear();
+  }
+}

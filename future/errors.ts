@@ -1,0 +1,160 @@
+/**
+ * The error classes that futures and executors reject with.
+ *
+ * @module
+ */
+
+/**
+ * The future was cancelled before it ran.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, Future } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * future.cancel();
+ * await future.result().catch((error) => {
+ *   console.assert(error instanceof CancelledError);
+ * });
+ * ```
+ */
+export class CancelledError extends Error {
+  /** Creates the error; the message defaults to `"the future was cancelled"`. */
+  constructor(message = "the future was cancelled", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CancelledError";
+  }
+}
+
+/**
+ * A wait ran out of time, or a task ran longer than its `timeout` (or past its `deadline`).
+ *
+ * @example
+ * ```ts
+ * import { Future, TimeoutError } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * await future.result({ timeout: 0 }).catch((error) => {
+ *   console.assert(error instanceof TimeoutError);
+ * });
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** Creates the error; the message defaults to `"timed out"`. */
+  constructor(message = "timed out", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * A producer call (`setResult`, `setException`, `setRunningOrNotifyCancel`) was made in a state
+ * that does not allow it, or an executor was used after `shutdown()`.
+ *
+ * @example
+ * ```ts
+ * import { Future, InvalidStateError } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * future.setResult(1);
+ * try {
+ *   future.setResult(2);
+ * } catch (error) {
+ *   console.assert(error instanceof InvalidStateError);
+ * }
+ * ```
+ */
+export class InvalidStateError extends Error {
+  /** Creates the error. */
+  constructor(message = "invalid state", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InvalidStateError";
+  }
+}
+
+/**
+ * The executor can no longer run work: an initializer failed, a task module could not be loaded,
+ * the restart limit was exceeded, or `onCrash: "break"` and a worker died. Every pending future
+ * rejects with it and `submit()` throws it. The reason is in `message` and `cause`.
+ *
+ * @example
+ * ```ts
+ * import { BrokenExecutorError } from "@concurrent/futures";
+ *
+ * const error = new BrokenExecutorError("initializer failed", { cause: new Error("boom") });
+ * console.assert(error.name === "BrokenExecutorError");
+ * ```
+ */
+export class BrokenExecutorError extends Error {
+  /** Creates the error. */
+  constructor(message = "the executor is broken", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokenExecutorError";
+  }
+}
+
+/** Details of a worker's death, for {@linkcode WorkerCrashedError}. */
+export interface WorkerCrashedErrorOptions extends ErrorOptions {
+  /** The exit code the worker gave (`Deno.exit(n)`), or the process exit code. */
+  exitCode?: number;
+  /** The signal that ended a worker process, such as `"SIGKILL"`. */
+  signal?: string;
+}
+
+/**
+ * The worker (thread or process) running this task died while running it.
+ *
+ * @example
+ * ```ts
+ * import { WorkerCrashedError } from "@concurrent/futures";
+ *
+ * const error = new WorkerCrashedError("worker 1 exited", { exitCode: 3 });
+ * console.assert(error.exitCode === 3);
+ * ```
+ */
+export class WorkerCrashedError extends Error {
+  /** The worker's exit code, when it gave one. */
+  exitCode?: number;
+  /** The signal that ended a worker process, when one did. */
+  signal?: string;
+
+  /** Creates the error. */
+  constructor(
+    message = "the worker died while running the task",
+    options?: WorkerCrashedErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "WorkerCrashedError";
+    if (options?.exitCode !== undefined) this.exitCode = options.exitCode;
+    if (options?.signal !== undefined) this.signal = options.signal;
+  }
+}
+
+/**
+ * The circuit of the task's `domain` is open: the task was not run.
+ *
+ * @example
+ * ```ts
+ * import { CircuitOpenError } from "@concurrent/futures";
+ *
+ * const error = new CircuitOpenError("api.example", 1500);
+ * console.assert(error.domain === "api.example" && error.retryAfter === 1500);
+ * ```
+ */
+export class CircuitOpenError extends Error {
+  /** The domain whose circuit is open. */
+  domain: string;
+  /** Milliseconds until the circuit lets a probe through. */
+  retryAfter: number;
+
+  /** Creates the error for `domain`, which lets a probe through in `retryAfter` ms. */
+  constructor(domain: string, retryAfter: number, options?: ErrorOptions) {
+    super(
+      `the circuit for domain '${domain}' is open: retry after ${Math.ceil(retryAfter)} ms`,
+      options,
+    );
+    this.name = "CircuitOpenError";
+    this.domain = domain;
+    this.retryAfter = retryAfter;
+  }
+}

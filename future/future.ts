@@ -1,0 +1,403 @@
+/**
+ * {@linkcode Future}: the handle to the outcome of work that may not have finished yet.
+ *
+ * @module
+ */
+
+import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+
+/** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
+export type FutureState = "pending" | "running" | "cancelled" | "finished";
+
+/** Options for {@linkcode Future.result} and {@linkcode Future.exception}. */
+export interface WaitOptions {
+  /**
+   * Milliseconds to wait before rejecting with `TimeoutError`; `0` means "do not wait".
+   * The future itself is untouched and keeps running.
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /** Stops waiting (not the work) when aborted, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+type DoneCallback<T> = (future: Future<T>) => void;
+
+/** Removes a callback added with `addDoneCallback`; internal to the library. */
+export let removeDoneCallback: <T>(
+  future: Future<T>,
+  fn: DoneCallback<T>,
+) => void;
+
+/** The outcome of a done future, read synchronously; internal to the library. */
+export interface Outcome<T> {
+  /** Whether it failed (a cancelled future has failed with `CancelledError`). */
+  failed: boolean;
+  /** The value, when it did not fail. */
+  value: T | undefined;
+  /** The error, when it failed. */
+  error: unknown;
+}
+
+/** Reads a future's outcome synchronously; internal to the library. */
+export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
+
+/**
+ * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
+ *
+ * @param what what the caller was trying to do, for the message ("wait", "submit task")
+ * @param name the option's name as the user wrote it
+ * @param value the value given
+ * @returns the timeout in milliseconds, `Infinity` when not given
+ * @throws {RangeError} when the value is negative or not a number
+ */
+export function checkTimeout(
+  what: string,
+  name: string,
+  value: unknown,
+): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
+        String(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The outcome of work that may not have finished yet, as in Python's `concurrent.futures`.
+ *
+ * Executors create futures and return them from `submit()`; consumers read them with
+ * `await future`, {@linkcode Future.result}, or {@linkcode Future.exception}, and wait on many with
+ * `wait()` and `asCompleted()`. A future whose error nobody reads never causes an unhandled
+ * promise rejection.
+ *
+ * @typeParam T the type of the value
+ *
+ * @example Producer and consumer
+ * ```ts
+ * import { Future } from "@concurrent/futures";
+ *
+ * const future = new Future<string>();
+ * setTimeout(() => future.setResult("hello"), 10);
+ * console.assert((await future) === "hello");
+ * console.assert(future.state === "finished");
+ * ```
+ */
+export class Future<T> implements PromiseLike<T> {
+  #state: FutureState = "pending";
+  #value: T | undefined;
+  #error: unknown;
+  #failed = false;
+  #callbacks: DoneCallback<T>[] = [];
+
+  static {
+    removeDoneCallback = (future, fn) => {
+      const index = future.#callbacks.indexOf(fn);
+      if (index >= 0) future.#callbacks.splice(index, 1);
+    };
+    outcomeOf = (future) => ({
+      failed: future.#failed,
+      value: future.#value,
+      error: future.#error,
+    });
+  }
+
+  /** Creates a pending future; the producer settles it with `setResult` or `setException`. */
+  constructor() {}
+
+  /** `"pending"`, `"running"`, `"cancelled"` or `"finished"` (with a value or an error). */
+  get state(): FutureState {
+    return this.#state;
+  }
+
+  /**
+   * Whether the future is cancelled or finished.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setResult(1);
+   * console.assert(future.done());
+   * ```
+   */
+  done(): boolean {
+    return this.#state === "cancelled" || this.#state === "finished";
+  }
+
+  /**
+   * Whether the work is running now.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setRunningOrNotifyCancel();
+   * console.assert(future.running());
+   * ```
+   */
+  running(): boolean {
+    return this.#state === "running";
+  }
+
+  /**
+   * Whether the future was cancelled.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.cancel();
+   * console.assert(future.cancelled());
+   * ```
+   */
+  cancelled(): boolean {
+    return this.#state === "cancelled";
+  }
+
+  /**
+   * Cancels the future if it has not started: pending → cancelled and `true`; already cancelled →
+   * `true`; running or finished → `false` and nothing changes. Running work is stopped with a
+   * task's `signal` or `timeout`, never with `cancel()`.
+   *
+   * @returns whether the future is now cancelled
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * console.assert(future.cancel() === true);
+   * const running = new Future<number>();
+   * running.setRunningOrNotifyCancel();
+   * console.assert(running.cancel() === false);
+   * ```
+   */
+  cancel(): boolean {
+    if (this.#state === "cancelled") return true;
+    if (this.#state !== "pending") return false;
+    this.#state = "cancelled";
+    this.#failed = true;
+    this.#error = new CancelledError();
+    this.#invokeCallbacks();
+    return true;
+  }
+
+  /**
+   * Waits for the value.
+   *
+   * @param options `timeout` and `signal` bound the wait, not the work
+   * @returns the value
+   * @throws the task's own error; `CancelledError` if the future was cancelled; `TimeoutError`
+   * if not done within `timeout`; the signal's reason if `signal` aborts first
+   *
+   * @example
+   * ```ts
+   * import { Future, TimeoutError } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * await future.result({ timeout: 0 }).catch((e) => console.assert(e instanceof TimeoutError));
+   * future.setResult(7);
+   * console.assert((await future.result({ timeout: 0 })) === 7);
+   * ```
+   */
+  async result(options?: WaitOptions): Promise<T> {
+    await this.#wait(options);
+    if (this.#failed) throw this.#error;
+    return this.#value as T;
+  }
+
+  /**
+   * Waits like {@linkcode Future.result}, but resolves with the error instead of throwing it.
+   *
+   * @param options `timeout` and `signal` bound the wait, not the work
+   * @returns the task's error, or `undefined` if it succeeded
+   * @throws `CancelledError` if the future was cancelled; `TimeoutError` or the signal's reason
+   * as for `result()`
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setException(new Error("boom"));
+   * console.assert((await future.exception() as Error).message === "boom");
+   * ```
+   */
+  async exception(options?: WaitOptions): Promise<unknown> {
+    await this.#wait(options);
+    if (this.#state === "cancelled") throw this.#error;
+    return this.#failed ? this.#error : undefined;
+  }
+
+  /**
+   * Runs `fn(future)` when the future is done, in the order added; at once (synchronously) if it
+   * is done already. A callback that throws is reported with `reportError()` (a global `error`
+   * listener sees it) and never stops the producer or the other callbacks.
+   *
+   * @param fn the callback
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * const seen: string[] = [];
+   * future.addDoneCallback((f) => seen.push(f.state));
+   * future.setResult(1);
+   * console.assert(seen[0] === "finished");
+   * ```
+   */
+  addDoneCallback(fn: (future: Future<T>) => void): void {
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot add done callback as 'fn' must be a function: received ${typeof fn}`,
+      );
+    }
+    if (this.done()) this.#call(fn);
+    else this.#callbacks.push(fn);
+  }
+
+  /**
+   * Makes a future awaitable: `await future` gives the value or throws the error.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setResult(2);
+   * console.assert((await future.then((v) => v * 2)) === 4);
+   * ```
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Marks the future as running. Executors call it just before running the work.
+   *
+   * @returns `true` if the future was pending and is now running; `false` if it was cancelled
+   * @throws {InvalidStateError} if it is already running or finished
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * if (future.setRunningOrNotifyCancel()) future.setResult(42);
+   * ```
+   */
+  setRunningOrNotifyCancel(): boolean {
+    if (this.#state === "cancelled") return false;
+    if (this.#state !== "pending") {
+      throw new InvalidStateError(`Cannot set a ${this.#state} future running`);
+    }
+    this.#state = "running";
+    return true;
+  }
+
+  /**
+   * Finishes the future with a value (allowed from pending or running).
+   *
+   * @param value the value
+   * @throws {InvalidStateError} if the future is cancelled or finished; the first outcome is kept
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<string>();
+   * future.setResult("ok");
+   * console.assert(future.done());
+   * ```
+   */
+  setResult(value: T): void {
+    this.#settle(false, value);
+  }
+
+  /**
+   * Finishes the future with an error (allowed from pending or running).
+   *
+   * @param error the error the consumers will see
+   * @throws {InvalidStateError} if the future is cancelled or finished; the first outcome is kept
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<string>();
+   * future.setException(new RangeError("bad"));
+   * console.assert((await future.exception()) instanceof RangeError);
+   * ```
+   */
+  setException(error: unknown): void {
+    this.#settle(true, error);
+  }
+
+  #settle(failed: boolean, outcome: unknown): void {
+    if (this.done()) {
+      throw new InvalidStateError(
+        `Cannot settle a ${this.#state} future: it keeps its outcome`,
+      );
+    }
+    this.#state = "finished";
+    this.#failed = failed;
+    if (failed) this.#error = outcome;
+    else this.#value = outcome as T;
+    this.#invokeCallbacks();
+  }
+
+  #invokeCallbacks(): void {
+    const callbacks = this.#callbacks;
+    this.#callbacks = [];
+    for (const fn of callbacks) this.#call(fn);
+  }
+
+  #call(fn: DoneCallback<T>): void {
+    try {
+      fn(this);
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  #wait(options: WaitOptions | undefined): Promise<void> | void {
+    const timeout = checkTimeout(
+      "wait for the future",
+      "timeout",
+      options?.timeout,
+    );
+    const signal = options?.signal;
+    if (this.done()) return;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (timeout === 0) {
+      return Promise.reject(new TimeoutError("the future is not done"));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      removeDoneCallback(this, onDone);
+    };
+    const onDone = () => {
+      finish();
+      resolve();
+    };
+    const onAbort = () => {
+      finish();
+      reject(signal!.reason);
+    };
+    this.#callbacks.push(onDone);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== Infinity) {
+      timer = setTimeout(() => {
+        finish();
+        reject(
+          new TimeoutError(`the future was not done within ${timeout} ms`),
+        );
+      }, timeout);
+    }
+    return promise;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * {@linkcode wait}: wait for many futures at once, as Python's `concurrent.futures.wait`.
+ *
+ * @module
+ */
+
+import { checkTimeout, type Future, outcomeOf, removeDoneCallback } from "./future.ts";
+
+/** `wait()` returns when any future finishes or is cancelled. */
+export const FIRST_COMPLETED = "FIRST_COMPLETED";
+/** `wait()` returns when any future finishes with an error, or when all are done. */
+export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
+/** `wait()` returns when all futures are done (the default). */
+export const ALL_COMPLETED = "ALL_COMPLETED";
+
+/** When {@linkcode wait} returns. */
+export type ReturnWhen =
+  | typeof FIRST_COMPLETED
+  | typeof FIRST_EXCEPTION
+  | typeof ALL_COMPLETED;
+
+/** Options for {@linkcode wait}. */
+export interface WaitForOptions {
+  /**
+   * Milliseconds to wait at most; when it runs out, `wait()` returns what is done (it never
+   * rejects on timeout).
+   * @default {Infinity}
+   */
+  timeout?: number;
+  /**
+   * When to return.
+   * @default {"ALL_COMPLETED"}
+   */
+  returnWhen?: ReturnWhen;
+}
+
+/** The futures that are done and those that are not, as returned by {@linkcode wait}. */
+export interface DoneAndNotDone<T> {
+  /** The futures that are finished or cancelled. */
+  done: Set<Future<T>>;
+  /** The others. */
+  notDone: Set<Future<T>>;
+}
+
+const RETURN_WHEN = new Set<unknown>([
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  ALL_COMPLETED,
+]);
+
+function hasException<T>(future: Future<T>): boolean {
+  return future.state === "finished" && outcomeOf(future).failed;
+}
+
+/**
+ * Waits for the futures to complete, as Python's `concurrent.futures.wait`.
+ *
+ * Duplicates count once. A cancelled future counts as done at once. It never rejects on timeout:
+ * it returns what is done by then.
+ *
+ * @param futures the futures to wait for
+ * @param options `timeout` and `returnWhen`
+ * @returns the sets of done and not-done futures
+ * @throws {TypeError} for an unknown `returnWhen`
+ * @throws {RangeError} for a negative `timeout`
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor, FIRST_COMPLETED, wait } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const fast = pool.submit(async () => "fast");
+ * const slow = pool.submit((ms: number) => new Promise((r) => setTimeout(r, ms)), 50);
+ * const { done, notDone } = await wait([fast, slow], { returnWhen: FIRST_COMPLETED });
+ * console.assert(done.has(fast) && notDone.has(slow));
+ * ```
+ */
+export function wait<T>(
+  futures: Iterable<Future<T>>,
+  options?: WaitForOptions,
+): Promise<DoneAndNotDone<T>> {
+  const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
+  if (!RETURN_WHEN.has(returnWhen)) {
+    throw new TypeError(
+      `Cannot wait as 'returnWhen' must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED: received ${
+        String(returnWhen)
+      }`,
+    );
+  }
+  const timeout = checkTimeout("wait", "timeout", options?.timeout);
+  const all = new Set(futures);
+  const done = new Set<Future<T>>();
+  const notDone = new Set<Future<T>>();
+  for (const future of all) (future.done() ? done : notDone).add(future);
+
+  const satisfied = (): boolean => {
+    if (notDone.size === 0) return true;
+    if (returnWhen === FIRST_COMPLETED) return done.size > 0;
+    if (returnWhen === FIRST_EXCEPTION) return [...done].some(hasException);
+    return false;
+  };
+  if (satisfied() || timeout === 0) return Promise.resolve({ done, notDone });
+
+  const { promise, resolve } = Promise.withResolvers<DoneAndNotDone<T>>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const finish = () => {
+    clearTimeout(timer);
+    for (const future of notDone) removeDoneCallback(future, onDone);
+    resolve({ done, notDone });
+  };
+  const onDone = (future: Future<T>) => {
+    notDone.delete(future);
+    done.add(future);
+    if (notDone.size === 0 || returnWhen === FIRST_COMPLETED) finish();
+    else if (returnWhen === FIRST_EXCEPTION && hasException(future)) finish();
+  };
+  for (const future of notDone) future.addDoneCallback(onDone);
+  if (timeout !== Infinity) timer = setTimeout(finish, timeout);
+  return promise;
+}

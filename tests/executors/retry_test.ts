@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { defaultRetryOn, retryDelay, sleep, validateRetryOptions } from "../../executors/retry.ts";
+import { CircuitOpenError, TimeoutError, WorkerCrashedError } from "../../future/errors.ts";
+
+Deno.test("retryDelay() grows by the multiplier and stops at the cap", () => {
+  const backoff = {
+    initial: 100,
+    max: 1_000,
+    multiplier: 3,
+    jitter: "none" as const,
+  };
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((attempt) => retryDelay(attempt, backoff)),
+    [100, 300, 900, 1_000, 1_000],
+  );
+  assert.equal(retryDelay(5_000, backoff), 1_000);
+});
+
+Deno.test("retryDelay() defaults to 100 ms doubling up to 10 s with full jitter", () => {
+  const top = () => 1 - Number.EPSILON;
+  assert.ok(Math.abs(retryDelay(1, undefined, top) - 100) < 1e-9);
+  assert.ok(Math.abs(retryDelay(3, {}, top) - 400) < 1e-9);
+  assert.ok(Math.abs(retryDelay(20, {}, top) - 10_000) < 1e-9);
+  assert.equal(retryDelay(3, {}, () => 0), 0);
+  assert.equal(retryDelay(3, {}, () => 0.5), 200);
+});
+
+Deno.test("retryDelay() with full jitter stays within [0, capped delay)", () => {
+  for (let attempt = 1; attempt <= 12; attempt++) {
+    const cap = Math.min(2_000, 50 * 2 ** (attempt - 1));
+    for (let i = 0; i < 50; i++) {
+      const delay = retryDelay(attempt, { initial: 50, max: 2_000 });
+      assert.ok(delay >= 0 && delay < cap, `${delay} for attempt ${attempt}`);
+    }
+  }
+});
+
+Deno.test("retryDelay() is 0 with an initial delay of 0, even past overflow", () => {
+  const backoff = { initial: 0, multiplier: 10, jitter: "none" as const };
+  assert.equal(retryDelay(1_000, backoff), 0);
+});
+
+Deno.test("defaultRetryOn() retries only WorkerCrashedError and TimeoutError", () => {
+  assert.equal(defaultRetryOn(new WorkerCrashedError()), true);
+  assert.equal(defaultRetryOn(new TimeoutError()), true);
+  assert.equal(defaultRetryOn(new Error("task threw")), false);
+  assert.equal(defaultRetryOn(new CircuitOpenError("a", 1)), false);
+  assert.equal(defaultRetryOn("a string"), false);
+});
+
+Deno.test("validateRetryOptions() returns a copy of valid options", () => {
+  const retryOn = () => true;
+  const input = {
+    maxAttempts: 3,
+    backoff: { initial: 0, max: 50, multiplier: 1, jitter: "none" as const },
+    retryOn,
+  };
+  const options = validateRetryOptions(input);
+  assert.deepEqual(options, input);
+  input.backoff.max = 1;
+  assert.equal(options.backoff?.max, 50);
+  assert.deepEqual(validateRetryOptions({ maxAttempts: 1 }), {
+    maxAttempts: 1,
+  });
+});
+
+Deno.test("validateRetryOptions() names the option and the value it rejects", () => {
+  const cases: [unknown, ErrorConstructor, string][] = [
+    [null, TypeError, "'retry' must be an object: received null"],
+    [
+      {},
+      TypeError,
+      "'retry.maxAttempts' must be a positive integer: received undefined",
+    ],
+    [
+      { maxAttempts: 0 },
+      RangeError,
+      "'retry.maxAttempts' must be a positive integer: received 0",
+    ],
+    [
+      { maxAttempts: 1.5 },
+      RangeError,
+      "'retry.maxAttempts' must be a positive integer: received 1.5",
+    ],
+    [
+      { maxAttempts: "3" },
+      TypeError,
+      `'retry.maxAttempts' must be a positive integer: received "3"`,
+    ],
+    [
+      { maxAttempts: 2, retryOn: true },
+      TypeError,
+      "'retry.retryOn' must be a function: received true",
+    ],
+    [
+      { maxAttempts: 2, backoff: 5 },
+      TypeError,
+      "'retry.backoff' must be an object: received 5",
+    ],
+    [
+      { maxAttempts: 2, backoff: { initial: -1 } },
+      RangeError,
+      "'retry.backoff.initial' must be a non-negative finite number: received -1",
+    ],
+    [
+      { maxAttempts: 2, backoff: { max: Infinity } },
+      RangeError,
+      "'retry.backoff.max' must be a non-negative finite number: received Infinity",
+    ],
+    [
+      { maxAttempts: 2, backoff: { multiplier: 0.5 } },
+      RangeError,
+      "'retry.backoff.multiplier' must be a finite number of at least 1: received 0.5",
+    ],
+    [
+      { maxAttempts: 2, backoff: { jitter: "half" } },
+      TypeError,
+      `'retry.backoff.jitter' must be "full" or "none": received "half"`,
+    ],
+  ];
+  for (const [value, type, message] of cases) {
+    assert.throws(() => validateRetryOptions(value), (error: Error) => {
+      assert.ok(error instanceof type, `${error.name} for ${message}`);
+      assert.equal(error.message, `Cannot retry as ${message}`);
+      return true;
+    });
+  }
+});
+
+Deno.test("sleep() rejects with the signal's reason and leaves no timer", async () => {
+  const controller = new AbortController();
+  const reason = new Error("stop");
+  const waiting = sleep(60_000, controller.signal);
+  controller.abort(reason);
+  await assert.rejects(waiting, (error) => error === reason);
+  // The ops sanitizer fails this test if the 60 s timer were still pending.
+});
+
+Deno.test("sleep() rejects at once when the signal has already aborted", async () => {
+  const reason = new TimeoutError();
+  await assert.rejects(
+    sleep(60_000, AbortSignal.abort(reason)),
+    (error) => error === reason,
+  );
+});
+
+Deno.test("sleep() resolves after the delay and removes its abort listener", async () => {
+  const controller = new AbortController();
+  let listeners = 0;
+  const add = controller.signal.addEventListener.bind(controller.signal);
+  const remove = controller.signal.removeEventListener.bind(controller.signal);
+  controller.signal.addEventListener = (...args: Parameters<typeof add>) => {
+    listeners++;
+    add(...args);
+  };
+  controller.signal.removeEventListener = (
+    ...args: Parameters<typeof remove>
+  ) => {
+    listeners--;
+    remove(...args);
+  };
+  const start = performance.now();
+  await sleep(2, controller.signal);
+  assert.ok(performance.now() - start >= 1);
+  assert.equal(listeners, 0);
+});
