@@ -18,3 +18,4 @@
  */
 
 export { registerErrorClass } from "./error_codec.ts";
+export { taskSignal } from "./task_signal.ts";

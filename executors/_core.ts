@@ -122,9 +122,15 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#checkOpen("map");
     this.#engine.validateFunction(fn);
     const chunks = this.#engine.chunks;
+    let withMapSignal: TaskOptions | undefined;
     return mapTasks(
       (chunk, signal) => {
-        const taskOptions = signal ? { ...options, signal } : options;
+        // The map's signal joins the view's own signal: either one stops the tasks.
+        withMapSignal ??= signal && {
+          ...options,
+          signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal,
+        };
+        const taskOptions = withMapSignal ?? options;
         return chunks
           ? this.submitWith(taskOptions, "chunk", fn, [chunk])
           : this.submitWith(taskOptions, "call", fn, chunk);

@@ -75,6 +75,13 @@ export class Job {
    */
   start(): boolean {
     if (this.#settled) return false;
+    // The signal may have aborted while its abort event is still being dispatched: another
+    // task's listener ran first and freed the slot this job is now offered.
+    const signal = this.task.options.signal;
+    if (signal?.aborted) {
+      this.task.stop(signal.reason);
+      return false;
+    }
     if (this.attempt === 1 && !this.task.future.setRunningOrNotifyCancel()) {
       this.#finish({ ok: false, error: undefined });
       return false;

@@ -11,7 +11,7 @@ import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "./_queue.ts";
 import { checkPositiveInt } from "./_options.ts";
-import { callWithSignal } from "./task_signal.ts";
+import { callWithSignal } from "../actors/task_signal.ts";
 
 /** Options for {@linkcode AsyncPoolExecutor}. */
 export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
@@ -210,6 +210,9 @@ export class AsyncPoolExecutor implements Executor {
           this.#running--;
           this.#pump();
         };
+        job.onAbort = () => {
+          this.#failed++;
+        };
         if (!job.start()) continue;
         this.#running++;
         this.#run(job);
@@ -219,26 +222,31 @@ export class AsyncPoolExecutor implements Executor {
     }
   }
 
+  // An attempt that was aborted (timeout, signal) has been counted as failed already; what its
+  // function does afterwards is not counted again.
   #run(job: Job): void {
     let result: unknown;
     try {
       result = callWithSignal(job, job.fn, job.args);
     } catch (error) {
+      if (job.settled) return;
       this.#failed++;
       return job.reject(error);
     }
     if (result !== null && typeof (result as PromiseLike<unknown>)?.then === "function") {
       (result as PromiseLike<unknown>).then(
         (value) => {
+          if (job.settled) return;
           this.#completed++;
           job.resolve(value);
         },
         (error) => {
+          if (job.settled) return;
           this.#failed++;
           job.reject(error);
         },
       );
-    } else {
+    } else if (!job.settled) {
       this.#completed++;
       job.resolve(result);
     }

@@ -1,6 +1,6 @@
 /**
- * Executors: {@linkcode AsyncPoolExecutor} for I/O-bound work, with one {@linkcode Executor}
- * interface, task options, retries and circuit breakers per domain.
+ * Executors: {@linkcode AsyncPoolExecutor} for I/O-bound work, {@linkcode WorkerPoolExecutor}
+ * for CPU-bound work, with one {@linkcode Executor} interface, the event-loop bridge, task options, retries and circuit breakers per domain.
  *
  * @example
  * ```ts
@@ -20,7 +20,15 @@ export {
   type AsyncPoolExecutorOptions,
   type AsyncPoolStats,
 } from "./async_pool.ts";
-export { taskSignal } from "./task_signal.ts";
+export {
+  type Percentiles,
+  type WorkerCounts,
+  type WorkerPermissions,
+  WorkerPoolExecutor,
+  type WorkerPoolExecutorOptions,
+  type WorkerPoolStats,
+} from "./worker_pool.ts";
+export { getDefaultExecutor, runInExecutor, setDefaultExecutor, toThread } from "./bridge.ts";
 export type { RetryOptions } from "./retry.ts";
 export {
   type CircuitBreakerOptions,

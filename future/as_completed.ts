@@ -5,7 +5,7 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import { checkTimeout, type Future, removeDoneCallback } from "./future.ts";
+import { checkTimeout, type Future, removeDoneCallback, startTimer } from "./future.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -62,6 +62,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
   #pending = new Set<Future<T>>();
   #wake: (() => void) | undefined;
   #closed = false;
+  #queue: Promise<unknown> = Promise.resolve();
   #onDone = (future: Future<T>) => {
     this.#pending.delete(future);
     this.#ready.push(future);
@@ -82,13 +83,22 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<Future<T>, undefined>> {
+  // Calls are served one at a time, as an async generator does: a `next()` made before the
+  // previous one settled would otherwise replace its wake-up and leave it waiting forever.
+  next(): Promise<IteratorResult<Future<T>, undefined>> {
     this.#deadline ??= performance.now() + this.#timeout;
+    const result = this.#queue.then(() => this.#next());
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #next(): Promise<IteratorResult<Future<T>, undefined>> {
+    const deadline = this.#deadline!;
     while (!this.#closed) {
       const future = this.#ready.shift();
       if (future) return { done: false, value: future };
       if (this.#pending.size === 0) break;
-      const left = this.#deadline - performance.now();
+      const left = deadline - performance.now();
       if (left <= 0) {
         const unfinished = this.#pending.size;
         this.#close();
@@ -97,9 +107,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
         );
       }
       await new Promise<void>((resolve) => {
-        const timer = left === Infinity ? undefined : setTimeout(resolve, left);
+        const stopTimer = left === Infinity ? undefined : startTimer(resolve, left);
         this.#wake = () => {
-          clearTimeout(timer);
+          stopTimer?.();
           resolve();
         };
       });

@@ -67,6 +67,27 @@ export function checkTimeout(
   return value;
 }
 
+// setTimeout fires at once for a delay past 2^31 - 1 ms, so a longer wait is a chain of timers.
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` once `ms` milliseconds have passed, for any finite delay; internal to the library.
+ *
+ * @param fn the function to call
+ * @param ms the delay in milliseconds
+ * @returns a function that cancels the call
+ */
+export function startTimer(fn: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (left: number) => {
+    timer = left > MAX_TIMER_DELAY
+      ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY)
+      : setTimeout(fn, left);
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
 /**
  * The outcome of work that may not have finished yet, as in Python's `concurrent.futures`.
  *
@@ -374,9 +395,9 @@ export class Future<T> implements PromiseLike<T> {
       return Promise.reject(new TimeoutError("the future is not done"));
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopTimer: (() => void) | undefined;
     const finish = () => {
-      clearTimeout(timer);
+      stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
       removeDoneCallback(this, onDone);
     };
@@ -391,7 +412,7 @@ export class Future<T> implements PromiseLike<T> {
     this.#callbacks.push(onDone);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeout !== Infinity) {
-      timer = setTimeout(() => {
+      stopTimer = startTimer(() => {
         finish();
         reject(
           new TimeoutError(`the future was not done within ${timeout} ms`),

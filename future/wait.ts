@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkTimeout, type Future, outcomeOf, removeDoneCallback } from "./future.ts";
+import { checkTimeout, type Future, outcomeOf, removeDoneCallback, startTimer } from "./future.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -102,9 +102,9 @@ export function wait<T>(
   if (satisfied() || timeout === 0) return Promise.resolve({ done, notDone });
 
   const { promise, resolve } = Promise.withResolvers<DoneAndNotDone<T>>();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopTimer: (() => void) | undefined;
   const finish = () => {
-    clearTimeout(timer);
+    stopTimer?.();
     for (const future of notDone) removeDoneCallback(future, onDone);
     resolve({ done, notDone });
   };
@@ -115,6 +115,6 @@ export function wait<T>(
     else if (returnWhen === FIRST_EXCEPTION && hasException(future)) finish();
   };
   for (const future of notDone) future.addDoneCallback(onDone);
-  if (timeout !== Infinity) timer = setTimeout(finish, timeout);
+  if (timeout !== Infinity) stopTimer = startTimer(finish, timeout);
   return promise;
 }

@@ -1,0 +1,102 @@
+// The wire protocol between a pool and its workers: types and constants, no logic, so that a
+// protocol change is a one-file diff. The host and the worker both import it. Tasks and results travel in batches.
+
+import type { WireError } from "./error_codec.ts";
+
+/** Bumped on every incompatible change; the worker refuses an `init` of another version. */
+export const PROTOCOL_VERSION = 1;
+
+/** Slots of the per-worker Int32Array in shared memory. */
+export const Ctl = {
+  /** The seq of the last task the worker claimed; the host swaps in -1 to retire the worker. */
+  Claim: 0,
+  /** The seq of the task the host asks to stop (read by `taskSignal().aborted`). */
+  Abort: 1,
+  /** Why: 1 timeout, 2 aborted. */
+  AbortKind: 2,
+  /** The seq of the last task whose synchronous part returned (to tell spinning workers). */
+  Returned: 3,
+  /** Number of slots. */
+  Size: 4,
+} as const;
+
+/** How a task names its function: an export of a task module, or shipped source (cached by id). */
+export type FnRef =
+  | { readonly module: number; readonly name: string }
+  | { readonly id: number; readonly source?: string };
+
+/** One task: `call` is `fn(...args)`; `chunk` is `fn(item)` for each item of `args[0]`. */
+export interface WireTask {
+  readonly seq: number;
+  readonly kind: "call" | "chunk";
+  readonly fn: FnRef;
+  readonly args: unknown[];
+}
+
+/** Host → worker: load the modules, run the initializer, then answer `ready` or `initFailed`. */
+export interface InitMessage {
+  readonly type: "init";
+  readonly version: number;
+  readonly workerId: number;
+  readonly modules: readonly string[];
+  readonly initializer?: FnRef;
+  readonly initargs: unknown[];
+  readonly ctl: SharedArrayBuffer;
+}
+
+/** Host → worker: run these tasks in order. */
+export interface RunMessage {
+  readonly type: "run";
+  readonly tasks: WireTask[];
+}
+
+/** Host → worker: abort the signal of a running (async) task. */
+export interface AbortMessage {
+  readonly type: "abort";
+  readonly seq: number;
+  readonly reason: WireError;
+}
+
+/** Everything the host sends. */
+export type HostMessage = InitMessage | RunMessage | AbortMessage;
+
+/** Worker → host: initialised and ready for tasks. */
+export interface ReadyMessage {
+  readonly type: "ready";
+}
+
+/** Worker → host: a module or the initializer failed; the pool breaks. */
+export interface InitFailedMessage {
+  readonly type: "initFailed";
+  readonly stage: "module" | "initializer" | "protocol";
+  readonly error: WireError;
+}
+
+/** The outcome of one task. `ms` is its run time in the worker. */
+export type WireResult =
+  | { readonly seq: number; readonly ok: true; readonly value: unknown; readonly ms: number }
+  | {
+    readonly seq: number;
+    readonly ok: false;
+    readonly error: WireError;
+    /** For a chunk: the values of the items before the failing one. */
+    readonly values?: unknown[];
+    readonly ms: number;
+  };
+
+/** Worker → host: outcomes of finished tasks. */
+export interface ResultsMessage {
+  readonly type: "results";
+  readonly results: WireResult[];
+}
+
+/** Worker → host: the worker is about to end (`self.close()`, `Deno.exit()`, an uncaught error). */
+export interface ExitMessage {
+  readonly type: "exit";
+  readonly cause: "close" | "exit" | "uncaught";
+  readonly code: number;
+  readonly error?: WireError;
+}
+
+/** Everything the worker sends. */
+export type WorkerMessage = ReadyMessage | InitFailedMessage | ResultsMessage | ExitMessage;

@@ -1,0 +1,473 @@
+// The engine behind WorkerPoolExecutor: the task queue, the balancer (least busy worker first,
+// several tasks in flight per worker), the supervisor (crashes, restarts, retiring workers whose
+// task was stopped), and the counters behind stats().
+
+import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import type { FnRef } from "../actors/_protocol.ts";
+import {
+  type Dispatch,
+  type WorkerEvents,
+  type WorkerExit,
+  WorkerHandle,
+} from "../actors/_worker_handle.ts";
+import type { WorkerPermissions } from "../actors/_transport.ts";
+import type { Engine, ExecutorCore } from "./_core.ts";
+import type { Job } from "./_task.ts";
+import { ChunkFailure } from "./_map.ts";
+import { Queue } from "./_queue.ts";
+import { type Percentiles, Samples } from "./_samples.ts";
+import { FunctionRefs } from "./_fn_ref.ts";
+
+/** The settings of a worker pool, checked and with defaults applied. */
+export interface PoolSettings {
+  label: string;
+  maxWorkers: number;
+  modules: (string | URL)[];
+  initializer: ((...args: unknown[]) => unknown) | undefined;
+  initargs: unknown[];
+  maxTasksPerWorker: number;
+  idleTimeout: number;
+  permissions: WorkerPermissions | undefined;
+  onCrash: "restart" | "break";
+  restartLimit: { max: number; within: number };
+}
+
+/** Counts of workers by what they are doing. */
+export interface WorkerCounts {
+  /** Workers that accept tasks (starting, busy or idle). */
+  total: number;
+  /** Ready workers with tasks in flight. */
+  busy: number;
+  /** Ready workers with nothing to do. */
+  idle: number;
+  /** Workers loading their modules and initializer. */
+  starting: number;
+  /** Workers that take no new tasks and end once their started tasks settle. */
+  retiring: number;
+  /**
+   * Workers that were told to stop while inside a task that never yields: `terminate()` cannot
+   * stop such a thread, so it may still be burning a core until the task notices its signal.
+   */
+  spinning: number;
+}
+
+/** A snapshot of a worker pool. */
+export interface WorkerPoolStats {
+  /** Workers by state. */
+  workers: WorkerCounts;
+  /** Tasks waiting for a worker. */
+  queued: number;
+  /** Tasks in flight on workers. */
+  running: number;
+  /** Attempts that finished with a value. */
+  completed: number;
+  /** Attempts that finished with an error (thrown, timed out, aborted, crashed). */
+  failed: number;
+  /** Workers that died while running tasks. */
+  crashed: number;
+  /** Workers replaced: after a crash, a stopped task, or `maxTasksPerWorker`. */
+  restarts: number;
+  /** Run time in the worker of recent tasks, in ms. */
+  runTime: Percentiles;
+  /** Time recent tasks waited in the queue before going to a worker, in ms. */
+  waitTime: Percentiles;
+}
+
+type Handle = WorkerHandle<Job>;
+
+// How long a retired worker may finish its other started tasks before it is ended anyway.
+const DRAIN_GRACE_MS = 2_000;
+// Pipelining: enough tasks in flight per worker to cover about this many ms of work.
+const PIPELINE_MS = 2;
+const MAX_PIPELINE = 128;
+
+const WORKER_URL = new URL("../actors/_worker_main.ts", import.meta.url);
+
+/** The engine of a WorkerPoolExecutor. */
+export class WorkerEngine implements Engine, WorkerEvents<Job> {
+  readonly chunks = true;
+  #core: ExecutorCore | undefined;
+  #settings: PoolSettings;
+  #refs: FunctionRefs;
+  #initializer: FnRef | undefined;
+  #queue = new Queue<Job>();
+  #workers = new Set<Handle>();
+  #retiring = new Map<Handle, ReturnType<typeof setTimeout> | undefined>();
+  #zombies = new Set<Handle>();
+  #idleTimers = new Map<Handle, ReturnType<typeof setTimeout>>();
+  #placement = new Map<Job, { worker: Handle; seq: number }>();
+  #queuedAt = new WeakMap<Job, number>();
+  #crashTimes: number[] = [];
+  #nextId = 1;
+  #pumpQueued = false;
+  #closed = false;
+  #completed = 0;
+  #failed = 0;
+  #crashed = 0;
+  #restarts = 0;
+  #runTime = new Samples();
+  #waitTime = new Samples();
+
+  constructor(settings: PoolSettings) {
+    this.#settings = settings;
+    this.#refs = new FunctionRefs(settings.modules);
+  }
+
+  /** Connects the engine to its executor and starts loading the task modules. */
+  attach(core: ExecutorCore): void {
+    this.#core = core;
+    this.#refs.load().then(
+      () => {
+        if (this.#settings.initializer) {
+          this.#initializer = this.#refs.ref(this.#settings.initializer);
+        }
+        this.#schedulePump();
+      },
+      (error) => this.#break(`a task module could not be loaded: ${messageOf(error)}`, error),
+    );
+  }
+
+  validateFunction(fn: unknown): void {
+    this.#refs.validate(fn);
+  }
+
+  schedule(job: Job): void {
+    this.#queuedAt.set(job, performance.now());
+    this.#queue.push(job);
+    this.#schedulePump();
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
+    return Promise.resolve();
+  }
+
+  stats(): WorkerPoolStats {
+    let busy = 0, idle = 0, starting = 0;
+    for (const worker of this.#workers) {
+      if (worker.state === "starting") starting++;
+      else if (worker.inflight > 0) busy++;
+      else idle++;
+    }
+    for (const zombie of this.#zombies) if (!zombie.spinning()) this.#zombies.delete(zombie);
+    return {
+      workers: {
+        total: this.#workers.size,
+        busy,
+        idle,
+        starting,
+        retiring: this.#retiring.size,
+        spinning: this.#zombies.size,
+      },
+      queued: this.#queue.length,
+      running: this.#placement.size,
+      completed: this.#completed,
+      failed: this.#failed,
+      crashed: this.#crashed,
+      restarts: this.#restarts,
+      runTime: this.#runTime.percentiles(),
+      waitTime: this.#waitTime.percentiles(),
+    };
+  }
+
+  // --- worker events ---
+
+  ready(worker: Handle): void {
+    if (worker.state !== "ready") return;
+    this.#armIdle(worker);
+    this.#schedulePump();
+  }
+
+  initFailed(worker: Handle, stage: string, error: unknown): void {
+    const what = stage === "initializer"
+      ? "the initializer failed"
+      : "a task module could not be loaded";
+    this.#end(worker);
+    this.#break(`${what} in worker ${worker.id}: ${messageOf(error)}`, error);
+  }
+
+  result(worker: Handle, job: Job, ok: boolean, outcome: unknown, values?: unknown[]): void {
+    this.#placement.delete(job);
+    const ms = worker.runMs;
+    if (ms !== undefined) this.#runTime.add(ms);
+    if (ok) {
+      this.#completed++;
+      job.resolve(outcome);
+    } else {
+      this.#failed++;
+      job.reject(values ? new ChunkFailure(values, outcome) : outcome);
+    }
+    this.#afterTask(worker);
+  }
+
+  exited(worker: Handle, exit: WorkerExit, started: Job[], unstarted: Job[]): void {
+    const wasStarting = !this.#retiring.has(worker) && this.#workers.has(worker) &&
+      worker.runMs === undefined && worker.dispatched === 0;
+    this.#forget(worker);
+    const how = exit.cause === "exit"
+      ? `called Deno.exit(${exit.code})`
+      : exit.cause === "close"
+      ? "called self.close()"
+      : `failed with an uncaught error: ${messageOf(exit.error)}`;
+    for (const job of started) {
+      this.#placement.delete(job);
+      this.#failed++;
+      job.reject(
+        new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, {
+          exitCode: exit.code,
+          cause: exit.error,
+        }),
+      );
+    }
+    this.#requeue(unstarted);
+    if (this.#closed || this.#core?.broken) return;
+    if (wasStarting && exit.cause === "uncaught") {
+      return this.#break(
+        `worker ${worker.id} failed to start: ${messageOf(exit.error)}`,
+        exit.error,
+      );
+    }
+    this.#crashed++;
+    if (this.#settings.onCrash === "break") {
+      return this.#break(`worker ${worker.id} ${how} and 'onCrash' is "break"`, exit.error);
+    }
+    const { max, within } = this.#settings.restartLimit;
+    const now = performance.now();
+    this.#crashTimes = this.#crashTimes.filter((t) => now - t < within);
+    this.#crashTimes.push(now);
+    if (this.#crashTimes.length > max) {
+      return this.#break(
+        `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${worker.id} ${how}`,
+        exit.error,
+      );
+    }
+    this.#restarts++;
+    this.#schedulePump();
+  }
+
+  // --- scheduling ---
+
+  #schedulePump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#closed && this.#queue.length === 0) return;
+    if (this.#core?.broken || !this.#refs.loaded) return;
+    const batches = new Map<Handle, Dispatch<Job>[]>();
+    const now = performance.now();
+    while (this.#queue.length > 0) {
+      const job = this.#queue.peek()!;
+      if (job.settled) {
+        this.#queue.shift();
+        continue;
+      }
+      const exclusive = job.options.timeout !== undefined;
+      const worker = this.#pick(exclusive, batches);
+      if (!worker) break;
+      this.#queue.shift();
+      if (!job.started) {
+        job.onAbort = (reason) => this.#stop(job, reason);
+        if (!job.start()) continue;
+      }
+      this.#waitTime.add(now - (this.#queuedAt.get(job) ?? now));
+      const dispatch: Dispatch<Job> = {
+        item: job,
+        kind: job.kind,
+        fn: this.#refs.ref(job.fn),
+        args: job.args,
+        transfer: job.options.transfer,
+      };
+      let batch = batches.get(worker);
+      if (!batch) batches.set(worker, batch = []);
+      batch.push(dispatch);
+      this.#clearIdle(worker);
+    }
+    for (const [worker, batch] of batches) {
+      for (const { item, error } of worker.send(batch)) {
+        this.#failed++;
+        item.reject(error);
+      }
+      for (const d of batch) {
+        if (d.seq !== undefined && !d.item.settled) {
+          this.#placement.set(d.item, { worker, seq: d.seq });
+        }
+      }
+    }
+    this.#spawnIfNeeded();
+  }
+
+  /** The least busy ready worker with room for one more task, if any. */
+  #pick(exclusive: boolean, batches: Map<Handle, Dispatch<Job>[]>): Handle | undefined {
+    let best: Handle | undefined;
+    let bestLoad = Infinity;
+    const { maxTasksPerWorker } = this.#settings;
+    for (const worker of this.#workers) {
+      if (worker.state !== "ready") continue;
+      const load = worker.inflight + (batches.get(worker)?.length ?? 0);
+      if (worker.dispatched + (batches.get(worker)?.length ?? 0) >= maxTasksPerWorker) continue;
+      const room = exclusive ? 1 : depth(worker);
+      if (load < room && load < bestLoad) {
+        best = worker;
+        bestLoad = load;
+        if (load === 0) break;
+      }
+    }
+    return best;
+  }
+
+  #spawnIfNeeded(): void {
+    if (this.#closed || this.#core?.broken) return;
+    let starting = 0;
+    for (const worker of this.#workers) if (worker.state === "starting") starting++;
+    // Queued jobs that settled while waiting are counted too: they are rare and dropped soon.
+    const waiting = this.#queue.length;
+    while (this.#workers.size < this.#settings.maxWorkers && starting < waiting) {
+      this.#spawn();
+      starting++;
+    }
+  }
+
+  #spawn(): void {
+    const id = this.#nextId++;
+    const { label, permissions, initargs } = this.#settings;
+    const worker = new WorkerHandle<Job>(id, {
+      url: WORKER_URL,
+      name: `${label} worker ${id}`,
+      permissions,
+      modules: this.#refs.urls,
+      initializer: this.#initializer,
+      initargs,
+    }, this);
+    this.#workers.add(worker);
+  }
+
+  #afterTask(worker: Handle): void {
+    if (this.#retiring.has(worker)) {
+      if (worker.inflight === 0) this.#end(worker);
+      return;
+    }
+    if (worker.dispatched >= this.#settings.maxTasksPerWorker && worker.inflight === 0) {
+      this.#end(worker);
+      this.#restarts++;
+    } else if (worker.inflight === 0) {
+      this.#armIdle(worker);
+    }
+    this.#schedulePump();
+  }
+
+  // --- stopping tasks and workers ---
+
+  /** A started job was aborted (timeout, signal, broken): stop its worker and replace it. */
+  #stop(job: Job, reason: unknown): void {
+    const placed = this.#placement.get(job);
+    if (!placed) return;
+    this.#placement.delete(job);
+    this.#failed++;
+    const { worker, seq } = placed;
+    worker.abortTask(seq, reason instanceof TimeoutError, reason);
+    worker.forget(seq);
+    this.#retire(worker);
+  }
+
+  /**
+   * Takes no more tasks to `worker`: tasks it never started go back to the queue, tasks it
+   * started may finish within a grace period, then it is ended.
+   */
+  #retire(worker: Handle): void {
+    if (!this.#workers.has(worker)) return;
+    this.#workers.delete(worker);
+    this.#clearIdle(worker);
+    const { unstarted } = worker.retire();
+    this.#requeue(unstarted);
+    if (worker.inflight === 0) {
+      this.#end(worker);
+    } else {
+      this.#retiring.set(worker, setTimeout(() => this.#end(worker), DRAIN_GRACE_MS));
+    }
+    this.#restarts++;
+    this.#schedulePump();
+  }
+
+  /** Ends a worker now; tasks still in flight on it reject with WorkerCrashedError. */
+  #end(worker: Handle): void {
+    const wasRetiring = this.#retiring.has(worker);
+    this.#forget(worker);
+    for (const job of worker.terminate()) {
+      this.#placement.delete(job);
+      if (job.settled) continue;
+      this.#failed++;
+      job.reject(
+        new WorkerCrashedError(
+          wasRetiring
+            ? `worker ${worker.id} was ended because another task on it was stopped`
+            : `worker ${worker.id} was ended while running the task`,
+        ),
+      );
+    }
+    if (worker.spinning()) this.#zombies.add(worker);
+  }
+
+  #forget(worker: Handle): void {
+    this.#workers.delete(worker);
+    this.#clearIdle(worker);
+    clearTimeout(this.#retiring.get(worker));
+    this.#retiring.delete(worker);
+  }
+
+  #requeue(jobs: Job[]): void {
+    for (let i = jobs.length - 1; i >= 0; i--) {
+      const job = jobs[i]!;
+      this.#placement.delete(job);
+      if (!job.settled) this.#queue.unshift(job);
+    }
+    if (jobs.length > 0) this.#schedulePump();
+  }
+
+  #armIdle(worker: Handle): void {
+    const { idleTimeout } = this.#settings;
+    if (idleTimeout === Infinity || this.#idleTimers.has(worker)) return;
+    this.#idleTimers.set(
+      worker,
+      setTimeout(() => {
+        this.#idleTimers.delete(worker);
+        if (worker.inflight === 0 && this.#workers.has(worker)) this.#end(worker);
+      }, idleTimeout),
+    );
+  }
+
+  #clearIdle(worker: Handle): void {
+    const timer = this.#idleTimers.get(worker);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#idleTimers.delete(worker);
+  }
+
+  #break(message: string, cause: unknown): void {
+    if (this.#core?.broken) return;
+    const error = new BrokenExecutorError(`${this.#settings.label} is broken: ${message}`, {
+      cause,
+    });
+    this.#core?.breakWith(error);
+    for (const job of this.#queue.drain()) job.reject(error);
+    for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
+  }
+}
+
+/** How many tasks to keep in flight on a worker, from how long its tasks take. */
+function depth(worker: Handle): number {
+  const ms = worker.runMs;
+  if (ms === undefined) return 1;
+  return Math.max(1, Math.min(MAX_PIPELINE, Math.ceil(PIPELINE_MS / Math.max(ms, 0.001))));
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,112 @@
+/**
+ * The bridge between the event loop and executors: {@linkcode runInExecutor},
+ * {@linkcode toThread}, and the default executor.
+ *
+ * @module
+ */
+
+import type { Executor } from "./executor.ts";
+import { WorkerPoolExecutor } from "./worker_pool.ts";
+
+let defaultExecutor: Executor | undefined;
+
+/**
+ * The executor that `runInExecutor(null, …)` and `toThread()` use: unless one was set with
+ * {@linkcode setDefaultExecutor}, a `WorkerPoolExecutor` created on first use, whose idle workers
+ * exit after 250 ms so that it never keeps the process alive once it is idle.
+ *
+ * @returns the default executor
+ *
+ * @example
+ * ```ts
+ * import { getDefaultExecutor } from "@concurrent/futures";
+ *
+ * const executor = getDefaultExecutor();
+ * console.assert((await executor.submit((x: number) => x + 1, 1)) === 2);
+ * ```
+ */
+export function getDefaultExecutor(): Executor {
+  defaultExecutor ??= new WorkerPoolExecutor({ name: "default", idleTimeout: 250 });
+  return defaultExecutor;
+}
+
+/**
+ * Replaces the default executor. The previous one is not shut down: that is the caller's call.
+ *
+ * @param executor the new default
+ * @throws {TypeError} when `executor` does not look like an executor
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor, runInExecutor, setDefaultExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * setDefaultExecutor(pool);
+ * console.assert((await runInExecutor(null, () => "on the pool")) === "on the pool");
+ * ```
+ */
+export function setDefaultExecutor(executor: Executor): void {
+  if (
+    executor === null || typeof executor !== "object" ||
+    typeof (executor as Executor).submit !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot set the default executor as 'executor' must be an Executor: received ${
+        String(executor)
+      }`,
+    );
+  }
+  defaultExecutor = executor;
+}
+
+/**
+ * Runs `fn(...args)` on `executor` (the default executor for `null` or `undefined`) and returns a
+ * promise of its result, as asyncio's `loop.run_in_executor`.
+ *
+ * @param executor where to run it
+ * @param fn the function
+ * @param args its arguments
+ * @returns the result
+ *
+ * @example
+ * ```ts
+ * import { AsyncPoolExecutor, runInExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * console.assert((await runInExecutor(pool, (a: number, b: number) => a + b, 2, 3)) === 5);
+ * ```
+ */
+export function runInExecutor<A extends unknown[], R>(
+  executor: Executor | null | undefined,
+  fn: (...args: A) => R,
+  ...args: A
+): Promise<Awaited<R>> {
+  return (executor ?? getDefaultExecutor()).submit(fn, ...args).result();
+}
+
+/**
+ * Runs a blocking function off the main thread, on the default executor, as Python's
+ * `asyncio.to_thread`. The function is sent to a worker: it must be self-contained or exported
+ * from a task module of the default executor.
+ *
+ * @param fn the function
+ * @param args its arguments
+ * @returns the result
+ *
+ * @example
+ * ```ts
+ * import { toThread } from "@concurrent/futures";
+ *
+ * const fib = (n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2));
+ * console.assert((await toThread((n: number) => {
+ *   const f = (k: number): number => (k < 2 ? k : f(k - 1) + f(k - 2));
+ *   return f(n);
+ * }, 20)) === fib(20));
+ * ```
+ */
+export function toThread<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  ...args: A
+): Promise<Awaited<R>> {
+  return runInExecutor(null, fn, ...args);
+}

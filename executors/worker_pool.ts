@@ -1,0 +1,309 @@
+/**
+ * {@linkcode WorkerPoolExecutor}: CPU-bound work on a pool of Deno Web Workers.
+ *
+ * @module
+ */
+
+import type { Future } from "../future/future.ts";
+import type { WorkerPermissions } from "../actors/_transport.ts";
+import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { checkMillis, checkPositiveInt } from "./_options.ts";
+import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
+
+export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
+export type { Percentiles } from "./_samples.ts";
+export type { WorkerPermissions } from "../actors/_transport.ts";
+
+/** Options for {@linkcode WorkerPoolExecutor}. */
+export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
+  /**
+   * How many workers at most.
+   * @default {navigator.hardwareConcurrency}
+   */
+  maxWorkers?: number;
+  /**
+   * Task modules: their exported functions can be submitted by reference
+   * (`pool.submit(countPrimes, 0, n)`). A string is a URL or a path relative to the working
+   * directory; prefer `new URL("./tasks.ts", import.meta.url)`. The modules are imported in each
+   * worker and once on the calling thread (to know the functions by identity).
+   */
+  modules?: (string | URL)[];
+  /**
+   * Runs once in each new worker before its first task: an export of one of `modules`, or a
+   * self-contained function. If it throws, the executor is broken.
+   */
+  // deno-lint-ignore no-explicit-any
+  initializer?: (...args: any[]) => unknown;
+  /** Arguments for `initializer`. */
+  initargs?: unknown[];
+  /**
+   * Replace a worker after it has run this many tasks.
+   * @default {Infinity}
+   */
+  maxTasksPerWorker?: number;
+  /**
+   * An idle worker exits after this many ms. An idle Web Worker keeps the process alive, so keep
+   * it finite unless you always shut the pool down.
+   * @default {1000}
+   */
+  idleTimeout?: number;
+  /**
+   * The workers' permissions. Anything but `"inherit"` needs Deno's `--unstable-worker-options`
+   * flag (or `"unstable": ["worker-options"]` in deno.json).
+   * @default {"inherit"}
+   */
+  permissions?: WorkerPermissions;
+  /**
+   * What a worker's death does: `"restart"` rejects the task it was running with
+   * `WorkerCrashedError` and replaces the worker; `"break"` breaks the executor, as Python's
+   * `BrokenProcessPool`.
+   * @default {"restart"}
+   */
+  onCrash?: "restart" | "break";
+  /**
+   * More crashes than `max` within `within` ms break the executor.
+   * @default {{ max: 20, within: 60_000 }}
+   */
+  restartLimit?: { max: number; within: number };
+}
+
+/**
+ * Runs functions on a pool of Deno Web Workers: the executor for CPU-bound work.
+ *
+ * Tasks are functions exported from one of `modules` (sent by reference, fully typed) or
+ * self-contained functions (no free variables: sent by source and compiled once per worker).
+ * Arguments and results are copied with structured clone (`transfer` moves buffers instead; a
+ * `SharedArrayBuffer` arrives shared).
+ *
+ * - A task that throws rejects its future; the worker lives on.
+ * - A worker that dies while running a task (`self.close()`, `Deno.exit()`, an uncaught error
+ *   outside the task) rejects that task with `WorkerCrashedError`; tasks it had not started go to
+ *   another worker.
+ * - A `timeout` or an aborted `signal` rejects the future at once; the worker gets no more work
+ *   and is replaced. Deno cannot stop a thread that never yields, so the task should check
+ *   `taskSignal().aborted` (it reads shared memory, so it works inside tight loops); until it
+ *   does, `stats().workers.spinning` counts it. Use `ProcessPoolExecutor` for work that must be
+ *   killed for sure.
+ *
+ * @example
+ * ```ts
+ * import { WorkerPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+ * const square = (x: number) => x * x;
+ * const results = [];
+ * for await (const y of pool.map(square, [1, 2, 3, 4], { chunksize: 2 })) results.push(y);
+ * console.assert(results.join() === "1,4,9,16");
+ * ```
+ */
+export class WorkerPoolExecutor implements Executor {
+  readonly #core: ExecutorCore;
+  readonly #engine: WorkerEngine;
+
+  /**
+   * Creates the pool; workers start lazily, when there is work for them.
+   *
+   * @param options see {@linkcode WorkerPoolExecutorOptions}
+   * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
+   * @throws {Error} when `permissions` is set but Deno lacks `--unstable-worker-options`
+   */
+  constructor(options?: WorkerPoolExecutorOptions) {
+    const settings = poolSettings("WorkerPoolExecutor", options);
+    this.#engine = new WorkerEngine(settings);
+    this.#core = new ExecutorCore("WorkerPoolExecutor", options, this.#engine);
+    this.#engine.attach(this.#core);
+  }
+
+  /**
+   * A snapshot of the pool: workers by state, queue, counters, and run and wait percentiles.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * await pool.submit((n: number) => n + 1, 1);
+   * console.assert(pool.stats().completed === 1);
+   * ```
+   */
+  stats(): WorkerPoolStats {
+    return this.#engine.stats();
+  }
+
+  /**
+   * Schedules `fn(...args)` on a worker; returns its future.
+   *
+   * @throws {TypeError} for a class, a bound or a built-in function
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * console.assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
+   * ```
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+    return this.#core.submit(fn, ...args);
+  }
+
+  /**
+   * Applies `fn` to each item on the workers, `chunksize` items per message; results in input
+   * order (see `Executor.map`).
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+   * let sum = 0;
+   * for await (const v of pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 2 })) sum += v;
+   * console.assert(sum === 12);
+   * ```
+   */
+  map<T, R>(
+    fn: (item: T) => R,
+    items: Iterable<T> | AsyncIterable<T>,
+    options?: MapOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#core.map(fn, items, options);
+  }
+
+  /**
+   * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain,
+   * transfer).
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * const bounded = pool.with({ timeout: 5_000 });
+   * console.assert((await bounded.submit(() => "done")) === "done");
+   * ```
+   */
+  with(options: TaskOptions): Executor {
+    return this.#core.with(options);
+  }
+
+  /**
+   * Stops accepting work; with `wait` (the default) resolves once all work has settled and every
+   * worker has been ended.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * const pool = new WorkerPoolExecutor();
+   * await pool.shutdown();
+   * ```
+   */
+  shutdown(options?: ShutdownOptions): Promise<void> {
+    return this.#core.shutdown(options);
+  }
+
+  /** `shutdown({ wait: true })`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#core.shutdown({ wait: true });
+  }
+}
+
+/** Checks the options of a worker or process pool and applies the defaults. */
+export function poolSettings(
+  kind: string,
+  options: WorkerPoolExecutorOptions | undefined,
+): PoolSettings {
+  const what = `create ${kind}`;
+  const o = options ?? {};
+  const modules = o.modules ?? [];
+  if (!Array.isArray(modules)) {
+    throw new TypeError(
+      `Cannot ${what} as 'modules' must be an array: received ${String(modules)}`,
+    );
+  }
+  if (o.initializer !== undefined && typeof o.initializer !== "function") {
+    throw new TypeError(
+      `Cannot ${what} as 'initializer' must be a function: received ${typeof o.initializer}`,
+    );
+  }
+  if (o.initargs !== undefined && !Array.isArray(o.initargs)) {
+    throw new TypeError(
+      `Cannot ${what} as 'initargs' must be an array: received ${String(o.initargs)}`,
+    );
+  }
+  if (o.onCrash !== undefined && o.onCrash !== "restart" && o.onCrash !== "break") {
+    throw new TypeError(
+      `Cannot ${what} as 'onCrash' must be "restart" or "break": received ${String(o.onCrash)}`,
+    );
+  }
+  const limit = o.restartLimit ?? { max: 20, within: 60_000 };
+  if (limit === null || typeof limit !== "object") {
+    throw new TypeError(
+      `Cannot ${what} as 'restartLimit' must be { max, within }: received ${String(limit)}`,
+    );
+  }
+  const max = limit.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", limit.max);
+  const within = checkMillis(what, "restartLimit.within", limit.within);
+  if (max === undefined || within === undefined) {
+    throw new TypeError(`Cannot ${what} as 'restartLimit' needs both 'max' and 'within'`);
+  }
+  const permissions = o.permissions;
+  if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
+  return {
+    label: o.name ? `${kind} '${o.name}'` : kind,
+    maxWorkers: checkPositiveInt(what, "maxWorkers", o.maxWorkers) ??
+      Math.max(1, navigator.hardwareConcurrency || 1),
+    modules,
+    initializer: o.initializer,
+    initargs: o.initargs ?? [],
+    maxTasksPerWorker: checkPositiveInt(what, "maxTasksPerWorker", o.maxTasksPerWorker) ?? Infinity,
+    idleTimeout: checkMillis(what, "idleTimeout", o.idleTimeout) ?? 1_000,
+    permissions,
+    onCrash: o.onCrash ?? "restart",
+    restartLimit: { max, within },
+  };
+}
+
+/**
+ * Deno ends the whole process (exit code 70, which cannot be caught) when a worker is given
+ * permissions without `--unstable-worker-options`. Refuse early, with an explanation, when the
+ * flag is certainly missing.
+ */
+function checkWorkerOptionsFlag(what: string): void {
+  if (workerOptionsEnabled() !== false) return;
+  throw new Error(
+    `Cannot ${what} with 'permissions': Deno needs the --unstable-worker-options flag (or "unstable": ["worker-options"] in deno.json) to give workers their own permissions, and without it ends the process with exit code 70`,
+  );
+}
+
+function workerOptionsEnabled(): boolean | undefined {
+  let args: string[];
+  try {
+    args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+  } catch {
+    return undefined;
+  }
+  if (args.includes("--unstable-worker-options") || args.includes("--unstable")) return true;
+  let config: string | undefined;
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--config" || arg === "-c") config = args[i + 1];
+    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
+    else if (arg === "--no-config") return false;
+  }
+  const candidates: string[] = [];
+  if (config) candidates.push(config);
+  else {
+    for (let dir = Deno.cwd();;) {
+      candidates.push(`${dir}/deno.json`, `${dir}/deno.jsonc`);
+      const parent = dir.replace(/\/[^/]*$/, "");
+      if (parent === dir || parent === "") break;
+      dir = parent;
+    }
+  }
+  for (const path of candidates) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      continue;
+    }
+    return /"unstable"\s*:\s*\[[^\]]*"worker-options"/.test(text);
+  }
+  return false;
+}
