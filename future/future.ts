@@ -21,7 +21,9 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-type DoneCallback<T> = (future: Future<T>) => void;
+// Declared with method syntax so the parameter is checked bivariantly: that keeps `Future<T>`
+// covariant in `T` (a `Future<string>` is a `Future<unknown>`, as with promises).
+type DoneCallback<T> = { call(future: Future<T>): void }["call"];
 
 /** Removes a callback added with `addDoneCallback`; internal to the library. */
 export let removeDoneCallback: <T>(

@@ -241,7 +241,9 @@ Deno.test("AsyncPoolExecutor.map() with buffersize pulls an async iterable as re
     }
   }
   const out: number[] = [];
-  for await (const value of pool.map(async (x: number) => x * 2, items(), { buffersize: 2 })) {
+  for await (
+    const value of pool.map((x: number) => Promise.resolve(x * 2), items(), { buffersize: 2 })
+  ) {
     out.push(value);
     assert.ok(pulled <= out.length + 2, `${pulled} pulled, ${out.length} consumed`);
     if (out.length === 6) break;

@@ -521,6 +521,15 @@ Deno.test("Future with an error nobody reads causes no unhandled rejection", asy
   }
 });
 
+Deno.test("Future<T> is assignable to Future<unknown>, as a promise is", async () => {
+  const text = new Future<string>();
+  const wide: Future<unknown> = text;
+  const mixed: Future<unknown>[] = [text, futureIn("succeeded")];
+  text.setResult("x");
+  assert.equal(await wide, "x");
+  assert.equal(mixed.length, 2);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
