@@ -32,15 +32,10 @@ export class Job {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #settled = false;
-  #resolve: (outcome: Outcome) => void;
-  readonly outcome: Promise<Outcome>;
 
   constructor(task: Task, attempt: number) {
     this.task = task;
     this.attempt = attempt;
-    const { promise, resolve } = Promise.withResolvers<Outcome>();
-    this.outcome = promise;
-    this.#resolve = resolve;
   }
 
   get kind(): JobKind {
@@ -121,9 +116,8 @@ export class Job {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
-    this.task.current = undefined;
-    this.#resolve(outcome);
     if (this.#started) this.onEnd?.();
+    this.task.attemptDone(this, outcome);
   }
 }
 
@@ -134,9 +128,11 @@ export class Task {
   readonly fn: (...args: unknown[]) => unknown;
   readonly args: unknown[];
   readonly options: TaskOptions;
-  /** The attempt running or queued now. */
-  current: Job | undefined;
   #host: TaskHost;
+  /** The attempt running or queued now. */
+  #current: Job | undefined;
+  #permit: CircuitPermit | undefined;
+  #crashes = 0;
   #stopReason: unknown;
   #stopped = false;
   #stopController: AbortController | undefined;
@@ -171,7 +167,7 @@ export class Task {
       if (left <= 0) return this.#settle({ ok: false, error });
       this.#deadlineTimer = setTimeout(() => this.stop(error), left);
     }
-    this.#attempts().then((outcome) => this.#settle(outcome));
+    this.#attempt(1);
   }
 
   /** Stops the task for good: the current attempt is aborted and no retry follows. */
@@ -180,58 +176,59 @@ export class Task {
     this.#stopped = true;
     this.#stopReason = reason;
     this.#stopController?.abort(reason);
-    this.current?.abort(reason);
+    this.#current?.abort(reason);
   }
 
-  async #attempts(): Promise<Outcome> {
+  /** Called by a job when it settles: count it, then retry or settle the future. */
+  attemptDone(job: Job, outcome: Outcome): void {
+    if (job !== this.#current) return;
+    this.#current = undefined;
+    const permit = this.#permit;
+    this.#permit = undefined;
+    if (outcome.ok) {
+      permit?.success();
+      return this.#settle(outcome);
+    }
+    const error = outcome.error;
+    const callerStopped = this.future.cancelled() ||
+      (this.options.signal?.aborted === true && error === this.options.signal.reason);
+    if (callerStopped) permit?.release();
+    else permit?.failure(error);
+    if (error instanceof WorkerCrashedError) this.#crashes++;
     const retry = this.options.retry;
-    const maxAttempts = retry?.maxAttempts ?? 1;
-    const retryOn = retry?.retryOn ?? defaultRetryOn;
-    let crashes = 0;
-    for (let attempt = 1;; attempt++) {
-      if (this.#stopped) return { ok: false, error: this.#stopReason };
-      let permit: CircuitPermit | undefined;
-      const domain = this.options.domain;
-      if (domain !== undefined && this.#host.breakers) {
-        try {
-          permit = this.#host.breakers.enter(domain);
-        } catch (error) {
-          return { ok: false, error };
-        }
-      }
-      const job = new Job(this, attempt);
-      this.current = job;
-      this.#host.schedule(job);
-      const outcome = await job.outcome;
-      if (outcome.ok) {
-        permit?.success();
-        return outcome;
-      }
-      const error = outcome.error;
-      const callerStopped = this.future.cancelled() ||
-        (this.options.signal?.aborted === true && error === this.options.signal.reason);
-      if (callerStopped) permit?.release();
-      else permit?.failure(error);
-      if (error instanceof WorkerCrashedError) crashes++;
-      if (
-        attempt >= maxAttempts || this.#stopped || this.#host.broken !== undefined ||
-        error instanceof BrokenExecutorError || this.future.done() || !safeRetryOn(retryOn, error)
-      ) return outcome;
-      if (crashes >= 2) {
-        return {
-          ok: false,
-          error: new WorkerCrashedError(
-            `the task crashed its worker ${crashes} times and is not retried again (a poison task)`,
-            { cause: error, ...crashDetails(error) },
-          ),
-        };
-      }
+    if (
+      !retry || job.attempt >= retry.maxAttempts || this.#stopped ||
+      this.#host.broken !== undefined || error instanceof BrokenExecutorError ||
+      this.future.done() || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
+    ) return this.#settle(outcome);
+    if (this.#crashes >= 2) {
+      return this.#settle({
+        ok: false,
+        error: new WorkerCrashedError(
+          `the task crashed its worker ${this.#crashes} times and is not retried again (a poison task)`,
+          { cause: error, ...crashDetails(error) },
+        ),
+      });
+    }
+    sleep(retryDelay(job.attempt, retry.backoff), this.#stopSignal()).then(
+      () => this.#attempt(job.attempt + 1),
+      () => this.#settle({ ok: false, error: this.#stopReason }),
+    );
+  }
+
+  #attempt(attempt: number): void {
+    if (this.#stopped) return this.#settle({ ok: false, error: this.#stopReason });
+    const domain = this.options.domain;
+    if (domain !== undefined && this.#host.breakers) {
       try {
-        await sleep(retryDelay(attempt, retry?.backoff), this.#stopSignal());
-      } catch {
-        return { ok: false, error: this.#stopReason };
+        this.#permit = this.#host.breakers.enter(domain);
+      } catch (error) {
+        return this.#settle({ ok: false, error });
       }
     }
+    const job = new Job(this, attempt);
+    this.#current = job;
+    this.#host.schedule(job);
   }
 
   #stopSignal(): AbortSignal {

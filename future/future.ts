@@ -116,6 +116,7 @@ export class Future<T> implements PromiseLike<T> {
   #error: unknown;
   #failed = false;
   #callbacks: DoneCallback<T>[] = [];
+  #promise: Promise<T> | undefined;
 
   static {
     removeDoneCallback = (future, fn) => {
@@ -296,7 +297,24 @@ export class Future<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.result().then(onfulfilled, onrejected);
+    return this.#asPromise().then(onfulfilled, onrejected);
+  }
+
+  // One promise per future, made on the first `then()`: awaiting is the hot path of every
+  // consumer. It exists only once someone awaits, so an unread failure rejects nothing.
+  #asPromise(): Promise<T> {
+    if (!this.#promise) {
+      if (this.done()) {
+        this.#promise = this.#failed
+          ? Promise.reject(this.#error)
+          : Promise.resolve(this.#value as T);
+      } else {
+        const { promise, resolve, reject } = Promise.withResolvers<T>();
+        this.#promise = promise;
+        this.#callbacks.push(() => this.#failed ? reject(this.#error) : resolve(this.#value as T));
+      }
+    }
+    return this.#promise;
   }
 
   /**
