@@ -6,13 +6,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, asCompleted } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor({ maxWorkers: 10 });
  * const futures = [1, 2, 3].map((n) => pool.submit(async (x: number) => x * x, n));
  * let sum = 0;
  * for await (const future of asCompleted(futures)) sum += await future;
- * console.assert(sum === 14);
+ * assert(sum === 14);
  * ```
  *
  * @module

@@ -22,10 +22,11 @@ import {
  *
  * @example
  * ```ts
- * import { encodeError, type WireThrownError } from "@concurrent/futures";
+ * import assert from "node:assert/strict";
+ * import { encodeError, type WireThrownError } from "./error_codec.ts";
  *
  * const wire = encodeError(new RangeError("too big")) as WireThrownError;
- * console.assert(wire.className === "RangeError" && wire.message === "too big");
+ * assert(wire.className === "RangeError" && wire.message === "too big");
  * ```
  */
 export interface WireThrownError {
@@ -54,9 +55,10 @@ export interface WireThrownError {
  *
  * @example
  * ```ts
- * import { encodeError } from "@concurrent/futures";
+ * import assert from "node:assert/strict";
+ * import { encodeError } from "./error_codec.ts";
  *
- * console.assert(encodeError("boom").kind === "value");
+ * assert(encodeError("boom").kind === "value");
  * ```
  */
 export interface WireThrownValue {
@@ -72,10 +74,11 @@ export interface WireThrownValue {
  *
  * @example
  * ```ts
- * import { decodeError, encodeError, type WireError } from "@concurrent/futures";
+ * import assert from "node:assert/strict";
+ * import { decodeError, encodeError, type WireError } from "./error_codec.ts";
  *
  * const wire: WireError = JSON.parse(JSON.stringify(encodeError(new TypeError("bad"))));
- * console.assert(decodeError(wire) instanceof TypeError);
+ * assert(decodeError(wire) instanceof TypeError);
  * ```
  */
 export type WireError = WireThrownError | WireThrownValue;
@@ -157,10 +160,11 @@ export function registerErrorClass(
  *
  * @example
  * ```ts
- * import { encodeError } from "@concurrent/futures";
+ * import assert from "node:assert/strict";
+ * import { encodeError } from "./error_codec.ts";
  *
  * const wire = encodeError(Object.assign(new Error("gone"), { code: "ENOENT" }));
- * console.assert(wire.kind === "error" && wire.props?.code === "ENOENT");
+ * assert(wire.kind === "error" && wire.props?.code === "ENOENT");
  * ```
  */
 export function encodeError(error: unknown): WireError {
@@ -225,10 +229,11 @@ function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
  *
  * @example
  * ```ts
- * import { decodeError, encodeError } from "@concurrent/futures";
+ * import assert from "node:assert/strict";
+ * import { decodeError, encodeError } from "./error_codec.ts";
  *
  * const error = decodeError(encodeError(new URIError("bad %"))) as URIError;
- * console.assert(error instanceof URIError && error.message === "bad %");
+ * assert(error instanceof URIError && error.message === "bad %");
  * ```
  */
 export function decodeError(wire: WireError): unknown {

@@ -27,6 +27,7 @@ const NEVER: AbortSignal = new AbortController().signal;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, taskSignal, TimeoutError } from "@concurrent/futures";
  *
  * async function slow(): Promise<string> {
@@ -35,9 +36,8 @@ const NEVER: AbortSignal = new AbortController().signal;
  *   return "stopped early";
  * }
  * await using pool = new AsyncPoolExecutor();
- * await pool.with({ timeout: 10 }).submit(slow).catch((e) => {
- *   console.assert(e instanceof TimeoutError);
- * });
+ * const error = await pool.with({ timeout: 10 }).submit(slow).exception();
+ * assert(error instanceof TimeoutError);
  * ```
  */
 export function taskSignal(): AbortSignal {

@@ -47,13 +47,14 @@ export interface AsyncPoolStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor({ maxWorkers: 10 });
  * const sleep = (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms));
  * const results = [];
  * for await (const ms of pool.map(sleep, [30, 10, 20])) results.push(ms);
- * console.assert(results.join() === "30,10,20");
+ * assert(results.join() === "30,10,20");
  * ```
  */
 export class AsyncPoolExecutor implements Executor {
@@ -105,10 +106,11 @@ export class AsyncPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AsyncPoolExecutor } from "@concurrent/futures";
    * await using pool = new AsyncPoolExecutor();
    * await pool.submit(() => 1);
-   * console.assert(pool.stats().completed === 1);
+   * assert(pool.stats().completed === 1);
    * ```
    */
   stats(): AsyncPoolStats {
@@ -125,9 +127,10 @@ export class AsyncPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AsyncPoolExecutor } from "@concurrent/futures";
    * await using pool = new AsyncPoolExecutor();
-   * console.assert((await pool.submit((a: number, b: number) => a + b, 1, 2)) === 3);
+   * assert((await pool.submit((a: number, b: number) => a + b, 1, 2)) === 3);
    * ```
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -139,11 +142,12 @@ export class AsyncPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AsyncPoolExecutor } from "@concurrent/futures";
    * await using pool = new AsyncPoolExecutor();
    * const out = [];
    * for await (const v of pool.map(async (x: number) => x + 1, [1, 2])) out.push(v);
-   * console.assert(out.join() === "2,3");
+   * assert(out.join() === "2,3");
    * ```
    */
   map<T, R>(
@@ -159,10 +163,11 @@ export class AsyncPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AsyncPoolExecutor } from "@concurrent/futures";
    * await using pool = new AsyncPoolExecutor();
    * const patient = pool.with({ retry: { maxAttempts: 3 } });
-   * console.assert((await patient.submit(() => "ok")) === "ok");
+   * assert((await patient.submit(() => "ok")) === "ok");
    * ```
    */
   with(options: TaskOptions): Executor {

@@ -14,11 +14,12 @@ import { CircuitOpenError } from "../future/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers, type CircuitState } from "@concurrent/futures";
  *
  * const breakers = new CircuitBreakers({ threshold: 3, halfOpenAfter: 1_000 });
  * const state: CircuitState = breakers.state("api.example");
- * console.assert(state === "closed");
+ * assert(state === "closed");
  * ```
  */
 export type CircuitState = "closed" | "open" | "halfOpen";
@@ -28,6 +29,7 @@ export type CircuitState = "closed" | "open" | "halfOpen";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CircuitBreakerOptions } from "@concurrent/futures";
  *
  * const options: CircuitBreakerOptions = {
@@ -35,7 +37,7 @@ export type CircuitState = "closed" | "open" | "halfOpen";
  *   halfOpenAfter: 10_000,
  *   failureRatio: { ratio: 0.5, window: 60_000, minimumCalls: 20 },
  * };
- * console.assert(options.threshold === 5);
+ * assert(options.threshold === 5);
  * ```
  */
 export interface CircuitBreakerOptions {
@@ -89,12 +91,13 @@ export interface CircuitBreakerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers } from "@concurrent/futures";
  *
  * const breakers = new CircuitBreakers({ threshold: 1, halfOpenAfter: 1_000 });
  * const permit = breakers.enter("api.example");
  * permit.failure(new Error("503"));
- * console.assert(breakers.state("api.example") === "open");
+ * assert(breakers.state("api.example") === "open");
  * ```
  */
 export interface CircuitPermit {
@@ -112,12 +115,13 @@ export interface CircuitPermit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers, type DomainCircuitStats } from "@concurrent/futures";
  *
  * const breakers = new CircuitBreakers({ threshold: 3, halfOpenAfter: 1_000 });
  * breakers.enter("api.example").success();
  * const stats: DomainCircuitStats | undefined = breakers.stats().get("api.example");
- * console.assert(stats?.successes === 1);
+ * assert(stats?.successes === 1);
  * ```
  */
 export interface DomainCircuitStats {
@@ -291,6 +295,7 @@ function validate(options: unknown): CircuitBreakerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitBreakers, CircuitOpenError } from "@concurrent/futures";
  *
  * let now = 0;
@@ -300,11 +305,11 @@ function validate(options: unknown): CircuitBreakerOptions {
  * try {
  *   breakers.enter("api.example");
  * } catch (error) {
- *   console.assert(error instanceof CircuitOpenError && error.retryAfter === 1_000);
+ *   assert(error instanceof CircuitOpenError && error.retryAfter === 1_000);
  * }
  * now = 1_000;
  * breakers.enter("api.example").success();
- * console.assert(breakers.state("api.example") === "closed");
+ * assert(breakers.state("api.example") === "closed");
  * ```
  */
 export class CircuitBreakers {

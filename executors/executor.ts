@@ -12,11 +12,12 @@ import type { RetryOptions } from "./retry.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
  * const quick = pool.with({ timeout: 1_000 });
- * console.assert((await quick.submit(async () => 1)) === 1);
+ * assert((await quick.submit(async () => 1)) === 1);
  * ```
  */
 export interface TaskOptions {
@@ -42,12 +43,13 @@ export interface TaskOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
  * const squares = [];
  * for await (const x of pool.map((n: number) => n * n, [1, 2, 3], { buffersize: 2 })) squares.push(x);
- * console.assert(squares.join() === "1,4,9");
+ * assert(squares.join() === "1,4,9");
  * ```
  */
 export interface MapOptions {
@@ -97,6 +99,7 @@ export interface ShutdownOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, type Executor } from "@concurrent/futures";
  *
  * async function total(executor: Executor, items: number[]): Promise<number> {
@@ -105,7 +108,7 @@ export interface ShutdownOptions {
  *   return sum;
  * }
  * await using pool = new AsyncPoolExecutor();
- * console.assert((await total(pool, [1, 2, 3])) === 12);
+ * assert((await total(pool, [1, 2, 3])) === 12);
  * ```
  */
 export interface Executor {

@@ -4,11 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor } from "@concurrent/futures/executors";
  *
  * await using pool = new AsyncPoolExecutor({ maxWorkers: 4 });
  * const future = pool.submit(async (x: number) => x * 2, 21);
- * console.assert((await future) === 42);
+ * assert((await future) === 42);
  * ```
  *
  * @module

@@ -13,13 +13,14 @@ import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RetryOptions } from "@concurrent/futures";
  *
  * const retry: RetryOptions = {
  *   maxAttempts: 3,
  *   backoff: { initial: 200, max: 5_000 },
  * };
- * console.assert(retry.maxAttempts === 3);
+ * assert(retry.maxAttempts === 3);
  * ```
  */
 export interface RetryOptions {
@@ -104,12 +105,13 @@ function checkDelay(value: unknown, name: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateRetryOptions } from "./retry.ts";
  *
  * try {
  *   validateRetryOptions({ maxAttempts: 0 });
  * } catch (error) {
- *   console.assert(error instanceof RangeError);
+ *   assert(error instanceof RangeError);
  * }
  * ```
  */
@@ -180,11 +182,12 @@ export function validateRetryOptions(value: unknown): RetryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultRetryOn } from "./retry.ts";
  * import { TimeoutError } from "../future/errors.ts";
  *
- * console.assert(defaultRetryOn(new TimeoutError()));
- * console.assert(!defaultRetryOn(new Error("bad input")));
+ * assert(defaultRetryOn(new TimeoutError()));
+ * assert(!defaultRetryOn(new Error("bad input")));
  * ```
  */
 export function defaultRetryOn(error: unknown): boolean {
@@ -203,12 +206,13 @@ export function defaultRetryOn(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retryDelay } from "./retry.ts";
  *
  * const backoff = { initial: 100, max: 1_000, jitter: "none" } as const;
- * console.assert(retryDelay(1, backoff) === 100);
- * console.assert(retryDelay(3, backoff) === 400);
- * console.assert(retryDelay(10, backoff) === 1_000);
+ * assert(retryDelay(1, backoff) === 100);
+ * assert(retryDelay(3, backoff) === 400);
+ * assert(retryDelay(10, backoff) === 1_000);
  * ```
  */
 export function retryDelay(
@@ -236,12 +240,13 @@ export function retryDelay(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sleep } from "./retry.ts";
  *
  * const controller = new AbortController();
  * const waiting = sleep(60_000, controller.signal);
  * controller.abort(new Error("stop"));
- * await waiting.catch((error) => console.assert(error.message === "stop"));
+ * await waiting.catch((error) => assert(error.message === "stop"));
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

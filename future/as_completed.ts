@@ -29,6 +29,7 @@ export interface AsCompletedOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, asCompleted } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
@@ -37,7 +38,7 @@ export interface AsCompletedOptions {
  * );
  * const order: number[] = [];
  * for await (const future of asCompleted(futures)) order.push(await future);
- * console.assert(order.length === 3);
+ * assert(order.length === 3);
  * ```
  */
 export function asCompleted<T>(

@@ -9,12 +9,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CancelledError, Future } from "@concurrent/futures";
  *
  * const future = new Future<number>();
  * future.cancel();
  * await future.result().catch((error) => {
- *   console.assert(error instanceof CancelledError);
+ *   assert(error instanceof CancelledError);
  * });
  * ```
  */
@@ -31,11 +32,12 @@ export class CancelledError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, TimeoutError } from "@concurrent/futures";
  *
  * const future = new Future<number>();
  * await future.result({ timeout: 0 }).catch((error) => {
- *   console.assert(error instanceof TimeoutError);
+ *   assert(error instanceof TimeoutError);
  * });
  * ```
  */
@@ -53,6 +55,7 @@ export class TimeoutError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, InvalidStateError } from "@concurrent/futures";
  *
  * const future = new Future<number>();
@@ -60,7 +63,7 @@ export class TimeoutError extends Error {
  * try {
  *   future.setResult(2);
  * } catch (error) {
- *   console.assert(error instanceof InvalidStateError);
+ *   assert(error instanceof InvalidStateError);
  * }
  * ```
  */
@@ -79,10 +82,11 @@ export class InvalidStateError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BrokenExecutorError } from "@concurrent/futures";
  *
  * const error = new BrokenExecutorError("initializer failed", { cause: new Error("boom") });
- * console.assert(error.name === "BrokenExecutorError");
+ * assert(error.name === "BrokenExecutorError");
  * ```
  */
 export class BrokenExecutorError extends Error {
@@ -106,10 +110,11 @@ export interface WorkerCrashedErrorOptions extends ErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkerCrashedError } from "@concurrent/futures";
  *
  * const error = new WorkerCrashedError("worker 1 exited", { exitCode: 3 });
- * console.assert(error.exitCode === 3);
+ * assert(error.exitCode === 3);
  * ```
  */
 export class WorkerCrashedError extends Error {
@@ -135,10 +140,11 @@ export class WorkerCrashedError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CircuitOpenError } from "@concurrent/futures";
  *
  * const error = new CircuitOpenError("api.example", 1500);
- * console.assert(error.domain === "api.example" && error.retryAfter === 1500);
+ * assert(error.domain === "api.example" && error.retryAfter === 1500);
  * ```
  */
 export class CircuitOpenError extends Error {

@@ -102,12 +102,13 @@ export function startTimer(fn: () => void, ms: number): () => void {
  *
  * @example Producer and consumer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future } from "@concurrent/futures";
  *
  * const future = new Future<string>();
  * setTimeout(() => future.setResult("hello"), 10);
- * console.assert((await future) === "hello");
- * console.assert(future.state === "finished");
+ * assert((await future) === "hello");
+ * assert(future.state === "finished");
  * ```
  */
 export class Future<T> implements PromiseLike<T> {
@@ -143,10 +144,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * future.setResult(1);
-   * console.assert(future.done());
+   * assert(future.done());
    * ```
    */
   done(): boolean {
@@ -158,10 +160,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * future.setRunningOrNotifyCancel();
-   * console.assert(future.running());
+   * assert(future.running());
    * ```
    */
   running(): boolean {
@@ -173,10 +176,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * future.cancel();
-   * console.assert(future.cancelled());
+   * assert(future.cancelled());
    * ```
    */
   cancelled(): boolean {
@@ -192,12 +196,13 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
-   * console.assert(future.cancel() === true);
+   * assert(future.cancel() === true);
    * const running = new Future<number>();
    * running.setRunningOrNotifyCancel();
-   * console.assert(running.cancel() === false);
+   * assert(running.cancel() === false);
    * ```
    */
   cancel(): boolean {
@@ -220,11 +225,12 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future, TimeoutError } from "@concurrent/futures";
    * const future = new Future<number>();
-   * await future.result({ timeout: 0 }).catch((e) => console.assert(e instanceof TimeoutError));
+   * await future.result({ timeout: 0 }).catch((e) => assert(e instanceof TimeoutError));
    * future.setResult(7);
-   * console.assert((await future.result({ timeout: 0 })) === 7);
+   * assert((await future.result({ timeout: 0 })) === 7);
    * ```
    */
   async result(options?: WaitOptions): Promise<T> {
@@ -243,10 +249,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * future.setException(new Error("boom"));
-   * console.assert((await future.exception() as Error).message === "boom");
+   * assert((await future.exception() as Error).message === "boom");
    * ```
    */
   async exception(options?: WaitOptions): Promise<unknown> {
@@ -264,12 +271,13 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * const seen: string[] = [];
    * future.addDoneCallback((f) => seen.push(f.state));
    * future.setResult(1);
-   * console.assert(seen[0] === "finished");
+   * assert(seen[0] === "finished");
    * ```
    */
   addDoneCallback(fn: (future: Future<T>) => void): void {
@@ -287,10 +295,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<number>();
    * future.setResult(2);
-   * console.assert((await future.then((v) => v * 2)) === 4);
+   * assert((await future.then((v) => v * 2)) === 4);
    * ```
    */
   then<R1 = T, R2 = never>(
@@ -347,10 +356,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<string>();
    * future.setResult("ok");
-   * console.assert(future.done());
+   * assert(future.done());
    * ```
    */
   setResult(value: T): void {
@@ -365,10 +375,11 @@ export class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@concurrent/futures";
    * const future = new Future<string>();
    * future.setException(new RangeError("bad"));
-   * console.assert((await future.exception()) instanceof RangeError);
+   * assert((await future.exception()) instanceof RangeError);
    * ```
    */
   setException(error: unknown): void {

@@ -4,6 +4,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, wait } from "@concurrent/futures/future";
  *
  * const a = new Future<number>();
@@ -11,7 +12,7 @@
  * a.setResult(1);
  * b.cancel();
  * const { done } = await wait([a, b]);
- * console.assert(done.size === 2);
+ * assert(done.size === 2);
  * ```
  *
  * @module

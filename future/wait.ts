@@ -66,13 +66,14 @@ function hasException<T>(future: Future<T>): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, FIRST_COMPLETED, wait } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
  * const fast = pool.submit(async () => "fast");
  * const slow = pool.submit((ms: number) => new Promise((r) => setTimeout(r, ms)), 50);
  * const { done, notDone } = await wait([fast, slow], { returnWhen: FIRST_COMPLETED });
- * console.assert(done.has(fast) && notDone.has(slow));
+ * assert(done.has(fast) && notDone.has(slow));
  * ```
  */
 export function wait<T>(
