@@ -5,7 +5,6 @@
  * @module
  */
 
-import { ConsecutiveBreaker } from "cockatiel";
 import { CircuitOpenError } from "../future/errors.ts";
 
 /**
@@ -201,9 +200,21 @@ class Circuit {
   rejected = 0;
 
   constructor(
-    readonly run: ConsecutiveBreaker,
+    readonly run: FailureRun,
     readonly window: FailureWindow | undefined,
   ) {}
+}
+
+/** Failures in a row; `failure()` says whether they reached the threshold. */
+class FailureRun {
+  state = 0;
+  constructor(readonly threshold: number) {}
+  success(): void {
+    this.state = 0;
+  }
+  failure(): boolean {
+    return ++this.state >= this.threshold;
+  }
 }
 
 function show(value: unknown): string {
@@ -351,7 +362,7 @@ export class CircuitBreakers {
       this.#evict();
       const ratio = this.#options.failureRatio;
       circuit = new Circuit(
-        new ConsecutiveBreaker(this.#options.threshold),
+        new FailureRun(this.#options.threshold),
         ratio && new FailureWindow(ratio.window),
       );
     }
