@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { wait, WorkerCrashedError, WorkerPoolExecutor } from "../../mod.ts";
+import { chaosTask, Plan, planFor } from "../fixtures/chaos_tasks.ts";
+
+const TASKS = 10_000;
+
+Deno.test("WorkerPoolExecutor settles 10k tasks exactly once while 1% crash and 1% hang", async () => {
+  const attempts = new Int32Array(new SharedArrayBuffer(TASKS * 4));
+  const settled = new Int32Array(TASKS);
+  const pool = new WorkerPoolExecutor({
+    maxWorkers: 2,
+    modules: [new URL("../fixtures/chaos_tasks.ts", import.meta.url)],
+    restartLimit: { max: 10_000, within: 60_000 },
+  });
+  try {
+    const resilient = pool.with({
+      timeout: 250,
+      retry: { maxAttempts: 3, backoff: { initial: 1, max: 4 } },
+    });
+    const futures = Array.from({ length: TASKS }, (_, i) => {
+      const future = resilient.submit(chaosTask, i, planFor(i), attempts);
+      future.addDoneCallback(() => settled[i]!++);
+      return future;
+    });
+    const { notDone } = await wait(futures);
+    assert.equal(notDone.size, 0);
+
+    const wrong: string[] = [];
+    for (const [i, future] of futures.entries()) {
+      const plan = planFor(i);
+      const error = await future.exception();
+      if (plan === Plan.CrashAlways) {
+        if (!(error instanceof WorkerCrashedError) || !/poison/.test(error.message)) {
+          wrong.push(`${i}: expected a poison-task WorkerCrashedError, got ${error}`);
+        } else if (error.exitCode !== 7) wrong.push(`${i}: exitCode ${error.exitCode}`);
+      } else if (error !== undefined) {
+        wrong.push(`${i} (plan ${plan}): ${error}`);
+      } else if ((await future) !== i * 2) {
+        wrong.push(`${i}: wrong value ${await future}`);
+      }
+    }
+    assert.deepEqual(wrong.slice(0, 10), []);
+    assert.ok(settled.every((n) => n === 1), "every future settles exactly once");
+
+    const stats = pool.stats();
+    assert.ok(stats.crashed >= TASKS / 100, `crashed ${stats.crashed}`);
+    assert.equal(stats.queued, 0);
+    assert.equal(stats.running, 0);
+    // Items planned to crash or hang once took two attempts: the failed one was retried.
+    for (let i = 0; i < TASKS; i++) {
+      const expected = planFor(i) === Plan.Answer ? 1 : 2;
+      if (attempts[i] !== expected) wrong.push(`${i}: ${attempts[i]} attempts, not ${expected}`);
+    }
+    assert.deepEqual(wrong.slice(0, 10), []);
+  } finally {
+    await pool.shutdown();
+  }
+  const after = pool.stats();
+  assert.equal(after.workers.total, 0);
+  assert.equal(after.workers.retiring, 0);
+  assert.equal(after.workers.spinning, 0);
+});
