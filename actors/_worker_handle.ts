@@ -25,13 +25,17 @@ export interface WorkerExit {
 export interface WorkerEvents<T> {
   ready(worker: WorkerHandle<T>): void;
   initFailed(worker: WorkerHandle<T>, stage: string, error: unknown): void;
-  /** A task finished; `values` holds a failed chunk's values before the failing item. */
+  /**
+   * A task finished after `ms` of run time in the worker; `values` holds a failed chunk's values
+   * before the failing item.
+   */
   result(
     worker: WorkerHandle<T>,
     item: T,
     ok: boolean,
     outcome: unknown,
     values: unknown[] | undefined,
+    ms: number,
   ): void;
   /** The worker died: `started` were running on it, `unstarted` never began. */
   exited(worker: WorkerHandle<T>, exit: WorkerExit, started: T[], unstarted: T[]): void;
@@ -115,15 +119,20 @@ export class WorkerHandle<T> {
       this.#transport.post({ type: "run", tasks }, transfer);
       return [];
     } catch {
-      // Find the culprits: send one by one.
+      // Find the culprits: send one by one. A shipped function's source goes with the first of
+      // its tasks that does reach the worker, which may not be the one that was to carry it.
       const failed: { item: T; error: unknown }[] = [];
+      for (const task of tasks) this.#unsent(task.fn);
       batch.forEach((d, i) => {
-        const task = tasks[i]!;
+        let task = tasks[i]!;
+        const shipsSource = "id" in d.fn && !this.#sources.has(d.fn.id);
+        if (shipsSource) task = { ...task, fn: d.fn };
         try {
           this.#transport.post({ type: "run", tasks: [task] }, d.transfer ?? []);
+          if (shipsSource) this.#sources.add((d.fn as { id: number }).id);
         } catch (error) {
           this.#inflight.delete(task.seq);
-          if ("id" in d.fn) this.#sources.delete(d.fn.id);
+          this.dispatched--;
           failed.push({ item: d.item, error });
         }
       });
@@ -143,11 +152,6 @@ export class WorkerHandle<T> {
     } catch {
       // A dead worker has nothing left to stop.
     }
-  }
-
-  /** Stops waiting for task `seq` (it was settled some other way). */
-  forget(seq: number): void {
-    this.#inflight.delete(seq);
   }
 
   /**
@@ -189,6 +193,11 @@ export class WorkerHandle<T> {
     return { seq, kind: d.kind, fn, args: d.args };
   }
 
+  /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */
+  #unsent(fn: FnRef): void {
+    if ("id" in fn && fn.source !== undefined) this.#sources.delete(fn.id);
+  }
+
   #split(lastClaim: number, all: boolean): { started: T[]; unstarted: T[] } {
     const started: T[] = [];
     const unstarted: T[] = [];
@@ -211,8 +220,8 @@ export class WorkerHandle<T> {
           if (item === undefined) continue;
           this.#inflight.delete(r.seq);
           this.runMs = this.runMs === undefined ? r.ms : this.runMs * 0.8 + r.ms * 0.2;
-          if (r.ok) this.#events.result(this, item, true, r.value, undefined);
-          else this.#events.result(this, item, false, decodeError(r.error), r.values);
+          if (r.ok) this.#events.result(this, item, true, r.value, undefined, r.ms);
+          else this.#events.result(this, item, false, decodeError(r.error), r.values, r.ms);
         }
         return;
       case "ready":

@@ -43,6 +43,9 @@ const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "ab
 class TaskSignal implements SignalSource {
   readonly #seq: number;
   #controller: AbortController | undefined;
+  // AbortController.abort() reads `signal.aborted` itself: while it runs, the getter must give the
+  // native answer, or it would call abort() again without end.
+  #aborting = false;
 
   constructor(seq: number) {
     this.#seq = seq;
@@ -55,11 +58,11 @@ class TaskSignal implements SignalSource {
     const seq = this.#seq;
     const aborted = (): boolean => {
       if (nativeAborted.call(signal)) return true;
-      if (Atomics.load(ctl, Ctl.Abort) !== seq) return false;
+      if (this.#aborting || Atomics.load(ctl, Ctl.Abort) !== seq) return false;
       const reason = Atomics.load(ctl, Ctl.AbortKind) === 1
         ? new TimeoutError("the task ran past its timeout")
         : new DOMException("the task was aborted", "AbortError");
-      controller.abort(reason);
+      this.abort(reason);
       return true;
     };
     // Polling reads shared memory, so a loop that never yields still sees the abort.
@@ -75,7 +78,13 @@ class TaskSignal implements SignalSource {
   }
 
   abort(reason: unknown): void {
-    this.#controller?.abort(reason);
+    if (!this.#controller || this.#aborting) return;
+    this.#aborting = true;
+    try {
+      this.#controller.abort(reason);
+    } finally {
+      this.#aborting = false;
+    }
   }
 }
 

@@ -3,7 +3,6 @@
 // task was stopped), and the counters behind stats().
 
 import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
-import type { FnRef } from "../actors/_protocol.ts";
 import {
   type Dispatch,
   type WorkerEvents,
@@ -89,7 +88,6 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #core: ExecutorCore | undefined;
   #settings: PoolSettings;
   #refs: FunctionRefs;
-  #initializer: FnRef | undefined;
   #queue = new Queue<Job>();
   #workers = new Set<Handle>();
   #retiring = new Map<Handle, ReturnType<typeof setTimeout> | undefined>();
@@ -117,12 +115,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   attach(core: ExecutorCore): void {
     this.#core = core;
     this.#refs.load().then(
-      () => {
-        if (this.#settings.initializer) {
-          this.#initializer = this.#refs.ref(this.#settings.initializer);
-        }
-        this.#schedulePump();
-      },
+      () => this.#schedulePump(),
       (error) => this.#break(`a task module could not be loaded: ${messageOf(error)}`, error),
     );
   }
@@ -151,6 +144,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       else idle++;
     }
     for (const zombie of this.#zombies) if (!zombie.spinning()) this.#zombies.delete(zombie);
+    let spinning = this.#zombies.size;
+    for (const worker of this.#retiring.keys()) if (worker.spinning()) spinning++;
     return {
       workers: {
         total: this.#workers.size,
@@ -158,7 +153,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
         idle,
         starting,
         retiring: this.#retiring.size,
-        spinning: this.#zombies.size,
+        spinning,
       },
       queued: this.#queue.length,
       running: this.#placement.size,
@@ -187,10 +182,18 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#break(`${what} in worker ${worker.id}: ${messageOf(error)}`, error);
   }
 
-  result(worker: Handle, job: Job, ok: boolean, outcome: unknown, values?: unknown[]): void {
+  result(
+    worker: Handle,
+    job: Job,
+    ok: boolean,
+    outcome: unknown,
+    values: unknown[] | undefined,
+    ms: number,
+  ): void {
     this.#placement.delete(job);
-    const ms = worker.runMs;
-    if (ms !== undefined) this.#runTime.add(ms);
+    // A stopped task that returned after all: it was settled and counted when it was stopped.
+    if (job.settled) return this.#afterTask(worker);
+    this.#runTime.add(ms);
     if (ok) {
       this.#completed++;
       job.resolve(outcome);
@@ -202,7 +205,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   exited(worker: Handle, exit: WorkerExit, started: Job[], unstarted: Job[]): void {
-    const wasStarting = !this.#retiring.has(worker) && this.#workers.has(worker) &&
+    const wasRetiring = this.#retiring.has(worker);
+    const wasStarting = !wasRetiring && this.#workers.has(worker) &&
       worker.runMs === undefined && worker.dispatched === 0;
     this.#forget(worker);
     const how = exit.cause === "exit"
@@ -212,6 +216,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       : `failed with an uncaught error: ${messageOf(exit.error)}`;
     for (const job of started) {
       this.#placement.delete(job);
+      // A task stopped on a retiring worker was settled and counted then.
+      if (job.settled) continue;
       this.#failed++;
       job.reject(
         new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, {
@@ -229,6 +235,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       );
     }
     this.#crashed++;
+    // A retiring worker was replaced when its task was stopped, and was on its way out anyway.
+    if (wasRetiring) return;
     if (this.#settings.onCrash === "break") {
       return this.#break(`worker ${worker.id} ${how} and 'onCrash' is "break"`, exit.error);
     }
@@ -290,10 +298,12 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       this.#clearIdle(worker);
     }
     for (const [worker, batch] of batches) {
-      for (const { item, error } of worker.send(batch)) {
+      const failed = worker.send(batch);
+      for (const { item, error } of failed) {
         this.#failed++;
         item.reject(error);
       }
+      if (failed.length > 0 && worker.inflight === 0) this.#afterTask(worker);
       for (const d of batch) {
         if (d.seq !== undefined && !d.item.settled) {
           this.#placement.set(d.item, { worker, seq: d.seq });
@@ -336,13 +346,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #spawn(): void {
     const id = this.#nextId++;
-    const { label, permissions, initargs } = this.#settings;
+    const { label, permissions, initializer, initargs } = this.#settings;
     const worker = new WorkerHandle<Job>(id, {
       url: WORKER_URL,
       name: `${label} worker ${id}`,
       permissions,
       modules: this.#refs.urls,
-      initializer: this.#initializer,
+      // Named here, not when the modules finish loading: a pump may run before that callback.
+      initializer: initializer && this.#refs.ref(initializer),
       initargs,
     }, this);
     this.#workers.add(worker);
@@ -372,7 +383,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#failed++;
     const { worker, seq } = placed;
     worker.abortTask(seq, reason instanceof TimeoutError, reason);
-    worker.forget(seq);
+    // The stopped task stays in flight: its worker, retiring, lives until the task returns (or
+    // the grace period ends), so an async task gets the abort event of its taskSignal().
     this.#retire(worker);
   }
 

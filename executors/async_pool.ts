@@ -11,6 +11,7 @@ import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "./_queue.ts";
 import { checkPositiveInt } from "./_options.ts";
+import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
 
 /** Options for {@linkcode AsyncPoolExecutor}. */
@@ -120,6 +121,22 @@ export class AsyncPoolExecutor implements Executor {
       completed: this.#completed,
       failed: this.#failed,
     };
+  }
+
+  /**
+   * The state of each domain's circuit, when the pool was given `circuitBreaker` (empty if not).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * await using pool = new AsyncPoolExecutor({ circuitBreaker: { threshold: 1, halfOpenAfter: 1000 } });
+   * await pool.with({ domain: "api" }).submit(() => Promise.reject(new Error("down"))).exception();
+   * assert.equal(pool.circuitStats().get("api")?.state, "open");
+   * ```
+   */
+  circuitStats(): Map<string, DomainCircuitStats> {
+    return this.#core.breakers?.stats() ?? new Map();
   }
 
   /**

@@ -19,10 +19,11 @@ let defaultExecutor: Executor | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getDefaultExecutor } from "@concurrent/futures";
  *
  * const executor = getDefaultExecutor();
- * console.assert((await executor.submit((x: number) => x + 1, 1)) === 2);
+ * assert((await executor.submit((x: number) => x + 1, 1)) === 2);
  * ```
  */
 export function getDefaultExecutor(): Executor {
@@ -38,11 +39,12 @@ export function getDefaultExecutor(): Executor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, runInExecutor, setDefaultExecutor } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
  * setDefaultExecutor(pool);
- * console.assert((await runInExecutor(null, () => "on the pool")) === "on the pool");
+ * assert((await runInExecutor(null, () => "on the pool")) === "on the pool");
  * ```
  */
 export function setDefaultExecutor(executor: Executor): void {
@@ -70,10 +72,11 @@ export function setDefaultExecutor(executor: Executor): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncPoolExecutor, runInExecutor } from "@concurrent/futures";
  *
  * await using pool = new AsyncPoolExecutor();
- * console.assert((await runInExecutor(pool, (a: number, b: number) => a + b, 2, 3)) === 5);
+ * assert((await runInExecutor(pool, (a: number, b: number) => a + b, 2, 3)) === 5);
  * ```
  */
 export function runInExecutor<A extends unknown[], R>(
@@ -95,10 +98,11 @@ export function runInExecutor<A extends unknown[], R>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toThread } from "@concurrent/futures";
  *
  * const fib = (n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2));
- * console.assert((await toThread((n: number) => {
+ * assert((await toThread((n: number) => {
  *   const f = (k: number): number => (k < 2 ? k : f(k - 1) + f(k - 2));
  *   return f(n);
  * }, 20)) === fib(20));

@@ -9,6 +9,7 @@ import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkMillis, checkPositiveInt } from "./_options.ts";
+import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
 export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
@@ -50,7 +51,10 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   idleTimeout?: number;
   /**
    * The workers' permissions. Anything but `"inherit"` needs Deno's `--unstable-worker-options`
-   * flag (or `"unstable": ["worker-options"]` in deno.json).
+   * flag (or `"unstable": ["worker-options"]` in deno.json). Workers import the task `modules`
+   * with these permissions: a local module needs `read` access to its file, so with `"none"`
+   * submit self-contained functions (the executor is broken, saying so, when a module cannot be
+   * read).
    * @default {"inherit"}
    */
   permissions?: WorkerPermissions;
@@ -88,13 +92,14 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkerPoolExecutor } from "@concurrent/futures";
  *
  * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
  * const square = (x: number) => x * x;
  * const results = [];
  * for await (const y of pool.map(square, [1, 2, 3, 4], { chunksize: 2 })) results.push(y);
- * console.assert(results.join() === "1,4,9,16");
+ * assert(results.join() === "1,4,9,16");
  * ```
  */
 export class WorkerPoolExecutor implements Executor {
@@ -120,14 +125,36 @@ export class WorkerPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
    * await pool.submit((n: number) => n + 1, 1);
-   * console.assert(pool.stats().completed === 1);
+   * assert(pool.stats().completed === 1);
    * ```
    */
   stats(): WorkerPoolStats {
     return this.#engine.stats();
+  }
+
+  /**
+   * The state of each domain's circuit, when the pool was given `circuitBreaker` (empty if not).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({
+   *   maxWorkers: 1,
+   *   circuitBreaker: { threshold: 1, halfOpenAfter: 1000 },
+   * });
+   * await pool.with({ domain: "db" }).submit(() => {
+   *   throw new Error("down");
+   * }).exception();
+   * assert.equal(pool.circuitStats().get("db")?.state, "open");
+   * ```
+   */
+  circuitStats(): Map<string, DomainCircuitStats> {
+    return this.#core.breakers?.stats() ?? new Map();
   }
 
   /**
@@ -137,9 +164,10 @@ export class WorkerPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * console.assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
+   * assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
    * ```
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
@@ -152,11 +180,12 @@ export class WorkerPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
    * let sum = 0;
    * for await (const v of pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 2 })) sum += v;
-   * console.assert(sum === 12);
+   * assert(sum === 12);
    * ```
    */
   map<T, R>(
@@ -173,10 +202,11 @@ export class WorkerPoolExecutor implements Executor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
    * const bounded = pool.with({ timeout: 5_000 });
-   * console.assert((await bounded.submit(() => "done")) === "done");
+   * assert((await bounded.submit(() => "done")) === "done");
    * ```
    */
   with(options: TaskOptions): Executor {

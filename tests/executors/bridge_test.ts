@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import {
+  AsyncPoolExecutor,
+  type Executor,
+  getDefaultExecutor,
+  runInExecutor,
+  setDefaultExecutor,
+  toThread,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
+import { add, threadName } from "../fixtures/tasks.ts";
+import { statsUntil, workerPool } from "./_worker_helpers.ts";
+
+const workerName = () => (globalThis as unknown as { name: string }).name;
+
+/**
+ * The default executor is shared by the whole test module and never shut down: wait until its
+ * idle worker has exited, so that no test leaves a timer or a worker behind.
+ */
+async function defaultExecutorIdle(): Promise<void> {
+  const executor = getDefaultExecutor();
+  assert.ok(executor instanceof WorkerPoolExecutor);
+  await statsUntil(executor, (s) => s.workers.total === 0);
+}
+
+Deno.test("getDefaultExecutor() returns the same WorkerPoolExecutor each time", () => {
+  const executor = getDefaultExecutor();
+  assert.ok(executor instanceof WorkerPoolExecutor);
+  assert.equal(getDefaultExecutor(), executor);
+  assert.equal(executor.stats().workers.total, 0, "no worker until there is work");
+});
+
+Deno.test("toThread() runs a blocking function on a worker of the default executor", async () => {
+  assert.equal(await toThread((a: number, b: number) => a * b, 6, 7), 42);
+  assert.equal(await toThread(workerName), "WorkerPoolExecutor 'default' worker 1");
+  await assert.rejects(
+    toThread((message: string) => {
+      throw new RangeError(message);
+    }, "from the worker"),
+    (error) => error instanceof RangeError && error.message === "from the worker",
+  );
+  await defaultExecutorIdle();
+});
+
+Deno.test("runInExecutor(null | undefined, …) runs on the default executor", async () => {
+  assert.match(await runInExecutor(null, workerName), /^WorkerPoolExecutor 'default' worker/);
+  assert.match(await runInExecutor(undefined, workerName), /^WorkerPoolExecutor 'default' worker/);
+  assert.equal(await runInExecutor(null, (x: number) => x + 1, 1), 2);
+  await defaultExecutorIdle();
+});
+
+Deno.test("runInExecutor(executor, …) runs on that executor and returns a promise of the result", async () => {
+  await using pool = workerPool({ maxWorkers: 1, name: "mine" });
+  const result: Promise<number> = runInExecutor(pool, add, 2, 3);
+  assert.ok(result instanceof Promise);
+  assert.equal(await result, 5);
+  assert.equal(await runInExecutor(pool, threadName), "WorkerPoolExecutor 'mine' worker 1");
+  await using io = new AsyncPoolExecutor();
+  assert.equal(await runInExecutor(io, () => "main thread"), "main thread");
+  assert.equal((getDefaultExecutor() as WorkerPoolExecutor).stats().workers.total, 0);
+});
+
+Deno.test("setDefaultExecutor() replaces the executor that toThread() and runInExecutor(null) use", async () => {
+  const original = getDefaultExecutor();
+  await using io = new AsyncPoolExecutor({ name: "io" });
+  setDefaultExecutor(io);
+  try {
+    assert.equal(getDefaultExecutor(), io);
+    let ranHere = false;
+    assert.equal(
+      await toThread(() => {
+        ranHere = true;
+        return "on the replacement";
+      }),
+      "on the replacement",
+    );
+    assert.equal(ranHere, true, "the AsyncPoolExecutor ran it on this thread");
+    assert.equal(await runInExecutor(null, (x: number) => x * 2, 4), 8);
+  } finally {
+    setDefaultExecutor(original);
+  }
+  assert.equal(getDefaultExecutor(), original);
+  assert.equal((original as WorkerPoolExecutor).stats().workers.total, 0, "it was not used");
+});
+
+Deno.test("setDefaultExecutor() throws TypeError for what is not an executor", () => {
+  const original = getDefaultExecutor();
+  for (const bad of [null, undefined, 42, "pool", {}, { submit: 1 }]) {
+    assert.throws(
+      () => setDefaultExecutor(bad as unknown as Executor),
+      (error) => error instanceof TypeError && /'executor' must be an Executor/.test(error.message),
+      String(bad),
+    );
+  }
+  assert.equal(getDefaultExecutor(), original, "the default did not change");
+});

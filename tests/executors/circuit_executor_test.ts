@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import {
+  AsyncPoolExecutor,
+  CircuitOpenError,
+  type Executor,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
+import { fail } from "../fixtures/tasks.ts";
+
+const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
+
+/** Opens the 'api' circuit with two failures, then checks what the executor does with it. */
+async function opensAndBlocks(executor: Executor): Promise<void> {
+  const api = executor.with({ domain: "api" });
+  for (let i = 0; i < 2; i++) {
+    const error = await api.submit(fail, "down").exception();
+    assert.ok(error instanceof RangeError, `attempt ${i}: ${error}`);
+  }
+  const blocked = await api.submit(fail, "never runs").exception();
+  assert.ok(blocked instanceof CircuitOpenError);
+  assert.equal(blocked.domain, "api");
+  assert.ok(blocked.retryAfter > 0 && blocked.retryAfter <= 60_000);
+  // Other domains are unaffected.
+  const other = await executor.with({ domain: "other" }).submit(fail, "runs").exception();
+  assert.ok(other instanceof RangeError);
+  assert.equal((other as Error).message, "runs");
+}
+
+Deno.test("AsyncPoolExecutor opens a domain's circuit and reports it in circuitStats()", async () => {
+  await using pool = new AsyncPoolExecutor({
+    circuitBreaker: { threshold: 2, halfOpenAfter: 60_000 },
+  });
+  await opensAndBlocks(pool);
+  const stats = pool.circuitStats();
+  assert.equal(stats.get("api")?.state, "open");
+  assert.equal(stats.get("other")?.state, "closed");
+  assert.equal(stats.get("api")?.rejected, 1);
+});
+
+Deno.test("WorkerPoolExecutor opens a domain's circuit and reports it in circuitStats()", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    modules: [TASKS],
+    circuitBreaker: { threshold: 2, halfOpenAfter: 60_000 },
+  });
+  await opensAndBlocks(pool);
+  assert.equal(pool.circuitStats().get("api")?.state, "open");
+  assert.equal(pool.stats().completed + pool.stats().failed, 3, "the blocked task never ran");
+});
+
+Deno.test("circuitStats() is empty without a circuitBreaker", async () => {
+  await using pool = new AsyncPoolExecutor();
+  await pool.with({ domain: "api" }).submit(() => 1);
+  assert.equal(pool.circuitStats().size, 0);
+});

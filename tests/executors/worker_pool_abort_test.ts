@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import { TimeoutError, WorkerCrashedError } from "../../mod.ts";
+import {
+  add,
+  Cell,
+  cell,
+  countPrimes,
+  crashOnAbort,
+  echo,
+  hold,
+  spinUntilAbortedReport,
+  spinUntilReleased,
+  threadName,
+  waitForAbort,
+} from "../fixtures/tasks.ts";
+import {
+  changed,
+  errorOf,
+  release,
+  startedAtLeast,
+  statsUntil,
+  workerPool,
+} from "./_worker_helpers.ts";
+
+const NOTICED_TIMEOUT = 1;
+const NOTICED_OTHER = 2;
+
+Deno.test("WorkerPoolExecutor.with({ timeout }) rejects a task that never yields with TimeoutError at once", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const start = performance.now();
+  const future = pool.with({ timeout: 200 }).submit(spinUntilAbortedReport, c);
+  const error = await errorOf(future);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.ok(performance.now() - start < 3_000, "it did not wait for the task");
+  assert.equal(Atomics.load(c, Cell.Started), 1, "the task was running");
+  // The task polls taskSignal().aborted, which reads shared memory: it sees the timeout.
+  assert.equal(await changed(c, Cell.Noticed, 0), NOTICED_TIMEOUT);
+  await statsUntil(pool, (s) => s.workers.spinning === 0 && s.workers.retiring === 0);
+  assert.equal(await pool.submit(add, 1, 2), 3, "the pool keeps serving");
+  const stats = pool.stats();
+  assert.equal(stats.restarts, 1, "the worker was replaced");
+  assert.equal(stats.failed, 1);
+  assert.equal(stats.crashed, 0, "a stopped task is not a crash");
+});
+
+Deno.test("WorkerPoolExecutor.with({ timeout }) stops a CPU-bound task that calls throwIfAborted()", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const error = await errorOf(pool.with({ timeout: 100 }).submit(countPrimes, 0, 2 ** 40));
+  assert.ok(error instanceof TimeoutError, String(error));
+  // The loop throws at its next check, so the thread is free again.
+  await statsUntil(pool, (s) => s.workers.spinning === 0 && s.workers.retiring === 0);
+  assert.equal(await pool.submit(countPrimes, 0, 100), 25);
+});
+
+Deno.test("WorkerPoolExecutor.with({ timeout }) counts a task that ignores its signal as spinning until it returns", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const error = await errorOf(pool.with({ timeout: 200 }).submit(spinUntilReleased, c));
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(Atomics.load(c, Cell.Started), 1, "the task was running");
+  assert.equal(pool.stats().workers.spinning, 1);
+  assert.equal(await pool.submit(add, 1, 2), 3, "another worker serves meanwhile");
+  release(c);
+  await statsUntil(pool, (s) => s.workers.spinning === 0 && s.workers.retiring === 0);
+});
+
+Deno.test("WorkerPoolExecutor.with({ timeout }) fires the abort event of an async task's signal", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const error = await errorOf(pool.with({ timeout: 100 }).submit(waitForAbort, c));
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(await changed(c, Cell.Noticed, 0), NOTICED_TIMEOUT);
+  await statsUntil(pool, (s) => s.workers.retiring === 0);
+  assert.equal(await pool.submit(add, 2, 3), 5);
+});
+
+Deno.test("WorkerPoolExecutor.submit() with an aborted signal rejects a running task with the signal's reason", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const tasks: ((c: Int32Array) => unknown)[] = [spinUntilAbortedReport, waitForAbort];
+  for (const task of tasks) {
+    const c = cell();
+    const controller = new AbortController();
+    const future = pool.with({ signal: controller.signal }).submit(task, c);
+    await startedAtLeast(c, 1);
+    const reason = new Error("the caller gave up");
+    controller.abort(reason);
+    assert.equal(await errorOf(future), reason);
+    assert.equal(await changed(c, Cell.Noticed, 0), NOTICED_OTHER, task.name);
+  }
+  assert.equal(await pool.submit(add, 1, 1), 2);
+  assert.equal(pool.stats().restarts, 2);
+});
+
+Deno.test("WorkerPoolExecutor counts a stopped task that ignores its signal as spinning until it returns", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const controller = new AbortController();
+  const future = pool.with({ signal: controller.signal }).submit(spinUntilReleased, c);
+  await startedAtLeast(c, 1);
+  controller.abort();
+  assert.equal((await errorOf(future) as Error).name, "AbortError");
+  let stats = pool.stats();
+  assert.equal(stats.workers.spinning, 1);
+  assert.equal(stats.workers.total, 0, "the stopped worker takes no tasks");
+  // Another worker serves in the meantime, though maxWorkers is 1.
+  assert.equal(await pool.submit(add, 4, 4), 8);
+  stats = pool.stats();
+  assert.equal(stats.workers.total, 1);
+  assert.equal(stats.workers.spinning, 1);
+  release(c);
+  await statsUntil(pool, (s) => s.workers.spinning === 0 && s.workers.retiring === 0);
+});
+
+Deno.test("WorkerPoolExecutor runs the tasks queued on a stopped worker on another one", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  // Warm up so that the worker takes several tasks per message.
+  for (let i = 0; i < 5; i++) await pool.submit(add, i, i);
+  const first = await pool.submit(threadName);
+  const c = cell();
+  const controller = new AbortController();
+  const stopped = pool.with({ signal: controller.signal }).submit(spinUntilAbortedReport, c);
+  const queued = [1, 2, 3, 4, 5].map((i) => pool.submit(add, i, 100));
+  const name = pool.submit(threadName);
+  await startedAtLeast(c, 1);
+  assert.equal(pool.stats().queued, 0, "the tasks went to the worker that is spinning");
+  controller.abort();
+  await errorOf(stopped);
+  assert.deepEqual(await Promise.all(queued), [101, 102, 103, 104, 105]);
+  assert.notEqual(await name, first, "they ran on the new worker");
+  assert.equal(pool.stats().failed, 1, "only the stopped task failed");
+});
+
+Deno.test("WorkerPoolExecutor gives the other started tasks of a stopped worker time to finish", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  for (let i = 0; i < 5; i++) await pool.submit(add, i, i);
+  const c = cell();
+  const controller = new AbortController();
+  // Both start on the same worker: the held task is async and lets the other one start.
+  const held = pool.submit(hold, c, "finished on the retiring worker");
+  const stopped = pool.with({ signal: controller.signal }).submit(waitForAbort, c);
+  await startedAtLeast(c, 2);
+  controller.abort();
+  await errorOf(stopped);
+  assert.equal(pool.stats().workers.retiring, 1);
+  release(c);
+  assert.equal(await held, "finished on the retiring worker");
+  await statsUntil(pool, (s) => s.workers.retiring === 0);
+});
+
+Deno.test("WorkerPoolExecutor ends the other tasks of a stopped worker with WorkerCrashedError after a grace period", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  for (let i = 0; i < 5; i++) await pool.submit(add, i, i);
+  const c = cell();
+  const controller = new AbortController();
+  const held = pool.submit(hold, c, "never released");
+  const stopped = pool.with({ signal: controller.signal }).submit(waitForAbort, c);
+  await startedAtLeast(c, 2);
+  controller.abort();
+  await errorOf(stopped);
+  const error = await errorOf(held);
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.match(error.message, /another task on it was stopped/);
+  assert.equal(pool.stats().workers.retiring, 0);
+  assert.equal(await pool.submit(add, 1, 1), 2);
+});
+
+Deno.test("WorkerPoolExecutor counts a stopped task once when its worker then crashes", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const controller = new AbortController();
+  const future = pool.with({ signal: controller.signal }).submit(crashOnAbort, c);
+  await startedAtLeast(c, 1);
+  controller.abort();
+  assert.equal((await errorOf(future) as Error).name, "AbortError");
+  assert.equal(await changed(c, Cell.Noticed, 0), NOTICED_OTHER);
+  await statsUntil(pool, (s) => s.crashed === 1);
+  assert.equal(await pool.submit(add, 1, 1), 2);
+  const stats = pool.stats();
+  assert.equal(stats.failed, 1);
+  assert.equal(stats.completed, 1);
+  assert.equal(stats.restarts, 1, "the worker was replaced once, when its task was stopped");
+});
+
+Deno.test("WorkerPoolExecutor with onCrash 'break' is not broken when a stopped worker crashes on its way out", async () => {
+  await using pool = workerPool({ maxWorkers: 1, onCrash: "break" });
+  const c = cell();
+  const controller = new AbortController();
+  const future = pool.with({ signal: controller.signal }).submit(crashOnAbort, c);
+  await startedAtLeast(c, 1);
+  controller.abort();
+  await errorOf(future);
+  await statsUntil(pool, (s) => s.crashed === 1);
+  assert.equal(await pool.submit(add, 2, 2), 4);
+});
+
+Deno.test("WorkerPoolExecutor.submit() with an aborted signal drops a queued task without stopping a worker", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const running = pool.submit(hold, c, "running");
+  await startedAtLeast(c, 1);
+  const controller = new AbortController();
+  const queued = pool.with({ signal: controller.signal }).submit(echo, "never runs");
+  controller.abort(new Error("not needed"));
+  assert.equal((await errorOf(queued) as Error).message, "not needed");
+  release(c);
+  assert.equal(await running, "running");
+  const stats = pool.stats();
+  assert.equal(stats.restarts, 0);
+  assert.equal(stats.completed, 1);
+});
+
+Deno.test("WorkerPoolExecutor.with({ timeout }) does not stop a task that finishes in time", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const timed = pool.with({ timeout: 5_000 });
+  for (let i = 0; i < 5; i++) assert.equal(await timed.submit(add, i, 1), i + 1);
+  assert.equal(pool.stats().restarts, 0);
+  assert.equal(pool.stats().workers.total, 1);
+});
