@@ -48,6 +48,7 @@ const pool = new WorkerPoolExecutor({
   maxWorkers: workers,
   modules: [new URL("../tests/fixtures/chaos_tasks.ts", import.meta.url)],
   restartLimit: { max: tasks, within: 60_000 },
+  restartBackoff: { min: 1, max: 5 },
 });
 const resilient = pool.with({
   timeout,

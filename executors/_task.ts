@@ -2,7 +2,12 @@
 // retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
 
 import { Future } from "../future/future.ts";
-import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import {
+  BrokenExecutorError,
+  CancelledError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";
 import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
 import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
@@ -167,6 +172,11 @@ export class Task {
       if (left <= 0) return this.#settle({ ok: false, error });
       this.#deadlineTimer = setTimeout(() => this.stop(error), left);
     }
+    // A future cancelled while queued settles its task at once: nothing waits for the queue to
+    // reach it (shutdown, for one).
+    this.future.addDoneCallback(() => {
+      if (this.future.cancelled()) this.stop(new CancelledError());
+    });
     this.#attempt(1);
   }
 

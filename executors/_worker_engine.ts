@@ -29,6 +29,19 @@ export interface PoolSettings {
   permissions: WorkerPermissions | undefined;
   onCrash: "restart" | "break";
   restartLimit: { max: number; within: number };
+  restartBackoff: RestartBackoff;
+}
+
+/** How replacements of crashed workers back off, as Akka's backoff supervisor does. */
+export interface RestartBackoff {
+  /** The delay before the second replacement in a row; the first is immediate. */
+  min: number;
+  /** The longest delay. */
+  max: number;
+  /** Each delay is stretched by up to this fraction, at random. */
+  randomFactor: number;
+  /** After this long without a crash, the next replacement is immediate again. */
+  resetAfter: number;
 }
 
 /** Counts of workers by what they are doing. */
@@ -96,6 +109,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #placement = new Map<Job, { worker: Handle; seq: number }>();
   #queuedAt = new WeakMap<Job, number>();
   #crashTimes: number[] = [];
+  #crashesInARow = 0;
+  #respawnAt = 0;
+  #respawnTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #pumpQueued = false;
   #closed = false;
@@ -132,6 +148,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#respawnTimer);
     for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
     return Promise.resolve();
   }
@@ -251,7 +268,19 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       );
     }
     this.#restarts++;
+    this.#backOff(now);
     this.#schedulePump();
+  }
+
+  /** Delays the next spawn after a crash: 0, min, 2·min, 4·min … up to max, with jitter. */
+  #backOff(now: number): void {
+    const { min, max, randomFactor, resetAfter } = this.#settings.restartBackoff;
+    const previous = this.#crashTimes.at(-2);
+    if (previous === undefined || now - previous > resetAfter) this.#crashesInARow = 0;
+    const n = ++this.#crashesInARow;
+    if (n === 1) return;
+    const delay = Math.min(max, min * 2 ** (n - 2)) * (1 + Math.random() * randomFactor);
+    this.#respawnAt = Math.max(this.#respawnAt, now + delay);
   }
 
   // --- scheduling ---
@@ -333,7 +362,15 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #spawnIfNeeded(): void {
-    if (this.#closed || this.#core?.broken) return;
+    if (this.#closed || this.#core?.broken || this.#queue.length === 0) return;
+    const wait = this.#respawnAt - performance.now();
+    if (wait > 0) {
+      this.#respawnTimer ??= setTimeout(() => {
+        this.#respawnTimer = undefined;
+        this.#schedulePump();
+      }, wait);
+      return;
+    }
     let starting = 0;
     for (const worker of this.#workers) if (worker.state === "starting") starting++;
     // Queued jobs that settled while waiting are counted too: they are rare and dropped soon.
@@ -463,6 +500,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #break(message: string, cause: unknown): void {
     if (this.#core?.broken) return;
+    clearTimeout(this.#respawnTimer);
     const error = new BrokenExecutorError(`${this.#settings.label} is broken: ${message}`, {
       cause,
     });

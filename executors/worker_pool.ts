@@ -70,6 +70,14 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
    * @default {{ max: 20, within: 60_000 }}
    */
   restartLimit?: { max: number; within: number };
+  /**
+   * How replacements of crashed workers back off, as Akka's backoff supervisor: the first
+   * replacement is immediate, then each crash in a row waits `min`, `2·min`, `4·min` … up to
+   * `max` ms, stretched by up to `randomFactor` at random; `resetAfter` ms without a crash start
+   * over. Other workers keep serving meanwhile.
+   * @default {{ min: 10, max: 1000, randomFactor: 0.2, resetAfter: 2000 }}
+   */
+  restartBackoff?: { min?: number; max?: number; randomFactor?: number; resetAfter?: number };
 }
 
 /**
@@ -287,7 +295,36 @@ export function poolSettings(
     permissions,
     onCrash: o.onCrash ?? "restart",
     restartLimit: { max, within },
+    restartBackoff: backoffSettings(what, o.restartBackoff),
   };
+}
+
+function backoffSettings(
+  what: string,
+  value: WorkerPoolExecutorOptions["restartBackoff"],
+): PoolSettings["restartBackoff"] {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(
+      `Cannot ${what} as 'restartBackoff' must be an object: received ${String(value)}`,
+    );
+  }
+  const min = checkMillis(what, "restartBackoff.min", value?.min) ?? 10;
+  const max = checkMillis(what, "restartBackoff.max", value?.max) ?? Math.max(min, 1000);
+  const randomFactor = value?.randomFactor ?? 0.2;
+  if (typeof randomFactor !== "number" || !(randomFactor >= 0)) {
+    throw new RangeError(
+      `Cannot ${what} as 'restartBackoff.randomFactor' must be a number >= 0: received ${
+        String(randomFactor)
+      }`,
+    );
+  }
+  if (max < min) {
+    throw new RangeError(
+      `Cannot ${what} as 'restartBackoff.max' must be at least 'restartBackoff.min' (${min}): received ${max}`,
+    );
+  }
+  const resetAfter = checkMillis(what, "restartBackoff.resetAfter", value?.resetAfter) ?? 2000;
+  return { min, max, randomFactor, resetAfter };
 }
 
 /**

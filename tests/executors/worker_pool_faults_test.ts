@@ -275,3 +275,37 @@ Deno.test("WorkerPoolExecutor is broken when a task module fails to load in the 
   broken(error, /could not be loaded in worker \d+: this module refuses to load in a worker/);
   assert.throws(() => pool.submit(add, 1, 1), BrokenExecutorError);
 });
+
+Deno.test("WorkerPoolExecutor backs off before replacing a worker that crashed twice in a row", async () => {
+  const pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    modules: [TASKS],
+    restartBackoff: { min: 60_000, max: 60_000 },
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const error = await pool.submit(exit, 3).exception();
+      assert.ok(error instanceof WorkerCrashedError);
+    }
+    // The first replacement was immediate; the second waits out the backoff.
+    const waiting = pool.submit(add, 1, 2);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const stats = pool.stats();
+    assert.equal(stats.workers.total, 0);
+    assert.equal(stats.queued, 1);
+    assert.equal(waiting.state, "pending");
+    await pool.shutdown({ cancelFutures: true });
+    assert.ok(waiting.cancelled());
+  } finally {
+    await pool.shutdown();
+  }
+});
+
+Deno.test("WorkerPoolExecutor rejects a restartBackoff whose max is below its min", () => {
+  assert.throws(
+    () => new WorkerPoolExecutor({ restartBackoff: { min: 100, max: 10 } }),
+    (error: unknown) =>
+      error instanceof RangeError && /'restartBackoff.max'/.test(error.message) &&
+      /received 10/.test(error.message),
+  );
+});
