@@ -5,15 +5,28 @@
  * @module
  */
 
-import type { Executor } from "./executor.ts";
+import type { Executor, ShutdownOptions } from "./executor.ts";
 import { WorkerPoolExecutor } from "./worker_pool.ts";
 
 let defaultExecutor: Executor | undefined;
 
+/** The lazily created default: once shut down, the next use creates a new one. */
+class DefaultWorkerPool extends WorkerPoolExecutor {
+  override shutdown(options?: ShutdownOptions): Promise<void> {
+    if (defaultExecutor === this) defaultExecutor = undefined;
+    return super.shutdown(options);
+  }
+
+  override [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown({ wait: true });
+  }
+}
+
 /**
  * The executor that `runInExecutor(null, …)` and `toThread()` use: unless one was set with
  * {@linkcode setDefaultExecutor}, a `WorkerPoolExecutor` created on first use, whose idle workers
- * exit after 250 ms so that it never keeps the process alive once it is idle.
+ * exit after 250 ms so that it never keeps the process alive once it is idle. Shutting it down is
+ * allowed (to end its workers at once); the next use creates a new one.
  *
  * @returns the default executor
  *
@@ -24,10 +37,11 @@ let defaultExecutor: Executor | undefined;
  *
  * const executor = getDefaultExecutor();
  * assert((await executor.submit((x: number) => x + 1, 1)) === 2);
+ * await executor.shutdown(); // optional: ends its workers now rather than when idle
  * ```
  */
 export function getDefaultExecutor(): Executor {
-  defaultExecutor ??= new WorkerPoolExecutor({ name: "default", idleTimeout: 250 });
+  defaultExecutor ??= new DefaultWorkerPool({ name: "default", idleTimeout: 250 });
   return defaultExecutor;
 }
 
@@ -99,13 +113,15 @@ export function runInExecutor<A extends unknown[], R>(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { toThread } from "@concurrent/futures";
+ * import { getDefaultExecutor, toThread } from "@concurrent/futures";
  *
- * const fib = (n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2));
- * assert((await toThread((n: number) => {
- *   const f = (k: number): number => (k < 2 ? k : f(k - 1) + f(k - 2));
- *   return f(n);
- * }, 20)) === fib(20));
+ * // Runs in a worker: a self-contained function, sent by source. (A named function may call
+ * // itself; an arrow function stored in a const may not, as its name is a free variable.)
+ * function fib(n: number): number {
+ *   return n < 2 ? n : fib(n - 1) + fib(n - 2);
+ * }
+ * assert.equal(await toThread(fib, 20), 6765);
+ * await getDefaultExecutor().shutdown(); // optional: ends its workers now rather than when idle
  * ```
  */
 export function toThread<A extends unknown[], R>(
