@@ -41,7 +41,8 @@ export interface InitMessage {
   readonly modules: readonly string[];
   readonly initializer?: FnRef;
   readonly initargs: unknown[];
-  readonly ctl: SharedArrayBuffer;
+  /** The control slots in shared memory (a thread); a process has none. */
+  readonly ctl?: SharedArrayBuffer;
 }
 
 /** Host → worker: run these tasks in order. */

@@ -1,0 +1,310 @@
+// The actor that runs inside every pool worker, thread or process: it handles `init`, `run` and
+// `abort` messages. It catches everything: a task's failure becomes that task's result, and
+// anything that would end the worker (Deno.exit(), an uncaught error, and self.close() in a
+// thread) is announced first, so the host never waits for an answer that cannot come.
+
+import {
+  Ctl,
+  type FnRef,
+  type HostMessage,
+  type InitMessage,
+  PROTOCOL_VERSION,
+  type WireResult,
+  type WireTask,
+  type WorkerMessage,
+} from "./_protocol.ts";
+import { decodeError, encodeError } from "./error_codec.ts";
+import { callWithSignal, type SignalSource } from "./task_signal.ts";
+import { TimeoutError } from "../future/errors.ts";
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** How the actor talks to its host. */
+export interface ActorEndpoint {
+  /** Sends a message; throws when a value in it cannot be sent. */
+  post(message: WorkerMessage): void;
+  /** Ends this worker, once its end has been announced. */
+  end(code: number): void;
+}
+
+/** The running actor, for the entry point that feeds it messages. */
+export interface Actor {
+  receive(message: HostMessage): void;
+  announceExit(cause: "close" | "exit" | "uncaught", code: number, error?: unknown): void;
+}
+
+let endpoint: ActorEndpoint;
+const modules: Record<string, unknown>[] = [];
+const compiled = new Map<number, Fn>();
+const asyncTasks = new Map<number, TaskSignal>();
+let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
+let lastClaim = 0;
+let retired = false;
+let outbox: WireResult[] = [];
+let flushQueued = false;
+let exiting = false;
+
+const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+
+/** A task's signal, made on first use. Its `aborted` also reads the shared abort slot. */
+class TaskSignal implements SignalSource {
+  readonly #seq: number;
+  #controller: AbortController | undefined;
+  // AbortController.abort() reads `signal.aborted` itself: while it runs, the getter must give the
+  // native answer, or it would call abort() again without end.
+  #aborting = false;
+
+  constructor(seq: number) {
+    this.#seq = seq;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller) return this.#controller.signal;
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const seq = this.#seq;
+    const aborted = (): boolean => {
+      if (nativeAborted.call(signal)) return true;
+      if (this.#aborting || Atomics.load(ctl, Ctl.Abort) !== seq) return false;
+      const reason = Atomics.load(ctl, Ctl.AbortKind) === 1
+        ? new TimeoutError("the task ran past its timeout")
+        : new DOMException("the task was aborted", "AbortError");
+      this.abort(reason);
+      return true;
+    };
+    // Polling reads shared memory, so a loop that never yields still sees the abort.
+    Object.defineProperty(signal, "aborted", { get: aborted, configurable: true });
+    Object.defineProperty(signal, "throwIfAborted", {
+      value: () => {
+        if (aborted()) throw signal.reason;
+      },
+      configurable: true,
+    });
+    this.#controller = controller;
+    return signal;
+  }
+
+  abort(reason: unknown): void {
+    if (!this.#controller || this.#aborting) return;
+    this.#aborting = true;
+    try {
+      this.#controller.abort(reason);
+    } finally {
+      this.#aborting = false;
+    }
+  }
+}
+
+function post(message: WorkerMessage): void {
+  endpoint.post(message);
+}
+
+function flush(): void {
+  flushQueued = false;
+  if (outbox.length === 0) return;
+  const results = outbox;
+  outbox = [];
+  try {
+    post({ type: "results", results });
+  } catch {
+    // One of the values cannot be cloned: send them one by one and fail only that one.
+    for (const result of results) {
+      try {
+        post({ type: "results", results: [result] });
+      } catch (error) {
+        post({
+          type: "results",
+          results: [{ seq: result.seq, ok: false, error: encodeError(error), ms: result.ms }],
+        });
+      }
+    }
+  }
+}
+
+function settle(seq: number, start: number, ok: boolean, outcome: unknown, values?: unknown[]) {
+  const ms = performance.now() - start;
+  if (ok) outbox.push({ seq, ok, value: outcome, ms });
+  else if (values) outbox.push({ seq, ok, error: encodeError(outcome), values, ms });
+  else outbox.push({ seq, ok, error: encodeError(outcome), ms });
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flush);
+  }
+}
+
+function compile(source: string): Fn {
+  try {
+    return new Function(`return (${source});`)() as Fn;
+  } catch (error) {
+    // Method shorthand (`name(a) { … }`) is not an expression on its own.
+    try {
+      const holder = new Function(`return ({ ${source} });`)() as Record<string, Fn>;
+      const fn = Object.values(holder)[0];
+      if (typeof fn === "function") return fn;
+    } catch {
+      // Fall through to the first error, which describes the source as given.
+    }
+    throw error;
+  }
+}
+
+function resolve(ref: FnRef): Fn {
+  if ("module" in ref) {
+    const fn = modules[ref.module]?.[ref.name];
+    if (typeof fn !== "function") {
+      throw new TypeError(`'${ref.name}' is not a function exported by task module ${ref.module}`);
+    }
+    return fn as Fn;
+  }
+  let fn = compiled.get(ref.id);
+  if (!fn) {
+    if (ref.source === undefined) throw new Error(`no source was sent for function ${ref.id}`);
+    fn = compile(ref.source);
+    compiled.set(ref.id, fn);
+  }
+  return fn;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+  return typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function runCall(task: WireTask, fn: Fn, signal: TaskSignal, start: number): void {
+  let result: unknown;
+  try {
+    result = callWithSignal(signal, fn, task.args);
+  } catch (error) {
+    return settle(task.seq, start, false, error);
+  }
+  if (!isThenable(result)) return settle(task.seq, start, true, result);
+  asyncTasks.set(task.seq, signal);
+  result.then(
+    (value) => {
+      asyncTasks.delete(task.seq);
+      settle(task.seq, start, true, value);
+    },
+    (error) => {
+      asyncTasks.delete(task.seq);
+      settle(task.seq, start, false, error);
+    },
+  );
+}
+
+function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): void {
+  const items = task.args[0] as unknown[];
+  const values: unknown[] = [];
+  const fail = (error: unknown) => {
+    asyncTasks.delete(task.seq);
+    settle(task.seq, start, false, error, values);
+  };
+  let i = 0;
+  // Synchronous items run in one loop; the first promise switches the rest to a promise chain.
+  const step = (): void => {
+    for (; i < items.length; i++) {
+      let result: unknown;
+      try {
+        result = callWithSignal(signal, fn, [items[i]]);
+      } catch (error) {
+        return fail(error);
+      }
+      if (isThenable(result)) {
+        i++;
+        asyncTasks.set(task.seq, signal);
+        result.then((value) => {
+          values.push(value);
+          step();
+        }, fail);
+        return;
+      }
+      values.push(result);
+    }
+    asyncTasks.delete(task.seq);
+    settle(task.seq, start, true, values);
+  };
+  step();
+}
+
+function run(tasks: WireTask[]): void {
+  for (const task of tasks) {
+    if (retired) return;
+    // Claim the task: the host retires the worker by swapping -1 into the slot, after which no
+    // task is claimed here and the host knows exactly which tasks started.
+    if (Atomics.compareExchange(ctl, Ctl.Claim, lastClaim, task.seq) !== lastClaim) {
+      retired = true;
+      return;
+    }
+    lastClaim = task.seq;
+    const start = performance.now();
+    const signal = new TaskSignal(task.seq);
+    try {
+      const fn = resolve(task.fn);
+      if (task.kind === "chunk") runChunk(task, fn, signal, start);
+      else runCall(task, fn, signal, start);
+    } catch (error) {
+      settle(task.seq, start, false, error);
+    }
+    Atomics.store(ctl, Ctl.Returned, task.seq);
+  }
+}
+
+async function init(message: InitMessage): Promise<void> {
+  if (message.version !== PROTOCOL_VERSION) {
+    const error = new Error(`protocol version ${message.version} is not ${PROTOCOL_VERSION}`);
+    return post({ type: "initFailed", stage: "protocol", error: encodeError(error) });
+  }
+  // Without shared memory (a process), claims always succeed and aborts come as messages.
+  if (message.ctl) ctl = new Int32Array(message.ctl);
+  for (const url of message.modules) {
+    try {
+      modules.push(await import(url));
+    } catch (error) {
+      return post({ type: "initFailed", stage: "module", error: encodeError(error) });
+    }
+  }
+  if (message.initializer) {
+    try {
+      await resolve(message.initializer)(...message.initargs);
+    } catch (error) {
+      return post({ type: "initFailed", stage: "initializer", error: encodeError(error) });
+    }
+  }
+  post({ type: "ready" });
+}
+
+function announceExit(cause: "close" | "exit" | "uncaught", code: number, error?: unknown): void {
+  if (exiting) return;
+  exiting = true;
+  flush();
+  if (error === undefined) post({ type: "exit", cause, code });
+  else post({ type: "exit", cause, code, error: encodeError(error) });
+}
+
+/** Starts the actor on `channel`: wraps Deno.exit() and catches uncaught errors. */
+export function startActor(channel: ActorEndpoint): Actor {
+  endpoint = channel;
+  const realExit = Deno.exit;
+  Deno.exit = (code?: number): never => {
+    announceExit("exit", code ?? 0);
+    return realExit(code);
+  };
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    announceExit("uncaught", 1, event.error ?? new Error(event.message));
+    channel.end(1);
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    announceExit("uncaught", 1, event.reason);
+    channel.end(1);
+  });
+  return {
+    receive(message) {
+      if (message.type === "run") run(message.tasks);
+      else if (message.type === "abort") {
+        asyncTasks.get(message.seq)?.abort(decodeError(message.reason));
+      } else if (message.type === "init") void init(message);
+    },
+    announceExit,
+  };
+}
