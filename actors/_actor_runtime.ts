@@ -34,6 +34,7 @@ export interface Actor {
 }
 
 let endpoint: ActorEndpoint;
+let preloaded: Record<string, Record<string, unknown>> = {};
 const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
 const asyncTasks = new Map<number, TaskSignal>();
@@ -257,7 +258,7 @@ async function init(message: InitMessage): Promise<void> {
   if (message.ctl) ctl = new Int32Array(message.ctl);
   for (const url of message.modules) {
     try {
-      modules.push(await import(url));
+      modules.push(preloaded[url] ?? await import(url));
     } catch (error) {
       return post({ type: "initFailed", stage: "module", error: encodeError(error) });
     }
@@ -280,9 +281,16 @@ function announceExit(cause: "close" | "exit" | "uncaught", code: number, error?
   else post({ type: "exit", cause, code, error: encodeError(error) });
 }
 
-/** Starts the actor on `channel`: wraps Deno.exit() and catches uncaught errors. */
-export function startActor(channel: ActorEndpoint): Actor {
+/**
+ * Starts the actor on `channel`: wraps Deno.exit() and catches uncaught errors. `loaded` holds
+ * task modules the entry point imported already, by URL.
+ */
+export function startActor(
+  channel: ActorEndpoint,
+  loaded: Record<string, Record<string, unknown>> = {},
+): Actor {
   endpoint = channel;
+  preloaded = loaded;
   const realExit = Deno.exit;
   Deno.exit = (code?: number): never => {
     announceExit("exit", code ?? 0);

@@ -3,12 +3,9 @@
 // task was stopped), and the counters behind stats().
 
 import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
-import {
-  type Dispatch,
-  type WorkerEvents,
-  type WorkerExit,
-  WorkerHandle,
-} from "../actors/_worker_handle.ts";
+import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "../actors/_pool_worker.ts";
+import { WorkerHandle } from "../actors/_worker_handle.ts";
+import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
@@ -20,6 +17,10 @@ import { FunctionRefs } from "./_fn_ref.ts";
 /** The settings of a worker pool, checked and with defaults applied. */
 export interface PoolSettings {
   label: string;
+  /** Web Workers, or subprocesses. */
+  kind: "thread" | "process";
+  /** A process's V8 heap limit in MiB. */
+  memoryLimitMb: number | undefined;
   maxWorkers: number;
   modules: (string | URL)[];
   initializer: ((...args: unknown[]) => unknown) | undefined;
@@ -85,15 +86,13 @@ export interface WorkerPoolStats {
   waitTime: Percentiles;
 }
 
-type Handle = WorkerHandle<Job>;
+type Handle = PoolWorker<Job>;
 
 // How long a retired worker may finish its other started tasks before it is ended anyway.
 const DRAIN_GRACE_MS = 2_000;
 // Pipelining: enough tasks in flight per worker to cover about this many ms of work.
 const PIPELINE_MS = 2;
 const MAX_PIPELINE = 128;
-
-const WORKER_URL = new URL("../actors/_worker_main.ts", import.meta.url);
 
 /** The engine of a WorkerPoolExecutor. */
 export class WorkerEngine implements Engine, WorkerEvents<Job> {
@@ -105,6 +104,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #workers = new Set<Handle>();
   #retiring = new Map<Handle, ReturnType<typeof setTimeout> | undefined>();
   #zombies = new Set<Handle>();
+  /** Workers ended and not yet gone (a process's exit status and streams). */
+  #ending = new Set<Promise<void>>();
   #idleTimers = new Map<Handle, ReturnType<typeof setTimeout>>();
   #placement = new Map<Job, { worker: Handle; seq: number }>();
   #queuedAt = new WeakMap<Job, number>();
@@ -146,11 +147,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#schedulePump();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#respawnTimer);
     for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
-    return Promise.resolve();
+    await Promise.all(this.#ending);
   }
 
   stats(): WorkerPoolStats {
@@ -226,11 +227,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     const wasStarting = !wasRetiring && this.#workers.has(worker) &&
       worker.runMs === undefined && worker.dispatched === 0;
     this.#forget(worker);
-    const how = exit.cause === "exit"
-      ? `called Deno.exit(${exit.code})`
-      : exit.cause === "close"
-      ? "called self.close()"
-      : `failed with an uncaught error: ${messageOf(exit.error)}`;
+    const how = describeExit(exit, this.#settings.kind);
     for (const job of started) {
       this.#placement.delete(job);
       // A task stopped on a retiring worker was settled and counted then.
@@ -239,6 +236,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       job.reject(
         new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, {
           exitCode: exit.code,
+          ...(exit.signal ? { signal: exit.signal } : {}),
           cause: exit.error,
         }),
       );
@@ -351,7 +349,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       if (worker.state !== "ready") continue;
       const load = worker.inflight + (batches.get(worker)?.length ?? 0);
       if (worker.dispatched + (batches.get(worker)?.length ?? 0) >= maxTasksPerWorker) continue;
-      const room = exclusive ? 1 : depth(worker);
+      const room = exclusive || worker.exclusive ? 1 : depth(worker);
       if (load < room && load < bestLoad) {
         best = worker;
         bestLoad = load;
@@ -383,16 +381,19 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #spawn(): void {
     const id = this.#nextId++;
-    const { label, permissions, initializer, initargs } = this.#settings;
-    const worker = new WorkerHandle<Job>(id, {
-      url: WORKER_URL,
+    const { label, kind, permissions, initializer, initargs, memoryLimitMb } = this.#settings;
+    const spec = {
       name: `${label} worker ${id}`,
       permissions,
       modules: this.#refs.urls,
       // Named here, not when the modules finish loading: a pump may run before that callback.
       initializer: initializer && this.#refs.ref(initializer),
       initargs,
-    }, this);
+      memoryLimitMb,
+    };
+    const worker = kind === "process"
+      ? new ProcessHandle<Job>(id, spec, this)
+      : new WorkerHandle<Job>(id, spec, this);
     this.#workers.add(worker);
   }
 
@@ -464,6 +465,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #forget(worker: Handle): void {
+    const gone = worker.gone;
+    this.#ending.add(gone);
+    gone.then(() => this.#ending.delete(gone));
     this.#workers.delete(worker);
     this.#clearIdle(worker);
     clearTimeout(this.#retiring.get(worker));
@@ -515,6 +519,21 @@ function depth(worker: Handle): number {
   const ms = worker.runMs;
   if (ms === undefined) return 1;
   return Math.max(1, Math.min(MAX_PIPELINE, Math.ceil(PIPELINE_MS / Math.max(ms, 0.001))));
+}
+
+function describeExit(exit: WorkerExit, kind: "thread" | "process"): string {
+  switch (exit.cause) {
+    case "close":
+      return "called self.close()";
+    case "uncaught":
+      return `failed with an uncaught error: ${messageOf(exit.error)}`;
+    case "signal":
+      return `was ended by ${exit.signal} (out of memory, or killed from outside)`;
+    case "exit":
+      return kind === "process"
+        ? `exited with code ${exit.code}`
+        : `called Deno.exit(${exit.code})`;
+  }
 }
 
 function messageOf(error: unknown): string {

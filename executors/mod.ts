@@ -29,6 +29,7 @@ export {
   type WorkerPoolExecutorOptions,
   type WorkerPoolStats,
 } from "./worker_pool.ts";
+export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from "./process_pool.ts";
 export { getDefaultExecutor, runInExecutor, setDefaultExecutor, toThread } from "./bridge.ts";
 export type { RetryOptions } from "./retry.ts";
 export {

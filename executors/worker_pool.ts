@@ -122,9 +122,14 @@ export class WorkerPoolExecutor implements Executor {
    * @throws {Error} when `permissions` is set but Deno lacks `--unstable-worker-options`
    */
   constructor(options?: WorkerPoolExecutorOptions) {
-    const settings = poolSettings("WorkerPoolExecutor", options);
+    const processes = nextPoolOfProcesses;
+    nextPoolOfProcesses = undefined;
+    const name = processes ? "ProcessPoolExecutor" : "WorkerPoolExecutor";
+    const settings = processes
+      ? poolSettings(name, options, "process", processes.memoryLimitMb)
+      : poolSettings(name, options);
     this.#engine = new WorkerEngine(settings);
-    this.#core = new ExecutorCore("WorkerPoolExecutor", options, this.#engine);
+    this.#core = new ExecutorCore(name, options, this.#engine);
     this.#engine.attach(this.#core);
   }
 
@@ -242,12 +247,25 @@ export class WorkerPoolExecutor implements Executor {
   }
 }
 
+let nextPoolOfProcesses: { memoryLimitMb: number | undefined } | undefined;
+
+/**
+ * Makes the next `WorkerPoolExecutor` constructor call build a pool of processes; internal to
+ * `ProcessPoolExecutor`, which passes its options through it to `super()`.
+ */
+export function asProcessPool<T>(options: T, memoryLimitMb: number | undefined): T {
+  nextPoolOfProcesses = { memoryLimitMb };
+  return options;
+}
+
 /** Checks the options of a worker or process pool and applies the defaults. */
 export function poolSettings(
-  kind: string,
+  kindName: string,
   options: WorkerPoolExecutorOptions | undefined,
+  kind: "thread" | "process" = "thread",
+  memoryLimitMb?: number,
 ): PoolSettings {
-  const what = `create ${kind}`;
+  const what = `create ${kindName}`;
   const o = options ?? {};
   const modules = o.modules ?? [];
   if (!Array.isArray(modules)) {
@@ -282,9 +300,13 @@ export function poolSettings(
     throw new TypeError(`Cannot ${what} as 'restartLimit' needs both 'max' and 'within'`);
   }
   const permissions = o.permissions;
-  if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
+  if (kind === "thread" && permissions !== undefined && permissions !== "inherit") {
+    checkWorkerOptionsFlag(what);
+  }
   return {
-    label: o.name ? `${kind} '${o.name}'` : kind,
+    label: o.name ? `${kindName} '${o.name}'` : kindName,
+    kind,
+    memoryLimitMb,
     maxWorkers: checkPositiveInt(what, "maxWorkers", o.maxWorkers) ??
       Math.max(1, navigator.hardwareConcurrency || 1),
     modules,

@@ -1,0 +1,251 @@
+// What a pool sees of one worker actor, whatever carries it (a Web Worker, a subprocess): the
+// tasks in flight on it, the messages it answers with, and how it ended. The mailbox logic lives
+// here once; the handles add their transport and how they stop work.
+
+import {
+  type FnRef,
+  type HostMessage,
+  PROTOCOL_VERSION,
+  type WireTask,
+  type WorkerMessage,
+} from "./_protocol.ts";
+import { decodeError } from "./error_codec.ts";
+import type { WorkerPermissions } from "./_transport.ts";
+
+/** How the worker ended. */
+export interface WorkerExit {
+  /**
+   * `close`: `self.close()`; `exit`: `Deno.exit()` or a process's exit code; `uncaught`: an error
+   * outside any task; `signal`: a process ended by a signal (out of memory, killed from outside).
+   */
+  cause: "close" | "exit" | "uncaught" | "signal";
+  /** The exit code (`Deno.exit(n)`), 1 for an uncaught error, 0 for `self.close()`. */
+  code: number;
+  /** The signal that ended a process. */
+  signal?: string;
+  /** The uncaught error, if any. */
+  error?: unknown;
+}
+
+/** What a worker reports to its owner. */
+export interface WorkerEvents<T> {
+  ready(worker: PoolWorker<T>): void;
+  initFailed(worker: PoolWorker<T>, stage: string, error: unknown): void;
+  /**
+   * A task finished after `ms` of run time in the worker; `values` holds a failed chunk's values
+   * before the failing item.
+   */
+  result(
+    worker: PoolWorker<T>,
+    item: T,
+    ok: boolean,
+    outcome: unknown,
+    values: unknown[] | undefined,
+    ms: number,
+  ): void;
+  /** The worker died: `started` were running on it, `unstarted` never began. */
+  exited(worker: PoolWorker<T>, exit: WorkerExit, started: T[], unstarted: T[]): void;
+}
+
+/** How to start a worker. */
+export interface WorkerSpec {
+  name: string;
+  permissions: WorkerPermissions | undefined;
+  modules: string[];
+  initializer: FnRef | undefined;
+  initargs: unknown[];
+  /** A process's V8 heap limit in MiB. */
+  memoryLimitMb?: number | undefined;
+}
+
+/** One task handed to a worker. */
+export interface Dispatch<T> {
+  item: T;
+  kind: "call" | "chunk";
+  fn: FnRef;
+  args: unknown[];
+  transfer: Transferable[] | undefined;
+  /** Set by `send()`: the task's number on this worker. */
+  seq?: number;
+}
+
+let lastSeq = 0;
+
+/** The host side of one worker actor. */
+export abstract class PoolWorker<T> {
+  readonly id: number;
+  state: "starting" | "ready" | "retired" | "dead" = "starting";
+  /** Tasks handed to this worker so far. */
+  dispatched = 0;
+  /** Smoothed run time of its tasks, in ms; undefined before the first result. */
+  runMs: number | undefined;
+  /** Tasks sent and not yet answered, by seq. */
+  protected readonly tasks = new Map<number, T>();
+  protected readonly events: WorkerEvents<T>;
+  readonly #sources = new Set<number>();
+
+  constructor(id: number, events: WorkerEvents<T>) {
+    this.id = id;
+    this.events = events;
+  }
+
+  /** Whether every task must have the worker to itself (no pipelining). */
+  abstract readonly exclusive: boolean;
+  /** Sends a message; throws a `DataCloneError` when a value in it cannot be sent. */
+  protected abstract post(message: HostMessage, transfer: Transferable[]): void;
+  /** Asks the running task `seq` to stop, by whatever means this worker has. */
+  abstract abortTask(seq: number, timedOut: boolean, reason: unknown): void;
+  /**
+   * Stops the worker from taking more tasks. Returns what it had started (still in flight here)
+   * and what it never will (removed from this handle).
+   */
+  abstract retire(): { started: T[]; unstarted: T[] };
+  /** Whether a retired worker may still be burning a core inside a task. */
+  abstract spinning(): boolean;
+  /** Ends the worker's thread or process. */
+  protected abstract kill(): void;
+
+  /** Settles once the worker's thread or process has ended and released what it held. */
+  get gone(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Tasks sent and not yet answered. */
+  get inflight(): number {
+    return this.tasks.size;
+  }
+
+  /** Sends the `init` message. */
+  protected init(spec: WorkerSpec, ctl?: SharedArrayBuffer): void {
+    const init = {
+      type: "init" as const,
+      version: PROTOCOL_VERSION,
+      workerId: this.id,
+      modules: spec.modules,
+      initargs: spec.initargs,
+      ...(ctl ? { ctl } : {}),
+    };
+    this.post(spec.initializer ? { ...init, initializer: spec.initializer } : init, []);
+  }
+
+  /**
+   * Sends tasks in one message. Returns the tasks that could not be sent (an argument that
+   * cannot be cloned) with the error; the others are in flight.
+   */
+  send(batch: Dispatch<T>[]): { item: T; error: unknown }[] {
+    const tasks: WireTask[] = [];
+    const transfer: Transferable[] = [];
+    for (const d of batch) {
+      const task = this.#task(d);
+      d.seq = task.seq;
+      tasks.push(task);
+      if (d.transfer) transfer.push(...d.transfer);
+      this.tasks.set(task.seq, d.item);
+    }
+    this.dispatched += batch.length;
+    try {
+      this.post({ type: "run", tasks }, transfer);
+      return [];
+    } catch {
+      // Find the culprits: send one by one. A shipped function's source goes with the first of
+      // its tasks that does reach the worker, which may not be the one that was to carry it.
+      const failed: { item: T; error: unknown }[] = [];
+      for (const task of tasks) this.#unsent(task.fn);
+      batch.forEach((d, i) => {
+        let task = tasks[i]!;
+        const shipsSource = "id" in d.fn && !this.#sources.has(d.fn.id);
+        if (shipsSource) task = { ...task, fn: d.fn };
+        try {
+          this.post({ type: "run", tasks: [task] }, d.transfer ?? []);
+          if (shipsSource) this.#sources.add((d.fn as { id: number }).id);
+        } catch (error) {
+          this.tasks.delete(task.seq);
+          this.dispatched--;
+          failed.push({ item: d.item, error });
+        }
+      });
+      return failed;
+    }
+  }
+
+  /** Ends the worker now; returns the tasks that were still in flight on it. */
+  terminate(): T[] {
+    if (this.state !== "dead") {
+      this.state = "dead";
+      this.kill();
+    }
+    const left = [...this.tasks.values()];
+    this.tasks.clear();
+    return left;
+  }
+
+  /** Handles a message from the worker. */
+  protected onMessage(message: WorkerMessage): void {
+    switch (message.type) {
+      case "results":
+        for (const r of message.results) {
+          const item = this.tasks.get(r.seq);
+          if (item === undefined) continue;
+          this.tasks.delete(r.seq);
+          this.runMs = this.runMs === undefined ? r.ms : this.runMs * 0.8 + r.ms * 0.2;
+          if (r.ok) this.events.result(this, item, true, r.value, undefined, r.ms);
+          else this.events.result(this, item, false, decodeError(r.error), r.values, r.ms);
+        }
+        return;
+      case "ready":
+        if (this.state === "starting") this.state = "ready";
+        return this.events.ready(this);
+      case "initFailed":
+        return this.events.initFailed(this, message.stage, decodeError(message.error));
+      case "exit": {
+        const exit: WorkerExit = { cause: message.cause, code: message.code };
+        if (message.error) exit.error = decodeError(message.error);
+        return this.died(exit);
+      }
+    }
+  }
+
+  /** The seq of the last task the worker started; by default, every task sent counts. */
+  protected lastClaim(): number {
+    return Infinity;
+  }
+
+  /** The worker is gone: reports the tasks it had started and those it never will. */
+  protected died(exit: WorkerExit): void {
+    if (this.state === "dead") return;
+    const { started, unstarted } = this.split(this.lastClaim());
+    this.tasks.clear();
+    this.state = "dead";
+    this.kill();
+    this.events.exited(this, exit, started, unstarted);
+  }
+
+  /** Splits the tasks in flight at `lastClaim`; the unstarted ones leave this handle. */
+  protected split(lastClaim: number): { started: T[]; unstarted: T[] } {
+    const started: T[] = [];
+    const unstarted: T[] = [];
+    for (const [seq, item] of this.tasks) {
+      if (lastClaim >= 0 && seq <= lastClaim) started.push(item);
+      else {
+        unstarted.push(item);
+        this.tasks.delete(seq);
+      }
+    }
+    return { started, unstarted };
+  }
+
+  #task(d: Dispatch<T>): WireTask {
+    const seq = ++lastSeq;
+    let fn = d.fn;
+    if ("id" in fn) {
+      if (this.#sources.has(fn.id)) fn = { id: fn.id };
+      else this.#sources.add(fn.id);
+    }
+    return { seq, kind: d.kind, fn, args: d.args };
+  }
+
+  /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */
+  #unsent(fn: FnRef): void {
+    if ("id" in fn && fn.source !== undefined) this.#sources.delete(fn.id);
+  }
+}

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import {
+  BrokenExecutorError,
+  ProcessPoolExecutor,
+  TimeoutError,
+  WorkerCrashedError,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
+import { add, echo, exit, fail, setUp, spinForever } from "../fixtures/tasks.ts";
+import {
+  chatty,
+  exhaustMemory,
+  pid,
+  readText,
+  spinAfterWritingPid,
+} from "../fixtures/process_tasks.ts";
+
+const MODULES = [
+  new URL("../fixtures/tasks.ts", import.meta.url),
+  new URL("../fixtures/process_tasks.ts", import.meta.url),
+];
+
+function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}) {
+  return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
+}
+
+Deno.test("ProcessPoolExecutor runs tasks by reference and by source in a subprocess", async () => {
+  await using processes = pool();
+  assert.equal(await processes.submit(add, 2, 3), 5);
+  assert.equal(await processes.submit((x: number) => x * 7, 6), 42);
+  const child = await processes.submit(pid);
+  assert.notEqual(child, Deno.pid);
+  assert.ok(processes instanceof WorkerPoolExecutor);
+});
+
+Deno.test("ProcessPoolExecutor kills a task that never yields at its timeout, and serves on", async () => {
+  await using processes = pool();
+  const first = await processes.submit(pid);
+  const error = await processes.with({ timeout: 100 }).submit(spinForever).exception();
+  assert.ok(error instanceof TimeoutError);
+  const second = await processes.submit(pid);
+  assert.notEqual(second, first, "a new process replaced the killed one");
+  assert.equal(processes.stats().workers.spinning, 0);
+});
+
+Deno.test("ProcessPoolExecutor kills a running task when its signal aborts: the process is gone", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    const processes = pool();
+    await processes.submit(add, 0, 0);
+    const controller = new AbortController();
+    const running = processes.with({ signal: controller.signal }).submit(spinAfterWritingPid, file);
+    let pid = "";
+    while (pid === "") {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      pid = await Deno.readTextFile(file);
+    }
+    controller.abort(new Error("stop"));
+    const error = await running.exception();
+    assert.equal((error as Error).message, "stop");
+    assert.equal(await processes.submit(add, 1, 1), 2);
+    await processes.shutdown();
+    assert.throws(() => Deno.kill(Number(pid), "SIGCONT"), "the killed process no longer exists");
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("ProcessPoolExecutor contains a task that runs out of memory", async () => {
+  await using processes = pool({ memoryLimitMb: 64 });
+  const error = await processes.submit(exhaustMemory).exception();
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.ok(error.signal !== undefined || (error.exitCode ?? 0) !== 0);
+  assert.equal(await processes.submit(add, 2, 2), 4);
+  assert.equal(processes.stats().crashed, 1);
+});
+
+Deno.test("ProcessPoolExecutor reports Deno.exit(n) as WorkerCrashedError with exitCode n", async () => {
+  await using processes = pool();
+  const error = await processes.submit(exit, 5).exception();
+  assert.ok(error instanceof WorkerCrashedError);
+  assert.equal(error.exitCode, 5);
+  assert.match(error.message, /exit/);
+  assert.equal(await processes.submit(add, 1, 2), 3);
+});
+
+Deno.test("ProcessPoolExecutor keeps an error's class, message and fields", async () => {
+  await using processes = pool();
+  const error = await processes.submit(fail, "bad input").exception();
+  assert.ok(error instanceof RangeError);
+  assert.equal(error.message, "bad input");
+  assert.equal((error as RangeError & { code: string }).code, "E_FAIL");
+});
+
+Deno.test("ProcessPoolExecutor rejects a value it cannot send with DataCloneError", async () => {
+  await using processes = pool();
+  const argument = await processes.submit(echo, () => 1).exception();
+  assert.ok(argument instanceof DOMException);
+  assert.equal(argument.name, "DataCloneError");
+  const result = await processes.submit(() => Symbol("local")).exception();
+  assert.ok(result instanceof DOMException, String(result));
+  assert.equal(result.name, "DataCloneError");
+  assert.deepEqual(await processes.submit(echo, new Map([[1, [2n]]])), new Map([[1, [2n]]]));
+});
+
+Deno.test("ProcessPoolExecutor keeps stdout for itself: console output of tasks goes to stderr", async () => {
+  await using processes = pool();
+  assert.equal(await processes.submit(chatty, "hello"), "hello");
+  assert.equal(await processes.submit(add, 1, 1), 2);
+});
+
+Deno.test("ProcessPoolExecutor gives the child its permissions", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "secret");
+    {
+      await using none = pool({ permissions: "none" });
+      const error = await none.submit(readText, file).exception();
+      assert.ok(
+        error instanceof Error && /read access|NotCapable|PermissionDenied/.test(
+          `${error.name} ${error.message}`,
+        ),
+        String(error),
+      );
+    }
+    {
+      await using some = pool({ permissions: { read: [file] } });
+      assert.equal(await some.submit(readText, file), "secret");
+    }
+    {
+      await using inherit = pool();
+      assert.equal(await inherit.submit(readText, file), "secret");
+    }
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("ProcessPoolExecutor runs the initializer in each process, and breaks when it fails", async () => {
+  await using processes = pool({ initializer: setUp, initargs: ["ready"] });
+  assert.equal(await processes.submit(add, 1, 1), 2);
+  await using failing = pool({
+    initializer: () => {
+      throw new Error("no database");
+    },
+  });
+  const error = await failing.submit(add, 1, 1).exception();
+  assert.ok(error instanceof BrokenExecutorError);
+  assert.match(error.message, /initializer failed/);
+});
+
+Deno.test("ProcessPoolExecutor maps in chunks and shuts down every process", async () => {
+  const processes = pool({ maxWorkers: 2 });
+  const results: number[] = [];
+  for await (
+    const value of processes.map((x: number) => x * x, [1, 2, 3, 4, 5], { chunksize: 2 })
+  ) {
+    results.push(value);
+  }
+  assert.deepEqual(results, [1, 4, 9, 16, 25]);
+  await processes.shutdown();
+  assert.equal(processes.stats().workers.total, 0);
+});
+
+Deno.test("ProcessPoolExecutor checks memoryLimitMb", () => {
+  assert.throws(
+    () => new ProcessPoolExecutor({ memoryLimitMb: 0 }),
+    (error: unknown) => error instanceof RangeError && /'memoryLimitMb'/.test(error.message),
+  );
+});
