@@ -35,6 +35,7 @@ export interface Actor {
 
 let endpoint: ActorEndpoint;
 let preloaded: Record<string, Record<string, unknown>> = {};
+let instance: Record<string, unknown> | undefined;
 const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
 const asyncTasks = new Map<number, TaskSignal>();
@@ -149,7 +150,25 @@ function compile(source: string): Fn {
   }
 }
 
+/** A user actor's state: its module's default export, constructed when it is a class. */
+function construct(exported: unknown, args: unknown[]): Record<string, unknown> {
+  if (typeof exported === "function") {
+    return new (exported as new (...args: unknown[]) => Record<string, unknown>)(...args);
+  }
+  if (exported !== null && typeof exported === "object") return exported as Record<string, unknown>;
+  throw new TypeError(
+    `an actor module's default export must be a class or an object: received ${typeof exported}`,
+  );
+}
+
 function resolve(ref: FnRef): Fn {
+  if ("method" in ref) {
+    const method = instance?.[ref.method];
+    if (typeof method !== "function") {
+      throw new TypeError(`the actor has no method '${ref.method}'`);
+    }
+    return (method as Fn).bind(instance);
+  }
   if ("module" in ref) {
     const fn = modules[ref.module]?.[ref.name];
     if (typeof fn !== "function") {
@@ -261,6 +280,13 @@ async function init(message: InitMessage): Promise<void> {
       modules.push(preloaded[url] ?? await import(url));
     } catch (error) {
       return post({ type: "initFailed", stage: "module", error: encodeError(error) });
+    }
+  }
+  if (message.actor) {
+    try {
+      instance = construct(modules[message.actor.module]?.default, message.actor.args);
+    } catch (error) {
+      return post({ type: "initFailed", stage: "actor", error: encodeError(error) });
     }
   }
   if (message.initializer) {

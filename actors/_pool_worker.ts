@@ -54,6 +54,8 @@ export interface WorkerSpec {
   modules: string[];
   initializer: FnRef | undefined;
   initargs: unknown[];
+  /** Makes the worker a user actor (see `InitMessage.actor`). */
+  actor?: { module: number; args: unknown[] } | undefined;
   /** A process's V8 heap limit in MiB. */
   memoryLimitMb?: number | undefined;
 }
@@ -124,6 +126,7 @@ export abstract class PoolWorker<T> {
       modules: spec.modules,
       initargs: spec.initargs,
       ...(ctl ? { ctl } : {}),
+      ...(spec.actor ? { actor: spec.actor } : {}),
     };
     this.post(spec.initializer ? { ...init, initializer: spec.initializer } : init, []);
   }

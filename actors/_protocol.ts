@@ -20,10 +20,14 @@ export const Ctl = {
   Size: 4,
 } as const;
 
-/** How a task names its function: an export of a task module, or shipped source (cached by id). */
+/**
+ * How a task names its function: an export of a task module, shipped source (cached by id), or a
+ * method of the worker's actor instance (a user actor, see `InitMessage.actor`).
+ */
 export type FnRef =
   | { readonly module: number; readonly name: string }
-  | { readonly id: number; readonly source?: string };
+  | { readonly id: number; readonly source?: string }
+  | { readonly method: string };
 
 /** One task: `call` is `fn(...args)`; `chunk` is `fn(item)` for each item of `args[0]`. */
 export interface WireTask {
@@ -41,6 +45,11 @@ export interface InitMessage {
   readonly modules: readonly string[];
   readonly initializer?: FnRef;
   readonly initargs: unknown[];
+  /**
+   * Makes the worker a user actor: the default export of `modules[module]`, constructed with
+   * `args` when it is a class, whose methods are then called with `{ method }` references.
+   */
+  readonly actor?: { readonly module: number; readonly args: unknown[] };
   /** The control slots in shared memory (a thread); a process has none. */
   readonly ctl?: SharedArrayBuffer;
 }
@@ -69,7 +78,7 @@ export interface ReadyMessage {
 /** Worker → host: a module or the initializer failed; the pool breaks. */
 export interface InitFailedMessage {
   readonly type: "initFailed";
-  readonly stage: "module" | "initializer" | "protocol";
+  readonly stage: "module" | "actor" | "initializer" | "protocol";
   readonly error: WireError;
 }
 

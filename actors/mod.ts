@@ -1,5 +1,7 @@
 /**
- * The actor layer: how errors keep their class across a worker boundary.
+ * The actor layer: user actors ({@linkcode spawn}), the running task's signal
+ * ({@linkcode taskSignal}), and how errors keep their class across a worker boundary
+ * ({@linkcode registerErrorClass}).
  *
  * @example
  * ```ts
@@ -19,3 +21,4 @@
 
 export { registerErrorClass } from "./error_codec.ts";
 export { taskSignal } from "./task_signal.ts";
+export { type ActorMethods, type ActorOptions, type ActorRef, spawn } from "./spawn.ts";

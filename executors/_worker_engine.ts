@@ -5,6 +5,7 @@
 import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "../actors/_pool_worker.ts";
 import { WorkerHandle } from "../actors/_worker_handle.ts";
+import { backoffDelay } from "../actors/_backoff.ts";
 import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
@@ -275,9 +276,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     const { min, max, randomFactor, resetAfter } = this.#settings.restartBackoff;
     const previous = this.#crashTimes.at(-2);
     if (previous === undefined || now - previous > resetAfter) this.#crashesInARow = 0;
-    const n = ++this.#crashesInARow;
-    if (n === 1) return;
-    const delay = Math.min(max, min * 2 ** (n - 2)) * (1 + Math.random() * randomFactor);
+    const delay = backoffDelay(++this.#crashesInARow, { min, max, randomFactor });
     this.#respawnAt = Math.max(this.#respawnAt, now + delay);
   }
 

@@ -5,7 +5,7 @@
  */
 
 import type { Future } from "../future/future.ts";
-import type { WorkerPermissions } from "../actors/_transport.ts";
+import { checkWorkerOptionsFlag, type WorkerPermissions } from "../actors/_transport.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkMillis, checkPositiveInt } from "./_options.ts";
@@ -347,52 +347,4 @@ function backoffSettings(
   }
   const resetAfter = checkMillis(what, "restartBackoff.resetAfter", value?.resetAfter) ?? 2000;
   return { min, max, randomFactor, resetAfter };
-}
-
-/**
- * Deno ends the whole process (exit code 70, which cannot be caught) when a worker is given
- * permissions without `--unstable-worker-options`. Refuse early, with an explanation, when the
- * flag is certainly missing.
- */
-function checkWorkerOptionsFlag(what: string): void {
-  if (workerOptionsEnabled() !== false) return;
-  throw new Error(
-    `Cannot ${what} with 'permissions': Deno needs the --unstable-worker-options flag (or "unstable": ["worker-options"] in deno.json) to give workers their own permissions, and without it ends the process with exit code 70`,
-  );
-}
-
-function workerOptionsEnabled(): boolean | undefined {
-  let args: string[];
-  try {
-    args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-  } catch {
-    return undefined;
-  }
-  if (args.includes("--unstable-worker-options") || args.includes("--unstable")) return true;
-  let config: string | undefined;
-  for (const [i, arg] of args.entries()) {
-    if (arg === "--config" || arg === "-c") config = args[i + 1];
-    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
-    else if (arg === "--no-config") return false;
-  }
-  const candidates: string[] = [];
-  if (config) candidates.push(config);
-  else {
-    for (let dir = Deno.cwd();;) {
-      candidates.push(`${dir}/deno.json`, `${dir}/deno.jsonc`);
-      const parent = dir.replace(/\/[^/]*$/, "");
-      if (parent === dir || parent === "") break;
-      dir = parent;
-    }
-  }
-  for (const path of candidates) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch {
-      continue;
-    }
-    return /"unstable"\s*:\s*\[[^\]]*"worker-options"/.test(text);
-  }
-  return false;
 }

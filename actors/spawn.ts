@@ -1,0 +1,347 @@
+/**
+ * {@linkcode spawn}: user actors. An actor is a Web Worker that owns its state and handles one
+ * message at a time; its methods are its messages, called with full types.
+ *
+ * @module
+ */
+
+import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
+import { checkWorkerOptionsFlag, type WorkerPermissions } from "./_transport.ts";
+import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
+import { WorkerHandle } from "./_worker_handle.ts";
+import { backoffDelay } from "./_backoff.ts";
+
+/** Options for {@linkcode spawn}. */
+export interface ActorOptions {
+  /** Arguments for the constructor, when the module's default export is a class. */
+  args?: unknown[];
+  /**
+   * What a crash does. `"stop"`: the message being handled and those queued reject with
+   * `WorkerCrashedError`, and the actor is stopped. `"restart"`: the message being handled rejects
+   * with `WorkerCrashedError`, the state is rebuilt (the module's default export is constructed
+   * again), and the queued messages are delivered after the restart.
+   * @default {"stop"}
+   */
+  supervision?: "stop" | "restart";
+  /**
+   * With `"restart"`: more crashes than `max` within `within` ms stop the actor.
+   * @default {{ max: 3, within: 60_000 }}
+   */
+  restartLimit?: { max: number; within: number };
+  /**
+   * With `"restart"`: the first restart is immediate, then each crash in a row waits `min`,
+   * `2·min` … up to `max` ms, stretched by up to `randomFactor` at random.
+   * @default {{ min: 100, max: 5_000, randomFactor: 0.2 }}
+   */
+  backoff?: { min?: number; max?: number; randomFactor?: number };
+  /** The worker's permissions (needs Deno's `--unstable-worker-options` unless `"inherit"`). */
+  permissions?: WorkerPermissions;
+  /** A name, for messages and the worker's name. */
+  name?: string;
+}
+
+/** The methods of `T`, each returning a promise. */
+export type ActorMethods<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends
+    (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/**
+ * A reference to a running actor: its methods (each call is a message, handled one at a time,
+ * and returns a promise of the result), and `stop()`.
+ */
+export type ActorRef<T> = ActorMethods<T> & {
+  /**
+   * Stops the actor once the messages already sent are handled; further calls reject with
+   * `InvalidStateError`. Calling it twice is fine.
+   */
+  stop(): Promise<void>;
+  /** `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+interface Call {
+  method: string;
+  args: unknown[];
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+let nextId = 1;
+
+/** The supervisor of one actor: its mailbox, its worker, and its restarts. */
+class ActorCell implements WorkerEvents<Call> {
+  readonly label: string;
+  readonly #url: string;
+  readonly #args: unknown[];
+  readonly #options: ActorOptions;
+  #worker: WorkerHandle<Call> | undefined;
+  #mailbox: Call[] = [];
+  #current: Call | undefined;
+  #started = Promise.withResolvers<void>();
+  #stopping: PromiseWithResolvers<void> | undefined;
+  #stopped = false;
+  #crashes: number[] = [];
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(url: string, options: ActorOptions) {
+    this.#url = url;
+    this.#args = options.args ?? [];
+    this.#options = options;
+    this.label = options.name ? `actor '${options.name}'` : `actor ${url}`;
+    this.#started.promise.catch(() => {});
+    this.#start();
+  }
+
+  get started(): Promise<void> {
+    return this.#started.promise;
+  }
+
+  call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.#stopping || this.#stopped) {
+      return Promise.reject(
+        new InvalidStateError(`Cannot call '${method}' on ${this.label}: it is stopped`),
+      );
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.#mailbox.push({ method, args, resolve, reject });
+    this.#deliver();
+    return promise;
+  }
+
+  stop(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#stopping ??= Promise.withResolvers();
+    this.#deliver();
+    return this.#stopping.promise;
+  }
+
+  // --- worker events ---
+
+  ready(): void {
+    this.#started.resolve();
+    this.#deliver();
+  }
+
+  initFailed(worker: PoolWorker<Call>, stage: string, error: unknown): void {
+    worker.terminate();
+    const reason = new Error(`${this.label} could not start (${stage}): ${messageOf(error)}`, {
+      cause: error,
+    });
+    this.#started.reject(reason);
+    this.#end(reason);
+  }
+
+  result(_worker: PoolWorker<Call>, call: Call, ok: boolean, outcome: unknown): void {
+    this.#current = undefined;
+    if (ok) call.resolve(outcome);
+    else call.reject(outcome);
+    this.#deliver();
+  }
+
+  exited(worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
+    this.#current = undefined;
+    this.#mailbox.unshift(...unstarted);
+    const how = exit.cause === "exit"
+      ? `called Deno.exit(${exit.code})`
+      : exit.cause === "close"
+      ? "called self.close()"
+      : `failed with an uncaught error: ${messageOf(exit.error)}`;
+    const crash = (what: string) =>
+      new WorkerCrashedError(`${this.label} ${how} ${what}`, {
+        exitCode: exit.code,
+        cause: exit.error,
+      });
+    for (const call of started) call.reject(crash(`while handling '${call.method}'`));
+    void worker;
+    if (this.#canRestart()) {
+      const delay = backoffDelay(this.#crashes.length, this.#backoff());
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = undefined;
+        this.#start();
+      }, delay);
+    } else {
+      const error = crash("and is stopped");
+      this.#started.reject(error);
+      this.#end(error);
+    }
+  }
+
+  // --- internals ---
+
+  #start(): void {
+    this.#worker = new WorkerHandle<Call>(nextId++, {
+      name: this.label,
+      permissions: this.#options.permissions,
+      modules: [this.#url],
+      initializer: undefined,
+      initargs: [],
+      actor: { module: 0, args: this.#args },
+    }, this);
+  }
+
+  /** Sends the next message once the worker is ready and idle; ends a requested stop. */
+  #deliver(): void {
+    const worker = this.#worker;
+    if (this.#current || !worker || worker.state !== "ready") {
+      if (this.#stopping && !this.#current && this.#mailbox.length === 0) this.#end();
+      return;
+    }
+    const call = this.#mailbox.shift();
+    if (!call) {
+      if (this.#stopping) this.#end();
+      return;
+    }
+    this.#current = call;
+    const failed = worker.send([{
+      item: call,
+      kind: "call",
+      fn: { method: call.method },
+      args: call.args,
+      transfer: undefined,
+    }]);
+    for (const { error } of failed) {
+      this.#current = undefined;
+      call.reject(error);
+      this.#deliver();
+    }
+  }
+
+  #canRestart(): boolean {
+    if (this.#options.supervision !== "restart" || this.#stopping) return false;
+    const { max, within } = this.#options.restartLimit ?? { max: 3, within: 60_000 };
+    const now = performance.now();
+    this.#crashes = this.#crashes.filter((t) => now - t < within);
+    this.#crashes.push(now);
+    return this.#crashes.length <= max;
+  }
+
+  #backoff(): { min: number; max: number; randomFactor: number } {
+    const backoff = this.#options.backoff;
+    return {
+      min: backoff?.min ?? 100,
+      max: backoff?.max ?? 5_000,
+      randomFactor: backoff?.randomFactor ?? 0.2,
+    };
+  }
+
+  /** Stops for good: ends the worker; what is left in the mailbox rejects with `error`. */
+  #end(error?: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#restartTimer);
+    this.#worker?.terminate();
+    const reason = error ?? new InvalidStateError(`${this.label} was stopped`);
+    for (const call of this.#mailbox.splice(0)) call.reject(reason);
+    this.#stopping?.resolve();
+  }
+}
+
+/**
+ * Starts an actor: a Web Worker that owns its state and handles one message at a time. The
+ * module's default export is a class (constructed in the worker with `options.args`) or an object;
+ * its methods are the actor's messages. The returned reference calls them with full types: each
+ * call returns a promise of the method's result (or rejects with its error, which keeps its class).
+ *
+ * @typeParam T the type of the actor: the class's instance type, or the object's type
+ * @param module the actor module: a URL, or a path relative to the working directory
+ * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @returns a reference, once the actor has started
+ * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ *
+ * @example
+ * ```ts ignore
+ * // counter.ts
+ * export default class Counter {
+ *   #count: number;
+ *   constructor(start: number) {
+ *     this.#count = start;
+ *   }
+ *   increment(by = 1): number {
+ *     return (this.#count += by);
+ *   }
+ * }
+ *
+ * // main.ts
+ * import { spawn } from "@concurrent/futures";
+ * import type Counter from "./counter.ts";
+ *
+ * await using counter = await spawn<Counter>(new URL("./counter.ts", import.meta.url), {
+ *   args: [10],
+ *   supervision: "restart",
+ * });
+ * console.log(await counter.increment(5)); // 15
+ * ```
+ */
+export async function spawn<T extends object>(
+  module: string | URL,
+  options?: ActorOptions,
+): Promise<ActorRef<T>> {
+  const url = actorUrl(module);
+  checkOptions(options ?? {});
+  const cell = new ActorCell(url, options ?? {});
+  await cell.started;
+  const stop = () => cell.stop();
+  return new Proxy({} as ActorRef<T>, {
+    get(_, key) {
+      if (key === "stop") return stop;
+      if (key === Symbol.asyncDispose) return stop;
+      // Not a thenable: `await spawn(…)` must give the reference itself.
+      if (typeof key === "symbol" || key === "then") return undefined;
+      return (...args: unknown[]) => cell.call(key, args);
+    },
+  });
+}
+
+function actorUrl(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== "string" || module === "") {
+    throw new TypeError(
+      `Cannot spawn an actor as 'module' must be a URL or a path: received ${String(module)}`,
+    );
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return new URL(module).href;
+  return new URL(module, `file://${Deno.cwd()}/`).href;
+}
+
+function checkOptions(options: ActorOptions): void {
+  const what = "spawn an actor";
+  const permissions = options.permissions;
+  if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
+  if (options.args !== undefined && !Array.isArray(options.args)) {
+    throw new TypeError(
+      `Cannot ${what} as 'args' must be an array: received ${String(options.args)}`,
+    );
+  }
+  const supervision = options.supervision;
+  if (supervision !== undefined && supervision !== "stop" && supervision !== "restart") {
+    throw new TypeError(
+      `Cannot ${what} as 'supervision' must be "stop" or "restart": received ${
+        String(supervision)
+      }`,
+    );
+  }
+  const limit = options.restartLimit;
+  if (
+    limit !== undefined &&
+    (!Number.isInteger(limit.max) || limit.max < 0 || !(limit.within >= 0))
+  ) {
+    throw new RangeError(
+      `Cannot ${what} as 'restartLimit' must be { max: integer >= 0, within: ms >= 0 }: received ${
+        JSON.stringify(limit)
+      }`,
+    );
+  }
+  for (const key of ["min", "max", "randomFactor"] as const) {
+    const value = options.backoff?.[key];
+    if (value !== undefined && !(typeof value === "number" && value >= 0)) {
+      throw new RangeError(
+        `Cannot ${what} as 'backoff.${key}' must be a number >= 0: received ${String(value)}`,
+      );
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

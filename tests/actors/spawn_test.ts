@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { InvalidStateError, spawn, WorkerCrashedError } from "../../mod.ts";
+import type Counter from "../fixtures/actors/counter.ts";
+
+const COUNTER = new URL("../fixtures/actors/counter.ts", import.meta.url);
+const GREETER = new URL("../fixtures/actors/greeter.ts", import.meta.url);
+const BROKEN = new URL("../fixtures/actors/broken.ts", import.meta.url);
+
+function gate(): Int32Array<SharedArrayBuffer> {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+Deno.test("spawn() constructs the default export with args and calls its methods with types", async () => {
+  await using counter = await spawn<Counter>(COUNTER, { args: [10] });
+  const eleven: number = await counter.increment();
+  assert.equal(eleven, 11);
+  assert.equal(await counter.increment(5), 16);
+  assert.equal(await counter.count(), 16);
+});
+
+Deno.test("spawn() accepts an object as the default export", async () => {
+  await using greeter = await spawn<{ greet(name: string): string }>(GREETER);
+  assert.equal(await greeter.greet("Ada"), "hello, Ada");
+});
+
+Deno.test("an actor handles one message at a time, in the order sent", async () => {
+  await using counter = await spawn<Counter>(COUNTER);
+  const open = gate();
+  const slow = counter.slowIncrement(5, open);
+  const next = counter.note("after slow");
+  Atomics.store(open, 0, 1);
+  assert.equal(await slow, 5);
+  assert.equal(await next, 2);
+  assert.deepEqual(await counter.log(), ["slow 5", "after slow"]);
+});
+
+Deno.test("an actor's thrown error rejects that call with its class; the actor lives on", async () => {
+  await using counter = await spawn<Counter>(COUNTER, { args: [1] });
+  await assert.rejects(counter.fail("bad"), (error: unknown) => {
+    return error instanceof TypeError && error.message === "bad";
+  });
+  assert.equal(await counter.increment(), 2);
+  await assert.rejects(
+    (counter as unknown as { missing(): Promise<void> }).missing(),
+    /no method 'missing'/,
+  );
+});
+
+Deno.test("supervision 'stop': a crash rejects the message and stops the actor", async () => {
+  const counter = await spawn<Counter>(COUNTER);
+  const crash = counter.crash(4);
+  const queued = counter.increment();
+  const error = await crash.catch((e) => e);
+  assert.ok(error instanceof WorkerCrashedError);
+  assert.equal(error.exitCode, 4);
+  assert.ok((await queued.catch((e) => e)) instanceof WorkerCrashedError);
+  await assert.rejects(counter.increment(), InvalidStateError);
+  await counter.stop();
+});
+
+Deno.test("supervision 'restart': the state is rebuilt and queued messages are delivered after", async () => {
+  await using counter = await spawn<Counter>(COUNTER, {
+    args: [100],
+    supervision: "restart",
+    backoff: { min: 1, max: 1 },
+  });
+  assert.equal(await counter.increment(), 101);
+  const crash = counter.crash(9);
+  const after = counter.increment(2);
+  const error = await crash.catch((e) => e);
+  assert.ok(error instanceof WorkerCrashedError);
+  assert.match(error.message, /while handling 'crash'/);
+  assert.equal(await after, 102, "a fresh Counter(100) got the queued message");
+});
+
+Deno.test("supervision 'restart' stops after the restart limit", async () => {
+  await using counter = await spawn<Counter>(COUNTER, {
+    supervision: "restart",
+    restartLimit: { max: 1, within: 60_000 },
+    backoff: { min: 1, max: 1 },
+  });
+  assert.ok((await counter.crash(1).catch((e) => e)) instanceof WorkerCrashedError);
+  assert.equal(await counter.increment(), 1, "restarted once");
+  assert.ok((await counter.crash(1).catch((e) => e)) instanceof WorkerCrashedError);
+  await assert.rejects(counter.increment(), InvalidStateError);
+});
+
+Deno.test("stop() lets sent messages finish, then refuses new ones", async () => {
+  const counter = await spawn<Counter>(COUNTER);
+  const pending = counter.increment(3);
+  const stopped = counter.stop();
+  assert.equal(await pending, 3);
+  await stopped;
+  await assert.rejects(counter.increment(), InvalidStateError);
+  await counter.stop();
+});
+
+Deno.test("spawn() rejects when the actor cannot be constructed, or the module is bad", async () => {
+  await assert.rejects(spawn(BROKEN), /could not start \(actor\): no state today/);
+  await assert.rejects(
+    spawn(new URL("../fixtures/actors/missing.ts", import.meta.url)),
+    /could not start \(module\)/,
+  );
+  await assert.rejects(
+    spawn(COUNTER, { supervision: "sometimes" as "stop" }),
+    (error: unknown) => error instanceof TypeError && /'supervision'/.test(error.message),
+  );
+});
