@@ -2,14 +2,8 @@
 
 import type { TaskOptions } from "./executor.ts";
 import { validateRetryOptions } from "./retry.ts";
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return `a function`;
-  if (Array.isArray(value)) return "an array";
-  if (value !== null && typeof value === "object") return `an object`;
-  return String(value);
-}
+import { show } from "./_check.ts";
+import { checkTimeout } from "../future/future.ts";
 
 /** Throws a RangeError unless `value` is an integer ≥ 1 (or `undefined`). */
 export function checkPositiveInt(what: string, name: string, value: unknown): number | undefined {
@@ -24,15 +18,7 @@ export function checkPositiveInt(what: string, name: string, value: unknown): nu
 
 /** Throws a RangeError unless `value` is a number ≥ 0, `Infinity` allowed (or `undefined`). */
 export function checkMillis(what: string, name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
-        show(value)
-      }`,
-    );
-  }
-  return value;
+  return value === undefined ? undefined : checkTimeout(what, name, value);
 }
 
 /** Throws a TypeError unless `value` is an AbortSignal (or `undefined`). */

@@ -6,6 +6,7 @@
  */
 
 import { CircuitOpenError } from "../future/errors.ts";
+import { check as checkOption } from "./_check.ts";
 
 /**
  * The state of one domain's circuit: `"closed"` lets calls through, `"open"` rejects them,
@@ -217,11 +218,7 @@ class FailureRun {
   }
 }
 
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-/** Throws unless `ok`: a RangeError for a number out of range, a TypeError otherwise. */
+/** Throws unless `ok`, naming the option `circuitBreaker${name}`. */
 function check(
   ok: boolean,
   name: string,
@@ -229,10 +226,7 @@ function check(
   value: unknown,
   range = typeof value === "number",
 ) {
-  if (ok) return;
-  const message = `Cannot create circuit breakers as 'circuitBreaker${name}' ` +
-    `must be ${rule}: received ${show(value)}`;
-  throw range ? new RangeError(message) : new TypeError(message);
+  checkOption(ok, "create circuit breakers", `circuitBreaker${name}`, rule, value, range);
 }
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;

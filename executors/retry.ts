@@ -6,6 +6,7 @@
  */
 
 import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import { check as checkOption } from "./_check.ts";
 
 /**
  * How a task is retried (`TaskOptions.retry`). After the last attempt the future rejects with that
@@ -68,11 +69,7 @@ const DEFAULT_BACKOFF = {
   jitter: "full",
 } as const;
 
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-/** Throws unless `ok`: a RangeError for a number out of range, a TypeError otherwise. */
+/** Throws unless `ok`, naming the option `retry${name}`. */
 function check(
   ok: boolean,
   name: string,
@@ -80,9 +77,7 @@ function check(
   value: unknown,
   range = typeof value === "number",
 ) {
-  if (ok) return;
-  const message = `Cannot retry as 'retry${name}' must be ${rule}: received ${show(value)}`;
-  throw range ? new RangeError(message) : new TypeError(message);
+  checkOption(ok, "retry", `retry${name}`, rule, value, range);
 }
 
 function checkDelay(value: unknown, name: string) {
