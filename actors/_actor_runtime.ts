@@ -40,8 +40,6 @@ const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
-let lastClaim = 0;
-let retired = false;
 let outbox: WireResult[] = [];
 let flushQueued = false;
 let exiting = false;
@@ -247,14 +245,12 @@ function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): vo
 
 function run(tasks: WireTask[]): void {
   for (const task of tasks) {
-    if (retired) return;
-    // Claim the task: the host retires the worker by swapping -1 into the slot, after which no
-    // task is claimed here and the host knows exactly which tasks started.
-    if (Atomics.compareExchange(ctl, Ctl.Claim, lastClaim, task.seq) !== lastClaim) {
-      retired = true;
-      return;
-    }
-    lastClaim = task.seq;
+    // Claim the task, unless the host took it back (see Ctl in the protocol).
+    const slot = task.slot;
+    if (
+      slot !== undefined &&
+      Atomics.compareExchange(ctl, Ctl.Slots + slot, task.seq, -task.seq) !== task.seq
+    ) continue;
     const start = performance.now();
     const signal = new TaskSignal(task.seq);
     try {

@@ -101,7 +101,19 @@ export abstract class PoolWorker<T> {
    * Stops the worker from taking more tasks. Returns what it had started (still in flight here)
    * and what it never will (removed from this handle).
    */
-  abstract retire(): { started: T[]; unstarted: T[] };
+  retire(): { started: T[]; unstarted: T[] } {
+    this.state = "retired";
+    return this.split();
+  }
+
+  /**
+   * Takes back up to `count` of the newest tasks the worker has not started, for another worker.
+   * Returns them (removed from this handle), oldest first.
+   */
+  revoke(count: number): T[] {
+    void count;
+    return [];
+  }
   /** Whether a retired worker may still be burning a core inside a task. */
   abstract spinning(): boolean;
   /** Ends the worker's thread or process. */
@@ -163,6 +175,7 @@ export abstract class PoolWorker<T> {
           if (shipsSource) this.#sources.add((d.fn as { id: number }).id);
         } catch (error) {
           this.tasks.delete(task.seq);
+          this.release(task.seq);
           this.dispatched--;
           failed.push({ item: d.item, error });
         }
@@ -178,6 +191,7 @@ export abstract class PoolWorker<T> {
       this.kill();
     }
     const left = [...this.tasks.values()];
+    for (const seq of this.tasks.keys()) this.release(seq);
     this.tasks.clear();
     return left;
   }
@@ -190,6 +204,7 @@ export abstract class PoolWorker<T> {
           const item = this.tasks.get(r.seq);
           if (item === undefined) continue;
           this.tasks.delete(r.seq);
+          this.release(r.seq);
           this.runMs = this.runMs === undefined ? r.ms : this.runMs * 0.8 + r.ms * 0.2;
           if (r.ok) this.events.result(this, item, true, r.value, undefined, r.ms);
           else this.events.result(this, item, false, decodeError(r.error), r.values, r.ms);
@@ -208,30 +223,46 @@ export abstract class PoolWorker<T> {
     }
   }
 
-  /** The seq of the last task the worker started; by default, every task sent counts. */
-  protected lastClaim(): number {
-    return Infinity;
+  /** Gives a task a claim slot before it is sent, if this worker has them. */
+  protected prepare(task: WireTask): WireTask {
+    return task;
+  }
+
+  /** The task `seq` is no longer in flight here (answered, not sent, or the worker died). */
+  protected release(seq: number): void {
+    void seq;
+  }
+
+  /**
+   * Whether the worker started task `seq`; if it had not, makes sure it never will. By default
+   * every task sent counts as started.
+   */
+  protected takeBackOrStarted(seq: number): boolean {
+    void seq;
+    return true;
   }
 
   /** The worker is gone: reports the tasks it had started and those it never will. */
   protected died(exit: WorkerExit): void {
     if (this.state === "dead") return;
-    const { started, unstarted } = this.split(this.lastClaim());
+    const { started, unstarted } = this.split();
+    for (const seq of this.tasks.keys()) this.release(seq);
     this.tasks.clear();
     this.state = "dead";
     this.kill();
     this.events.exited(this, exit, started, unstarted);
   }
 
-  /** Splits the tasks in flight at `lastClaim`; the unstarted ones leave this handle. */
-  protected split(lastClaim: number): { started: T[]; unstarted: T[] } {
+  /** Splits the tasks in flight into started and unstarted; the unstarted ones leave. */
+  protected split(): { started: T[]; unstarted: T[] } {
     const started: T[] = [];
     const unstarted: T[] = [];
     for (const [seq, item] of this.tasks) {
-      if (lastClaim >= 0 && seq <= lastClaim) started.push(item);
+      if (this.takeBackOrStarted(seq)) started.push(item);
       else {
         unstarted.push(item);
         this.tasks.delete(seq);
+        this.release(seq);
       }
     }
     return { started, unstarted };
@@ -244,7 +275,7 @@ export abstract class PoolWorker<T> {
       if (this.#sources.has(fn.id)) fn = { id: fn.id };
       else this.#sources.add(fn.id);
     }
-    return { seq, kind: d.kind, fn, args: d.args };
+    return this.prepare({ seq, kind: d.kind, fn, args: d.args });
   }
 
   /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */

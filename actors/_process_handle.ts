@@ -65,11 +65,6 @@ export class ProcessHandle<T> extends PoolWorker<T> {
     this.kill();
   }
 
-  retire(): { started: T[]; unstarted: T[] } {
-    this.state = "retired";
-    return { started: [...this.tasks.values()], unstarted: [] };
-  }
-
   spinning(): boolean {
     return false;
   }

@@ -1,23 +1,32 @@
 // The wire protocol between a pool and its workers: types and constants, no logic, so that a
-// protocol change is a one-file diff. The host and the worker both import it. Tasks and results travel in batches.
+// protocol change is a one-file diff. The host and the worker both import it. Tasks and results
+// travel in batches.
 
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** Slots of the per-worker Int32Array in shared memory. */
+/**
+ * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
+ * flight. A slot holds `seq` while its task waits, `-seq` once the worker claimed it, and 0 once
+ * the host revoked it; each side changes it only with a compare-and-swap, so a task is either
+ * run by the worker or taken back by the host (to retire the worker, or to give the task to an
+ * idle worker), never both.
+ */
 export const Ctl = {
-  /** The seq of the last task the worker claimed; the host swaps in -1 to retire the worker. */
-  Claim: 0,
   /** The seq of the task the host asks to stop (read by `taskSignal().aborted`). */
-  Abort: 1,
+  Abort: 0,
   /** Why: 1 timeout, 2 aborted. */
-  AbortKind: 2,
+  AbortKind: 1,
   /** The seq of the last task whose synchronous part returned (to tell spinning workers). */
-  Returned: 3,
-  /** Number of slots. */
-  Size: 4,
+  Returned: 2,
+  /** Where the claim slots begin. */
+  Slots: 3,
+  /** How many claim slots. */
+  SlotCount: 256,
+  /** The length of the array. */
+  Size: 3 + 256,
 } as const;
 
 /**
@@ -32,6 +41,8 @@ export type FnRef =
 /** One task: `call` is `fn(...args)`; `chunk` is `fn(item)` for each item of `args[0]`. */
 export interface WireTask {
   readonly seq: number;
+  /** The task's claim slot, when the worker shares memory with the host. */
+  readonly slot?: number;
   readonly kind: "call" | "chunk";
   readonly fn: FnRef;
   readonly args: unknown[];

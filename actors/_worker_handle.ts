@@ -1,7 +1,8 @@
-// A pool worker on a Deno Web Worker. Tasks are claimed through shared memory, so that retiring
-// the worker tells exactly which tasks it started; an abort is a flag the task can poll.
+// A pool worker on a Deno Web Worker. Each task in flight has a claim slot in shared memory (see
+// Ctl in the protocol): the host can take back any task the worker has not started, to retire the
+// worker or to give the task to an idle one, and an abort is a flag the task can poll.
 
-import { Ctl, type HostMessage } from "./_protocol.ts";
+import { Ctl, type HostMessage, type WireTask } from "./_protocol.ts";
 import { encodeError } from "./error_codec.ts";
 import { type Transport, webWorkerTransport } from "./_transport.ts";
 import { PoolWorker, type WorkerEvents, type WorkerSpec } from "./_pool_worker.ts";
@@ -13,7 +14,10 @@ export class WorkerHandle<T> extends PoolWorker<T> {
   readonly exclusive = false;
   readonly #ctl = new Int32Array(new SharedArrayBuffer(Ctl.Size * 4));
   readonly #transport: Transport;
-  #lastClaim = 0;
+  readonly #free: number[] = Array.from({ length: Ctl.SlotCount }, (_, i) => Ctl.SlotCount - 1 - i);
+  readonly #slotOf = new Map<number, number>();
+  /** The newest task it had started when it was retired (to tell whether it still spins). */
+  #lastStarted = 0;
 
   constructor(id: number, spec: WorkerSpec, events: WorkerEvents<T>) {
     super(id, events);
@@ -32,6 +36,28 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     this.#transport.terminate();
   }
 
+  protected override prepare(task: WireTask): WireTask {
+    const slot = this.#free.pop();
+    // More tasks in flight than slots: send it unclaimable-back (it counts as started).
+    if (slot === undefined) return task;
+    Atomics.store(this.#ctl, Ctl.Slots + slot, task.seq);
+    this.#slotOf.set(task.seq, slot);
+    return { ...task, slot };
+  }
+
+  protected override release(seq: number): void {
+    const slot = this.#slotOf.get(seq);
+    if (slot === undefined) return;
+    this.#slotOf.delete(seq);
+    this.#free.push(slot);
+  }
+
+  protected override takeBackOrStarted(seq: number): boolean {
+    const slot = this.#slotOf.get(seq);
+    if (slot === undefined) return true;
+    return Atomics.compareExchange(this.#ctl, Ctl.Slots + slot, seq, 0) !== seq;
+  }
+
   /**
    * Asks the running task `seq` to stop: its `taskSignal()` polls see it at once, and an async
    * task's signal fires when the worker gets the message.
@@ -46,18 +72,27 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     }
   }
 
-  retire(): { started: T[]; unstarted: T[] } {
-    this.state = "retired";
-    this.#lastClaim = Atomics.exchange(this.#ctl, Ctl.Claim, -1);
-    return this.split(this.#lastClaim);
+  override retire(): { started: T[]; unstarted: T[] } {
+    const split = super.retire();
+    for (const seq of this.tasks.keys()) this.#lastStarted = Math.max(this.#lastStarted, seq);
+    return split;
+  }
+
+  override revoke(count: number): T[] {
+    const taken: T[] = [];
+    // The worker claims tasks in the order sent: take back from the newest until one is claimed.
+    for (const seq of [...this.tasks.keys()].reverse()) {
+      if (taken.length >= count || this.takeBackOrStarted(seq)) break;
+      taken.unshift(this.tasks.get(seq)!);
+      this.tasks.delete(seq);
+      this.release(seq);
+    }
+    return taken;
   }
 
   /** Whether a retired worker is still inside the synchronous part of a task. */
   spinning(): boolean {
-    return this.#lastClaim > 0 && Atomics.load(this.#ctl, Ctl.Returned) < this.#lastClaim;
-  }
-
-  protected override lastClaim(): number {
-    return this.state === "retired" ? this.#lastClaim : Atomics.load(this.#ctl, Ctl.Claim);
+    return this.#lastStarted > 0 &&
+      Atomics.load(this.#ctl, Ctl.Returned) < this.#lastStarted;
   }
 }

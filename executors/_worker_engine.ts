@@ -337,6 +337,29 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       }
     }
     this.#spawnIfNeeded();
+    this.#steal();
+  }
+
+  /**
+   * When nothing is queued and a worker is idle, takes back half of the unstarted tasks of the
+   * busiest worker, for the idle one: pipelining must not leave a core idle at the end of a batch
+   * while another has work waiting.
+   */
+  #steal(): void {
+    if (this.#queue.length > 0) return;
+    const { maxTasksPerWorker } = this.#settings;
+    const idle = [...this.#workers].some((w) =>
+      w.state === "ready" && w.inflight === 0 && w.dispatched < maxTasksPerWorker
+    );
+    if (!idle) return;
+    let victim: Handle | undefined;
+    for (const worker of this.#workers) {
+      if (worker.inflight >= 2 && worker.inflight > (victim?.inflight ?? 1)) victim = worker;
+    }
+    if (!victim) return;
+    const taken = victim.revoke(Math.floor(victim.inflight / 2));
+    for (const job of taken) this.#placement.delete(job);
+    this.#requeue(taken);
   }
 
   /** The least busy ready worker with room for one more task, if any. */
