@@ -42,6 +42,10 @@ const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
 let outbox: WireResult[] = [];
 let flushQueued = false;
+let lastFlush = 0;
+// Results of a batch go out together, but not later than this after the previous ones: a long
+// batch must not hold back finished results (the pool waits on them to send more work).
+const FLUSH_MS = 0.5;
 let exiting = false;
 
 const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
@@ -101,6 +105,7 @@ function post(message: WorkerMessage): void {
 
 function flush(): void {
   flushQueued = false;
+  lastFlush = performance.now();
   if (outbox.length === 0) return;
   const results = outbox;
   outbox = [];
@@ -261,6 +266,7 @@ function run(tasks: WireTask[]): void {
       settle(task.seq, start, false, error);
     }
     Atomics.store(ctl, Ctl.Returned, task.seq);
+    if (outbox.length > 0 && performance.now() - lastFlush > FLUSH_MS) flush();
   }
 }
 

@@ -92,7 +92,7 @@ type Handle = PoolWorker<Job>;
 // How long a retired worker may finish its other started tasks before it is ended anyway.
 const DRAIN_GRACE_MS = 2_000;
 // Pipelining: enough tasks in flight per worker to cover about this many ms of work.
-const PIPELINE_MS = 2;
+const PIPELINE_MS = 10;
 const MAX_PIPELINE = 128;
 
 /** The engine of a WorkerPoolExecutor. */
@@ -108,6 +108,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   /** Workers ended and not yet gone (a process's exit status and streams). */
   #ending = new Set<Promise<void>>();
   #idleTimers = new Map<Handle, ReturnType<typeof setTimeout>>();
+  #idleSince = new Map<Handle, number>();
   #placement = new Map<Job, { worker: Handle; seq: number }>();
   #queuedAt = new WeakMap<Job, number>();
   #crashTimes: number[] = [];
@@ -491,7 +492,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#ending.add(gone);
     gone.then(() => this.#ending.delete(gone));
     this.#workers.delete(worker);
-    this.#clearIdle(worker);
+    this.#idleSince.delete(worker);
+    clearTimeout(this.#idleTimers.get(worker));
+    this.#idleTimers.delete(worker);
     clearTimeout(this.#retiring.get(worker));
     this.#retiring.delete(worker);
   }
@@ -505,23 +508,32 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     if (jobs.length > 0) this.#schedulePump();
   }
 
+  // One timer per idle worker, not cleared when the worker gets a task: a task only forgets when
+  // the worker went idle, and the timer, when it fires, checks and waits again if need be. A
+  // worker used one task at a time would otherwise set and clear a timer on every task.
   #armIdle(worker: Handle): void {
     const { idleTimeout } = this.#settings;
-    if (idleTimeout === Infinity || this.#idleTimers.has(worker)) return;
+    if (idleTimeout === Infinity) return;
+    this.#idleSince.set(worker, performance.now());
+    if (!this.#idleTimers.has(worker)) this.#idleTimer(worker, idleTimeout);
+  }
+
+  #idleTimer(worker: Handle, ms: number): void {
     this.#idleTimers.set(
       worker,
       setTimeout(() => {
         this.#idleTimers.delete(worker);
-        if (worker.inflight === 0 && this.#workers.has(worker)) this.#end(worker);
-      }, idleTimeout),
+        const since = this.#idleSince.get(worker);
+        if (since === undefined || worker.inflight > 0 || !this.#workers.has(worker)) return;
+        const left = this.#settings.idleTimeout - (performance.now() - since);
+        if (left > 0) this.#idleTimer(worker, left);
+        else this.#end(worker);
+      }, ms),
     );
   }
 
   #clearIdle(worker: Handle): void {
-    const timer = this.#idleTimers.get(worker);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#idleTimers.delete(worker);
+    this.#idleSince.delete(worker);
   }
 
   #break(message: string, cause: unknown): void {
