@@ -23,21 +23,39 @@ export function encodeFrame(message: unknown): Uint8Array {
   return frame;
 }
 
-/** Reads frames from a stream and yields the decoded messages. */
+/**
+ * Reads frames from a stream and yields the decoded messages. Chunks are kept as they come and
+ * copied once, into the frame they complete, so a large message costs its size, not its square.
+ */
 export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  let buffer = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const joined = new Uint8Array(buffer.length + chunk.length);
-    joined.set(buffer);
-    joined.set(chunk, buffer.length);
-    buffer = joined;
-    let offset = 0;
-    while (buffer.length - offset >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset + offset, 4).getUint32(0, true);
-      if (buffer.length - offset - 4 < length) break;
-      yield deserialize(buffer.subarray(offset + 4, offset + 4 + length));
-      offset += 4 + length;
+  const chunks: Uint8Array[] = [];
+  let buffered = 0;
+  const take = (n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    for (let filled = 0; filled < n;) {
+      const chunk = chunks[0]!;
+      const part = Math.min(chunk.length, n - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(part);
     }
-    buffer = buffer.subarray(offset);
+    buffered -= n;
+    return out;
+  };
+  let need = -1;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    buffered += chunk.length;
+    while (true) {
+      if (need < 0) {
+        if (buffered < 4) break;
+        need = new DataView(take(4).buffer).getUint32(0, true);
+      }
+      if (buffered < need) break;
+      const body = take(need);
+      need = -1;
+      yield deserialize(body);
+    }
   }
 }

@@ -223,8 +223,23 @@ export abstract class PoolWorker<T> {
     }
   }
 
-  /** Gives a task a claim slot before it is sent, if this worker has them. */
-  protected prepare(task: WireTask): WireTask {
+  /**
+   * Takes back task `seq` if the worker has not started it: it will never run and leaves this
+   * handle. Returns whether it was taken back.
+   */
+  takeBack(seq: number): boolean {
+    if (!this.tasks.has(seq) || this.takeBackOrStarted(seq)) return false;
+    this.tasks.delete(seq);
+    this.release(seq);
+    return true;
+  }
+
+  /**
+   * Gives a task a claim slot before it is sent, if this worker has them. A task that transfers
+   * objects gets none: once sent, they are gone from here, so it could not be sent elsewhere.
+   */
+  protected prepare(task: WireTask, transfer: Transferable[] | undefined): WireTask {
+    void transfer;
     return task;
   }
 
@@ -269,13 +284,16 @@ export abstract class PoolWorker<T> {
   }
 
   #task(d: Dispatch<T>): WireTask {
-    const seq = ++lastSeq;
+    // Seqs live in an Int32Array slot: they wrap before 2^31 (they need only be unique among the
+    // tasks in flight).
+    lastSeq = lastSeq >= 0x7fff_ffff ? 1 : lastSeq + 1;
+    const seq = lastSeq;
     let fn = d.fn;
     if ("id" in fn) {
       if (this.#sources.has(fn.id)) fn = { id: fn.id };
       else this.#sources.add(fn.id);
     }
-    return this.prepare({ seq, kind: d.kind, fn, args: d.args });
+    return this.prepare({ seq, kind: d.kind, fn, args: d.args }, d.transfer);
   }
 
   /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */

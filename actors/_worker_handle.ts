@@ -36,7 +36,8 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     this.#transport.terminate();
   }
 
-  protected override prepare(task: WireTask): WireTask {
+  protected override prepare(task: WireTask, transfer: Transferable[] | undefined): WireTask {
+    if (transfer !== undefined && transfer.length > 0) return task;
     const slot = this.#free.pop();
     // More tasks in flight than slots: send it unclaimable-back (it counts as started).
     if (slot === undefined) return task;

@@ -6,6 +6,7 @@
  */
 
 import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
+import { startTimer } from "../future/future.ts";
 import { checkWorkerOptionsFlag, type WorkerPermissions } from "./_transport.ts";
 import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
@@ -82,7 +83,7 @@ class ActorCell implements WorkerEvents<Call> {
   #stopping: PromiseWithResolvers<void> | undefined;
   #stopped = false;
   #crashes: number[] = [];
-  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopRestartTimer: (() => void) | undefined;
 
   constructor(url: string, options: ActorOptions) {
     this.#url = url;
@@ -139,7 +140,7 @@ class ActorCell implements WorkerEvents<Call> {
     this.#deliver();
   }
 
-  exited(worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
+  exited(_worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
     this.#current = undefined;
     this.#mailbox.unshift(...unstarted);
     const how = exit.cause === "exit"
@@ -153,11 +154,10 @@ class ActorCell implements WorkerEvents<Call> {
         cause: exit.error,
       });
     for (const call of started) call.reject(crash(`while handling '${call.method}'`));
-    void worker;
     if (this.#canRestart()) {
       const delay = backoffDelay(this.#crashes.length, this.#backoff());
-      this.#restartTimer = setTimeout(() => {
-        this.#restartTimer = undefined;
+      this.#stopRestartTimer = startTimer(() => {
+        this.#stopRestartTimer = undefined;
         this.#start();
       }, delay);
     } else {
@@ -170,6 +170,18 @@ class ActorCell implements WorkerEvents<Call> {
   // --- internals ---
 
   #start(): void {
+    try {
+      this.#spawnWorker();
+    } catch (error) {
+      const reason = new Error(`${this.label} could not start: ${messageOf(error)}`, {
+        cause: error,
+      });
+      this.#started.reject(reason);
+      this.#end(reason);
+    }
+  }
+
+  #spawnWorker(): void {
     this.#worker = new WorkerHandle<Call>(nextId++, {
       name: this.label,
       permissions: this.#options.permissions,
@@ -229,7 +241,7 @@ class ActorCell implements WorkerEvents<Call> {
   #end(error?: unknown): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearTimeout(this.#restartTimer);
+    this.#stopRestartTimer?.();
     this.#worker?.terminate();
     const reason = error ?? new InvalidStateError(`${this.label} was stopped`);
     for (const call of this.#mailbox.splice(0)) call.reject(reason);

@@ -1,6 +1,6 @@
 // The one implementation of Executor.map() that every executor shares.
 
-import { Future } from "../future/future.ts";
+import { Future, startTimer } from "../future/future.ts";
 import { TimeoutError } from "../future/errors.ts";
 import type { MapOptions } from "./executor.ts";
 import { checkMillis, checkPositiveInt, checkSignal } from "./_options.ts";
@@ -85,6 +85,7 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   #closed = false;
   #pumping = false;
   #wake: (() => void) | undefined;
+  #last: Promise<unknown> = Promise.resolve();
 
   constructor(
     submit: SubmitUnit,
@@ -107,7 +108,14 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<unknown, undefined>> {
+  // Calls are served one at a time, as an async generator serves them: each takes the head unit.
+  next(): Promise<IteratorResult<unknown, undefined>> {
+    const result = this.#last.then(() => this.#next());
+    this.#last = result.catch(() => {});
+    return result;
+  }
+
+  async #next(): Promise<IteratorResult<unknown, undefined>> {
     while (true) {
       if (this.#values.length > 0) return { done: false, value: this.#values.shift() };
       if (this.#failure) {
@@ -158,14 +166,14 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     if (left <= 0) return this.#fail(this.#timeoutOrAbort());
     let timedOut = false;
     await new Promise<void>((resolve) => {
-      const timer = left === Infinity ? undefined : setTimeout(() => {
+      const stopTimer = left === Infinity ? undefined : startTimer(() => {
         timedOut = true;
         resolve();
       }, left);
       const onAbort = () => resolve();
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#wake = () => {
-        clearTimeout(timer);
+        stopTimer?.();
         signal?.removeEventListener("abort", onAbort);
         resolve();
       };
@@ -216,6 +224,8 @@ class MapIterator implements AsyncIterableIterator<unknown> {
       this.#wake?.();
     } finally {
       this.#pumping = false;
+      // The source may have ended while the consumer waits for a unit that will not come.
+      this.#wake?.();
     }
   }
 

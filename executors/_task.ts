@@ -1,7 +1,7 @@
 // A submitted task and its attempts: the logic every executor shares (timeouts, deadline, abort,
 // retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
 
-import { Future } from "../future/future.ts";
+import { Future, startTimer } from "../future/future.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -34,7 +34,7 @@ export class Job {
   /** Set by the engine: called once, synchronously, when a started job is aborted. */
   onAbort: ((reason: unknown) => void) | undefined;
   #controller: AbortController | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopTimer: (() => void) | undefined;
   #started = false;
   #settled = false;
 
@@ -89,7 +89,7 @@ export class Job {
     this.#started = true;
     const timeout = this.task.options.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
-      this.#timer = setTimeout(
+      this.#stopTimer = startTimer(
         () =>
           this.abort(
             new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
@@ -120,7 +120,7 @@ export class Job {
   #finish(outcome: Outcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#timer);
+    this.#stopTimer?.();
     if (this.#started) this.onEnd?.();
     this.task.attemptDone(this, outcome);
   }
@@ -141,7 +141,7 @@ export class Task {
   #stopReason: unknown;
   #stopped = false;
   #stopController: AbortController | undefined;
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopDeadline: (() => void) | undefined;
   #onUserAbort: (() => void) | undefined;
 
   constructor(
@@ -170,7 +170,7 @@ export class Task {
       const left = deadline - Date.now();
       const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
       if (left <= 0) return this.#settle({ ok: false, error });
-      this.#deadlineTimer = setTimeout(() => this.stop(error), left);
+      this.#stopDeadline = startTimer(() => this.stop(error), left);
     }
     // A future cancelled while queued settles its task at once: nothing waits for the queue to
     // reach it (shutdown, for one).
@@ -248,7 +248,7 @@ export class Task {
   }
 
   #settle(outcome: Outcome): void {
-    clearTimeout(this.#deadlineTimer);
+    this.#stopDeadline?.();
     if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
     const future = this.future;
     if (!future.done()) {

@@ -10,6 +10,7 @@ import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
+import { setCancelHook } from "../future/future.ts";
 import { ChunkFailure } from "./_map.ts";
 import { Queue } from "./_queue.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
@@ -94,6 +95,8 @@ const DRAIN_GRACE_MS = 2_000;
 // Pipelining: enough tasks in flight per worker to cover about this many ms of work.
 const PIPELINE_MS = 10;
 const MAX_PIPELINE = 128;
+// The longest delay setTimeout honours; longer ones are re-armed for the rest.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The engine of a WorkerPoolExecutor. */
 export class WorkerEngine implements Engine, WorkerEvents<Job> {
@@ -245,7 +248,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     }
     this.#requeue(unstarted);
     if (this.#closed || this.#core?.broken) return;
-    if (wasStarting && exit.cause === "uncaught") {
+    // A thread that fails before it is ready has failed to load; so has a process that ends then
+    // (its import errors go to its stderr, and only its exit code comes here).
+    if (wasStarting && (exit.cause === "uncaught" || this.#settings.kind === "process")) {
       return this.#break(
         `worker ${worker.id} failed to start: ${messageOf(exit.error)}`,
         exit.error,
@@ -334,6 +339,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       for (const d of batch) {
         if (d.seq !== undefined && !d.item.settled) {
           this.#placement.set(d.item, { worker, seq: d.seq });
+          // Until the worker starts it, the task can still be cancelled (see #revoke).
+          if (d.item.attempt === 1) setCancelHook(d.item.task.future, () => this.#revoke(d.item));
         }
       }
     }
@@ -386,10 +393,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     if (this.#closed || this.#core?.broken || this.#queue.length === 0) return;
     const wait = this.#respawnAt - performance.now();
     if (wait > 0) {
+      // A timer longer than setTimeout holds fires early: the pump then waits again.
       this.#respawnTimer ??= setTimeout(() => {
         this.#respawnTimer = undefined;
         this.#schedulePump();
-      }, wait);
+      }, Math.min(wait, MAX_TIMER_MS));
       return;
     }
     let starting = 0;
@@ -414,9 +422,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       initargs,
       memoryLimitMb,
     };
-    const worker = kind === "process"
-      ? new ProcessHandle<Job>(id, spec, this)
-      : new WorkerHandle<Job>(id, spec, this);
+    let worker: Handle;
+    try {
+      worker = kind === "process"
+        ? new ProcessHandle<Job>(id, spec, this)
+        : new WorkerHandle<Job>(id, spec, this);
+    } catch (error) {
+      return this.#break(`worker ${id} could not be started: ${messageOf(error)}`, error);
+    }
     this.#workers.add(worker);
   }
 
@@ -436,13 +449,26 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   // --- stopping tasks and workers ---
 
-  /** A started job was aborted (timeout, signal, broken): stop its worker and replace it. */
+  /** Takes a job back from the worker it was sent to, if that worker has not started it. */
+  #revoke(job: Job): boolean {
+    const placed = this.#placement.get(job);
+    if (!placed || job.settled || !placed.worker.takeBack(placed.seq)) return false;
+    this.#placement.delete(job);
+    this.#afterTask(placed.worker);
+    return true;
+  }
+
+  /**
+   * A job handed to a worker was aborted (timeout, signal, broken). If the worker has not started
+   * it, it is taken back; otherwise the worker is stopped and replaced.
+   */
   #stop(job: Job, reason: unknown): void {
     const placed = this.#placement.get(job);
     if (!placed) return;
     this.#placement.delete(job);
     this.#failed++;
     const { worker, seq } = placed;
+    if (worker.takeBack(seq)) return this.#afterTask(worker);
     worker.abortTask(seq, reason instanceof TimeoutError, reason);
     // The stopped task stays in flight: its worker, retiring, lives until the task returns (or
     // the grace period ends), so an async task gets the abort event of its taskSignal().
@@ -528,7 +554,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
         const left = this.#settings.idleTimeout - (performance.now() - since);
         if (left > 0) this.#idleTimer(worker, left);
         else this.#end(worker);
-      }, ms),
+      }, Math.min(ms, MAX_TIMER_MS)),
     );
   }
 

@@ -6,6 +6,7 @@
  */
 
 import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import { startTimer } from "../future/future.ts";
 import { check as checkOption } from "./_check.ts";
 
 /**
@@ -248,10 +249,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      clearTimeout(timer);
+      stopTimer();
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
+    const stopTimer = startTimer(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);

@@ -45,6 +45,13 @@ export interface Outcome<T> {
 export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
 
 /**
+ * Lets the producer of a running future say whether its work can still be called off: a task
+ * handed to a worker that has not started it yet. `cancel()` on a running future asks the hook,
+ * and cancels when it answers true; internal to the library.
+ */
+export let setCancelHook: <T>(future: Future<T>, hook: (() => boolean) | undefined) => void;
+
+/**
  * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
  *
  * @param what what the caller was trying to do, for the message ("wait", "submit task")
@@ -118,11 +125,15 @@ export class Future<T> implements PromiseLike<T> {
   #failed = false;
   #callbacks: DoneCallback<T>[] = [];
   #promise: Promise<T> | undefined;
+  #cancelHook: (() => boolean) | undefined;
 
   static {
     removeDoneCallback = (future, fn) => {
       const index = future.#callbacks.indexOf(fn);
       if (index >= 0) future.#callbacks.splice(index, 1);
+    };
+    setCancelHook = (future, hook) => {
+      future.#cancelHook = hook;
     };
     outcomeOf = (future) => ({
       failed: future.#failed,
@@ -207,8 +218,10 @@ export class Future<T> implements PromiseLike<T> {
    */
   cancel(): boolean {
     if (this.#state === "cancelled") return true;
+    if (this.#state === "running" && this.#cancelHook?.() === true) this.#state = "pending";
     if (this.#state !== "pending") return false;
     this.#state = "cancelled";
+    this.#cancelHook = undefined;
     this.#failed = true;
     this.#error = new CancelledError();
     this.#invokeCallbacks();
@@ -393,6 +406,7 @@ export class Future<T> implements PromiseLike<T> {
       );
     }
     this.#state = "finished";
+    this.#cancelHook = undefined;
     this.#failed = failed;
     if (failed) this.#error = outcome;
     else this.#value = outcome as T;
