@@ -1,9 +1,9 @@
 /**
  * Carries thrown values across a Web Worker or subprocess boundary.
  *
- * Structured clone drops custom classes, a custom `name`, own fields such as `code` and
- * `AggregateError.errors`, and a subprocess pipe carries JSON, so errors travel as a
- * {@linkcode WireError}: plain data that survives both.
+ * Structured clone (and V8 serialization, which a subprocess pipe carries) drops custom classes, a
+ * custom `name`, own fields such as `code` and `AggregateError.errors`, so errors travel as a
+ * {@linkcode WireError}: plain data that survives structured clone, V8 serialization and JSON.
  *
  * @module
  */

@@ -15,7 +15,7 @@ const NEVER: AbortSignal = new AbortController().signal;
 
 /**
  * The `AbortSignal` of the task that is running now. It aborts when the task's `timeout` or
- * `deadline` passes, when its `signal` aborts, or when the executor shuts its worker down.
+ * `deadline` passes, or when its `signal` aborts.
  *
  * Call it synchronously at the start of the task (before the first `await`) and keep the signal:
  * pass it to `fetch`, listen for `abort`, or poll `signal.aborted` / `signal.throwIfAborted()` in

@@ -35,7 +35,7 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  *   as a list instead), `"none"` passes none; task modules are always readable;
  * - arguments and results are serialized (the structured-clone algorithm, as V8 serializes it)
  *   and copied: `transfer` copies too, and a `SharedArrayBuffer` cannot be sent;
- * - each process runs one task at a time, and starts in about 100 ms;
+ * - each process runs one task at a time, and starts in tens of milliseconds;
  * - stdout carries the pool's messages, so `console` output of tasks goes to stderr.
  *
  * @example

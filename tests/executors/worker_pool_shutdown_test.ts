@@ -78,9 +78,12 @@ Deno.test("WorkerPoolExecutor.shutdown({ cancelFutures: true }) cancels the queu
   assert.equal(pool.stats().workers.total, 0);
 });
 
-Deno.test("WorkerPoolExecutor.shutdown() before any task starts no worker", async () => {
+Deno.test("WorkerPoolExecutor starts no worker before there is work, and shutdown() starts none", async () => {
   await using pool = workerPool();
-  await pool.shutdown();
+  assert.equal(pool.stats().workers.total, 0);
+  const closing = pool.shutdown();
+  assert.equal(pool.stats().workers.total + pool.stats().workers.starting, 0);
+  await closing;
   assert.equal(pool.stats().workers.total, 0);
 });
 
