@@ -231,6 +231,7 @@ export abstract class PoolWorker<T> {
     if (!this.tasks.has(seq) || this.takeBackOrStarted(seq)) return false;
     this.tasks.delete(seq);
     this.release(seq);
+    this.dispatched--;
     return true;
   }
 
@@ -278,6 +279,7 @@ export abstract class PoolWorker<T> {
         unstarted.push(item);
         this.tasks.delete(seq);
         this.release(seq);
+        this.dispatched--;
       }
     }
     return { started, unstarted };

@@ -6,6 +6,7 @@
 import type { HostMessage, WorkerMessage } from "./_protocol.ts";
 import { encodeFrame, readFrames } from "./_framing.ts";
 import { decodeError } from "./error_codec.ts";
+import { startTimer } from "../future/future.ts";
 import { PoolWorker, type WorkerEvents, type WorkerExit, type WorkerSpec } from "./_pool_worker.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 
@@ -36,7 +37,15 @@ export class ProcessHandle<T> extends PoolWorker<T> {
     // A write to a process that has died rejects; its death is reported through its status.
     this.#stdin.closed.catch(() => {});
     const reading = this.#read();
-    const status = this.#child.status.then((status) => this.#exited(status));
+    // The last frames may still be in the pipe when the exit status comes: read them first, but
+    // do not wait on a pipe that something else (a grandchild) holds open.
+    const status = this.#child.status.then(async (status) => {
+      let stop: (() => void) | undefined;
+      const cap = new Promise<void>((resolve) => stop = startTimer(resolve, 200));
+      await Promise.race([reading, cap]);
+      stop?.();
+      this.#exited(status);
+    });
     this.#gone = Promise.all([reading, status]).then(() => {});
     this.init(spec);
   }

@@ -87,6 +87,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
       taken.unshift(this.tasks.get(seq)!);
       this.tasks.delete(seq);
       this.release(seq);
+      this.dispatched--;
     }
     return taken;
   }

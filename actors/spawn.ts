@@ -11,6 +11,7 @@ import { checkWorkerOptionsFlag, type WorkerPermissions } from "./_transport.ts"
 import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
 import { backoffDelay } from "./_backoff.ts";
+import { moduleUrl } from "./_module_url.ts";
 
 /** Options for {@linkcode spawn}. */
 export interface ActorOptions {
@@ -289,7 +290,7 @@ export async function spawn<T extends object>(
   module: string | URL,
   options?: ActorOptions,
 ): Promise<ActorRef<T>> {
-  const url = actorUrl(module);
+  const url = moduleUrl(module, "spawn an actor", "module");
   checkOptions(options ?? {});
   const cell = new ActorCell(url, options ?? {});
   await cell.started;
@@ -303,17 +304,6 @@ export async function spawn<T extends object>(
       return (...args: unknown[]) => cell.call(key, args);
     },
   });
-}
-
-function actorUrl(module: string | URL): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== "string" || module === "") {
-    throw new TypeError(
-      `Cannot spawn an actor as 'module' must be a URL or a path: received ${String(module)}`,
-    );
-  }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return new URL(module).href;
-  return new URL(module, `file://${Deno.cwd()}/`).href;
 }
 
 function checkOptions(options: ActorOptions): void {

@@ -2,22 +2,9 @@
 // task modules (by reference), or a self-contained function (by source, compiled once per worker).
 
 import type { FnRef } from "../actors/_protocol.ts";
+import { moduleUrl } from "../actors/_module_url.ts";
 
 type Fn = (...args: unknown[]) => unknown;
-
-/** Resolves a module specifier: URLs as they are, paths against the working directory. */
-export function moduleUrl(module: string | URL): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== "string" || module === "") {
-    throw new TypeError(
-      `Cannot create WorkerPoolExecutor as 'modules' must hold URLs or paths: received ${
-        String(module)
-      }`,
-    );
-  }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return new URL(module).href;
-  return new URL(module, `file://${Deno.cwd()}/`).href;
-}
 
 /** The functions a pool can name: exports of its task modules, and shipped sources. */
 export class FunctionRefs {
@@ -28,7 +15,7 @@ export class FunctionRefs {
   #loaded = false;
 
   constructor(modules: (string | URL)[]) {
-    this.urls = modules.map(moduleUrl);
+    this.urls = modules.map((m) => moduleUrl(m, "create a worker pool", "modules"));
   }
 
   /** Imports the task modules here too, to know their exported functions by identity. */
