@@ -83,7 +83,7 @@ export class Job {
       return false;
     }
     if (this.attempt === 1 && !this.task.future.setRunningOrNotifyCancel()) {
-      this.#finish({ ok: false, error: undefined });
+      this.#finish({ ok: false, error: new CancelledError() });
       return false;
     }
     this.#started = true;

@@ -59,15 +59,18 @@ Deno.test("WorkerPoolExecutor.submit() runs self-contained functions shipped by 
   );
 });
 
+/**
+ * A self-contained task that counts its own calls on itself (a named function sees its own name),
+ * so the count survives only while a worker reuses the function it compiled.
+ */
+function counted(): number {
+  const self = counted as unknown as { calls?: number };
+  self.calls = (self.calls ?? 0) + 1;
+  return self.calls;
+}
+
 Deno.test("WorkerPoolExecutor.submit() compiles an inline function once per worker", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-  // A named function expression sees itself: state kept on it survives only if the compiled
-  // function is reused.
-  function counted(): number {
-    const self = counted as unknown as { calls?: number };
-    self.calls = (self.calls ?? 0) + 1;
-    return self.calls;
-  }
   const calls = [];
   for (let i = 0; i < 4; i++) calls.push(await pool.submit(counted));
   assert.deepEqual(calls, [1, 2, 3, 4]);
@@ -76,11 +79,6 @@ Deno.test("WorkerPoolExecutor.submit() compiles an inline function once per work
 
 Deno.test("WorkerPoolExecutor.submit() compiles an inline function again in a new worker", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxTasksPerWorker: 2 });
-  function counted(): number {
-    const self = counted as unknown as { calls?: number };
-    self.calls = (self.calls ?? 0) + 1;
-    return self.calls;
-  }
   const calls = [];
   for (let i = 0; i < 5; i++) calls.push(await pool.submit(counted));
   assert.deepEqual(calls, [1, 2, 1, 2, 1]);
