@@ -12,7 +12,7 @@ import type { Engine, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { setCancelHook } from "../future/future.ts";
 import { ChunkFailure } from "./_map.ts";
-import { Queue } from "./_queue.ts";
+import { Queue } from "../future/_queue.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
 import { FunctionRefs } from "./_fn_ref.ts";
 

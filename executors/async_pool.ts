@@ -9,7 +9,7 @@ import type { Future } from "../future/future.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
-import { Queue } from "./_queue.ts";
+import { Queue } from "../future/_queue.ts";
 import { checkPositiveInt } from "./_options.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
