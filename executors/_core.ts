@@ -9,6 +9,7 @@ import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./execu
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
 import { validateTaskOptions } from "./_options.ts";
+import { show } from "./_check.ts";
 
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
@@ -48,7 +49,7 @@ export class ExecutorCore implements TaskHost, Executor {
     const name = options?.name;
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(
-        `Cannot create ${kindName} as 'name' must be a string: received ${String(name)}`,
+        `Cannot create ${kindName} as 'name' must be a string: received ${show(name)}`,
       );
     }
     this.label = name ? `${kindName} '${name}'` : kindName;
@@ -88,7 +89,20 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   with(options: TaskOptions): Executor {
-    return new ExecutorView(this, validateTaskOptions(options));
+    return new ExecutorView(this, this.taskOptions(options));
+  }
+
+  /** Checks task options for this executor: a `domain` needs circuit breakers to mean anything. */
+  taskOptions(options: unknown): TaskOptions {
+    const checked = validateTaskOptions(options);
+    if (checked.domain !== undefined && !this.breakers) {
+      throw new TypeError(
+        `Cannot apply task options as 'domain' needs ${this.label} to be created with 'circuitBreaker': received ${
+          show(checked.domain)
+        }`,
+      );
+    }
+    return checked;
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
@@ -104,11 +118,19 @@ export class ExecutorCore implements TaskHost, Executor {
     return this.shutdown({ wait: true });
   }
 
-  submitWith(options: TaskOptions, kind: JobKind, fn: AnyFn, args: unknown[]): Future<unknown> {
+  submitWith(
+    options: TaskOptions,
+    kind: JobKind,
+    fn: AnyFn,
+    args: unknown[],
+    scope?: ViewScope,
+  ): Future<unknown> {
     this.#checkOpen("submit a task");
+    scope?.checkOpen();
     this.#engine.validateFunction(fn);
     const task = new Task(this, kind, fn, args, options);
     this.#live.add(task);
+    scope?.add(task.future);
     task.run();
     return task.future;
   }
@@ -118,8 +140,10 @@ export class ExecutorCore implements TaskHost, Executor {
     fn: AnyFn,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     mapOptions: MapOptions | undefined,
+    scope?: ViewScope,
   ): AsyncIterableIterator<unknown> {
     this.#checkOpen("map");
+    scope?.checkOpen();
     this.#engine.validateFunction(fn);
     const chunks = this.#engine.chunks;
     let withMapSignal: TaskOptions | undefined;
@@ -132,8 +156,8 @@ export class ExecutorCore implements TaskHost, Executor {
         };
         const taskOptions = withMapSignal ?? options;
         return chunks
-          ? this.submitWith(taskOptions, "chunk", fn, [chunk])
-          : this.submitWith(taskOptions, "call", fn, chunk);
+          ? this.submitWith(taskOptions, "chunk", fn, [chunk], scope)
+          : this.submitWith(taskOptions, "call", fn, chunk, scope);
       },
       chunks,
       items,
@@ -170,18 +194,64 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 }
 
-/** `executor.with(options)`: the same executor, with task options applied to every task. */
+/**
+ * The futures submitted through one view, so that disposing the view waits for them (and
+ * `cancelFutures` cancels them) without shutting down the executor the view belongs to.
+ */
+class ViewScope {
+  readonly #label: string;
+  readonly #live = new Set<Future<unknown>>();
+  #closed = false;
+  #idle: PromiseWithResolvers<void> | undefined;
+  #onDone = (future: Future<unknown>) => {
+    this.#live.delete(future);
+    if (this.#live.size === 0) this.#idle?.resolve();
+  };
+
+  constructor(label: string) {
+    this.#label = label;
+  }
+
+  checkOpen(): void {
+    if (this.#closed) {
+      throw new InvalidStateError(
+        `Cannot submit a task through a view of ${this.#label} after its shutdown`,
+      );
+    }
+  }
+
+  add(future: Future<unknown>): void {
+    this.#live.add(future);
+    future.addDoneCallback(this.#onDone);
+  }
+
+  close(options: ShutdownOptions | undefined): Promise<void> {
+    this.#closed = true;
+    if (options?.cancelFutures) { for (const future of [...this.#live]) future.cancel(); }
+    if (!(options?.wait ?? true) || this.#live.size === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers();
+    return this.#idle.promise;
+  }
+}
+
+/**
+ * `executor.with(options)`: the same executor, with task options applied to every task. Its
+ * `shutdown()` closes the view only: it takes no more tasks and waits for the ones submitted
+ * through it, while the executor and its other views carry on.
+ */
 class ExecutorView implements Executor {
   readonly #core: ExecutorCore;
   readonly #options: TaskOptions;
+  readonly #scope: ViewScope;
 
   constructor(core: ExecutorCore, options: TaskOptions) {
     this.#core = core;
     this.#options = options;
+    this.#scope = new ViewScope(core.label);
   }
 
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
-    return this.#core.submitWith(this.#options, "call", fn as AnyFn, args) as Future<
+    return this.#core.submitWith(this.#options, "call", fn as AnyFn, args, this.#scope) as Future<
       Awaited<R>
     >;
   }
@@ -191,20 +261,24 @@ class ExecutorView implements Executor {
     items: Iterable<T> | AsyncIterable<T>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    return this.#core.mapWith(this.#options, fn as AnyFn, items, options) as AsyncIterableIterator<
-      Awaited<R>
-    >;
+    return this.#core.mapWith(
+      this.#options,
+      fn as AnyFn,
+      items,
+      options,
+      this.#scope,
+    ) as AsyncIterableIterator<Awaited<R>>;
   }
 
   with(options: TaskOptions): Executor {
-    return new ExecutorView(this.#core, { ...this.#options, ...validateTaskOptions(options) });
+    return new ExecutorView(this.#core, { ...this.#options, ...this.#core.taskOptions(options) });
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#core.shutdown(options);
+    return this.#scope.close(options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.shutdown({ wait: true });
+    return this.#scope.close({ wait: true });
   }
 }

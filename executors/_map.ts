@@ -2,6 +2,7 @@
 
 import { Future, startTimer } from "../future/future.ts";
 import { TimeoutError } from "../future/errors.ts";
+import { Queue } from "../future/_queue.ts";
 import type { MapOptions } from "./executor.ts";
 import { checkMillis, checkPositiveInt, checkSignal } from "./_options.ts";
 
@@ -78,8 +79,8 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   #source: Iterator<unknown> | AsyncIterator<unknown>;
   #isAsync: boolean;
   #settings: Settings;
-  #units: Future<unknown>[] = [];
-  #values: unknown[] = [];
+  #units = new Queue<Future<unknown>>();
+  #values = new Queue<unknown>();
   #failure: { error: unknown } | undefined;
   #exhausted = false;
   #closed = false;
@@ -127,12 +128,12 @@ class MapIterator implements AsyncIterableIterator<unknown> {
       const { signal } = this.#settings;
       if (signal?.aborted) this.#fail(signal.reason);
       else if (this.#units.length === 0) await this.#awaitUnit();
-      else await this.#takeUnit(this.#units[0]!);
+      else await this.#takeUnit(this.#units.peek()!);
     }
   }
 
   return(): Promise<IteratorResult<unknown, undefined>> {
-    this.#values.length = 0;
+    this.#values = new Queue();
     this.#failure = undefined;
     this.#close();
     return Promise.resolve({ done: true, value: undefined });
@@ -146,13 +147,13 @@ class MapIterator implements AsyncIterableIterator<unknown> {
       if (!unit.done()) return this.#fail(this.#timeoutOrAbort());
       this.#units.shift();
       if (error instanceof ChunkFailure) {
-        this.#values.push(...error.values);
+        for (const value of error.values) this.#values.push(value);
         return this.#fail(error.error);
       }
       return this.#fail(error);
     }
     this.#units.shift();
-    if (this.#chunked) this.#values.push(...(result as unknown[]));
+    if (this.#chunked) { for (const value of result as unknown[]) this.#values.push(value); }
     else this.#values.push(result);
     void this.#pump();
   }
@@ -237,8 +238,7 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const unit of this.#units) unit.cancel();
-    this.#units.length = 0;
+    for (const unit of this.#units.drain()) unit.cancel();
     this.#wake?.();
     if (!this.#exhausted) {
       this.#exhausted = true;

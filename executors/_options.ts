@@ -29,6 +29,55 @@ export function checkSignal(what: string, name: string, value: unknown): AbortSi
   );
 }
 
+/**
+ * Throws a TypeError naming the first key of `options` that is not in `known`, with the closest
+ * known key as a suggestion (`maxWorker`, `max_workers` → `maxWorkers`).
+ */
+export function checkKnownKeys(
+  what: string,
+  options: object,
+  known: readonly string[],
+  kind = "an option",
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    throw new TypeError(
+      `Cannot ${what} as '${key}' is not ${kind}${near ? ` (did you mean '${near}'?)` : ""}`,
+    );
+  }
+}
+
+function closest(key: string, known: readonly string[]): string | undefined {
+  const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = distance(plain(key), plain(candidate));
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance; option names are short, so the quadratic table is fine. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        next[j - 1]! + 1,
+        row[j]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+const TASK_OPTION_KEYS = ["timeout", "deadline", "signal", "retry", "domain", "transfer"];
+
 /** Checks task options and returns a copy without the keys left undefined. */
 export function validateTaskOptions(options: unknown): TaskOptions {
   const what = "apply task options";
@@ -36,12 +85,7 @@ export function validateTaskOptions(options: unknown): TaskOptions {
     throw new TypeError(`Cannot ${what} as 'options' must be an object: received ${show(options)}`);
   }
   const o = options as Record<string, unknown>;
-  const known = new Set(["timeout", "deadline", "signal", "retry", "domain", "transfer"]);
-  for (const key of Object.keys(o)) {
-    if (!known.has(key)) {
-      throw new TypeError(`Cannot ${what} as '${key}' is not a task option`);
-    }
-  }
+  checkKnownKeys(what, o, TASK_OPTION_KEYS, "a task option");
   const result: TaskOptions = {};
   const timeout = checkMillis(what, "timeout", o.timeout);
   if (timeout !== undefined) result.timeout = timeout;

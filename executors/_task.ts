@@ -11,6 +11,7 @@ import {
 import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
 import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
+import { ChunkFailure } from "./_map.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
 export type JobKind = "call" | "chunk";
@@ -21,6 +22,20 @@ export interface TaskHost {
   readonly breakers: CircuitBreakers | undefined;
   readonly broken: BrokenExecutorError | undefined;
   taskDone(task: Task): void;
+}
+
+// Crashes a task suffered because its worker was ended for another task's sake: they never count
+// toward the poison-task rule.
+const bystanderCrashes = new WeakSet<object>();
+
+/** A `WorkerCrashedError` for a task whose worker was ended because of another task. */
+export function bystanderCrash(
+  message: string,
+  options?: ConstructorParameters<typeof WorkerCrashedError>[1],
+): WorkerCrashedError {
+  const error = new WorkerCrashedError(message, options);
+  bystanderCrashes.add(error);
+  return error;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -121,8 +136,10 @@ export class Job {
     if (this.#settled) return;
     this.#settled = true;
     this.#stopTimer?.();
-    if (this.#started) this.onEnd?.();
+    // The future settles before the engine hears of it: an engine that starts the next job at once
+    // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
     this.task.attemptDone(this, outcome);
+    if (this.#started) this.onEnd?.();
   }
 }
 
@@ -199,12 +216,13 @@ export class Task {
       permit?.success();
       return this.#settle(outcome);
     }
-    const error = outcome.error;
+    // A map() chunk that failed carries the task's own error: policies judge that one.
+    const error = outcome.error instanceof ChunkFailure ? outcome.error.error : outcome.error;
     const callerStopped = this.future.cancelled() ||
       (this.options.signal?.aborted === true && error === this.options.signal.reason);
     if (callerStopped) permit?.release();
     else permit?.failure(error);
-    if (error instanceof WorkerCrashedError) this.#crashes++;
+    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
     const retry = this.options.retry;
     if (
       !retry || job.attempt >= retry.maxAttempts || this.#stopped ||

@@ -9,7 +9,7 @@ import { backoffDelay } from "../actors/_backoff.ts";
 import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
-import type { Job } from "./_task.ts";
+import { bystanderCrash, type Job } from "./_task.ts";
 import { setCancelHook } from "../future/future.ts";
 import { ChunkFailure } from "./_map.ts";
 import { Queue } from "../future/_queue.ts";
@@ -90,7 +90,17 @@ export interface WorkerPoolStats {
 
 type Handle = PoolWorker<Job>;
 
-// How long a retired worker may finish its other started tasks before it is ended anyway.
+/** A worker that takes no new tasks: it ends once what it started has settled. */
+interface Retiring {
+  /** Tasks stopped on it (timeout, abort) that have not returned yet. */
+  stopped: Set<Job>;
+  /** Ends the worker if a stopped task has not returned in time; unset once none is left. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+// How long a task stopped on a worker may take to return before the worker is ended anyway, with
+// whatever else it was running. Once every stopped task has returned, the worker's event loop is
+// known to be free, and its other tasks may finish in their own time.
 const DRAIN_GRACE_MS = 2_000;
 // Pipelining: enough tasks in flight per worker to cover about this many ms of work.
 const PIPELINE_MS = 10;
@@ -104,9 +114,15 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #core: ExecutorCore | undefined;
   #settings: PoolSettings;
   #refs: FunctionRefs;
+  /** Tasks waiting for a worker. */
   #queue = new Queue<Job>();
+  /**
+   * Tasks with a `timeout`, which wait for an idle worker (their time counts from their start);
+   * kept apart so that they do not hold up the tasks behind them while other workers have room.
+   */
+  #exclusive = new Queue<Job>();
   #workers = new Set<Handle>();
-  #retiring = new Map<Handle, ReturnType<typeof setTimeout> | undefined>();
+  #retiring = new Map<Handle, Retiring>();
   #zombies = new Set<Handle>();
   /** Workers ended and not yet gone (a process's exit status and streams). */
   #ending = new Set<Promise<void>>();
@@ -148,8 +164,16 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   schedule(job: Job): void {
     this.#queuedAt.set(job, performance.now());
-    this.#queue.push(job);
+    this.#queueOf(job).push(job);
     this.#schedulePump();
+  }
+
+  #queueOf(job: Job): Queue<Job> {
+    return job.options.timeout === undefined ? this.#queue : this.#exclusive;
+  }
+
+  get #queued(): number {
+    return this.#queue.length + this.#exclusive.length;
   }
 
   async close(): Promise<void> {
@@ -166,7 +190,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       else if (worker.inflight > 0) busy++;
       else idle++;
     }
-    for (const zombie of this.#zombies) if (!zombie.spinning()) this.#zombies.delete(zombie);
+    this.#pruneZombies();
     let spinning = this.#zombies.size;
     for (const worker of this.#retiring.keys()) if (worker.spinning()) spinning++;
     return {
@@ -178,7 +202,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
         retiring: this.#retiring.size,
         spinning,
       },
-      queued: this.#queue.length,
+      queued: this.#queued,
       running: this.#placement.size,
       completed: this.#completed,
       failed: this.#failed,
@@ -215,7 +239,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   ): void {
     this.#placement.delete(job);
     // A stopped task that returned after all: it was settled and counted when it was stopped.
-    if (job.settled) return this.#afterTask(worker);
+    if (job.settled) {
+      const retiring = this.#retiring.get(worker);
+      if (retiring?.stopped.delete(job) && retiring.stopped.size === 0) {
+        clearTimeout(retiring.timer);
+        retiring.timer = undefined;
+      }
+      return this.#afterTask(worker);
+    }
     this.#runTime.add(ms);
     if (ok) {
       this.#completed++;
@@ -238,12 +269,20 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       // A task stopped on a retiring worker was settled and counted then.
       if (job.settled) continue;
       this.#failed++;
+      const details = {
+        exitCode: exit.code,
+        ...(exit.signal ? { signal: exit.signal } : {}),
+        cause: exit.error,
+      };
+      // On a retiring worker, the stopped task is the likely culprit (a killed process ends its
+      // other tasks with it): the others are not held to account as poison.
       job.reject(
-        new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, {
-          exitCode: exit.code,
-          ...(exit.signal ? { signal: exit.signal } : {}),
-          cause: exit.error,
-        }),
+        wasRetiring
+          ? bystanderCrash(
+            `worker ${worker.id} ${how} while running the task, after another task on it was stopped`,
+            details,
+          )
+          : new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, details),
       );
     }
     this.#requeue(unstarted);
@@ -298,20 +337,33 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #pump(): void {
-    if (this.#closed && this.#queue.length === 0) return;
+    if (this.#closed && this.#queued === 0) return;
     if (this.#core?.broken || !this.#refs.loaded) return;
     const batches = new Map<Handle, Dispatch<Job>[]>();
     const now = performance.now();
-    while (this.#queue.length > 0) {
-      const job = this.#queue.peek()!;
-      if (job.settled) {
-        this.#queue.shift();
-        continue;
+    // A task with a timeout that waits for an idle worker reserves the least busy one: it takes
+    // no new tasks until it is idle, while the others keep serving the tasks behind.
+    let reserved: Handle | undefined;
+    for (;;) {
+      const normal = firstLive(this.#queue);
+      const exclusive = firstLive(this.#exclusive);
+      if (!normal && !exclusive) break;
+      let job: Job | undefined;
+      let worker: Handle | undefined;
+      if (exclusive && (!normal || this.#olderThan(exclusive, normal))) {
+        worker = this.#pick(true, batches, undefined);
+        if (worker) job = exclusive;
+        else if (normal) {
+          reserved ??= this.#leastBusy(batches);
+          worker = this.#pick(false, batches, reserved);
+          if (worker) job = normal;
+        }
+      } else if (normal) {
+        worker = this.#pick(false, batches, reserved);
+        if (worker) job = normal;
       }
-      const exclusive = job.options.timeout !== undefined;
-      const worker = this.#pick(exclusive, batches);
-      if (!worker) break;
-      this.#queue.shift();
+      if (!job || !worker) break;
+      this.#queueOf(job).shift();
       if (!job.started) {
         job.onAbort = (reason) => this.#stop(job, reason);
         if (!job.start()) continue;
@@ -348,13 +400,29 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#steal();
   }
 
+  #olderThan(a: Job, b: Job): boolean {
+    return (this.#queuedAt.get(a) ?? 0) <= (this.#queuedAt.get(b) ?? 0);
+  }
+
+  /** The ready worker with the fewest tasks in flight. */
+  #leastBusy(batches: Map<Handle, Dispatch<Job>[]>): Handle | undefined {
+    let best: Handle | undefined;
+    let bestLoad = Infinity;
+    for (const worker of this.#workers) {
+      if (worker.state !== "ready") continue;
+      const load = worker.inflight + (batches.get(worker)?.length ?? 0);
+      if (load < bestLoad) [best, bestLoad] = [worker, load];
+    }
+    return best;
+  }
+
   /**
    * When nothing is queued and a worker is idle, takes back half of the unstarted tasks of the
    * busiest worker, for the idle one: pipelining must not leave a core idle at the end of a batch
    * while another has work waiting.
    */
   #steal(): void {
-    if (this.#queue.length > 0) return;
+    if (this.#queued > 0) return;
     const { maxTasksPerWorker } = this.#settings;
     const idle = [...this.#workers].some((w) =>
       w.state === "ready" && w.inflight === 0 && w.dispatched < maxTasksPerWorker
@@ -371,12 +439,16 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   /** The least busy ready worker with room for one more task, if any. */
-  #pick(exclusive: boolean, batches: Map<Handle, Dispatch<Job>[]>): Handle | undefined {
+  #pick(
+    exclusive: boolean,
+    batches: Map<Handle, Dispatch<Job>[]>,
+    reserved: Handle | undefined,
+  ): Handle | undefined {
     let best: Handle | undefined;
     let bestLoad = Infinity;
     const { maxTasksPerWorker } = this.#settings;
     for (const worker of this.#workers) {
-      if (worker.state !== "ready") continue;
+      if (worker.state !== "ready" || worker === reserved) continue;
       const load = worker.inflight + (batches.get(worker)?.length ?? 0);
       if (worker.dispatched + (batches.get(worker)?.length ?? 0) >= maxTasksPerWorker) continue;
       const room = exclusive || worker.exclusive ? 1 : depth(worker);
@@ -390,7 +462,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #spawnIfNeeded(): void {
-    if (this.#closed || this.#core?.broken || this.#queue.length === 0) return;
+    if (this.#closed || this.#core?.broken || this.#queued === 0) return;
     const wait = this.#respawnAt - performance.now();
     if (wait > 0) {
       // A timer longer than setTimeout holds fires early: the pump then waits again.
@@ -403,7 +475,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     let starting = 0;
     for (const worker of this.#workers) if (worker.state === "starting") starting++;
     // Queued jobs that settled while waiting are counted too: they are rare and dropped soon.
-    const waiting = this.#queue.length;
+    const waiting = this.#queued;
     while (this.#workers.size < this.#settings.maxWorkers && starting < waiting) {
       this.#spawn();
       starting++;
@@ -472,14 +544,20 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     worker.abortTask(seq, reason instanceof TimeoutError, reason);
     // The stopped task stays in flight: its worker, retiring, lives until the task returns (or
     // the grace period ends), so an async task gets the abort event of its taskSignal().
-    this.#retire(worker);
+    this.#retire(worker, job);
   }
 
   /**
    * Takes no more tasks to `worker`: tasks it never started go back to the queue, tasks it
    * started may finish within a grace period, then it is ended.
    */
-  #retire(worker: Handle): void {
+  #retire(worker: Handle, stopped: Job): void {
+    const retiring = this.#retiring.get(worker);
+    if (retiring) {
+      retiring.stopped.add(stopped);
+      retiring.timer ??= setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
+      return;
+    }
     if (!this.#workers.has(worker)) return;
     this.#workers.delete(worker);
     this.#clearIdle(worker);
@@ -488,7 +566,10 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     if (worker.inflight === 0) {
       this.#end(worker);
     } else {
-      this.#retiring.set(worker, setTimeout(() => this.#end(worker), DRAIN_GRACE_MS));
+      this.#retiring.set(worker, {
+        stopped: new Set([stopped]),
+        timer: setTimeout(() => this.#end(worker), DRAIN_GRACE_MS),
+      });
     }
     this.#restarts++;
     this.#schedulePump();
@@ -503,14 +584,20 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       if (job.settled) continue;
       this.#failed++;
       job.reject(
-        new WorkerCrashedError(
-          wasRetiring
-            ? `worker ${worker.id} was ended because another task on it was stopped`
-            : `worker ${worker.id} was ended while running the task`,
-        ),
+        wasRetiring
+          ? bystanderCrash(
+            `worker ${worker.id} was ended because another task on it was stopped and did not return within ${DRAIN_GRACE_MS} ms`,
+          )
+          : new WorkerCrashedError(`worker ${worker.id} was ended while running the task`),
       );
     }
+    this.#pruneZombies();
     if (worker.spinning()) this.#zombies.add(worker);
+  }
+
+  /** Forgets the workers that have left their loop at last; run whenever a worker ends. */
+  #pruneZombies(): void {
+    for (const zombie of this.#zombies) if (!zombie.spinning()) this.#zombies.delete(zombie);
   }
 
   #forget(worker: Handle): void {
@@ -521,7 +608,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#idleSince.delete(worker);
     clearTimeout(this.#idleTimers.get(worker));
     this.#idleTimers.delete(worker);
-    clearTimeout(this.#retiring.get(worker));
+    clearTimeout(this.#retiring.get(worker)?.timer);
     this.#retiring.delete(worker);
   }
 
@@ -529,7 +616,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!;
       this.#placement.delete(job);
-      if (!job.settled) this.#queue.unshift(job);
+      if (!job.settled) this.#queueOf(job).unshift(job);
     }
     if (jobs.length > 0) this.#schedulePump();
   }
@@ -570,8 +657,15 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     });
     this.#core?.breakWith(error);
     for (const job of this.#queue.drain()) job.reject(error);
+    for (const job of this.#exclusive.drain()) job.reject(error);
     for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
   }
+}
+
+/** The head of `queue` after dropping the jobs that settled while they waited. */
+function firstLive(queue: Queue<Job>): Job | undefined {
+  while (queue.length > 0 && queue.peek()!.settled) queue.shift();
+  return queue.peek();
 }
 
 /** How many tasks to keep in flight on a worker, from how long its tasks take. */

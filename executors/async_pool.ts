@@ -10,7 +10,8 @@ import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./execu
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
-import { checkPositiveInt } from "./_options.ts";
+import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
+import { show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
 
@@ -76,6 +77,12 @@ export class AsyncPoolExecutor implements Executor {
    */
   constructor(options?: AsyncPoolExecutorOptions) {
     const what = "create AsyncPoolExecutor";
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new TypeError(
+        `Cannot ${what} as 'options' must be an object: received ${show(options)}`,
+      );
+    }
+    checkKnownKeys(what, options ?? {}, ["maxWorkers", "name", "circuitBreaker"]);
     this.#maxWorkers = checkPositiveInt(what, "maxWorkers", options?.maxWorkers) ??
       Math.min(32, (navigator.hardwareConcurrency || 1) + 4);
     this.#core = new ExecutorCore("AsyncPoolExecutor", options, {

@@ -166,7 +166,10 @@ export function validateRetryOptions(value: unknown): RetryOptions {
     jitter,
     false,
   );
-  options.backoff = { ...(backoff as NonNullable<RetryOptions["backoff"]>) };
+  // A field given as `undefined` takes its default, as one left out does.
+  options.backoff = Object.fromEntries(
+    Object.entries(backoff as object).filter(([, field]) => field !== undefined),
+  ) as NonNullable<RetryOptions["backoff"]>;
   return options;
 }
 

@@ -8,7 +8,8 @@ import type { Future } from "../future/future.ts";
 import { checkWorkerOptionsFlag, type WorkerPermissions } from "../actors/_transport.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
-import { checkMillis, checkPositiveInt } from "./_options.ts";
+import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
+import { show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
@@ -258,6 +259,22 @@ export function asProcessPool<T>(options: T, memoryLimitMb: number | undefined):
   return options;
 }
 
+const WORKER_POOL_KEYS = [
+  "name",
+  "circuitBreaker",
+  "maxWorkers",
+  "modules",
+  "initializer",
+  "initargs",
+  "maxTasksPerWorker",
+  "idleTimeout",
+  "permissions",
+  "onCrash",
+  "restartLimit",
+  "restartBackoff",
+];
+const PROCESS_POOL_KEYS = [...WORKER_POOL_KEYS, "memoryLimitMb"];
+
 /** Checks the options of a worker or process pool and applies the defaults. */
 export function poolSettings(
   kindName: string,
@@ -266,32 +283,36 @@ export function poolSettings(
   memoryLimitMb?: number,
 ): PoolSettings {
   const what = `create ${kindName}`;
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(`Cannot ${what} as 'options' must be an object: received ${show(options)}`);
+  }
   const o = options ?? {};
+  checkKnownKeys(what, o, kind === "process" ? PROCESS_POOL_KEYS : WORKER_POOL_KEYS);
   const modules = o.modules ?? [];
   if (!Array.isArray(modules)) {
     throw new TypeError(
-      `Cannot ${what} as 'modules' must be an array: received ${String(modules)}`,
+      `Cannot ${what} as 'modules' must be an array: received ${show(modules)}`,
     );
   }
   if (o.initializer !== undefined && typeof o.initializer !== "function") {
     throw new TypeError(
-      `Cannot ${what} as 'initializer' must be a function: received ${typeof o.initializer}`,
+      `Cannot ${what} as 'initializer' must be a function: received ${show(o.initializer)}`,
     );
   }
   if (o.initargs !== undefined && !Array.isArray(o.initargs)) {
     throw new TypeError(
-      `Cannot ${what} as 'initargs' must be an array: received ${String(o.initargs)}`,
+      `Cannot ${what} as 'initargs' must be an array: received ${show(o.initargs)}`,
     );
   }
   if (o.onCrash !== undefined && o.onCrash !== "restart" && o.onCrash !== "break") {
     throw new TypeError(
-      `Cannot ${what} as 'onCrash' must be "restart" or "break": received ${String(o.onCrash)}`,
+      `Cannot ${what} as 'onCrash' must be "restart" or "break": received ${show(o.onCrash)}`,
     );
   }
   const limit = o.restartLimit ?? { max: 20, within: 60_000 };
   if (limit === null || typeof limit !== "object") {
     throw new TypeError(
-      `Cannot ${what} as 'restartLimit' must be { max, within }: received ${String(limit)}`,
+      `Cannot ${what} as 'restartLimit' must be { max, within }: received ${show(limit)}`,
     );
   }
   const max = limit.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", limit.max);
@@ -327,7 +348,7 @@ function backoffSettings(
 ): PoolSettings["restartBackoff"] {
   if (value !== undefined && (value === null || typeof value !== "object")) {
     throw new TypeError(
-      `Cannot ${what} as 'restartBackoff' must be an object: received ${String(value)}`,
+      `Cannot ${what} as 'restartBackoff' must be an object: received ${show(value)}`,
     );
   }
   const min = checkMillis(what, "restartBackoff.min", value?.min) ?? 10;
@@ -336,7 +357,7 @@ function backoffSettings(
   if (typeof randomFactor !== "number" || !(randomFactor >= 0)) {
     throw new RangeError(
       `Cannot ${what} as 'restartBackoff.randomFactor' must be a number >= 0: received ${
-        String(randomFactor)
+        show(randomFactor)
       }`,
     );
   }

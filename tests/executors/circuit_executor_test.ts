@@ -50,6 +50,15 @@ Deno.test("WorkerPoolExecutor opens a domain's circuit and reports it in circuit
 
 Deno.test("circuitStats() is empty without a circuitBreaker", async () => {
   await using pool = new AsyncPoolExecutor();
-  await pool.with({ domain: "api" }).submit(() => 1);
+  await pool.submit(() => 1);
   assert.equal(pool.circuitStats().size, 0);
+});
+
+Deno.test("with() refuses a 'domain' on an executor without a circuitBreaker", async () => {
+  await using pool = new AsyncPoolExecutor();
+  assert.throws(
+    () => pool.with({ domain: "api" }),
+    (e: unknown) => e instanceof TypeError && /'domain'.*'circuitBreaker'.*"api"/.test(e.message),
+  );
+  assert.throws(() => pool.with({ timeout: 10 }).with({ domain: "api" }), TypeError);
 });
