@@ -5,7 +5,8 @@
  */
 
 import type { Future } from "../future/future.ts";
-import { checkWorkerOptionsFlag, type WorkerPermissions } from "../actors/_transport.ts";
+import type { WorkerPermissions } from "../actors/_transport.ts";
+import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkMillis, checkPositiveInt } from "./_options.ts";
