@@ -42,6 +42,12 @@ export class ProcessHandle<T> extends PoolWorker<T> {
 
   constructor(id: number, spec: WorkerSpec, events: WorkerEvents<T>) {
     super(id, events);
+    // Asked first: a program without it would be prompted, or get Deno's error naming port 0.
+    if (Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state !== "granted") {
+      throw new Error(
+        "the pool listens on 127.0.0.1 for its processes to connect, which needs --allow-net=127.0.0.1",
+      );
+    }
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = this.#listener.addr.port;
     this.#modules = spec.modules;

@@ -160,12 +160,14 @@ Deno.test("ProcessPoolExecutor passes 'denoArgs' to each process", async () => {
 });
 
 Deno.test("ProcessPoolExecutor says why a process failed to start: exit code and stderr", async () => {
-  await using processes = pool({ denoArgs: ["--no-such-flag"] });
-  const error = await processes.submit(add, 1, 1).exception();
-  assert.ok(error instanceof BrokenExecutorError, String(error));
-  assert.match(error.message, /failed to start: the process exited with code 1 /);
-  assert.match(error.message, /--no-such-flag/);
-  assert.doesNotMatch(error.message, /undefined/);
+  // In a program of its own, to keep the processes' stderr out of the test log.
+  const run = await runDeno(["run", "-A", new URL("process_bad_flag.ts", SCRIPTS).pathname]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /^BrokenExecutorError: .*worker 1 failed to start: the process exited with code 1 before it connected to the pool; its stderr: .*--no-such-flag/,
+  );
+  assert.doesNotMatch(run.stdout, /undefined/);
 });
 
 Deno.test("ProcessPoolExecutor says which module a process could not load", async () => {
@@ -194,4 +196,15 @@ Deno.test("ProcessPoolExecutor checks denoArgs", () => {
       error.message ===
         `Cannot create ProcessPoolExecutor as 'denoArgs' must be an array of strings: received "--no-remote"`,
   );
+});
+
+Deno.test("ProcessPoolExecutor without net access to 127.0.0.1 breaks saying which flag it needs", async () => {
+  const run = await runDeno([
+    "run",
+    "--allow-run",
+    "--allow-read",
+    new URL("process_no_net.ts", SCRIPTS).pathname,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^BrokenExecutorError: .*needs --allow-net=127\.0\.0\.1\n$/);
 });
