@@ -45,9 +45,11 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  *   stops, even in a loop that never yields; the process is replaced;
  * - a task that runs out of memory (`memoryLimitMb`) or crashes ends only its process: its future
  *   rejects with `WorkerCrashedError` (`exitCode`, `signal`) and the pool and the caller carry on;
+ *   a task sent to a process that ends before starting it runs on another process;
  * - `permissions` become the child's permission flags: `"inherit"` passes each permission this
  *   process holds in full (a permission granted only for some paths or hosts is not passed; give it
- *   as a list instead), `"none"` passes none; task modules are always readable;
+ *   as a list instead), `"none"` passes none; task modules load without read permission;
+ * - the pool needs `--allow-run` and `--allow-net=127.0.0.1` (it listens there for its processes);
  * - arguments and results are serialized (the structured-clone algorithm, as V8 serializes it)
  *   and copied: `transfer` copies too, and a `SharedArrayBuffer` cannot be sent;
  * - each process runs one task at a time, and starts in tens of milliseconds;
