@@ -2,10 +2,21 @@
 // they start, and the Deno flags they are given.
 
 import assert from "node:assert/strict";
-import { BrokenExecutorError, ProcessPoolExecutor, TimeoutError } from "../../mod.ts";
+import {
+  BrokenExecutorError,
+  ProcessPoolExecutor,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../../mod.ts";
 import { add, spinForever } from "../fixtures/tasks.ts";
-import { endOnceFileExists, locationHref, pid, startSleep } from "../fixtures/process_tasks.ts";
-import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import {
+  corruptStream,
+  endOnceFileExists,
+  locationHref,
+  pid,
+  startSleep,
+} from "../fixtures/process_tasks.ts";
+import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
@@ -207,4 +218,15 @@ Deno.test("ProcessPoolExecutor without net access to 127.0.0.1 breaks saying whi
   ]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^BrokenExecutorError: .*needs --allow-net=127\.0\.0\.1\n$/);
+});
+
+Deno.test("ProcessPoolExecutor ends a process whose stream is corrupt: its task rejects with WorkerCrashedError", async () => {
+  const preload = new URL("../fixtures/corrupt_preload.ts", import.meta.url).pathname;
+  await using processes = pool({ denoArgs: ["--preload", preload] });
+  const first = await processes.submit(pid);
+  // Bounded: a reader that trusted the stream would wait for the rest of a frame forever.
+  const error = await errorOf(processes.submit(corruptStream));
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.match(error.message, /corrupt/);
+  assert.notEqual(await processes.submit(pid), first, "a new process replaced it");
 });
