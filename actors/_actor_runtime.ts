@@ -25,6 +25,11 @@ export interface ActorEndpoint {
   post(message: WorkerMessage): void;
   /** Ends this worker, once its end has been announced. */
   end(code: number): void;
+  /**
+   * Tells the host that task `seq` starts, where the host cannot see claims in shared memory (a
+   * process). Called just before the task runs; the message must be on its way when it returns.
+   */
+  started?(seq: number): void;
 }
 
 /** The running actor, for the entry point that feeds it messages. */
@@ -34,7 +39,7 @@ export interface Actor {
 }
 
 let endpoint: ActorEndpoint;
-let preloaded: Record<string, Record<string, unknown>> = {};
+let loaders: Record<string, () => Promise<Record<string, unknown>>> = {};
 let instance: Record<string, unknown> | undefined;
 const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
@@ -256,6 +261,7 @@ function run(tasks: WireTask[]): void {
       slot !== undefined &&
       Atomics.compareExchange(ctl, Ctl.Slots + slot, task.seq, -task.seq) !== task.seq
     ) continue;
+    if (slot === undefined) endpoint.started?.(task.seq);
     const start = performance.now();
     const signal = new TaskSignal(task.seq);
     try {
@@ -279,7 +285,8 @@ async function init(message: InitMessage): Promise<void> {
   if (message.ctl) ctl = new Int32Array(message.ctl);
   for (const url of message.modules) {
     try {
-      modules.push(preloaded[url] ?? await import(url));
+      const load = loaders[url];
+      modules.push(load ? await load() : await import(url));
     } catch (error) {
       return post({ type: "initFailed", stage: "module", error: encodeError(error) });
     }
@@ -310,15 +317,16 @@ function announceExit(cause: "close" | "exit" | "uncaught", code: number, error?
 }
 
 /**
- * Starts the actor on `channel`: wraps Deno.exit() and catches uncaught errors. `loaded` holds
- * task modules the entry point imported already, by URL.
+ * Starts the actor on `channel`: wraps Deno.exit() and catches uncaught errors. `load` imports
+ * task modules by URL where the entry point knows how (an import written in its own source needs
+ * no read permission).
  */
 export function startActor(
   channel: ActorEndpoint,
-  loaded: Record<string, Record<string, unknown>> = {},
+  load: Record<string, () => Promise<Record<string, unknown>>> = {},
 ): Actor {
   endpoint = channel;
-  preloaded = loaded;
+  loaders = load;
   const realExit = Deno.exit;
   Deno.exit = (code?: number): never => {
     announceExit("exit", code ?? 0);

@@ -1,7 +1,19 @@
-// Messages over a byte stream (a subprocess's stdin and stdout): each frame is a 4-byte
-// little-endian length and a V8-serialized value, which keeps what structured clone keeps.
+// Messages over a byte stream (the connection between a pool and a worker process). Each frame is
+// a 12-byte header (a marker, the body's length, and the length again, inverted) and a
+// V8-serialized body, which keeps what structured clone keeps. The header lets a reader tell a
+// stream that lost its framing from a slow one: it fails at once instead of waiting for a length
+// read from the middle of a message. The body has no checksum: the stream is a private socket, so
+// what can go wrong is framing, and a checksum would cost a pass over every byte of large values.
 
 import { deserialize, serialize } from "node:v8";
+
+const MARKER = 0xcf_05_0f_7e;
+const HEADER = 12;
+
+/** The stream does not hold frames: the process at the other end cannot be trusted to answer. */
+export class CorruptStreamError extends Error {
+  override name = "CorruptStreamError";
+}
 
 /**
  * Encodes a message as one frame.
@@ -17,28 +29,38 @@ export function encodeFrame(message: unknown): Uint8Array {
       "DataCloneError",
     );
   }
-  const frame = new Uint8Array(4 + body.length);
-  new DataView(frame.buffer).setUint32(0, body.length, true);
-  frame.set(body, 4);
+  const frame = new Uint8Array(HEADER + body.length);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, MARKER, true);
+  view.setUint32(4, body.length, true);
+  view.setUint32(8, ~body.length >>> 0, true);
+  frame.set(body, HEADER);
   return frame;
 }
 
 /**
  * Reads frames from a stream and yields the decoded messages. Chunks are kept as they come and
  * copied once, into the frame they complete, so a large message costs its size, not its square.
+ * A stream that ends inside a frame just ends: its writer died, and how is told elsewhere.
+ * @throws {CorruptStreamError} on a header that is not one or a body that does not decode
  */
 export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  const chunks: Uint8Array[] = [];
+  let chunks: Uint8Array[] = [];
+  let head = 0;
   let buffered = 0;
   const take = (n: number): Uint8Array => {
     const out = new Uint8Array(n);
     for (let filled = 0; filled < n;) {
-      const chunk = chunks[0]!;
+      const chunk = chunks[head]!;
       const part = Math.min(chunk.length, n - filled);
       out.set(chunk.subarray(0, part), filled);
       filled += part;
-      if (part === chunk.length) chunks.shift();
-      else chunks[0] = chunk.subarray(part);
+      if (part === chunk.length) head++;
+      else chunks[head] = chunk.subarray(part);
+    }
+    if (head === chunks.length) {
+      chunks = [];
+      head = 0;
     }
     buffered -= n;
     return out;
@@ -49,13 +71,24 @@ export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGene
     buffered += chunk.length;
     while (true) {
       if (need < 0) {
-        if (buffered < 4) break;
-        need = new DataView(take(4).buffer).getUint32(0, true);
+        if (buffered < HEADER) break;
+        const view = new DataView(take(HEADER).buffer);
+        const length = view.getUint32(4, true);
+        if (view.getUint32(0, true) !== MARKER || view.getUint32(8, true) !== (~length >>> 0)) {
+          throw new CorruptStreamError("a frame header is corrupt");
+        }
+        need = length;
       }
       if (buffered < need) break;
       const body = take(need);
       need = -1;
-      yield deserialize(body);
+      let message: unknown;
+      try {
+        message = deserialize(body);
+      } catch (error) {
+        throw new CorruptStreamError(`a frame body cannot be decoded: ${String(error)}`);
+      }
+      yield message;
     }
   }
 }

@@ -58,6 +58,8 @@ export interface WorkerSpec {
   actor?: { module: number; args: unknown[] } | undefined;
   /** A process's V8 heap limit in MiB. */
   memoryLimitMb?: number | undefined;
+  /** A process's Deno flags that decide how modules load; by default this process's own. */
+  denoArgs?: string[] | undefined;
 }
 
 /** One task handed to a worker. */

@@ -1,50 +1,93 @@
-// A pool worker in a Deno subprocess: framed messages over its stdin and stdout. Stopping a task
-// kills the process (the work really stops), and running out of memory ends only the process.
-// A process has no shared memory with the pool, so it runs one task at a time: when it dies, the
-// task in flight is the one it was running.
+// A pool worker in a Deno subprocess. The pool listens on a loopback port, passes the port and a
+// one-time token on the child's stdin, and the child connects back: framed messages travel on
+// that connection, so the child's stdout and stderr stay the user's (a task may print, or start
+// programs that print). Stopping a task kills the process and its process group (the work really
+// stops, with what it started), and running out of memory ends only the process. A process has
+// no shared memory with the pool, so it runs one task at a time and says when a task starts: a
+// task it never acknowledged goes to another process when it ends.
 
 import type { HostMessage, WorkerMessage } from "./_protocol.ts";
-import { encodeFrame, readFrames } from "./_framing.ts";
+import { CorruptStreamError, encodeFrame, readFrames } from "./_framing.ts";
 import { decodeError } from "./error_codec.ts";
 import { startTimer } from "../future/future.ts";
 import { PoolWorker, type WorkerEvents, type WorkerExit, type WorkerSpec } from "./_pool_worker.ts";
-import type { WorkerPermissions } from "./_transport.ts";
+import { inheritedResolutionFlags, permissionFlags } from "./_process_flags.ts";
 
 const PROCESS_URL = new URL("./_process_main.ts", import.meta.url);
+// Process groups (and `kill(-pgid)`) are a POSIX notion.
+const GROUPS = Deno.build.os !== "windows";
 
 /** The host side of one worker process. */
 export class ProcessHandle<T> extends PoolWorker<T> {
   readonly exclusive = true;
   readonly #child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #listener: Deno.TcpListener;
+  readonly #token = crypto.randomUUID();
+  readonly #args: string[];
+  readonly #modules: string[];
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** Frames posted before the child connected. */
+  #early: Uint8Array[] = [];
+  #connected = Promise.withResolvers<Deno.TcpConn | undefined>();
   #announced: WorkerExit | undefined;
+  #corrupt: CorruptStreamError | undefined;
+  /** Tasks the child said it started, by seq. */
+  readonly #started = new Set<number>();
+  #exitedFlag = false;
+  #conn: Deno.TcpConn | undefined;
+  #frames: AsyncGenerator<unknown> | undefined;
+  /** Connections that have not presented a token yet. */
+  readonly #strangers = new Set<Deno.TcpConn>();
   #gone: Promise<void>;
 
   constructor(id: number, spec: WorkerSpec, events: WorkerEvents<T>) {
     super(id, events);
-    const args = ["run", "--quiet", ...permissionFlags(spec.permissions)];
-    if (spec.memoryLimitMb !== undefined) {
-      args.push(`--v8-flags=--max-old-space-size=${spec.memoryLimitMb}`);
+    // Asked first: a program without it would be prompted, or get Deno's error naming port 0.
+    if (Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state !== "granted") {
+      throw new Error(
+        "the pool listens on 127.0.0.1 for its processes to connect, which needs --allow-net=127.0.0.1",
+      );
     }
-    args.push(entryPoint(spec.modules));
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
-    // A write to a process that has died rejects; its death is reported through its status.
-    this.#stdin.closed.catch(() => {});
-    const reading = this.#read();
-    // The last frames may still be in the pipe when the exit status comes: read them first, but
-    // do not wait on a pipe that something else (a grandchild) holds open.
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = this.#listener.addr.port;
+    this.#modules = spec.modules;
+    this.#args = [
+      "run",
+      "--quiet",
+      ...(spec.denoArgs ?? inheritedResolutionFlags()),
+      ...permissionFlags(spec.permissions, `127.0.0.1:${port}`),
+    ];
+    if (spec.memoryLimitMb !== undefined) {
+      this.#args.push(`--v8-flags=--max-old-space-size=${spec.memoryLimitMb}`);
+    }
+    try {
+      this.#child = new Deno.Command(Deno.execPath(), {
+        args: [...this.#args, entryPoint(spec.modules)],
+        stdin: "piped",
+        stdout: "inherit",
+        stderr: "inherit",
+        // Its own session and process group: a stopped task's group can be killed whole.
+        detached: GROUPS,
+      }).spawn();
+    } catch (error) {
+      this.#listener.close();
+      throw error;
+    }
+    const greeting = JSON.stringify({ port, token: this.#token });
+    const stdin = this.#child.stdin.getWriter();
+    stdin.write(new TextEncoder().encode(greeting)).then(() => stdin.close()).catch(() => {});
+    void this.#accept();
+    const reading = this.#connected.promise.then((conn) => conn && this.#read(conn));
+    // The last frames may still be on their way when the exit status comes: read them first, but
+    // not for long (a connection a grandchild somehow holds open must not hold up the pool).
     const status = this.#child.status.then(async (status) => {
+      this.#closeListener();
+      this.#connected.resolve(undefined);
       let stop: (() => void) | undefined;
       const cap = new Promise<void>((resolve) => stop = startTimer(resolve, 200));
       await Promise.race([reading, cap]);
       stop?.();
-      this.#exited(status);
+      await this.#exited(status);
     });
     this.#gone = Promise.all([reading, status]).then(() => {});
     this.init(spec);
@@ -56,87 +99,189 @@ export class ProcessHandle<T> extends PoolWorker<T> {
 
   protected post(message: HostMessage): void {
     const frame = encodeFrame(message);
-    this.#stdin.write(frame).catch(() => {});
+    if (this.#writer) this.#writer.write(frame).catch(() => {});
+    else this.#early.push(frame);
   }
 
+  /** Ends the process; a task in flight is being stopped, so with what it started. */
   protected kill(): void {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // It has exited already.
-    }
+    this.#signal(this.tasks.size > 0);
   }
 
-  /** Kills the process: the task stops for sure. It is no longer waited for. */
+  /** Kills the process and its group: the task stops for sure. It is no longer waited for. */
   abortTask(seq: number): void {
     this.tasks.delete(seq);
+    this.release(seq);
     this.state = "retired";
-    this.kill();
+    this.#signal(true);
   }
 
   spinning(): boolean {
     return false;
   }
 
-  async #read(): Promise<void> {
+  protected override release(seq: number): void {
+    this.#started.delete(seq);
+  }
+
+  /** A task it has not acknowledged can be taken back only once the process is gone. */
+  protected override takeBackOrStarted(seq: number): boolean {
+    return !this.#exitedFlag || this.#started.has(seq);
+  }
+
+  #signal(group: boolean): void {
     try {
-      for await (const message of readFrames(this.#child.stdout)) {
-        const m = message as WorkerMessage;
-        // The process reports its own end; the exit status, which follows, makes it final.
-        if (m.type === "exit") {
-          this.#announced = { cause: m.cause, code: m.code };
-          if (m.error) this.#announced.error = decodeError(m.error);
-          continue;
-        }
-        this.onMessage(m);
-      }
+      if (group && GROUPS && !this.#exitedFlag) Deno.kill(-this.#child.pid, "SIGKILL");
+      else this.#child.kill("SIGKILL");
     } catch {
-      // The stream ends with the process; its status says how.
+      // It has exited already.
     }
   }
 
-  #exited(status: Deno.CommandStatus): void {
-    void this.#stdin.close().catch(() => {});
+  #closeListener(): void {
+    try {
+      this.#listener.close();
+    } catch {
+      // Closed already.
+    }
+    for (const conn of this.#strangers) close(conn);
+    this.#strangers.clear();
+  }
+
+  /** Takes the first connection that presents the token; closes any other. */
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) void this.#greet(conn);
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  async #greet(conn: Deno.TcpConn): Promise<void> {
+    const frames = readFrames(conn.readable);
+    this.#strangers.add(conn);
+    try {
+      const first = await frames.next();
+      const token = (first.value as { token?: unknown } | undefined)?.token;
+      if (first.done || token !== this.#token || this.#writer) throw new Error("not ours");
+    } catch {
+      this.#strangers.delete(conn);
+      close(conn);
+      return;
+    }
+    this.#strangers.delete(conn);
+    this.#closeListener();
+    this.#conn = conn;
+    conn.setNoDelay(true);
+    this.#writer = conn.writable.getWriter();
+    this.#writer.closed.catch(() => {});
+    for (const frame of this.#early) this.#writer.write(frame).catch(() => {});
+    this.#early = [];
+    this.#frames = frames;
+    this.#connected.resolve(conn);
+  }
+
+  async #read(conn: Deno.TcpConn): Promise<void> {
+    try {
+      for await (const message of this.#frames!) {
+        const m = message as WorkerMessage;
+        if (m.type === "started") {
+          if (this.tasks.has(m.seq)) this.#started.add(m.seq);
+        } else if (m.type === "exit") {
+          // The process reports its own end; the exit status, which follows, makes it final.
+          this.#announced = { cause: m.cause, code: m.code };
+          if (m.error) this.#announced.error = decodeError(m.error);
+        } else {
+          this.onMessage(m);
+        }
+      }
+    } catch (error) {
+      // A stream that lost its framing cannot be trusted with another answer: end the process.
+      if (error instanceof CorruptStreamError) {
+        this.#corrupt = error;
+        this.#signal(true);
+      }
+    } finally {
+      close(conn);
+    }
+  }
+
+  async #exited(status: Deno.CommandStatus): Promise<void> {
+    this.#exitedFlag = true;
+    if (this.#conn) close(this.#conn);
     if (this.state === "dead") return;
-    const exit: WorkerExit = status.signal
-      ? { cause: "signal", code: status.code, signal: status.signal }
-      : { cause: this.#announced?.cause ?? "exit", code: status.code };
-    if (this.#announced?.error !== undefined) exit.error = this.#announced.error;
+    const how = status.signal
+      ? { code: status.code, signal: status.signal }
+      : { code: status.code };
+    let exit: WorkerExit;
+    if (this.#corrupt) {
+      exit = {
+        cause: "uncaught",
+        ...how,
+        error: new Error(`its messages to the pool were corrupt (${this.#corrupt.message})`),
+      };
+    } else if (status.signal) exit = { cause: "signal", ...how };
+    else {
+      exit = { cause: this.#announced?.cause ?? "exit", code: status.code };
+      if (this.#announced?.error !== undefined) exit.error = this.#announced.error;
+    }
+    if (this.state === "starting" && exit.error === undefined) {
+      exit.error = new Error(await this.#startFailure(status));
+      // Ended by the pool while the failure was being looked into.
+      if ((this.state as string) === "dead") return;
+    }
     this.died(exit);
   }
-}
 
-/**
- * The process's main module, as a data: URL: the runtime first, then the task modules imported
- * statically, so that loading them needs no read permission.
- */
-function entryPoint(modules: string[]): string {
-  const lines = [`import { runProcessActor } from ${JSON.stringify(PROCESS_URL.href)};`];
-  modules.forEach((url, i) => lines.push(`import * as m${i} from ${JSON.stringify(url)};`));
-  const table = modules.map((url, i) => `${JSON.stringify(url)}: m${i}`).join(", ");
-  lines.push(`await runProcessActor({ ${table} });`);
-  return `data:application/javascript;base64,${btoa(lines.join("\n"))}`;
-}
-
-const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
-
-/**
- * The child's permission flags. `"inherit"` passes each permission the parent holds in full;
- * an object maps to `--allow-NAME` or `--allow-NAME=a,b`.
- */
-function permissionFlags(permissions: WorkerPermissions | undefined): string[] {
-  const flags: string[] = [];
-  const granted = (name: (typeof PERMISSIONS)[number]) =>
-    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted";
-  for (const name of PERMISSIONS) {
-    const value = permissions === undefined || permissions === "inherit"
-      ? "inherit"
-      : permissions === "none"
-      ? false
-      : (permissions as Record<string, unknown>)[name];
-    const list = Array.isArray(value) ? value.map(String) : [];
-    if (value === true || (value === "inherit" && granted(name))) flags.push(`--allow-${name}`);
-    else if (list.length > 0) flags.push(`--allow-${name}=${list.join(",")}`);
+  /**
+   * Why a process ended before it was ready. One that never connected could not load its main
+   * module: its stderr went to ours, so the same start is tried again with stderr captured, to
+   * quote Deno's error.
+   */
+  async #startFailure(status: Deno.CommandStatus): Promise<string> {
+    const ended = status.signal
+      ? `the process was ended by ${status.signal}`
+      : `the process exited with code ${status.code}`;
+    if (this.#writer) return `${ended} before it was ready`;
+    let tail = "";
+    try {
+      const probe = await new Deno.Command(Deno.execPath(), {
+        args: [...this.#args, entryPoint(this.#modules, true)],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const lines = new TextDecoder().decode(probe.stderr)
+        // deno-lint-ignore no-control-regex
+        .replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((line) => line.trim() !== "");
+      if (!probe.success && lines.length > 0) tail = `; its stderr: ${lines.slice(-8).join("\n")}`;
+    } catch {
+      // The probe could not run either: the exit code is all there is.
+    }
+    return `${ended} before it connected to the pool${tail}`;
   }
-  return flags;
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+/**
+ * The process's main module, as a data: URL: the runtime, given an import function for each task
+ * module. An import written out in the main module's source is part of its module graph, so it
+ * needs no read permission, and a module that fails to load fails that import (which the runtime
+ * reports) rather than the whole process. `probe` makes a module that only loads the graph.
+ */
+function entryPoint(modules: string[], probe = false): string {
+  const table = modules.map((url) => `${JSON.stringify(url)}: () => import(${JSON.stringify(url)})`)
+    .join(", ");
+  const lines = [
+    `import { runProcessActor } from ${JSON.stringify(PROCESS_URL.href)};`,
+    probe ? `export const modules = { ${table} };` : `await runProcessActor({ ${table} });`,
+  ];
+  return `data:application/javascript;base64,${btoa(lines.join("\n"))}`;
 }

@@ -5,7 +5,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -105,6 +105,16 @@ export type WireResult =
     readonly ms: number;
   };
 
+/**
+ * Worker → host, from a worker without claim slots (a process): task `seq` is about to start.
+ * A task that was sent but never acknowledged did not run, so it can go to another worker when
+ * this one ends.
+ */
+export interface StartedMessage {
+  readonly type: "started";
+  readonly seq: number;
+}
+
 /** Worker → host: outcomes of finished tasks. */
 export interface ResultsMessage {
   readonly type: "results";
@@ -120,4 +130,9 @@ export interface ExitMessage {
 }
 
 /** Everything the worker sends. */
-export type WorkerMessage = ReadyMessage | InitFailedMessage | ResultsMessage | ExitMessage;
+export type WorkerMessage =
+  | ReadyMessage
+  | InitFailedMessage
+  | StartedMessage
+  | ResultsMessage
+  | ExitMessage;

@@ -1,4 +1,4 @@
-// What carries protocol messages: a Web Worker here; a subprocess pipe can implement the same.
+// What carries protocol messages to a Web Worker.
 
 import type { HostMessage, WorkerMessage } from "./_protocol.ts";
 
@@ -44,52 +44,4 @@ export function webWorkerTransport(
     post: (message, transfer) => worker.postMessage(message, transfer ?? []),
     terminate: () => worker.terminate(),
   };
-}
-
-/**
- * Deno ends the whole process (exit code 70, which cannot be caught) when a worker is given
- * permissions without `--unstable-worker-options`. Refuse early, with an explanation, when the
- * flag is certainly missing.
- */
-export function checkWorkerOptionsFlag(what: string): void {
-  if (workerOptionsEnabled() !== false) return;
-  throw new Error(
-    `Cannot ${what} with 'permissions': Deno needs the --unstable-worker-options flag (or "unstable": ["worker-options"] in deno.json) to give workers their own permissions, and without it ends the process with exit code 70`,
-  );
-}
-
-function workerOptionsEnabled(): boolean | undefined {
-  let args: string[];
-  try {
-    args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-  } catch {
-    return undefined;
-  }
-  if (args.includes("--unstable-worker-options") || args.includes("--unstable")) return true;
-  let config: string | undefined;
-  for (const [i, arg] of args.entries()) {
-    if (arg === "--config" || arg === "-c") config = args[i + 1];
-    else if (arg.startsWith("--config=")) config = arg.slice("--config=".length);
-    else if (arg === "--no-config") return false;
-  }
-  const candidates: string[] = [];
-  if (config) candidates.push(config);
-  else {
-    for (let dir = Deno.cwd();;) {
-      candidates.push(`${dir}/deno.json`, `${dir}/deno.jsonc`);
-      const parent = dir.replace(/\/[^/]*$/, "");
-      if (parent === dir || parent === "") break;
-      dir = parent;
-    }
-  }
-  for (const path of candidates) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch {
-      continue;
-    }
-    return /"unstable"\s*:\s*\[[^\]]*"worker-options"/.test(text);
-  }
-  return false;
 }

@@ -7,7 +7,8 @@
 
 import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/future.ts";
-import { checkWorkerOptionsFlag, type WorkerPermissions } from "./_transport.ts";
+import type { WorkerPermissions } from "./_transport.ts";
+import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
 import { backoffDelay } from "./_backoff.ts";

@@ -23,6 +23,8 @@ export interface PoolSettings {
   kind: "thread" | "process";
   /** A process's V8 heap limit in MiB. */
   memoryLimitMb: number | undefined;
+  /** A process's Deno flags for loading modules; by default those this process was run with. */
+  denoArgs: string[] | undefined;
   maxWorkers: number;
   modules: (string | URL)[];
   initializer: ((...args: unknown[]) => unknown) | undefined;
@@ -484,7 +486,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #spawn(): void {
     const id = this.#nextId++;
-    const { label, kind, permissions, initializer, initargs, memoryLimitMb } = this.#settings;
+    const { label, kind, permissions, initializer, initargs, memoryLimitMb, denoArgs } =
+      this.#settings;
     const spec = {
       name: `${label} worker ${id}`,
       permissions,
@@ -493,6 +496,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       initializer: initializer && this.#refs.ref(initializer),
       initargs,
       memoryLimitMb,
+      denoArgs,
     };
     let worker: Handle;
     try {

@@ -11,14 +11,29 @@ import {
   type WorkerPoolExecutorOptions,
 } from "./worker_pool.ts";
 import { checkPositiveInt } from "./_options.ts";
+import { check } from "./_check.ts";
 
-/** Options for {@linkcode ProcessPoolExecutor}: those of `WorkerPoolExecutor`, and a heap limit. */
+/**
+ * Options for {@linkcode ProcessPoolExecutor}: those of `WorkerPoolExecutor`, a heap limit, and
+ * the Deno flags of the processes.
+ */
 export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
   /**
    * Each process's V8 heap limit in MiB (`--max-old-space-size`). A task that runs out of memory
    * ends only its process: it rejects with `WorkerCrashedError` and the pool carries on.
    */
   memoryLimitMb?: number;
+  /**
+   * Deno flags for each process, before its main module (`["--config", "deno.json",
+   * "--unstable-kv"]`): how it resolves and loads modules, unstable features. Permission flags
+   * come from `permissions`, not from here. When not set, each process gets the flags of this
+   * kind that this program was run with (`--config`, `--import-map`, `--lock`, `--no-lock`,
+   * `--frozen`, `--cached-only`, `--no-remote`, `--no-npm`, `--node-modules-dir`, `--vendor`,
+   * `--cert`, `--conditions`, `--unstable-*`), read from `/proc/self/cmdline`: on Linux only, as
+   * Deno does not tell a program its own flags elsewhere. Set it to be portable.
+   * @default {the module-loading flags of this program, on Linux; none elsewhere}
+   */
+  denoArgs?: string[];
 }
 
 /**
@@ -30,13 +45,19 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  *   stops, even in a loop that never yields; the process is replaced;
  * - a task that runs out of memory (`memoryLimitMb`) or crashes ends only its process: its future
  *   rejects with `WorkerCrashedError` (`exitCode`, `signal`) and the pool and the caller carry on;
+ *   a task sent to a process that ends before starting it runs on another process;
  * - `permissions` become the child's permission flags: `"inherit"` passes each permission this
  *   process holds in full (a permission granted only for some paths or hosts is not passed; give it
- *   as a list instead), `"none"` passes none; task modules are always readable;
+ *   as a list instead), `"none"` passes none; task modules load without read permission;
+ * - the pool needs `--allow-run` and `--allow-net=127.0.0.1` (it listens there for its processes);
  * - arguments and results are serialized (the structured-clone algorithm, as V8 serializes it)
  *   and copied: `transfer` copies too, and a `SharedArrayBuffer` cannot be sent;
  * - each process runs one task at a time, and starts in tens of milliseconds;
- * - stdout carries the pool's messages, so `console` output of tasks goes to stderr.
+ * - the pool talks to each process over a loopback TCP connection that the process opens (so each
+ *   process is also granted `--allow-net=127.0.0.1:PORT` for its pool's port); a task's stdout and
+ *   stderr are this program's, and its stdin is empty;
+ * - each process leads its own process group (on POSIX systems): stopping a task kills the group,
+ *   so programs the task started end with it; `shutdown()` does not wait for them.
  *
  * @example
  * ```ts
@@ -66,6 +87,15 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       "memoryLimitMb",
       options?.memoryLimitMb,
     );
-    super(asProcessPool(options, memoryLimitMb));
+    const denoArgs = options?.denoArgs;
+    check(
+      denoArgs === undefined ||
+        (Array.isArray(denoArgs) && denoArgs.every((arg) => typeof arg === "string")),
+      "create ProcessPoolExecutor",
+      "denoArgs",
+      "an array of strings",
+      denoArgs,
+    );
+    super(asProcessPool(options, { memoryLimitMb, denoArgs: denoArgs && [...denoArgs] }));
   }
 }

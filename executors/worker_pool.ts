@@ -5,7 +5,8 @@
  */
 
 import type { Future } from "../future/future.ts";
-import { checkWorkerOptionsFlag, type WorkerPermissions } from "../actors/_transport.ts";
+import type { WorkerPermissions } from "../actors/_transport.ts";
+import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
@@ -127,7 +128,7 @@ export class WorkerPoolExecutor implements Executor {
     nextPoolOfProcesses = undefined;
     const name = processes ? "ProcessPoolExecutor" : "WorkerPoolExecutor";
     const settings = processes
-      ? poolSettings(name, options, "process", processes.memoryLimitMb)
+      ? poolSettings(name, options, "process", processes)
       : poolSettings(name, options);
     this.#engine = new WorkerEngine(settings);
     this.#core = new ExecutorCore(name, options, this.#engine);
@@ -248,14 +249,20 @@ export class WorkerPoolExecutor implements Executor {
   }
 }
 
-let nextPoolOfProcesses: { memoryLimitMb: number | undefined } | undefined;
+/** What only a pool of processes has. */
+export interface ProcessSettings {
+  memoryLimitMb: number | undefined;
+  denoArgs: string[] | undefined;
+}
+
+let nextPoolOfProcesses: ProcessSettings | undefined;
 
 /**
  * Makes the next `WorkerPoolExecutor` constructor call build a pool of processes; internal to
  * `ProcessPoolExecutor`, which passes its options through it to `super()`.
  */
-export function asProcessPool<T>(options: T, memoryLimitMb: number | undefined): T {
-  nextPoolOfProcesses = { memoryLimitMb };
+export function asProcessPool<T>(options: T, processes: ProcessSettings): T {
+  nextPoolOfProcesses = processes;
   return options;
 }
 
@@ -280,7 +287,7 @@ export function poolSettings(
   kindName: string,
   options: WorkerPoolExecutorOptions | undefined,
   kind: "thread" | "process" = "thread",
-  memoryLimitMb?: number,
+  processes?: ProcessSettings,
 ): PoolSettings {
   const what = `create ${kindName}`;
   if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -327,7 +334,8 @@ export function poolSettings(
   return {
     label: o.name ? `${kindName} '${o.name}'` : kindName,
     kind,
-    memoryLimitMb,
+    memoryLimitMb: processes?.memoryLimitMb,
+    denoArgs: processes?.denoArgs,
     maxWorkers: checkPositiveInt(what, "maxWorkers", o.maxWorkers) ??
       Math.max(1, navigator.hardwareConcurrency || 1),
     modules,

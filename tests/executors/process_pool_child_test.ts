@@ -1,0 +1,232 @@
+// ProcessPoolExecutor and its child processes: their stdout, tasks they never started, programs
+// they start, and the Deno flags they are given.
+
+import assert from "node:assert/strict";
+import {
+  BrokenExecutorError,
+  ProcessPoolExecutor,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../../mod.ts";
+import { add, spinForever } from "../fixtures/tasks.ts";
+import {
+  corruptStream,
+  endOnceFileExists,
+  locationHref,
+  pid,
+  startSleep,
+} from "../fixtures/process_tasks.ts";
+import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+
+const MODULES = [
+  new URL("../fixtures/tasks.ts", import.meta.url),
+  new URL("../fixtures/process_tasks.ts", import.meta.url),
+];
+
+function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}) {
+  return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
+}
+
+/** Whether `pid` is a live process (not gone, not a zombie), read from /proc. */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already.
+  }
+}
+
+const LINUX = Deno.build.os === "linux";
+
+Deno.test("ProcessPoolExecutor lets a task write to stdout: the output is the program's and the task answers", async () => {
+  const run = await runDeno(["run", "-A", new URL("process_stdout.ts", SCRIPTS).pathname]);
+  assert.equal(run.killed, false, `the program hung; stderr: ${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  for (const line of ["deno: hello", "node: hello", "child: hello", "answer: hello"]) {
+    assert.ok(run.stdout.includes(`${line}\n`), `missing "${line}" in stdout: ${run.stdout}`);
+  }
+});
+
+for (const how of ["exit", "close", "uncaught"] as const) {
+  Deno.test(`ProcessPoolExecutor runs a task on another process when its process ends (${how}) before starting it`, async () => {
+    const dir = await Deno.makeTempDir();
+    const signal = `${dir}/sent`;
+    try {
+      await using processes = pool();
+      const first = await processes.submit(pid);
+      assert.equal(await processes.submit(endOnceFileExists, signal, how), "armed");
+      const next = processes.submit(pid);
+      // The pump hands the task to the process in a microtask: wait until it is in flight there.
+      while (processes.stats().running === 0) await Promise.resolve();
+      await Deno.writeTextFile(signal, "");
+      const second = await next;
+      assert.equal(typeof second, "number");
+      // close() and an uncaught error end the process from its event loop, which may first read
+      // and run the task it was sent (then the task did run there, and succeeded). Deno.exit()
+      // ends it at once.
+      if (how !== "exit") return;
+      assert.notEqual(second, first, "the task ran on a new process");
+      assert.equal(processes.stats().crashed, 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test({
+  name: "ProcessPoolExecutor.shutdown() does not wait for programs a task started",
+  ignore: !LINUX,
+  fn: async () => {
+    let sleeper = 0;
+    try {
+      const processes = pool();
+      sleeper = await processes.submit(startSleep, 60);
+      assert.ok(alive(sleeper));
+      await processes.shutdown();
+      // The sleep has 60 s to go: had shutdown() waited for it, it would be gone.
+      assert.ok(alive(sleeper), "shutdown() returned while the grandchild still runs");
+      assert.equal(processes.stats().workers.total, 0);
+    } finally {
+      if (sleeper) killQuietly(sleeper);
+    }
+  },
+});
+
+Deno.test({
+  name: "ProcessPoolExecutor kills a stopped task's process group: programs it started end too",
+  ignore: !LINUX,
+  fn: async () => {
+    let sleeper = 0;
+    try {
+      await using processes = pool();
+      sleeper = await processes.submit(startSleep, 60);
+      const error = await processes.with({ timeout: 100 }).submit(spinForever).exception();
+      assert.ok(error instanceof TimeoutError);
+      // SIGKILL went to the group before the future rejected; the kernel ends the sleep soon
+      // after. Poll for that, bounded (nothing signals the end of an unrelated process).
+      for (let i = 0; i < 500 && alive(sleeper); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(alive(sleeper), false, "the sleep in the stopped task's group was killed");
+      assert.equal(await processes.submit(add, 1, 2), 3);
+    } finally {
+      if (sleeper) killQuietly(sleeper);
+    }
+  },
+});
+
+Deno.test({
+  name: "ProcessPoolExecutor gives children the module flags the program was run with",
+  ignore: !LINUX,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const mod = new URL("../../mod.ts", import.meta.url).href;
+      await Deno.mkdir(`${dir}/lib`);
+      await Deno.writeTextFile(`${dir}/map.json`, `{ "imports": { "mapped/": "./lib/" } }`);
+      await Deno.writeTextFile(`${dir}/lib/answer.ts`, "export const ANSWER = 42;\n");
+      await Deno.writeTextFile(
+        `${dir}/tasks.ts`,
+        `import { ANSWER } from "mapped/answer.ts";\nexport const answer = () => ANSWER;\n`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/main.ts`,
+        [
+          `import { ProcessPoolExecutor } from ${JSON.stringify(mod)};`,
+          `import { answer } from "./tasks.ts";`,
+          `await using pool = new ProcessPoolExecutor({`,
+          `  maxWorkers: 1, modules: [new URL("./tasks.ts", import.meta.url)],`,
+          `});`,
+          `console.log("answer: " + await pool.submit(answer));`,
+        ].join("\n"),
+      );
+      const run = await runDeno([
+        "run",
+        "-A",
+        "--no-lock",
+        "--import-map",
+        `${dir}/map.json`,
+        `${dir}/main.ts`,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "answer: 42\n");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ProcessPoolExecutor passes 'denoArgs' to each process", async () => {
+  await using processes = pool({ denoArgs: ["--location", "https://example.com/app/"] });
+  assert.equal(await processes.submit(locationHref), "https://example.com/app/");
+});
+
+Deno.test("ProcessPoolExecutor says why a process failed to start: exit code and stderr", async () => {
+  // In a program of its own, to keep the processes' stderr out of the test log.
+  const run = await runDeno(["run", "-A", new URL("process_bad_flag.ts", SCRIPTS).pathname]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /^BrokenExecutorError: .*worker 1 failed to start: the process exited with code 1 before it connected to the pool; its stderr: .*--no-such-flag/,
+  );
+  assert.doesNotMatch(run.stdout, /undefined/);
+});
+
+Deno.test("ProcessPoolExecutor says which module a process could not load", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A module that loads here but not in a child without env access.
+    await Deno.writeTextFile(`${dir}/tasks.ts`, `Deno.env.get("HOME");\nexport const f = 1;\n`);
+    await using processes = new ProcessPoolExecutor({
+      maxWorkers: 1,
+      modules: [`${dir}/tasks.ts`],
+      permissions: "none",
+    });
+    const error = await processes.submit(() => 1).exception();
+    assert.ok(error instanceof BrokenExecutorError, String(error));
+    assert.match(error.message, /could not be loaded in worker 1: .*env/i);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ProcessPoolExecutor checks denoArgs", () => {
+  assert.throws(
+    () => new ProcessPoolExecutor({ denoArgs: "--no-remote" as unknown as string[] }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      error.message ===
+        `Cannot create ProcessPoolExecutor as 'denoArgs' must be an array of strings: received "--no-remote"`,
+  );
+});
+
+Deno.test("ProcessPoolExecutor without net access to 127.0.0.1 breaks saying which flag it needs", async () => {
+  const run = await runDeno([
+    "run",
+    "--allow-run",
+    "--allow-read",
+    new URL("process_no_net.ts", SCRIPTS).pathname,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^BrokenExecutorError: .*needs --allow-net=127\.0\.0\.1\n$/);
+});
+
+Deno.test("ProcessPoolExecutor ends a process whose stream is corrupt: its task rejects with WorkerCrashedError", async () => {
+  const preload = new URL("../fixtures/corrupt_preload.ts", import.meta.url).pathname;
+  await using processes = pool({ denoArgs: ["--preload", preload] });
+  const first = await processes.submit(pid);
+  // Bounded: a reader that trusted the stream would wait for the rest of a frame forever.
+  const error = await errorOf(processes.submit(corruptStream));
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.match(error.message, /corrupt/);
+  assert.notEqual(await processes.submit(pid), first, "a new process replaced it");
+});
