@@ -280,7 +280,7 @@ const WORKER_POOL_KEYS = [
   "restartLimit",
   "restartBackoff",
 ];
-const PROCESS_POOL_KEYS = [...WORKER_POOL_KEYS, "memoryLimitMb"];
+const PROCESS_POOL_KEYS = [...WORKER_POOL_KEYS, "memoryLimitMb", "denoArgs"];
 
 /** Checks the options of a worker or process pool and applies the defaults. */
 export function poolSettings(
