@@ -5,10 +5,11 @@ import type { Future } from "../future/future.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
-import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
-import { validateTaskOptions } from "./_options.ts";
+import { checkPositiveInt, validateTaskOptions } from "./_options.ts";
+import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
 
 /** A function as the core sees it. */
@@ -22,6 +23,8 @@ export interface Engine {
   schedule(job: Job): void;
   /** Whether map() sends chunks of items in one job. */
   readonly chunks: boolean;
+  /** How many more tasks would start at once (free slots, workers idle or not yet spawned). */
+  freeSlots(): number;
   /** Ends every worker; called once every task has settled after `shutdown()`. */
   close(): Promise<void>;
 }
@@ -32,7 +35,17 @@ export interface CommonExecutorOptions {
   name?: string;
   /** One circuit breaker per task `domain`. */
   circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * The most tasks that may wait to start (submitted, not yet running). Past it `submit()` throws
+   * `QueueFullError` at once, `map()` waits for room before it submits more, and `whenReady()`
+   * resolves when there is room.
+   * @default {Infinity}
+   */
+  maxQueued?: number;
 }
+
+/** The keys of {@linkcode CommonExecutorOptions}, for the constructors' unknown-key checks. */
+export const COMMON_OPTION_KEYS = ["name", "circuitBreaker", "maxQueued"] as const;
 
 /** The logic every executor shares. */
 export class ExecutorCore implements TaskHost, Executor {
@@ -44,6 +57,10 @@ export class ExecutorCore implements TaskHost, Executor {
   #closing: Promise<void> | undefined;
   #live = new Set<Task>();
   #idle: PromiseWithResolvers<void> | undefined;
+  readonly #maxQueued: number;
+  /** Tasks submitted that have not started (nor settled). */
+  #queued = 0;
+  #room: PromiseWithResolvers<void> | undefined;
 
   constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
     const name = options?.name;
@@ -57,6 +74,41 @@ export class ExecutorCore implements TaskHost, Executor {
       ? undefined
       : new CircuitBreakers(options.circuitBreaker);
     this.#engine = engine;
+    this.#maxQueued = checkPositiveInt(`create ${kindName}`, "maxQueued", options?.maxQueued) ??
+      Infinity;
+  }
+
+  /**
+   * Whether `submit()` would throw `QueueFullError` now: tasks that will start as soon as the
+   * engine gets to them (free slots) do not count as waiting.
+   */
+  get full(): boolean {
+    return this.#queued >= this.#maxQueued &&
+      this.#queued - this.#engine.freeSlots() >= this.#maxQueued;
+  }
+
+  /** Resolves when a task can be submitted without `QueueFullError` (or the executor closed). */
+  async whenReady(): Promise<void> {
+    // Checked again on waking: an engine tells of room while it is still handing out tasks.
+    while (this.full && !this.#shutdown && !this.#broken) {
+      this.#room ??= Promise.withResolvers();
+      await this.#room.promise;
+    }
+  }
+
+  /** Resolves when no task submitted is left unsettled. */
+  onIdle(): Promise<void> {
+    if (this.#live.size === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers();
+    return this.#idle.promise;
+  }
+
+  taskLeftQueue(_task: Task): void {
+    this.#queued--;
+    if (this.#room && !this.full) {
+      this.#room.resolve();
+      this.#room = undefined;
+    }
   }
 
   get broken(): BrokenExecutorError | undefined {
@@ -76,13 +128,16 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#engine.schedule(job);
   }
 
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: FuturesOr<A>
+  ): Future<Awaited<R>> {
     return this.submitWith({}, "call", fn as AnyFn, args) as Future<Awaited<R>>;
   }
 
   map<T, R>(
     fn: (item: T) => R,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.mapWith({}, fn as AnyFn, items, options) as AsyncIterableIterator<Awaited<R>>;
@@ -107,6 +162,8 @@ export class ExecutorCore implements TaskHost, Executor {
 
   shutdown(options?: ShutdownOptions): Promise<void> {
     this.#shutdown = true;
+    this.#room?.resolve();
+    this.#room = undefined;
     if (options?.cancelFutures) {
       for (const task of this.#live) task.future.cancel();
     }
@@ -128,8 +185,15 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#checkOpen("submit a task");
     scope?.checkOpen();
     this.#engine.validateFunction(fn);
+    if (this.full) {
+      throw new QueueFullError(
+        this.#maxQueued,
+        `Cannot submit a task as ${this.label} has ${this.#maxQueued} tasks waiting to start, its 'maxQueued'`,
+      );
+    }
     const task = new Task(this, kind, fn, args, options);
     this.#live.add(task);
+    this.#queued++;
     scope?.add(task.future);
     task.run();
     return task.future;
@@ -162,12 +226,16 @@ export class ExecutorCore implements TaskHost, Executor {
       chunks,
       items,
       mapOptions,
+      this,
     );
   }
 
   taskDone(task: Task): void {
     this.#live.delete(task);
-    if (this.#live.size === 0) this.#idle?.resolve();
+    if (this.#live.size === 0 && this.#idle) {
+      this.#idle.resolve();
+      this.#idle = undefined;
+    }
   }
 
   /**
@@ -177,6 +245,8 @@ export class ExecutorCore implements TaskHost, Executor {
   breakWith(error: BrokenExecutorError): void {
     if (this.#broken) return;
     this.#broken = error;
+    this.#room?.resolve();
+    this.#room = undefined;
     for (const task of this.#live) task.stop(error);
   }
 
@@ -188,9 +258,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   #drain(): Promise<void> {
-    if (this.#live.size === 0) return Promise.resolve();
-    this.#idle = Promise.withResolvers();
-    return this.#idle.promise;
+    return this.onIdle();
   }
 }
 
@@ -250,7 +318,10 @@ class ExecutorView implements Executor {
     this.#scope = new ViewScope(core.label);
   }
 
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: FuturesOr<A>
+  ): Future<Awaited<R>> {
     return this.#core.submitWith(this.#options, "call", fn as AnyFn, args, this.#scope) as Future<
       Awaited<R>
     >;
@@ -258,7 +329,7 @@ class ExecutorView implements Executor {
 
   map<T, R>(
     fn: (item: T) => R,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#core.mapWith(

@@ -24,6 +24,12 @@ export class ChunkFailure extends Error {
 /** Submits one unit: a list of items (one item unless chunking), with the map's signal. */
 export type SubmitUnit = (items: unknown[], signal: AbortSignal | undefined) => Future<unknown>;
 
+/** An executor's queue limit, which map() waits on instead of failing. */
+export interface Backpressure {
+  readonly full: boolean;
+  whenReady(): Promise<void>;
+}
+
 /**
  * Runs `submit` over `items` and yields the results in input order.
  *
@@ -35,6 +41,7 @@ export function mapTasks(
   chunked: boolean,
   items: Iterable<unknown> | AsyncIterable<unknown>,
   options: MapOptions | undefined,
+  backpressure?: Backpressure,
 ): AsyncIterableIterator<unknown> {
   const what = "map";
   const timeout = checkMillis(what, "timeout", options?.timeout) ?? Infinity;
@@ -62,6 +69,7 @@ export function mapTasks(
     chunksize: chunked ? chunksize : 1,
     limit: buffersize,
     signal,
+    backpressure,
   });
 }
 
@@ -71,6 +79,7 @@ interface Settings {
   chunksize: number;
   limit: number;
   signal: AbortSignal | undefined;
+  backpressure: Backpressure | undefined;
 }
 
 class MapIterator implements AsyncIterableIterator<unknown> {
@@ -202,9 +211,14 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
-    const { chunksize, limit, signal } = this.#settings;
+    const { chunksize, limit, signal, backpressure } = this.#settings;
     try {
       while (!this.#closed && !this.#exhausted && this.#units.length < limit) {
+        // A full executor queue makes map() wait, where submit() would throw.
+        if (backpressure?.full) {
+          await backpressure.whenReady();
+          continue;
+        }
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
           const next = this.#isAsync ? await this.#source.next() : this.#source.next();

@@ -12,6 +12,7 @@ import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
 import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
+import { awaitInputs, hasFutures } from "./_inputs.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
 export type JobKind = "call" | "chunk";
@@ -21,6 +22,8 @@ export interface TaskHost {
   schedule(job: Job): void;
   readonly breakers: CircuitBreakers | undefined;
   readonly broken: BrokenExecutorError | undefined;
+  /** The task no longer waits to start: it started, or it settled first. Called once. */
+  taskLeftQueue(task: Task): void;
   taskDone(task: Task): void;
 }
 
@@ -97,9 +100,12 @@ export class Job {
       this.task.stop(signal.reason);
       return false;
     }
-    if (this.attempt === 1 && !this.task.future.setRunningOrNotifyCancel()) {
-      this.#finish({ ok: false, error: new CancelledError() });
-      return false;
+    if (this.attempt === 1) {
+      if (!this.task.future.setRunningOrNotifyCancel()) {
+        this.#finish({ ok: false, error: new CancelledError() });
+        return false;
+      }
+      this.task.leftQueue();
     }
     this.#started = true;
     const timeout = this.task.options.timeout;
@@ -148,9 +154,12 @@ export class Task {
   readonly future: Future<unknown> = new Future();
   readonly kind: JobKind;
   readonly fn: (...args: unknown[]) => unknown;
-  readonly args: unknown[];
+  /** The arguments; futures among them are replaced by their values before the first attempt. */
+  args: unknown[];
   readonly options: TaskOptions;
   #host: TaskHost;
+  #queued = true;
+  #stopWaitingForInputs: (() => void) | undefined;
   /** The attempt running or queued now. */
   #current: Job | undefined;
   #permit: CircuitPermit | undefined;
@@ -194,7 +203,26 @@ export class Task {
     this.future.addDoneCallback(() => {
       if (this.future.cancelled()) this.stop(new CancelledError());
     });
-    this.#attempt(1);
+    if (!hasFutures(this.kind, this.args)) return this.#attempt(1);
+    this.#stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
+      if (inputs.ok) {
+        this.#stopWaitingForInputs = undefined;
+        this.args = inputs.args;
+        this.#attempt(1);
+      } else if (inputs.cancelled) {
+        // Settles through the done callback above, which stops the task.
+        this.future.cancel();
+      } else {
+        this.stop(inputs.error);
+      }
+    });
+  }
+
+  /** The first attempt started: the task no longer counts as queued. */
+  leftQueue(): void {
+    if (!this.#queued) return;
+    this.#queued = false;
+    this.#host.taskLeftQueue(this);
   }
 
   /** Stops the task for good: the current attempt is aborted and no retry follows. */
@@ -204,6 +232,12 @@ export class Task {
     this.#stopReason = reason;
     this.#stopController?.abort(reason);
     this.#current?.abort(reason);
+    // A task still waiting for its inputs has no attempt to abort: it settles here.
+    if (this.#stopWaitingForInputs) {
+      this.#stopWaitingForInputs();
+      this.#stopWaitingForInputs = undefined;
+      this.#settle({ ok: false, error: reason });
+    }
   }
 
   /** Called by a job when it settles: count it, then retry or settle the future. */
@@ -266,6 +300,7 @@ export class Task {
   }
 
   #settle(outcome: Outcome): void {
+    this.leftQueue();
     this.#stopDeadline?.();
     if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
     const future = this.future;

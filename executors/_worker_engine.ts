@@ -160,6 +160,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     );
   }
 
+  freeSlots(): number {
+    let idle = 0;
+    for (const worker of this.#workers) {
+      if (worker.state === "ready" && worker.inflight === 0) idle++;
+    }
+    return idle + Math.max(0, this.#settings.maxWorkers - this.#workers.size);
+  }
+
   validateFunction(fn: unknown): void {
     this.#refs.validate(fn);
   }

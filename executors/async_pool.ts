@@ -6,8 +6,8 @@
  */
 
 import type { Future } from "../future/future.ts";
-import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
-import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
@@ -82,7 +82,7 @@ export class AsyncPoolExecutor implements Executor {
         `Cannot ${what} as 'options' must be an object: received ${show(options)}`,
       );
     }
-    checkKnownKeys(what, options ?? {}, ["maxWorkers", "name", "circuitBreaker"]);
+    checkKnownKeys(what, options ?? {}, ["maxWorkers", ...COMMON_OPTION_KEYS]);
     this.#maxWorkers = checkPositiveInt(what, "maxWorkers", options?.maxWorkers) ??
       Math.min(32, (navigator.hardwareConcurrency || 1) + 4);
     this.#core = new ExecutorCore("AsyncPoolExecutor", options, {
@@ -96,6 +96,7 @@ export class AsyncPoolExecutor implements Executor {
           );
         }
       },
+      freeSlots: () => Math.max(0, this.#maxWorkers - this.#running),
       schedule: (job) => {
         this.#queue.push(job);
         this.#schedulePump();
@@ -157,7 +158,10 @@ export class AsyncPoolExecutor implements Executor {
    * assert((await pool.submit((a: number, b: number) => a + b, 1, 2)) === 3);
    * ```
    */
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: FuturesOr<A>
+  ): Future<Awaited<R>> {
     return this.#core.submit(fn, ...args);
   }
 
@@ -176,7 +180,7 @@ export class AsyncPoolExecutor implements Executor {
    */
   map<T, R>(
     fn: (item: T) => R,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#core.map(fn, items, options);
@@ -196,6 +200,49 @@ export class AsyncPoolExecutor implements Executor {
    */
   with(options: TaskOptions): Executor {
     return this.#core.with(options);
+  }
+
+  /**
+   * Resolves when a task can be submitted without `QueueFullError` (at once without `maxQueued`,
+   * or once the executor is shut down). Another caller may take the room first: it is a hint.
+   *
+   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 10 });
+   * const results = [];
+   * for (let i = 0; i < 100; i++) {
+   *   await pool.whenReady(); // the producer never holds more than 10 queued tasks
+   *   results.push(pool.submit(async (x: number) => x * 2, i));
+   * }
+   * assert.equal((await Promise.all(results)).length, 100);
+   * ```
+   */
+  whenReady(): Promise<void> {
+    return this.#core.whenReady();
+  }
+
+  /**
+   * Resolves when every task submitted so far has settled (at once if none is left).
+   *
+   * @returns a promise that resolves when the executor is idle
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * await using pool = new AsyncPoolExecutor();
+   * const done: number[] = [];
+   * for (const i of [1, 2, 3]) pool.submit(async () => void done.push(i));
+   * await pool.onIdle();
+   * assert.equal(done.length, 3);
+   * ```
+   */
+  onIdle(): Promise<void> {
+    return this.#core.onIdle();
   }
 
   /**
@@ -242,8 +289,11 @@ export class AsyncPoolExecutor implements Executor {
         job.onAbort = () => {
           this.#failed++;
         };
-        if (!job.start()) continue;
         this.#running++;
+        if (!job.start()) {
+          this.#running--;
+          continue;
+        }
         this.#run(job);
       }
     } finally {

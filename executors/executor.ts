@@ -39,6 +39,25 @@ export interface TaskOptions {
 }
 
 /**
+ * A task's arguments as `submit()` takes them: each may also be a {@linkcode Future} of the value,
+ * which the executor awaits before the task is queued (a task graph). The task receives the value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const text = pool.submit(async () => "hello world");
+ * const words = pool.submit((s: string) => s.split(" ").length, text);
+ * assert.equal(await words, 2);
+ * ```
+ */
+export type FuturesOr<A extends unknown[]> = {
+  [K in keyof A]: A[K] | Future<A[K]>;
+};
+
+/**
  * Options for {@linkcode Executor.map}.
  *
  * @example
@@ -119,7 +138,10 @@ export interface Executor {
    * @throws {BrokenExecutorError} when the executor is broken
    * @throws {TypeError} when `fn` is not a function this executor can run
    */
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: FuturesOr<A>
+  ): Future<Awaited<R>>;
   /**
    * Applies `fn` to every item; results come in input order. An error is thrown at the failing
    * item's position and the remaining tasks are cancelled; leaving the loop early cancels the
@@ -127,7 +149,7 @@ export interface Executor {
    */
   map<T, R>(
     fn: (item: T) => R,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>>;
   /** A view of the same executor that gives every task these options (merged over its own). */

@@ -15,7 +15,7 @@
  * @module
  */
 
-export type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+export type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 export {
   AsyncPoolExecutor,
   type AsyncPoolExecutorOptions,
@@ -40,3 +40,4 @@ export {
   type DomainCircuitStats,
 } from "./circuit_breaker.ts";
 export type { CommonExecutorOptions } from "./_core.ts";
+export { DependencyError, QueueFullError } from "./errors.ts";

@@ -7,8 +7,8 @@
 import type { Future } from "../future/future.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
-import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
-import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
@@ -185,7 +185,10 @@ export class WorkerPoolExecutor implements Executor {
    * assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
    * ```
    */
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: FuturesOr<A>
+  ): Future<Awaited<R>> {
     return this.#core.submit(fn, ...args);
   }
 
@@ -205,7 +208,7 @@ export class WorkerPoolExecutor implements Executor {
    */
   map<T, R>(
     fn: (item: T) => R,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#core.map(fn, items, options);
@@ -226,6 +229,46 @@ export class WorkerPoolExecutor implements Executor {
    */
   with(options: TaskOptions): Executor {
     return this.#core.with(options);
+  }
+
+  /**
+   * Resolves when a task can be submitted without `QueueFullError` (at once without `maxQueued`,
+   * or once the pool is shut down). Another caller may take the room first: it is a hint.
+   *
+   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxQueued: 4 });
+   * const results = [];
+   * for (let i = 0; i < 20; i++) {
+   *   await pool.whenReady();
+   *   results.push(pool.submit((x: number) => x * 2, i));
+   * }
+   * assert.equal((await Promise.all(results)).at(-1), 38);
+   * ```
+   */
+  whenReady(): Promise<void> {
+    return this.#core.whenReady();
+  }
+
+  /**
+   * Resolves when every task submitted so far has settled (at once if none is left).
+   *
+   * @returns a promise that resolves when the pool is idle
+   *
+   * @example
+   * ```ts
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+   * pool.submit((x: number) => x + 1, 1);
+   * await pool.onIdle();
+   * ```
+   */
+  onIdle(): Promise<void> {
+    return this.#core.onIdle();
   }
 
   /**
@@ -267,8 +310,7 @@ export function asProcessPool<T>(options: T, processes: ProcessSettings): T {
 }
 
 const WORKER_POOL_KEYS = [
-  "name",
-  "circuitBreaker",
+  ...COMMON_OPTION_KEYS,
   "maxWorkers",
   "modules",
   "initializer",

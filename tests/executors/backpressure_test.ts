@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { AsyncPoolExecutor, QueueFullError } from "../../mod.ts";
+import { add } from "../fixtures/tasks.ts";
+import { workerPool } from "./_worker_helpers.ts";
+
+Deno.test("AsyncPoolExecutor.submit() throws QueueFullError past maxQueued, and nothing accepted is lost", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 3 });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  // Two start at once (free slots do not count as waiting), three wait.
+  const accepted = [1, 2, 3, 4, 5].map((i) => pool.submit(async () => (await gate, i)));
+  assert.throws(
+    () => pool.submit(() => 6),
+    (e: unknown) =>
+      e instanceof QueueFullError && e.maxQueued === 3 && /'maxQueued'/.test(e.message),
+  );
+  open();
+  assert.deepEqual(await Promise.all(accepted), [1, 2, 3, 4, 5]);
+  assert.equal(await pool.submit(() => 7), 7);
+});
+
+Deno.test("WorkerPoolExecutor.submit() throws QueueFullError past maxQueued", async () => {
+  await using pool = workerPool({ maxWorkers: 1, maxQueued: 2 });
+  // Three fit at first (one for the worker not yet spawned, two waiting).
+  const accepted = [pool.submit(add, 1, 1), pool.submit(add, 2, 2), pool.submit(add, 3, 3)];
+  assert.throws(() => pool.submit(add, 4, 4), QueueFullError);
+  assert.deepEqual(await Promise.all(accepted), [2, 4, 6]);
+});
+
+Deno.test("whenReady() resolves once there is room, and at once after shutdown", async () => {
+  const pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  const first = pool.submit(() => gate);
+  const second = pool.submit(() => "second");
+  await Promise.resolve();
+  let ready = false;
+  const waiting = pool.whenReady().then(() => ready = true);
+  assert.throws(() => pool.submit(() => "third"), QueueFullError);
+  assert.equal(ready, false);
+  open();
+  await waiting;
+  assert.equal(await pool.submit(() => "third"), "third");
+  await Promise.all([first, second]);
+  await pool.shutdown();
+  await pool.whenReady();
+});
+
+Deno.test("map() waits for room instead of failing when the queue is full", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 5 });
+  let maxQueued = 0;
+  const items = Array.from({ length: 2_000 }, (_, i) => i);
+  const out: number[] = [];
+  for await (
+    const value of pool.map(async (x: number) => {
+      maxQueued = Math.max(maxQueued, pool.stats().queued);
+      await Promise.resolve();
+      return x * 2;
+    }, items)
+  ) out.push(value);
+  assert.equal(out.length, 2_000);
+  assert.deepEqual(out.slice(0, 3), [0, 2, 4]);
+  assert.equal(out.at(-1), 3_998);
+  assert.ok(maxQueued <= 5 + 2, `at most maxQueued plus free slots waited: ${maxQueued}`);
+});
+
+Deno.test("map() with buffersize and maxQueued together pulls an endless source lazily", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 2 });
+  let pulled = 0;
+  function* naturals() {
+    for (let i = 0;; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  const out: number[] = [];
+  for await (const value of pool.map((x: number) => x, naturals(), { buffersize: 4 })) {
+    out.push(value);
+    if (out.length === 100) break;
+  }
+  assert.deepEqual(out.slice(0, 5), [0, 1, 2, 3, 4]);
+  assert.ok(pulled <= 100 + 4 + 1, `pulled ${pulled}`);
+});
+
+Deno.test("onIdle() resolves when every submitted task has settled", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2 });
+  await pool.onIdle();
+  const settled: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    pool.submit(async () => {
+      await Promise.resolve();
+      if (i === 3) throw new Error("one fails");
+      return i;
+    }).addDoneCallback(() => settled.push(i));
+  }
+  await pool.onIdle();
+  assert.equal(settled.length, 10);
+  const worker = workerPool({ maxWorkers: 1 });
+  try {
+    const f = worker.submit(add, 2, 3);
+    await worker.onIdle();
+    assert.equal(f.done(), true);
+  } finally {
+    await worker.shutdown();
+  }
+});
+
+Deno.test("executors check maxQueued, naming the option", () => {
+  assert.throws(() => new AsyncPoolExecutor({ maxQueued: 0 }), /'maxQueued'.*received 0/);
+  assert.throws(() => workerPool({ maxQueued: -1 }), RangeError);
+  assert.throws(() => new AsyncPoolExecutor({ maxQueue: 3 } as never), /did you mean 'maxQueued'/);
+});

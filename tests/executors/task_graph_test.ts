@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import {
+  AsyncPoolExecutor,
+  CancelledError,
+  DependencyError,
+  Future,
+  QueueFullError,
+  TimeoutError,
+} from "../../mod.ts";
+import { add } from "../fixtures/tasks.ts";
+import { workerPool } from "./_worker_helpers.ts";
+
+Deno.test("submit() awaits a future argument and passes its value", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const order: string[] = [];
+  const text = pool.submit(async () => {
+    await Promise.resolve();
+    order.push("download");
+    return "a b c";
+  });
+  const count = pool.submit((s: string) => {
+    order.push("parse");
+    return s.split(" ").length;
+  }, text);
+  assert.equal(await count, 3);
+  assert.deepEqual(order, ["download", "parse"]);
+});
+
+Deno.test("a failed dependency rejects the dependent with DependencyError whose cause is its error", async () => {
+  await using pool = new AsyncPoolExecutor();
+  let ran = false;
+  const failing = pool.submit((): number => {
+    throw new RangeError("bad input");
+  });
+  const dependent = pool.submit(
+    (a: number, b: number) => {
+      ran = true;
+      return a + b;
+    },
+    1,
+    failing,
+  );
+  const error = await dependent.exception();
+  assert.ok(error instanceof DependencyError);
+  assert.equal(error.argument, 1);
+  assert.ok(error.cause instanceof RangeError);
+  assert.match(error.message, /argument 1 failed: bad input/);
+  assert.equal(ran, false);
+});
+
+Deno.test("cancelling a dependency cancels what depends on it", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const input = new Future<number>();
+  const first = pool.submit((x: number) => x, input);
+  const second = pool.submit((x: number) => x, first);
+  assert.equal(input.cancel(), true);
+  assert.equal(first.cancelled(), true);
+  assert.equal(second.cancelled(), true);
+  await assert.rejects(() => second.result(), CancelledError);
+});
+
+Deno.test("a task waiting for its inputs takes no worker slot", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const input = new Future<number>();
+  const waiting = pool.submit((x: number) => x * 2, input);
+  // With the only slot held by the waiting task, this one could never run.
+  assert.equal(await pool.submit(() => "ran meanwhile"), "ran meanwhile");
+  assert.equal(waiting.done(), false);
+  input.setResult(21);
+  assert.equal(await waiting, 42);
+});
+
+Deno.test("a future from one executor feeds a task on another", async () => {
+  await using io = new AsyncPoolExecutor();
+  await using cpu = workerPool({ maxWorkers: 1 });
+  const a = io.submit(async () => 40);
+  const sum = cpu.submit(add, a, 2);
+  assert.equal(await sum, 42);
+});
+
+Deno.test("map() awaits futures among its items", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  await using io = new AsyncPoolExecutor();
+  const items = [1, 2, 3].map((i) => io.submit(async () => i * 10));
+  const out: number[] = [];
+  for await (const v of pool.map((x: number) => x + 1, items, { chunksize: 2 })) out.push(v);
+  assert.deepEqual(out, [11, 21, 31]);
+});
+
+Deno.test("a dependent's signal, deadline and cancel() act while it waits for inputs", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const never = new Future<number>();
+  const controller = new AbortController();
+  const aborted = pool.with({ signal: controller.signal }).submit((x: number) => x, never);
+  controller.abort(new Error("stop"));
+  assert.equal(((await aborted.exception()) as Error).message, "stop");
+  const late = pool.with({ deadline: Date.now() + 20 }).submit((x: number) => x, never);
+  assert.ok((await late.exception()) instanceof TimeoutError);
+  const cancelled = pool.submit((x: number) => x, never);
+  assert.equal(cancelled.cancel(), true);
+  await assert.rejects(() => cancelled.result(), CancelledError);
+  await pool.onIdle();
+});
+
+Deno.test("tasks waiting for their inputs count toward maxQueued", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  const input = new Future<number>();
+  // One free slot: the first waiting task does not count, the second does.
+  const a = pool.submit((x: number) => x, input);
+  const b = pool.submit((x: number) => x + 1, input);
+  assert.throws(() => pool.submit((x: number) => x, input), QueueFullError);
+  input.setResult(1);
+  assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+});
