@@ -18,6 +18,21 @@
  * deno run -A examples/map_reduce.ts --help
  * ```
  *
+ * Example output (the start of it), from a shared 2-core machine where another program was using
+ * one of the cores: the map step gains little when there is no free core for the second worker.
+ *
+ * ```text
+ * 2,000,000 words, 2,000 distinct, in 100 files
+ *
+ * count on     seconds  files/s  speedup
+ * main thread     0.64      157    1.00x
+ * 2 workers       0.57      176    1.12x
+ *
+ * rank  word   count   share
+ *    1  kalo  244208  12.21%
+ *    2  lolo  122729   6.14%
+ * ```
+ *
  * @module
  */
 
