@@ -218,6 +218,15 @@ export function commandLine<F extends Record<string, Flag>>(
   return values;
 }
 
+/**
+ * For a value that passed `commandLine()` but cannot be used (a missing file): prints one line
+ * on stderr and exits with code 2, as for any other bad command line.
+ */
+export function refuse(command: { name: string }, message: string): never {
+  console.error(`${command.name}: ${message}`);
+  Deno.exit(2);
+}
+
 const encoder = new TextEncoder();
 
 /**

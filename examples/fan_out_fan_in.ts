@@ -38,7 +38,7 @@
  */
 
 import { asCompleted, WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, Progress, table } from "./_cli.ts";
+import { commandLine, Progress, refuse, table } from "./_cli.ts";
 import { crc32, crc32Combine, crc32OfSlice } from "./fan_out_fan_in_tasks.ts";
 
 const COMMAND = {
@@ -132,6 +132,11 @@ const hex = (crc: number) => `0x${crc.toString(16).padStart(8, "0")}`;
 
 async function main(): Promise<number> {
   const flags = commandLine(COMMAND);
+  if (flags.file !== "") {
+    const info = await Deno.stat(flags.file).catch((error: Error) => error);
+    if (info instanceof Error) refuse(COMMAND, `--file ${flags.file}: ${info.message}`);
+    if (!info.isFile) refuse(COMMAND, `--file ${flags.file}: not a file`);
+  }
   const dir = flags.file === "" ? await Deno.makeTempDir({ prefix: "fan_out_fan_in_" }) : "";
   try {
     const path = flags.file === "" ? `${dir}/data.bin` : flags.file;

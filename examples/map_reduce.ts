@@ -37,7 +37,7 @@
  */
 
 import { WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, count, Progress, table } from "./_cli.ts";
+import { commandLine, count, Progress, refuse, table } from "./_cli.ts";
 import { countWordsInFile } from "./map_reduce_tasks.ts";
 
 const COMMAND = {
@@ -152,6 +152,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 async function main(): Promise<number> {
   const flags = commandLine(COMMAND);
+  if (flags.input !== "") {
+    const info = await Deno.stat(flags.input).catch((error: Error) => error);
+    if (info instanceof Error) refuse(COMMAND, `--input ${flags.input}: ${info.message}`);
+    if (!info.isDirectory) refuse(COMMAND, `--input ${flags.input}: not a folder`);
+  }
   const dir = flags.input === "" ? await Deno.makeTempDir({ prefix: "map_reduce_" }) : "";
   try {
     let paths: string[];

@@ -53,3 +53,14 @@ commandLineTests("fan_out_fan_in.ts", {
   args: ["--slice", "0"],
   message: /^fan_out_fan_in\.ts: --slice must be a positive integer: received "0" \(see --help\)$/m,
 });
+
+Deno.test("examples/fan_out_fan_in.ts refuses a missing --file in one line with exit code 2", async () => {
+  const { code, stdout, stderr } = await runExample(
+    "fan_out_fan_in.ts",
+    "--file",
+    "/no/such/file.bin",
+  );
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.match(stderr, /^fan_out_fan_in\.ts: --file \/no\/such\/file\.bin: .*\n$/);
+});

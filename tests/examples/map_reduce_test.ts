@@ -88,3 +88,15 @@ commandLineTests("map_reduce.ts", {
   args: ["--files", "many"],
   message: /^map_reduce\.ts: --files must be a positive integer: received "many" \(see --help\)$/m,
 });
+
+Deno.test("examples/map_reduce.ts refuses an --input that is not a folder in one line with exit code 2", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    const { code, stdout, stderr } = await runExample("map_reduce.ts", "--input", file);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.equal(stderr, `map_reduce.ts: --input ${file}: not a folder\n`);
+  } finally {
+    await Deno.remove(file);
+  }
+});
