@@ -101,7 +101,7 @@ export function usage<F extends Record<string, Flag>>(command: Command<F>): stri
   lines.push(`  ${"-h, --help".padEnd(20)} show this help`);
   return [
     "Usage:",
-    `  deno run -A examples/${command.name} [options]`,
+    `deno run -A examples/${command.name} [options]`,
     "",
     command.summary,
     "",

@@ -72,7 +72,7 @@ Deno.test("parseFlags() refuses bad values with one line naming the flag and the
 
 Deno.test("usage() starts with the command to run and lists every flag with its default", () => {
   const text = usage(command);
-  assert.match(text, /^Usage:\n {2}deno run -A examples\/demo\.ts \[options\]\n\nA demo\.\n/);
+  assert.match(text, /^Usage:\ndeno run -A examples\/demo\.ts \[options\]\n\nA demo\.\n/);
   assert.match(text, /^ {2}--n N +how many \(default 20\)$/m);
   assert.match(text, /^ {2}--delays MS,… +delays \(default 1,2\)$/m);
   assert.match(text, /^ {2}--json +JSON$/m);

@@ -32,7 +32,7 @@ export function commandLineTests(
       const { code, stdout, stderr } = await runExample(name, flag);
       assert.equal(code, 0, stderr);
       assert.equal(stderr, "");
-      assert.match(stdout, new RegExp(`^Usage:\\n  deno run -A examples/${name} \\[options\\]\\n`));
+      assert.match(stdout, new RegExp(`^Usage:\\ndeno run -A examples/${name} \\[options\\]\\n`));
       assert.match(stdout, /^ {2}-h, --help +show this help$/m);
     }
   });
