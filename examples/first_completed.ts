@@ -37,7 +37,7 @@
  */
 
 import { AsyncPoolExecutor, FIRST_COMPLETED, type Future, taskSignal, wait } from "../mod.ts";
-import { commandLine, table } from "./_cli.ts";
+import { commandLine, refuse, table } from "./_cli.ts";
 
 const COMMAND = {
   name: "first_completed.ts",
@@ -119,6 +119,9 @@ async function download(url: string): Promise<number> {
 
 async function main(): Promise<void> {
   const { delays, broken } = commandLine(COMMAND);
+  if (broken > delays.length) {
+    refuse(COMMAND, `--broken must name one of the ${delays.length} mirrors: received ${broken}`);
+  }
   const mirrors = delays.map((delay, i) => startMirror(delay, broken === i + 1));
   const started = performance.now();
   const at = () => `${(performance.now() - started).toFixed(0).padStart(5)} ms`;

@@ -37,6 +37,19 @@ Deno.test("examples/first_completed.ts says so when no mirror sends the file", a
   assert.deepEqual(tableRows(stdout, "mirror").map((row) => row[2]), ["failed: HTTP 503"]);
 });
 
+Deno.test("examples/first_completed.ts refuses a --broken mirror that does not exist", async () => {
+  const { code, stdout, stderr } = await runExample(
+    "first_completed.ts",
+    "--delays",
+    "10,20",
+    "--broken",
+    "3",
+  );
+  assert.equal(code, 2);
+  assert.equal(stdout, "");
+  assert.equal(stderr, "first_completed.ts: --broken must name one of the 2 mirrors: received 3\n");
+});
+
 commandLineTests("first_completed.ts", {
   args: ["--delays", "100,x"],
   message:
