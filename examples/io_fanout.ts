@@ -38,43 +38,27 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { asCompleted, AsyncPoolExecutor, type Future, taskSignal } from "../mod.ts";
+import { commandLine, Progress, table } from "./_cli.ts";
 
 /** How long the server takes to answer each request. */
 const RESPONSE_DELAY_MS = 300;
-const DEFAULT_N = 20;
 const POOL_SIZES = [10, 20];
 
-const USAGE = `Usage: deno run -A examples/io_fanout.ts [--n N]
-
-Fetches N URLs from a local server whose responses take ${RESPONSE_DELAY_MS} ms: one by one, then
-with an AsyncPoolExecutor of ${POOL_SIZES.join(" and ")} workers, and prints how long each took.
-
-Options:
-  --n N       how many URLs to fetch (default ${DEFAULT_N}: about ${
-  (DEFAULT_N * RESPONSE_DELAY_MS / 1000).toFixed(0)
-} s one by one)
-  -h, --help  show this help`;
+const COMMAND = {
+  name: "io_fanout.ts",
+  summary:
+    `Fetches N URLs from a local server whose responses take ${RESPONSE_DELAY_MS} ms: one by one, then
+with an AsyncPoolExecutor of ${POOL_SIZES.join(" and ")} workers, and prints how long each took.`,
+  flags: {
+    n: { type: "integer", min: 1, default: 20, help: "how many URLs to fetch" },
+  },
+} as const;
 
 interface Row {
   mode: string;
   workers: number;
   seconds: number;
-}
-
-const encoder = new TextEncoder();
-const live = Deno.stderr.isTerminal();
-
-/** Rewrites the progress line on stderr; when stderr is not a terminal, only the last state. */
-function progress(text: string, last = false): void {
-  if (!live && !last) return;
-  Deno.stderr.writeSync(encoder.encode(`\r${text}${last ? "\n" : ""}`));
-}
-
-function bar(done: number, total: number, width = 20): string {
-  const filled = Math.round((done / total) * width);
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
 }
 
 /** A server whose every response takes `RESPONSE_DELAY_MS`; it echoes the path. */
@@ -95,11 +79,10 @@ async function fetchText(url: string, signal?: AbortSignal): Promise<string> {
 
 async function sequential(urls: string[]): Promise<string[]> {
   const bodies: string[] = [];
-  const label = "sequential  x1 ";
-  progress(`${label} ${bar(0, urls.length)}`);
+  const bar = new Progress("sequential  x1 ", urls.length);
   for (const url of urls) {
     bodies.push(await fetchText(url));
-    progress(`${label} ${bar(bodies.length, urls.length)}`, bodies.length === urls.length);
+    bar.tick();
   }
   return bodies;
 }
@@ -111,58 +94,26 @@ async function pooled(urls: string[], maxWorkers: number): Promise<string[]> {
   const futures: Future<string>[] = urls.map((url) =>
     io.submit((url: string) => fetchText(url, taskSignal()), url)
   );
-  const label = `pool        x${String(maxWorkers).padEnd(3)}`;
-  let done = 0;
-  progress(`${label} ${bar(0, urls.length)}`);
-  for await (const _future of asCompleted(futures)) {
-    done++;
-    progress(`${label} ${bar(done, urls.length)}`, done === urls.length);
-  }
+  const bar = new Progress(`pool        x${String(maxWorkers).padEnd(3)}`, urls.length);
+  for await (const _future of asCompleted(futures)) bar.tick();
   return Promise.all(futures.map((future) => future.result()));
 }
 
-function table(rows: Row[]): string {
+function report(rows: Row[]): string {
   const base = rows[0]!.seconds;
-  const lines = ["mode        workers  seconds  speedup"];
-  for (const { mode, workers, seconds } of rows) {
-    lines.push(
-      `${mode.padEnd(10)} ${String(workers).padStart(8)} ${seconds.toFixed(2).padStart(8)} ${
-        `${(base / seconds).toFixed(1)}x`.padStart(8)
-      }`,
-    );
-  }
-  return lines.join("\n");
-}
-
-function parseN(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_N;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`'--n' must be a positive integer: received ${JSON.stringify(value)}`);
-  }
-  return n;
+  return table(
+    ["mode", "workers", "seconds", "speedup"],
+    rows.map(({ mode, workers, seconds }) => [
+      mode,
+      workers,
+      seconds.toFixed(2),
+      `${(base / seconds).toFixed(1)}x`,
+    ]),
+  );
 }
 
 async function main(args: string[]): Promise<number> {
-  let n: number;
-  try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        n: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    n = parseN(values.n);
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : error}\n\n${USAGE}`);
-    return 2;
-  }
-
+  const { n } = commandLine(COMMAND, args);
   const server = startServer();
   try {
     const base = `http://127.0.0.1:${server.addr.port}`;
@@ -190,7 +141,7 @@ async function main(args: string[]): Promise<number> {
       }
       rows.push({ mode, workers, seconds });
     }
-    console.log(`\n${table(rows)}`);
+    console.log(`\n${report(rows)}`);
     return 0;
   } finally {
     await server.shutdown();

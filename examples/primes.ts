@@ -8,14 +8,15 @@
  * deno run -A examples/primes.ts                  # 10,000,000 (664,579 primes), 16 chunks
  * deno run -A examples/primes.ts --limit 2000000 --chunks 8 --workers 4
  * deno run -A examples/primes.ts --json           # machine-readable results
+ * deno run -A examples/primes.ts --help
  * ```
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { asCompleted, AsyncPoolExecutor, type Executor, WorkerPoolExecutor } from "../mod.ts";
 import { countPrimes } from "./primes_tasks.ts";
+import { commandLine, Progress, table } from "./_cli.ts";
 
 interface Run {
   executor: string;
@@ -26,22 +27,23 @@ interface Run {
   efficiency: number;
 }
 
-const HELP = `Usage: deno run -A examples/primes.ts [options]
-
-  --limit N     count the primes below N          (default 10000000)
-  --chunks N    split the range into N chunks     (default 16)
-  --workers N   try 1 … N workers                 (default navigator.hardwareConcurrency)
-  --json        print the results as JSON only
-  --help        show this help`;
-
-function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`--${name} must be a positive integer: received ${text}`);
-    Deno.exit(2);
-  }
-  return value;
-}
+const COMMAND = {
+  name: "primes.ts",
+  summary:
+    "Counts the primes below a limit on the main thread, on an AsyncPoolExecutor and on a\n" +
+    "WorkerPoolExecutor with 1 … N workers, and prints how the time scales.",
+  flags: {
+    limit: { type: "integer", min: 1, default: 10_000_000, help: "count the primes below N" },
+    chunks: { type: "integer", min: 1, default: 16, help: "split the range into N chunks" },
+    workers: {
+      type: "integer",
+      min: 1,
+      default: navigator.hardwareConcurrency || 1,
+      help: "try 1 … N workers",
+    },
+    json: { type: "boolean", help: "print the results as JSON only" },
+  },
+} as const;
 
 /** The `[from, to)` ranges that cover `[0, limit)` in `chunks` pieces. */
 function ranges(limit: number, chunks: number): [number, number][] {
@@ -49,19 +51,6 @@ function ranges(limit: number, chunks: number): [number, number][] {
   const out: [number, number][] = [];
   for (let from = 0; from < limit; from += size) out.push([from, Math.min(limit, from + size)]);
   return out;
-}
-
-const encoder = new TextEncoder();
-const drawBars = Deno.stderr.isTerminal();
-
-/** Draws a progress bar on stderr (only on a terminal: a log would fill with redraws). */
-function progress(label: string, done: number, total: number, quiet: boolean): void {
-  if (quiet || !drawBars) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  const bar = "█".repeat(filled) + "░".repeat(width - filled);
-  const text = `\r  ${label.padEnd(28)} ${bar} ${String(done).padStart(3)}/${total}`;
-  Deno.stderr.writeSync(encoder.encode(text + (done === total ? "\r\x1b[2K" : "")));
 }
 
 /** Submits every chunk to `executor` and sums the counts as they complete. */
@@ -72,12 +61,11 @@ async function countOn(
   quiet: boolean,
 ): Promise<number> {
   const futures = chunks.map(([from, to]) => executor.submit(countPrimes, from, to));
+  const bar = quiet ? undefined : new Progress(label.padEnd(28), futures.length);
   let total = 0;
-  let done = 0;
-  progress(label, 0, futures.length, quiet);
   for await (const future of asCompleted(futures)) {
     total += await future;
-    progress(label, ++done, futures.length, quiet);
+    bar?.tick();
   }
   return total;
 }
@@ -89,20 +77,9 @@ async function timed(fn: () => Promise<number>): Promise<[number, number]> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      limit: { type: "string", default: "10000000" },
-      chunks: { type: "string", default: "16" },
-      workers: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) return console.log(HELP);
-  const limit = positiveInt("limit", values.limit);
-  const chunkCount = positiveInt("chunks", values.chunks);
-  const maxWorkers = positiveInt("workers", values.workers);
+  const values = commandLine(COMMAND);
+  const { limit, workers: maxWorkers } = values;
+  const chunkCount = values.chunks;
   const quiet = values.json;
   const chunks = ranges(limit, chunkCount);
   const runs: Run[] = [];
@@ -127,11 +104,12 @@ async function main(): Promise<void> {
   }
 
   const [mainPrimes, mainSeconds] = await timed(() => {
+    const bar = quiet ? undefined : new Progress("main thread".padEnd(28), chunks.length);
     let total = 0;
-    chunks.forEach(([from, to], i) => {
+    for (const [from, to] of chunks) {
       total += countPrimes(from, to);
-      progress("main thread", i + 1, chunks.length, quiet);
-    });
+      bar?.tick();
+    }
     return Promise.resolve(total);
   });
   record("main thread", 1, mainPrimes, mainSeconds);
@@ -166,18 +144,16 @@ async function main(): Promise<void> {
     );
   } else {
     console.log(`Primes below ${limit.toLocaleString("en")}: ${mainPrimes.toLocaleString("en")}\n`);
-    console.log(
-      "executor             workers   seconds   speedup   efficiency",
-    );
-    for (const run of runs) {
-      console.log(
-        `${run.executor.padEnd(20)} ${String(run.workers).padStart(7)} ${
-          run.seconds.toFixed(2).padStart(9)
-        } ${run.speedup.toFixed(2).padStart(8)}x ${
-          (run.efficiency * 100).toFixed(0).padStart(11)
-        }%`,
-      );
-    }
+    console.log(table(
+      ["executor", "workers", "seconds", "speedup", "efficiency"],
+      runs.map((run) => [
+        run.executor,
+        run.workers,
+        run.seconds.toFixed(2),
+        `${run.speedup.toFixed(2)}x`,
+        `${(run.efficiency * 100).toFixed(0)}%`,
+      ]),
+    ));
   }
   if (wrong.length > 0) {
     console.error(

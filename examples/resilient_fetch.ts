@@ -15,15 +15,20 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { AsyncPoolExecutor, CircuitOpenError, taskSignal } from "../mod.ts";
+import { commandLine, Progress, table } from "./_cli.ts";
 
-const HELP = `Usage: deno run -A examples/resilient_fetch.ts [options]
-
-  --urls N      URLs per route                    (default 6)
-  --interval N  ms between two URLs of a route    (default 100)
-  --seed N      seed of the flaky route's luck    (default 1)
-  --help        show this help`;
+const COMMAND = {
+  name: "resilient_fetch.ts",
+  summary:
+    "Fetches URLs from a local server with a healthy, a flaky and a dead route, with retries\n" +
+    "and a circuit breaker per route, and shows what each URL got.",
+  flags: {
+    urls: { type: "integer", min: 1, default: 6, help: "URLs per route" },
+    interval: { type: "integer", min: 0, default: 100, help: "ms between two URLs of a route" },
+    seed: { type: "integer", default: 1, help: "seed of the flaky route's luck" },
+  },
+} as const;
 
 /** An HTTP answer that was not a success; retried when the server is at fault (5xx). */
 class HttpError extends Error {
@@ -57,23 +62,7 @@ function serve(seed: number): Deno.HttpServer<Deno.NetAddr> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      urls: { type: "string", default: "6" },
-      seed: { type: "string", default: "1" },
-      interval: { type: "string", default: "100" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) return console.log(HELP);
-  const perRoute = Number(values.urls);
-  const seed = Number(values.seed);
-  const interval = Number(values.interval);
-  if (!Number.isInteger(perRoute) || perRoute < 1 || !Number.isInteger(seed) || !(interval >= 0)) {
-    console.error("--urls must be a positive integer, --seed an integer, --interval at least 0");
-    Deno.exit(2);
-  }
+  const { urls: perRoute, seed, interval } = commandLine(COMMAND);
 
   await using server = serve(seed);
   const base = `http://127.0.0.1:${server.addr.port}`;
@@ -105,6 +94,7 @@ async function main(): Promise<void> {
 
   // Each route's URLs arrive one every `interval` ms, so that an open circuit's half-open probe
   // shows: the flaky route recovers, the dead one opens again. Routes run side by side.
+  const bar = new Progress("fetching", urls.length);
   const results = await Promise.all(routes.map(async (route) => {
     const lines: string[] = [];
     for (const url of urls.filter((u) => u.includes(`/${route}/`))) {
@@ -130,6 +120,7 @@ async function main(): Promise<void> {
           } ms)`,
         );
       } else lines.push(`FAILED   ${path} after ${tries}: ${(error as Error).message}`);
+      bar.tick();
     }
     return lines;
   }));
@@ -138,12 +129,28 @@ async function main(): Promise<void> {
   for (const line of lines) console.log(line);
   console.log("\nCircuit changes:");
   for (const event of events) console.log(event);
-  const count = (word: string) => lines.filter((line) => line.startsWith(word)).length;
-  const requests = [...attempts.values()].reduce((a, b) => a + b, 0);
+  const count = (word: string, route = "") =>
+    lines.filter((line) => line.startsWith(word) && line.includes(`/${route}`)).length;
+  const requests = (route = "") =>
+    [...attempts].filter(([url]) => url.includes(`/${route}`)).reduce((a, [, n]) => a + n, 0);
+  console.log(
+    `\n${
+      table(
+        ["route", "ok", "failed", "blocked", "requests"],
+        routes.map((route) => [
+          route,
+          count("OK", route),
+          count("FAILED", route),
+          count("BLOCKED", route),
+          requests(route),
+        ]),
+      )
+    }`,
+  );
   console.log(
     `\nSummary: ${count("OK")} ok, ${count("FAILED")} failed, ${
       count("BLOCKED")
-    } blocked, ${requests} requests for ${urls.length} URLs`,
+    } blocked, ${requests()} requests for ${urls.length} URLs`,
   );
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { commandLineTests } from "./_run.ts";
 
 Deno.test("examples/primes.ts counts the primes on every executor and prints JSON", async () => {
   const script = new URL("../../examples/primes.ts", import.meta.url);
@@ -42,4 +43,9 @@ Deno.test("examples/primes.ts prints a table", async () => {
   assert.match(text, /Primes below 100,000: 9,592/);
   assert.match(text, /executor\s+workers\s+seconds\s+speedup\s+efficiency/);
   assert.match(text, /WorkerPoolExecutor\s+1\s/);
+});
+
+commandLineTests("primes.ts", {
+  args: ["--limit", "-3"],
+  message: /^primes\.ts: --limit must be a positive integer: received "-3" \(see --help\)$/m,
 });

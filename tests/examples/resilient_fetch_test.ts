@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { commandLineTests, tableRows } from "./_run.ts";
 
 Deno.test("examples/resilient_fetch.ts shows retries, failures and open circuits", async () => {
   const script = new URL("../../examples/resilient_fetch.ts", import.meta.url);
@@ -16,4 +17,22 @@ Deno.test("examples/resilient_fetch.ts shows retries, failures and open circuits
   assert.match(text, /BLOCKED {2}\/dead\/2 by the open circuit of 'dead'/);
   assert.match(text, /circuit 'dead': closed → open/);
   assert.match(text, /Summary: \d+ ok, \d+ failed, \d+ blocked, \d+ requests for 12 URLs/);
+  const rows = tableRows(text, "route");
+  assert.deepEqual(rows.map((row) => row[0]), ["healthy", "flaky", "dead"]);
+  assert.deepEqual(rows[0], ["healthy", "4", "0", "0", "4"]);
+  for (const [route, ok, failed, blocked, requests] of rows) {
+    // Every URL is counted once; a request is an attempt, and a blocked URL makes none.
+    assert.equal(Number(ok) + Number(failed) + Number(blocked), 4, route);
+    const lines = text.split("\n").filter((line) => line.includes(` /${route}/`));
+    const attempts = lines.map((line) =>
+      Number(/after (\d+) attempts?|\((\d+) attempts?\)/.exec(line)?.slice(1).find(Boolean) ?? 0)
+    );
+    assert.equal(Number(requests), attempts.reduce((a, b) => a + b, 0), route);
+  }
+});
+
+commandLineTests("resilient_fetch.ts", {
+  args: ["--urls", "-3"],
+  message:
+    /^resilient_fetch\.ts: --urls must be a positive integer: received "-3" \(see --help\)$/m,
 });
