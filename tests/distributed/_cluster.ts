@@ -104,6 +104,7 @@ export class Cluster {
     for (const entry of Deno.readDirSync(this.scratch)) {
       if (!entry.name.endsWith(".runs")) continue;
       for (const [pid] of this.runs(entry.name.slice(0, -5))) {
+        if (pid === Deno.pid) continue;
         try {
           Deno.kill(pid, "SIGKILL");
         } catch {
