@@ -18,12 +18,19 @@ import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protoco
 
 /** How a worker runs. */
 export interface WorkerRunOptions {
+  /** NATS server URL(s). */
   servers: string | string[];
+  /** The queue whose tasks it runs. */
   queue: string;
+  /** Task modules, as URLs: it runs their exported functions. */
   modules: string[];
+  /** Tasks it runs at once (the size of its local pool). */
   concurrency: number;
+  /** `"process"`: each task in a subprocess that a timeout kills; `"worker"`: Web Workers. */
   isolation: "process" | "worker";
+  /** Whether it runs functions sent by source (remote code execution). */
   allowSource: boolean;
+  /** Its name in logs and in the client's per-worker counts. */
   name: string;
   /** Used only when the queue's consumer does not exist yet. */
   ackWait?: number;
@@ -35,8 +42,19 @@ type Fn = (...args: unknown[]) => unknown;
 
 const BLOB_THRESHOLD = 256 * 1024;
 
-/** A running worker; `stop()` drains it: no more pulls, running tasks finish, then it closes. */
+/**
+ * A running worker; `stop()` drains it: no more pulls, running tasks finish, then it closes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedWorker } from "@concurrent/futures/worker";
+ *
+ * assert.equal(typeof DistributedWorker.start, "function");
+ * ```
+ */
 export class DistributedWorker {
+  /** Its name in logs and in the client's per-worker counts. */
   readonly name: string;
   readonly #options: WorkerRunOptions;
   readonly #nc: NatsConnection;
@@ -53,7 +71,9 @@ export class DistributedWorker {
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
+  /** Tasks it finished with a value. */
   completed = 0;
+  /** Tasks it finished with an error. */
   failed = 0;
 
   private constructor(
@@ -86,7 +106,13 @@ export class DistributedWorker {
     });
   }
 
-  /** Connects, creates the queue if missing, loads the task modules and starts pulling. */
+  /**
+   * Connects, creates the queue if missing, loads the task modules and starts pulling.
+   *
+   * @param options see {@linkcode WorkerRunOptions}
+   * @returns the running worker
+   * @throws {Error} when it cannot connect or a task module fails to load
+   */
   static async start(options: WorkerRunOptions): Promise<DistributedWorker> {
     const modules = new Map<string, Record<string, unknown>>();
     for (const url of options.modules) {
@@ -131,7 +157,11 @@ export class DistributedWorker {
     }
   }
 
-  /** Stops pulling, lets the running tasks finish, closes the pool and the connection. */
+  /**
+   * Stops pulling, lets the running tasks finish, closes the pool and the connection.
+   *
+   * @returns a promise that resolves once it is closed
+   */
   stop(): Promise<void> {
     this.#draining = true;
     this.#stopped ??= (async () => {

@@ -26,3 +26,15 @@ export {
   WorkerCrashedError,
 } from "../future/errors.ts";
 export { registerErrorClass } from "../actors/error_codec.ts";
+export { Future, type FutureState, type WaitOptions } from "../future/future.ts";
+export type {
+  CircuitBreakerOptions,
+  CircuitState,
+  CommonExecutorOptions,
+  DomainCircuitStats,
+  Executor,
+  MapOptions,
+  RetryOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "../executors/mod.ts";
