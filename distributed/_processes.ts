@@ -53,9 +53,14 @@ export class Spawned {
 }
 
 /** Where nats-server is: on PATH, or in /usr/sbin where Debian puts it. */
-export function findNatsServer(): string {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
-  for (const dir of [...dirs, "/usr/sbin", "/usr/local/sbin"]) {
+export function findNatsServer(
+  dirs: string[] = [
+    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
+    "/usr/sbin",
+    "/usr/local/sbin",
+  ],
+): string {
+  for (const dir of dirs) {
     const path = `${dir}/nats-server`;
     try {
       if (Deno.statSync(path).isFile) return path;

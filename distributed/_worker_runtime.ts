@@ -68,6 +68,7 @@ export class DistributedWorker {
   readonly #cancelled = new Map<string, number>();
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
+  readonly #acks = new Set<Promise<void>>();
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
@@ -166,6 +167,7 @@ export class DistributedWorker {
     this.#draining = true;
     this.#stopped ??= (async () => {
       await Promise.all(this.#lanes);
+      await Promise.all(this.#acks);
       await this.#pool.shutdown({ wait: true });
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
@@ -324,7 +326,10 @@ export class DistributedWorker {
       );
     }
     await storeOnce(this.#kv, key, bytes, this.#ackWait);
-    await ack(msg);
+    // The lane pulls its next task meanwhile: a lost ack only brings a redelivery that the stored
+    // outcome absorbs.
+    const acking = ack(msg).finally(() => this.#acks.delete(acking));
+    this.#acks.add(acking);
   }
 }
 

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { Cluster } from "./_cluster.ts";
 import { DistributedExecutor, TimeoutError } from "../../distributed/mod.ts";
-import { CancelledError, InvalidStateError } from "../../mod.ts";
+import { CancelledError, CircuitOpenError, InvalidStateError } from "../../mod.ts";
+import { findNatsServer } from "../../distributed/_processes.ts";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import {
   add,
   counted,
@@ -234,3 +237,65 @@ function descendants(roots: Set<number>): number[] {
   }
   return found;
 }
+
+Deno.test("findNatsServer() says how to install nats-server when it is missing", () => {
+  assert.throws(() => findNatsServer(["/nonexistent"]), /apt-get install nats-server/);
+  assert.match(findNatsServer(), /nats-server$/);
+});
+
+Deno.test("DistributedExecutor maxQueued keeps tasks beyond it here, in order, until others settle", async () => {
+  const cluster = await Cluster.start({ workers: 0 });
+  try {
+    await using executor = cluster.executor({ maxQueued: 2 });
+    await executor.ready();
+    const futures = Array.from({ length: 6 }, (_, i) => executor.submit(add, i, 10));
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      while ((await jsm.streams.info("FUTS_TASKS")).state.messages < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal((await jsm.streams.info("FUTS_TASKS")).state.messages, 2);
+    } finally {
+      await nc.close();
+    }
+    assert.equal(executor.stats().queued, 6);
+    cluster.addWorker();
+    assert.deepEqual(await Promise.all(futures), [10, 11, 12, 13, 14, 15]);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor circuitBreaker opens a domain's circuit on the caller's side", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor({
+      circuitBreaker: { threshold: 1, halfOpenAfter: 60_000 },
+    });
+    const api = executor.with({ domain: "api" });
+    assert((await api.submit(failQuota, 1).exception()) instanceof QuotaError);
+    const error = await api.submit(counted, cluster.scratch, 8).exception();
+    assert(error instanceof CircuitOpenError);
+    assert.equal(error.domain, "api");
+    assert.equal(await executor.with({ domain: "other" }).submit(add, 1, 1), 2);
+    assert.equal(cluster.runs("n8").length, 0);
+    assert.equal(executor.circuitStats().get("api")?.state, "open");
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.with() retry runs a failed task again as its retryOn says", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    const retried = executor.with({
+      retry: { maxAttempts: 3, backoff: { initial: 1 }, retryOn: (e) => e instanceof QuotaError },
+    });
+    assert((await retried.submit(failQuota, 2).exception()) instanceof QuotaError);
+    assert.equal(executor.stats().failed, 3);
+  } finally {
+    await cluster.close();
+  }
+});
