@@ -3,7 +3,7 @@
  * tasks.
  *
  * ```sh
- * deno run --allow-net --allow-read --allow-run --allow-env \
+ * deno run --allow-net --allow-read --allow-run --allow-env --allow-sys=hostname \
  *   jsr:@concurrent/futures/worker --nats nats://nats-host:4222 --queue default \
  *   --modules file:///app/tasks.ts --concurrency 8 --isolation process
  * ```
