@@ -274,7 +274,9 @@ export class NatsEngine implements Engine {
     let bytes: Uint8Array;
     try {
       bytes = serialize(envelope);
-      if (bytes.length > this.#settings.payloadThreshold) {
+      // The server refuses a message over its max_payload (1 MiB by default), whatever we set.
+      const limit = Math.min(this.#settings.payloadThreshold, conn.nc.info!.max_payload - 8192);
+      if (bytes.length > limit) {
         const name = `${sent.key}.args`;
         await conn.blobs.put(name, serialize(job.args));
         sent.blobs.push(name);
@@ -295,8 +297,9 @@ export class NatsEngine implements Engine {
         break;
       } catch (error) {
         // The stream is full (discard=new) or the server is away: try again; the message id
-        // makes a publish that did arrive count once.
-        if (this.#closed && conn.nc.isClosed()) return this.#settleLocally(sent, error);
+        // makes a publish that did arrive count once. Errors that another try cannot fix settle.
+        const permanent = /max_payload|permission|authoriz/i.test(String(error));
+        if (permanent || conn.nc.isClosed()) return this.#settleLocally(sent, error);
         await delay(250);
       }
     }

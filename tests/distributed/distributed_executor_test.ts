@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Cluster } from "./_cluster.ts";
 import { DistributedExecutor, TimeoutError } from "../../distributed/mod.ts";
-import { CancelledError, CircuitOpenError, InvalidStateError } from "../../mod.ts";
+import {
+  BrokenExecutorError,
+  CancelledError,
+  CircuitOpenError,
+  InvalidStateError,
+} from "../../mod.ts";
 import { findNatsServer } from "../../distributed/_processes.ts";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -298,4 +303,15 @@ Deno.test("DistributedExecutor.with() retry runs a failed task again as its retr
   } finally {
     await cluster.close();
   }
+});
+
+Deno.test("DistributedExecutor breaks with BrokenExecutorError when it cannot connect", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  await using executor = new DistributedExecutor({ servers: `nats://127.0.0.1:${port}` });
+  const future = executor.submit(add, 1, 2);
+  await assert.rejects(executor.ready());
+  assert((await future.exception()) instanceof BrokenExecutorError);
+  assert.throws(() => executor.submit(add, 1, 2), BrokenExecutorError);
 });
