@@ -127,3 +127,21 @@ Deno.test("DistributedExecutor.submit() loses nothing when the server is SIGKILL
     await cluster.close();
   }
 });
+
+Deno.test("DistributedWorker drains on SIGTERM: it finishes the running task, then exits", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    const future = executor.submit(gated, cluster.scratch, "t", 4);
+    await cluster.waitRuns("t");
+    const worker = cluster.workers[0]!;
+    worker.kill("SIGTERM");
+    cluster.release("t");
+    assert.equal(await future, 4);
+    const status = await worker.status;
+    assert.equal(status.code, 0);
+    assert.equal(cluster.runs("t").length, 1);
+  } finally {
+    await cluster.close();
+  }
+});
