@@ -71,6 +71,8 @@ interface Sent {
   key: string;
   seq: number | undefined;
   started: boolean;
+  /** When the start notice came (`performance.now()`). */
+  startedAt: number;
   /** Settled here (an outcome arrived, or it was cancelled): later news about it is ignored. */
   done: boolean;
   deliveries: number;
@@ -102,6 +104,7 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  #reconciling = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #watch: { stop(): void } | undefined;
@@ -213,7 +216,7 @@ export class NatsEngine implements Engine {
       }),
     );
     this.#watching = this.#watchResults();
-    this.#timer = setInterval(() => this.#reconcile(), settings.reconcileInterval);
+    this.#timer = setInterval(() => this.#reconcile(false), settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
     if (this.#server) {
       const { workers, ...rest } = settings.embedded;
@@ -251,6 +254,7 @@ export class NatsEngine implements Engine {
       key: `${this.client}.${id}`,
       seq: undefined,
       started: false,
+      startedAt: 0,
       done: false,
       deliveries: 0,
       blobs: [],
@@ -351,6 +355,7 @@ export class NatsEngine implements Engine {
     sent.deliveries = Math.max(sent.deliveries, note.deliveries);
     if (sent.started) return;
     sent.started = true;
+    sent.startedAt = performance.now();
     if (!sent.job.started && !sent.job.start()) this.#cancelRemote(sent);
   }
 
@@ -419,23 +424,35 @@ export class NatsEngine implements Engine {
     for await (const status of nc.status()) {
       if (status.type !== "reconnect" || this.#closed) continue;
       clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = setTimeout(() => this.#reconcile(), 500);
+      this.#reconnectTimer = setTimeout(() => this.#reconcile(true), 500);
     }
   }
 
-  /** Reads the stored outcome of every task sent: a watch can miss entries across a restart. */
-  #reconcile(): void {
-    if (this.#closed || !this.#conn) return;
+  /**
+   * Reads stored outcomes directly: a watch can miss entries across a restart. After a reconnect
+   * it reads every task sent; on the timer only those started more than an interval ago, so that
+   * a deep queue costs nothing (a task not started has no outcome, and a lost start notice means
+   * a lost connection, which the reconnect covers).
+   */
+  #reconcile(all: boolean): void {
+    if (this.#closed || !this.#conn || this.#reconciling) return;
     const kv = this.#conn.kv;
-    const todo = [...this.#sent.values()].filter((sent) => sent.seq !== undefined);
+    const before = performance.now() - this.#settings.reconcileInterval;
+    const todo = [...this.#sent.values()].filter((sent) =>
+      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before)
+    );
+    if (todo.length === 0) return;
+    this.#reconciling = true;
+    let lanes = Math.min(16, todo.length);
     const next = async (): Promise<void> => {
       for (let sent = todo.pop(); sent; sent = todo.pop()) {
         if (sent.done) continue;
         const entry = await kv.get(sent.key).catch(() => null);
         if (entry) await this.#onResult(entry);
       }
+      if (--lanes === 0) this.#reconciling = false;
     };
-    for (let lane = 0; lane < 16; lane++) this.#chore(next());
+    for (let lane = lanes; lane > 0; lane--) this.#chore(next());
   }
 }
 
