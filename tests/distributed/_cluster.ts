@@ -11,6 +11,7 @@ export interface ClusterOptions {
   concurrency?: number;
   ackWait?: number;
   isolation?: "process" | "worker";
+  allowSource?: boolean;
 }
 
 /** A server, workers, and a scratch directory the fixture tasks write into. */
@@ -32,6 +33,7 @@ export class Cluster {
       concurrency: options.concurrency ?? 1,
       ackWait: options.ackWait ?? 1_000,
       isolation: options.isolation ?? "process",
+      allowSource: options.allowSource ?? true,
     };
     const server = await NatsServer.start();
     const scratch = await Deno.makeTempDir({ prefix: "futures-dist-test-" });
@@ -51,7 +53,7 @@ export class Cluster {
       modules: [TASKS],
       concurrency: this.options.concurrency,
       isolation: this.options.isolation,
-      allowSource: true,
+      allowSource: this.options.allowSource,
       name: `w${this.workers.length + 1}`,
       ackWait: this.options.ackWait,
     });

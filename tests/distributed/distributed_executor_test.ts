@@ -183,6 +183,19 @@ Deno.test("DistributedExecutor.submit() runs functions by source on workers that
   }
 });
 
+Deno.test("DistributedExecutor.submit() rejects a function by source on workers without --allow-source", async () => {
+  const cluster = await Cluster.start({ allowSource: false });
+  try {
+    await using executor = cluster.executor();
+    const error = await executor.submit((a: number) => a * 3, 5).exception();
+    assert(error instanceof TypeError);
+    assert.match(error.message, /--allow-source/);
+    assert.equal(await executor.submit(add, 2, 5), 7);
+  } finally {
+    await cluster.close();
+  }
+});
+
 Deno.test("DistributedExecutor.shutdown() ends the embedded server and workers and their children", async () => {
   const executor = new DistributedExecutor({ workers: 2, allowSource: true });
   await executor.ready();
