@@ -104,6 +104,7 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  #workerExits = 0;
   #reconciling = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -219,18 +220,39 @@ export class NatsEngine implements Engine {
     this.#timer = setInterval(() => this.#reconcile(false), settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
     if (this.#server) {
-      const { workers, ...rest } = settings.embedded;
-      for (let i = 0; i < workers; i++) {
-        this.#workers.push(spawnWorker({
-          url: this.#server.url,
-          queue: settings.queue,
-          modules: settings.modules.urls,
-          name: `local-${i + 1}`,
-          ackWait: settings.layout.ackWait,
-          ...rest,
-        }));
-      }
+      for (let i = 0; i < settings.embedded.workers; i++) this.#spawnWorker(this.#server, i);
     }
+  }
+
+  /**
+   * Starts embedded worker `index`, and again whenever it exits (a task that kills its worker);
+   * a worker that keeps exiting (it cannot start) breaks the executor rather than leave its
+   * futures waiting.
+   */
+  #spawnWorker(server: NatsServer, index: number): void {
+    const { workers, ...rest } = this.#settings.embedded;
+    const worker = spawnWorker({
+      url: server.url,
+      queue: this.#settings.queue,
+      modules: this.#settings.modules.urls,
+      name: `local-${index + 1}`,
+      ackWait: this.#settings.layout.ackWait,
+      ...rest,
+    });
+    this.#workers[index] = worker;
+    worker.status.then((status) => {
+      if (this.#closed) return;
+      if (++this.#workerExits > 3 * workers) {
+        const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+        this.onBroken(
+          new BrokenExecutorError(
+            `the embedded worker processes exited ${this.#workerExits} times (the last with ${how})`,
+          ),
+        );
+        return;
+      }
+      this.#spawnWorker(server, index);
+    });
   }
 
   #chore(promise: Promise<unknown>): void {

@@ -3,8 +3,8 @@ import { deserialize, serialize } from "node:v8";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { Cluster } from "./_cluster.ts";
-import { WorkerCrashedError } from "../../distributed/mod.ts";
+import { Cluster, TASKS } from "./_cluster.ts";
+import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
 import type { ResultRecord, TaskEnvelope } from "../../distributed/_protocol.ts";
 import { add, counted, crash, gated, killWorker, sleepy } from "../fixtures/distributed_tasks.ts";
 
@@ -143,5 +143,25 @@ Deno.test("DistributedWorker drains on SIGTERM: it finishes the running task, th
     assert.equal(cluster.runs("t").length, 1);
   } finally {
     await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor restarts an embedded worker that a task killed", async () => {
+  const scratch = await Deno.makeTempDir({ prefix: "futures-dist-test-" });
+  try {
+    await using executor = new DistributedExecutor({
+      workers: 1,
+      modules: [TASKS],
+      ackWait: 500,
+      maxAttempts: 2,
+    });
+    const error = await executor.submit(killWorker, scratch, "e").exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.match(error.message, /poison/);
+    assert.equal(await executor.submit(add, 20, 1), 21);
+    const runs = Deno.readTextFileSync(`${scratch}/e.runs`).trim().split("\n");
+    assert.equal(runs.length, 2);
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
   }
 });
