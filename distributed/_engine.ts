@@ -358,6 +358,7 @@ export class NatsEngine implements Engine {
     if (!this.#forget(sent)) return;
     const conn = this.#conn!;
     if (sent.seq !== undefined) this.#chore(this.#deleteMessage(sent));
+    for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
     try {
       conn.nc.publish(cancelSubject(this.client, sent.id));
     } catch {

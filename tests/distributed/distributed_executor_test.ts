@@ -328,3 +328,41 @@ Deno.test("DistributedExecutor breaks with BrokenExecutorError when it cannot co
   assert((await future.exception()) instanceof BrokenExecutorError);
   assert.throws(() => executor.submit(add, 1, 2), BrokenExecutorError);
 });
+
+Deno.test("DistributedExecutor.with() deadline drops a queued task: it never runs", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    const first = executor.submit(gated, cluster.scratch, "q", 1);
+    await cluster.waitRuns("q");
+    const late = executor.with({ deadline: Date.now() + 200 }).submit(counted, cluster.scratch, 4);
+    assert((await late.exception()) instanceof TimeoutError);
+    cluster.release("q");
+    assert.equal(await first, 1);
+    assert.equal(await executor.submit(counted, cluster.scratch, 5), 5);
+    assert.equal(cluster.runs("n4").length, 0);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.shutdown() with cancelFutures cancels queued tasks and lets running ones finish", async () => {
+  const cluster = await Cluster.start();
+  try {
+    const executor = cluster.executor();
+    const running = executor.submit(gated, cluster.scratch, "r", 1);
+    await cluster.waitRuns("r");
+    const queued = executor.submit(counted, cluster.scratch, 6);
+    const done = executor.shutdown({ cancelFutures: true });
+    assert(queued.cancelled());
+    cluster.release("r");
+    await done;
+    assert.equal(await running, 1);
+    // The one worker pulls in stream order: a task left in the stream would run before this one.
+    await using after = cluster.executor();
+    assert.equal(await after.submit(counted, cluster.scratch, 7), 7);
+    assert.equal(cluster.runs("n6").length, 0);
+  } finally {
+    await cluster.close();
+  }
+});
