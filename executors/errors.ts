@@ -30,6 +30,8 @@ export class QueueFullError extends Error {
   readonly maxQueued: number;
 
   /**
+   * Creates the error.
+   *
    * @param maxQueued the limit that was reached
    * @param message what could not be done
    */
@@ -65,6 +67,8 @@ export class DependencyError extends Error {
   readonly argument: number;
 
   /**
+   * Creates the error.
+   *
    * @param argument the position of the failed future among the task's arguments
    * @param cause the future's error
    */

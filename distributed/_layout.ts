@@ -1,0 +1,95 @@
+// Names and configuration of the JetStream objects a queue uses, created when missing by
+// whichever side (client or worker) comes first.
+
+import {
+  AckPolicy,
+  DiscardPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+
+/** Milliseconds as the nanoseconds JetStream configuration takes. */
+export const nanos = (ms: number): number => Math.round(ms * 1_000_000);
+
+export const STREAM = "FUTS_TASKS";
+export const RESULTS = "futs_results";
+export const BLOBS = "futs_blobs";
+
+export const taskSubject = (queue: string): string => `futs.task.${queue}`;
+export const consumerName = (queue: string): string => `workers_${queue}`;
+export const cancelSubject = (client: string, id: string): string => `futs.cancel.${client}.${id}`;
+export const startedSubject = (client: string): string => `futs.started.${client}`;
+export const poisonAdvisory = (queue: string): string =>
+  `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAM}.${consumerName(queue)}`;
+
+/** Limits and storage of the JetStream objects. */
+export interface LayoutOptions {
+  ackWait: number;
+  /** Server-side cap on deliveries, a safety net above the per-task `maxAttempts`. */
+  maxDeliver: number;
+  maxAckPending: number;
+  streamMaxMsgs: number;
+  storage: "file" | "memory";
+  replicas: number;
+  resultTtl: number;
+}
+
+export const defaultLayout: LayoutOptions = {
+  ackWait: 30_000,
+  maxDeliver: 10,
+  maxAckPending: 1_000,
+  streamMaxMsgs: 1_000_000,
+  storage: "file",
+  replicas: 1,
+  resultTtl: 3_600_000,
+};
+
+/** Creates the task stream and the queue's consumer if they do not exist yet. */
+export async function ensureQueue(
+  jsm: JetStreamManager,
+  queue: string,
+  layout: LayoutOptions,
+): Promise<void> {
+  const storage = layout.storage === "memory" ? StorageType.Memory : StorageType.File;
+  try {
+    await jsm.streams.info(STREAM);
+  } catch {
+    try {
+      await jsm.streams.add({
+        name: STREAM,
+        subjects: ["futs.task.>"],
+        retention: RetentionPolicy.Workqueue,
+        storage,
+        num_replicas: layout.replicas,
+        duplicate_window: nanos(120_000),
+        max_msgs: layout.streamMaxMsgs,
+        discard: DiscardPolicy.New,
+      });
+    } catch (error) {
+      // Another client or worker created it first.
+      await jsm.streams.info(STREAM).catch(() => {
+        throw error;
+      });
+    }
+  }
+  const durable = consumerName(queue);
+  try {
+    await jsm.consumers.info(STREAM, durable);
+  } catch {
+    try {
+      await jsm.consumers.add(STREAM, {
+        durable_name: durable,
+        filter_subject: taskSubject(queue),
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(layout.ackWait),
+        max_deliver: layout.maxDeliver,
+        max_ack_pending: layout.maxAckPending,
+      });
+    } catch (error) {
+      await jsm.consumers.info(STREAM, durable).catch(() => {
+        throw error;
+      });
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// Local processes the distributed executor starts: an embedded nats-server and worker processes.
+// Each one's PID is written to a file under `pidDir()`, so that a CI runner killed by a timeout can
+// end the orphans (`.ci/run` does); the file goes when the process has been ended.
+
+const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/** The directory where PID files of started processes are kept. */
+export function pidDir(): string {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  return `${tmp}/concurrent-futures-pids`;
+}
+
+/** A child process with a PID file; `stop()` ends it and waits for it. */
+export class Spawned {
+  readonly pid: number;
+  readonly status: Promise<Deno.CommandStatus>;
+  readonly #child: Deno.ChildProcess;
+  #pidFile: string;
+
+  constructor(child: Deno.ChildProcess, role: string) {
+    this.#child = child;
+    this.pid = child.pid;
+    this.status = child.status;
+    this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
+    Deno.mkdirSync(pidDir(), { recursive: true });
+    Deno.writeTextFileSync(this.#pidFile, `${child.pid}\n`);
+    this.status.finally(() => Deno.remove(this.#pidFile).catch(() => {}));
+  }
+
+  /** Sends a signal unless the process has exited. */
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // It has exited already.
+    }
+  }
+
+  /** Sends `signal`, then SIGKILL if it is still running after `grace` ms; waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM", grace = 10_000): Promise<Deno.CommandStatus> {
+    this.kill(signal);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.kill("SIGKILL");
+        resolve();
+      }, grace);
+    });
+    await Promise.race([this.status, forced]);
+    clearTimeout(timer);
+    return await this.status;
+  }
+}
+
+/** Where nats-server is: on PATH, or in /usr/sbin where Debian puts it. */
+export function findNatsServer(
+  dirs: string[] = [
+    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
+    "/usr/sbin",
+    "/usr/local/sbin",
+  ],
+): string {
+  for (const dir of dirs) {
+    const path = `${dir}/nats-server`;
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // Not there.
+    }
+  }
+  throw new Error(
+    "Cannot start an embedded NATS server as 'nats-server' was not found on PATH or in /usr/sbin: " +
+      "install it (on Debian or Ubuntu: `apt-get install nats-server`; elsewhere see " +
+      "https://docs.nats.io/running-a-nats-service/introduction/installation) or pass 'servers'",
+  );
+}
+
+/** A nats-server with JetStream on 127.0.0.1, its store in a directory of its own. */
+export class NatsServer {
+  readonly dir: string;
+  readonly port: number;
+  readonly url: string;
+  #process: Spawned;
+
+  private constructor(dir: string, port: number, process: Spawned) {
+    this.dir = dir;
+    this.port = port;
+    this.url = `nats://127.0.0.1:${port}`;
+    this.#process = process;
+  }
+
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /**
+   * Starts a server on a random port (or `port`) with its store in `dir` (a new temporary one by
+   * default); resolves once it listens.
+   */
+  static async start(options: { dir?: string; port?: number } = {}): Promise<NatsServer> {
+    const binary = findNatsServer();
+    const dir = options.dir ?? await Deno.makeTempDir({ prefix: "futures-nats-" });
+    const portsDir = `${dir}/ports`;
+    await Deno.mkdir(portsDir, { recursive: true });
+    for await (const entry of Deno.readDir(portsDir)) {
+      await Deno.remove(`${portsDir}/${entry.name}`);
+    }
+    const child = new Deno.Command(binary, {
+      args: [
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(options.port ?? -1),
+        "-js",
+        "-sd",
+        `${dir}/store`,
+        "--ports_file_dir",
+        portsDir,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const process = new Spawned(child, "nats-server");
+    const file = `${portsDir}/nats-server_${child.pid}.ports`;
+    let exited = false;
+    process.status.then(() => exited = true);
+    for (let waited = 0;; waited += 10) {
+      try {
+        const ports = JSON.parse(await Deno.readTextFile(file)) as { nats: string[] };
+        const port = Number(new URL(ports.nats[0]!).port);
+        return new NatsServer(dir, port, process);
+      } catch {
+        if (exited || waited > 10_000) {
+          process.kill();
+          await process.status;
+          throw new Error(`Cannot start an embedded NATS server: ${binary} did not start`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
+    await this.#process.stop(signal);
+  }
+
+  /** Stops the server and removes its store. */
+  async destroy(): Promise<void> {
+    await this.#process.stop("SIGTERM");
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** What a local worker process is started with. */
+export interface WorkerProcessOptions {
+  url: string;
+  queue: string;
+  modules: string[];
+  concurrency: number;
+  isolation: "process" | "worker";
+  allowSource: boolean;
+  name?: string;
+  ackWait?: number;
+}
+
+/** Starts `distributed/worker.ts` as a local process with all permissions. */
+export function spawnWorker(options: WorkerProcessOptions): Spawned {
+  const args = [
+    "run",
+    "-A",
+    "--quiet",
+    WORKER_URL.href,
+    "--nats",
+    options.url,
+    "--queue",
+    options.queue,
+    "--concurrency",
+    String(options.concurrency),
+    "--isolation",
+    options.isolation,
+  ];
+  for (const module of options.modules) args.push("--modules", module);
+  if (options.allowSource) args.push("--allow-source");
+  if (options.name) args.push("--name", options.name);
+  if (options.ackWait !== undefined) args.push("--ack-wait", String(options.ackWait));
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return new Spawned(child, "worker");
+}

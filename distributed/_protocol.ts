@@ -1,0 +1,48 @@
+// The messages between a DistributedExecutor and its workers. Types only: a protocol change is a
+// one-file diff. Bodies are V8-serialized, which keeps what structured clone keeps.
+
+import type { WireError } from "../actors/error_codec.ts";
+
+/** A task function on the wire: an export of a task module, or a self-contained source. */
+export type WireFn = { module: string; name: string } | { source: string };
+
+/** The body of a task message on `futs.task.<queue>`. */
+export interface TaskEnvelope {
+  v: 1;
+  /** The task id, unique within its client. */
+  id: string;
+  /** The submitting client's id; the result key is `<client>.<id>`. */
+  client: string;
+  fn: WireFn;
+  /** `call`: `fn(...args)`; `chunk`: `args[0]` is a list of items, each mapped with `fn`. */
+  kind: "call" | "chunk";
+  /** The arguments, unless they are in the object store under `argsBlob`. */
+  args?: unknown[];
+  argsBlob?: string;
+  timeout?: number;
+  deadline?: number;
+  /** Deliveries a task may use before it counts as a poison task. */
+  maxAttempts: number;
+  submittedAt: number;
+}
+
+/** The value stored in the results bucket under `<client>.<id>`. */
+export interface ResultRecord {
+  v: 1;
+  ok: boolean;
+  value?: unknown;
+  error?: WireError;
+  /** For a failed chunk: the values before the failing item. */
+  values?: unknown[];
+  /** The encoded record is in the object store under this name. */
+  blob?: string;
+  worker: string;
+  deliveries: number;
+}
+
+/** Published on `futs.started.<client>` when a worker starts a task. */
+export interface StartedNote {
+  id: string;
+  worker: string;
+  deliveries: number;
+}

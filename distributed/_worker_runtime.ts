@@ -1,0 +1,383 @@
+// The worker side of the distributed executor: pull tasks one at a time per lane, run them in a
+// local process or worker pool (so that a timeout really stops them), store the outcome
+// create-only in the results bucket, then acknowledge.
+
+import { deserialize, serialize } from "node:v8";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import { ProcessPoolExecutor } from "../executors/process_pool.ts";
+import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
+import type { TaskOptions } from "../executors/executor.ts";
+import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import { encodeError } from "../actors/error_codec.ts";
+import { consumerName, defaultLayout, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { Blobs, openResults } from "./_stores.ts";
+import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+
+/** How a worker runs. */
+export interface WorkerRunOptions {
+  /** NATS server URL(s). */
+  servers: string | string[];
+  /** The queue whose tasks it runs. */
+  queue: string;
+  /** Task modules, as URLs: it runs their exported functions. */
+  modules: string[];
+  /** Tasks it runs at once (the size of its local pool). */
+  concurrency: number;
+  /** `"process"`: each task in a subprocess that a timeout kills; `"worker"`: Web Workers. */
+  isolation: "process" | "worker";
+  /** Whether it runs functions sent by source (remote code execution). */
+  allowSource: boolean;
+  /** Its name in logs and in the client's per-worker counts. */
+  name: string;
+  /** Used only when the queue's consumer does not exist yet. */
+  ackWait?: number;
+  /** Receives one line at start and one at stop. */
+  log?: (line: string) => void;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+const BLOB_THRESHOLD = 256 * 1024;
+
+/**
+ * A running worker; `stop()` drains it: no more pulls, running tasks finish, then it closes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedWorker } from "@concurrent/futures/worker";
+ *
+ * assert.equal(typeof DistributedWorker.start, "function");
+ * ```
+ */
+export class DistributedWorker {
+  /** Its name in logs and in the client's per-worker counts. */
+  readonly name: string;
+  readonly #options: WorkerRunOptions;
+  readonly #nc: NatsConnection;
+  readonly #consumer: Consumer;
+  readonly #kv: KV;
+  readonly #blobs: Blobs;
+  readonly #pool: WorkerPoolExecutor;
+  readonly #modules: Map<string, Record<string, unknown>>;
+  readonly #ackWait: number;
+  readonly #cancelSub: Subscription;
+  readonly #cancelled = new Map<string, number>();
+  readonly #running = new Map<string, AbortController>();
+  readonly #sources = new Map<string, Fn>();
+  readonly #acks = new Set<Promise<void>>();
+  #draining = false;
+  #lanes: Promise<void>[] = [];
+  #stopped: Promise<void> | undefined;
+  /** Tasks it finished with a value. */
+  completed = 0;
+  /** Tasks it finished with an error. */
+  failed = 0;
+
+  private constructor(
+    options: WorkerRunOptions,
+    nc: NatsConnection,
+    consumer: Consumer,
+    kv: KV,
+    blobs: Blobs,
+    modules: Map<string, Record<string, unknown>>,
+    ackWait: number,
+  ) {
+    this.name = options.name;
+    this.#options = options;
+    this.#nc = nc;
+    this.#consumer = consumer;
+    this.#kv = kv;
+    this.#blobs = blobs;
+    this.#modules = modules;
+    this.#ackWait = ackWait;
+    const poolOptions = {
+      maxWorkers: options.concurrency,
+      modules: options.modules,
+      name: `distributed worker ${options.name}`,
+    };
+    this.#pool = options.isolation === "worker"
+      ? new WorkerPoolExecutor(poolOptions)
+      : new ProcessPoolExecutor(poolOptions);
+    this.#cancelSub = nc.subscribe("futs.cancel.>", {
+      callback: (_error, msg) => this.#onCancel(msg.subject.slice("futs.cancel.".length)),
+    });
+  }
+
+  /**
+   * Connects, creates the queue if missing, loads the task modules and starts pulling.
+   *
+   * @param options see {@linkcode WorkerRunOptions}
+   * @returns the running worker
+   * @throws {Error} when it cannot connect or a task module fails to load
+   */
+  static async start(options: WorkerRunOptions): Promise<DistributedWorker> {
+    const modules = new Map<string, Record<string, unknown>>();
+    for (const url of options.modules) {
+      modules.set(url, await import(url) as Record<string, unknown>);
+    }
+    const nc = await connect({
+      servers: options.servers,
+      name: `futures-worker-${options.name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensureQueue(jsm, options.queue, {
+        ...defaultLayout,
+        ackWait: options.ackWait ?? defaultLayout.ackWait,
+      });
+      const js = jetstream(nc);
+      const consumer = await js.consumers.get(STREAM, consumerName(options.queue));
+      const info = await consumer.info(true);
+      const ackWait = (info.config.ack_wait ?? 30e9) / 1e6;
+      const kv = await openResults(js, defaultLayout);
+      const worker = new DistributedWorker(
+        options,
+        nc,
+        consumer,
+        kv,
+        new Blobs(js, defaultLayout),
+        modules,
+        ackWait,
+      );
+      for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
+      options.log?.(
+        `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
+          [options.servers].flat().join(",")
+        }`,
+      );
+      return worker;
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Stops pulling, lets the running tasks finish, closes the pool and the connection.
+   *
+   * @returns a promise that resolves once it is closed
+   */
+  stop(): Promise<void> {
+    this.#draining = true;
+    this.#stopped ??= (async () => {
+      await Promise.all(this.#lanes);
+      await Promise.all(this.#acks);
+      await this.#pool.shutdown({ wait: true });
+      this.#cancelSub.unsubscribe();
+      await this.#nc.drain().catch(() => this.#nc.close());
+      this.#options.log?.(
+        `futures worker ${this.name} stopped: completed=${this.completed} failed=${this.failed}`,
+      );
+    })();
+    return this.#stopped;
+  }
+
+  #onCancel(key: string): void {
+    this.#cancelled.set(key, Date.now());
+    if (this.#cancelled.size > 10_000) {
+      const old = Date.now() - 600_000;
+      for (const [k, at] of this.#cancelled) if (at < old) this.#cancelled.delete(k);
+    }
+    this.#running.get(key)?.abort(new CancelledError("the task was cancelled by its caller"));
+  }
+
+  async #lane(): Promise<void> {
+    while (!this.#draining) {
+      let msg: JsMsg | null;
+      try {
+        msg = await this.#consumer.next({ expires: 1_000 });
+      } catch {
+        // Disconnected, or the server is restarting: try again shortly.
+        if (!this.#draining) await delay(250);
+        continue;
+      }
+      if (!msg) continue;
+      if (this.#draining) {
+        msg.nak();
+        break;
+      }
+      try {
+        await this.#handle(msg);
+      } catch (error) {
+        // Not acknowledged: the message is delivered again after the ack wait.
+        console.error(`futures worker ${this.name}: ${String(error)}`);
+      }
+    }
+  }
+
+  async #handle(msg: JsMsg): Promise<void> {
+    const env = deserialize(msg.data) as TaskEnvelope;
+    const key = `${env.client}.${env.id}`;
+    const deliveries = msg.info.deliveryCount;
+    // A redelivery whose outcome is stored already: the worker before stored it and died before
+    // acknowledging.
+    if (deliveries > 1 && await this.#kv.get(key).catch(() => null)) return void await ack(msg);
+    if (this.#cancelled.has(key)) return void await ack(msg);
+    if (env.deadline !== undefined && Date.now() >= env.deadline) {
+      const error = new TimeoutError(`the task was not done by its deadline (${env.deadline})`);
+      return await this.#finish(msg, key, failure(error, this.name, deliveries));
+    }
+    if (deliveries > env.maxAttempts) {
+      const error = new WorkerCrashedError(
+        `the task was delivered ${
+          deliveries - 1
+        } times and no worker finished it; it is not run again (a poison task)`,
+      );
+      return await this.#finish(msg, key, failure(error, this.name, deliveries));
+    }
+    const note: StartedNote = { id: env.id, worker: this.name, deliveries };
+    this.#nc.publish(startedSubject(env.client), serialize(note));
+    const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
+    const controller = new AbortController();
+    this.#running.set(key, controller);
+    let record: ResultRecord;
+    try {
+      record = await this.#run(env, controller.signal, deliveries);
+    } finally {
+      this.#running.delete(key);
+      clearInterval(working);
+    }
+    if (this.#cancelled.has(key)) return void await ack(msg);
+    await this.#finish(msg, key, record);
+  }
+
+  async #run(env: TaskEnvelope, signal: AbortSignal, deliveries: number): Promise<ResultRecord> {
+    let fn: Fn;
+    let args: unknown[];
+    try {
+      fn = this.#resolve(env.fn);
+      args = env.argsBlob === undefined
+        ? env.args ?? []
+        : deserialize(await this.#blobs.get(env.argsBlob)) as unknown[];
+    } catch (error) {
+      return failure(error, this.name, deliveries);
+    }
+    const options: TaskOptions = { signal };
+    if (env.timeout !== undefined) options.timeout = env.timeout;
+    if (env.deadline !== undefined) options.deadline = env.deadline;
+    const view = this.#pool.with(options);
+    if (env.kind === "call") {
+      try {
+        const value = await view.submit(fn, ...args);
+        return { v: 1, ok: true, value, worker: this.name, deliveries };
+      } catch (error) {
+        return failure(error, this.name, deliveries);
+      }
+    }
+    const items = args[0] as unknown[];
+    const values: unknown[] = [];
+    try {
+      for await (const value of view.map(fn, items, { chunksize: items.length })) {
+        values.push(value);
+      }
+      return { v: 1, ok: true, value: values, worker: this.name, deliveries };
+    } catch (error) {
+      return { ...failure(error, this.name, deliveries), values };
+    }
+  }
+
+  #resolve(ref: WireFn): Fn {
+    if ("source" in ref) {
+      if (!this.#options.allowSource) {
+        throw new TypeError(
+          "Cannot run a task sent by source as the worker was not started with --allow-source: " +
+            "export the function from a task module and list it in 'modules'",
+        );
+      }
+      let fn = this.#sources.get(ref.source);
+      if (!fn) {
+        fn = (0, eval)(`(${ref.source})`) as Fn;
+        this.#sources.set(ref.source, fn);
+      }
+      return fn;
+    }
+    const namespace = this.#modules.get(ref.module) ?? this.#byFileName(ref.module);
+    const fn = namespace?.[ref.name];
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot run '${ref.name}' from '${ref.module}' as the worker does not load that module or it has no such exported function: start the worker with --modules ${ref.module}`,
+      );
+    }
+    return fn as Fn;
+  }
+
+  /** A module the client names by a path that differs here: match it by file name if unique. */
+  #byFileName(url: string): Record<string, unknown> | undefined {
+    const name = url.slice(url.lastIndexOf("/") + 1);
+    const matches = [...this.#modules.keys()].filter((u) => u.endsWith(`/${name}`));
+    return matches.length === 1 ? this.#modules.get(matches[0]!) : undefined;
+  }
+
+  async #finish(msg: JsMsg, key: string, record: ResultRecord): Promise<void> {
+    if (record.ok) this.completed++;
+    else this.failed++;
+    let bytes = serializeRecord(record);
+    if (bytes.length > BLOB_THRESHOLD) {
+      const name = `${key}.result`;
+      await this.#blobs.put(name, bytes);
+      bytes = serialize(
+        { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
+      );
+    }
+    await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    // The lane pulls its next task meanwhile: a lost ack only brings a redelivery that the stored
+    // outcome absorbs.
+    const acking = ack(msg).finally(() => this.#acks.delete(acking));
+    this.#acks.add(acking);
+  }
+}
+
+function failure(error: unknown, worker: string, deliveries: number): ResultRecord {
+  return { v: 1, ok: false, error: encodeError(error), worker, deliveries };
+}
+
+/** Serializes a record; a value that cannot be serialized becomes the task's DataCloneError. */
+function serializeRecord(record: ResultRecord): Uint8Array {
+  try {
+    return serialize(record);
+  } catch (error) {
+    const clone = new DOMException(
+      error instanceof Error ? error.message : String(error),
+      "DataCloneError",
+    );
+    return serialize(failure(clone, record.worker, record.deliveries));
+  }
+}
+
+/**
+ * Stores the outcome unless one is stored already (then this run was a duplicate). Retries while
+ * the server is unreachable, for at most about one ack wait; after that the message is left
+ * unacknowledged and is delivered again.
+ */
+async function storeOnce(kv: KV, key: string, bytes: Uint8Array, ackWait: number): Promise<void> {
+  const until = Date.now() + Math.max(ackWait, 5_000);
+  for (;;) {
+    try {
+      await kv.create(key, bytes);
+      return;
+    } catch (error) {
+      const existing = await kv.get(key).catch(() => null);
+      if (existing) return;
+      if (Date.now() > until) throw error;
+      await delay(250);
+    }
+  }
+}
+
+async function ack(msg: JsMsg): Promise<void> {
+  try {
+    await msg.ackAck();
+  } catch {
+    // The ack was lost: the message comes back and the stored outcome absorbs it.
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,40 @@
+/**
+ * The distributed executor: the executor interface across machines, on NATS JetStream. It lives
+ * behind its own entry point so that users of the local executors never load the NATS client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ *
+ * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+ * assert.equal(await executor.submit((n: number) => n * 2, 21), 42);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DistributedExecutor,
+  type DistributedExecutorOptions,
+  type DistributedStats,
+} from "./executor.ts";
+export {
+  BrokenExecutorError,
+  CancelledError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";
+export { registerErrorClass } from "../actors/error_codec.ts";
+export { Future, type FutureState, type WaitOptions } from "../future/future.ts";
+export type {
+  CircuitBreakerOptions,
+  CircuitState,
+  CommonExecutorOptions,
+  DomainCircuitStats,
+  Executor,
+  MapOptions,
+  RetryOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "../executors/mod.ts";

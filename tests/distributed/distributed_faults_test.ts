@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { deserialize, serialize } from "node:v8";
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Cluster, TASKS } from "./_cluster.ts";
+import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
+import type { ResultRecord, TaskEnvelope } from "../../distributed/_protocol.ts";
+import { add, counted, crash, gated, killWorker, sleepy } from "../fixtures/distributed_tasks.ts";
+
+Deno.test("DistributedExecutor.submit() completes once, elsewhere, when the worker running it is SIGKILLed", async () => {
+  const cluster = await Cluster.start({ workers: 2 });
+  try {
+    await using executor = cluster.executor();
+    const future = executor.submit(gated, cluster.scratch, "k", 7);
+    const [[child, parent]] = await cluster.waitRuns("k") as [[number, number]];
+    const victim = cluster.workers.find((worker) => worker.pid === parent);
+    assert(victim, "the task ran in a child of a worker process");
+    victim.kill("SIGKILL");
+    Deno.kill(child, "SIGKILL");
+    await victim.status;
+    cluster.release("k");
+    assert.equal(await future, 7);
+    const runs = cluster.runs("k");
+    assert.equal(runs.length, 2);
+    assert.notEqual(runs[1]![1], parent);
+    assert.equal(executor.stats().redelivered, 1);
+    assert.equal(executor.stats().completed, 1);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() runs a task once when its result was stored and the worker died before acking", async () => {
+  const cluster = await Cluster.start({ workers: 0 });
+  try {
+    await using executor = cluster.executor();
+    await executor.ready();
+    const future = executor.submit(counted, cluster.scratch, 5);
+    // A worker that stores the outcome and dies before acknowledging, step by step.
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const js = jetstream(nc);
+      const consumer = await js.consumers.get("FUTS_TASKS", "workers_default");
+      const msg = await consumer.next({ expires: 10_000 });
+      assert(msg);
+      const envelope = deserialize(msg.data) as TaskEnvelope;
+      const value = counted(cluster.scratch, 5);
+      const record: ResultRecord = { v: 1, ok: true, value, worker: "lost", deliveries: 1 };
+      const kv = await new Kvm(js).open("futs_results");
+      await kv.create(`${envelope.client}.${envelope.id}`, serialize(record));
+    } finally {
+      await nc.close();
+    }
+    assert.equal(await future, 5);
+    // The message comes back after the ack wait: a real worker must only acknowledge it.
+    cluster.addWorker();
+    const jnc = await connect({ servers: cluster.url });
+    try {
+      const jsm = await jetstreamManager(jnc);
+      while ((await jsm.streams.info("FUTS_TASKS")).state.messages > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await jnc.close();
+    }
+    assert.equal(await executor.submit(add, 1, 1), 2);
+    assert.equal(cluster.runs("n5").length, 1);
+    assert.deepEqual(executor.stats().workers.lost, { completed: 1, failed: 0 });
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() rejects a task that kills its workers maxAttempts times as a poison task", async () => {
+  const cluster = await Cluster.start({ workers: 3 });
+  try {
+    await using executor = cluster.executor({ maxAttempts: 2 });
+    const error = await executor.submit(killWorker, cluster.scratch, "p").exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.match(error.message, /poison/);
+    assert.equal(cluster.runs("p").length, 2);
+    assert.equal(executor.stats().failed, 1);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError when a task ends its pool process, and the worker carries on", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    const error = await executor.submit(crash, cluster.scratch, "c").exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.equal(cluster.runs("c").length, 1);
+    assert.equal(await executor.submit(add, 5, 5), 10);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() runs a task longer than the ack wait once", async () => {
+  const cluster = await Cluster.start({ workers: 2, ackWait: 600 });
+  try {
+    await using executor = cluster.executor();
+    assert.equal(await executor.submit(sleepy, cluster.scratch, "l", 2_000, 9), 9);
+    assert.equal(cluster.runs("l").length, 1);
+    assert.equal(executor.stats().redelivered, 0);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() loses nothing when the server is SIGKILLed and restarted with 1000 tasks in flight", async () => {
+  const cluster = await Cluster.start({ workers: 3 });
+  try {
+    await using executor = cluster.executor();
+    const futures = Array.from({ length: 1000 }, (_, i) => executor.submit(add, i, 2));
+    while (executor.stats().completed < 50) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await cluster.killAndRestartServer();
+    const values = await Promise.all(futures);
+    assert.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i + 2));
+    assert.equal(executor.stats().completed, 1000);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedWorker drains on SIGTERM: it finishes the running task, then exits", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    const future = executor.submit(gated, cluster.scratch, "t", 4);
+    await cluster.waitRuns("t");
+    const worker = cluster.workers[0]!;
+    worker.kill("SIGTERM");
+    cluster.release("t");
+    assert.equal(await future, 4);
+    const status = await worker.status;
+    assert.equal(status.code, 0);
+    assert.equal(cluster.runs("t").length, 1);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor restarts an embedded worker that a task killed", async () => {
+  const scratch = await Deno.makeTempDir({ prefix: "futures-dist-test-" });
+  try {
+    await using executor = new DistributedExecutor({
+      workers: 1,
+      modules: [TASKS],
+      ackWait: 500,
+      maxAttempts: 2,
+    });
+    const error = await executor.submit(killWorker, scratch, "e").exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.match(error.message, /poison/);
+    assert.equal(await executor.submit(add, 20, 1), 21);
+    const runs = Deno.readTextFileSync(`${scratch}/e.runs`).trim().split("\n");
+    assert.equal(runs.length, 2);
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+});
