@@ -216,7 +216,11 @@ Deno.test("DistributedExecutor() rejects bad options naming the option and the v
   );
   assert.throws(
     () => new DistributedExecutor({ servers: "nats://x", queue: "a.b" }),
-    /'queue' must be letters, digits, '_' or '-': received a.b/,
+    /'queue' must be letters, digits, '_' or '-': received "a.b"/,
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", maxQueue: 3 } as never),
+    /'maxQueue' is not an option \(did you mean 'maxQueued'\?\)/,
   );
 });
 
