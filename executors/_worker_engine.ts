@@ -5,7 +5,8 @@
 import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "../actors/_pool_worker.ts";
 import { WorkerHandle } from "../actors/_worker_handle.ts";
-import { backoffDelay } from "../actors/_backoff.ts";
+import { RestartSupervisor } from "./_supervisor.ts";
+import { leastBusy, pickWorker } from "./_balancer.ts";
 import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
@@ -104,9 +105,6 @@ interface Retiring {
 // whatever else it was running. Once every stopped task has returned, the worker's event loop is
 // known to be free, and its other tasks may finish in their own time.
 const DRAIN_GRACE_MS = 2_000;
-// Pipelining: enough tasks in flight per worker to cover about this many ms of work.
-const PIPELINE_MS = 10;
-const MAX_PIPELINE = 128;
 // The longest delay setTimeout honours; longer ones are re-armed for the rest.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -132,9 +130,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #idleSince = new Map<Handle, number>();
   #placement = new Map<Job, { worker: Handle; seq: number }>();
   #queuedAt = new WeakMap<Job, number>();
-  #crashTimes: number[] = [];
-  #crashesInARow = 0;
-  #respawnAt = 0;
+  #supervisor: RestartSupervisor;
   #respawnTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #pumpQueued = false;
@@ -149,6 +145,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   constructor(settings: PoolSettings) {
     this.#settings = settings;
     this.#refs = new FunctionRefs(settings.modules);
+    this.#supervisor = new RestartSupervisor(settings.restartLimit, settings.restartBackoff);
   }
 
   /** Connects the engine to its executor and starts loading the task modules. */
@@ -311,28 +308,15 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     if (this.#settings.onCrash === "break") {
       return this.#break(`worker ${worker.id} ${how} and 'onCrash' is "break"`, exit.error);
     }
-    const { max, within } = this.#settings.restartLimit;
-    const now = performance.now();
-    this.#crashTimes = this.#crashTimes.filter((t) => now - t < within);
-    this.#crashTimes.push(now);
-    if (this.#crashTimes.length > max) {
+    if (!this.#supervisor.crashed(performance.now())) {
+      const { max, within } = this.#settings.restartLimit;
       return this.#break(
         `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${worker.id} ${how}`,
         exit.error,
       );
     }
     this.#restarts++;
-    this.#backOff(now);
     this.#schedulePump();
-  }
-
-  /** Delays the next spawn after a crash: 0, min, 2·min, 4·min … up to max, with jitter. */
-  #backOff(now: number): void {
-    const { min, max, randomFactor, resetAfter } = this.#settings.restartBackoff;
-    const previous = this.#crashTimes.at(-2);
-    if (previous === undefined || now - previous > resetAfter) this.#crashesInARow = 0;
-    const delay = backoffDelay(++this.#crashesInARow, { min, max, randomFactor });
-    this.#respawnAt = Math.max(this.#respawnAt, now + delay);
   }
 
   // --- scheduling ---
@@ -354,6 +338,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     // A task with a timeout that waits for an idle worker reserves the least busy one: it takes
     // no new tasks until it is idle, while the others keep serving the tasks behind.
     let reserved: Handle | undefined;
+    const placed = (worker: Handle) => batches.get(worker)?.length ?? 0;
+    const { maxTasksPerWorker } = this.#settings;
     for (;;) {
       const normal = firstLive(this.#queue);
       const exclusive = firstLive(this.#exclusive);
@@ -361,15 +347,25 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       let job: Job | undefined;
       let worker: Handle | undefined;
       if (exclusive && (!normal || this.#olderThan(exclusive, normal))) {
-        worker = this.#pick(true, batches, undefined);
+        worker = pickWorker(this.#workers, { exclusive: true, placed, maxTasksPerWorker });
         if (worker) job = exclusive;
         else if (normal) {
-          reserved ??= this.#leastBusy(batches);
-          worker = this.#pick(false, batches, reserved);
+          reserved ??= leastBusy(this.#workers, placed);
+          worker = pickWorker(this.#workers, {
+            exclusive: false,
+            placed,
+            maxTasksPerWorker,
+            reserved,
+          });
           if (worker) job = normal;
         }
       } else if (normal) {
-        worker = this.#pick(false, batches, reserved);
+        worker = pickWorker(this.#workers, {
+          exclusive: false,
+          placed,
+          maxTasksPerWorker,
+          reserved,
+        });
         if (worker) job = normal;
       }
       if (!job || !worker) break;
@@ -414,18 +410,6 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     return (this.#queuedAt.get(a) ?? 0) <= (this.#queuedAt.get(b) ?? 0);
   }
 
-  /** The ready worker with the fewest tasks in flight. */
-  #leastBusy(batches: Map<Handle, Dispatch<Job>[]>): Handle | undefined {
-    let best: Handle | undefined;
-    let bestLoad = Infinity;
-    for (const worker of this.#workers) {
-      if (worker.state !== "ready") continue;
-      const load = worker.inflight + (batches.get(worker)?.length ?? 0);
-      if (load < bestLoad) [best, bestLoad] = [worker, load];
-    }
-    return best;
-  }
-
   /**
    * When nothing is queued and a worker is idle, takes back half of the unstarted tasks of the
    * busiest worker, for the idle one: pipelining must not leave a core idle at the end of a batch
@@ -448,32 +432,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#requeue(taken);
   }
 
-  /** The least busy ready worker with room for one more task, if any. */
-  #pick(
-    exclusive: boolean,
-    batches: Map<Handle, Dispatch<Job>[]>,
-    reserved: Handle | undefined,
-  ): Handle | undefined {
-    let best: Handle | undefined;
-    let bestLoad = Infinity;
-    const { maxTasksPerWorker } = this.#settings;
-    for (const worker of this.#workers) {
-      if (worker.state !== "ready" || worker === reserved) continue;
-      const load = worker.inflight + (batches.get(worker)?.length ?? 0);
-      if (worker.dispatched + (batches.get(worker)?.length ?? 0) >= maxTasksPerWorker) continue;
-      const room = exclusive || worker.exclusive ? 1 : depth(worker);
-      if (load < room && load < bestLoad) {
-        best = worker;
-        bestLoad = load;
-        if (load === 0) break;
-      }
-    }
-    return best;
-  }
-
   #spawnIfNeeded(): void {
     if (this.#closed || this.#core?.broken || this.#queued === 0) return;
-    const wait = this.#respawnAt - performance.now();
+    const wait = this.#supervisor.waitBeforeSpawn(performance.now());
     if (wait > 0) {
       // A timer longer than setTimeout holds fires early: the pump then waits again.
       this.#respawnTimer ??= setTimeout(() => {
@@ -678,13 +639,6 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 function firstLive(queue: Queue<Job>): Job | undefined {
   while (queue.length > 0 && queue.peek()!.settled) queue.shift();
   return queue.peek();
-}
-
-/** How many tasks to keep in flight on a worker, from how long its tasks take. */
-function depth(worker: Handle): number {
-  const ms = worker.runMs;
-  if (ms === undefined) return 1;
-  return Math.max(1, Math.min(MAX_PIPELINE, Math.ceil(PIPELINE_MS / Math.max(ms, 0.001))));
 }
 
 function describeExit(exit: WorkerExit, kind: "thread" | "process"): string {
