@@ -149,6 +149,15 @@ export class Semaphore {
   get value(): number {
     return Math.max(0, permitsOf(this.#i32, BASE) - outstanding(this.#i32, BASE));
   }
+
+  /**
+   * How many callers wait for a permit.
+   *
+   * @returns the number of waiters
+   */
+  get waiting(): number {
+    return Math.max(0, outstanding(this.#i32, BASE) - permitsOf(this.#i32, BASE));
+  }
 }
 
 function permit(i32: Int32Array): Permit {
