@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       },
     }));
   } catch (error) {
-    console.error((error as Error).message);
+    console.error((error as Error).message.split("\n")[0]);
     Deno.exit(2);
   }
   if (values.help) return console.log(USAGE);
