@@ -34,6 +34,8 @@ const ENCODING = 11;
 const HEADER = 12;
 /** Each item is its length (4 bytes, little-endian) and its encoded bytes. */
 const PREFIX = 4;
+/** Checks before a blocking wait sleeps. */
+const SPINS = 200;
 
 /** Options for {@linkcode SharedQueue}. */
 export interface SharedQueueOptions {
@@ -240,7 +242,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       lockSync(this.#i32, MUTEX);
       const seq = this.#tryPut(bytes);
       if (seq === undefined) return;
-      if (!blockOn(this.#i32, GETS, seq, end)) throw full(options);
+      if (!spun(this.#i32, GETS, seq) && !blockOn(this.#i32, GETS, seq, end)) throw full(options);
     }
   }
 
@@ -278,7 +280,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       lockSync(this.#i32, MUTEX);
       const got = this.#tryGet();
       if (typeof got !== "number") return decode(this.#encoding, got) as T;
-      if (!blockOn(this.#i32, PUTS, got, end)) throw empty(options);
+      if (!spun(this.#i32, PUTS, got) && !blockOn(this.#i32, PUTS, got, end)) {
+        throw empty(options);
+      }
     }
   }
 
@@ -391,6 +395,18 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     if (first < n) out.set(this.#ring.subarray(0, n - first), first);
     return out;
   }
+}
+
+/**
+ * Spins a little while `i32[index]` is `seq`: the other side of a busy queue usually moves within
+ * a microsecond, and sleeping and waking a thread costs far more. True if it moved.
+ */
+function spun(i32: Int32Array, index: number, seq: number): boolean {
+  for (let i = 0; i < SPINS; i++) {
+    if (Atomics.load(i32, index) !== seq) return true;
+    Atomics.pause();
+  }
+  return false;
 }
 
 function full(options: SyncWaitOptions | undefined): TimeoutError {
