@@ -26,6 +26,19 @@ const WORDS = BASE + TICKET_WORDS;
 /**
  * A permit taken from a {@linkcode Semaphore}: give it back with `release()`, or let `using` /
  * `await using` do it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Semaphore } from "@concurrent/futures";
+ *
+ * const semaphore = new Semaphore(1);
+ * {
+ *   using _permit = await semaphore.acquire();
+ *   assert.equal(semaphore.value, 0);
+ * }
+ * assert.equal(semaphore.value, 1);
+ * ```
  */
 export interface Permit extends Disposable, AsyncDisposable {
   /** Gives the permit back; later calls do nothing. */
