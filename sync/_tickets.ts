@@ -75,18 +75,34 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
   }
 }
 
-/** Waits until ticket `t` is admitted; false on timeout (the ticket is then given up). */
+/** How often an async waiter runs its `idle` check (a dead holder), in milliseconds. */
+export const IDLE_MS = 100;
+
+/**
+ * Waits until ticket `t` is admitted; false on timeout (the ticket is then given up). Every
+ * {@linkcode IDLE_MS} of waiting it runs `idle`, which may move the line on (a lock taking itself
+ * back from a holder whose thread died).
+ */
 export async function awaitTicket(
   i32: Int32Array,
   base: number,
   t: number,
   end: number,
+  idle?: () => Promise<unknown>,
 ): Promise<boolean> {
   const turn = base + TURNS + (t & (TURN_COUNT - 1));
+  let check = performance.now() + IDLE_MS;
   while (true) {
     const seen = Atomics.load(i32, turn);
     if (admitted(i32, base, t)) return true;
-    if (!(await waitOn(i32, turn, seen, end))) return !cancel(i32, base, t);
+    const now = performance.now();
+    if (now >= end) return !cancel(i32, base, t);
+    if (idle && now >= check) {
+      await idle();
+      check = performance.now() + IDLE_MS;
+      continue;
+    }
+    await waitOn(i32, turn, seen, idle ? Math.min(end, check) : end);
   }
 }
 

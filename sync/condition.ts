@@ -6,7 +6,7 @@
  */
 
 import { InvalidStateError } from "../future/errors.ts";
-import { Guard, LOCK_BASE } from "./_guard.ts";
+import { Guard, LOCK_BASE, recover } from "./_guard.ts";
 import {
   blockOn,
   bufferOf,
@@ -150,7 +150,7 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    await awaitTicket(i32, LOCK_BASE, t, Infinity);
+    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recover(i32));
     return this.#leave(guard, t, w, notified);
   }
 
@@ -286,8 +286,7 @@ export class Condition {
   }
 
   #leave(guard: Guard, ticket: number, w: number, notified: boolean): boolean {
-    guard.ticket = ticket;
-    guard.released = false;
+    guard.hold(ticket);
     if (notified) return true;
     // Under the lock again: notified meanwhile, or else make notify() skip this number.
     if (((w - Atomics.load(this.#i32, SIGNALLED)) | 0) < 0) return true;

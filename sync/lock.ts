@@ -6,21 +6,18 @@
  */
 
 import { TimeoutError } from "../future/errors.ts";
-import { Guard, LOCK_BASE as BASE } from "./_guard.ts";
+import { forceRelease, Guard, LOCK_BASE as BASE, LOCK_WORDS as WORDS, recover } from "./_guard.ts";
 import { bufferOf, deadline, refuseMainThread, type SyncWaitOptions } from "./_shared.ts";
 import {
   awaitTicket,
   awaitTicketSync,
   initTickets,
   outstanding,
-  releaseOldest,
   takeTicket,
-  TICKET_WORDS,
   tryTicket,
 } from "./_tickets.ts";
 
 const MAGIC = 0x4c6f636b; // "Lock"
-const WORDS = BASE + TICKET_WORDS;
 
 /**
  * Holding a {@linkcode Lock}: release it with `release()`, or let `using` / `await using` do it.
@@ -45,6 +42,11 @@ export interface LockGuard extends Disposable, AsyncDisposable {
    */
   readonly held: boolean;
   /**
+   * Whether the previous holder's thread died holding the lock, and the lock was taken back from
+   * it (by a waiting `acquire()` or by `Lock.recover()`): what it guarded may be half-updated.
+   */
+  readonly abandoned: boolean;
+  /**
    * Releases the lock: the longest waiter gets it next. `using` calls it, unless it was called
    * already.
    *
@@ -65,12 +67,17 @@ export interface LockGuard extends Disposable, AsyncDisposable {
  *   keeps the buffer shared but turns the object into a plain `{ buffer }`. Revive it in the task
  *   with {@linkcode Lock.from} (which returns a real `Lock` unchanged, so the same task code runs on
  *   `AsyncPoolExecutor` too).
- * - A holder whose worker dies keeps the lock: nothing in shared memory can tell that a thread is
- *   gone. Waiters that pass a `timeout` get a `TimeoutError` instead of waiting forever, and
- *   whoever learns of the death (the caller whose future rejected with `WorkerCrashedError`)
- *   calls {@linkcode Lock.forceRelease} to hand the lock to the next waiter in line. If the old
- *   holder was not dead after all, its `release()` then throws `InvalidStateError` rather than
- *   releasing someone else's hold.
+ * - A holder whose worker ends while holding the lock (`self.close()`, `Deno.exit()`, an uncaught
+ *   error, or the pool stopping it at a task timeout) does not block the others forever. Each
+ *   worker that takes a lock is registered with a Web Lock (`navigator.locks`) that Deno releases
+ *   when the worker ends; a waiting `acquire()` checks every 100 ms whether the holder is still
+ *   alive and, if it is not, takes the lock back and hands it on in line: the new holder's guard
+ *   has `abandoned: true`, since what the lock guarded may be half-updated. Blocking waiters
+ *   (`acquireSync()`) cannot run that check; {@linkcode Lock.recover} does it for them (call it
+ *   when a task rejects with `WorkerCrashedError`), and a `timeout` bounds any wait. A live
+ *   holder is never taken over (a worker spinning after `terminate()` is still alive), nor is the
+ *   main thread. {@linkcode Lock.forceRelease} takes the lock from any holder; that holder's
+ *   `release()` then throws `InvalidStateError` rather than releasing someone else's hold.
  * - Not reentrant: a holder that asks again waits for itself.
  * - `ProcessPoolExecutor` cannot share memory: a task given a `Lock` is refused with a
  *   `TypeError`.
@@ -140,7 +147,8 @@ export class Lock {
   async acquire(options?: SyncWaitOptions): Promise<LockGuard> {
     const end = deadline("acquire a Lock", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Lock");
-    if (!(await awaitTicket(this.#i32, BASE, t, end))) throw timedOut(options);
+    const i32 = this.#i32;
+    if (!(await awaitTicket(i32, BASE, t, end, () => recover(i32)))) throw timedOut(options);
     return new Guard(this.#i32, t);
   }
 
@@ -210,7 +218,19 @@ export class Lock {
    * @returns true if the lock was held, false if it was free
    */
   forceRelease(): boolean {
-    return releaseOldest(this.#i32, BASE);
+    return forceRelease(this.#i32);
+  }
+
+  /**
+   * Takes the lock back if its holder's worker has ended (`self.close()`, `Deno.exit()`, an
+   * uncaught error, `terminate()`), and gives it to the next waiter, whose guard then says
+   * `abandoned`. A live holder keeps it. A waiting `acquire()` does this by itself every 100 ms;
+   * blocking waiters (`acquireSync()`) cannot, so whoever learns of the death calls this.
+   *
+   * @returns true if the lock was taken back from a dead holder
+   */
+  recover(): Promise<boolean> {
+    return recover(this.#i32);
   }
 }
 
