@@ -173,3 +173,15 @@ Deno.test("Condition.waitFor() returns once the predicate holds", async () => {
   const copy = Condition.from(structuredClone(condition));
   assert.equal(copy.lock.buffer.byteLength, condition.lock.buffer.byteLength);
 });
+
+Deno.test("Barrier.waitSync() and Condition.waitSync() refuse to block the main thread", async () => {
+  const barrier = new Barrier(2);
+  assert.throws(() => barrier.waitSync(), InvalidStateError);
+  assert.equal(barrier.waiting, 0, "the refused call did not count as an arrival");
+  const condition = new Condition();
+  const held = await condition.acquire();
+  assert.throws(() => condition.waitSync(held), /main thread/);
+  assert.equal(held.held, true);
+  held.release();
+  assert.throws(() => condition.acquireSync(), InvalidStateError);
+});
