@@ -22,3 +22,4 @@
 export * from "./future/mod.ts";
 export * from "./executors/mod.ts";
 export * from "./actors/mod.ts";
+export * from "./sync/mod.ts";

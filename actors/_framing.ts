@@ -5,7 +5,42 @@
 // read from the middle of a message. The body has no checksum: the stream is a private socket, so
 // what can go wrong is framing, and a checksum would cost a pass over every byte of large values.
 
-import { deserialize, serialize } from "node:v8";
+import { DefaultSerializer, deserialize } from "node:v8";
+
+const NO_SHARED_MEMORY =
+  "Cannot send a SharedArrayBuffer to another process: a ProcessPoolExecutor worker shares no memory with this one, so a copy of a Lock, a SharedQueue or another sync primitive, or of a typed array on shared memory, would silently stop being shared; use WorkerPoolExecutor";
+
+/**
+ * V8's serializer, refusing shared memory: it would throw a bare error for a SharedArrayBuffer
+ * and silently copy a typed array on one.
+ */
+class FrameSerializer extends DefaultSerializer {
+  _getSharedArrayBufferId(): number {
+    throw new TypeError(NO_SHARED_MEMORY);
+  }
+
+  // Called for every typed array and DataView; not in the type declarations.
+  _writeHostObject(object: object): void {
+    if ((object as ArrayBufferView).buffer instanceof SharedArrayBuffer) {
+      throw new TypeError(NO_SHARED_MEMORY);
+    }
+    (DefaultSerializer.prototype as unknown as HostObjectWriter)._writeHostObject.call(
+      this,
+      object,
+    );
+  }
+}
+
+interface HostObjectWriter {
+  _writeHostObject(object: object): void;
+}
+
+function serialize(value: unknown): Uint8Array {
+  const serializer = new FrameSerializer();
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  return serializer.releaseBuffer();
+}
 
 const MARKER = 0xcf_05_0f_7e;
 const HEADER = 12;
@@ -18,12 +53,14 @@ export class CorruptStreamError extends Error {
 /**
  * Encodes a message as one frame.
  * @throws {DOMException} `DataCloneError` when a value in it cannot be serialized
+ * @throws {TypeError} when it holds shared memory, which another process cannot share
  */
 export function encodeFrame(message: unknown): Uint8Array {
   let body: Uint8Array;
   try {
     body = serialize(message);
   } catch (error) {
+    if (error instanceof TypeError) throw error;
     throw new DOMException(
       error instanceof Error ? error.message : String(error),
       "DataCloneError",

@@ -1,0 +1,94 @@
+// The hold that `Lock.acquire()` returns. Internal, so that `Condition` can move a hold from one
+// ticket to the next (it releases the lock while waiting and takes it back after).
+
+import { InvalidStateError } from "../future/errors.ts";
+import { ownerAlive, ownerId } from "./_owner.ts";
+import { releaseHeld, releaseOldest, TICKET_WORDS } from "./_tickets.ts";
+
+/** The ticket-state base index inside a lock's buffer. */
+export const LOCK_BASE = 1;
+/** The holder's owner id (see _owner.ts); 0 while unknown. */
+const OWNER = LOCK_BASE + TICKET_WORDS;
+/** 1 when the lock was taken back from a holder that died: the next holder is told. */
+const ABANDONED = OWNER + 1;
+/** The words a lock takes. */
+export const LOCK_WORDS = ABANDONED + 1;
+
+/** A hold on a lock. */
+export class Guard implements Disposable, AsyncDisposable {
+  readonly i32: Int32Array;
+  ticket = 0;
+  released = false;
+  abandoned = false;
+
+  constructor(i32: Int32Array, ticket: number) {
+    this.i32 = i32;
+    this.hold(ticket);
+  }
+
+  /** Records this thread as the holder of `ticket`, which was just admitted. */
+  hold(ticket: number): void {
+    this.ticket = ticket;
+    this.released = false;
+    Atomics.store(this.i32, OWNER, ownerId());
+    this.abandoned = Atomics.exchange(this.i32, ABANDONED, 0) === 1;
+  }
+
+  get held(): boolean {
+    return !this.released && Atomics.load(this.i32, LOCK_BASE + 1) === this.ticket;
+  }
+
+  release(): void {
+    if (this.released) throw new InvalidStateError("Cannot release a Lock twice");
+    this.released = true;
+    if (Atomics.load(this.i32, LOCK_BASE + 1) === this.ticket) {
+      Atomics.compareExchange(this.i32, OWNER, ownerId(), 0);
+    }
+    if (!releaseHeld(this.i32, LOCK_BASE, this.ticket)) {
+      throw new InvalidStateError(
+        "Cannot release a Lock that was taken from this holder with forceRelease()",
+      );
+    }
+  }
+
+  [Symbol.dispose](): void {
+    if (!this.released) this.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this[Symbol.dispose]();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/**
+ * Takes the lock back if its holder's thread has died, for the next waiter. Returns whether it
+ * did. A live holder, or one that cannot be told, keeps it.
+ */
+export async function recover(i32: Int32Array): Promise<boolean> {
+  const ticket = Atomics.load(i32, LOCK_BASE + 1);
+  const owner = Atomics.load(i32, OWNER);
+  if (owner === 0 || Atomics.load(i32, LOCK_BASE) === ticket) return false;
+  if (await ownerAlive(owner)) return false;
+  // Nobody else moves a dead holder's lock on but forceRelease(): check that it has not, then
+  // claim the recovery (only one recoverer wins the owner word).
+  if (Atomics.load(i32, LOCK_BASE + 1) !== ticket) return false;
+  if (Atomics.compareExchange(i32, OWNER, owner, 0) !== owner) return false;
+  Atomics.store(i32, ABANDONED, 1);
+  if (releaseHeld(i32, LOCK_BASE, ticket)) return true;
+  Atomics.store(i32, ABANDONED, 0);
+  return false;
+}
+
+/** Takes the lock from its holder, whoever it is; false if it was free. */
+export function forceRelease(i32: Int32Array): boolean {
+  // Forget the holder first: a recoverer must not take the next holder's hold for the old one's.
+  const owner = Atomics.exchange(i32, OWNER, 0);
+  if (releaseOldest(i32, LOCK_BASE)) return true;
+  Atomics.compareExchange(i32, OWNER, 0, owner);
+  return false;
+}

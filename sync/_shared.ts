@@ -1,0 +1,121 @@
+// What every primitive shares: where it may block, how it waits (blocking and async), how a
+// structured-cloned copy is recognised, and the checks on its options.
+
+import { InvalidStateError } from "../future/errors.ts";
+
+/**
+ * Whether this is the main thread (not a Web Worker): there, waiting must never block the event
+ * loop, so only the async forms are allowed.
+ */
+export const isMainThread: boolean =
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined";
+
+/** Throws unless blocking is allowed here. */
+export function refuseMainThread(what: string, instead: string): void {
+  if (!isMainThread) return;
+  throw new InvalidStateError(
+    `Cannot call ${what} on the main thread: it would block the event loop; use ${instead} there`,
+  );
+}
+
+/** Options of every wait. */
+export interface SyncWaitOptions {
+  /**
+   * How long to wait, in milliseconds; `0` means "do not wait".
+   * @default {Infinity}
+   */
+  timeout?: number;
+}
+
+/** The `performance.now()` by which a wait must end. */
+export function deadline(what: string, options: SyncWaitOptions | undefined): number {
+  const timeout = options?.timeout;
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    const message = `Cannot ${what} as 'timeout' must be a non-negative number: received ${
+      typeof timeout === "string" ? JSON.stringify(timeout) : String(timeout)
+    }`;
+    throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
+  }
+  return performance.now() + timeout;
+}
+
+/**
+ * Blocks while `i32[index]` is `value`, until woken or `end`. Returns false when `end` had already
+ * passed (the caller then gives up); true otherwise, and the caller checks its condition again.
+ */
+export function blockOn(i32: Int32Array, index: number, value: number, end: number): boolean {
+  const left = end - performance.now();
+  if (left <= 0) return false;
+  Atomics.wait(i32, index, value, left === Infinity ? undefined : left);
+  return true;
+}
+
+// Longer timers overflow (Deno treats them as 1 ms); the loop around a wait re-arms them.
+const MAX_TIMER = 0x7fff_ffff;
+
+/**
+ * The async form of {@linkcode blockOn}. Deno does not count a pending `Atomics.waitAsync()` as
+ * work that keeps the event loop alive, neither its timeout nor a wake-up from this same thread:
+ * without a timer of its own, the process would exit (or a test fail) with the wait pending.
+ */
+export async function waitOn(
+  i32: Int32Array,
+  index: number,
+  value: number,
+  end: number,
+): Promise<boolean> {
+  const left = end - performance.now();
+  if (left <= 0) return false;
+  const waiting = Atomics.waitAsync(i32, index, value);
+  if (!waiting.async) return true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.min(Math.ceil(left), MAX_TIMER));
+  });
+  await Promise.race([waiting.value, timedOut]);
+  clearTimeout(timer);
+  return true;
+}
+
+/** A value as an error message shows it. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof SharedArrayBuffer) return "a SharedArrayBuffer of another kind";
+  if (value !== null && typeof value === "object") return "an object";
+  return String(value);
+}
+
+/**
+ * The shared memory of a primitive given to `from()`: the primitive itself, its structured-cloned
+ * copy (`{ buffer }`), or the buffer. Its first word must be the primitive's `magic`.
+ */
+export function bufferOf(kind: string, magic: number, words: number, value: unknown) {
+  const buffer = value instanceof SharedArrayBuffer
+    ? value
+    : (value as { buffer?: unknown } | null)?.buffer;
+  if (
+    buffer instanceof SharedArrayBuffer && buffer.byteLength >= words * 4 &&
+    Atomics.load(new Int32Array(buffer, 0, 1), 0) === magic
+  ) {
+    return buffer;
+  }
+  throw new TypeError(
+    `Cannot revive a ${kind} as the value must be a ${kind}, a copy of one that crossed a worker boundary ({ buffer }), or its SharedArrayBuffer: received ${
+      show(buffer instanceof SharedArrayBuffer ? buffer : value)
+    }`,
+  );
+}
+
+/** Checks a whole-number option. */
+export function checkInt(what: string, name: string, value: unknown, min: number, max: number) {
+  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) {
+    return value as number;
+  }
+  const message = `Cannot ${what} as '${name}' must be an integer from ${min} to ${max}: received ${
+    show(value)
+  }`;
+  throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { Event, Lock, TimeoutError, WorkerCrashedError } from "../../mod.ts";
+import {
+  holdLockAndExit,
+  holdLockForever,
+  holdLockUntil,
+  tryLock,
+  tryLockAsync,
+} from "../fixtures/sync_tasks.ts";
+import { syncPool, until } from "./_helpers.ts";
+
+Deno.test("Lock.acquire() takes the lock back from a worker that died holding it", async () => {
+  await using pool = syncPool(1);
+  const lock = new Lock();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  assert.ok(
+    (await pool.submit(holdLockAndExit, lock, cells).exception()) instanceof WorkerCrashedError,
+  );
+  assert.equal(lock.locked(), true);
+  const held = await lock.acquire({ timeout: 10_000 });
+  assert.equal(held.abandoned, true, "the new holder is told");
+  held.release();
+  const next = await lock.acquire();
+  assert.equal(next.abandoned, false);
+  next.release();
+});
+
+Deno.test("Lock.acquire() takes the lock back from a worker the pool stopped at a task timeout", async () => {
+  await using pool = syncPool(1);
+  const lock = new Lock();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  const stuck = pool.with({ timeout: 100 }).submit(holdLockForever, lock, cells);
+  assert.ok((await stuck.exception()) instanceof TimeoutError);
+  assert.equal(Atomics.load(cells, 0), 1);
+  const held = await lock.acquire({ timeout: 10_000 });
+  assert.equal(held.abandoned, true);
+  held.release();
+});
+
+Deno.test("Lock.recover() leaves a live holder alone, in a worker or on the main thread", async () => {
+  await using pool = syncPool(2);
+  const lock = new Lock();
+  const go = new Event();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  const holding = pool.submit(holdLockUntil, lock, go, cells);
+  await until(() => Atomics.load(cells, 0) === 1, "a worker holds the lock");
+  assert.equal(await lock.recover(), false);
+  // Long enough for a few liveness checks: the holder is alive, so the lock stays with it.
+  await assert.rejects(lock.acquire({ timeout: 350 }), TimeoutError);
+  go.set();
+  await holding;
+  const mine = await lock.acquire();
+  assert.equal(mine.abandoned, false);
+  assert.equal(await lock.recover(), false);
+  assert.equal(await pool.submit(tryLockAsync, lock, 350), "TimeoutError");
+  mine.release();
+  assert.equal(await pool.submit(tryLockAsync, lock, 5000), "acquired");
+});
+
+Deno.test("Lock.recover() lets a blocking waiter in once the holder's worker has died", async () => {
+  await using pool = syncPool(2);
+  const lock = new Lock();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  assert.ok(
+    (await pool.submit(holdLockAndExit, lock, cells).exception()) instanceof WorkerCrashedError,
+  );
+  const waiter = pool.submit(tryLock, lock, 10_000);
+  await until(() => lock.waiting === 1, "a worker blocks on the lock");
+  assert.equal(await lock.recover(), true);
+  assert.equal(await waiter, "acquired");
+  assert.equal(await lock.recover(), false, "nothing to take back any more");
+});
