@@ -55,7 +55,7 @@ export class ExecutorCore implements TaskHost, Executor {
   #broken: BrokenExecutorError | undefined;
   #shutdown = false;
   #closing: Promise<void> | undefined;
-  #live = new Set<Task>();
+  #live = new LiveTasks();
   #idle: PromiseWithResolvers<void> | undefined;
   readonly #maxQueued: number;
   /** Tasks submitted that have not started (nor settled). */
@@ -165,7 +165,7 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#room?.resolve();
     this.#room = undefined;
     if (options?.cancelFutures) {
-      for (const task of this.#live) task.future.cancel();
+      for (const task of this.#live.list()) task.future.cancel();
     }
     this.#closing ??= this.#drain().then(() => this.#engine.close());
     return (options?.wait ?? true) ? this.#closing : Promise.resolve();
@@ -231,7 +231,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   taskDone(task: Task): void {
-    this.#live.delete(task);
+    this.#live.remove(task);
     if (this.#live.size === 0 && this.#idle) {
       this.#idle.resolve();
       this.#idle = undefined;
@@ -247,7 +247,7 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#broken = error;
     this.#room?.resolve();
     this.#room = undefined;
-    for (const task of this.#live) task.stop(error);
+    for (const task of this.#live.list()) task.stop(error);
   }
 
   #checkOpen(what: string): void {
@@ -259,6 +259,39 @@ export class ExecutorCore implements TaskHost, Executor {
 
   #drain(): Promise<void> {
     return this.onIdle();
+  }
+}
+
+/**
+ * The tasks of an executor that have not settled, as a list threaded through the tasks
+ * themselves: adding and removing allocate nothing, which matters at a million tasks.
+ */
+class LiveTasks {
+  #head: Task | undefined;
+  size = 0;
+
+  add(task: Task): void {
+    task.nextLive = this.#head;
+    if (this.#head) this.#head.previousLive = task;
+    this.#head = task;
+    this.size++;
+  }
+
+  remove(task: Task): void {
+    const { previousLive, nextLive } = task;
+    if (previousLive === undefined && this.#head !== task) return;
+    if (previousLive) previousLive.nextLive = nextLive;
+    else this.#head = nextLive;
+    if (nextLive) nextLive.previousLive = previousLive;
+    task.previousLive = task.nextLive = undefined;
+    this.size--;
+  }
+
+  /** A snapshot, oldest first: stopping a task removes it from the list. */
+  list(): Task[] {
+    const tasks: Task[] = [];
+    for (let task = this.#head; task; task = task.nextLive) tasks.push(task);
+    return tasks.reverse();
   }
 }
 

@@ -157,6 +157,9 @@ export class Task {
   /** The arguments; futures among them are replaced by their values before the first attempt. */
   args: unknown[];
   readonly options: TaskOptions;
+  /** Links in the executor's list of unsettled tasks. */
+  previousLive: Task | undefined;
+  nextLive: Task | undefined;
   #host: TaskHost;
   #queued = true;
   #stopWaitingForInputs: (() => void) | undefined;

@@ -68,6 +68,14 @@ export class AsyncPoolExecutor implements Executor {
   #failed = 0;
   #pumpScheduled = false;
   #pumping = false;
+  // One pair of hooks for every job, not two closures per task.
+  readonly #onEnd = () => {
+    this.#running--;
+    this.#pump();
+  };
+  readonly #onAbort = () => {
+    this.#failed++;
+  };
 
   /**
    * Creates the pool.
@@ -282,13 +290,8 @@ export class AsyncPoolExecutor implements Executor {
     try {
       while (this.#running < this.#maxWorkers && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
-        job.onEnd = () => {
-          this.#running--;
-          this.#pump();
-        };
-        job.onAbort = () => {
-          this.#failed++;
-        };
+        job.onEnd = this.#onEnd;
+        job.onAbort = this.#onAbort;
         this.#running++;
         if (!job.start()) {
           this.#running--;

@@ -41,6 +41,10 @@ export interface Outcome<T> {
   error: unknown;
 }
 
+// Shared by every future without callbacks; never pushed to (see #addCallback).
+// deno-lint-ignore no-explicit-any
+const NO_CALLBACKS: DoneCallback<any>[] = [];
+
 /** Reads a future's outcome synchronously; internal to the library. */
 export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
 
@@ -123,7 +127,7 @@ export class Future<T> implements PromiseLike<T> {
   #value: T | undefined;
   #error: unknown;
   #failed = false;
-  #callbacks: DoneCallback<T>[] = [];
+  #callbacks: DoneCallback<T>[] = NO_CALLBACKS;
   #promise: Promise<T> | undefined;
   #cancelHook: (() => boolean) | undefined;
 
@@ -300,7 +304,16 @@ export class Future<T> implements PromiseLike<T> {
       );
     }
     if (this.done()) this.#call(fn);
-    else this.#callbacks.push(fn);
+    else this.#addCallback(fn);
+  }
+
+  // Most futures get one or two callbacks (their task's and an awaiting promise's): arrays of
+  // exactly that size, where push() on an empty array would reserve room for 17.
+  #addCallback(fn: DoneCallback<T>): void {
+    const callbacks = this.#callbacks;
+    if (callbacks.length === 0) this.#callbacks = [fn];
+    else if (callbacks.length === 1) this.#callbacks = [callbacks[0]!, fn];
+    else callbacks.push(fn);
   }
 
   /**
@@ -333,7 +346,7 @@ export class Future<T> implements PromiseLike<T> {
       } else {
         const { promise, resolve, reject } = Promise.withResolvers<T>();
         this.#promise = promise;
-        this.#callbacks.push(() => this.#failed ? reject(this.#error) : resolve(this.#value as T));
+        this.#addCallback(() => this.#failed ? reject(this.#error) : resolve(this.#value as T));
       }
     }
     return this.#promise;
@@ -415,7 +428,7 @@ export class Future<T> implements PromiseLike<T> {
 
   #invokeCallbacks(): void {
     const callbacks = this.#callbacks;
-    this.#callbacks = [];
+    this.#callbacks = NO_CALLBACKS;
     for (const fn of callbacks) this.#call(fn);
   }
 
@@ -454,7 +467,7 @@ export class Future<T> implements PromiseLike<T> {
       finish();
       reject(signal!.reason);
     };
-    this.#callbacks.push(onDone);
+    this.#addCallback(onDone);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeout !== Infinity) {
       stopTimer = startTimer(() => {
