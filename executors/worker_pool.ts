@@ -10,7 +10,7 @@ import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
 import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
-import { show } from "./_check.ts";
+import { check } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
@@ -332,38 +332,37 @@ export function poolSettings(
   processes?: ProcessSettings,
 ): PoolSettings {
   const what = `create ${kindName}`;
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`Cannot ${what} as 'options' must be an object: received ${show(options)}`);
-  }
+  const isObject = (value: unknown) => typeof value === "object" && value !== null;
+  check(options === undefined || isObject(options), what, "options", "an object", options, false);
   const o = options ?? {};
   checkKnownKeys(what, o, kind === "process" ? PROCESS_POOL_KEYS : WORKER_POOL_KEYS);
   const modules = o.modules ?? [];
-  if (!Array.isArray(modules)) {
-    throw new TypeError(
-      `Cannot ${what} as 'modules' must be an array: received ${show(modules)}`,
-    );
-  }
-  if (o.initializer !== undefined && typeof o.initializer !== "function") {
-    throw new TypeError(
-      `Cannot ${what} as 'initializer' must be a function: received ${show(o.initializer)}`,
-    );
-  }
-  if (o.initargs !== undefined && !Array.isArray(o.initargs)) {
-    throw new TypeError(
-      `Cannot ${what} as 'initargs' must be an array: received ${show(o.initargs)}`,
-    );
-  }
-  if (o.onCrash !== undefined && o.onCrash !== "restart" && o.onCrash !== "break") {
-    throw new TypeError(
-      `Cannot ${what} as 'onCrash' must be "restart" or "break": received ${show(o.onCrash)}`,
-    );
-  }
+  check(Array.isArray(modules), what, "modules", "an array", modules, false);
+  check(
+    o.initializer === undefined || typeof o.initializer === "function",
+    what,
+    "initializer",
+    "a function",
+    o.initializer,
+    false,
+  );
+  check(
+    o.initargs === undefined || Array.isArray(o.initargs),
+    what,
+    "initargs",
+    "an array",
+    o.initargs,
+  );
+  check(
+    o.onCrash === undefined || o.onCrash === "restart" || o.onCrash === "break",
+    what,
+    "onCrash",
+    `"restart" or "break"`,
+    o.onCrash,
+    false,
+  );
   const limit = o.restartLimit ?? { max: 20, within: 60_000 };
-  if (limit === null || typeof limit !== "object") {
-    throw new TypeError(
-      `Cannot ${what} as 'restartLimit' must be { max, within }: received ${show(limit)}`,
-    );
-  }
+  check(isObject(limit), what, "restartLimit", "{ max, within }", limit, false);
   const max = limit.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", limit.max);
   const within = checkMillis(what, "restartLimit.within", limit.within);
   if (max === undefined || within === undefined) {
@@ -396,26 +395,25 @@ function backoffSettings(
   what: string,
   value: WorkerPoolExecutorOptions["restartBackoff"],
 ): PoolSettings["restartBackoff"] {
-  if (value !== undefined && (value === null || typeof value !== "object")) {
-    throw new TypeError(
-      `Cannot ${what} as 'restartBackoff' must be an object: received ${show(value)}`,
-    );
-  }
+  check(
+    value === undefined || (typeof value === "object" && value !== null),
+    what,
+    "restartBackoff",
+    "an object",
+    value,
+    false,
+  );
   const min = checkMillis(what, "restartBackoff.min", value?.min) ?? 10;
   const max = checkMillis(what, "restartBackoff.max", value?.max) ?? Math.max(min, 1000);
   const randomFactor = value?.randomFactor ?? 0.2;
-  if (typeof randomFactor !== "number" || !(randomFactor >= 0)) {
-    throw new RangeError(
-      `Cannot ${what} as 'restartBackoff.randomFactor' must be a number >= 0: received ${
-        show(randomFactor)
-      }`,
-    );
-  }
-  if (max < min) {
-    throw new RangeError(
-      `Cannot ${what} as 'restartBackoff.max' must be at least 'restartBackoff.min' (${min}): received ${max}`,
-    );
-  }
+  check(
+    typeof randomFactor === "number" && randomFactor >= 0,
+    what,
+    "restartBackoff.randomFactor",
+    "a number >= 0",
+    randomFactor,
+  );
+  check(max >= min, what, "restartBackoff.max", `at least 'restartBackoff.min' (${min})`, max);
   const resetAfter = checkMillis(what, "restartBackoff.resetAfter", value?.resetAfter) ?? 2000;
   return { min, max, randomFactor, resetAfter };
 }
