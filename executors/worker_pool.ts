@@ -352,6 +352,7 @@ export function poolSettings(
     "initargs",
     "an array",
     o.initargs,
+    false,
   );
   check(
     o.onCrash === undefined || o.onCrash === "restart" || o.onCrash === "break",
