@@ -242,6 +242,8 @@ export class NatsEngine implements Engine {
       name: `local-${index + 1}`,
       ackWait: this.#settings.layout.ackWait,
       ...rest,
+      // An embedded worker is an implementation detail: no start and stop lines of its own.
+      logLess: true,
     });
     this.#workers[index] = worker;
     worker.status.then((status) => {

@@ -163,6 +163,10 @@ export interface WorkerProcessOptions {
   allowSource: boolean;
   name?: string;
   ackWait?: number;
+  /** Sends the worker's own output (its start and stop lines, its tasks' prints) nowhere. */
+  quiet?: boolean;
+  /** Leaves out the worker's start and stop lines; its tasks' output still reaches this program. */
+  logLess?: boolean;
 }
 
 /** Starts `distributed/worker.ts` as a local process with all permissions. */
@@ -185,11 +189,12 @@ export function spawnWorker(options: WorkerProcessOptions): Spawned {
   if (options.allowSource) args.push("--allow-source");
   if (options.name) args.push("--name", options.name);
   if (options.ackWait !== undefined) args.push("--ack-wait", String(options.ackWait));
+  if (options.logLess) args.push("--quiet");
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
+    stdout: options.quiet ? "null" : "inherit",
+    stderr: options.quiet ? "null" : "inherit",
   }).spawn();
   return new Spawned(child, "worker");
 }

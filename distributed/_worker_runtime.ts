@@ -35,6 +35,8 @@ export interface WorkerRunOptions {
   /** Used only when the queue's consumer does not exist yet. */
   ackWait?: number;
   /** Receives one line at start and one at stop. */
+  /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
+  quiet?: boolean;
   log?: (line: string) => void;
 }
 

@@ -12,7 +12,7 @@
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
  * this is remote code execution, off by default), `--name NAME`, `--ack-wait MS` (used only when
- * the queue's consumer does not exist yet). SIGTERM or SIGINT drains it: it stops pulling, finishes
+ * the queue's consumer does not exist yet), `--quiet` (no start and stop lines). SIGTERM or SIGINT drains it: it stops pulling, finishes
  * the running tasks and exits.
  *
  * @example
@@ -61,6 +61,7 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
       "allow-source": { type: "boolean", default: false },
       name: { type: "string" },
       "ack-wait": { type: "string" },
+      quiet: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -91,6 +92,7 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
     isolation: values.isolation,
     allowSource: values["allow-source"],
     name: values.name ?? `${Deno.hostname()}:${Deno.pid}`,
+    quiet: values.quiet,
   };
   if (values["ack-wait"] !== undefined) {
     const ackWait = Number(values["ack-wait"]);
@@ -106,7 +108,7 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
 
 if (import.meta.main) {
   const options = parseWorkerArgs(Deno.args);
-  options.log = (line) => console.error(line);
+  if (!options.quiet) options.log = (line) => console.error(line);
   const worker = await DistributedWorker.start(options);
   const drain = () => {
     worker.stop().then(() => Deno.exit(0));

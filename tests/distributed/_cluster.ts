@@ -56,6 +56,8 @@ export class Cluster {
       allowSource: this.options.allowSource,
       name: `w${this.workers.length + 1}`,
       ackWait: this.options.ackWait,
+      // The start and stop lines of the workers stay out of the test log.
+      quiet: true,
     });
     this.workers.push(worker);
     return worker;
