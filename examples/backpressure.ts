@@ -3,12 +3,13 @@
  *
  * What it shows: a loop that makes work items (1 KiB each) much faster than a `WorkerPoolExecutor`
  * can hash them. Without a bound, every item is queued at once and held in memory until a worker
- * gets to it. With `maxQueued`, the producer awaits `pool.whenReady()` before each `submit()`, so
+ * gets to it; as that producer never yields, no worker even starts before the last item is made. With `maxQueued`, the producer awaits `pool.whenReady()` before each `submit()`, so
  * at most `maxQueued` items wait (plus one per free worker slot) and memory stays flat.
  *
  * The bound is not free in time here: the producer's `await` lets the pool hand out each task as
  * it is submitted, one message to a worker per task, where the unbounded run's queue goes out in
- * large batches. With tasks this small (microseconds of hashing) that overhead shows.
+ * large batches. With tasks this small (microseconds of hashing) that costs some time: about 20%
+ * below, up to twice as long on a busier machine.
  *
  * Both runs happen in one process, the bounded one first (RSS seldom shrinks once grown). The
  * queue length is read after every 16th `submit()` (`--sample-every`) and every 50 ms, the heap
@@ -21,16 +22,16 @@
  * deno run -A examples/backpressure.ts --help
  * ```
  *
- * Example output (the end of it), from a shared 2-core machine that other programs were loading:
+ * Example output (the end of it), from a shared 2-core machine:
  *
  * ```text
  * queue length over time (ms: queued)
- * maxQueued: 0: 0, 3392: 64, 5751: 64, 7886: 1, 11018: 64, 13947: 64, 15522: 1, 17125: 0
- * unbounded: 0: 0, 819: 32769, 1803: 82945, 3470: 95934, 4404: 77532, 5273: 60577, 7833: 21430, 9020: 0
+ * maxQueued: 0: 0, 1229: 64, 2831: 64, 4359: 1, 5547: 64, 7871: 64, 9887: 63, 11174: 0
+ * unbounded: 0: 0, 1330: 36865, 2688: 74753, 4464: 99777, 5470: 66407, 6864: 35779, 7834: 20782, 9071: 0
  *
  * run           peak queued  peak heap   peak RSS  seconds   checksum  failed
- * maxQueued 64           64   62.3 MiB  239.0 MiB    17.13  356368328       0
- * unbounded         100,000  195.6 MiB  450.0 MiB     9.02  356368328       0
+ * maxQueued 64           64   50.2 MiB  212.0 MiB    11.17  356368328       0
+ * unbounded         100,000  219.4 MiB  476.5 MiB     9.07  356368328       0
  * ```
  *
  * @module
