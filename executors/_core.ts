@@ -87,7 +87,9 @@ export class ExecutorCore implements TaskHost, Executor {
       this.#queued - this.#engine.freeSlots() >= this.#maxQueued;
   }
 
-  /** Resolves when a task can be submitted without `QueueFullError` (or the executor closed). */
+  /**
+   * Resolves when a task can be submitted without `QueueFullError` (or the executor closed).
+   */
   async whenReady(): Promise<void> {
     // Checked again on waking: an engine tells of room while it is still handing out tasks.
     while (this.full && !this.#shutdown && !this.#broken) {

@@ -15,6 +15,9 @@ export class Samples {
   #values: Float64Array;
   #next = 0;
   #count = 0;
+  /** Samples added so far, which tells whether the cached percentiles are still right. */
+  #added = 0;
+  #cached: { count: number; percentiles: Percentiles } | undefined;
 
   constructor(size = 1024) {
     this.#values = new Float64Array(size);
@@ -24,14 +27,19 @@ export class Samples {
     this.#values[this.#next] = value;
     this.#next = (this.#next + 1) % this.#values.length;
     if (this.#count < this.#values.length) this.#count++;
+    this.#added++;
   }
 
   percentiles(): Percentiles {
+    // Computed once per change: stats() may be read far more often than tasks end.
+    if (this.#cached?.count === this.#added) return { ...this.#cached.percentiles };
     const sorted = this.#values.slice(0, this.#count).sort();
     const at = (q: number) =>
       sorted.length === 0
         ? NaN
         : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-    return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+    const percentiles = { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+    this.#cached = { count: this.#added, percentiles };
+    return { ...percentiles };
   }
 }
