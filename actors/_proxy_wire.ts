@@ -44,38 +44,47 @@ function visit(value: unknown, path: Key[], found: Encoded, seen: Map<object, un
   if (value === null || typeof value !== "object") return value;
   const isArray = Array.isArray(value);
   if (!isArray && !isPlain(value)) return value;
-  // An object met again is searched once and replaced by the same copy: structured clone keeps
-  // the sharing, so the stand-in revived at the first path is seen from every other.
-  if (seen.has(value)) return seen.get(value);
-  seen.set(value, value);
-  let copy: unknown[] | Record<string, unknown> | undefined;
+  const container = value as Record<Key, unknown>;
+  let copy: Record<Key, unknown> | undefined;
+  // Only containers that hold objects are remembered (most hold only primitives, and searching
+  // one of those twice costs little and finds nothing). One met again is searched once and
+  // replaced by the same copy: structured clone keeps the sharing, so the stand-in revived at
+  // the first path is seen from every other, and a cycle ends.
+  let entered = false;
+  const step = (key: Key, item: unknown): unknown => {
+    if (!entered) {
+      entered = true;
+      if (seen.has(value)) return seen;
+      seen.set(value, value);
+    }
+    path.push(key);
+    const next = visit(item, path, found, seen);
+    path.pop();
+    if (next !== item) {
+      (copy ??= isArray ? copyOf(value as unknown[]) : { ...container })[key] = next;
+    }
+    return undefined;
+  };
   if (isArray) {
     const array = value as unknown[];
-    let arrayCopy: unknown[] | undefined;
     for (let i = 0; i < array.length; i++) {
       const item = array[i];
       if (item === null || (typeof item !== "object" && typeof item !== "function")) continue;
-      path.push(i);
-      const next = visit(item, path, found, seen);
-      path.pop();
-      if (next !== item) (arrayCopy ??= array.slice())[i] = next;
+      if (step(i, item) === seen) return seen.get(value);
     }
-    copy = arrayCopy;
   } else {
-    const object = value as Record<string, unknown>;
-    let objectCopy: Record<string, unknown> | undefined;
-    for (const key of Object.keys(object)) {
-      const item = object[key];
+    for (const key in container) {
+      const item = container[key];
       if (item === null || (typeof item !== "object" && typeof item !== "function")) continue;
-      path.push(key);
-      const next = visit(item, path, found, seen);
-      path.pop();
-      if (next !== item) (objectCopy ??= { ...object })[key] = next;
+      if (step(key, item) === seen) return seen.get(value);
     }
-    copy = objectCopy;
   }
   if (copy) seen.set(value, copy);
   return copy ?? value;
+}
+
+function copyOf(array: unknown[]): Record<Key, unknown> {
+  return array.slice() as unknown as Record<Key, unknown>;
 }
 
 /** Puts `make(id)` at each path in `args` (a worker's own copy). */
