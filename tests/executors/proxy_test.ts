@@ -18,6 +18,7 @@ import {
   report,
   reportAfterAwait,
   sendSymbol,
+  spinUntilAnswered,
   sumLookups,
 } from "../fixtures/proxy_tasks.ts";
 import { changed } from "./_worker_helpers.ts";
@@ -176,7 +177,32 @@ for (const [kind, make] of Object.entries(KINDS)) {
     assert.equal(whats[0], "start");
     assert.equal(crashed(pool), 0);
   });
+
+  Deno.test(`proxy() survives a task that timed out while it awaited a call (${kind})`, async () => {
+    await using pool = make();
+    const answer = Promise.withResolvers<void>();
+    const callback = proxy((what: string) => what === "start" ? answer.promise : undefined);
+    const cell = new Int32Array(new SharedArrayBuffer(8));
+    const future = pool.with({ timeout: 100 }).submit(callAfterStop, callback, cell);
+    await assert.rejects(async () => await future, { name: "TimeoutError" });
+    answer.resolve();
+    assert.equal(await pool.submit(sumLookups, ["x"], proxy(() => 2)), 2);
+    assert.equal(crashed(pool), 0);
+  });
 }
+
+Deno.test("proxy() delivers calls from a worker's task that never yields while it runs", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: MODULES });
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  let calls = 0;
+  const progress = proxy((_i: number) => {
+    calls++;
+    Atomics.store(cell, 0, 7);
+  });
+  // Without calls arriving during the loop, it would spin until its timeout.
+  assert.equal(await pool.with({ timeout: 10_000 }).submit(spinUntilAnswered, progress, cell), 7);
+  assert.ok(calls >= 1);
+});
 
 Deno.test("proxy() rejects calls that a worker's task makes once it was stopped, without running them", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: MODULES });
