@@ -46,13 +46,14 @@ let created = 0;
  *
  * Ordering: calls reach the caller in the order the task made them, and every call the task made
  * before it returned has been started on the caller's side before the task's future settles.
- * Once the task has settled, or has been stopped (timeout, abort), further calls are not run:
- * their promises reject in the task with an `InvalidStateError`.
  *
- * On {@linkcode AsyncPoolExecutor} the task gets the function itself, which calls `fn` directly.
- * On {@linkcode WorkerPoolExecutor} and {@linkcode ProcessPoolExecutor} calls travel as messages
- * over the pool's own connection to the worker. Arguments and results must be structured-cloneable
- * there; one that is not rejects that call with a `DataCloneError`.
+ * On {@linkcode WorkerPoolExecutor} and {@linkcode ProcessPoolExecutor} (and in the methods of
+ * actors made with {@linkcode spawn}) calls travel as messages over the pool's own channel to the
+ * worker. Arguments and results must be structured-cloneable; one that is not rejects that call
+ * with a `DataCloneError`. Once the task has settled, or has been stopped (timeout, abort),
+ * further calls are not run: their promises reject in the task with an `InvalidStateError`.
+ * On {@linkcode AsyncPoolExecutor} the task gets the function this returns, which calls `fn`
+ * directly, and keeps doing so after the task settled.
  *
  * @typeParam A The callback's parameters.
  * @typeParam R The callback's return type.
