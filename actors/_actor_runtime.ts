@@ -9,13 +9,16 @@ import {
   type HostMessage,
   type InitMessage,
   PROTOCOL_VERSION,
+  type WireCall,
+  type WireReply,
   type WireResult,
   type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
 import { decodeError, encodeError } from "./error_codec.ts";
 import { callWithSignal, type SignalSource } from "./task_signal.ts";
-import { TimeoutError } from "../future/errors.ts";
+import { InvalidStateError, TimeoutError } from "../future/errors.ts";
+import { reviveProxies } from "./_proxy_wire.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -46,6 +49,13 @@ const compiled = new Map<number, Fn>();
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
 let outbox: WireResult[] = [];
+/** Calls to proxied callbacks not yet sent; they go out before the results flushed with them. */
+let calls: WireCall[] = [];
+/** Calls waiting for the host's reply, by call number. */
+const awaiting = new Map<number, PromiseWithResolvers<unknown>>();
+/** Tasks that received proxies and have not settled: their stand-ins may still call. */
+const calling = new Set<number>();
+let lastCall = 0;
 let flushQueued = false;
 let lastFlush = 0;
 // Results of a batch go out together, but not later than this after the previous ones: a long
@@ -111,6 +121,7 @@ function post(message: WorkerMessage): void {
 function flush(): void {
   flushQueued = false;
   lastFlush = performance.now();
+  if (calls.length > 0) sendCalls();
   if (outbox.length === 0) return;
   const results = outbox;
   outbox = [];
@@ -131,7 +142,60 @@ function flush(): void {
   }
 }
 
+function sendCalls(): void {
+  const batch = calls;
+  calls = [];
+  try {
+    post({ type: "calls", calls: batch });
+  } catch {
+    // An argument cannot be cloned: send them one by one and reject only that call.
+    for (const call of batch) {
+      try {
+        post({ type: "calls", calls: [call] });
+      } catch (error) {
+        answer({ call: call.call, ok: false, error: encodeError(error) });
+      }
+    }
+  }
+}
+
+function answer(reply: WireReply): void {
+  const pending = awaiting.get(reply.call);
+  if (!pending) return;
+  awaiting.delete(reply.call);
+  if (reply.ok) pending.resolve(reply.value);
+  else pending.reject(decodeError(reply.error));
+}
+
+/** The stand-in for proxied callback `id` of task `seq`. */
+function remote(seq: number, id: number): Fn {
+  return (...args: unknown[]): Promise<unknown> => {
+    const pending = Promise.withResolvers<unknown>();
+    // Fire-and-forget: a call nobody awaits must not become an unhandled rejection.
+    pending.promise.catch(() => {});
+    if (!calling.has(seq)) {
+      pending.reject(
+        new InvalidStateError(
+          "the task that received this callback has settled: it was not called",
+        ),
+      );
+      return pending.promise;
+    }
+    lastCall = lastCall >= Number.MAX_SAFE_INTEGER ? 1 : lastCall + 1;
+    awaiting.set(lastCall, pending);
+    calls.push({ seq, proxy: id, call: lastCall, args });
+    // A task that never yields still reports: calls leave in batches at most FLUSH_MS apart.
+    if (performance.now() - lastFlush > FLUSH_MS) flush();
+    else if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flush);
+    }
+    return pending.promise;
+  };
+}
+
 function settle(seq: number, start: number, ok: boolean, outcome: unknown, values?: unknown[]) {
+  calling.delete(seq);
   const ms = performance.now() - start;
   if (ok) outbox.push({ seq, ok, value: outcome, ms });
   else if (values) outbox.push({ seq, ok, error: encodeError(outcome), values, ms });
@@ -265,6 +329,11 @@ function run(tasks: WireTask[]): void {
     const start = performance.now();
     const signal = new TaskSignal(task.seq);
     try {
+      if (task.proxies) {
+        const seq = task.seq;
+        reviveProxies(task.args, task.proxies, (id) => remote(seq, id));
+        calling.add(seq);
+      }
       const fn = resolve(task.fn);
       if (task.kind === "chunk") runChunk(task, fn, signal, start);
       else runCall(task, fn, signal, start);
@@ -345,6 +414,7 @@ export function startActor(
   return {
     receive(message) {
       if (message.type === "run") run(message.tasks);
+      else if (message.type === "replies") message.replies.forEach(answer);
       else if (message.type === "abort") {
         asyncTasks.get(message.seq)?.abort(decodeError(message.reason));
       } else if (message.type === "init") void init(message);

@@ -6,10 +6,14 @@ import {
   type FnRef,
   type HostMessage,
   PROTOCOL_VERSION,
+  type WireCall,
+  type WireReply,
   type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
-import { decodeError } from "./error_codec.ts";
+import { decodeError, encodeError } from "./error_codec.ts";
+import { InvalidStateError } from "../future/errors.ts";
+import { encodeProxies } from "./_proxy_wire.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 
 /** How the worker ended. */
@@ -87,6 +91,10 @@ export abstract class PoolWorker<T> {
   protected readonly tasks = new Map<number, T>();
   protected readonly events: WorkerEvents<T>;
   readonly #sources = new Set<number>();
+  /** The proxied callbacks of tasks in flight, by seq, then by proxy id. */
+  readonly #callbacks = new Map<number, ((...args: unknown[]) => unknown)[]>();
+  #replies: WireReply[] = [];
+  #repliesQueued = false;
 
   constructor(id: number, events: WorkerEvents<T>) {
     this.id = id;
@@ -195,12 +203,16 @@ export abstract class PoolWorker<T> {
     const left = [...this.tasks.values()];
     for (const seq of this.tasks.keys()) this.release(seq);
     this.tasks.clear();
+    this.#callbacks.clear();
     return left;
   }
 
   /** Handles a message from the worker. */
   protected onMessage(message: WorkerMessage): void {
     switch (message.type) {
+      case "calls":
+        for (const call of message.calls) this.#call(call);
+        return;
       case "results":
         for (const r of message.results) {
           const item = this.tasks.get(r.seq);
@@ -246,9 +258,17 @@ export abstract class PoolWorker<T> {
     return task;
   }
 
-  /** The task `seq` is no longer in flight here (answered, not sent, or the worker died). */
+  /**
+   * The task `seq` is no longer in flight here (answered, not sent, or the worker died): its
+   * callbacks are no longer called. Handles that override this call it too.
+   */
   protected release(seq: number): void {
-    void seq;
+    this.#callbacks.delete(seq);
+  }
+
+  /** The task `seq` was stopped: calls it still makes are answered with an error, not run. */
+  protected dropCallbacks(seq: number): void {
+    this.#callbacks.delete(seq);
   }
 
   /**
@@ -267,6 +287,7 @@ export abstract class PoolWorker<T> {
     for (const seq of this.tasks.keys()) this.release(seq);
     this.tasks.clear();
     this.state = "dead";
+    this.#callbacks.clear();
     this.kill();
     this.events.exited(this, exit, started, unstarted);
   }
@@ -297,11 +318,80 @@ export abstract class PoolWorker<T> {
       if (this.#sources.has(fn.id)) fn = { id: fn.id };
       else this.#sources.add(fn.id);
     }
-    return this.prepare({ seq, kind: d.kind, fn, args: d.args }, d.transfer);
+    const encoded = encodeProxies(d.args);
+    if (!encoded) return this.prepare({ seq, kind: d.kind, fn, args: d.args }, d.transfer);
+    this.#callbacks.set(seq, encoded.fns);
+    return this.prepare(
+      { seq, kind: d.kind, fn, args: encoded.args, proxies: encoded.paths },
+      d.transfer,
+    );
+  }
+
+  /**
+   * Runs a task's call to one of its callbacks, here on the host, and queues the answer. A
+   * callback that throws answers the call with its error; it never reaches the pool.
+   */
+  #call(call: WireCall): void {
+    const fn = this.#callbacks.get(call.seq)?.[call.proxy];
+    if (!fn) {
+      const error = new InvalidStateError(
+        "the task that received this callback was stopped or has settled: it was not called",
+      );
+      return this.#reply({ call: call.call, ok: false, error: encodeError(error) });
+    }
+    let result: unknown;
+    try {
+      result = fn(...call.args);
+    } catch (error) {
+      return this.#reply({ call: call.call, ok: false, error: encodeError(error) });
+    }
+    if (!isThenable(result)) return this.#reply({ call: call.call, ok: true, value: result });
+    Promise.resolve(result).then(
+      (value) => this.#reply({ call: call.call, ok: true, value }),
+      (error) => this.#reply({ call: call.call, ok: false, error: encodeError(error) }),
+    );
+  }
+
+  /** Answers go out together, once the calls that arrived with them have run. */
+  #reply(reply: WireReply): void {
+    this.#replies.push(reply);
+    if (this.#repliesQueued) return;
+    this.#repliesQueued = true;
+    queueMicrotask(() => {
+      this.#repliesQueued = false;
+      const replies = this.#replies;
+      this.#replies = [];
+      if (this.state === "dead") return;
+      try {
+        this.post({ type: "replies", replies }, []);
+      } catch {
+        // A value cannot be sent: send them one by one and fail only that call.
+        for (const r of replies) {
+          try {
+            this.post({ type: "replies", replies: [r] }, []);
+          } catch (error) {
+            this.#send({ call: r.call, ok: false, error: encodeError(error) });
+          }
+        }
+      }
+    });
+  }
+
+  #send(reply: WireReply): void {
+    try {
+      this.post({ type: "replies", replies: [reply] }, []);
+    } catch {
+      // The worker is gone: nobody waits for the answer.
+    }
   }
 
   /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */
   #unsent(fn: FnRef): void {
     if ("id" in fn && fn.source !== undefined) this.#sources.delete(fn.id);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+  return typeof (value as PromiseLike<unknown>).then === "function";
 }

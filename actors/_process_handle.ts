@@ -121,6 +121,7 @@ export class ProcessHandle<T> extends PoolWorker<T> {
   }
 
   protected override release(seq: number): void {
+    super.release(seq);
     this.#started.delete(seq);
   }
 

@@ -5,7 +5,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -46,6 +46,11 @@ export interface WireTask {
   readonly kind: "call" | "chunk";
   readonly fn: FnRef;
   readonly args: unknown[];
+  /**
+   * Where the task's proxied callbacks were in `args` (each a path of keys, replaced by null);
+   * a callback's index here is its id in `WireCall.proxy`.
+   */
+  readonly proxies?: readonly (readonly (string | number)[])[];
 }
 
 /** Host → worker: load the modules, run the initializer, then answer `ready` or `initFailed`. */
@@ -78,8 +83,19 @@ export interface AbortMessage {
   readonly reason: WireError;
 }
 
+/** The caller's answer to one `WireCall`. */
+export type WireReply =
+  | { readonly call: number; readonly ok: true; readonly value: unknown }
+  | { readonly call: number; readonly ok: false; readonly error: WireError };
+
+/** Host → worker: answers to calls, in the order they settled on the host. */
+export interface RepliesMessage {
+  readonly type: "replies";
+  readonly replies: WireReply[];
+}
+
 /** Everything the host sends. */
-export type HostMessage = InitMessage | RunMessage | AbortMessage;
+export type HostMessage = InitMessage | RunMessage | AbortMessage | RepliesMessage;
 
 /** Worker → host: initialised and ready for tasks. */
 export interface ReadyMessage {
@@ -121,6 +137,26 @@ export interface ResultsMessage {
   readonly results: WireResult[];
 }
 
+/**
+ * A task's call to one of its proxied callbacks: `proxy` is the callback's index in the task's
+ * `WireTask.proxies`, and `call` numbers the call on this worker, for the reply.
+ */
+export interface WireCall {
+  readonly seq: number;
+  readonly proxy: number;
+  readonly call: number;
+  readonly args: unknown[];
+}
+
+/**
+ * Worker → host: calls to proxied callbacks, in the order tasks made them. Sent before any
+ * results flushed with them, so a task's calls reach the host before its outcome.
+ */
+export interface CallsMessage {
+  readonly type: "calls";
+  readonly calls: WireCall[];
+}
+
 /** Worker → host: the worker is about to end (`self.close()`, `Deno.exit()`, an uncaught error). */
 export interface ExitMessage {
   readonly type: "exit";
@@ -135,4 +171,5 @@ export type WorkerMessage =
   | InitFailedMessage
   | StartedMessage
   | ResultsMessage
+  | CallsMessage
   | ExitMessage;

@@ -47,6 +47,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
   }
 
   protected override release(seq: number): void {
+    super.release(seq);
     const slot = this.#slotOf.get(seq);
     if (slot === undefined) return;
     this.#slotOf.delete(seq);
@@ -64,6 +65,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
    * task's signal fires when the worker gets the message.
    */
   abortTask(seq: number, timedOut: boolean, reason: unknown): void {
+    this.dropCallbacks(seq);
     Atomics.store(this.#ctl, Ctl.AbortKind, timedOut ? 1 : 2);
     Atomics.store(this.#ctl, Ctl.Abort, seq);
     try {

@@ -22,3 +22,4 @@
 export { registerErrorClass } from "./error_codec.ts";
 export { taskSignal } from "./task_signal.ts";
 export { type ActorMethods, type ActorOptions, type ActorRef, spawn } from "./spawn.ts";
+export { proxy, type Remote } from "./proxy.ts";
