@@ -43,6 +43,13 @@ class QuotaError extends Error {
   }
 }
 
+/** A cell for the task to write: shared memory, except for processes, which refuse it. */
+function cellFor(kind: string): Int32Array {
+  return new Int32Array(
+    kind === "ProcessPoolExecutor" ? new ArrayBuffer(8) : new SharedArrayBuffer(8),
+  );
+}
+
 for (const [kind, make] of Object.entries(KINDS)) {
   Deno.test(`proxy() delivers a never-yielding task's calls in order, on the caller's thread (${kind})`, async () => {
     await using pool = make();
@@ -168,7 +175,7 @@ for (const [kind, make] of Object.entries(KINDS)) {
       controller.abort();
       return answer.promise;
     });
-    const cell = new Int32Array(new SharedArrayBuffer(8));
+    const cell = cellFor(kind);
     const future = pool.with({ signal: controller.signal }).submit(callAfterStop, callback, cell);
     await assert.rejects(async () => await future, { name: "AbortError" });
     answer.resolve();
@@ -182,7 +189,7 @@ for (const [kind, make] of Object.entries(KINDS)) {
     await using pool = make();
     const answer = Promise.withResolvers<void>();
     const callback = proxy((what: string) => what === "start" ? answer.promise : undefined);
-    const cell = new Int32Array(new SharedArrayBuffer(8));
+    const cell = cellFor(kind);
     const future = pool.with({ timeout: 100 }).submit(callAfterStop, callback, cell);
     await assert.rejects(async () => await future, { name: "TimeoutError" });
     answer.resolve();
