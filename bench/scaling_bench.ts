@@ -14,7 +14,7 @@
  *
  * µs/item: the wall time of the N items divided by N, after a warm-up of 10k items on the same
  * executor (the first size is then not charged for the JIT's start); the median of up to 5 runs
- * when a run is short (under 300 ms in all), one run otherwise. Heap per queued item: the
+ * when a run is short (under 1 s in all), one run otherwise. Heap per queued item: the
  * same N items given to an executor that cannot run them yet (an `AsyncPoolExecutor` with
  * `maxWorkers: 1` whose first task waits on a gate; a `WorkerPoolExecutor` whose workers are held
  * in their `initializer`; an actor whose first call holds its thread), then `gc()` and the growth
@@ -25,9 +25,11 @@
  * item.
  *
  * Each (case, N) runs in its own child process (`--v8-flags=--expose-gc`), so that one case's
- * garbage does not weigh on the next, and with a time budget (`--budget`, default 40 s): a child
- * over budget is ended and its row says "over budget", as do the larger sizes of that case and
- * any size that the growth measured so far predicts to be over budget. The heap phase comes last
+ * garbage does not weigh on the next, and with a time budget: `--budget` seconds (default 20) or
+ * 60 µs per item, whichever is more (so 60 s at 1M: a linear path at 1M is measured even on a
+ * slow, shared machine, a quadratic one is not waited for). A child over budget is ended and its
+ * row says "over budget", as do the larger sizes of that case and any size that the growth
+ * measured so far predicts to be over budget. The heap phase comes last
  * and its tasks never run: the child exits after measuring. A default run takes about three
  * minutes on 2 cores.
  *
@@ -61,7 +63,8 @@ Options:
                  the smallest
   --cases LIST   run only the cases whose name contains one of these words, comma-separated
                  (e.g. "submit,spawn" or "WorkerPool"); default all
-  --budget S     seconds allowed to one case at one size before it is ended (default 40)
+  --budget S     seconds allowed to one case at one size before it is ended, or 60 µs per
+                 item if that is more (default 20)
   -h, --help     show this help`;
 
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -70,8 +73,9 @@ const WORKERS = 2;
 const CHUNKSIZE = 1_000;
 const GOAL_RATIO = 1.5;
 const GOAL_HEAP_BYTES = 1024;
-const DEFAULT_BUDGET_S = 40;
-const REPEAT_MS = 300;
+const DEFAULT_BUDGET_S = 20;
+const BUDGET_US_PER_ITEM = 60;
+const REPEAT_MS = 1_000;
 const MAX_REPEATS = 5;
 const TASKS_URL = new URL("./_worker_tasks.ts", import.meta.url);
 const ACTOR_URL = new URL("./_actor_fixture.ts", import.meta.url);
@@ -455,13 +459,14 @@ async function parent(args: string[]): Promise<void> {
     for (const n of sizes) {
       let outcome: Outcome;
       const predicted = predictMs(measured, n);
+      const budgetMs = Math.max(budgetS * 1000, n * BUDGET_US_PER_ITEM / 1000);
       if (over) outcome = { kind: "over budget", note: `not run: ${over}` };
-      else if (predicted !== undefined && predicted > budgetS * 1000) {
+      else if (predicted !== undefined && predicted > budgetMs) {
         outcome = {
           kind: "over budget",
           note: `not run: predicted ${(predicted / 1000).toFixed(0)} s from the smaller sizes`,
         };
-      } else outcome = await runChild(name, n, budgetS * 1000);
+      } else outcome = await runChild(name, n, budgetMs);
       if (outcome.kind === "measured") {
         measured.push({ n, wallMs: outcome.wallMs, usPerItem: outcome.measure.usPerItem });
       } else if (!over) over = `${fmtN(n)} was ${outcome.kind}`;
@@ -487,7 +492,7 @@ async function parent(args: string[]): Promise<void> {
     [
       `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), hardwareConcurrency ` +
       `${navigator.hardwareConcurrency}, ${WORKERS} workers per WorkerPoolExecutor, budget ` +
-      `${budgetS} s per case and size, load average ${
+      `max(${budgetS} s, ${BUDGET_US_PER_ITEM} µs × N) per case and size, load average ${
         Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
       }`,
       "",
