@@ -28,8 +28,8 @@
  * garbage does not weigh on the next, and with a time budget: `--budget` seconds (default 20) or
  * 60 µs per item, whichever is more (so 60 s at 1M: a linear path at 1M is measured even on a
  * slow, shared machine, a quadratic one is not waited for). A child over budget is ended and its
- * row says "over budget", as do the larger sizes of that case and any size that the growth
- * measured so far predicts to be over budget. The heap phase comes last
+ * row says "over budget", as do the larger sizes of that case and any size that a clearly
+ * superlinear growth measured so far predicts to be over budget. The heap phase comes last
  * and its tasks never run: the child exits after measuring. A default run takes about three
  * minutes on 2 cores.
  *
@@ -311,12 +311,11 @@ async function actorCase(n: number): Promise<Measure> {
 // --- the parent: children, budget, table ---
 
 type Outcome =
-  | { kind: "measured"; measure: Measure; wallMs: number }
+  | { kind: "measured"; measure: Measure }
   | { kind: "over budget"; note: string }
   | { kind: "failed"; note: string };
 
 async function runChild(name: string, n: number, budgetMs: number): Promise<Outcome> {
-  const start = performance.now();
   const signal = AbortSignal.timeout(budgetMs);
   let output: Deno.CommandOutput;
   try {
@@ -340,7 +339,6 @@ async function runChild(name: string, n: number, budgetMs: number): Promise<Outc
     if (signal.aborted) return { kind: "over budget", note: `ended after ${budgetMs / 1000} s` };
     return { kind: "failed", note: error instanceof Error ? error.message : String(error) };
   }
-  const wallMs = performance.now() - start;
   if (output.signal && signal.aborted) {
     return { kind: "over budget", note: `ended after ${budgetMs / 1000} s` };
   }
@@ -349,22 +347,21 @@ async function runChild(name: string, n: number, budgetMs: number): Promise<Outc
     return { kind: "failed", note: `exit code ${output.code}: ${stderr}` };
   }
   const line = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!;
-  return { kind: "measured", measure: JSON.parse(line) as Measure, wallMs };
+  return { kind: "measured", measure: JSON.parse(line) as Measure };
 }
 
 /**
- * The child's wall time at size `n` predicted from the sizes measured so far: the growth
- * exponent of the last two (at least linear), or linear from one.
+ * The time a child would take at size `n` when the per-item cost measured so far grows clearly
+ * faster than linearly (at least √10× per 10× items between the last two sizes), else undefined:
+ * a path that is merely slow is run, and ended by the budget if need be. The child runs the items
+ * a little more than once (the timed run, then the heap phase's submissions).
  */
-function predictMs(measured: { n: number; wallMs: number }[], n: number): number | undefined {
-  const last = measured.at(-1);
-  if (!last) return undefined;
-  const previous = measured.at(-2);
-  let exponent = 1;
-  if (previous) {
-    exponent = Math.max(1, Math.log(last.wallMs / previous.wallMs) / Math.log(last.n / previous.n));
-  }
-  return last.wallMs * (n / last.n) ** exponent;
+function predictMs(measured: { n: number; usPerItem: number }[], n: number): number | undefined {
+  const [previous, last] = measured.slice(-2);
+  if (!previous || !last) return undefined;
+  const growth = Math.log(last.usPerItem / previous.usPerItem) / Math.log(last.n / previous.n);
+  if (!(growth >= 0.5)) return undefined;
+  return 1.3 * n * last.usPerItem * (n / last.n) ** growth / 1000;
 }
 
 interface Row {
@@ -454,7 +451,7 @@ async function parent(args: string[]): Promise<void> {
   const began = performance.now();
   const rows: Row[] = [];
   for (const { name } of cases) {
-    const measured: { n: number; wallMs: number; usPerItem: number }[] = [];
+    const measured: { n: number; usPerItem: number }[] = [];
     let over: string | undefined;
     for (const n of sizes) {
       let outcome: Outcome;
@@ -468,7 +465,7 @@ async function parent(args: string[]): Promise<void> {
         };
       } else outcome = await runChild(name, n, budgetMs);
       if (outcome.kind === "measured") {
-        measured.push({ n, wallMs: outcome.wallMs, usPerItem: outcome.measure.usPerItem });
+        measured.push({ n, usPerItem: outcome.measure.usPerItem });
       } else if (!over) over = `${fmtN(n)} was ${outcome.kind}`;
       const base = measured.find((m) => m.n === smallest);
       const ratio = outcome.kind === "measured" && base
