@@ -30,8 +30,8 @@
  * slow, shared machine, a quadratic one is not waited for). A child over budget is ended and its
  * row says "over budget", as do the larger sizes of that case and any size that a clearly
  * superlinear growth measured so far predicts to be over budget. The heap phase comes last
- * and its tasks never run: the child exits after measuring. A default run takes about three
- * minutes on 2 cores.
+ * and its tasks never run: the child exits after measuring. A default run takes 2 to 6 minutes
+ * on 2 cores, depending on the machine's load (the longest when the 1M cases hit their budget).
  *
  * ```sh
  * deno run -A bench/scaling_bench.ts
