@@ -45,3 +45,15 @@ export function countPrimesTimed(from: number, to: number): [number, number, num
   const count = countPrimes(from, to);
   return [count, start, performance.timeOrigin + performance.now(), WORKER_ID];
 }
+
+/**
+ * Blocks the calling thread until `gate[0]` is not 0, after adding 1 to `gate[1]` so that the
+ * main thread can tell it is held. The scaling benchmark gives it to a pool as its `initializer`
+ * (workers that never become ready, so every task stays queued) and to an actor as its first call.
+ */
+export function holdUntilReleased(gate: SharedArrayBuffer): void {
+  const cells = new Int32Array(gate);
+  Atomics.add(cells, 1, 1);
+  Atomics.notify(cells, 1);
+  Atomics.wait(cells, 0, 0);
+}
