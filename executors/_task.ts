@@ -1,7 +1,7 @@
 // A submitted task and its attempts: the logic every executor shares (timeouts, deadline, abort,
 // retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
 
-import { Future, startTimer } from "../future/future.ts";
+import { Future, type FutureOwner, setOwner, startTimer } from "../future/future.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -50,7 +50,18 @@ export class Job {
   /** Set by the engine: called once when the job settles after it has started. */
   onEnd: (() => void) | undefined;
   /** Set by the engine: called once, synchronously, when a started job is aborted. */
-  onAbort: ((reason: unknown) => void) | undefined;
+  onAbort: ((job: Job, reason: unknown) => void) | undefined;
+  /**
+   * Set by an engine that can call off a job it has handed out but that has not started
+   * (`cancel()` on its running future): whether it took the job back.
+   */
+  onRevoke: ((job: Job) => boolean) | undefined;
+  /** When the engine queued it (`performance.now()`), for wait-time statistics. */
+  queuedAt = 0;
+  /** Where the engine sent the job, while it runs there (fields, not a map entry per task). */
+  placedOn: unknown;
+  /** The job's number on that worker. */
+  placedSeq = 0;
   #controller: AbortController | undefined;
   #stopTimer: (() => void) | undefined;
   #started = false;
@@ -135,7 +146,7 @@ export class Job {
     this.#controller?.abort(reason);
     const wasStarted = this.#started;
     this.#finish({ ok: false, error: reason });
-    if (wasStarted) this.onAbort?.(reason);
+    if (wasStarted) this.onAbort?.(this, reason);
   }
 
   #finish(outcome: Outcome): void {
@@ -150,7 +161,7 @@ export class Job {
 }
 
 /** A submitted task: owns the future, the deadline, and the retry loop. */
-export class Task {
+export class Task implements FutureOwner {
   readonly future: Future<unknown> = new Future();
   readonly kind: JobKind;
   readonly fn: (...args: unknown[]) => unknown;
@@ -185,6 +196,18 @@ export class Task {
     this.fn = fn;
     this.args = args;
     this.options = options;
+    setOwner(this.future, this);
+  }
+
+  /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
+  cancelRunning(): boolean {
+    const job = this.#current;
+    return job !== undefined && job.onRevoke?.(job) === true;
+  }
+
+  /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
+  cancelled(): void {
+    this.stop(new CancelledError());
   }
 
   /** Starts the task; the future settles exactly once, whatever happens. */
@@ -201,11 +224,6 @@ export class Task {
       if (left <= 0) return this.#settle({ ok: false, error });
       this.#stopDeadline = startTimer(() => this.stop(error), left);
     }
-    // A future cancelled while queued settles its task at once: nothing waits for the queue to
-    // reach it (shutdown, for one).
-    this.future.addDoneCallback(() => {
-      if (this.future.cancelled()) this.stop(new CancelledError());
-    });
     if (!hasFutures(this.kind, this.args)) return this.#attempt(1);
     this.#stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
       if (inputs.ok) {

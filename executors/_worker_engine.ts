@@ -11,7 +11,6 @@ import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import { bystanderCrash, type Job } from "./_task.ts";
-import { setCancelHook } from "../future/future.ts";
 import { ChunkFailure } from "./_map.ts";
 import { Queue } from "../future/_queue.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
@@ -128,8 +127,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #ending = new Set<Promise<void>>();
   #idleTimers = new Map<Handle, ReturnType<typeof setTimeout>>();
   #idleSince = new Map<Handle, number>();
-  #placement = new Map<Job, { worker: Handle; seq: number }>();
-  #queuedAt = new WeakMap<Job, number>();
+  /** Jobs placed on a worker and not yet answered (or stopped). */
+  #running = 0;
+  // One handler for every job, not a closure per task.
+  readonly #onAbort = (job: Job, reason: unknown) => this.#stop(job, reason);
+  readonly #onRevoke = (job: Job) => this.#revoke(job);
   #supervisor: RestartSupervisor;
   #respawnTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
@@ -170,7 +172,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   schedule(job: Job): void {
-    this.#queuedAt.set(job, performance.now());
+    job.queuedAt = performance.now();
     this.#queueOf(job).push(job);
     this.#schedulePump();
   }
@@ -210,7 +212,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
         spinning,
       },
       queued: this.#queued,
-      running: this.#placement.size,
+      running: this.#running,
       completed: this.#completed,
       failed: this.#failed,
       crashed: this.#crashed,
@@ -244,7 +246,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     values: unknown[] | undefined,
     ms: number,
   ): void {
-    this.#placement.delete(job);
+    this.#unplace(job);
     // A stopped task that returned after all: it was settled and counted when it was stopped.
     if (job.settled) {
       const retiring = this.#retiring.get(worker);
@@ -272,7 +274,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#forget(worker);
     const how = describeExit(exit, this.#settings.kind);
     for (const job of started) {
-      this.#placement.delete(job);
+      this.#unplace(job);
       // A task stopped on a retiring worker was settled and counted then.
       if (job.settled) continue;
       this.#failed++;
@@ -371,10 +373,10 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       if (!job || !worker) break;
       this.#queueOf(job).shift();
       if (!job.started) {
-        job.onAbort = (reason) => this.#stop(job, reason);
+        job.onAbort = this.#onAbort;
         if (!job.start()) continue;
       }
-      this.#waitTime.add(now - (this.#queuedAt.get(job) ?? now));
+      this.#waitTime.add(now - job.queuedAt);
       const dispatch: Dispatch<Job> = {
         item: job,
         kind: job.kind,
@@ -396,9 +398,12 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       if (failed.length > 0 && worker.inflight === 0) this.#afterTask(worker);
       for (const d of batch) {
         if (d.seq !== undefined && !d.item.settled) {
-          this.#placement.set(d.item, { worker, seq: d.seq });
+          const job = d.item;
+          job.placedOn = worker;
+          job.placedSeq = d.seq;
+          this.#running++;
           // Until the worker starts it, the task can still be cancelled (see #revoke).
-          if (d.item.attempt === 1) setCancelHook(d.item.task.future, () => this.#revoke(d.item));
+          if (job.attempt === 1) job.onRevoke = this.#onRevoke;
         }
       }
     }
@@ -407,7 +412,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #olderThan(a: Job, b: Job): boolean {
-    return (this.#queuedAt.get(a) ?? 0) <= (this.#queuedAt.get(b) ?? 0);
+    return a.queuedAt <= b.queuedAt;
   }
 
   /**
@@ -428,7 +433,6 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     }
     if (!victim) return;
     const taken = victim.revoke(Math.floor(victim.inflight / 2));
-    for (const job of taken) this.#placement.delete(job);
     this.#requeue(taken);
   }
 
@@ -496,11 +500,21 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   /** Takes a job back from the worker it was sent to, if that worker has not started it. */
   #revoke(job: Job): boolean {
-    const placed = this.#placement.get(job);
-    if (!placed || job.settled || !placed.worker.takeBack(placed.seq)) return false;
-    this.#placement.delete(job);
-    this.#afterTask(placed.worker);
+    const worker = job.placedOn as Handle | undefined;
+    if (!worker || job.settled || !worker.takeBack(job.placedSeq)) return false;
+    this.#unplace(job);
+    this.#afterTask(worker);
     return true;
+  }
+
+  /** The job no longer runs where it was placed; returns that worker and seq. */
+  #unplace(job: Job): Handle | undefined {
+    const worker = job.placedOn as Handle | undefined;
+    if (worker === undefined) return undefined;
+    job.placedOn = undefined;
+    job.onRevoke = undefined;
+    this.#running--;
+    return worker;
   }
 
   /**
@@ -508,11 +522,10 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
    * it, it is taken back; otherwise the worker is stopped and replaced.
    */
   #stop(job: Job, reason: unknown): void {
-    const placed = this.#placement.get(job);
-    if (!placed) return;
-    this.#placement.delete(job);
+    const seq = job.placedSeq;
+    const worker = this.#unplace(job);
+    if (!worker) return;
     this.#failed++;
-    const { worker, seq } = placed;
     if (worker.takeBack(seq)) return this.#afterTask(worker);
     worker.abortTask(seq, reason instanceof TimeoutError, reason);
     // The stopped task stays in flight: its worker, retiring, lives until the task returns (or
@@ -553,7 +566,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     const wasRetiring = this.#retiring.has(worker);
     this.#forget(worker);
     for (const job of worker.terminate()) {
-      this.#placement.delete(job);
+      this.#unplace(job);
       if (job.settled) continue;
       this.#failed++;
       job.reject(
@@ -588,7 +601,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #requeue(jobs: Job[]): void {
     for (let i = jobs.length - 1; i >= 0; i--) {
       const job = jobs[i]!;
-      this.#placement.delete(job);
+      this.#unplace(job);
       if (!job.settled) this.#queueOf(job).unshift(job);
     }
     if (jobs.length > 0) this.#schedulePump();

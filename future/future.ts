@@ -48,12 +48,22 @@ const NO_CALLBACKS: DoneCallback<any>[] = [];
 /** Reads a future's outcome synchronously; internal to the library. */
 export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
 
+/** The producer behind a future, told of `cancel()` calls; internal to the library. */
+export interface FutureOwner {
+  /**
+   * `cancel()` on a running future: whether its work can still be called off (a task handed to a
+   * worker that has not started it). The future is cancelled when this answers true.
+   */
+  cancelRunning(): boolean;
+  /** The future was cancelled (before the done callbacks run). */
+  cancelled(): void;
+}
+
 /**
- * Lets the producer of a running future say whether its work can still be called off: a task
- * handed to a worker that has not started it yet. `cancel()` on a running future asks the hook,
- * and cancels when it answers true; internal to the library.
+ * Gives a future its owner: one object per producer, where a closure per future would cost
+ * memory at a million tasks; internal to the library.
  */
-export let setCancelHook: <T>(future: Future<T>, hook: (() => boolean) | undefined) => void;
+export let setOwner: <T>(future: Future<T>, owner: FutureOwner | undefined) => void;
 
 /**
  * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
@@ -129,15 +139,15 @@ export class Future<T> implements PromiseLike<T> {
   #failed = false;
   #callbacks: DoneCallback<T>[] = NO_CALLBACKS;
   #promise: Promise<T> | undefined;
-  #cancelHook: (() => boolean) | undefined;
+  #owner: FutureOwner | undefined;
 
   static {
     removeDoneCallback = (future, fn) => {
       const index = future.#callbacks.indexOf(fn);
       if (index >= 0) future.#callbacks.splice(index, 1);
     };
-    setCancelHook = (future, hook) => {
-      future.#cancelHook = hook;
+    setOwner = (future, owner) => {
+      future.#owner = owner;
     };
     outcomeOf = (future) => ({
       failed: future.#failed,
@@ -222,12 +232,16 @@ export class Future<T> implements PromiseLike<T> {
    */
   cancel(): boolean {
     if (this.#state === "cancelled") return true;
-    if (this.#state === "running" && this.#cancelHook?.() === true) this.#state = "pending";
+    if (this.#state === "running" && this.#owner?.cancelRunning() === true) {
+      this.#state = "pending";
+    }
     if (this.#state !== "pending") return false;
     this.#state = "cancelled";
-    this.#cancelHook = undefined;
     this.#failed = true;
     this.#error = new CancelledError();
+    const owner = this.#owner;
+    this.#owner = undefined;
+    owner?.cancelled();
     this.#invokeCallbacks();
     return true;
   }
@@ -419,7 +433,7 @@ export class Future<T> implements PromiseLike<T> {
       );
     }
     this.#state = "finished";
-    this.#cancelHook = undefined;
+    this.#owner = undefined;
     this.#failed = failed;
     if (failed) this.#error = outcome;
     else this.#value = outcome as T;
