@@ -49,6 +49,10 @@ export function pickWorker<W extends Candidate>(
     if (worker.dispatched + placed >= rules.maxTasksPerWorker) continue;
     const load = worker.inflight + placed;
     const room = rules.exclusive || worker.exclusive ? 1 : depth(worker);
+    // A worker with half its pipeline still to run is topped up when more of its results come
+    // back, in one message: refilling it as each result trickles in would send a message per
+    // task, and the worker would answer each with a message of one result.
+    if (placed === 0 && worker.inflight > 0 && worker.inflight * 2 >= room) continue;
     if (load < room && load < bestLoad) {
       best = worker;
       bestLoad = load;

@@ -56,3 +56,13 @@ Deno.test("leastBusy() ignores workers that are not ready", () => {
   ];
   assert.equal(leastBusy(workers, none)?.name, "c");
 });
+
+Deno.test("pickWorker() tops up a worker once half of its pipeline has run, not task by task", () => {
+  // depth 128 for runMs 0.01: with 64 in flight the worker waits for more of its results.
+  const rules = { exclusive: false, placed: none, maxTasksPerWorker: Infinity };
+  assert.equal(pickWorker([worker({ name: "full", inflight: 64 })], rules), undefined);
+  assert.equal(pickWorker([worker({ name: "low", inflight: 63 })], rules)?.name, "low");
+  // Once chosen in a round, it takes tasks up to its depth.
+  const chosen = worker({ name: "chosen", inflight: 63 });
+  assert.equal(pickWorker([chosen], { ...rules, placed: () => 20 })?.name, "chosen");
+});
