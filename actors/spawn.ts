@@ -12,6 +12,7 @@ import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { moduleUrl } from "./_module_url.ts";
+import { Queue } from "../future/_queue.ts";
 
 /** Options for {@linkcode spawn}. */
 export interface ActorOptions {
@@ -78,7 +79,7 @@ class ActorCell implements WorkerEvents<Call> {
   readonly #args: unknown[];
   readonly #options: ActorOptions;
   #worker: WorkerHandle<Call> | undefined;
-  #mailbox: Call[] = [];
+  #mailbox = new Queue<Call>();
   #current: Call | undefined;
   #started = Promise.withResolvers<void>();
   #stopping: PromiseWithResolvers<void> | undefined;
@@ -143,7 +144,7 @@ class ActorCell implements WorkerEvents<Call> {
 
   exited(_worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
     this.#current = undefined;
-    this.#mailbox.unshift(...unstarted);
+    for (let i = unstarted.length - 1; i >= 0; i--) this.#mailbox.unshift(unstarted[i]!);
     const how = exit.cause === "exit"
       ? `called Deno.exit(${exit.code})`
       : exit.cause === "close"
@@ -245,7 +246,7 @@ class ActorCell implements WorkerEvents<Call> {
     this.#stopRestartTimer?.();
     this.#worker?.terminate();
     const reason = error ?? new InvalidStateError(`${this.label} was stopped`);
-    for (const call of this.#mailbox.splice(0)) call.reject(reason);
+    for (const call of this.#mailbox.drain()) call.reject(reason);
     this.#stopping?.resolve();
   }
 }
@@ -299,12 +300,23 @@ export async function spawn<T extends object>(
     get(_, key) {
       if (key === "stop") return stop;
       if (key === Symbol.asyncDispose) return stop;
-      // Not a thenable: `await spawn(…)` must give the reference itself.
-      if (typeof key === "symbol" || key === "then") return undefined;
+      // Keys that runtimes, serializers and inspectors probe are never remote calls: not a
+      // thenable (`await spawn(…)` must give the reference itself), no `toJSON` (JSON.stringify
+      // would start a call whose rejection nobody handles), no `constructor`.
+      if (typeof key === "symbol" || NOT_MESSAGES.has(key)) return undefined;
       return (...args: unknown[]) => cell.call(key, args);
     },
   });
 }
+
+const NOT_MESSAGES = new Set([
+  "then",
+  "toJSON",
+  "constructor",
+  "valueOf",
+  "toString",
+  "toLocaleString",
+]);
 
 function checkOptions(options: ActorOptions): void {
   const what = "spawn an actor";

@@ -6,6 +6,7 @@
 
 import { TimeoutError } from "./errors.ts";
 import { checkTimeout, type Future, removeDoneCallback, startTimer } from "./future.ts";
+import { Queue } from "./_queue.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -59,7 +60,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
   #total: number;
   #timeout: number;
   #deadline: number | undefined;
-  #ready: Future<T>[] = [];
+  #ready = new Queue<Future<T>>();
   #pending = new Set<Future<T>>();
   #wake: (() => void) | undefined;
   #closed = false;
@@ -128,7 +129,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
 
   #close(): void {
     this.#closed = true;
-    this.#ready.length = 0;
+    this.#ready = new Queue();
     for (const future of this.#pending) {
       removeDoneCallback(future, this.#onDone);
     }

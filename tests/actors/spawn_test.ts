@@ -106,3 +106,27 @@ Deno.test("spawn() rejects when the actor cannot be constructed, or the module i
     (error: unknown) => error instanceof TypeError && /'supervision'/.test(error.message),
   );
 });
+
+Deno.test("spawn() reference answers toJSON, then and constructor locally, never as messages", async () => {
+  await using counter = await spawn<Counter>(COUNTER, { args: [3] });
+  const ref = counter as unknown as Record<string, unknown>;
+  assert.equal(ref.toJSON, undefined);
+  assert.equal(ref.then, undefined);
+  assert.equal(ref.constructor, undefined);
+  assert.equal(JSON.stringify({ counter }), '{"counter":{}}');
+  assert.equal(typeof Deno.inspect(counter), "string");
+  // Had any of these been sent, the actor would have failed them; it still counts from 3.
+  assert.equal(await counter.increment(), 4);
+});
+
+Deno.test("spawn() mailbox keeps the order of 20k queued calls", async () => {
+  await using counter = await spawn<Counter>(COUNTER);
+  // One message per round trip (about 150 µs here): 20k keeps the test short.
+  const n = 20_000;
+  const calls: Promise<number>[] = [];
+  for (let i = 0; i < n; i++) calls.push(counter.increment());
+  const results = await Promise.all(calls);
+  for (let i = 0; i < n; i++) {
+    if (results[i] !== i + 1) assert.fail(`call ${i} returned ${results[i]}, expected ${i + 1}`);
+  }
+});
