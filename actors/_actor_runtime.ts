@@ -137,9 +137,19 @@ function settle(seq: number, start: number, ok: boolean, outcome: unknown, value
   }
 }
 
-function compile(source: string): Fn {
+function compile(source: string, name?: string, site?: string): Fn {
+  // The sourceURL names the function and where it was submitted from, for its stack frames.
+  const url = `\n//# sourceURL=by-source:${name ?? "anonymous"}${site ? `@${site}` : ""}`;
+  if (name) {
+    // Binding its own name keeps `fn.name` and lets a named arrow call itself.
+    try {
+      return new Function(`const ${name} = (${source});\nreturn ${name};${url}`)() as Fn;
+    } catch {
+      // A reserved word as name, or not an expression: try the plain forms.
+    }
+  }
   try {
-    return new Function(`return (${source});`)() as Fn;
+    return new Function(`return (${source});${url}`)() as Fn;
   } catch (error) {
     // Method shorthand (`name(a) { … }`) is not an expression on its own.
     try {
@@ -182,7 +192,7 @@ function resolve(ref: FnRef): Fn {
   let fn = compiled.get(ref.id);
   if (!fn) {
     if (ref.source === undefined) throw new Error(`no source was sent for function ${ref.id}`);
-    fn = compile(ref.source);
+    fn = compile(ref.source, ref.name, ref.site);
     compiled.set(ref.id, fn);
   }
   return fn;

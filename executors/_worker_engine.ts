@@ -136,6 +136,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   /** Connects the engine to its executor and starts loading the task modules. */
   attach(core: ExecutorCore): void {
     this.#core = core;
+    this.#refs.onReady = () => this.#schedulePump();
     this.#refs.load().then(
       () => this.#schedulePump(),
       (error) => this.#break(`a task module could not be loaded: ${messageOf(error)}`, error),
@@ -306,6 +307,12 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       const job = this.#queue.peek()!;
       if (job.settled) {
         this.#queue.shift();
+        continue;
+      }
+      const refused = this.#refs.refusal(job.fn, this.#settings.label);
+      if (refused) {
+        this.#queue.shift();
+        job.reject(refused);
         continue;
       }
       const exclusive = job.options.timeout !== undefined;
