@@ -13,7 +13,7 @@ import {
   type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
-import { decodeError, encodeError } from "./error_codec.ts";
+import { decodeError, encodeError, indexModuleErrors } from "./error_codec.ts";
 import { callWithSignal, type SignalSource } from "./task_signal.ts";
 import { TimeoutError } from "../future/errors.ts";
 
@@ -289,7 +289,9 @@ async function init(message: InitMessage): Promise<void> {
   if (message.ctl) ctl = new Int32Array(message.ctl);
   for (const url of message.modules) {
     try {
-      modules.push(preloaded[url] ?? await import(url));
+      const namespace = preloaded[url] ?? await import(url);
+      modules.push(namespace);
+      indexModuleErrors(url, namespace);
     } catch (error) {
       return post({ type: "initFailed", stage: "module", error: encodeError(error) });
     }

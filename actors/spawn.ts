@@ -13,6 +13,7 @@ import { WorkerHandle } from "./_worker_handle.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
+import { indexModuleErrors } from "./error_codec.ts";
 
 /** Options for {@linkcode spawn}. */
 export interface ActorOptions {
@@ -294,7 +295,14 @@ export async function spawn<T extends object>(
   const url = moduleUrl(module, "spawn an actor", "module");
   checkOptions(options ?? {});
   const cell = new ActorCell(url, options ?? {});
+  // The module is imported here too, so that the error classes it exports keep their class.
+  // A module that cannot load on this thread only loses that.
+  const local = import(url).then(
+    (namespace) => indexModuleErrors(url, namespace),
+    () => {},
+  );
   await cell.started;
+  await local;
   const stop = () => cell.stop();
   return new Proxy({} as ActorRef<T>, {
     get(_, key) {

@@ -3,6 +3,7 @@
 
 import type { FnRef } from "../actors/_protocol.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
+import { indexModuleErrors } from "../actors/error_codec.ts";
 import { describeCaptures, findCaptures, loadedParser, loadParser } from "./_closure_check.ts";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -31,6 +32,7 @@ export class FunctionRefs {
   async load(): Promise<void> {
     for (const [index, url] of this.urls.entries()) {
       const namespace = await import(url) as Record<string, unknown>;
+      indexModuleErrors(url, namespace);
       for (const [name, value] of Object.entries(namespace)) {
         if (typeof value === "function" && !this.#exports.has(value)) {
           this.#exports.set(value, { module: index, name });
