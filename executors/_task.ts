@@ -5,10 +5,11 @@ import { Future, startTimer } from "../future/future.ts";
 import {
   BrokenExecutorError,
   CancelledError,
+  CircuitOpenError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
-import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
+import { type CircuitBreakers, type CircuitPermit, stoppedByCircuit } from "./circuit_breaker.ts";
 import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 
@@ -138,6 +139,8 @@ export class Task {
   #current: Job | undefined;
   #permit: CircuitPermit | undefined;
   #crashes = 0;
+  /** The last attempt's error, while a retry is pending. */
+  #lastError: { error: unknown } | undefined;
   #stopReason: unknown;
   #stopped = false;
   #stopController: AbortController | undefined;
@@ -220,6 +223,7 @@ export class Task {
         ),
       });
     }
+    this.#lastError = { error };
     sleep(retryDelay(job.attempt, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
       () => this.#settle({ ok: false, error: this.#stopReason }),
@@ -233,7 +237,14 @@ export class Task {
       try {
         this.#permit = this.#host.breakers.enter(domain);
       } catch (error) {
-        return this.#settle({ ok: false, error });
+        // Retries stopped by the open circuit: the task reports its own last error.
+        const last = this.#lastError;
+        return this.#settle({
+          ok: false,
+          error: last && error instanceof CircuitOpenError
+            ? stoppedByCircuit(last.error, error)
+            : error,
+        });
       }
     }
     const job = new Job(this, attempt);
