@@ -1,11 +1,17 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import type { Future } from "../future/future.ts";
+import { type Future, outcomeOf } from "../future/future.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
-import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import type {
+  Executor,
+  FutureCounts,
+  MapOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "./executor.ts";
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
 import { validateTaskOptions } from "./_options.ts";
@@ -43,6 +49,7 @@ export class ExecutorCore implements TaskHost, Executor {
   #closing: Promise<void> | undefined;
   #live = new Set<Task>();
   #idle: PromiseWithResolvers<void> | undefined;
+  #futures: FutureCounts = { completed: 0, failed: 0, cancelled: 0 };
 
   constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
     const name = options?.name;
@@ -64,6 +71,11 @@ export class ExecutorCore implements TaskHost, Executor {
 
   get isShutdown(): boolean {
     return this.#shutdown;
+  }
+
+  /** Futures settled so far, by outcome. */
+  futureCounts(): FutureCounts {
+    return { ...this.#futures };
   }
 
   /** Tasks submitted and not yet settled. */
@@ -142,6 +154,10 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   taskDone(task: Task): void {
+    const future = task.future;
+    if (future.cancelled()) this.#futures.cancelled++;
+    else if (outcomeOf(future).failed) this.#futures.failed++;
+    else this.#futures.completed++;
     this.#live.delete(task);
     if (this.#live.size === 0) this.#idle?.resolve();
   }

@@ -10,6 +10,7 @@ import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
+import type { AttemptCounts, FutureCounts } from "./executor.ts";
 import { setCancelHook } from "../future/future.ts";
 import { ChunkFailure } from "./_map.ts";
 import { Queue } from "../future/_queue.ts";
@@ -78,6 +79,10 @@ export interface WorkerPoolStats {
   completed: number;
   /** Attempts that finished with an error (thrown, timed out, aborted, crashed). */
   failed: number;
+  /** Futures settled, by outcome: what callers saw (a `map()` chunk counts as one). */
+  futures: FutureCounts;
+  /** Attempts by outcome (the same as `completed` and `failed`): retries count each attempt. */
+  attempts: AttemptCounts;
   /** Workers that died while running tasks. */
   crashed: number;
   /** Workers replaced: after a crash, a stopped task, or `maxTasksPerWorker`. */
@@ -183,6 +188,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       running: this.#placement.size,
       completed: this.#completed,
       failed: this.#failed,
+      futures: this.#core?.futureCounts() ?? { completed: 0, failed: 0, cancelled: 0 },
+      attempts: { completed: this.#completed, failed: this.#failed },
       crashed: this.#crashed,
       restarts: this.#restarts,
       runTime: this.#runTime.percentiles(),

@@ -15,7 +15,14 @@
  * @module
  */
 
-export type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+export type {
+  AttemptCounts,
+  Executor,
+  FutureCounts,
+  MapOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "./executor.ts";
 export {
   AsyncPoolExecutor,
   type AsyncPoolExecutorOptions,

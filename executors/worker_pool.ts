@@ -135,6 +135,8 @@ export class WorkerPoolExecutor implements Executor {
 
   /**
    * A snapshot of the pool: workers by state, queue, counters, and run and wait percentiles.
+   * `futures` counts settled futures by outcome (what callers saw); `attempts` counts tries (a
+   * retried task counts each; `completed` and `failed` are the same numbers).
    *
    * @example
    * ```ts
@@ -142,7 +144,7 @@ export class WorkerPoolExecutor implements Executor {
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
    * await pool.submit((n: number) => n + 1, 1);
-   * assert(pool.stats().completed === 1);
+   * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
   stats(): WorkerPoolStats {
