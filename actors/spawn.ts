@@ -9,7 +9,8 @@ import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/future.ts";
 import { checkWorkerOptionsFlag, type WorkerPermissions } from "./_transport.ts";
 import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
-import { WorkerHandle } from "./_worker_handle.ts";
+import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
+import { checkPermissions } from "./_permissions.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
@@ -294,6 +295,7 @@ export async function spawn<T extends object>(
 ): Promise<ActorRef<T>> {
   const url = moduleUrl(module, "spawn an actor", "module");
   checkOptions(options ?? {});
+  checkPermissions("spawn an actor", { read: [...WORKER_READS, url], run: false });
   const cell = new ActorCell(url, options ?? {});
   // The module is imported here too, so that the error classes it exports keep their class.
   // A module that cannot load on this thread only loses that.

@@ -6,6 +6,9 @@
 
 import type { Future } from "../future/future.ts";
 import { checkWorkerOptionsFlag, type WorkerPermissions } from "../actors/_transport.ts";
+import { checkPermissions } from "../actors/_permissions.ts";
+import { WORKER_READS } from "../actors/_worker_handle.ts";
+import { moduleUrl } from "../actors/_module_url.ts";
 import type { Executor, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkMillis, checkPositiveInt } from "./_options.ts";
@@ -120,6 +123,8 @@ export class WorkerPoolExecutor implements Executor {
    * @param options see {@linkcode WorkerPoolExecutorOptions}
    * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
    * @throws {Error} when `permissions` is set but Deno lacks `--unstable-worker-options`
+   * @throws {Deno.errors.NotCapable} when the program may not read the worker module or a task
+   * module (or, for `ProcessPoolExecutor`, run Deno subprocesses), naming the flag to add
    */
   constructor(options?: WorkerPoolExecutorOptions) {
     const processes = nextPoolOfProcesses;
@@ -305,6 +310,11 @@ export function poolSettings(
   if (kind === "thread" && permissions !== undefined && permissions !== "inherit") {
     checkWorkerOptionsFlag(what);
   }
+  const moduleUrls = modules.map((m) => moduleUrl(m, what, "modules"));
+  checkPermissions(what, {
+    read: kind === "thread" ? [...WORKER_READS, ...moduleUrls] : moduleUrls,
+    run: kind === "process",
+  });
   return {
     label: o.name ? `${kindName} '${o.name}'` : kindName,
     kind,
