@@ -17,9 +17,12 @@ import { Queue } from "../future/_queue.ts";
 import { indexModuleErrors } from "./error_codec.ts";
 
 /** Options for {@linkcode spawn}. */
-export interface ActorOptions {
-  /** Arguments for the constructor, when the module's default export is a class. */
-  args?: unknown[];
+export interface ActorOptions<A extends unknown[] = unknown[]> {
+  /**
+   * Arguments for the constructor, when the module's default export is a class. Typed against
+   * the constructor's parameters when spawned as `spawn<typeof Class>(…)`.
+   */
+  args?: A;
   /**
    * What a crash does. `"stop"`: the message being handled and those queued reject with
    * `WorkerCrashedError`, and the actor is stopped. `"restart"`: the message being handled rejects
@@ -259,7 +262,8 @@ class ActorCell implements WorkerEvents<Call> {
  * its methods are the actor's messages. The returned reference calls them with full types: each
  * call returns a promise of the method's result (or rejects with its error, which keeps its class).
  *
- * @typeParam T the type of the actor: the class's instance type, or the object's type
+ * @typeParam C the actor's class, as `typeof Class`: `args` are checked against its constructor,
+ * and the reference has its instance's methods
  * @param module the actor module: a URL, or a path relative to the working directory
  * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
  * @returns a reference, once the actor has started
@@ -282,17 +286,44 @@ class ActorCell implements WorkerEvents<Call> {
  * import { spawn } from "@concurrent/futures";
  * import type Counter from "./counter.ts";
  *
- * await using counter = await spawn<Counter>(new URL("./counter.ts", import.meta.url), {
- *   args: [10],
+ * await using counter = await spawn<typeof Counter>(new URL("./counter.ts", import.meta.url), {
+ *   args: [10], // checked: `args: ["ten"]` does not compile
  *   supervision: "restart",
  * });
  * console.log(await counter.increment(5)); // 15
  * ```
  */
-export async function spawn<T extends object>(
+export function spawn<C extends abstract new (...args: never[]) => object>(
+  module: string | URL,
+  options?: ActorOptions<ConstructorParameters<C>>,
+): Promise<ActorRef<InstanceType<C>>>;
+/**
+ * Starts an actor typed by its instance or object type `T` (`args` are not checked then; write
+ * `spawn<typeof Class>(…)` to check them).
+ *
+ * @typeParam T the actor's instance type, or the type of the object the module exports
+ * @param module the actor module: a URL, or a path relative to the working directory
+ * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @returns a reference, once the actor has started
+ * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spawn } from "@concurrent/futures";
+ * const url = new URL("./tests/fixtures/actors/greeter.ts", new URL("../", import.meta.url));
+ * await using greeter = await spawn<{ greet(name: string): string }>(url);
+ * assert.equal(await greeter.greet("Ada"), "hello, Ada");
+ * ```
+ */
+export function spawn<T extends object>(
+  module: string | URL,
+  options?: T extends abstract new (...args: never[]) => unknown ? never : ActorOptions,
+): Promise<ActorRef<T>>;
+export async function spawn(
   module: string | URL,
   options?: ActorOptions,
-): Promise<ActorRef<T>> {
+): Promise<ActorRef<object>> {
   const url = moduleUrl(module, "spawn an actor", "module");
   checkOptions(options ?? {});
   checkPermissions("spawn an actor", { read: [...WORKER_READS, url], run: false });
@@ -306,7 +337,7 @@ export async function spawn<T extends object>(
   await cell.started;
   await local;
   const stop = () => cell.stop();
-  return new Proxy({} as ActorRef<T>, {
+  return new Proxy({} as ActorRef<object>, {
     get(_, key) {
       if (key === "stop") return stop;
       if (key === Symbol.asyncDispose) return stop;
