@@ -46,6 +46,15 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
   permissions?: WorkerPermissions;
   /** A name, for messages and the worker's name. */
   name?: string;
+  /**
+   * Ends the actor's worker after this many ms with no message pending or being handled, so that
+   * an actor nobody stops does not keep the process alive (a Web Worker cannot be unref'd). The
+   * next call starts a new worker and constructs the default export again with `args`: the
+   * state is rebuilt from scratch, so set it only for actors whose state can be (a cache, a
+   * connection, a loaded model) or lives elsewhere. `0` ends the worker as soon as it is idle.
+   * @default {Infinity}
+   */
+  idleTimeout?: number;
 }
 
 /** The methods of `T`, each returning a promise. */
@@ -91,6 +100,9 @@ class ActorCell implements WorkerEvents<Call> {
   #stopped = false;
   #crashes: number[] = [];
   #stopRestartTimer: (() => void) | undefined;
+  #stopIdleTimer: (() => void) | undefined;
+  /** The worker was ended while idle (`idleTimeout`); the next call starts another. */
+  #passive = false;
 
   constructor(url: string, options: ActorOptions) {
     this.#url = url;
@@ -113,6 +125,12 @@ class ActorCell implements WorkerEvents<Call> {
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.#mailbox.push({ method, args, resolve, reject });
+    this.#stopIdleTimer?.();
+    this.#stopIdleTimer = undefined;
+    if (this.#passive) {
+      this.#passive = false;
+      this.#start();
+    }
     this.#deliver();
     return promise;
   }
@@ -209,6 +227,7 @@ class ActorCell implements WorkerEvents<Call> {
     const call = this.#mailbox.shift();
     if (!call) {
       if (this.#stopping) this.#end();
+      else this.#whenIdle();
       return;
     }
     this.#current = call;
@@ -224,6 +243,21 @@ class ActorCell implements WorkerEvents<Call> {
       call.reject(error);
       this.#deliver();
     }
+  }
+
+  /** With `idleTimeout`, ends the worker once it has been idle that long. */
+  #whenIdle(): void {
+    const idleTimeout = this.#options.idleTimeout ?? Infinity;
+    if (idleTimeout === Infinity || this.#stopIdleTimer) return;
+    const passivate = () => {
+      this.#stopIdleTimer = undefined;
+      if (this.#current || this.#mailbox.length > 0 || this.#stopped || !this.#worker) return;
+      this.#worker.terminate();
+      this.#worker = undefined;
+      this.#passive = true;
+    };
+    if (idleTimeout === 0) passivate();
+    else this.#stopIdleTimer = startTimer(passivate, idleTimeout);
   }
 
   #canRestart(): boolean {
@@ -249,6 +283,7 @@ class ActorCell implements WorkerEvents<Call> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopRestartTimer?.();
+    this.#stopIdleTimer?.();
     this.#worker?.terminate();
     const reason = error ?? new InvalidStateError(`${this.label} was stopped`);
     for (const call of this.#mailbox.drain()) call.reject(reason);
@@ -265,9 +300,11 @@ class ActorCell implements WorkerEvents<Call> {
  * @typeParam C the actor's class, as `typeof Class`: `args` are checked against its constructor,
  * and the reference has its instance's methods
  * @param module the actor module: a URL, or a path relative to the working directory
- * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`,
+ * `idleTimeout`
  * @returns a reference, once the actor has started
  * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
  *
  * @example
  * ```ts ignore
@@ -366,6 +403,14 @@ function checkOptions(options: ActorOptions): void {
   if (options.args !== undefined && !Array.isArray(options.args)) {
     throw new TypeError(
       `Cannot ${what} as 'args' must be an array: received ${String(options.args)}`,
+    );
+  }
+  const idleTimeout = options.idleTimeout;
+  if (idleTimeout !== undefined && !(typeof idleTimeout === "number" && idleTimeout >= 0)) {
+    throw new RangeError(
+      `Cannot ${what} as 'idleTimeout' must be a number of ms >= 0: received ${
+        typeof idleTimeout === "string" ? `"${idleTimeout}"` : String(idleTimeout)
+      }`,
     );
   }
   const supervision = options.supervision;
