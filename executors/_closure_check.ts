@@ -98,16 +98,26 @@ export function findCaptures(
 
   // `thisBound`: a function or class member between here and the analysed function gives `this`
   // (and `super`, for methods) a meaning of its own.
-  const walkFunction = (node: Node, scope: Scope, isRoot: boolean, inMethod: boolean) => {
+  // An arrow function keeps the `this` and `super` of where it is written; other functions
+  // bring their own (methods: `super` too), except the analysed function, which is called bare.
+  const walkFunction = (
+    node: Node,
+    scope: Scope,
+    isRoot: boolean,
+    outerThis: boolean,
+    outerSuper: boolean,
+    method = false,
+  ) => {
     const arrow = node.type === "ArrowFunctionExpression";
     const inner = isRoot ? root : new Scope(scope, true);
     if (!arrow) inner.names.add("arguments");
     if (node.type === "FunctionExpression" && node.id) inner.names.add(node.id.name);
-    const thisBound = !isRoot && !arrow;
+    const thisBound = isRoot ? false : arrow ? outerThis : true;
+    const superBound = isRoot ? false : arrow ? outerSuper : method;
     for (const param of node.params) {
-      declare(param, inner, (n) => walk(n, inner, thisBound, inMethod && !isRoot));
+      declare(param, inner, (n) => walk(n, inner, thisBound, superBound));
     }
-    walk(node.body, inner, thisBound, inMethod && !isRoot, true);
+    walk(node.body, inner, thisBound, superBound, true);
   };
 
   const walk = (
@@ -134,10 +144,10 @@ export function findCaptures(
           scope.names.add(node.id.name);
           scope.functionScope().names.add(node.id.name);
         }
-        return walkFunction(node, scope, false, superBound);
+        return walkFunction(node, scope, false, thisBound, superBound);
       case "FunctionExpression":
       case "ArrowFunctionExpression":
-        return walkFunction(node, scope, false, superBound);
+        return walkFunction(node, scope, false, thisBound, superBound);
       case "ClassDeclaration":
       case "ClassExpression": {
         if (node.type === "ClassDeclaration" && node.id) scope.names.add(node.id.name);
@@ -151,7 +161,7 @@ export function findCaptures(
             for (const s of member.body) walk(s, block, true, true);
           } else if (member.value) {
             if (member.value.type === "FunctionExpression") {
-              walkFunction(member.value, inner, false, true);
+              walkFunction(member.value, inner, false, true, true, true);
             } else walk(member.value, inner, true, true);
           }
         }
@@ -192,7 +202,7 @@ export function findCaptures(
       case "Property":
         if (node.computed) recur(node.key);
         if (node.method || node.kind === "get" || node.kind === "set") {
-          return walkFunction(node.value, scope, false, true);
+          return walkFunction(node.value, scope, false, thisBound, superBound, true);
         }
         recur(node.value);
         return;
@@ -219,10 +229,10 @@ export function findCaptures(
   };
 
   if (fn.type === "Property" || fn.type === "MethodDefinition") {
-    walkFunction(fn.value, outside, true, false);
+    walkFunction(fn.value, outside, true, false, false);
   } else if (fn.type === "ClassExpression") {
     walk(fn, outside, false, false);
-  } else walkFunction(fn, outside, true, false);
+  } else walkFunction(fn, outside, true, false, false);
 
   const names = new Set<string>();
   for (const { name, scope } of refs) {

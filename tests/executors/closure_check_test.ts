@@ -63,6 +63,34 @@ Deno.test("findCaptures() accepts self-contained arrow, async, generator, defaul
     function fact(n: number): number {
       return n <= 1 ? 1 : n * fact(n - 1);
     },
+    (values: number[]) => {
+      class Scaled {
+        k = 2;
+        all() {
+          // An arrow inside a method keeps the method's `this`.
+          return values.map((v) => v * this.k);
+        }
+      }
+      class Twice extends Scaled {
+        override all() {
+          return super.all().map((v) => v * 2);
+        }
+      }
+      const base = {
+        hello() {
+          return "hi";
+        },
+      };
+      const child = {
+        __proto__: base,
+        hello() {
+          return super.hello() + "!";
+        },
+      };
+      return [new Twice().all(), child.hello(), function (this: unknown) {
+        return this;
+      }];
+    },
   ];
   for (const fn of forms) {
     const found = await captures(fn);
@@ -95,6 +123,14 @@ Deno.test("findCaptures() names free variables, this, outer arguments and super"
     },
   };
   assert.equal((await captures(obj.get)).thisValue, true);
+  const derived = {
+    __proto__: { f: () => 1 },
+    g() {
+      return super.f();
+    },
+  };
+  const found = await captures(derived.g);
+  assert.equal(found.superValue, true);
   // `name` and `close` exist in a worker with another meaning: they count as captured.
   assert.deepEqual((await captures(() => `${name}`)).names, ["name"]);
 });
