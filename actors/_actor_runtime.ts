@@ -15,7 +15,7 @@ import {
   type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
-import { decodeError, encodeError } from "./error_codec.ts";
+import { decodeError, encodeError, indexModuleErrors } from "./error_codec.ts";
 import { callWithSignal, type SignalSource } from "./task_signal.ts";
 import { InvalidStateError, TimeoutError } from "../future/errors.ts";
 import { reviveProxies } from "./_proxy_wire.ts";
@@ -206,9 +206,19 @@ function settle(seq: number, start: number, ok: boolean, outcome: unknown, value
   }
 }
 
-function compile(source: string): Fn {
+function compile(source: string, name?: string, site?: string): Fn {
+  // The sourceURL names the function and where it was submitted from, for its stack frames.
+  const url = `\n//# sourceURL=by-source:${name ?? "anonymous"}${site ? `@${site}` : ""}`;
+  if (name) {
+    // Binding its own name keeps `fn.name` and lets a named arrow call itself.
+    try {
+      return new Function(`const ${name} = (${source});\nreturn ${name};${url}`)() as Fn;
+    } catch {
+      // A reserved word as name, or not an expression: try the plain forms.
+    }
+  }
   try {
-    return new Function(`return (${source});`)() as Fn;
+    return new Function(`return (${source});${url}`)() as Fn;
   } catch (error) {
     // Method shorthand (`name(a) { … }`) is not an expression on its own.
     try {
@@ -251,7 +261,7 @@ function resolve(ref: FnRef): Fn {
   let fn = compiled.get(ref.id);
   if (!fn) {
     if (ref.source === undefined) throw new Error(`no source was sent for function ${ref.id}`);
-    fn = compile(ref.source);
+    fn = compile(ref.source, ref.name, ref.site);
     compiled.set(ref.id, fn);
   }
   return fn;
@@ -355,7 +365,9 @@ async function init(message: InitMessage): Promise<void> {
   for (const url of message.modules) {
     try {
       const load = loaders[url];
-      modules.push(load ? await load() : await import(url));
+      const namespace = load ? await load() : await import(url);
+      modules.push(namespace);
+      indexModuleErrors(url, namespace);
     } catch (error) {
       return post({ type: "initFailed", stage: "module", error: encodeError(error) });
     }

@@ -35,7 +35,14 @@ export const Ctl = {
  */
 export type FnRef =
   | { readonly module: number; readonly name: string }
-  | { readonly id: number; readonly source?: string }
+  | {
+    readonly id: number;
+    readonly source?: string;
+    /** The function's own name, bound to it in the worker. */
+    readonly name?: string;
+    /** Where it was submitted from, shown in its stack frames. */
+    readonly site?: string;
+  }
   | { readonly method: string };
 
 /** One task: `call` is `fn(...args)`; `chunk` is `fn(item)` for each item of `args[0]`. */

@@ -8,6 +8,14 @@ import { type Transport, webWorkerTransport } from "./_transport.ts";
 import { PoolWorker, type WorkerEvents, type WorkerSpec } from "./_pool_worker.ts";
 
 const WORKER_URL = new URL("./_worker_main.ts", import.meta.url);
+/**
+ * What a Web Worker must read to start: the worker entry's module graph, which is this package's
+ * `actors/` and `future/` (Deno checks a worker's static imports against read permission).
+ */
+export const WORKER_READS: URL[] = [
+  new URL("./", import.meta.url),
+  new URL("../future/", import.meta.url),
+];
 
 /** The host side of one Web Worker actor. */
 export class WorkerHandle<T> extends PoolWorker<T> {

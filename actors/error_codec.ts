@@ -46,6 +46,11 @@ export interface WireThrownError {
   errors?: WireError[];
   /** Own enumerable fields (`code`, `status`, …); values that are not plain data are strings. */
   props?: Record<string, unknown>;
+  /**
+   * Where the error's class is exported: a task or actor module's URL and the export's name. The
+   * receiving side restores the class when it has imported that module too.
+   */
+  exportedAs?: { module: string; name: string };
 }
 
 /**
@@ -94,7 +99,9 @@ const registry = new Map<string, new (...args: any[]) => Error>();
 
 /**
  * Lets errors of `Class` keep their class when they cross a worker or process boundary.
- * Without it a custom error arrives as an `Error` whose `name` is the class name.
+ * Classes exported by a pool's task modules or an actor's module need no registration: they are
+ * found by module URL and export name. Without either, a custom error arrives as an `Error`
+ * whose `name` is the class name.
  *
  * Call it in a module that BOTH sides import (e.g. the task module itself, at top level),
  * because the worker decodes and encodes errors too. Classes are keyed by `Class.name`:
@@ -140,6 +147,35 @@ export function registerErrorClass(
     );
   }
   registry.set(Class.name, Class);
+}
+
+// Error classes exported by the task and actor modules each side has imported, both ways.
+// deno-lint-ignore no-explicit-any
+type ErrorClass = new (...args: any[]) => Error;
+const exportOf = new Map<ErrorClass, { module: string; name: string }>();
+const exported = new Map<string, ErrorClass>();
+
+/**
+ * Indexes the error classes a module exports, so that errors of those classes keep their class
+ * across the boundary without `registerErrorClass`. Pools and actors call it for their modules
+ * on both sides; internal.
+ *
+ * @param url the module's URL, as both sides know it
+ * @param namespace the imported module
+ */
+export function indexModuleErrors(url: string, namespace: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(namespace)) {
+    let proto: unknown;
+    try {
+      proto = typeof value === "function" ? value.prototype : undefined;
+    } catch {
+      continue;
+    }
+    if (!(proto instanceof Error) || BUILTINS.has(name)) continue;
+    const Class = value as ErrorClass;
+    if (!exportOf.has(Class)) exportOf.set(Class, { module: url, name });
+    exported.set(`${url}#${name}`, Class);
+  }
 }
 
 [
@@ -192,6 +228,8 @@ function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
     message: typeof message === "string" ? message : "",
   };
   if (typeof stack === "string") wire.stack = stack;
+  const origin = typeof ctor === "function" ? exportOf.get(ctor as ErrorClass) : undefined;
+  if (origin) wire.exportedAs = { ...origin };
   path.add(error);
   const nest = (value: unknown) =>
     depth < MAX_DEPTH &&
@@ -238,7 +276,9 @@ function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
  */
 export function decodeError(wire: WireError): unknown {
   if (wire.kind !== "error") return wire.value;
-  const Class = registry.get(wire.className);
+  const origin = wire.exportedAs;
+  const Class = (origin && exported.get(`${origin.module}#${origin.name}`)) ??
+    registry.get(wire.className);
   let error: Error;
   if (Class) {
     error = Object.create(Class.prototype);

@@ -10,14 +10,20 @@ import { startTimer } from "../future/future.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
-import { WorkerHandle } from "./_worker_handle.ts";
+import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
+import { checkPermissions } from "./_permissions.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { moduleUrl } from "./_module_url.ts";
+import { Queue } from "../future/_queue.ts";
+import { indexModuleErrors } from "./error_codec.ts";
 
 /** Options for {@linkcode spawn}. */
-export interface ActorOptions {
-  /** Arguments for the constructor, when the module's default export is a class. */
-  args?: unknown[];
+export interface ActorOptions<A extends unknown[] = unknown[]> {
+  /**
+   * Arguments for the constructor, when the module's default export is a class. Typed against
+   * the constructor's parameters when spawned as `spawn<typeof Class>(…)`.
+   */
+  args?: A;
   /**
    * What a crash does. `"stop"`: the message being handled and those queued reject with
    * `WorkerCrashedError`, and the actor is stopped. `"restart"`: the message being handled rejects
@@ -41,6 +47,15 @@ export interface ActorOptions {
   permissions?: WorkerPermissions;
   /** A name, for messages and the worker's name. */
   name?: string;
+  /**
+   * Ends the actor's worker after this many ms with no message pending or being handled, so that
+   * an actor nobody stops does not keep the process alive (a Web Worker cannot be unref'd). The
+   * next call starts a new worker and constructs the default export again with `args`: the
+   * state is rebuilt from scratch, so set it only for actors whose state can be (a cache, a
+   * connection, a loaded model) or lives elsewhere. `0` ends the worker as soon as it is idle.
+   * @default {Infinity}
+   */
+  idleTimeout?: number;
 }
 
 /** The methods of `T`, each returning a promise. */
@@ -79,13 +94,16 @@ class ActorCell implements WorkerEvents<Call> {
   readonly #args: unknown[];
   readonly #options: ActorOptions;
   #worker: WorkerHandle<Call> | undefined;
-  #mailbox: Call[] = [];
+  #mailbox = new Queue<Call>();
   #current: Call | undefined;
   #started = Promise.withResolvers<void>();
   #stopping: PromiseWithResolvers<void> | undefined;
   #stopped = false;
   #crashes: number[] = [];
   #stopRestartTimer: (() => void) | undefined;
+  #stopIdleTimer: (() => void) | undefined;
+  /** The worker was ended while idle (`idleTimeout`); the next call starts another. */
+  #passive = false;
 
   constructor(url: string, options: ActorOptions) {
     this.#url = url;
@@ -108,6 +126,12 @@ class ActorCell implements WorkerEvents<Call> {
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     this.#mailbox.push({ method, args, resolve, reject });
+    this.#stopIdleTimer?.();
+    this.#stopIdleTimer = undefined;
+    if (this.#passive) {
+      this.#passive = false;
+      this.#start();
+    }
     this.#deliver();
     return promise;
   }
@@ -144,7 +168,7 @@ class ActorCell implements WorkerEvents<Call> {
 
   exited(_worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
     this.#current = undefined;
-    this.#mailbox.unshift(...unstarted);
+    for (let i = unstarted.length - 1; i >= 0; i--) this.#mailbox.unshift(unstarted[i]!);
     const how = exit.cause === "exit"
       ? `called Deno.exit(${exit.code})`
       : exit.cause === "close"
@@ -204,6 +228,7 @@ class ActorCell implements WorkerEvents<Call> {
     const call = this.#mailbox.shift();
     if (!call) {
       if (this.#stopping) this.#end();
+      else this.#whenIdle();
       return;
     }
     this.#current = call;
@@ -219,6 +244,21 @@ class ActorCell implements WorkerEvents<Call> {
       call.reject(error);
       this.#deliver();
     }
+  }
+
+  /** With `idleTimeout`, ends the worker once it has been idle that long. */
+  #whenIdle(): void {
+    const idleTimeout = this.#options.idleTimeout ?? Infinity;
+    if (idleTimeout === Infinity || this.#stopIdleTimer) return;
+    const passivate = () => {
+      this.#stopIdleTimer = undefined;
+      if (this.#current || this.#mailbox.length > 0 || this.#stopped || !this.#worker) return;
+      this.#worker.terminate();
+      this.#worker = undefined;
+      this.#passive = true;
+    };
+    if (idleTimeout === 0) passivate();
+    else this.#stopIdleTimer = startTimer(passivate, idleTimeout);
   }
 
   #canRestart(): boolean {
@@ -244,9 +284,10 @@ class ActorCell implements WorkerEvents<Call> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopRestartTimer?.();
+    this.#stopIdleTimer?.();
     this.#worker?.terminate();
     const reason = error ?? new InvalidStateError(`${this.label} was stopped`);
-    for (const call of this.#mailbox.splice(0)) call.reject(reason);
+    for (const call of this.#mailbox.drain()) call.reject(reason);
     this.#stopping?.resolve();
   }
 }
@@ -257,11 +298,14 @@ class ActorCell implements WorkerEvents<Call> {
  * its methods are the actor's messages. The returned reference calls them with full types: each
  * call returns a promise of the method's result (or rejects with its error, which keeps its class).
  *
- * @typeParam T the type of the actor: the class's instance type, or the object's type
+ * @typeParam C the actor's class, as `typeof Class`: `args` are checked against its constructor,
+ * and the reference has its instance's methods
  * @param module the actor module: a URL, or a path relative to the working directory
- * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`,
+ * `idleTimeout`
  * @returns a reference, once the actor has started
  * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
  *
  * @example
  * ```ts ignore
@@ -280,32 +324,78 @@ class ActorCell implements WorkerEvents<Call> {
  * import { spawn } from "@concurrent/futures";
  * import type Counter from "./counter.ts";
  *
- * await using counter = await spawn<Counter>(new URL("./counter.ts", import.meta.url), {
- *   args: [10],
+ * await using counter = await spawn<typeof Counter>(new URL("./counter.ts", import.meta.url), {
+ *   args: [10], // checked: `args: ["ten"]` does not compile
  *   supervision: "restart",
  * });
  * console.log(await counter.increment(5)); // 15
  * ```
  */
-export async function spawn<T extends object>(
+export function spawn<C extends abstract new (...args: never[]) => object>(
+  module: string | URL,
+  options?: ActorOptions<ConstructorParameters<C>>,
+): Promise<ActorRef<InstanceType<C>>>;
+/**
+ * Starts an actor typed by its instance or object type `T` (`args` are not checked then; write
+ * `spawn<typeof Class>(…)` to check them).
+ *
+ * @typeParam T the actor's instance type, or the type of the object the module exports
+ * @param module the actor module: a URL, or a path relative to the working directory
+ * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @returns a reference, once the actor has started
+ * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spawn } from "@concurrent/futures";
+ * const url = new URL("./tests/fixtures/actors/greeter.ts", new URL("../", import.meta.url));
+ * await using greeter = await spawn<{ greet(name: string): string }>(url);
+ * assert.equal(await greeter.greet("Ada"), "hello, Ada");
+ * ```
+ */
+export function spawn<T extends object>(
+  module: string | URL,
+  options?: T extends abstract new (...args: never[]) => unknown ? never : ActorOptions,
+): Promise<ActorRef<T>>;
+export async function spawn(
   module: string | URL,
   options?: ActorOptions,
-): Promise<ActorRef<T>> {
+): Promise<ActorRef<object>> {
   const url = moduleUrl(module, "spawn an actor", "module");
   checkOptions(options ?? {});
+  checkPermissions("spawn an actor", { read: [...WORKER_READS, url], run: false });
   const cell = new ActorCell(url, options ?? {});
+  // The module is imported here too, so that the error classes it exports keep their class.
+  // A module that cannot load on this thread only loses that.
+  const local = import(url).then(
+    (namespace) => indexModuleErrors(url, namespace),
+    () => {},
+  );
   await cell.started;
+  await local;
   const stop = () => cell.stop();
-  return new Proxy({} as ActorRef<T>, {
+  return new Proxy({} as ActorRef<object>, {
     get(_, key) {
       if (key === "stop") return stop;
       if (key === Symbol.asyncDispose) return stop;
-      // Not a thenable: `await spawn(…)` must give the reference itself.
-      if (typeof key === "symbol" || key === "then") return undefined;
+      // Keys that runtimes, serializers and inspectors probe are never remote calls: not a
+      // thenable (`await spawn(…)` must give the reference itself), no `toJSON` (JSON.stringify
+      // would start a call whose rejection nobody handles), no `constructor`.
+      if (typeof key === "symbol" || NOT_MESSAGES.has(key)) return undefined;
       return (...args: unknown[]) => cell.call(key, args);
     },
   });
 }
+
+const NOT_MESSAGES = new Set([
+  "then",
+  "toJSON",
+  "constructor",
+  "valueOf",
+  "toString",
+  "toLocaleString",
+]);
 
 function checkOptions(options: ActorOptions): void {
   const what = "spawn an actor";
@@ -314,6 +404,14 @@ function checkOptions(options: ActorOptions): void {
   if (options.args !== undefined && !Array.isArray(options.args)) {
     throw new TypeError(
       `Cannot ${what} as 'args' must be an array: received ${String(options.args)}`,
+    );
+  }
+  const idleTimeout = options.idleTimeout;
+  if (idleTimeout !== undefined && !(typeof idleTimeout === "number" && idleTimeout >= 0)) {
+    throw new RangeError(
+      `Cannot ${what} as 'idleTimeout' must be a number of ms >= 0: received ${
+        typeof idleTimeout === "string" ? `"${idleTimeout}"` : String(idleTimeout)
+      }`,
     );
   }
   const supervision = options.supervision;

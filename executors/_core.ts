@@ -1,11 +1,18 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import type { Future } from "../future/future.ts";
+import { type Future, outcomeOf } from "../future/future.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
-import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import type {
+  Executor,
+  FutureCounts,
+  FuturesOr,
+  MapOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "./executor.ts";
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
 import { checkPositiveInt, validateTaskOptions } from "./_options.ts";
@@ -61,6 +68,7 @@ export class ExecutorCore implements TaskHost, Executor {
   /** Tasks submitted that have not started (nor settled). */
   #queued = 0;
   #room: PromiseWithResolvers<void> | undefined;
+  #futures: FutureCounts = { completed: 0, failed: 0, cancelled: 0 };
 
   constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
     const name = options?.name;
@@ -119,6 +127,11 @@ export class ExecutorCore implements TaskHost, Executor {
 
   get isShutdown(): boolean {
     return this.#shutdown;
+  }
+
+  /** Futures settled so far, by outcome. */
+  futureCounts(): FutureCounts {
+    return { ...this.#futures };
   }
 
   /** Tasks submitted and not yet settled. */
@@ -233,6 +246,10 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   taskDone(task: Task): void {
+    const future = task.future;
+    if (future.cancelled()) this.#futures.cancelled++;
+    else if (outcomeOf(future).failed) this.#futures.failed++;
+    else this.#futures.completed++;
     this.#live.remove(task);
     if (this.#live.size === 0 && this.#idle) {
       this.#idle.resolve();

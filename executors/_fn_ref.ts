@@ -3,6 +3,8 @@
 
 import type { FnRef } from "../actors/_protocol.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
+import { indexModuleErrors } from "../actors/error_codec.ts";
+import { describeCaptures, findCaptures, loadedParser, loadParser } from "./_closure_check.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -12,7 +14,15 @@ export class FunctionRefs {
   #exports = new Map<unknown, FnRef>();
   #sources = new Map<string, number>();
   #byFn = new WeakMap<Fn, FnRef>();
+  /** Each by-source function's verdict: the error that refuses it, or null. */
+  #verdicts = new WeakMap<Fn, TypeError | null>();
+  /** Where each by-source function was first submitted from, for its stack frames in a worker. */
+  #sites = new WeakMap<Fn, string>();
   #loaded = false;
+  #needsParser = false;
+  #parserSettled = false;
+  /** Called when the pool can dispatch again after waiting for the parser. */
+  onReady: (() => void) | undefined;
 
   constructor(modules: (string | URL)[]) {
     this.urls = modules.map((m) => moduleUrl(m, "create a worker pool", "modules"));
@@ -22,6 +32,7 @@ export class FunctionRefs {
   async load(): Promise<void> {
     for (const [index, url] of this.urls.entries()) {
       const namespace = await import(url) as Record<string, unknown>;
+      indexModuleErrors(url, namespace);
       for (const [name, value] of Object.entries(namespace)) {
         if (typeof value === "function" && !this.#exports.has(value)) {
           this.#exports.set(value, { module: index, name });
@@ -31,8 +42,9 @@ export class FunctionRefs {
     this.#loaded = true;
   }
 
+  /** Whether jobs can be dispatched: the modules are loaded, and the parser if it is needed. */
   get loaded(): boolean {
-    return this.#loaded;
+    return this.#loaded && (!this.#needsParser || this.#parserSettled);
   }
 
   /** Throws a TypeError that says what to do when `fn` can be neither referenced nor shipped. */
@@ -57,6 +69,40 @@ export class FunctionRefs {
         `Cannot submit a task as 'fn' (${name}) is a bound or built-in function, whose source cannot be sent to a worker: export a function from a module listed in 'modules', or pass a self-contained function`,
       );
     }
+    if (!this.#sites.has(fn as Fn)) this.#sites.set(fn as Fn, callSite());
+    if (!this.#needsParser) {
+      // Loaded on the first function that may go by source; the pool waits for it to dispatch.
+      this.#needsParser = true;
+      loadParser().finally(() => {
+        this.#parserSettled = true;
+        this.onReady?.();
+      }).catch(() => {
+        // Without the parser nothing is refused: the worker reports what it cannot resolve.
+      });
+    }
+  }
+
+  /**
+   * The TypeError that refuses `fn` when it goes by source and uses something from outside
+   * itself; analysed once per function.
+   */
+  refusal(fn: Fn, label: string): TypeError | undefined {
+    if (this.#exports.has(fn)) return undefined;
+    let verdict = this.#verdicts.get(fn);
+    if (verdict === undefined) {
+      const acorn = loadedParser();
+      if (!acorn) return undefined;
+      const source = Function.prototype.toString.call(fn);
+      const captures = findCaptures(acorn, source, boundName(fn));
+      const uses = captures && describeCaptures(captures);
+      verdict = uses === undefined ? null : new TypeError(
+        `Cannot run ${
+          fn.name ? `'${fn.name}'` : "an anonymous function"
+        } on ${label} as it is sent by source (a worker compiles its text alone) and it uses ${uses} from outside: pass what it needs as arguments, or export the function from a module listed in 'modules'`,
+      );
+      this.#verdicts.set(fn, verdict);
+    }
+    return verdict ?? undefined;
   }
 
   /** The wire name of `fn`; call it once the modules are loaded. */
@@ -66,14 +112,38 @@ export class FunctionRefs {
     let ref = this.#byFn.get(fn);
     if (!ref) {
       const source = Function.prototype.toString.call(fn);
-      let id = this.#sources.get(source);
+      const name = boundName(fn);
+      const key = `${name ?? ""}\n${source}`;
+      let id = this.#sources.get(key);
       if (id === undefined) {
         id = this.#sources.size + 1;
-        this.#sources.set(source, id);
+        this.#sources.set(key, id);
       }
-      ref = { id, source };
+      const site = this.#sites.get(fn);
+      ref = { id, source, ...(name ? { name } : {}), ...(site ? { site } : {}) };
       this.#byFn.set(fn, ref);
     }
     return ref;
   }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** The name a worker binds to a by-source function (so that recursion through it works). */
+function boundName(fn: Fn): string | undefined {
+  return IDENTIFIER.test(fn.name) ? fn.name : undefined;
+}
+
+const LIBRARY = ["../executors/", "../actors/", "../future/", "../mod.ts"].map((path) =>
+  new URL(path, import.meta.url).href
+);
+
+/** The first stack frame outside this package: where the user submitted the function. */
+function callSite(): string {
+  const lines = new Error().stack?.split("\n").slice(1) ?? [];
+  for (const line of lines) {
+    const match = /(\w+:\/\/[^\s)]+:\d+:\d+)\)?\s*$/.exec(line);
+    if (match && !LIBRARY.some((prefix) => match[1]!.startsWith(prefix))) return match[1]!;
+  }
+  return "";
 }

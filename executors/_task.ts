@@ -5,10 +5,11 @@ import { Future, type FutureOwner, setOwner, startTimer } from "../future/future
 import {
   BrokenExecutorError,
   CancelledError,
+  CircuitOpenError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
-import type { CircuitBreakers, CircuitPermit } from "./circuit_breaker.ts";
+import { type CircuitBreakers, type CircuitPermit, stoppedByCircuit } from "./circuit_breaker.ts";
 import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
@@ -178,6 +179,8 @@ export class Task implements FutureOwner {
   #current: Job | undefined;
   #permit: CircuitPermit | undefined;
   #crashes = 0;
+  /** The last attempt's error, while a retry is pending. */
+  #lastError: { error: unknown } | undefined;
   #stopReason: unknown;
   #stopped = false;
   #stopController: AbortController | undefined;
@@ -293,6 +296,7 @@ export class Task implements FutureOwner {
         ),
       });
     }
+    this.#lastError = { error };
     sleep(retryDelay(job.attempt, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
       () => this.#settle({ ok: false, error: this.#stopReason }),
@@ -306,7 +310,14 @@ export class Task implements FutureOwner {
       try {
         this.#permit = this.#host.breakers.enter(domain);
       } catch (error) {
-        return this.#settle({ ok: false, error });
+        // Retries stopped by the open circuit: the task reports its own last error.
+        const last = this.#lastError;
+        return this.#settle({
+          ok: false,
+          error: last && error instanceof CircuitOpenError
+            ? stoppedByCircuit(last.error, error)
+            : error,
+        });
       }
     }
     const job = new Job(this, attempt);

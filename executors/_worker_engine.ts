@@ -11,6 +11,7 @@ import { ProcessHandle } from "../actors/_process_handle.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import { bystanderCrash, type Job } from "./_task.ts";
+import type { AttemptCounts, FutureCounts } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { Queue } from "../future/_queue.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
@@ -80,6 +81,10 @@ export interface WorkerPoolStats {
   completed: number;
   /** Attempts that finished with an error (thrown, timed out, aborted, crashed). */
   failed: number;
+  /** Futures settled, by outcome: what callers saw (a `map()` chunk counts as one). */
+  futures: FutureCounts;
+  /** Attempts by outcome (the same as `completed` and `failed`): retries count each attempt. */
+  attempts: AttemptCounts;
   /** Workers that died while running tasks. */
   crashed: number;
   /** Workers replaced: after a crash, a stopped task, or `maxTasksPerWorker`. */
@@ -153,6 +158,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   /** Connects the engine to its executor and starts loading the task modules. */
   attach(core: ExecutorCore): void {
     this.#core = core;
+    this.#refs.onReady = () => this.#schedulePump();
     this.#refs.load().then(
       () => this.#schedulePump(),
       (error) => this.#break(`a task module could not be loaded: ${messageOf(error)}`, error),
@@ -215,6 +221,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       running: this.#running,
       completed: this.#completed,
       failed: this.#failed,
+      futures: this.#core?.futureCounts() ?? { completed: 0, failed: 0, cancelled: 0 },
+      attempts: { completed: this.#completed, failed: this.#failed },
       crashed: this.#crashed,
       restarts: this.#restarts,
       runTime: this.#runTime.percentiles(),
@@ -372,6 +380,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       }
       if (!job || !worker) break;
       this.#queueOf(job).shift();
+      const refused = this.#refs.refusal(job.fn, this.#settings.label);
+      if (refused) {
+        job.reject(refused);
+        continue;
+      }
       if (!job.started) {
         job.onAbort = this.#onAbort;
         if (!job.start()) continue;

@@ -6,7 +6,15 @@
  */
 
 import type { Future } from "../future/future.ts";
-import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import type {
+  AttemptCounts,
+  Executor,
+  FutureCounts,
+  FuturesOr,
+  MapOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
@@ -34,6 +42,10 @@ export interface AsyncPoolStats {
   completed: number;
   /** Attempts that finished with an error (timeouts and aborts included). */
   failed: number;
+  /** Futures settled, by outcome: what callers saw. */
+  futures: FutureCounts;
+  /** Attempts by outcome (the same as `completed` and `failed`): retries count each attempt. */
+  attempts: AttemptCounts;
 }
 
 /**
@@ -119,7 +131,8 @@ export class AsyncPoolExecutor implements Executor {
   }
 
   /**
-   * Counters: queued, running, completed, failed.
+   * Counters: queued, running, `futures` (settled futures by outcome) and `attempts` (tries by
+   * outcome: a retried task counts each attempt; `completed` and `failed` are the same numbers).
    *
    * @example
    * ```ts
@@ -127,7 +140,7 @@ export class AsyncPoolExecutor implements Executor {
    * import { AsyncPoolExecutor } from "@concurrent/futures";
    * await using pool = new AsyncPoolExecutor();
    * await pool.submit(() => 1);
-   * assert(pool.stats().completed === 1);
+   * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
   stats(): AsyncPoolStats {
@@ -136,6 +149,8 @@ export class AsyncPoolExecutor implements Executor {
       running: this.#running,
       completed: this.#completed,
       failed: this.#failed,
+      futures: this.#core.futureCounts(),
+      attempts: { completed: this.#completed, failed: this.#failed },
     };
   }
 

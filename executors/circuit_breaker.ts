@@ -199,6 +199,8 @@ class Circuit {
   failures = 0;
   ignored = 0;
   rejected = 0;
+  /** The failure that last opened the circuit: the `cause` of its `CircuitOpenError`s. */
+  openedBy: { error: unknown } | undefined;
 
   constructor(
     readonly run: FailureRun,
@@ -365,7 +367,11 @@ export class CircuitBreakers {
     const probe = circuit.state === "halfOpen";
     if (circuit.state === "open" || probe && circuit.probes >= this.#probes) {
       circuit.rejected++;
-      throw new CircuitOpenError(domain, this.#retryAfter(circuit));
+      throw new CircuitOpenError(
+        domain,
+        this.#retryAfter(circuit),
+        circuit.openedBy && { cause: circuit.openedBy.error },
+      );
     }
     if (probe) circuit.probes++;
     circuit.inFlight++;
@@ -416,7 +422,7 @@ export class CircuitBreakers {
   #permit(domain: string, circuit: Circuit, probe: boolean): CircuitPermit {
     const epoch = circuit.epoch;
     let settled = false;
-    const settle = (outcome: "success" | "failure" | "ignored") => {
+    const settle = (outcome: "success" | "failure" | "ignored", error?: unknown) => {
       if (settled) return;
       settled = true;
       circuit.inFlight--;
@@ -437,10 +443,12 @@ export class CircuitBreakers {
         circuit.failures++;
         if (live) {
           circuit.run.failure();
+          circuit.openedBy = { error };
           this.#change(domain, circuit, "open");
         } else if (circuit.state === "closed") {
           const tripped = circuit.run.failure();
           if (this.#record(circuit, true) || tripped) {
+            circuit.openedBy = { error };
             this.#change(domain, circuit, "open");
           }
         }
@@ -449,7 +457,7 @@ export class CircuitBreakers {
     return {
       success: () => settle("success"),
       failure: (error) => {
-        if (!settled) settle(this.#counts(error) ? "failure" : "ignored");
+        if (!settled) settle(this.#counts(error) ? "failure" : "ignored", error);
       },
       release: () => settle("ignored"),
     };
@@ -516,4 +524,28 @@ export class CircuitBreakers {
       }
     }
   }
+}
+
+/**
+ * What a task that already ran rejects with when the open circuit stops its retries: its own last
+ * error, with the `CircuitOpenError` as its non-enumerable `circuit` property (when the error is
+ * an object that can take it). A task that never ran rejects with the `CircuitOpenError` itself.
+ */
+export function stoppedByCircuit(lastError: unknown, open: CircuitOpenError): unknown {
+  if (
+    (typeof lastError === "object" && lastError !== null) || typeof lastError === "function"
+  ) {
+    try {
+      if (!Object.hasOwn(lastError, "circuit") && Object.isExtensible(lastError)) {
+        Object.defineProperty(lastError, "circuit", {
+          value: open,
+          configurable: true,
+          writable: true,
+        });
+      }
+    } catch {
+      // A proxy that refuses: the error goes on without the context.
+    }
+  }
+  return lastError;
 }

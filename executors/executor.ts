@@ -159,3 +159,24 @@ export interface Executor {
   /** `shutdown({ wait: true })`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/**
+ * Futures an executor has settled, by outcome: what a caller sees. Each `submit()` is one future;
+ * on worker and process pools each `map()` chunk is one too.
+ */
+export interface FutureCounts {
+  /** Futures that finished with a value. */
+  completed: number;
+  /** Futures that finished with an error (after any retries). */
+  failed: number;
+  /** Futures cancelled before they ran. */
+  cancelled: number;
+}
+
+/** Attempts at running tasks, by outcome: a task retried twice counts three attempts. */
+export interface AttemptCounts {
+  /** Attempts that finished with a value. */
+  completed: number;
+  /** Attempts that finished with an error (thrown, timed out, aborted, crashed). */
+  failed: number;
+}

@@ -15,7 +15,15 @@
  * @module
  */
 
-export type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+export type {
+  AttemptCounts,
+  Executor,
+  FutureCounts,
+  FuturesOr,
+  MapOptions,
+  ShutdownOptions,
+  TaskOptions,
+} from "./executor.ts";
 export {
   AsyncPoolExecutor,
   type AsyncPoolExecutorOptions,

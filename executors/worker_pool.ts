@@ -7,6 +7,9 @@
 import type { Future } from "../future/future.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
+import { checkPermissions } from "../actors/_permissions.ts";
+import { WORKER_READS } from "../actors/_worker_handle.ts";
+import { moduleUrl } from "../actors/_module_url.ts";
 import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
@@ -122,6 +125,8 @@ export class WorkerPoolExecutor implements Executor {
    * @param options see {@linkcode WorkerPoolExecutorOptions}
    * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
    * @throws {Error} when `permissions` is set but Deno lacks `--unstable-worker-options`
+   * @throws {Deno.errors.NotCapable} when the program may not read the worker module or a task
+   * module (or, for `ProcessPoolExecutor`, run Deno subprocesses), naming the flag to add
    */
   constructor(options?: WorkerPoolExecutorOptions) {
     const processes = nextPoolOfProcesses;
@@ -137,6 +142,8 @@ export class WorkerPoolExecutor implements Executor {
 
   /**
    * A snapshot of the pool: workers by state, queue, counters, and run and wait percentiles.
+   * `futures` counts settled futures by outcome (what callers saw); `attempts` counts tries (a
+   * retried task counts each; `completed` and `failed` are the same numbers).
    *
    * @example
    * ```ts
@@ -144,7 +151,7 @@ export class WorkerPoolExecutor implements Executor {
    * import { WorkerPoolExecutor } from "@concurrent/futures";
    * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
    * await pool.submit((n: number) => n + 1, 1);
-   * assert(pool.stats().completed === 1);
+   * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
   stats(): WorkerPoolStats {
@@ -373,6 +380,11 @@ export function poolSettings(
   if (kind === "thread" && permissions !== undefined && permissions !== "inherit") {
     checkWorkerOptionsFlag(what);
   }
+  const moduleUrls = modules.map((m) => moduleUrl(m, what, "modules"));
+  checkPermissions(what, {
+    read: kind === "thread" ? [...WORKER_READS, ...moduleUrls] : moduleUrls,
+    run: kind === "process",
+  });
   return {
     label: o.name ? `${kindName} '${o.name}'` : kindName,
     kind,

@@ -6,6 +6,7 @@
 
 import { TimeoutError } from "./errors.ts";
 import { checkTimeout, type Future, removeDoneCallback, startTimer } from "./future.ts";
+import { Queue } from "./_queue.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -15,6 +16,20 @@ export interface AsCompletedOptions {
    * @default {Infinity}
    */
   timeout?: number;
+  /**
+   * Yield `{ future }` records instead of the futures themselves. TypeScript types the variable of
+   * `for await` as the awaited value of each item, so over futures (which are thenables) it
+   * cannot be typed as a `Future`; over records it can:
+   * `for await (const { future } of asCompleted(fs, { wrap: true })) await future.result()`.
+   * @default {false}
+   */
+  wrap?: boolean;
+}
+
+/** An item of {@linkcode asCompleted} with `wrap: true`: a future that is done. */
+export interface Completed<T> {
+  /** The future, done. */
+  future: Future<T>;
 }
 
 /**
@@ -22,8 +37,8 @@ export interface AsCompletedOptions {
  * as it completes. Duplicates are yielded once. It never cancels anything.
  *
  * @param futures the futures
- * @param options `timeout`
- * @returns an async iterator of the same futures
+ * @param options `timeout`, and `wrap` to get `{ future }` records
+ * @returns an async iterator of the same futures (of `{ future }` records with `wrap: true`)
  * @throws {TimeoutError} during iteration, when `timeout` runs out
  * @throws {RangeError} for a negative `timeout`
  *
@@ -40,17 +55,96 @@ export interface AsCompletedOptions {
  * for await (const future of asCompleted(futures)) order.push(await future);
  * assert(order.length === 3);
  * ```
+ *
+ * @example Futures typed as futures in `for await`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCompleted, Future } from "@concurrent/futures";
+ *
+ * const futures = [new Future<number>(), new Future<number>()];
+ * futures[1]!.setResult(2);
+ * futures[0]!.setException(new Error("no"));
+ * const seen: string[] = [];
+ * for await (const { future } of asCompleted(futures, { wrap: true })) {
+ *   const error = await future.exception();
+ *   seen.push(error ? "failed" : String(await future.result()));
+ * }
+ * assert.deepEqual(seen.sort(), ["2", "failed"]);
+ * ```
+ */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options: AsCompletedOptions & { wrap: true },
+): AsyncIterableIterator<Completed<T>>;
+/**
+ * Yields the futures themselves as they complete (see the first signature).
+ *
+ * @param futures the futures
+ * @param options `timeout`
+ * @returns an async iterator of the same futures
+ * @throws {TimeoutError} during iteration, when `timeout` runs out
+ * @throws {RangeError} for a negative `timeout`
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCompleted, Future } from "@concurrent/futures";
+ * const future = new Future<number>();
+ * future.setResult(1);
+ * const step = await asCompleted([future]).next();
+ * assert(step.value === future);
+ * ```
+ */
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options?: AsCompletedOptions & { wrap?: false },
+): AsyncIterableIterator<Future<T>>;
+/**
+ * Yields the futures, or `{ future }` records when `options.wrap` is true.
+ *
+ * @param futures the futures
+ * @param options `timeout`, `wrap`
+ * @returns an async iterator of the futures or of records
+ * @throws {TimeoutError} during iteration, when `timeout` runs out
+ * @throws {RangeError} for a negative `timeout`
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCompleted, type AsCompletedOptions, Future } from "@concurrent/futures";
+ * const options: AsCompletedOptions = { wrap: false };
+ * const future = new Future<number>();
+ * future.setResult(1);
+ * assert((await asCompleted([future], options).next()).value === future);
+ * ```
  */
 export function asCompleted<T>(
   futures: Iterable<Future<T>>,
   options?: AsCompletedOptions,
-): AsyncIterableIterator<Future<T>> {
+): AsyncIterableIterator<Future<T>> | AsyncIterableIterator<Completed<T>>;
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options?: AsCompletedOptions,
+): AsyncIterableIterator<Future<T>> | AsyncIterableIterator<Completed<T>> {
   const timeout = checkTimeout(
     "iterate as completed",
     "timeout",
     options?.timeout,
   );
-  return new AsCompletedIterator(new Set(futures), timeout);
+  const iterator = new AsCompletedIterator(new Set(futures), timeout);
+  return options?.wrap ? wrapped(iterator) : iterator;
+}
+
+function wrapped<T>(inner: AsCompletedIterator<T>): AsyncIterableIterator<Completed<T>> {
+  const wrap = (step: IteratorResult<Future<T>, undefined>) =>
+    step.done ? step : { done: false as const, value: { future: step.value } };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => inner.next().then(wrap),
+    return: () => inner.return().then(wrap),
+  };
 }
 
 // A hand-written iterator rather than an async generator: `yield` in an async generator awaits a
@@ -59,7 +153,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
   #total: number;
   #timeout: number;
   #deadline: number | undefined;
-  #ready: Future<T>[] = [];
+  #ready = new Queue<Future<T>>();
   #pending = new Set<Future<T>>();
   #wake: (() => void) | undefined;
   #closed = false;
@@ -128,7 +222,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
 
   #close(): void {
     this.#closed = true;
-    this.#ready.length = 0;
+    this.#ready = new Queue();
     for (const future of this.#pending) {
       removeDoneCallback(future, this.#onDone);
     }

@@ -349,6 +349,64 @@ export class Future<T> implements PromiseLike<T> {
     return this.#asPromise().then(onfulfilled, onrejected);
   }
 
+  /**
+   * Handles the error, as `Promise.prototype.catch`: a future handled this way never reports an
+   * unhandled rejection.
+   *
+   * @param onrejected called with the error when the future fails (or is cancelled)
+   * @returns a promise of the value, or of what `onrejected` returns
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setException(new Error("boom"));
+   * assert((await future.catch((e) => (e as Error).message)) === "boom");
+   * ```
+   */
+  catch<R = never>(
+    onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null,
+  ): Promise<T | R> {
+    return this.#asPromise().catch(onrejected);
+  }
+
+  /**
+   * Runs `onfinally` once the future is done, as `Promise.prototype.finally`.
+   *
+   * @param onfinally called with no argument when the future settles
+   * @returns a promise that settles as the future does
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * future.setResult(1);
+   * let ran = false;
+   * assert((await future.finally(() => ran = true)) === 1 && ran);
+   * ```
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.#asPromise().finally(onfinally);
+  }
+
+  /**
+   * `"Future"`: `Object.prototype.toString.call(future)` is `"[object Future]"`. With `then`,
+   * `catch` and `finally` it makes a `Future<T>` assignable to `Promise<T>`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Future } from "@concurrent/futures";
+   * const promise: Promise<number> = new Future<number>();
+   * assert(Object.prototype.toString.call(promise) === "[object Future]");
+   * ```
+   */
+  get [Symbol.toStringTag](): string {
+    return "Future";
+  }
+
   // One promise per future, made on the first `then()`: awaiting is the hot path of every
   // consumer. It exists only once someone awaits, so an unread failure rejects nothing.
   #asPromise(): Promise<T> {

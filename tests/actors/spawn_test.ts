@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InvalidStateError, spawn, WorkerCrashedError } from "../../mod.ts";
 import type Counter from "../fixtures/actors/counter.ts";
+import { runDeno } from "../executors/_worker_helpers.ts";
 
 const COUNTER = new URL("../fixtures/actors/counter.ts", import.meta.url);
 const GREETER = new URL("../fixtures/actors/greeter.ts", import.meta.url);
@@ -104,5 +105,53 @@ Deno.test("spawn() rejects when the actor cannot be constructed, or the module i
   await assert.rejects(
     spawn(COUNTER, { supervision: "sometimes" as "stop" }),
     (error: unknown) => error instanceof TypeError && /'supervision'/.test(error.message),
+  );
+});
+
+Deno.test("spawn() reference answers toJSON, then and constructor locally, never as messages", async () => {
+  await using counter = await spawn<Counter>(COUNTER, { args: [3] });
+  const ref = counter as unknown as Record<string, unknown>;
+  assert.equal(ref.toJSON, undefined);
+  assert.equal(ref.then, undefined);
+  assert.equal(ref.constructor, undefined);
+  assert.equal(JSON.stringify({ counter }), '{"counter":{}}');
+  assert.equal(typeof Deno.inspect(counter), "string");
+  // Had any of these been sent, the actor would have failed them; it still counts from 3.
+  assert.equal(await counter.increment(), 4);
+});
+
+Deno.test("spawn() mailbox keeps the order of 20k queued calls", async () => {
+  await using counter = await spawn<Counter>(COUNTER);
+  // One message per round trip (about 150 µs here): 20k keeps the test short.
+  const n = 20_000;
+  const calls: Promise<number>[] = [];
+  for (let i = 0; i < n; i++) calls.push(counter.increment());
+  const results = await Promise.all(calls);
+  for (let i = 0; i < n; i++) {
+    if (results[i] !== i + 1) assert.fail(`call ${i} returned ${results[i]}, expected ${i + 1}`);
+  }
+});
+
+Deno.test("spawn() with idleTimeout lets the process exit although the actor is not stopped", async () => {
+  const script = new URL("../fixtures/scripts/idle_actor.ts", import.meta.url).pathname;
+  const run = await runDeno(["run", "-A", script], 20_000);
+  assert.equal(run.stdout.trim(), "counted 42", run.stderr);
+  assert.equal(run.code, 0, run.stderr);
+});
+
+Deno.test("spawn() with idleTimeout 0 ends the worker when idle and rebuilds the state on the next call", async () => {
+  await using counter = await spawn<typeof Counter>(COUNTER, { args: [10], idleTimeout: 0 });
+  assert.equal(await counter.increment(), 11);
+  // The worker ended once idle: a new one constructs Counter(10) again.
+  assert.equal(await counter.increment(), 11);
+  // Calls queued together run on one worker, in order.
+  assert.deepEqual(await Promise.all([counter.increment(), counter.increment()]), [11, 12]);
+});
+
+Deno.test("spawn() refuses a negative or non-number idleTimeout, naming it", async () => {
+  await assert.rejects(spawn(COUNTER, { idleTimeout: -1 }), /'idleTimeout'.*received -1/);
+  await assert.rejects(
+    spawn(COUNTER, { idleTimeout: "10" as unknown as number }),
+    /'idleTimeout'.*received "10"/,
   );
 });

@@ -157,7 +157,14 @@ Deno.test("AsyncPoolExecutor.stats() counts a timed-out attempt as failed, once"
   await assert.rejects(pool.submit(() => Promise.reject(new Error("no"))).result());
   release.open();
   await pool.shutdown();
-  assert.deepEqual(pool.stats(), { queued: 0, running: 0, completed: 1, failed: 2 });
+  assert.deepEqual(pool.stats(), {
+    queued: 0,
+    running: 0,
+    completed: 1,
+    failed: 2,
+    futures: { completed: 1, failed: 2, cancelled: 0 },
+    attempts: { completed: 1, failed: 2 },
+  });
 });
 
 // Task options through with()

@@ -62,3 +62,30 @@ Deno.test("with() refuses a 'domain' on an executor without a circuitBreaker", a
   );
   assert.throws(() => pool.with({ timeout: 10 }).with({ domain: "api" }), TypeError);
 });
+
+Deno.test("CircuitOpenError.cause is the failure that opened the circuit; a retried task reports its own last error", async () => {
+  await using pool = new AsyncPoolExecutor({
+    circuitBreaker: { threshold: 2, halfOpenAfter: 60_000 },
+  });
+  let attempts = 0;
+  const flaky = pool.with({
+    domain: "api",
+    retry: { maxAttempts: 5, backoff: { initial: 1, max: 1 }, retryOn: () => true },
+  });
+  const error = await flaky.submit(() => {
+    attempts++;
+    throw new RangeError(`attempt ${attempts}`);
+  }).exception();
+  // The second failure opened the circuit, which stopped the retries.
+  assert.equal(attempts, 2);
+  assert.ok(error instanceof RangeError, String(error));
+  assert.equal(error.message, "attempt 2");
+  const circuit = (error as RangeError & { circuit?: unknown }).circuit;
+  assert.ok(circuit instanceof CircuitOpenError);
+  assert.equal(circuit.cause, error);
+  assert.equal(Object.keys(error).includes("circuit"), false, "not enumerable");
+  // A task that never ran rejects with CircuitOpenError, whose cause opened the circuit.
+  const blocked = await pool.with({ domain: "api" }).submit(() => "never").exception();
+  assert.ok(blocked instanceof CircuitOpenError);
+  assert.equal(blocked.cause, error);
+});

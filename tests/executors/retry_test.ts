@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { defaultRetryOn, retryDelay, sleep, validateRetryOptions } from "../../executors/retry.ts";
+import { AsyncPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
 import { CircuitOpenError, TimeoutError, WorkerCrashedError } from "../../future/errors.ts";
 
 Deno.test("retryDelay() grows by the multiplier and stops at the cap", () => {
@@ -163,4 +164,53 @@ Deno.test("sleep() resolves after the delay and removes its abort listener", asy
   await sleep(2, controller.signal);
   assert.ok(performance.now() - start >= 1);
   assert.equal(listeners, 0);
+});
+
+Deno.test("stats() counts futures and attempts apart", async () => {
+  await using pool = new AsyncPoolExecutor();
+  let calls = 0;
+  const retried = pool.with({
+    retry: { maxAttempts: 3, backoff: { initial: 1, max: 1 }, retryOn: () => true },
+  });
+  // Fails twice, then succeeds: one future, three attempts.
+  assert.equal(
+    await retried.submit(() => {
+      if (++calls < 3) throw new Error(`attempt ${calls}`);
+      return "ok";
+    }),
+    "ok",
+  );
+  // Always fails: one failed future, three failed attempts.
+  await retried.submit(() => {
+    throw new Error("never");
+  }).exception();
+  const stats = pool.stats();
+  assert.deepEqual(stats.futures, { completed: 1, failed: 1, cancelled: 0 });
+  assert.deepEqual(stats.attempts, { completed: 1, failed: 5 });
+  assert.equal(stats.completed, 1, "the older fields still count attempts");
+  assert.equal(stats.failed, 5);
+});
+
+Deno.test("WorkerPoolExecutor.stats() counts futures and attempts apart, and cancelled futures", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const blocker = pool.submit((g: Int32Array) => {
+    Atomics.wait(g, 0, 0);
+    return 1;
+  }, gate);
+  const queued = pool.submit(() => 2);
+  assert(queued.cancel());
+  const crashy = pool.with({
+    retry: { maxAttempts: 2, backoff: { initial: 1 }, retryOn: () => true },
+  })
+    .submit(() => {
+      throw new Error("no");
+    });
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  assert.equal(await blocker, 1);
+  await crashy.exception();
+  const stats = pool.stats();
+  assert.deepEqual(stats.futures, { completed: 1, failed: 1, cancelled: 1 });
+  assert.deepEqual(stats.attempts, { completed: 1, failed: 2 });
 });

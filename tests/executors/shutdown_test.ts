@@ -52,7 +52,14 @@ Deno.test("AsyncPoolExecutor.shutdown({ wait: true }) resolves after the running
   await closing;
   assert.ok(futures.every((f) => f.done()));
   assert.deepEqual(await Promise.all(futures), [0, 1, 2, 3]);
-  assert.deepEqual(pool.stats(), { queued: 0, running: 0, completed: 4, failed: 0 });
+  assert.deepEqual(pool.stats(), {
+    queued: 0,
+    running: 0,
+    completed: 4,
+    failed: 0,
+    futures: { completed: 4, failed: 0, cancelled: 0 },
+    attempts: { completed: 4, failed: 0 },
+  });
 });
 
 Deno.test("AsyncPoolExecutor.shutdown() waits by default", async () => {

@@ -253,3 +253,17 @@ Deno.test("asCompleted() throws RangeError for a negative timeout", () => {
     (e) => e instanceof RangeError && e.message.includes("'timeout'") && e.message.includes("-1"),
   );
 });
+
+Deno.test("asCompleted() yields 200k done futures in completion order", async () => {
+  const n = 200_000;
+  const futures = Array.from({ length: n }, () => new Future<number>());
+  const iterator = asCompleted(futures);
+  const first = iterator.next();
+  for (let i = n - 1; i >= 0; i--) futures[i]!.setResult(i);
+  let expected = n - 1;
+  for (let step = await first; !step.done; step = await iterator.next()) {
+    if (step.value !== futures[expected]) assert.fail(`got a future out of order at ${expected}`);
+    expected--;
+  }
+  assert.equal(expected, -1);
+});

@@ -1,0 +1,54 @@
+// Checks, before any worker or process starts, that Deno lets this program start them. Without it
+// a missing permission shows as Deno's own prompt or error (twice, from two code paths), then a
+// broken pool with a long stack; here it is one error that names the flag.
+
+/** What starting workers or processes needs. */
+export interface Needs {
+  /** Local files that must be readable (worker entry, task modules); other URLs are skipped. */
+  read: (string | URL)[];
+  /** Whether starting Deno subprocesses is needed. */
+  run: boolean;
+}
+
+/**
+ * Throws `Deno.errors.NotCapable` naming the flags to add when a permission is missing. When
+ * Deno would ask (`"prompt"`) and there is a terminal to ask on, asks once here.
+ */
+export function checkPermissions(what: string, needs: Needs): void {
+  const paths: string[] = [];
+  for (const module of needs.read) {
+    const url = new URL(module);
+    if (url.protocol !== "file:") continue;
+    const path = decodeURIComponent(url.pathname);
+    if (!allowed({ name: "read", path })) paths.push(path);
+  }
+  const runMissing = needs.run && !allowed({ name: "run", command: Deno.execPath() });
+  if (paths.length === 0 && !runMissing) return;
+  const flags: string[] = [];
+  if (paths.length > 0) flags.push(`--allow-read=${[...new Set(paths)].join(",")}`);
+  if (runMissing) flags.push(`--allow-run=${Deno.execPath()}`);
+  const lacks = [
+    paths.length > 0 ? `read access to ${paths.join(", ")}` : "",
+    runMissing ? "permission to run Deno subprocesses" : "",
+  ].filter(Boolean).join(" and ");
+  const Class = Deno.errors.NotCapable ?? Deno.errors.PermissionDenied;
+  throw new Class(
+    `Cannot ${what} as the program lacks ${lacks}: run it with ${flags.join(" ")} (or a broader ${
+      flags.map((f) => f.split("=")[0]).join(" ")
+    }, or -A)`,
+  );
+}
+
+function allowed(descriptor: Deno.PermissionDescriptor): boolean {
+  try {
+    const state = Deno.permissions.querySync(descriptor).state;
+    if (state === "granted") return true;
+    if (state === "prompt" && Deno.stdin.isTerminal()) {
+      return Deno.permissions.requestSync(descriptor).state === "granted";
+    }
+    return false;
+  } catch {
+    // A runtime without the permission API: let the start itself report.
+    return true;
+  }
+}
