@@ -73,7 +73,7 @@ Deno.test("a task waiting for its inputs takes no worker slot", async () => {
 Deno.test("a future from one executor feeds a task on another", async () => {
   await using io = new AsyncPoolExecutor();
   await using cpu = workerPool({ maxWorkers: 1 });
-  const a = io.submit(async () => 40);
+  const a = io.submit(() => Promise.resolve(40));
   const sum = cpu.submit(add, a, 2);
   assert.equal(await sum, 42);
 });
@@ -81,7 +81,7 @@ Deno.test("a future from one executor feeds a task on another", async () => {
 Deno.test("map() awaits futures among its items", async () => {
   await using pool = workerPool({ maxWorkers: 1 });
   await using io = new AsyncPoolExecutor();
-  const items = [1, 2, 3].map((i) => io.submit(async () => i * 10));
+  const items = [1, 2, 3].map((i) => io.submit(() => Promise.resolve(i * 10)));
   const out: number[] = [];
   for await (const v of pool.map((x: number) => x + 1, items, { chunksize: 2 })) out.push(v);
   assert.deepEqual(out, [11, 21, 31]);
