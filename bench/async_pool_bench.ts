@@ -38,7 +38,7 @@ const SLEEP_ITEMS = 100;
 const SLEEP_MS = 300;
 const SLEEP_WORKERS = 10;
 const IDEAL_SECONDS = (SLEEP_ITEMS / SLEEP_WORKERS) * SLEEP_MS / 1000;
-const SUBMIT_GOAL_RATIO = 2;
+const SUBMIT_GOAL_RATIO = 1.3;
 const MAP_GOAL_OVER = 0.05;
 
 function median(values: number[]): number {

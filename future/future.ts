@@ -139,6 +139,15 @@ export class Future<T> implements PromiseLike<T> {
   #failed = false;
   #callbacks: DoneCallback<T>[] = NO_CALLBACKS;
   #promise: Promise<T> | undefined;
+  // Typed without T: a field that takes a T would make Future<T> invariant in T.
+  #resolvers: PromiseWithResolvers<unknown> | undefined;
+
+  static #settlePromise(future: Future<unknown>): void {
+    const resolvers = future.#resolvers!;
+    future.#resolvers = undefined;
+    if (future.#failed) resolvers.reject(future.#error);
+    else resolvers.resolve(future.#value);
+  }
   #owner: FutureOwner | undefined;
 
   static {
@@ -416,9 +425,11 @@ export class Future<T> implements PromiseLike<T> {
           ? Promise.reject(this.#error)
           : Promise.resolve(this.#value as T);
       } else {
-        const { promise, resolve, reject } = Promise.withResolvers<T>();
-        this.#promise = promise;
-        this.#addCallback(() => this.#failed ? reject(this.#error) : resolve(this.#value as T));
+        // The resolvers wait in a field and one shared callback settles them: no closure per
+        // awaited future.
+        this.#resolvers = Promise.withResolvers<unknown>();
+        this.#promise = this.#resolvers.promise as Promise<T>;
+        this.#addCallback(Future.#settlePromise);
       }
     }
     return this.#promise;
