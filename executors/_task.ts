@@ -65,8 +65,11 @@ export class Job {
   placedSeq = 0;
   #controller: AbortController | undefined;
   #stopTimer: (() => void) | undefined;
-  #started = false;
-  #settled = false;
+  /**
+   * `queued`, then `running` once an engine starts it; it settles as `ended` (after running) or
+   * `dropped` (never started).
+   */
+  #state: "queued" | "running" | "ended" | "dropped" = "queued";
 
   constructor(task: Task, attempt: number) {
     this.task = task;
@@ -87,10 +90,10 @@ export class Job {
   }
   /** Whether it has settled: an engine drops a queued job that has. */
   get settled(): boolean {
-    return this.#settled;
+    return this.#state === "ended" || this.#state === "dropped";
   }
   get started(): boolean {
-    return this.#started;
+    return this.#state === "running" || this.#state === "ended";
   }
 
   /** The signal the running function sees; created on first use. */
@@ -104,7 +107,7 @@ export class Job {
    * Returns false when the job must not run (it settled while queued, or its future was cancelled).
    */
   start(): boolean {
-    if (this.#settled) return false;
+    if (this.settled) return false;
     // The signal may have aborted while its abort event is still being dispatched: another
     // task's listener ran first and freed the slot this job is now offered.
     const signal = this.task.options.signal;
@@ -119,7 +122,7 @@ export class Job {
       }
       this.task.leftQueue();
     }
-    this.#started = true;
+    this.#state = "running";
     const timeout = this.task.options.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
       this.#stopTimer = startTimer(
@@ -143,21 +146,22 @@ export class Job {
 
   /** Rejects at once with `reason` and tells the engine to stop the work. */
   abort(reason: unknown): void {
-    if (this.#settled) return;
+    if (this.settled) return;
     this.#controller?.abort(reason);
-    const wasStarted = this.#started;
+    const wasRunning = this.#state === "running";
     this.#finish({ ok: false, error: reason });
-    if (wasStarted) this.onAbort?.(this, reason);
+    if (wasRunning) this.onAbort?.(this, reason);
   }
 
   #finish(outcome: Outcome): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.settled) return;
+    const ran = this.#state === "running";
+    this.#state = ran ? "ended" : "dropped";
     this.#stopTimer?.();
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
     this.task.attemptDone(this, outcome);
-    if (this.#started) this.onEnd?.();
+    if (ran) this.onEnd?.();
   }
 }
 
