@@ -34,9 +34,9 @@ export interface WorkerRunOptions {
   name: string;
   /** Used only when the queue's consumer does not exist yet. */
   ackWait?: number;
-  /** Receives one line at start and one at stop. */
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
+  /** Receives one line at start and one at stop. */
   log?: (line: string) => void;
 }
 
