@@ -12,12 +12,15 @@ type Fn = (...args: unknown[]) => unknown;
 export class FunctionRefs {
   readonly urls: string[];
   #exports = new Map<unknown, FnRef>();
-  #sources = new Map<string, number>();
-  #byFn = new WeakMap<Fn, FnRef>();
-  /** Each by-source function's verdict: the error that refuses it, or null. */
-  #verdicts = new WeakMap<Fn, TypeError | null>();
-  /** Where each by-source function was first submitted from, for its stack frames in a worker. */
-  #sites = new WeakMap<Fn, string>();
+  /** The wire name of each by-source text. */
+  #byKey = new Map<string, FnRef>();
+  // By-source functions are known by their name and text, not by identity: a loop that submits
+  // an arrow written in its body makes a new function object each time, with the same text.
+  #keys = new WeakMap<Fn, string>();
+  /** Each by-source text's verdict: why it is refused, or null. */
+  #verdicts = new Map<string, string | null>();
+  /** Where each by-source text was first submitted from, for its stack frames in a worker. */
+  #sites = new Map<string, string>();
   #loaded = false;
   #needsParser = false;
   #parserSettled = false;
@@ -69,7 +72,8 @@ export class FunctionRefs {
         `Cannot submit a task as 'fn' (${name}) is a bound or built-in function, whose source cannot be sent to a worker: export a function from a module listed in 'modules', or pass a self-contained function`,
       );
     }
-    if (!this.#sites.has(fn as Fn)) this.#sites.set(fn as Fn, callSite());
+    const key = this.#keyOf(fn as Fn);
+    if (!this.#sites.has(key)) this.#sites.set(key, callSite());
     if (!this.#needsParser) {
       // Loaded on the first function that may go by source; the pool waits for it to dispatch.
       this.#needsParser = true;
@@ -88,40 +92,49 @@ export class FunctionRefs {
    */
   refusal(fn: Fn, label: string): TypeError | undefined {
     if (this.#exports.has(fn)) return undefined;
-    let verdict = this.#verdicts.get(fn);
+    const key = this.#keyOf(fn);
+    let verdict = this.#verdicts.get(key);
     if (verdict === undefined) {
       const acorn = loadedParser();
       if (!acorn) return undefined;
       const source = Function.prototype.toString.call(fn);
       const captures = findCaptures(acorn, source, boundName(fn));
       const uses = captures && describeCaptures(captures);
-      verdict = uses === undefined ? null : new TypeError(
-        `Cannot run ${
+      verdict = uses === undefined
+        ? null
+        : (`Cannot run ${
           fn.name ? `'${fn.name}'` : "an anonymous function"
-        } on ${label} as it is sent by source (a worker compiles its text alone) and it uses ${uses} from outside: pass what it needs as arguments, or export the function from a module listed in 'modules'`,
-      );
-      this.#verdicts.set(fn, verdict);
+        } on ${label} as it is sent by source (a worker compiles its text alone) and it uses ${uses} from outside: pass what it needs as arguments, or export the function from a module listed in 'modules'`);
+      this.#verdicts.set(key, verdict);
     }
-    return verdict ?? undefined;
+    return verdict === null ? undefined : new TypeError(verdict);
+  }
+
+  #keyOf(fn: Fn): string {
+    let key = this.#keys.get(fn);
+    if (key === undefined) {
+      key = `${boundName(fn) ?? ""}\n${Function.prototype.toString.call(fn)}`;
+      this.#keys.set(fn, key);
+    }
+    return key;
   }
 
   /** The wire name of `fn`; call it once the modules are loaded. */
   ref(fn: Fn): FnRef {
     const exported = this.#exports.get(fn);
     if (exported) return exported;
-    let ref = this.#byFn.get(fn);
+    const key = this.#keyOf(fn);
+    let ref = this.#byKey.get(key);
     if (!ref) {
-      const source = Function.prototype.toString.call(fn);
       const name = boundName(fn);
-      const key = `${name ?? ""}\n${source}`;
-      let id = this.#sources.get(key);
-      if (id === undefined) {
-        id = this.#sources.size + 1;
-        this.#sources.set(key, id);
-      }
-      const site = this.#sites.get(fn);
-      ref = { id, source, ...(name ? { name } : {}), ...(site ? { site } : {}) };
-      this.#byFn.set(fn, ref);
+      const site = this.#sites.get(key);
+      ref = {
+        id: this.#byKey.size + 1,
+        source: Function.prototype.toString.call(fn),
+        ...(name ? { name } : {}),
+        ...(site ? { site } : {}),
+      };
+      this.#byKey.set(key, ref);
     }
     return ref;
   }
