@@ -350,6 +350,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     let reserved: Handle | undefined;
     const placed = (worker: Handle) => batches.get(worker)?.length ?? 0;
     const { maxTasksPerWorker } = this.#settings;
+    // The worker reserved for a task with a timeout is kept from the others, not from it.
+    const pickFor = (exclusive: boolean) =>
+      pickWorker(this.#workers, {
+        exclusive,
+        placed,
+        maxTasksPerWorker,
+        reserved: exclusive ? undefined : reserved,
+      });
     for (;;) {
       const normal = firstLive(this.#queue);
       const exclusive = firstLive(this.#exclusive);
@@ -357,25 +365,15 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       let job: Job | undefined;
       let worker: Handle | undefined;
       if (exclusive && (!normal || this.#olderThan(exclusive, normal))) {
-        worker = pickWorker(this.#workers, { exclusive: true, placed, maxTasksPerWorker });
+        worker = pickFor(true);
         if (worker) job = exclusive;
         else if (normal) {
           reserved ??= leastBusy(this.#workers, placed);
-          worker = pickWorker(this.#workers, {
-            exclusive: false,
-            placed,
-            maxTasksPerWorker,
-            reserved,
-          });
+          worker = pickFor(false);
           if (worker) job = normal;
         }
       } else if (normal) {
-        worker = pickWorker(this.#workers, {
-          exclusive: false,
-          placed,
-          maxTasksPerWorker,
-          reserved,
-        });
+        worker = pickFor(false);
         if (worker) job = normal;
       }
       if (!job || !worker) break;
