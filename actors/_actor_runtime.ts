@@ -19,6 +19,7 @@ import { decodeError, encodeError, indexModuleErrors } from "./error_codec.ts";
 import { callWithSignal, type SignalSource } from "./task_signal.ts";
 import { InvalidStateError, TimeoutError } from "../future/errors.ts";
 import { reviveProxies } from "./_proxy_wire.ts";
+import { Queue } from "../future/_queue.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -196,6 +197,11 @@ function remote(seq: number, id: number): Fn {
 
 function settle(seq: number, start: number, ok: boolean, outcome: unknown, values?: unknown[]) {
   calling.delete(seq);
+  if (seq === actorCall) {
+    actorCall = undefined;
+    // After an async call, the next one starts from here (a sync one continues the loop).
+    if (!actorLoop && actorInbox.length > 0) queueMicrotask(nextActorCall);
+  }
   const ms = performance.now() - start;
   if (ok) outbox.push({ seq, ok, value: outcome, ms });
   else if (values) outbox.push({ seq, ok, error: encodeError(outcome), values, ms });
@@ -328,31 +334,61 @@ function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): vo
 }
 
 function run(tasks: WireTask[]): void {
-  for (const task of tasks) {
-    // Claim the task, unless the host took it back (see Ctl in the protocol).
-    const slot = task.slot;
-    if (
-      slot !== undefined &&
-      Atomics.compareExchange(ctl, Ctl.Slots + slot, task.seq, -task.seq) !== task.seq
-    ) continue;
-    if (slot === undefined) endpoint.started?.(task.seq);
-    const start = performance.now();
-    const signal = new TaskSignal(task.seq);
-    try {
-      if (task.proxies) {
-        const seq = task.seq;
-        reviveProxies(task.args, task.proxies, (id) => remote(seq, id));
-        calling.add(seq);
-      }
-      const fn = resolve(task.fn);
-      if (task.kind === "chunk") runChunk(task, fn, signal, start);
-      else runCall(task, fn, signal, start);
-    } catch (error) {
-      settle(task.seq, start, false, error);
-    }
-    Atomics.store(ctl, Ctl.Returned, task.seq);
-    if (outbox.length > 0 && performance.now() - lastFlush > FLUSH_MS) flush();
+  // An actor handles one message at a time: its calls wait here, unclaimed (so a restart can
+  // deliver them again), until the one before has settled.
+  if (instance !== undefined) {
+    for (const task of tasks) actorInbox.push(task);
+    return nextActorCall();
   }
+  for (const task of tasks) runTask(task);
+}
+
+/** Calls queued on the actor, in order; `actorCall` is the one being handled. */
+const actorInbox = new Queue<WireTask>();
+let actorCall: number | undefined;
+let actorLoop = false;
+
+function nextActorCall(): void {
+  if (actorLoop) return;
+  actorLoop = true;
+  try {
+    while (actorCall === undefined && actorInbox.length > 0) {
+      const task = actorInbox.shift()!;
+      actorCall = task.seq;
+      // A call that settles at once clears `actorCall` in `settle()`, and the loop goes on.
+      if (!runTask(task)) actorCall = undefined;
+    }
+  } finally {
+    actorLoop = false;
+  }
+}
+
+/** Runs one task; false if the host took it back before it started. */
+function runTask(task: WireTask): boolean {
+  // Claim the task, unless the host took it back (see Ctl in the protocol).
+  const slot = task.slot;
+  if (
+    slot !== undefined &&
+    Atomics.compareExchange(ctl, Ctl.Slots + slot, task.seq, -task.seq) !== task.seq
+  ) return false;
+  if (slot === undefined) endpoint.started?.(task.seq);
+  const start = performance.now();
+  const signal = new TaskSignal(task.seq);
+  try {
+    if (task.proxies) {
+      const seq = task.seq;
+      reviveProxies(task.args, task.proxies, (id) => remote(seq, id));
+      calling.add(seq);
+    }
+    const fn = resolve(task.fn);
+    if (task.kind === "chunk") runChunk(task, fn, signal, start);
+    else runCall(task, fn, signal, start);
+  } catch (error) {
+    settle(task.seq, start, false, error);
+  }
+  Atomics.store(ctl, Ctl.Returned, task.seq);
+  if (outbox.length > 0 && performance.now() - lastFlush > FLUSH_MS) flush();
+  return true;
 }
 
 async function init(message: InitMessage): Promise<void> {

@@ -9,13 +9,17 @@ import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/future.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
-import type { PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
+import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
 import { checkPermissions } from "./_permissions.ts";
 import { backoffDelay } from "./_backoff.ts";
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
 import { indexModuleErrors } from "./error_codec.ts";
+
+// Calls sent ahead to an actor's worker at most: each keeps a claim slot there, so that a restart
+// can tell the call being handled from the ones still waiting, which are delivered again.
+const MAX_SENT = 128;
 
 /** Options for {@linkcode spawn}. */
 export interface ActorOptions<A extends unknown[] = unknown[]> {
@@ -95,7 +99,8 @@ class ActorCell implements WorkerEvents<Call> {
   readonly #options: ActorOptions;
   #worker: WorkerHandle<Call> | undefined;
   #mailbox = new Queue<Call>();
-  #current: Call | undefined;
+  /** Calls sent to the worker and not answered: it handles them one at a time, in order. */
+  #inflight = 0;
   #started = Promise.withResolvers<void>();
   #stopping: PromiseWithResolvers<void> | undefined;
   #stopped = false;
@@ -160,14 +165,14 @@ class ActorCell implements WorkerEvents<Call> {
   }
 
   result(_worker: PoolWorker<Call>, call: Call, ok: boolean, outcome: unknown): void {
-    this.#current = undefined;
+    this.#inflight--;
     if (ok) call.resolve(outcome);
     else call.reject(outcome);
     this.#deliver();
   }
 
   exited(_worker: PoolWorker<Call>, exit: WorkerExit, started: Call[], unstarted: Call[]): void {
-    this.#current = undefined;
+    this.#inflight = 0;
     for (let i = unstarted.length - 1; i >= 0; i--) this.#mailbox.unshift(unstarted[i]!);
     const how = exit.cause === "exit"
       ? `called Deno.exit(${exit.code})`
@@ -218,32 +223,35 @@ class ActorCell implements WorkerEvents<Call> {
     }, this);
   }
 
-  /** Sends the next message once the worker is ready and idle; ends a requested stop. */
+  /**
+   * Sends the queued calls once the worker is ready, several per message: the worker handles them
+   * one at a time, in order, so a call costs no round trip of its own. Ends a requested stop.
+   */
   #deliver(): void {
     const worker = this.#worker;
-    if (this.#current || !worker || worker.state !== "ready") {
-      if (this.#stopping && !this.#current && this.#mailbox.length === 0) this.#end();
+    if (!worker || worker.state !== "ready" || this.#mailbox.length === 0) {
+      if (this.#inflight > 0 || (worker && worker.state !== "ready")) return;
+      if (this.#stopping && this.#mailbox.length === 0) this.#end();
+      else if (worker && this.#mailbox.length === 0) this.#whenIdle();
       return;
     }
-    const call = this.#mailbox.shift();
-    if (!call) {
-      if (this.#stopping) this.#end();
-      else this.#whenIdle();
-      return;
+    const batch: Dispatch<Call>[] = [];
+    while (this.#inflight + batch.length < MAX_SENT && this.#mailbox.length > 0) {
+      const call = this.#mailbox.shift()!;
+      batch.push({
+        item: call,
+        kind: "call",
+        fn: { method: call.method },
+        args: call.args,
+        transfer: undefined,
+      });
     }
-    this.#current = call;
-    const failed = worker.send([{
-      item: call,
-      kind: "call",
-      fn: { method: call.method },
-      args: call.args,
-      transfer: undefined,
-    }]);
-    for (const { error } of failed) {
-      this.#current = undefined;
-      call.reject(error);
-      this.#deliver();
+    this.#inflight += batch.length;
+    for (const { item, error } of worker.send(batch)) {
+      this.#inflight--;
+      item.reject(error);
     }
+    if (this.#inflight === 0) this.#deliver();
   }
 
   /** With `idleTimeout`, ends the worker once it has been idle that long. */
@@ -252,7 +260,7 @@ class ActorCell implements WorkerEvents<Call> {
     if (idleTimeout === Infinity || this.#stopIdleTimer) return;
     const passivate = () => {
       this.#stopIdleTimer = undefined;
-      if (this.#current || this.#mailbox.length > 0 || this.#stopped || !this.#worker) return;
+      if (this.#inflight > 0 || this.#mailbox.length > 0 || this.#stopped || !this.#worker) return;
       this.#worker.terminate();
       this.#worker = undefined;
       this.#passive = true;

@@ -155,3 +155,14 @@ Deno.test("spawn() refuses a negative or non-number idleTimeout, naming it", asy
     /'idleTimeout'.*received "10"/,
   );
 });
+
+Deno.test("calls queued on an actor go to its worker in batches and are handled one at a time, in order", async () => {
+  await using counter = await spawn<Counter>(COUNTER);
+  const open = new Int32Array(new SharedArrayBuffer(4));
+  const slow = counter.slowIncrement(1, open);
+  const queued = Array.from({ length: 2_000 }, () => counter.increment());
+  Atomics.store(open, 0, 1);
+  assert.equal(await slow, 1);
+  const values = await Promise.all(queued);
+  assert.deepEqual(values, Array.from({ length: 2_000 }, (_, i) => i + 2));
+});
