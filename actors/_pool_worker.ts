@@ -319,12 +319,14 @@ export abstract class PoolWorker<T> {
       else this.#sources.add(fn.id);
     }
     const encoded = encodeProxies(d.args);
-    if (!encoded) return this.prepare({ seq, kind: d.kind, fn, args: d.args }, d.transfer);
-    this.#callbacks.set(seq, encoded.fns);
-    return this.prepare(
-      { seq, kind: d.kind, fn, args: encoded.args, proxies: encoded.paths },
-      d.transfer,
-    );
+    const task: WireTask = d.kind === "chunk"
+      ? { seq, kind: "chunk", fn, args: encoded ? encoded.args : d.args }
+      : { seq, fn, args: encoded ? encoded.args : d.args };
+    if (encoded) {
+      this.#callbacks.set(seq, encoded.fns);
+      (task as { proxies?: WireTask["proxies"] }).proxies = encoded.paths;
+    }
+    return this.prepare(task, d.transfer);
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -50,7 +50,8 @@ export interface WireTask {
   readonly seq: number;
   /** The task's claim slot, when the worker shares memory with the host. */
   readonly slot?: number;
-  readonly kind: "call" | "chunk";
+  /** Left out for a plain call: every key is written for every task of a batch. */
+  readonly kind?: "chunk";
   readonly fn: FnRef;
   readonly args: unknown[];
   /**

@@ -51,7 +51,9 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     if (slot === undefined) return task;
     Atomics.store(this.#ctl, Ctl.Slots + slot, task.seq);
     this.#slotOf.set(task.seq, slot);
-    return { ...task, slot };
+    // The task was made for this message alone: it takes its slot in place of a copy.
+    (task as { slot?: number }).slot = slot;
+    return task;
   }
 
   protected override release(seq: number): void {
