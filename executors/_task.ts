@@ -238,7 +238,7 @@ export class Task implements FutureOwner {
         this.args = inputs.args;
         this.#attempt(1);
       } else if (inputs.cancelled) {
-        // Settles through the done callback above, which stops the task.
+        // The future tells its owner, this task, which stops and settles.
         this.future.cancel();
       } else {
         this.stop(inputs.error);
