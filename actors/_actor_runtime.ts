@@ -20,6 +20,7 @@ import { callWithSignal, type SignalSource } from "./task_signal.ts";
 import { InvalidStateError, TimeoutError } from "../future/errors.ts";
 import { reviveProxies } from "./_proxy_wire.ts";
 import { Queue } from "../future/_queue.ts";
+import { claim } from "./_claims.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -365,13 +366,9 @@ function nextActorCall(): void {
 
 /** Runs one task; false if the host took it back before it started. */
 function runTask(task: WireTask): boolean {
-  // Claim the task, unless the host took it back (see Ctl in the protocol).
-  const slot = task.slot;
-  if (
-    slot !== undefined &&
-    Atomics.compareExchange(ctl, Ctl.Slots + slot, task.seq, -task.seq) !== task.seq
-  ) return false;
-  if (slot === undefined) endpoint.started?.(task.seq);
+  // Claim the task, unless the host took it back (see _claims.ts).
+  if (!claim(ctl, task.seq, task.slot)) return false;
+  if (task.slot === undefined) endpoint.started?.(task.seq);
   const start = performance.now();
   const signal = new TaskSignal(task.seq);
   try {

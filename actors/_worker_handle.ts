@@ -1,11 +1,12 @@
 // A pool worker on a Deno Web Worker. Each task in flight has a claim slot in shared memory (see
-// Ctl in the protocol): the host can take back any task the worker has not started, to retire the
-// worker or to give the task to an idle one, and an abort is a flag the task can poll.
+// _claims.ts): the host can take back any task the worker has not started, to retire the worker
+// or to give the task to an idle one, and an abort is a flag the task can poll.
 
 import { Ctl, type HostMessage, type WireTask } from "./_protocol.ts";
 import { encodeError } from "./error_codec.ts";
 import { type Transport, webWorkerTransport } from "./_transport.ts";
 import { PoolWorker, type WorkerEvents, type WorkerSpec } from "./_pool_worker.ts";
+import { ClaimSlots } from "./_claims.ts";
 
 const WORKER_URL = new URL("./_worker_main.ts", import.meta.url);
 /**
@@ -22,8 +23,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
   readonly exclusive = false;
   readonly #ctl = new Int32Array(new SharedArrayBuffer(Ctl.Size * 4));
   readonly #transport: Transport;
-  readonly #free: number[] = Array.from({ length: Ctl.SlotCount }, (_, i) => Ctl.SlotCount - 1 - i);
-  readonly #slotOf = new Map<number, number>();
+  readonly #claims = new ClaimSlots(this.#ctl);
   /** The newest task it had started when it was retired (to tell whether it still spins). */
   #lastStarted = 0;
 
@@ -46,28 +46,19 @@ export class WorkerHandle<T> extends PoolWorker<T> {
 
   protected override prepare(task: WireTask, transfer: Transferable[] | undefined): WireTask {
     if (transfer !== undefined && transfer.length > 0) return task;
-    const slot = this.#free.pop();
-    // More tasks in flight than slots: send it unclaimable-back (it counts as started).
-    if (slot === undefined) return task;
-    Atomics.store(this.#ctl, Ctl.Slots + slot, task.seq);
-    this.#slotOf.set(task.seq, slot);
+    const slot = this.#claims.assign(task.seq);
     // The task was made for this message alone: it takes its slot in place of a copy.
-    (task as { slot?: number }).slot = slot;
+    if (slot !== undefined) (task as { slot?: number }).slot = slot;
     return task;
   }
 
   protected override release(seq: number): void {
     super.release(seq);
-    const slot = this.#slotOf.get(seq);
-    if (slot === undefined) return;
-    this.#slotOf.delete(seq);
-    this.#free.push(slot);
+    this.#claims.release(seq);
   }
 
   protected override takeBackOrStarted(seq: number): boolean {
-    const slot = this.#slotOf.get(seq);
-    if (slot === undefined) return true;
-    return Atomics.compareExchange(this.#ctl, Ctl.Slots + slot, seq, 0) !== seq;
+    return this.#claims.takeBackOrStarted(seq);
   }
 
   /**
