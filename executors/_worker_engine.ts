@@ -97,12 +97,29 @@ export interface WorkerPoolStats {
 
 type Handle = PoolWorker<Job>;
 
-/** A worker that takes no new tasks: it ends once what it started has settled. */
-interface Retiring {
-  /** Tasks stopped on it (timeout, abort) that have not returned yet. */
-  stopped: Set<Job>;
-  /** Ends the worker if a stopped task has not returned in time; unset once none is left. */
-  timer: ReturnType<typeof setTimeout> | undefined;
+/** What the engine keeps of one worker besides its handle: its phase and its timers. */
+class Member {
+  /** When it last went idle, while it is idle. */
+  idleSince: number | undefined;
+  /** One timer per idle spell at most (see #armIdle). */
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set once it is retiring (it takes no new tasks and ends once what it started has settled):
+   * the tasks stopped on it that have not returned yet.
+   */
+  stopped: Set<Job> | undefined;
+  /** Ends a retiring worker if a stopped task has not returned in time; unset once none is left. */
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  get retiring(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  destroy(): void {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.graceTimer);
+    this.idleTimer = this.graceTimer = this.idleSince = undefined;
+  }
 }
 
 // How long a task stopped on a worker may take to return before the worker is ended anyway, with
@@ -126,12 +143,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
    */
   #exclusive = new Queue<Job>();
   #workers = new Set<Handle>();
-  #retiring = new Map<Handle, Retiring>();
+  /** Every worker not yet ended, serving or retiring, with its record. */
+  #members = new Map<Handle, Member>();
   #zombies = new Set<Handle>();
   /** Workers ended and not yet gone (a process's exit status and streams). */
   #ending = new Set<Promise<void>>();
-  #idleTimers = new Map<Handle, ReturnType<typeof setTimeout>>();
-  #idleSince = new Map<Handle, number>();
   /** Jobs placed on a worker and not yet answered (or stopped). */
   #running = 0;
   // One handler for every job, not a closure per task.
@@ -194,7 +210,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#respawnTimer);
-    for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
+    for (const worker of [...this.#members.keys()]) this.#end(worker);
     await Promise.all(this.#ending);
   }
 
@@ -207,14 +223,19 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     }
     this.#pruneZombies();
     let spinning = this.#zombies.size;
-    for (const worker of this.#retiring.keys()) if (worker.spinning()) spinning++;
+    let retiring = 0;
+    for (const [worker, member] of this.#members) {
+      if (!member.retiring) continue;
+      retiring++;
+      if (worker.spinning()) spinning++;
+    }
     return {
       workers: {
         total: this.#workers.size,
         busy,
         idle,
         starting,
-        retiring: this.#retiring.size,
+        retiring,
         spinning,
       },
       queued: this.#queued,
@@ -257,10 +278,10 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#unplace(job);
     // A stopped task that returned after all: it was settled and counted when it was stopped.
     if (job.settled) {
-      const retiring = this.#retiring.get(worker);
-      if (retiring?.stopped.delete(job) && retiring.stopped.size === 0) {
-        clearTimeout(retiring.timer);
-        retiring.timer = undefined;
+      const member = this.#members.get(worker);
+      if (member?.stopped?.delete(job) && member.stopped.size === 0) {
+        clearTimeout(member.graceTimer);
+        member.graceTimer = undefined;
       }
       return this.#afterTask(worker);
     }
@@ -276,7 +297,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   exited(worker: Handle, exit: WorkerExit, started: Job[], unstarted: Job[]): void {
-    const wasRetiring = this.#retiring.has(worker);
+    const wasRetiring = this.#members.get(worker)?.retiring === true;
     const wasStarting = !wasRetiring && this.#workers.has(worker) &&
       worker.runMs === undefined && worker.dispatched === 0;
     this.#forget(worker);
@@ -398,9 +419,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       let batch = batches.get(worker);
       if (!batch) batches.set(worker, batch = []);
       batch.push(dispatch);
-      this.#clearIdle(worker);
     }
     for (const [worker, batch] of batches) {
+      this.#clearIdle(worker);
       const failed = worker.send(batch);
       for (const { item, error } of failed) {
         this.#failed++;
@@ -491,10 +512,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       return this.#break(`worker ${id} could not be started: ${messageOf(error)}`, error);
     }
     this.#workers.add(worker);
+    this.#members.set(worker, new Member());
   }
 
   #afterTask(worker: Handle): void {
-    if (this.#retiring.has(worker)) {
+    if (this.#members.get(worker)?.retiring) {
       if (worker.inflight === 0) this.#end(worker);
       return;
     }
@@ -549,13 +571,13 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
    * started may finish within a grace period, then it is ended.
    */
   #retire(worker: Handle, stopped: Job): void {
-    const retiring = this.#retiring.get(worker);
-    if (retiring) {
-      retiring.stopped.add(stopped);
-      retiring.timer ??= setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
+    const member = this.#members.get(worker);
+    if (!member) return;
+    if (member.stopped) {
+      member.stopped.add(stopped);
+      member.graceTimer ??= setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
       return;
     }
-    if (!this.#workers.has(worker)) return;
     this.#workers.delete(worker);
     this.#clearIdle(worker);
     const { unstarted } = worker.retire();
@@ -563,10 +585,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     if (worker.inflight === 0) {
       this.#end(worker);
     } else {
-      this.#retiring.set(worker, {
-        stopped: new Set([stopped]),
-        timer: setTimeout(() => this.#end(worker), DRAIN_GRACE_MS),
-      });
+      member.stopped = new Set([stopped]);
+      member.graceTimer = setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
     }
     this.#restarts++;
     this.#schedulePump();
@@ -574,7 +594,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   /** Ends a worker now; tasks still in flight on it reject with WorkerCrashedError. */
   #end(worker: Handle): void {
-    const wasRetiring = this.#retiring.has(worker);
+    const wasRetiring = this.#members.get(worker)?.retiring === true;
     this.#forget(worker);
     for (const job of worker.terminate()) {
       this.#unplace(job);
@@ -602,11 +622,8 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#ending.add(gone);
     gone.then(() => this.#ending.delete(gone));
     this.#workers.delete(worker);
-    this.#idleSince.delete(worker);
-    clearTimeout(this.#idleTimers.get(worker));
-    this.#idleTimers.delete(worker);
-    clearTimeout(this.#retiring.get(worker)?.timer);
-    this.#retiring.delete(worker);
+    this.#members.get(worker)?.destroy();
+    this.#members.delete(worker);
   }
 
   #requeue(jobs: Job[]): void {
@@ -624,26 +641,26 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   #armIdle(worker: Handle): void {
     const { idleTimeout } = this.#settings;
     if (idleTimeout === Infinity) return;
-    this.#idleSince.set(worker, performance.now());
-    if (!this.#idleTimers.has(worker)) this.#idleTimer(worker, idleTimeout);
+    const member = this.#members.get(worker);
+    if (!member) return;
+    member.idleSince = performance.now();
+    if (member.idleTimer === undefined) this.#idleTimer(worker, member, idleTimeout);
   }
 
-  #idleTimer(worker: Handle, ms: number): void {
-    this.#idleTimers.set(
-      worker,
-      setTimeout(() => {
-        this.#idleTimers.delete(worker);
-        const since = this.#idleSince.get(worker);
-        if (since === undefined || worker.inflight > 0 || !this.#workers.has(worker)) return;
-        const left = this.#settings.idleTimeout - (performance.now() - since);
-        if (left > 0) this.#idleTimer(worker, left);
-        else this.#end(worker);
-      }, Math.min(ms, MAX_TIMER_MS)),
-    );
+  #idleTimer(worker: Handle, member: Member, ms: number): void {
+    member.idleTimer = setTimeout(() => {
+      member.idleTimer = undefined;
+      const since = member.idleSince;
+      if (since === undefined || worker.inflight > 0 || !this.#workers.has(worker)) return;
+      const left = this.#settings.idleTimeout - (performance.now() - since);
+      if (left > 0) this.#idleTimer(worker, member, left);
+      else this.#end(worker);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   #clearIdle(worker: Handle): void {
-    this.#idleSince.delete(worker);
+    const member = this.#members.get(worker);
+    if (member) member.idleSince = undefined;
   }
 
   #break(message: string, cause: unknown): void {
@@ -655,7 +672,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#core?.breakWith(error);
     for (const job of this.#queue.drain()) job.reject(error);
     for (const job of this.#exclusive.drain()) job.reject(error);
-    for (const worker of [...this.#workers, ...this.#retiring.keys()]) this.#end(worker);
+    for (const worker of [...this.#members.keys()]) this.#end(worker);
   }
 }
 
