@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
-import { commandLineTests } from "./_run.ts";
+import { commandLineTests, runExample } from "./_run.ts";
 
 Deno.test("examples/primes.ts counts the primes on every executor and prints JSON", async () => {
-  const script = new URL("../../examples/primes.ts", import.meta.url);
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      script.href,
-      "--limit",
-      "200000",
-      "--chunks",
-      "8",
-      "--workers",
-      "2",
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const report = JSON.parse(new TextDecoder().decode(stdout));
+  const { code, stdout, stderr } = await runExample(
+    "primes.ts",
+    ...["--limit", "200000", "--chunks", "8", "--workers", "2", "--json"],
+  );
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout);
   assert.equal(report.primes, 17984);
   assert.deepEqual(
     report.runs.map((run: { executor: string; workers: number }) =>
@@ -32,14 +19,11 @@ Deno.test("examples/primes.ts counts the primes on every executor and prints JSO
 });
 
 Deno.test("examples/primes.ts prints a table", async () => {
-  const script = new URL("../../examples/primes.ts", import.meta.url);
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.href, "--limit", "100000", "--chunks", "4", "--workers", "1"],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  assert.equal(code, 0);
-  const text = new TextDecoder().decode(stdout);
+  const { code, stdout: text, stderr } = await runExample(
+    "primes.ts",
+    ...["--limit", "100000", "--chunks", "4", "--workers", "1"],
+  );
+  assert.equal(code, 0, stderr);
   assert.match(text, /Primes below 100,000: 9,592/);
   assert.match(text, /executor\s+workers\s+seconds\s+speedup\s+efficiency/);
   assert.match(text, /WorkerPoolExecutor\s+1\s/);
