@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
+import { runExample } from "./_run.ts";
 
-const script = new URL("../../examples/shared_counter.ts", import.meta.url);
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
+const run = (...args: string[]) => runExample("shared_counter.ts", ...args);
 
 Deno.test("examples/shared_counter.ts counts exactly under a Lock and pipes items between pools", async () => {
   const { code, stdout, stderr } = await run(

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
+import { runExample } from "./_run.ts";
 
-const script = new URL("../../examples/shared_memory.ts", import.meta.url);
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
+const run = (...args: string[]) => runExample("shared_memory.ts", ...args);
 
 Deno.test("examples/shared_memory.ts normalises copied and shared, with the same result", async () => {
   const { code, stdout, stderr } = await run("--mb", "2", "--workers", "2");
