@@ -13,6 +13,7 @@ import {
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
+import type { Observable } from "../executors/_observe.ts";
 import { ChunkFailure } from "../executors/_map.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
@@ -97,6 +98,8 @@ export class NatsEngine implements Engine {
   readonly client = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
+  /** Set by the executor: where task events go (see executors/_observe.ts). */
+  observed: Observable | undefined;
   readonly ready: Promise<void>;
   readonly #settings: EngineSettings;
   readonly #queue = new Queue<Job>();
@@ -385,7 +388,8 @@ export class NatsEngine implements Engine {
     if (sent.started) return;
     sent.started = true;
     sent.startedAt = performance.now();
-    if (!sent.job.started && !sent.job.start()) this.#cancelRemote(sent);
+    if (!sent.job.started && !sent.job.start()) return this.#cancelRemote(sent);
+    this.observed?.observer?.started(sent.job, note.worker);
   }
 
   #onPoison(advisory: { stream_seq: number }): void {

@@ -18,6 +18,7 @@ import { mapTasks } from "./_map.ts";
 import { checkPositiveInt, validateTaskOptions } from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
+import type { ExecutorObserver } from "./_observe.ts";
 
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
@@ -58,6 +59,8 @@ export const COMMON_OPTION_KEYS = ["name", "circuitBreaker", "maxQueued"] as con
 export class ExecutorCore implements TaskHost, Executor {
   readonly label: string;
   readonly breakers: CircuitBreakers | undefined;
+  /** Set by observe/ (see _observe.ts). */
+  observer: ExecutorObserver | undefined;
   #engine: Engine;
   #broken: BrokenExecutorError | undefined;
   #shutdown = false;
@@ -140,6 +143,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   schedule(job: Job): void {
+    this.observer?.queued(job);
     this.#engine.schedule(job);
   }
 
@@ -210,6 +214,7 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#live.add(task);
     this.#queued++;
     scope?.add(task.future);
+    this.observer?.submitted(task);
     task.run();
     return task.future;
   }
@@ -250,6 +255,7 @@ export class ExecutorCore implements TaskHost, Executor {
     if (future.cancelled()) this.#futures.cancelled++;
     else if (outcomeOf(future).failed) this.#futures.failed++;
     else this.#futures.completed++;
+    this.observer?.settled(task);
     this.#live.remove(task);
     if (this.#live.size === 0 && this.#idle) {
       this.#idle.resolve();

@@ -14,6 +14,7 @@ import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { awaitInputs, hasFutures } from "./_inputs.ts";
+import type { ExecutorObserver } from "./_observe.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
 export type JobKind = "call" | "chunk";
@@ -26,6 +27,7 @@ export interface TaskHost {
   /** The task no longer waits to start: it started, or it settled first. Called once. */
   taskLeftQueue(task: Task): void;
   taskDone(task: Task): void;
+  readonly observer?: ExecutorObserver | undefined;
 }
 
 // Crashes a task suffered because its worker was ended for another task's sake: they never count
@@ -270,6 +272,7 @@ export class Task implements FutureOwner {
 
   /** Called by a job when it settles: count it, then retry or settle the future. */
   attemptDone(job: Job, outcome: Outcome): void {
+    this.#host.observer?.ended(job, outcome.ok, outcome.ok ? undefined : outcome.error);
     if (job !== this.#current) return;
     this.#current = undefined;
     const permit = this.#permit;

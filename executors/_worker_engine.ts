@@ -255,6 +255,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   ready(worker: Handle): void {
     if (worker.state !== "ready") return;
+    this.#core?.observer?.worker(`worker ${worker.id}`, "idle");
     this.#armIdle(worker);
     this.#schedulePump();
   }
@@ -286,6 +287,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       return this.#afterTask(worker);
     }
     this.#runTime.add(ms);
+    this.#core?.observer?.ran(job, ms);
     if (ok) {
       this.#completed++;
       job.resolve(outcome);
@@ -408,6 +410,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
         job.onAbort = this.#onAbort;
         if (!job.start()) continue;
       }
+      this.#core?.observer?.started(job, `worker ${worker.id}`);
       this.#waitTime.add(now - job.queuedAt);
       const dispatch: Dispatch<Job> = {
         item: job,
@@ -513,6 +516,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     }
     this.#workers.add(worker);
     this.#members.set(worker, new Member());
+    this.#core?.observer?.worker(`worker ${id}`, "starting");
   }
 
   #afterTask(worker: Handle): void {
@@ -580,6 +584,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     }
     this.#workers.delete(worker);
     this.#clearIdle(worker);
+    this.#core?.observer?.worker(`worker ${worker.id}`, "retiring");
     const { unstarted } = worker.retire();
     this.#requeue(unstarted);
     if (worker.inflight === 0) {
@@ -618,6 +623,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #forget(worker: Handle): void {
+    if (this.#members.has(worker)) this.#core?.observer?.worker(`worker ${worker.id}`, "gone");
     const gone = worker.gone;
     this.#ending.add(gone);
     gone.then(() => this.#ending.delete(gone));

@@ -16,6 +16,7 @@ import type {
   TaskOptions,
 } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { makeObservable } from "./_observe.ts";
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
@@ -123,6 +124,7 @@ export class AsyncPoolExecutor implements Executor {
       },
       close: () => Promise.resolve(),
     });
+    makeObservable(this, this.#core);
   }
 
   /** How many tasks run at once. */
@@ -312,6 +314,7 @@ export class AsyncPoolExecutor implements Executor {
           this.#running--;
           continue;
         }
+        this.#core.observer?.started(job, undefined);
         this.#run(job);
       }
     } finally {

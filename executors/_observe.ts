@@ -1,0 +1,55 @@
+// The hook that metrics, traces and the dashboard (observe/) hang on: an executor's core holds at
+// most one observer, and the engines report to it with one call per event. With no observer the
+// cost is a null check per event: nothing is allocated per task.
+//
+// This file has no imports beyond types, so a Web Worker that loads the executors loads nothing
+// more for it.
+
+import type { Job, Task } from "./_task.ts";
+
+/** What a worker is doing, as an observer hears of it. `gone`: ended, it leaves the list. */
+export type ObservedWorkerState = "starting" | "idle" | "retiring" | "gone";
+
+/**
+ * Receives an executor's events. Called synchronously by the engines: it must be quick, and it
+ * must not throw (what it throws would break the engine; observe/ guards every call).
+ */
+export interface ExecutorObserver {
+  /** `submit()` (or one `map()` chunk) created a task; the caller's context is current. */
+  submitted(task: Task): void;
+  /** An attempt was queued (attempt 1, then each retry). */
+  queued(job: Job): void;
+  /**
+   * An attempt was handed to a worker (its name), or started on the event loop (`undefined`).
+   * A task taken back from one worker and given to another is reported again.
+   */
+  started(job: Job, worker: string | undefined): void;
+  /** A worker reported how long the attempt ran there, just before it settles. */
+  ran(job: Job, ms: number): void;
+  /** An attempt settled: `ok`, or with `error`. `job.started` says whether it ran. */
+  ended(job: Job, ok: boolean, error: unknown): void;
+  /** A task's future settled (`task.future` tells how). */
+  settled(task: Task): void;
+  /** A worker changed state. */
+  worker(name: string, state: ObservedWorkerState): void;
+}
+
+/** What an executor's core offers an observer. */
+export interface Observable {
+  /** Set by observe/; engines call it when it is set. */
+  observer: ExecutorObserver | undefined;
+  /** The executor's label, e.g. `WorkerPoolExecutor 'cpu'`. */
+  readonly label: string;
+}
+
+const observables = new WeakMap<object, Observable>();
+
+/** Called by each executor's constructor: makes `executor` observable through `core`. */
+export function makeObservable(executor: object, core: Observable): void {
+  observables.set(executor, core);
+}
+
+/** The core behind a public executor, or undefined for an object that is not one. */
+export function observableOf(executor: object): Observable | undefined {
+  return observables.get(executor);
+}
