@@ -33,3 +33,11 @@ export {
   type MetricsOptions,
   readMetrics,
 } from "./metrics.ts";
+export {
+  type DashboardHandler,
+  dashboardHandler,
+  type DashboardOptions,
+  type DashboardServer,
+  serveDashboard,
+  type ServeDashboardOptions,
+} from "./dashboard.ts";
