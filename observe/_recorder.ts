@@ -8,8 +8,7 @@ import { CancelledError } from "../future/errors.ts";
 import { outcomeOf } from "../future/future.ts";
 import { Histogram } from "./_histogram.ts";
 
-/** How an attempt or a task ended. */
-export type Outcome = "completed" | "failed" | "cancelled";
+import type { Outcome } from "./metrics.ts";
 
 /** One bar of the task stream. Times are epoch milliseconds. */
 export interface TaskBar {

@@ -12,7 +12,9 @@
  */
 
 import type { CircuitState, DomainCircuitStats } from "../executors/circuit_breaker.ts";
-import type { Outcome } from "./_recorder.ts";
+
+/** How a task or an attempt ended. */
+export type Outcome = "completed" | "failed" | "cancelled";
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
 import { BUCKETS } from "./_histogram.ts";
 
@@ -20,8 +22,11 @@ export type { Executors } from "./_registry.ts";
 
 /** A histogram's cumulative counts (`le` is the upper bound in seconds, `+Inf` last). */
 export interface HistogramSnapshot {
+  /** Cumulative counts per upper bound. */
   buckets: { le: string; count: number }[];
+  /** The sum of the observed values, in seconds. */
   sum: number;
+  /** How many values were observed. */
   count: number;
 }
 

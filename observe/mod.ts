@@ -31,6 +31,7 @@ export {
   type HistogramSnapshot,
   metricsHandler,
   type MetricsOptions,
+  type Outcome,
   readMetrics,
 } from "./metrics.ts";
 export {
@@ -41,3 +42,4 @@ export {
   serveDashboard,
   type ServeDashboardOptions,
 } from "./dashboard.ts";
+export { traceExecutors, type TraceOptions } from "./tracing.ts";
