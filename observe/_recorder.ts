@@ -75,8 +75,11 @@ export class Recorder implements ExecutorObserver {
   readonly attempts: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
   readonly tasks: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
   readonly workers = new Map<string, WorkerView>();
+  /** The newest task bars (up to twice as many are kept between trims; read the last 600). */
   readonly bars: TaskBar[] = [];
+  /** The newest failures, last 20 at least. */
   readonly failures: Failure[] = [];
+  /** One entry per second with activity, the last 300 at least. */
   readonly timeline: Second[] = [];
   readonly sinks = new Set<Sink>();
   readonly #jobs = new Map<Job, JobRecord>();
@@ -238,9 +241,10 @@ export class Recorder implements ExecutorObserver {
   }
 }
 
+// Trimmed in halves, not per item: readers take the newest `max` (or fewer) entries.
 function push<T>(list: T[], item: T, max: number): void {
   list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
+  if (list.length >= 2 * max) list.splice(0, list.length - max);
 }
 
 /** A task function's name, for span names and the task stream. */
