@@ -1,13 +1,35 @@
 // Local processes the distributed executor starts: an embedded nats-server and worker processes.
 // Each one's PID is written to a file under `pidDir()`, so that a CI runner killed by a timeout can
-// end the orphans (`.ci/run` does); the file goes when the process has been ended.
+// end the orphans (`.ci/run` does); the file goes when the process has been ended. The file holds
+// the PID and the process's start time (Linux), so that a cleanup never signals an unrelated
+// process that happens to reuse the PID later.
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
-/** The directory where PID files of started processes are kept. */
+/**
+ * The directory where PID files of started processes are kept: `FUTURES_PID_DIR` when set (a CI
+ * run sets a directory of its own), else one shared directory under the temporary directory.
+ */
 export function pidDir(): string {
+  const own = Deno.env.get("FUTURES_PID_DIR");
+  if (own) return own;
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
   return `${tmp}/concurrent-futures-pids`;
+}
+
+/**
+ * The start time of a process in clock ticks since boot (field 22 of `/proc/PID/stat`), or
+ * `undefined` where there is no procfs. Together with the PID it names one process for good.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** A child process with a PID file; `stop()` ends it and waits for it. */
@@ -23,7 +45,8 @@ export class Spawned {
     this.status = child.status;
     this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
     Deno.mkdirSync(pidDir(), { recursive: true });
-    Deno.writeTextFileSync(this.#pidFile, `${child.pid}\n`);
+    const started = processStartTime(child.pid);
+    Deno.writeTextFileSync(this.#pidFile, `${child.pid} ${started ?? ""}\n`);
     this.status.finally(() => Deno.remove(this.#pidFile).catch(() => {}));
   }
 
