@@ -93,9 +93,13 @@ export class UsageError extends Error {
 export function usage<F extends Record<string, Flag>>(command: Command<F>): string {
   const lines = Object.entries(command.flags).map(([name, flag]) => {
     const left = flag.type === "boolean" ? `--${name}` : `--${name} ${flag.arg ?? "N"}`;
-    const fallback = flag.type === "boolean"
+    // A flag whose default is empty ("", []) means "not given": there is no default to show.
+    const shown = flag.type === "boolean"
       ? ""
-      : ` (default ${Array.isArray(flag.default) ? flag.default.join(",") : flag.default})`;
+      : Array.isArray(flag.default)
+      ? flag.default.join(",")
+      : String(flag.default);
+    const fallback = shown === "" ? "" : ` (default ${shown})`;
     return `  ${left.padEnd(20)} ${flag.help}${fallback}`;
   });
   lines.push(`  ${"-h, --help".padEnd(20)} show this help`);

@@ -79,6 +79,20 @@ Deno.test("usage() starts with the command to run and lists every flag with its 
   assert.match(text, /^ {2}-h, --help +show this help$/m);
 });
 
+Deno.test("usage() shows no default for a flag whose default is empty", () => {
+  const text = usage({
+    name: "demo.ts",
+    summary: "A demo.",
+    flags: {
+      input: { type: "string", default: "", arg: "DIR", help: "read DIR instead" },
+      delays: { type: "integers", default: [], arg: "MS,…", help: "delays" },
+    },
+  });
+  assert.doesNotMatch(text, /\(default/);
+  assert.match(text, /^ {2}--input DIR +read DIR instead$/m);
+  assert.match(text, /^ {2}--delays MS,… +delays$/m);
+});
+
 Deno.test("table() aligns text left and numbers right under the header", () => {
   const text = table(["name", "count", "share"], [["apple", 1200, "61.5%"], ["fig", 7, "0.4%"]]);
   assert.equal(
