@@ -126,3 +126,14 @@ Deno.test("Progress redraws in place on a terminal and ends the line when done",
   assert.ok(last.startsWith(clear), last);
   assert.match(last.slice(clear.length), /^work \[#{24}\] 2\/2 \d+\.\d s\n$/);
 });
+
+Deno.test("Progress.end() writes the line as it stands once, for work that stopped early", () => {
+  const written: string[] = [];
+  const bar = new Progress("work", 4, { live: false, write: (text) => written.push(text) });
+  bar.tick();
+  bar.end();
+  bar.end();
+  bar.tick(3);
+  assert.equal(written.length, 1);
+  assert.match(written[0]!, /^work \[#{6}\.{18}\] 1\/4 \d+\.\d s\n$/);
+});
