@@ -92,8 +92,13 @@ export class AsyncPoolExecutor implements Executor {
   /**
    * Creates the pool.
    *
-   * @param options `maxWorkers`, `name`, `circuitBreaker`
-   * @throws {RangeError} when `maxWorkers` is not a positive integer
+   * @param options `maxWorkers` (tasks running at once), `maxQueued` (tasks waiting beyond the
+   * free slots before `submit()` throws `QueueFullError`), `circuitBreaker` (one breaker per task
+   * `domain`) and `name`; see {@linkcode AsyncPoolExecutorOptions}
+   * @throws {RangeError} when `maxWorkers` or `maxQueued` is not a positive integer, or
+   * `circuitBreaker` is out of range, naming the option and the value
+   * @throws {TypeError} when `options` or an option has the wrong type, or `options` has a key
+   * that is not an option
    */
   constructor(options?: AsyncPoolExecutorOptions) {
     const what = "create AsyncPoolExecutor";
@@ -173,6 +178,14 @@ export class AsyncPoolExecutor implements Executor {
   /**
    * Schedules `fn(...args)`; returns its future.
    *
+   * @param fn the function to run
+   * @param args its arguments; a future among them is awaited first and its value passed
+   * @returns the task's future
+   * @throws {TypeError} when `fn` is not a function
+   * @throws {InvalidStateError} after `shutdown()`
+   * @throws {BrokenExecutorError} once the executor is broken
+   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
+   *
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -190,6 +203,12 @@ export class AsyncPoolExecutor implements Executor {
 
   /**
    * Applies `fn` to each item, yielding results in input order (see `Executor.map`).
+   *
+   * @param fn the function to apply to each item
+   * @param items the items, sync or async; futures among them are awaited first
+   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
+   * @returns an async iterator of the results, in input order
+   * @throws {InvalidStateError} after `shutdown()`
    *
    * @example
    * ```ts
@@ -211,6 +230,11 @@ export class AsyncPoolExecutor implements Executor {
 
   /**
    * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain).
+   *
+   * @param options the task options the view's tasks get
+   * @returns an executor that submits to this pool with those options
+   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
+   * @throws {RangeError} for an option out of range, naming it and the value
    *
    * @example
    * ```ts
@@ -270,6 +294,10 @@ export class AsyncPoolExecutor implements Executor {
 
   /**
    * Stops accepting work; by default waits for the work already submitted.
+   *
+   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
+   * (default false): cancel the tasks that have not started
+   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
    *
    * @example
    * ```ts
