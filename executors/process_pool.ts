@@ -57,7 +57,10 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  *   process is also granted `--allow-net=127.0.0.1:PORT` for its pool's port); a task's stdout and
  *   stderr are this program's, and its stdin is empty;
  * - each process leads its own process group (on POSIX systems): stopping a task kills the group,
- *   so programs the task started end with it; `shutdown()` does not wait for them.
+ *   so programs the task started end with it; `shutdown()` does not wait for them;
+ * - the processes end with this program, however it ends (exit, a signal it does not handle, a
+ *   crash, SIGKILL), even in a loop that never yields: a small watchdog process, one per program
+ *   while a pool has processes, kills them when this program is gone.
  *
  * @example
  * ```ts
