@@ -198,7 +198,7 @@ let commandLine: string[] | undefined;
  * This program's command line, from `/proc/PID/cmdline` where there is one (Linux): Deno tells a
  * program its own flags nowhere else. Deno lets a program read that file only with all
  * permissions; a program without them that may run Deno (as a process pool's must) has a
- * short-lived Deno process read it, once (some 60 ms). Elsewhere it is empty.
+ * short-lived Deno process read it, once (under 100 ms). Elsewhere it is empty.
  */
 export function ownCommandLine(): string[] {
   if (commandLine) return commandLine;
