@@ -406,6 +406,7 @@ export function poolSettings(
   checkPermissions(what, {
     read: kind === "thread" ? [...WORKER_READS, ...moduleUrls] : moduleUrls,
     run: kind === "process",
+    loopback: kind === "process",
   });
   return {
     label: o.name ? `${kindName} '${o.name}'` : kindName,
