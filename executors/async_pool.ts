@@ -330,20 +330,35 @@ export class AsyncPoolExecutor implements Executor {
       this.#failed++;
       return job.reject(error);
     }
-    if (result !== null && typeof (result as PromiseLike<unknown>)?.then === "function") {
-      (result as PromiseLike<unknown>).then(
-        (value) => {
-          if (job.settled) return;
-          this.#completed++;
-          job.resolve(value);
-        },
-        (error) => {
-          if (job.settled) return;
-          this.#failed++;
-          job.reject(error);
-        },
-      );
-    } else if (!job.settled) {
+    // A thenable's `then` is user code too: reading it or calling it may throw, which rejects
+    // the task like a throw from the function itself (and never escapes the pump).
+    let then: unknown;
+    try {
+      then = result !== null && (typeof result === "object" || typeof result === "function")
+        ? (result as PromiseLike<unknown>).then
+        : undefined;
+      if (typeof then === "function") {
+        (then as PromiseLike<unknown>["then"]).call(
+          result,
+          (value) => {
+            if (job.settled) return;
+            this.#completed++;
+            job.resolve(value);
+          },
+          (error) => {
+            if (job.settled) return;
+            this.#failed++;
+            job.reject(error);
+          },
+        );
+        return;
+      }
+    } catch (error) {
+      if (job.settled) return;
+      this.#failed++;
+      return job.reject(error);
+    }
+    if (!job.settled) {
       this.#completed++;
       job.resolve(result);
     }
