@@ -1,7 +1,7 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import { type Future, outcomeOf } from "../future/future.ts";
+import { type AwaitHook, type Future, outcomeOf, setAwaitHook } from "../future/future.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
@@ -34,6 +34,11 @@ export interface Engine {
   freeSlots(): number;
   /** Ends every worker; called once every task has settled after `shutdown()`. */
   close(): Promise<void>;
+  /**
+   * For an engine whose tasks can await the executor's own futures (on the same thread): called
+   * when a pending future of this executor is awaited; see {@linkcode AwaitHook}.
+   */
+  awaiting?(): (() => Promise<void>) | undefined;
 }
 
 /** Options every executor accepts. */
@@ -59,6 +64,7 @@ export class ExecutorCore implements TaskHost, Executor {
   readonly label: string;
   readonly breakers: CircuitBreakers | undefined;
   #engine: Engine;
+  readonly #awaitHook: AwaitHook | undefined;
   #broken: BrokenExecutorError | undefined;
   #shutdown = false;
   #closing: Promise<void> | undefined;
@@ -82,6 +88,7 @@ export class ExecutorCore implements TaskHost, Executor {
       ? undefined
       : new CircuitBreakers(options.circuitBreaker);
     this.#engine = engine;
+    this.#awaitHook = engine.awaiting ? (engine as AwaitHook) : undefined;
     this.#maxQueued = checkPositiveInt(`create ${kindName}`, "maxQueued", options?.maxQueued) ??
       Infinity;
   }
@@ -207,6 +214,7 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
+    if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;
     scope?.add(task.future);

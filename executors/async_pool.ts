@@ -22,6 +22,26 @@ import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/**
+ * A task that awaits a future of its own pool: it gives back its slot while it waits (secedes),
+ * and takes one again before it goes on (rejoins).
+ */
+class Secession {
+  readonly job: Job;
+  /** Whether the task holds a slot now. */
+  holding = true;
+  /** Awaits of this pool's futures that have not ended. */
+  waits = 0;
+  /** Resolves the rejoin waiting for a slot. */
+  grant: (() => void) | undefined;
+  ended = false;
+
+  constructor(job: Job) {
+    this.job = job;
+  }
+}
 
 /** Options for {@linkcode AsyncPoolExecutor}. */
 export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
@@ -59,6 +79,9 @@ export interface AsyncPoolStats {
  * the abort through {@linkcode taskSignal} (call it before the first `await`) and should stop,
  * as JavaScript cannot stop it from outside.
  *
+ * A task that awaits a pending future of this pool gives its slot back while it waits and takes
+ * one again before it goes on, so nested submits never deadlock, even with `maxWorkers: 1`.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -80,6 +103,12 @@ export class AsyncPoolExecutor implements Executor {
   #failed = 0;
   #pumpScheduled = false;
   #pumping = false;
+  /** The job whose function is running, across its awaits. */
+  readonly #current = new AsyncLocalStorage<Job>();
+  /** Tasks that gave back their slot while awaiting this pool's futures. */
+  readonly #seceded = new Map<Job, Secession>();
+  /** Seceded tasks whose futures are done, waiting for a slot; served before queued jobs. */
+  readonly #rejoins = new Queue<Secession>();
   // One pair of hooks for every job, not two closures per task.
   readonly #onEnd = () => {
     this.#running--;
@@ -122,6 +151,7 @@ export class AsyncPoolExecutor implements Executor {
         this.#schedulePump();
       },
       close: () => Promise.resolve(),
+      awaiting: () => this.#awaiting(),
     });
   }
 
@@ -303,6 +333,14 @@ export class AsyncPoolExecutor implements Executor {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
+      while (this.#running < this.#maxWorkers && this.#rejoins.length > 0) {
+        const secession = this.#rejoins.shift()!;
+        if (secession.ended) continue;
+        secession.holding = true;
+        this.#running++;
+        secession.grant!();
+        secession.grant = undefined;
+      }
       while (this.#running < this.#maxWorkers && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
         job.onEnd = this.#onEnd;
@@ -319,12 +357,62 @@ export class AsyncPoolExecutor implements Executor {
     }
   }
 
+  // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
+  // waits for can then run) and rejoins once the futures it awaits are done.
+  #awaiting(): (() => Promise<void>) | undefined {
+    const job = this.#current.getStore();
+    if (job === undefined || job.settled) return undefined;
+    let secession = this.#seceded.get(job);
+    if (secession === undefined) {
+      const created = secession = new Secession(job);
+      this.#seceded.set(job, secession);
+      job.onEnd = () => this.#endSeceded(created);
+    }
+    const waiting = secession;
+    waiting.waits++;
+    if (waiting.holding) {
+      waiting.holding = false;
+      this.#running--;
+      this.#pump();
+    }
+    return () => this.#rejoin(waiting);
+  }
+
+  // While other awaits of the task are pending it goes on without a slot (what runs then is the
+  // continuation of one await, such as Promise.all collecting a value); the last one takes a slot.
+  #rejoin(secession: Secession): Promise<void> {
+    secession.waits--;
+    if (secession.holding || secession.ended || secession.waits > 0) return Promise.resolve();
+    if (this.#running < this.#maxWorkers && this.#rejoins.length === 0) {
+      secession.holding = true;
+      this.#running++;
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    secession.grant = resolve;
+    this.#rejoins.push(secession);
+    return promise;
+  }
+
+  #endSeceded(secession: Secession): void {
+    secession.ended = true;
+    this.#seceded.delete(secession.job);
+    // An aborted task waiting to rejoin goes on without a slot: it has no claim to one any more.
+    secession.grant?.();
+    secession.grant = undefined;
+    if (secession.holding) {
+      secession.holding = false;
+      this.#running--;
+    }
+    this.#pump();
+  }
+
   // An attempt that was aborted (timeout, signal) has been counted as failed already; what its
   // function does afterwards is not counted again.
   #run(job: Job): void {
     let result: unknown;
     try {
-      result = callWithSignal(job, job.fn, job.args);
+      result = this.#current.run(job, callWithSignal, job, job.fn, job.args);
     } catch (error) {
       if (job.settled) return;
       this.#failed++;

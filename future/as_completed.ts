@@ -5,7 +5,13 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import { checkTimeout, type Future, removeDoneCallback, startTimer } from "./future.ts";
+import {
+  awaitingAny,
+  checkTimeout,
+  type Future,
+  removeDoneCallback,
+  startTimer,
+} from "./future.ts";
 import { Queue } from "./_queue.ts";
 
 /** Options for {@linkcode asCompleted}. */
@@ -201,6 +207,8 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
           `${unfinished} (of ${this.#total}) futures unfinished`,
         );
       }
+      // Inside a task of the futures' executor, the task gives back its slot while it waits.
+      const rejoin = awaitingAny(this.#pending);
       await new Promise<void>((resolve) => {
         const stopTimer = left === Infinity ? undefined : startTimer(resolve, left);
         this.#wake = () => {
@@ -209,6 +217,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
         };
       });
       this.#wake = undefined;
+      await rejoin?.();
     }
     this.#close();
     return { done: true, value: undefined };

@@ -4,7 +4,15 @@
  * @module
  */
 
-import { checkTimeout, type Future, outcomeOf, removeDoneCallback, startTimer } from "./future.ts";
+import {
+  awaitingAny,
+  checkTimeout,
+  type Future,
+  joined,
+  outcomeOf,
+  removeDoneCallback,
+  startTimer,
+} from "./future.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -117,5 +125,6 @@ export function wait<T>(
   };
   for (const future of notDone) future.addDoneCallback(onDone);
   if (timeout !== Infinity) stopTimer = startTimer(finish, timeout);
-  return promise;
+  // Inside a task of the futures' executor, the task gives back its slot while it waits.
+  return joined(promise, awaitingAny(notDone));
 }
