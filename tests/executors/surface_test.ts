@@ -2,7 +2,12 @@
 // submits and the checks that catch options written as in Python.
 
 import assert from "node:assert/strict";
-import { AsyncPoolExecutor } from "../../mod.ts";
+import {
+  AsyncPoolExecutor,
+  TimeoutError as LibraryTimeoutError,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
+import { decodeError, encodeError } from "../../actors/error_codec.ts";
 
 Deno.test("AsyncPoolExecutor.submit() rejects when the task's thenable throws in then()", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
@@ -27,4 +32,36 @@ Deno.test("AsyncPoolExecutor.submit() rejects when reading the result's then thr
   };
   await assert.rejects(pool.submit(() => broken).result(), /no then/);
   assert.equal(await pool.submit(() => 3), 3);
+});
+
+Deno.test("decodeError() revives only the library's own TimeoutError as the library's", () => {
+  class TimeoutError extends Error {
+    constructor(message: string) {
+      super(message);
+      this.name = "TimeoutError";
+    }
+  }
+  const user = decodeError(encodeError(new TimeoutError("mine"))) as Error;
+  assert(!(user instanceof LibraryTimeoutError));
+  assert.equal(user.name, "TimeoutError");
+  assert.equal(user.message, "mine");
+  const own = decodeError(encodeError(new LibraryTimeoutError("ours")));
+  assert(own instanceof LibraryTimeoutError);
+});
+
+Deno.test("WorkerPoolExecutor.submit() does not retry a user class named TimeoutError", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const future = pool.with({ retry: { maxAttempts: 3, backoff: { initial: 0 } } }).submit(() => {
+    class TimeoutError extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = "TimeoutError";
+      }
+    }
+    throw new TimeoutError("a user's timeout");
+  });
+  const error = await future.exception() as Error;
+  assert(!(error instanceof LibraryTimeoutError));
+  assert.equal(error.name, "TimeoutError");
+  assert.equal(pool.stats().attempts.failed, 1);
 });
