@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import {
   AsyncPoolExecutor,
+  CircuitBreakers,
   TimeoutError as LibraryTimeoutError,
   WorkerPoolExecutor,
 } from "../../mod.ts";
@@ -64,4 +65,39 @@ Deno.test("WorkerPoolExecutor.submit() does not retry a user class named Timeout
   assert(!(error instanceof LibraryTimeoutError));
   assert.equal(error.name, "TimeoutError");
   assert.equal(pool.stats().attempts.failed, 1);
+});
+
+Deno.test("CircuitBreakers({ maxDomains }) bounds the open circuits too", () => {
+  let now = 0;
+  const breakers = new CircuitBreakers({
+    threshold: 1,
+    halfOpenAfter: 60_000,
+    maxDomains: 10,
+    now: () => now,
+  });
+  for (let i = 0; i < 5000; i++) {
+    now++;
+    breakers.enter(`host-${i}.example`).failure(new Error("down"));
+  }
+  const stats = breakers.stats();
+  assert.equal(stats.size, 10);
+  // The ones kept are the last opened: the first opened were forgotten first.
+  assert.equal(breakers.state("host-4999.example"), "open");
+  assert(!stats.has("host-0.example"));
+});
+
+Deno.test("CircuitBreakers({ maxDomains }) forgets an idle closed circuit before an open one", () => {
+  const breakers = new CircuitBreakers({ threshold: 1, halfOpenAfter: 60_000, maxDomains: 2 });
+  breakers.enter("open.example").failure(new Error("down"));
+  breakers.enter("closed.example").success();
+  breakers.enter("new.example").success();
+  assert.deepEqual([...breakers.stats().keys()].sort(), ["new.example", "open.example"]);
+});
+
+Deno.test("CircuitBreakers({ maxDomains }) keeps a circuit with a call in flight", () => {
+  const breakers = new CircuitBreakers({ threshold: 1, halfOpenAfter: 60_000, maxDomains: 1 });
+  const permit = breakers.enter("busy.example");
+  breakers.enter("other.example").success();
+  assert(breakers.stats().has("busy.example"));
+  permit.success();
 });
