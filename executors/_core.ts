@@ -328,6 +328,8 @@ class LiveTasks {
  */
 class ViewScope {
   readonly #label: string;
+  /** The scope of the view this one was made from: it owns this view's futures too. */
+  readonly #parent: ViewScope | undefined;
   readonly #live = new Set<Future<unknown>>();
   #closed = false;
   #idle: PromiseWithResolvers<void> | undefined;
@@ -336,8 +338,9 @@ class ViewScope {
     if (this.#live.size === 0) this.#idle?.resolve();
   };
 
-  constructor(label: string) {
+  constructor(label: string, parent?: ViewScope) {
     this.#label = label;
+    this.#parent = parent;
   }
 
   checkOpen(): void {
@@ -346,11 +349,13 @@ class ViewScope {
         `Cannot submit a task through a view of ${this.#label} after its shutdown`,
       );
     }
+    this.#parent?.checkOpen();
   }
 
   add(future: Future<unknown>): void {
     this.#live.add(future);
     future.addDoneCallback(this.#onDone);
+    this.#parent?.add(future);
   }
 
   close(options: ShutdownOptions | undefined): Promise<void> {
@@ -372,10 +377,10 @@ class ExecutorView implements Executor {
   readonly #options: TaskOptions;
   readonly #scope: ViewScope;
 
-  constructor(core: ExecutorCore, options: TaskOptions) {
+  constructor(core: ExecutorCore, options: TaskOptions, parent?: ViewScope) {
     this.#core = core;
     this.#options = options;
-    this.#scope = new ViewScope(core.label);
+    this.#scope = new ViewScope(core.label, parent);
   }
 
   submit<A extends unknown[], R>(
@@ -401,8 +406,17 @@ class ExecutorView implements Executor {
     ) as AsyncIterableIterator<Awaited<R>>;
   }
 
+  /**
+   * A view of this view: signals combine (either aborts the task), the shorter timeout and the
+   * earlier deadline hold, other options replace this view's. This view owns it: closing this
+   * view closes it, and `cancelFutures` here cancels the futures submitted through it.
+   */
   with(options: TaskOptions): Executor {
-    return new ExecutorView(this.#core, { ...this.#options, ...this.#core.taskOptions(options) });
+    return new ExecutorView(
+      this.#core,
+      combineTaskOptions(this.#options, this.#core.taskOptions(options)),
+      this.#scope,
+    );
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
@@ -412,4 +426,19 @@ class ExecutorView implements Executor {
   [Symbol.asyncDispose](): Promise<void> {
     return this.#scope.close({ wait: true });
   }
+}
+
+/** The options of a view made from a view: `inner` narrows `outer`, it never widens it. */
+function combineTaskOptions(outer: TaskOptions, inner: TaskOptions): TaskOptions {
+  const combined = { ...outer, ...inner };
+  if (outer.signal && inner.signal && outer.signal !== inner.signal) {
+    combined.signal = AbortSignal.any([outer.signal, inner.signal]);
+  }
+  if (outer.timeout !== undefined && inner.timeout !== undefined) {
+    combined.timeout = Math.min(outer.timeout, inner.timeout);
+  }
+  if (outer.deadline !== undefined && inner.deadline !== undefined) {
+    combined.deadline = Math.min(outer.deadline, inner.deadline);
+  }
+  return combined;
 }

@@ -101,3 +101,50 @@ Deno.test("CircuitBreakers({ maxDomains }) keeps a circuit with a call in flight
   assert(breakers.stats().has("busy.example"));
   permit.success();
 });
+
+Deno.test("Executor.with() on a view keeps the outer signal: aborting it stops the task", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const controller = new AbortController();
+  const view = pool.with({ signal: controller.signal }).with({ timeout: 60_000 });
+  const started = Promise.withResolvers<void>();
+  const future = view.submit(() => {
+    started.resolve();
+    return new Promise(() => {});
+  });
+  await started.promise;
+  controller.abort(new Error("outer abort"));
+  await assert.rejects(future.result(), /outer abort/);
+});
+
+Deno.test("Executor.with() on a view combines both signals and keeps the shorter timeout", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const outer = new AbortController();
+  const inner = new AbortController();
+  const view = pool.with({ signal: outer.signal }).with({ signal: inner.signal });
+  const first = view.submit(() => new Promise(() => {}));
+  outer.abort(new Error("outer abort"));
+  await assert.rejects(first.result(), /outer abort/);
+  const second = pool.with({ signal: new AbortController().signal }).with({
+    signal: inner.signal,
+  }).submit(() => new Promise(() => {}));
+  inner.abort(new Error("inner abort"));
+  await assert.rejects(second.result(), /inner abort/);
+  // A timeout of 0 from the outer view holds against a longer inner one.
+  const quick = pool.with({ timeout: 0 }).with({ timeout: Infinity });
+  await assert.rejects(quick.submit(() => new Promise(() => {})).result(), LibraryTimeoutError);
+});
+
+Deno.test("Executor.with() on a view: the parent's shutdown cancels the child's futures", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const release = Promise.withResolvers<void>();
+  const busy = pool.submit(() => release.promise);
+  const parent = pool.with({ timeout: 60_000 });
+  const child = parent.with({ retry: { maxAttempts: 2 } });
+  const queued = child.submit(() => 1);
+  const closing = parent.shutdown({ cancelFutures: true });
+  assert(queued.cancelled());
+  assert.throws(() => child.submit(() => 2), /after its shutdown/);
+  release.resolve();
+  await closing;
+  await busy;
+});
