@@ -15,7 +15,12 @@ import type {
 } from "./executor.ts";
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
-import { checkPositiveInt, validateTaskOptions } from "./_options.ts";
+import {
+  checkMapOptions,
+  checkPositiveInt,
+  checkShutdownOptions,
+  validateTaskOptions,
+} from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
 
@@ -183,6 +188,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
+    checkShutdownOptions(options);
     this.#shutdown = true;
     this.#room?.resolve();
     this.#room = undefined;
@@ -229,6 +235,7 @@ export class ExecutorCore implements TaskHost, Executor {
     mapOptions: MapOptions | undefined,
     scope?: ViewScope,
   ): AsyncIterableIterator<unknown> {
+    checkMapOptions(mapOptions);
     this.#checkOpen("map");
     scope?.checkOpen();
     this.#engine.validateFunction(fn);
@@ -420,7 +427,7 @@ class ExecutorView implements Executor {
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#scope.close(options);
+    return this.#scope.close(checkShutdownOptions(options));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -13,6 +13,7 @@ import {
   startTimer,
 } from "./future.ts";
 import { Queue } from "./_queue.ts";
+import { checkOptionsArgument } from "./_options.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -132,6 +133,7 @@ export function asCompleted<T>(
   futures: Iterable<Future<T>>,
   options?: AsCompletedOptions,
 ): AsyncIterableIterator<Future<T>> | AsyncIterableIterator<Completed<T>> {
+  checkOptionsArgument("iterate as completed", options, ["timeout", "wrap"], "timeout");
   const timeout = checkTimeout(
     "iterate as completed",
     "timeout",

@@ -5,6 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+import { checkOptionsArgument, show } from "./_options.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -106,7 +107,8 @@ export function joined<T>(
  * @param name the option's name as the user wrote it
  * @param value the value given
  * @returns the timeout in milliseconds, `Infinity` when not given
- * @throws {RangeError} when the value is negative or not a number
+ * @throws {RangeError} when the value is a negative number or NaN
+ * @throws {TypeError} when the value is not a number
  */
 export function checkTimeout(
   what: string,
@@ -115,14 +117,17 @@ export function checkTimeout(
 ): number {
   if (value === undefined) return Infinity;
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
+    // A wrong type is a TypeError; a number out of range (NaN included) a RangeError.
+    throw new (typeof value === "number" ? RangeError : TypeError)(
       `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
-        String(value)
+        show(value)
       }`,
     );
   }
   return value;
 }
+
+const WAIT_OPTION_KEYS = ["timeout", "signal"];
 
 // setTimeout fires at once for a delay past 2^31 - 1 ms, so a longer wait is a chain of timers.
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -581,6 +586,7 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   #wait(options: WaitOptions | undefined): Promise<void> | void {
+    checkOptionsArgument("wait for the future", options, WAIT_OPTION_KEYS, "timeout");
     const timeout = checkTimeout(
       "wait for the future",
       "timeout",

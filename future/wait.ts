@@ -13,6 +13,7 @@ import {
   removeDoneCallback,
   startTimer,
 } from "./future.ts";
+import { checkOptionsArgument, show } from "./_options.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -88,11 +89,12 @@ export function wait<T>(
   futures: Iterable<Future<T>>,
   options?: WaitForOptions,
 ): Promise<DoneAndNotDone<T>> {
+  checkOptionsArgument("wait", options, ["timeout", "returnWhen"], "timeout");
   const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
   if (!RETURN_WHEN.has(returnWhen)) {
     throw new TypeError(
       `Cannot wait as 'returnWhen' must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED: received ${
-        String(returnWhen)
+        show(returnWhen)
       }`,
     );
   }

@@ -148,3 +148,73 @@ Deno.test("Executor.with() on a view: the parent's shutdown cancels the child's 
   await closing;
   await busy;
 });
+
+function typeError(pattern: RegExp): (error: unknown) => boolean {
+  return (error) => error instanceof TypeError && pattern.test(error.message);
+}
+
+Deno.test("Executor.map() refuses an unknown option with the closest known one", async () => {
+  await using pool = new AsyncPoolExecutor();
+  assert.throws(
+    // @ts-expect-error: misspelt
+    () => pool.map((x: number) => x, [1], { chunkSize: 10 }),
+    typeError(/'chunkSize' is not an option \(did you mean 'chunksize'\?\)/),
+  );
+  assert.throws(
+    // @ts-expect-error: a bare number
+    () => pool.map((x: number) => x, [1], 50),
+    typeError(/did you mean \{ timeout: 50 \}\?/),
+  );
+});
+
+Deno.test("Executor.map() refuses a second iterable (Python's map(f, xs, ys))", async () => {
+  await using pool = new AsyncPoolExecutor();
+  assert.throws(
+    // @ts-expect-error: Python's several iterables
+    () => pool.map((x: number, y: number) => x + y, [1, 2], [3, 4]),
+    typeError(/map\(\) takes one iterable of items; to map over several, zip them/),
+  );
+});
+
+Deno.test("Executor.map() refuses buffersize of the wrong type with a TypeError", async () => {
+  await using pool = new AsyncPoolExecutor();
+  assert.throws(
+    // @ts-expect-error: a string
+    () => pool.map((x: number) => x, [1], { buffersize: "foo" }),
+    typeError(/'buffersize' must be a positive integer: received "foo"/),
+  );
+  assert.throws(() => pool.map((x: number) => x, [1], { buffersize: 0 }), RangeError);
+});
+
+Deno.test("Executor.shutdown() refuses Python's shutdown(False) and snake_case keys", async () => {
+  const pool = new AsyncPoolExecutor();
+  const view = pool.with({});
+  for (const target of [pool, view]) {
+    assert.throws(
+      // @ts-expect-error: Python's positional wait
+      () => target.shutdown(false),
+      typeError(/did you mean \{ wait: false \}\?/),
+    );
+    assert.throws(
+      // @ts-expect-error: Python's keyword
+      () => target.shutdown({ cancel_futures: true }),
+      typeError(/'cancel_futures' is not an option \(did you mean 'cancelFutures'\?\)/),
+    );
+    assert.throws(
+      // @ts-expect-error: a string
+      () => target.shutdown({ wait: "no" }),
+      typeError(/'wait' must be a boolean: received "no"/),
+    );
+  }
+  // Nothing was shut down by the refused calls.
+  assert.equal(await pool.submit(() => 1), 1);
+  await pool.shutdown();
+});
+
+Deno.test("AsyncPoolExecutor() refuses maxWorkers of the wrong type with a TypeError", () => {
+  assert.throws(
+    // @ts-expect-error: a string
+    () => new AsyncPoolExecutor({ maxWorkers: "4" }),
+    typeError(/'maxWorkers' must be a positive integer: received "4"/),
+  );
+});
