@@ -24,6 +24,14 @@ import {
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
 
+// Once the program unloads, nothing submitted would ever run: the event loop is done. Python
+// refuses to schedule new futures after interpreter shutdown; so do we. Registered when this
+// module loads, so it runs before the program's own `unload` listeners.
+let unloading = false;
+globalThis.addEventListener?.("unload", () => {
+  unloading = true;
+});
+
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
 
@@ -285,6 +293,11 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   #checkOpen(what: string): void {
+    if (unloading) {
+      throw new InvalidStateError(
+        `Cannot ${what} on ${this.label} as the program is exiting (an 'unload' listener is running): it would never run`,
+      );
+    }
     if (this.#broken) throw this.#broken;
     if (this.#shutdown) {
       throw new InvalidStateError(`Cannot ${what} after shutdown of ${this.label}`);

@@ -472,6 +472,35 @@ export class Future<T> implements PromiseLike<T> {
     return joined(promise, this.#awaitHook.awaiting());
   }
 
+  /**
+   * How `Deno.inspect()` and `console.log()` show a future: its state, and its value or error
+   * once finished, as Python's `repr()` of a future does.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * assert.equal(Deno.inspect(future), 'Future { state: "pending" }');
+   * future.setResult(42);
+   * assert.equal(Deno.inspect(future), 'Future { state: "finished", result: 42 }');
+   * ```
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = `state: ${JSON.stringify(this.#state)}`;
+    if (this.#state !== "finished") return `Future { ${state} }`;
+    if (!this.#failed) return `Future { ${state}, result: ${inspect(this.#value, options)} }`;
+    const error = this.#error;
+    // An error's stack would fill the screen: its class and message say what it raised.
+    const shown = error instanceof Error
+      ? `${error.name}: ${JSON.stringify(error.message)}`
+      : inspect(error, options);
+    return `Future { ${state}, error: ${shown} }`;
+  }
+
   // One promise per future, made on the first `then()`: awaiting is the hot path of every
   // consumer. It exists only once someone awaits, so an unread failure rejects nothing.
   #asPromise(): Promise<T> {

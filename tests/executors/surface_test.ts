@@ -218,3 +218,18 @@ Deno.test("AsyncPoolExecutor() refuses maxWorkers of the wrong type with a TypeE
     typeError(/'maxWorkers' must be a positive integer: received "4"/),
   );
 });
+
+Deno.test("AsyncPoolExecutor.submit() in an unload listener throws InvalidStateError", async () => {
+  const script = new URL("../fixtures/scripts/submit_on_unload.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.href],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(code, 0, decoder.decode(stderr));
+  assert.match(
+    decoder.decode(stdout),
+    /^refused InvalidStateError: Cannot submit a task on AsyncPoolExecutor as the program is exiting/,
+  );
+});
