@@ -6,6 +6,7 @@
  */
 
 import type { Future } from "../future/future.ts";
+import { BrokenExecutorError } from "../future/errors.ts";
 import type {
   AttemptCounts,
   Executor,
@@ -19,7 +20,7 @@ import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
-import { show } from "./_check.ts";
+import { check, show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -50,6 +51,16 @@ export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
    * @default {Math.min(32, navigator.hardwareConcurrency + 4)}
    */
   maxWorkers?: number;
+  /**
+   * Runs once for each slot (each of the `maxWorkers` concurrent tasks), when the slot is first
+   * needed, before its first task; the slot waits for it when it returns a promise. As Python's
+   * `ThreadPoolExecutor` runs it once per thread. If it throws (or rejects), the pool is broken:
+   * every pending future rejects with `BrokenExecutorError` and `submit()` throws it.
+   */
+  // deno-lint-ignore no-explicit-any
+  initializer?: (...args: any[]) => unknown;
+  /** The initializer's arguments. */
+  initargs?: unknown[];
 }
 
 /** A snapshot of an {@linkcode AsyncPoolExecutor}'s counters. */
@@ -97,6 +108,12 @@ export interface AsyncPoolStats {
 export class AsyncPoolExecutor implements Executor {
   readonly #core: ExecutorCore;
   readonly #maxWorkers: number;
+  readonly #initializer: ((...args: unknown[]) => unknown) | undefined;
+  readonly #initargs: unknown[];
+  /** Slots started (their initializer called); every slot counts once there is no initializer. */
+  #slots = 0;
+  /** Slots whose initializer has not finished; they count as running. */
+  #initializing = 0;
   readonly #queue = new Queue<Job>();
   #running = 0;
   #completed = 0;
@@ -131,9 +148,34 @@ export class AsyncPoolExecutor implements Executor {
         `Cannot ${what} as 'options' must be an object: received ${show(options)}`,
       );
     }
-    checkKnownKeys(what, options ?? {}, ["maxWorkers", ...COMMON_OPTION_KEYS]);
+    checkKnownKeys(what, options ?? {}, [
+      "maxWorkers",
+      "initializer",
+      "initargs",
+      ...COMMON_OPTION_KEYS,
+    ]);
     this.#maxWorkers = checkPositiveInt(what, "maxWorkers", options?.maxWorkers) ??
       Math.min(32, (navigator.hardwareConcurrency || 1) + 4);
+    const { initializer, initargs } = options ?? {};
+    check(
+      initializer === undefined || typeof initializer === "function",
+      what,
+      "initializer",
+      "a function",
+      initializer,
+      false,
+    );
+    check(
+      initargs === undefined || Array.isArray(initargs),
+      what,
+      "initargs",
+      "an array",
+      initargs,
+      false,
+    );
+    this.#initializer = initializer;
+    this.#initargs = initargs ?? [];
+    if (!initializer) this.#slots = this.#maxWorkers;
     this.#core = new ExecutorCore("AsyncPoolExecutor", options, {
       chunks: false,
       validateFunction(fn) {
@@ -333,7 +375,8 @@ export class AsyncPoolExecutor implements Executor {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#running < this.#maxWorkers && this.#rejoins.length > 0) {
+      this.#startSlots();
+      while (this.#running < this.#slots && this.#rejoins.length > 0) {
         const secession = this.#rejoins.shift()!;
         if (secession.ended) continue;
         secession.holding = true;
@@ -341,7 +384,7 @@ export class AsyncPoolExecutor implements Executor {
         secession.grant!();
         secession.grant = undefined;
       }
-      while (this.#running < this.#maxWorkers && this.#queue.length > 0) {
+      while (this.#running < this.#slots && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
         job.onEnd = this.#onEnd;
         job.onAbort = this.#onAbort;
@@ -355,6 +398,54 @@ export class AsyncPoolExecutor implements Executor {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  // Starts as many new slots as the work waiting needs (a new slot runs the initializer first).
+  #startSlots(): void {
+    const waiting = this.#queue.length + this.#rejoins.length;
+    while (
+      this.#slots < this.#maxWorkers && this.#running >= this.#slots &&
+      waiting > this.#initializing && !this.#core.broken
+    ) {
+      this.#slots++;
+      this.#initializing++;
+      this.#running++;
+      let result: unknown;
+      try {
+        result = this.#initializer!(...this.#initargs);
+      } catch (error) {
+        this.#initFailed(error);
+        return;
+      }
+      if (
+        result !== null && (typeof result === "object" || typeof result === "function") &&
+        typeof (result as PromiseLike<unknown>).then === "function"
+      ) {
+        Promise.resolve(result).then(() => this.#slotReady(), (error) => this.#initFailed(error));
+      } else {
+        this.#initializing--;
+        this.#running--;
+      }
+    }
+  }
+
+  #slotReady(): void {
+    this.#initializing--;
+    this.#running--;
+    this.#pump();
+  }
+
+  #initFailed(error: unknown): void {
+    this.#initializing--;
+    this.#running--;
+    this.#core.breakWith(
+      new BrokenExecutorError(
+        `the initializer of ${this.#core.label} threw: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      ),
+    );
   }
 
   // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
@@ -383,7 +474,7 @@ export class AsyncPoolExecutor implements Executor {
   #rejoin(secession: Secession): Promise<void> {
     secession.waits--;
     if (secession.holding || secession.ended || secession.waits > 0) return Promise.resolve();
-    if (this.#running < this.#maxWorkers && this.#rejoins.length === 0) {
+    if (this.#running < this.#slots && this.#rejoins.length === 0) {
       secession.holding = true;
       this.#running++;
       return Promise.resolve();

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import {
   AsyncPoolExecutor,
+  BrokenExecutorError,
   CircuitBreakers,
   TimeoutError as LibraryTimeoutError,
   WorkerPoolExecutor,
@@ -231,5 +232,75 @@ Deno.test("AsyncPoolExecutor.submit() in an unload listener throws InvalidStateE
   assert.match(
     decoder.decode(stdout),
     /^refused InvalidStateError: Cannot submit a task on AsyncPoolExecutor as the program is exiting/,
+  );
+});
+
+Deno.test("AsyncPoolExecutor({ initializer }) runs once per slot, before the slot's first task", async () => {
+  const calls: string[] = [];
+  const ready = Promise.withResolvers<void>();
+  await using pool = new AsyncPoolExecutor({
+    maxWorkers: 2,
+    initializer: async (tag: string) => {
+      calls.push(`init ${tag}`);
+      await ready.promise;
+    },
+    initargs: ["x"],
+  });
+  const release = Promise.withResolvers<void>();
+  const tasks = [1, 2, 3, 4].map((i) =>
+    pool.submit(async () => {
+      calls.push(`task ${i}`);
+      await release.promise;
+    })
+  );
+  await Promise.resolve();
+  assert.deepEqual(calls, ["init x", "init x"], "two slots start, no task runs before its init");
+  ready.resolve();
+  release.resolve();
+  await Promise.all(tasks);
+  assert.equal(calls.filter((c) => c.startsWith("init")).length, 2);
+  assert.equal(calls.filter((c) => c.startsWith("task")).length, 4);
+});
+
+Deno.test("AsyncPoolExecutor({ initializer }) starts only the slots the work needs", async () => {
+  let inits = 0;
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 8, initializer: () => inits++ });
+  for (let i = 0; i < 5; i++) await pool.submit(() => i);
+  assert.equal(inits, 1);
+});
+
+Deno.test("AsyncPoolExecutor({ initializer }) that throws breaks the pool", async () => {
+  const pool = new AsyncPoolExecutor({
+    maxWorkers: 1,
+    initializer: () => {
+      throw new Error("no connection");
+    },
+  });
+  const future = pool.submit(() => 1);
+  const error = await future.exception();
+  assert(error instanceof BrokenExecutorError, String(error));
+  assert.match(error.message, /initializer .* threw: no connection/);
+  assert.throws(() => pool.submit(() => 2), BrokenExecutorError);
+  await pool.shutdown();
+});
+
+Deno.test("AsyncPoolExecutor({ initializer }) that rejects breaks the pool", async () => {
+  const pool = new AsyncPoolExecutor({
+    initializer: () => Promise.reject(new Error("later")),
+  });
+  assert(await pool.submit(() => 1).exception() instanceof BrokenExecutorError);
+  await pool.shutdown();
+});
+
+Deno.test("AsyncPoolExecutor() refuses an initializer that is not a function", () => {
+  assert.throws(
+    // @ts-expect-error: not a function
+    () => new AsyncPoolExecutor({ initializer: "setup" }),
+    typeError(/'initializer' must be a function: received "setup"/),
+  );
+  assert.throws(
+    // @ts-expect-error: not an array
+    () => new AsyncPoolExecutor({ initargs: 1 }),
+    typeError(/'initargs' must be an array: received 1/),
   );
 });
