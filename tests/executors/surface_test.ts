@@ -304,3 +304,13 @@ Deno.test("AsyncPoolExecutor() refuses an initializer that is not a function", (
     typeError(/'initargs' must be an array: received 1/),
   );
 });
+
+Deno.test("WorkerPoolExecutor() gives the workers of two unnamed pools different names", async () => {
+  await using first = new WorkerPoolExecutor({ maxWorkers: 1 });
+  await using second = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const nameOf = () => (globalThis as unknown as { name: string }).name;
+  const [a, b] = await Promise.all([first.submit(nameOf), second.submit(nameOf)]);
+  assert.match(a, /^WorkerPoolExecutor-\d+ worker 1$/);
+  assert.match(b, /^WorkerPoolExecutor-\d+ worker 1$/);
+  assert.notEqual(a, b);
+});
