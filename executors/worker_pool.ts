@@ -21,6 +21,9 @@ export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
 export type { Percentiles } from "./_samples.ts";
 export type { WorkerPermissions } from "../actors/_transport.ts";
 
+/** Pools created without a name, numbered in their workers' names. */
+let unnamedPools = 0;
+
 /** Options for {@linkcode WorkerPoolExecutor}. */
 export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   /**
@@ -409,7 +412,9 @@ export function poolSettings(
     loopback: kind === "process",
   });
   return {
-    label: o.name ? `${kindName} '${o.name}'` : kindName,
+    // Unnamed pools are numbered, as Python numbers its pools' threads, so that no two pools'
+    // workers share a name (`WorkerPoolExecutor-2 worker 1`); a name given is used as it is.
+    label: o.name ? `${kindName} '${o.name}'` : `${kindName}-${++unnamedPools}`,
     kind,
     memoryLimitMb: processes?.memoryLimitMb,
     denoArgs: processes?.denoArgs,
