@@ -3,7 +3,7 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -30,10 +30,16 @@ import {
 import { Blobs, openResults } from "./_stores.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import { connectOnce } from "./_auth.ts";
+import { moduleHashes } from "./_trust.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
   servers: string[] | undefined;
+  /** Credentials, TLS and the other connect() options (servers are taken from `servers`). */
+  connection: NodeConnectionOptions;
+  /** A fixed client id, or undefined for a random one. */
+  clientId: string | undefined;
   queue: string;
   modules: FunctionRefs;
   layout: LayoutOptions;
@@ -94,7 +100,7 @@ export class NatsEngine implements Engine {
   freeSlots(): number {
     return 0;
   }
-  readonly client = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
   readonly ready: Promise<void>;
@@ -108,6 +114,8 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
+  #hashes: (string | undefined)[] = [];
   #workerExits = 0;
   #reconciling = false;
   #closed = false;
@@ -121,6 +129,7 @@ export class NatsEngine implements Engine {
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.client = settings.clientId ?? `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -190,18 +199,14 @@ export class NatsEngine implements Engine {
 
   async #start(): Promise<void> {
     const settings = this.#settings;
-    let servers = settings.servers;
-    if (!servers) {
+    const connection = { ...settings.connection, name: `futures-client-${this.client}` };
+    if (!settings.servers) {
       this.#server = await NatsServer.start();
-      servers = [this.#server.url];
+      connection.servers = [this.#server.url];
     }
     await settings.modules.load();
-    const nc = await connect({
-      servers,
-      name: `futures-client-${this.client}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    this.#hashes = await moduleHashes(settings.modules.urls);
+    const nc = await connectOnce(connection);
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout);
@@ -342,7 +347,13 @@ export class NatsEngine implements Engine {
   #wireFn(fn: (...args: unknown[]) => unknown): WireFn {
     const refs = this.#settings.modules;
     const ref = refs.ref(fn);
-    if ("module" in ref) return { module: refs.urls[ref.module]!, name: ref.name };
+    if ("module" in ref) {
+      const hash = this.#hashes[ref.module];
+      const url = refs.urls[ref.module]!;
+      return hash === undefined
+        ? { module: url, name: ref.name }
+        : { module: url, name: ref.name, hash };
+    }
     return { source: Function.prototype.toString.call(fn) };
   }
 

@@ -20,11 +20,14 @@ export class Spawned {
   constructor(child: Deno.ChildProcess, role: string) {
     this.#child = child;
     this.pid = child.pid;
-    this.status = child.status;
     this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
     Deno.mkdirSync(pidDir(), { recursive: true });
     Deno.writeTextFileSync(this.#pidFile, `${child.pid}\n`);
-    this.status.finally(() => Deno.remove(this.#pidFile).catch(() => {}));
+    // The status comes once the PID file is gone, so that nothing is left running after it.
+    this.status = child.status.then(async (status) => {
+      await Deno.remove(this.#pidFile).catch(() => {});
+      return status;
+    });
   }
 
   /** Sends a signal unless the process has exited. */
@@ -95,9 +98,12 @@ export class NatsServer {
 
   /**
    * Starts a server on a random port (or `port`) with its store in `dir` (a new temporary one by
-   * default); resolves once it listens.
+   * default), and with the settings of a configuration file's text, `config`, if given (its
+   * listen address, port and store directory are overridden); resolves once it listens.
    */
-  static async start(options: { dir?: string; port?: number } = {}): Promise<NatsServer> {
+  static async start(
+    options: { dir?: string; port?: number; config?: string } = {},
+  ): Promise<NatsServer> {
     const binary = findNatsServer();
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "futures-nats-" });
     const portsDir = `${dir}/ports`;
@@ -105,8 +111,14 @@ export class NatsServer {
     for await (const entry of Deno.readDir(portsDir)) {
       await Deno.remove(`${portsDir}/${entry.name}`);
     }
+    const config: string[] = [];
+    if (options.config !== undefined) {
+      await Deno.writeTextFile(`${dir}/nats.conf`, options.config);
+      config.push("-c", `${dir}/nats.conf`);
+    }
     const child = new Deno.Command(binary, {
       args: [
+        ...config,
         "-a",
         "127.0.0.1",
         "-p",
@@ -167,6 +179,10 @@ export interface WorkerProcessOptions {
   quiet?: boolean;
   /** Leaves out the worker's start and stop lines; its tasks' output still reaches this program. */
   logLess?: boolean;
+  /** More flags (credentials, TLS...). */
+  args?: string[];
+  /** Environment variables set for it (FUTURES_NATS_PASSWORD...). */
+  env?: Record<string, string>;
 }
 
 /** Starts `distributed/worker.ts` as a local process with all permissions. */
@@ -190,8 +206,10 @@ export function spawnWorker(options: WorkerProcessOptions): Spawned {
   if (options.name) args.push("--name", options.name);
   if (options.ackWait !== undefined) args.push("--ack-wait", String(options.ackWait));
   if (options.logLess) args.push("--quiet");
+  args.push(...options.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {
     args,
+    ...options.env ? { env: options.env } : {},
     stdin: "null",
     stdout: options.quiet ? "null" : "inherit",
     stderr: options.quiet ? "null" : "inherit",

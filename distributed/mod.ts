@@ -19,6 +19,7 @@ export {
   type DistributedExecutorOptions,
   type DistributedStats,
 } from "./executor.ts";
+export type { NatsConnectOptions, NatsTlsOptions } from "./_auth.ts";
 export {
   BrokenExecutorError,
   CancelledError,
