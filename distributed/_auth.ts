@@ -47,10 +47,10 @@ export interface NatsConnectOptions {
    */
   tls?: boolean | NatsTlsOptions;
   /**
-   * Any other option of `connect()` from `@nats-io/transport-node`, passed through as it is
-   * (`timeout`, `pingInterval`, `inboxPrefix`...).
+   * Any other option of `connect()` from `@nats-io/transport-node` (its `NodeConnectionOptions`),
+   * passed through as it is: `timeout`, `pingInterval`, `inboxPrefix`...
    */
-  connectOptions?: Partial<NodeConnectionOptions>;
+  connectOptions?: Record<string, unknown>;
 }
 
 /** The executor options that belong to the connection. */
@@ -117,7 +117,7 @@ export function connectionOptions(
   const out: NodeConnectionOptions = {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    ...options.connectOptions,
+    ...options.connectOptions as Partial<NodeConnectionOptions>,
     servers: plain,
   };
   if (user !== undefined) out.user = user;
