@@ -22,10 +22,10 @@ import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
 import { show } from "../executors/_check.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
-import { type DistributedStats, NatsEngine } from "./_engine.ts";
+import { type DistributedStats, type DistributedTaskStats, NatsEngine } from "./_engine.ts";
 import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 
-export type { DistributedStats };
+export type { DistributedStats, DistributedTaskStats };
 
 /**
  * Options for {@linkcode DistributedExecutor}; the connection's (credentials, TLS, other
@@ -321,6 +321,28 @@ export class DistributedExecutor implements Executor {
    */
   stats(): DistributedStats {
     return this.#engine.stats();
+  }
+
+  /**
+   * Counts of one future's task: its attempts (task ids), its deliveries to workers (more than
+   * one when a worker was lost and the task ran again), and the worker whose outcome settled it.
+   *
+   * @param future a future returned by `submit()` of this executor (or a view of it)
+   * @returns the counts, or undefined for a future this executor never published
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * const future = executor.submit(() => 1);
+   * await future;
+   * assert.equal(executor.taskStats(future)?.deliveries, 1);
+   * ```
+   */
+  taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
+    return this.#engine.taskStats(future);
   }
 
   /**
