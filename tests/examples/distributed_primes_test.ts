@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runExample } from "./_run.ts";
+import { commandLineTests, runExample } from "./_run.ts";
 
 Deno.test("examples/distributed_primes.ts counts the primes on an embedded server and local workers", async () => {
   const { code, stdout, stderr } = await runExample(
@@ -11,4 +11,9 @@ Deno.test("examples/distributed_primes.ts counts the primes on an embedded serve
   assert.equal(report.primes, 17984);
   assert.equal(report.chunks, 8);
   assert.equal(report.stats.completed, 8);
+});
+
+commandLineTests("distributed_primes.ts", {
+  args: ["--workers", "0"],
+  message: /--workers must be a positive integer: received "0"/,
 });
