@@ -55,15 +55,41 @@ export class Spawned {
   }
 }
 
-/** Where nats-server is: on PATH, or in /usr/sbin where Debian puts it. */
-export function findNatsServer(
-  dirs: string[] = [
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
-    "/usr/sbin",
-    "/usr/local/sbin",
-  ],
-): string {
-  for (const dir of dirs) {
+/** The directories searched for nats-server: PATH, then where Debian and `make install` put it. */
+function natsDirs(): string[] {
+  let path = "";
+  try {
+    path = Deno.env.get("PATH") ?? "";
+  } catch {
+    // No permission to read PATH: the fixed places only.
+  }
+  return [...path.split(":").filter(Boolean), "/usr/sbin", "/usr/local/sbin"];
+}
+
+/** The nats-server binary named by `FUTURES_NATS_SERVER`, if that variable is set. */
+export function natsServerFromEnv(): string | undefined {
+  try {
+    return Deno.env.get("FUTURES_NATS_SERVER") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where nats-server is, or undefined: the file `FUTURES_NATS_SERVER` names if it is set, else on
+ * PATH, or in /usr/sbin where Debian puts it. The embedded server and the test runner look it up
+ * the same way.
+ */
+export function lookupNatsServer(dirs?: string[]): string | undefined {
+  const named = dirs ? undefined : natsServerFromEnv();
+  if (named !== undefined) {
+    try {
+      return Deno.statSync(named).isFile ? named : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  for (const dir of dirs ?? natsDirs()) {
     const path = `${dir}/nats-server`;
     try {
       if (Deno.statSync(path).isFile) return path;
@@ -71,8 +97,15 @@ export function findNatsServer(
       // Not there.
     }
   }
+  return undefined;
+}
+
+/** Where nats-server is; throws an Error that says how to install it when it is missing. */
+export function findNatsServer(dirs?: string[]): string {
+  const found = lookupNatsServer(dirs);
+  if (found) return found;
   throw new Error(
-    "Cannot start an embedded NATS server as 'nats-server' was not found on PATH or in /usr/sbin: " +
+    "Cannot start an embedded NATS server as 'nats-server' was not found (FUTURES_NATS_SERVER, PATH, /usr/sbin): " +
       "install it (on Debian or Ubuntu: `apt-get install nats-server`; elsewhere see " +
       "https://docs.nats.io/running-a-nats-service/introduction/installation) or pass 'servers'",
   );
