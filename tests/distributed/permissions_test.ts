@@ -6,6 +6,8 @@ import { NatsServer } from "../../distributed/_processes.ts";
 import { DistributedExecutor } from "../../distributed/mod.ts";
 import { add, echoBig } from "../fixtures/distributed_tasks.ts";
 import { TASKS } from "./_cluster.ts";
+import { openResults } from "../../distributed/_stores.ts";
+import { defaultLayout } from "../../distributed/_layout.ts";
 import { WatchedWorker } from "./_secure.ts";
 
 const CONFIG = new URL("../../distributed/examples/permissions.conf", import.meta.url);
@@ -36,6 +38,21 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     assert.equal((await alice.submit(echoBig, big, 1))[0], 8);
     await using bob = client(server, "bob");
     assert.equal(await bob.submit(add, 2, 2), 4);
+
+    // The executor's own reads of its keys (its reconcile step) pass: they go by direct get, the
+    // only read whose subject names the key.
+    const anc = await connect({
+      servers: server.url,
+      user: "alice",
+      pass: "alice-secret",
+      inboxPrefix: "_INBOX_alice",
+    });
+    try {
+      const kv = await openResults(jetstream(anc, { timeout: 2_000 }), defaultLayout);
+      assert.notEqual(await kv.get("alice.1"), null);
+    } finally {
+      await anc.close();
+    }
 
     // Bob cannot read Alice's results, by key or by watching them, nor consume tasks.
     const nc = await connect({
