@@ -136,6 +136,7 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  #idPrefix = "";
   /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
   #hashes: (string | undefined)[] = [];
   #workerExits = 0;
@@ -153,6 +154,11 @@ export class NatsEngine implements Engine {
   constructor(settings: EngineSettings) {
     this.#settings = settings;
     this.client = settings.clientId ?? `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    // A fixed client id outlives this process: task ids then start with a random part of their
+    // own, or a restarted client would reuse ids whose outcomes (and publish dedupe) are stored.
+    if (settings.clientId !== undefined) {
+      this.#idPrefix = `${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}-`;
+    }
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -310,7 +316,7 @@ export class NatsEngine implements Engine {
   }
 
   async #publish(job: Job, conn: Connection): Promise<void> {
-    const id = (++this.#counter).toString(36);
+    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
     const future = job.task.future as Future<unknown>;
     let info = this.#perFuture.get(future);
     if (!info) {

@@ -5,7 +5,7 @@ import { Kvm } from "@nats-io/kv";
 import { NatsServer } from "../../distributed/_processes.ts";
 import { DistributedExecutor } from "../../distributed/mod.ts";
 import { add, echoBig } from "../fixtures/distributed_tasks.ts";
-import { TASKS } from "./_cluster.ts";
+import { Cluster, TASKS } from "./_cluster.ts";
 import { openResults } from "../../distributed/_stores.ts";
 import { defaultLayout } from "../../distributed/_layout.ts";
 import { WatchedWorker } from "./_secure.ts";
@@ -33,11 +33,15 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     assert(await worker.waitFor(/started/), worker.seen.join("\n"));
 
     await using alice = client(server, "alice");
-    assert.equal(await alice.submit(add, 1, 2), 3);
+    const aliceTask = alice.submit(add, 1, 2);
+    assert.equal(await aliceTask, 3);
+    const aliceKey = `alice.${alice.taskStats(aliceTask)!.ids[0]}`;
     const big = new Uint8Array(400 * 1024).fill(7);
     assert.equal((await alice.submit(echoBig, big, 1))[0], 8);
     await using bob = client(server, "bob");
-    assert.equal(await bob.submit(add, 2, 2), 4);
+    const bobTask = bob.submit(add, 2, 2);
+    assert.equal(await bobTask, 4);
+    const bobKey = `bob.${bob.taskStats(bobTask)!.ids[0]}`;
 
     // The executor's own reads of its keys (its reconcile step) pass: they go by direct get, the
     // only read whose subject names the key.
@@ -49,7 +53,7 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     });
     try {
       const kv = await openResults(jetstream(anc, { timeout: 2_000 }), defaultLayout);
-      assert.notEqual(await kv.get("alice.1"), null);
+      assert.notEqual(await kv.get(aliceKey), null);
     } finally {
       await anc.close();
     }
@@ -64,8 +68,8 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     try {
       const js = jetstream(nc, { timeout: 2_000 });
       const kv = await new Kvm(js).open("futs_results", { allow_direct: true });
-      assert.notEqual(await kv.get("bob.1"), null);
-      await assert.rejects(kv.get("alice.1"), /permission/i);
+      assert.notEqual(await kv.get(bobKey), null);
+      await assert.rejects(kv.get(aliceKey), /permission/i);
       await assert.rejects(
         (async () => {
           const watch = await kv.watch({ key: "alice.>" });
@@ -92,5 +96,21 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     }
   } finally {
     await server.destroy();
+  }
+});
+
+Deno.test("DistributedExecutor clientId: a client that comes back with the same id gets its new tasks' outcomes, not the old ones", async () => {
+  const cluster = await Cluster.start();
+  try {
+    {
+      await using first = cluster.executor({ clientId: "reports" });
+      assert.equal(await first.submit(add, 1, 2), 3);
+    }
+    await using again = cluster.executor({ clientId: "reports" });
+    assert.equal(await again.submit(add, 5, 5), 10);
+    const ids = again.taskStats(again.submit(add, 0, 1))?.ids;
+    assert.match(ids![0]!, /^[0-9a-f]{12}-\w+$/);
+  } finally {
+    await cluster.close();
   }
 });
