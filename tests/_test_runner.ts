@@ -67,8 +67,9 @@ async function countTests(paths: string[]): Promise<number> {
     args: ["test", "-A", "--doc", "--no-check", "--filter", "/^$a/", ...paths],
     stdout: "piped",
     stderr: "null",
+    env: { NO_COLOR: "1" },
   }).output();
-  const text = new TextDecoder().decode(stdout).replace(/\x1b\[[0-9;]*m/g, "");
+  const text = new TextDecoder().decode(stdout);
   return Number(/(\d+) filtered out/.exec(text)?.[1] ?? 0);
 }
 
