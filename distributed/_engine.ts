@@ -94,6 +94,11 @@ export class NatsEngine implements Engine {
   freeSlots(): number {
     return 0;
   }
+  /** The job policy: an aborted attempt is called off where it was published. */
+  jobAborted(job: Job): void {
+    const sent = job.placedOn as Sent | undefined;
+    if (sent) this.#cancelRemote(sent);
+  }
   readonly client = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
@@ -288,7 +293,7 @@ export class NatsEngine implements Engine {
       blobs: [],
     };
     this.#sent.set(id, sent);
-    job.onAbort = () => this.#cancelRemote(sent);
+    job.placedOn = sent;
     job.task.future.addDoneCallback(() => this.#cancelRemote(sent));
     const { timeout, deadline } = job.options;
     const envelope: TaskEnvelope = {

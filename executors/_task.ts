@@ -14,13 +14,34 @@ import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { awaitInputs, hasFutures } from "./_inputs.ts";
+import type { QueueLinks } from "./_job_queue.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
 export type JobKind = "call" | "chunk";
 
+/**
+ * What an engine hears of its jobs, from the jobs themselves: one object (the engine) for every
+ * job, given when the job is made, in place of hooks set on each job.
+ */
+export interface JobPolicy {
+  /** A started job settled, whatever the outcome. */
+  jobEnded?(job: Job): void;
+  /** A started job was aborted (timeout, signal, stop), after it rejected: stop the work. */
+  jobAborted?(job: Job, reason: unknown): void;
+  /** A job settled before it started (cancelled, stopped while queued): drop it now. */
+  jobDropped?(job: Job): void;
+  /**
+   * `cancel()` on the running future of a first attempt: whether the engine took the job back
+   * from a worker that had not started it.
+   */
+  jobRevoked?(job: Job): boolean;
+}
+
 /** What an engine needs from the executor that owns the task. */
 export interface TaskHost {
   schedule(job: Job): void;
+  /** The engine's policy for the jobs it runs. */
+  readonly jobs: JobPolicy;
   readonly breakers: CircuitBreakers | undefined;
   readonly broken: BrokenExecutorError | undefined;
   /** The task no longer waits to start: it started, or it settled first. Called once. */
@@ -45,18 +66,14 @@ export function bystanderCrash(
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** One attempt at running a task. Engines queue it, `start()` it, and settle it. */
-export class Job {
+export class Job implements QueueLinks<Job> {
   readonly task: Task;
   readonly attempt: number;
-  /** Set by the engine: called once when the job settles after it has started. */
-  onEnd: (() => void) | undefined;
-  /** Set by the engine: called once, synchronously, when a started job is aborted. */
-  onAbort: ((job: Job, reason: unknown) => void) | undefined;
-  /**
-   * Set by an engine that can call off a job it has handed out but that has not started
-   * (`cancel()` on its running future): whether it took the job back.
-   */
-  onRevoke: ((job: Job) => boolean) | undefined;
+  readonly #policy: JobPolicy;
+  // The links of the engine's queue the job waits in (see _job_queue.ts).
+  nextQueued: Job | undefined;
+  previousQueued: Job | undefined;
+  queuedIn: object | undefined;
   /** When the engine queued it (`performance.now()`), for wait-time statistics. */
   queuedAt = 0;
   /** Where the engine sent the job, while it runs there (fields, not a map entry per task). */
@@ -71,9 +88,10 @@ export class Job {
    */
   #state: "queued" | "running" | "ended" | "dropped" = "queued";
 
-  constructor(task: Task, attempt: number) {
+  constructor(task: Task, attempt: number, policy: JobPolicy) {
     this.task = task;
     this.attempt = attempt;
+    this.#policy = policy;
   }
 
   get kind(): JobKind {
@@ -128,7 +146,9 @@ export class Job {
       this.#stopTimer = startTimer(
         () =>
           this.abort(
-            new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
+            new TimeoutError(
+              `the task did not finish within its timeout of ${timeout} ms`,
+            ),
           ),
         timeout,
       );
@@ -150,7 +170,7 @@ export class Job {
     this.#controller?.abort(reason);
     const wasRunning = this.#state === "running";
     this.#finish({ ok: false, error: reason });
-    if (wasRunning) this.onAbort?.(this, reason);
+    if (wasRunning) this.#policy.jobAborted?.(this, reason);
   }
 
   #finish(outcome: Outcome): void {
@@ -161,7 +181,8 @@ export class Job {
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
     this.task.attemptDone(this, outcome);
-    if (ran) this.onEnd?.();
+    if (ran) this.#policy.jobEnded?.(this);
+    else this.#policy.jobDropped?.(this);
   }
 }
 
@@ -209,7 +230,8 @@ export class Task implements FutureOwner {
   /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
   cancelRunning(): boolean {
     const job = this.#current;
-    return job !== undefined && job.onRevoke?.(job) === true;
+    return job !== undefined && job.attempt === 1 &&
+      this.#host.jobs.jobRevoked?.(job) === true;
   }
 
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
@@ -221,13 +243,17 @@ export class Task implements FutureOwner {
   run(): void {
     const { signal, deadline } = this.options;
     if (signal) {
-      if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
+      if (signal.aborted) {
+        return this.#settle({ ok: false, error: signal.reason });
+      }
       this.#onUserAbort = () => this.stop(signal.reason);
       signal.addEventListener("abort", this.#onUserAbort, { once: true });
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
-      const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
+      const error = new TimeoutError(
+        `the task was not done by its deadline (${deadline})`,
+      );
       if (left <= 0) return this.#settle({ ok: false, error });
       this.#stopDeadline = startTimer(() => this.stop(error), left);
     }
@@ -281,10 +307,13 @@ export class Task implements FutureOwner {
     // A map() chunk that failed carries the task's own error: policies judge that one.
     const error = outcome.error instanceof ChunkFailure ? outcome.error.error : outcome.error;
     const callerStopped = this.future.cancelled() ||
-      (this.options.signal?.aborted === true && error === this.options.signal.reason);
+      (this.options.signal?.aborted === true &&
+        error === this.options.signal.reason);
     if (callerStopped) permit?.release();
     else permit?.failure(error);
-    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
+    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) {
+      this.#crashes++;
+    }
     const retry = this.options.retry;
     if (
       !retry || job.attempt >= retry.maxAttempts || this.#stopped ||
@@ -308,7 +337,9 @@ export class Task implements FutureOwner {
   }
 
   #attempt(attempt: number): void {
-    if (this.#stopped) return this.#settle({ ok: false, error: this.#stopReason });
+    if (this.#stopped) {
+      return this.#settle({ ok: false, error: this.#stopReason });
+    }
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
@@ -324,7 +355,7 @@ export class Task implements FutureOwner {
         });
       }
     }
-    const job = new Job(this, attempt);
+    const job = new Job(this, attempt, this.#host.jobs);
     this.#current = job;
     this.#host.schedule(job);
   }
@@ -338,7 +369,9 @@ export class Task implements FutureOwner {
   #settle(outcome: Outcome): void {
     this.leftQueue();
     this.#stopDeadline?.();
-    if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
+    if (this.#onUserAbort) {
+      this.options.signal?.removeEventListener("abort", this.#onUserAbort);
+    }
     const future = this.future;
     if (!future.done()) {
       if (outcome.ok) future.setResult(outcome.value);
@@ -348,7 +381,10 @@ export class Task implements FutureOwner {
   }
 }
 
-function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {
+function safeRetryOn(
+  retryOn: (error: unknown) => boolean,
+  error: unknown,
+): boolean {
   try {
     return retryOn(error) === true;
   } catch (thrown) {

@@ -17,7 +17,7 @@ import type {
 } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
-import { Queue } from "../future/_queue.ts";
+import { JobQueue } from "./_job_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
@@ -74,20 +74,13 @@ export interface AsyncPoolStats {
 export class AsyncPoolExecutor implements Executor {
   readonly #core: ExecutorCore;
   readonly #maxWorkers: number;
-  readonly #queue = new Queue<Job>();
+  /** Jobs waiting for a slot; a job that settles while it waits leaves at once. */
+  readonly #queue = new JobQueue<Job>();
   #running = 0;
   #completed = 0;
   #failed = 0;
   #pumpScheduled = false;
   #pumping = false;
-  // One pair of hooks for every job, not two closures per task.
-  readonly #onEnd = () => {
-    this.#running--;
-    this.#pump();
-  };
-  readonly #onAbort = () => {
-    this.#failed++;
-  };
 
   /**
    * Creates the pool.
@@ -122,6 +115,17 @@ export class AsyncPoolExecutor implements Executor {
         this.#schedulePump();
       },
       close: () => Promise.resolve(),
+      // The job policy: one object for every job.
+      jobEnded: () => {
+        this.#running--;
+        this.#pump();
+      },
+      jobAborted: () => {
+        this.#failed++;
+      },
+      jobDropped: (job) => {
+        this.#queue.remove(job);
+      },
     });
   }
 
@@ -305,8 +309,6 @@ export class AsyncPoolExecutor implements Executor {
     try {
       while (this.#running < this.#maxWorkers && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
-        job.onEnd = this.#onEnd;
-        job.onAbort = this.#onAbort;
         this.#running++;
         if (!job.start()) {
           this.#running--;
