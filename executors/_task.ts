@@ -146,9 +146,7 @@ export class Job implements QueueLinks<Job> {
       this.#stopTimer = startTimer(
         () =>
           this.abort(
-            new TimeoutError(
-              `the task did not finish within its timeout of ${timeout} ms`,
-            ),
+            new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
           ),
         timeout,
       );
@@ -204,6 +202,10 @@ export class Task implements FutureOwner {
   #current: Job | undefined;
   #permit: CircuitPermit | undefined;
   #crashes = 0;
+  /** A chunk's values from earlier attempts: the items before the one that failed. */
+  #done: unknown[] | undefined;
+  /** Attempts at a chunk's first item not yet done: each item has its own. */
+  #itemAttempts = 0;
   /** The last attempt's error, while a retry is pending. */
   #lastError: { error: unknown } | undefined;
   #stopReason: unknown;
@@ -230,8 +232,7 @@ export class Task implements FutureOwner {
   /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
   cancelRunning(): boolean {
     const job = this.#current;
-    return job !== undefined && job.attempt === 1 &&
-      this.#host.jobs.jobRevoked?.(job) === true;
+    return job !== undefined && job.attempt === 1 && this.#host.jobs.jobRevoked?.(job) === true;
   }
 
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
@@ -243,17 +244,13 @@ export class Task implements FutureOwner {
   run(): void {
     const { signal, deadline } = this.options;
     if (signal) {
-      if (signal.aborted) {
-        return this.#settle({ ok: false, error: signal.reason });
-      }
+      if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
       this.#onUserAbort = () => this.stop(signal.reason);
       signal.addEventListener("abort", this.#onUserAbort, { once: true });
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
-      const error = new TimeoutError(
-        `the task was not done by its deadline (${deadline})`,
-      );
+      const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
       if (left <= 0) return this.#settle({ ok: false, error });
       this.#stopDeadline = startTimer(() => this.stop(error), left);
     }
@@ -302,21 +299,32 @@ export class Task implements FutureOwner {
     this.#permit = undefined;
     if (outcome.ok) {
       permit?.success();
+      const done = this.#done;
+      if (done) return this.#settle({ ok: true, value: [...done, ...outcome.value as unknown[]] });
       return this.#settle(outcome);
     }
-    // A map() chunk that failed carries the task's own error: policies judge that one.
-    const error = outcome.error instanceof ChunkFailure ? outcome.error.error : outcome.error;
+    // A map() chunk that failed carries the task's own error: policies judge that one. The items
+    // before the failing one keep their values; a retry runs the chunk from the failing item.
+    let error = outcome.error;
+    if (error instanceof ChunkFailure) {
+      const { values } = error;
+      error = error.error;
+      if (values.length > 0) {
+        this.#done = this.#done ? [...this.#done, ...values] : values;
+        this.args = [(this.args[0] as unknown[]).slice(values.length)];
+        this.#itemAttempts = 1;
+      }
+      if (this.#done) outcome = { ok: false, error: new ChunkFailure(this.#done, error) };
+    }
+    const attempts = this.kind === "chunk" ? this.#itemAttempts : job.attempt;
     const callerStopped = this.future.cancelled() ||
-      (this.options.signal?.aborted === true &&
-        error === this.options.signal.reason);
+      (this.options.signal?.aborted === true && error === this.options.signal.reason);
     if (callerStopped) permit?.release();
     else permit?.failure(error);
-    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) {
-      this.#crashes++;
-    }
+    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
     const retry = this.options.retry;
     if (
-      !retry || job.attempt >= retry.maxAttempts || this.#stopped ||
+      !retry || attempts >= retry.maxAttempts || this.#stopped ||
       this.#host.broken !== undefined || error instanceof BrokenExecutorError ||
       this.future.done() || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
     ) return this.#settle(outcome);
@@ -330,16 +338,14 @@ export class Task implements FutureOwner {
       });
     }
     this.#lastError = { error };
-    sleep(retryDelay(job.attempt, retry.backoff), this.#stopSignal()).then(
+    sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
       () => this.#settle({ ok: false, error: this.#stopReason }),
     );
   }
 
   #attempt(attempt: number): void {
-    if (this.#stopped) {
-      return this.#settle({ ok: false, error: this.#stopReason });
-    }
+    if (this.#stopped) return this.#settle({ ok: false, error: this.#stopReason });
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
@@ -355,6 +361,7 @@ export class Task implements FutureOwner {
         });
       }
     }
+    this.#itemAttempts++;
     const job = new Job(this, attempt, this.#host.jobs);
     this.#current = job;
     this.#host.schedule(job);
@@ -369,9 +376,7 @@ export class Task implements FutureOwner {
   #settle(outcome: Outcome): void {
     this.leftQueue();
     this.#stopDeadline?.();
-    if (this.#onUserAbort) {
-      this.options.signal?.removeEventListener("abort", this.#onUserAbort);
-    }
+    if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
     const future = this.future;
     if (!future.done()) {
       if (outcome.ok) future.setResult(outcome.value);
@@ -381,10 +386,7 @@ export class Task implements FutureOwner {
   }
 }
 
-function safeRetryOn(
-  retryOn: (error: unknown) => boolean,
-  error: unknown,
-): boolean {
+function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {
   try {
     return retryOn(error) === true;
   } catch (thrown) {
