@@ -324,10 +324,11 @@ export class Task implements FutureOwner {
     if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
     const retry = this.options.retry;
     if (
-      !retry || attempts >= retry.maxAttempts || this.#stopped ||
-      this.#host.broken !== undefined || error instanceof BrokenExecutorError ||
-      this.future.done() || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
+      !retry || this.#stopped || this.#host.broken !== undefined ||
+      error instanceof BrokenExecutorError || this.future.done()
     ) return this.#settle(outcome);
+    // Checked before the attempts left: a task that crashed its worker twice is reported as a
+    // poison task whichever attempt the second crash was (others may have timed out first).
     if (this.#crashes >= 2) {
       return this.#settle({
         ok: false,
@@ -337,6 +338,9 @@ export class Task implements FutureOwner {
         ),
       });
     }
+    if (
+      attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
+    ) return this.#settle(outcome);
     this.#lastError = { error };
     sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
