@@ -296,7 +296,7 @@ export class Membership {
       job.reject(
         wasRetiring
           ? bystanderCrash(
-            `worker ${member.id} was ended because another task on it was stopped and it did not answer within ${GRACE_MS} ms (its thread is still inside that task)`,
+            `worker ${member.id} was ended because another task on it was stopped and the worker did not answer a ping within ${GRACE_MS} ms (its thread stayed busy, likely inside that task)`,
           )
           : new WorkerCrashedError(`worker ${member.id} was ended while running the task`),
       );
@@ -336,7 +336,9 @@ export class Membership {
     for (const zombie of this.#zombies) {
       const names = zombie.spinningIn?.map((name) => `'${name || "anonymous"}'`).join(", ");
       console.warn(
-        `${label}: shut down, but worker ${zombie.id} is still inside task ${names}, which was stopped and has not returned. Deno cannot stop a thread that is running JavaScript: this process cannot exit until the task returns (have it check taskSignal().aborted, or run it on ProcessPoolExecutor).`,
+        `${label}: shut down, but worker ${zombie.id} is still inside ${
+          names ? `task ${names}` : "a task"
+        }, which was stopped and has not returned. Deno cannot stop a thread that is running JavaScript: this process cannot exit until the task returns (have it check taskSignal().aborted, or run it on ProcessPoolExecutor).`,
       );
     }
   }

@@ -252,9 +252,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     ms: number,
   ): void {
     const member = this.#dispatch.unplace(job) ?? this.#members.get(worker);
-    if (!member) return;
     // A stopped task that returned after all: it was settled and counted when it was stopped.
     if (job.settled) {
+      if (!member) return;
       this.#members.stoppedReturned(member, job);
       return this.#members.afterTask(member);
     }
@@ -266,7 +266,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       this.#counters.failed++;
       job.reject(values ? new ChunkFailure(values, outcome) : outcome);
     }
-    this.#members.afterTask(member);
+    if (member) this.#members.afterTask(member);
   }
 
   exited(worker: Handle, exit: WorkerExit, started: Job[], unstarted: Job[]): void {
