@@ -482,6 +482,7 @@ export function startActor(
     receive(message) {
       if (message.type === "run") run(message.tasks);
       else if (message.type === "replies") message.replies.forEach(answer);
+      else if (message.type === "ping") post({ type: "pong", id: message.id });
       else if (message.type === "abort") {
         asyncTasks.get(message.seq)?.abort(decodeError(message.reason));
       } else if (message.type === "init") void init(message);

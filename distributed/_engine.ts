@@ -122,6 +122,11 @@ export class NatsEngine implements Engine {
   freeSlots(): number {
     return 0;
   }
+  /** The job policy: an aborted attempt is called off where it was published. */
+  jobAborted(job: Job, reason: unknown): void {
+    const sent = job.placedOn as Sent | undefined;
+    if (sent) this.#abandon(sent, reason);
+  }
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
@@ -338,7 +343,7 @@ export class NatsEngine implements Engine {
       info,
     };
     this.#sent.set(id, sent);
-    job.onAbort = (_job, reason) => this.#abandon(sent, reason);
+    job.placedOn = sent;
     job.task.future.addDoneCallback((settled) => {
       const outcome = outcomeOf(settled);
       this.#abandon(sent, outcome.failed ? outcome.error : undefined);

@@ -13,7 +13,7 @@ import type {
   ShutdownOptions,
   TaskOptions,
 } from "./executor.ts";
-import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
+import { type Job, type JobKind, type JobPolicy, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
 import {
   checkMapOptions,
@@ -35,8 +35,8 @@ globalThis.addEventListener?.("unload", () => {
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
 
-/** How an executor queues and runs jobs. */
-export interface Engine {
+/** How an executor queues and runs jobs; it hears of their ends through its job policy. */
+export interface Engine extends JobPolicy {
   /** Throws the `TypeError` that explains why this executor cannot run `fn`. */
   validateFunction(fn: unknown): void;
   /** Queues a job; the engine starts it (`job.start()`), settles it, or drops it once settled. */
@@ -139,6 +139,10 @@ export class ExecutorCore implements TaskHost, Executor {
       this.#room.resolve();
       this.#room = undefined;
     }
+  }
+
+  get jobs(): JobPolicy {
+    return this.#engine;
   }
 
   get broken(): BrokenExecutorError | undefined {

@@ -18,6 +18,7 @@ import type {
 } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
+import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
@@ -114,7 +115,8 @@ export class AsyncPoolExecutor implements Executor {
   #slots = 0;
   /** Slots whose initializer has not finished; they count as running. */
   #initializing = 0;
-  readonly #queue = new Queue<Job>();
+  /** Jobs waiting for a slot; a job that settles while it waits leaves at once. */
+  readonly #queue = new JobQueue<Job>();
   #running = 0;
   #completed = 0;
   #failed = 0;
@@ -126,14 +128,6 @@ export class AsyncPoolExecutor implements Executor {
   readonly #seceded = new Map<Job, Secession>();
   /** Seceded tasks whose futures are done, waiting for a slot; served before queued jobs. */
   readonly #rejoins = new Queue<Secession>();
-  // One pair of hooks for every job, not two closures per task.
-  readonly #onEnd = () => {
-    this.#running--;
-    this.#pump();
-  };
-  readonly #onAbort = () => {
-    this.#failed++;
-  };
 
   /**
    * Creates the pool.
@@ -199,6 +193,19 @@ export class AsyncPoolExecutor implements Executor {
       },
       close: () => Promise.resolve(),
       awaiting: () => this.#awaiting(),
+      // The job policy: one object for every job.
+      jobEnded: (job) => {
+        const secession = this.#seceded.get(job);
+        if (secession !== undefined) return this.#endSeceded(secession);
+        this.#running--;
+        this.#pump();
+      },
+      jobAborted: () => {
+        this.#failed++;
+      },
+      jobDropped: (job) => {
+        this.#queue.remove(job);
+      },
     });
   }
 
@@ -414,8 +421,6 @@ export class AsyncPoolExecutor implements Executor {
       }
       while (this.#running < this.#slots && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
-        job.onEnd = this.#onEnd;
-        job.onAbort = this.#onAbort;
         this.#running++;
         if (!job.start()) {
           this.#running--;
@@ -483,9 +488,8 @@ export class AsyncPoolExecutor implements Executor {
     if (job === undefined || job.settled) return undefined;
     let secession = this.#seceded.get(job);
     if (secession === undefined) {
-      const created = secession = new Secession(job);
+      secession = new Secession(job);
       this.#seceded.set(job, secession);
-      job.onEnd = () => this.#endSeceded(created);
     }
     const waiting = secession;
     waiting.waits++;

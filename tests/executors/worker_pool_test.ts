@@ -319,6 +319,7 @@ Deno.test("WorkerPoolExecutor.stats() counts workers by state, the queue and the
     starting: 1,
     retiring: 0,
     spinning: 0,
+    draining: 0,
   });
   assert.equal(stats.queued, 2);
   assert.equal(stats.running, 0);
@@ -343,6 +344,7 @@ Deno.test("WorkerPoolExecutor.stats() counts workers by state, the queue and the
     starting: 0,
     retiring: 0,
     spinning: 0,
+    draining: 0,
   });
   assert.equal(stats.queued, 0);
   assert.equal(stats.running, 0);
