@@ -47,6 +47,8 @@ export interface WorkerEvents<T> {
     values: unknown[] | undefined,
     ms: number,
   ): void;
+  /** The worker answered `ping(id)`: its event loop was free when the ping arrived. */
+  pong?(worker: PoolWorker<T>, id: number): void;
   /** The worker died: `started` were running on it, `unstarted` never began. */
   exited(worker: PoolWorker<T>, exit: WorkerExit, started: T[], unstarted: T[]): void;
 }
@@ -194,6 +196,18 @@ export abstract class PoolWorker<T> {
     }
   }
 
+  /**
+   * Asks the worker to answer with `pong(id)`, which it can only do once its event loop is free
+   * (no task is running JavaScript on it).
+   */
+  ping(id: number): void {
+    try {
+      this.post({ type: "ping", id }, []);
+    } catch {
+      // A dead worker answers nothing; its end is reported anyway.
+    }
+  }
+
   /** Ends the worker now; returns the tasks that were still in flight on it. */
   terminate(): T[] {
     if (this.state !== "dead") {
@@ -227,6 +241,8 @@ export abstract class PoolWorker<T> {
       case "ready":
         if (this.state === "starting") this.state = "ready";
         return this.events.ready(this);
+      case "pong":
+        return this.events.pong?.(this, message.id);
       case "initFailed":
         return this.events.initFailed(this, message.stage, decodeError(message.error));
       case "exit": {

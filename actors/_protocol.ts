@@ -5,7 +5,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -42,6 +42,14 @@ export type FnRef =
     readonly name?: string;
     /** Where it was submitted from, shown in its stack frames. */
     readonly site?: string;
+    /**
+     * It may be the export `name` of `modules[exportOf]` (the program's main module, whose
+     * exports the host cannot read while it evaluates): the worker takes that export when its
+     * text is `source`.
+     */
+    readonly exportOf?: number;
+    /** Otherwise, why it cannot go by source: the worker throws this as a `TypeError`. */
+    readonly refused?: string;
   }
   | { readonly method: string };
 
@@ -102,8 +110,14 @@ export interface RepliesMessage {
   readonly replies: WireReply[];
 }
 
+/** Host → worker: answer with `pong` (a worker inside a running task cannot, until it returns). */
+export interface PingMessage {
+  readonly type: "ping";
+  readonly id: number;
+}
+
 /** Everything the host sends. */
-export type HostMessage = InitMessage | RunMessage | AbortMessage | RepliesMessage;
+export type HostMessage = InitMessage | RunMessage | AbortMessage | RepliesMessage | PingMessage;
 
 /** Worker → host: initialised and ready for tasks. */
 export interface ReadyMessage {
@@ -173,8 +187,15 @@ export interface ExitMessage {
   readonly error?: WireError;
 }
 
+/** Worker → host: the answer to `ping`; its event loop was free. */
+export interface PongMessage {
+  readonly type: "pong";
+  readonly id: number;
+}
+
 /** Everything the worker sends. */
 export type WorkerMessage =
+  | PongMessage
   | ReadyMessage
   | InitFailedMessage
   | StartedMessage

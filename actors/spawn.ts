@@ -12,7 +12,7 @@ import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
 import { checkPermissions } from "./_permissions.ts";
-import { backoffDelay } from "./_backoff.ts";
+import { RestartSupervisor } from "./_restart_supervisor.ts";
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
 import { indexModuleErrors } from "./error_codec.ts";
@@ -104,7 +104,8 @@ class ActorCell implements WorkerEvents<Call> {
   #started = Promise.withResolvers<void>();
   #stopping: PromiseWithResolvers<void> | undefined;
   #stopped = false;
-  #crashes: number[] = [];
+  /** The restart limit and backoff, as a pool's workers have them. */
+  readonly #restarts: RestartSupervisor;
   #stopRestartTimer: (() => void) | undefined;
   #stopIdleTimer: (() => void) | undefined;
   /** The worker was ended while idle (`idleTimeout`); the next call starts another. */
@@ -115,6 +116,15 @@ class ActorCell implements WorkerEvents<Call> {
     this.#args = options.args ?? [];
     this.#options = options;
     this.label = options.name ? `actor '${options.name}'` : `actor ${url}`;
+    const limit = options.restartLimit ?? { max: 3, within: 60_000 };
+    const backoff = options.backoff;
+    this.#restarts = new RestartSupervisor(limit, {
+      min: backoff?.min ?? 100,
+      max: backoff?.max ?? 5_000,
+      randomFactor: backoff?.randomFactor ?? 0.2,
+      // Crashes further apart than the restart limit's window are not in a row.
+      resetAfter: limit.within,
+    });
     this.#started.promise.catch(() => {});
     this.#start();
   }
@@ -185,8 +195,9 @@ class ActorCell implements WorkerEvents<Call> {
         cause: exit.error,
       });
     for (const call of started) call.reject(crash(`while handling '${call.method}'`));
-    if (this.#canRestart()) {
-      const delay = backoffDelay(this.#crashes.length, this.#backoff());
+    const now = performance.now();
+    if (this.#options.supervision === "restart" && !this.#stopping && this.#restarts.crashed(now)) {
+      const delay = Math.max(0, this.#restarts.waitBeforeSpawn(now));
       this.#stopRestartTimer = startTimer(() => {
         this.#stopRestartTimer = undefined;
         this.#start();
@@ -267,24 +278,6 @@ class ActorCell implements WorkerEvents<Call> {
     };
     if (idleTimeout === 0) passivate();
     else this.#stopIdleTimer = startTimer(passivate, idleTimeout);
-  }
-
-  #canRestart(): boolean {
-    if (this.#options.supervision !== "restart" || this.#stopping) return false;
-    const { max, within } = this.#options.restartLimit ?? { max: 3, within: 60_000 };
-    const now = performance.now();
-    this.#crashes = this.#crashes.filter((t) => now - t < within);
-    this.#crashes.push(now);
-    return this.#crashes.length <= max;
-  }
-
-  #backoff(): { min: number; max: number; randomFactor: number } {
-    const backoff = this.#options.backoff;
-    return {
-      min: backoff?.min ?? 100,
-      max: backoff?.max ?? 5_000,
-      randomFactor: backoff?.randomFactor ?? 0.2,
-    };
   }
 
   /** Stops for good: ends the worker; what is left in the mailbox rejects with `error`. */

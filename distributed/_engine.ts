@@ -3,7 +3,7 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -17,7 +17,8 @@ import type { Observable } from "../executors/_observe.ts";
 import { ChunkFailure } from "../executors/_map.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
-import { BrokenExecutorError, WorkerCrashedError } from "../future/errors.ts";
+import { BrokenExecutorError, CancelledError, WorkerCrashedError } from "../future/errors.ts";
+import { type Future, outcomeOf } from "../future/future.ts";
 import { decodeError } from "../actors/error_codec.ts";
 import {
   cancelSubject,
@@ -31,10 +32,16 @@ import {
 import { Blobs, openResults } from "./_stores.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import { connectOnce } from "./_auth.ts";
+import { moduleHashes } from "./_trust.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
   servers: string[] | undefined;
+  /** Credentials, TLS and the other connect() options (servers are taken from `servers`). */
+  connection: NodeConnectionOptions;
+  /** A fixed client id, or undefined for a random one. */
+  clientId: string | undefined;
   queue: string;
   modules: FunctionRefs;
   layout: LayoutOptions;
@@ -58,12 +65,31 @@ export interface DistributedStats {
   inFlight: number;
   /** Tasks that finished with a value. */
   completed: number;
-  /** Tasks that finished with an error (thrown, timed out, poison...). */
+  /**
+   * Tasks that finished with an error: thrown, poison, or timed out and aborted here (`timeout`,
+   * `deadline`, an aborted `signal`; a cancel is not a failure).
+   */
   failed: number;
-  /** Deliveries after the first: tasks that a worker started again after another one was lost. */
+  /**
+   * Deliveries after the first, counted as the server counts them (a task delivered three times
+   * counts two), as far as the client learns of them: from start notices, outcomes and the
+   * delivery-limit advisory.
+   */
   redelivered: number;
   /** Outcomes per worker name. */
   workers: Record<string, { completed: number; failed: number }>;
+}
+
+/** What {@linkcode DistributedExecutor.taskStats} reports about one future. */
+export interface DistributedTaskStats {
+  /** Task ids published for it, one per attempt (`retry` publishes again). */
+  ids: string[];
+  /** Attempts published. */
+  attempts: number;
+  /** Deliveries of all its attempts to workers, as far as the client learned of them. */
+  deliveries: number;
+  /** The worker whose outcome settled it, if a worker's outcome did. */
+  worker: string | undefined;
 }
 
 interface Sent {
@@ -78,6 +104,8 @@ interface Sent {
   done: boolean;
   deliveries: number;
   blobs: string[];
+  /** Counts of the future this attempt belongs to. */
+  info: DistributedTaskStats;
 }
 
 interface Connection {
@@ -95,7 +123,12 @@ export class NatsEngine implements Engine {
   freeSlots(): number {
     return 0;
   }
-  readonly client = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  /** The job policy: an aborted attempt is called off where it was published. */
+  jobAborted(job: Job, reason: unknown): void {
+    const sent = job.placedOn as Sent | undefined;
+    if (sent) this.#abandon(sent, reason);
+  }
+  readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
   /** Set by the executor: where task events go (see executors/_observe.ts). */
@@ -111,6 +144,9 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  #idPrefix = "";
+  /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
+  #hashes: (string | undefined)[] = [];
   #workerExits = 0;
   #reconciling = false;
   #closed = false;
@@ -121,9 +157,16 @@ export class NatsEngine implements Engine {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #stats = { completed: 0, failed: 0, redelivered: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
+  #perFuture = new WeakMap<Future<unknown>, DistributedTaskStats>();
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.client = settings.clientId ?? `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    // A fixed client id outlives this process: task ids then start with a random part of their
+    // own, or a restarted client would reuse ids whose outcomes (and publish dedupe) are stored.
+    if (settings.clientId !== undefined) {
+      this.#idPrefix = `${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}-`;
+    }
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -157,6 +200,12 @@ export class NatsEngine implements Engine {
     const workers: DistributedStats["workers"] = {};
     for (const [name, counts] of Object.entries(this.#perWorker)) workers[name] = { ...counts };
     return { queued, inFlight, ...this.#stats, workers };
+  }
+
+  /** Counts of one future submitted here, or undefined for one that was never published. */
+  taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
+    const info = this.#perFuture.get(future);
+    return info && { ...info, ids: [...info.ids] };
   }
 
   *#queuedJobs(): Generator<Job> {
@@ -193,18 +242,14 @@ export class NatsEngine implements Engine {
 
   async #start(): Promise<void> {
     const settings = this.#settings;
-    let servers = settings.servers;
-    if (!servers) {
+    const connection = { ...settings.connection, name: `futures-client-${this.client}` };
+    if (!settings.servers) {
       this.#server = await NatsServer.start();
-      servers = [this.#server.url];
+      connection.servers = [this.#server.url];
     }
     await settings.modules.load();
-    const nc = await connect({
-      servers,
-      name: `futures-client-${this.client}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    this.#hashes = await moduleHashes(settings.modules.urls);
+    const nc = await connectOnce(connection);
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout);
@@ -220,7 +265,8 @@ export class NatsEngine implements Engine {
         callback: (_error, msg) => this.#onStarted(deserialize(msg.data) as StartedNote),
       }),
       nc.subscribe(poisonAdvisory(settings.queue), {
-        callback: (_error, msg) => this.#onPoison(msg.json<{ stream_seq: number }>()),
+        callback: (_error, msg) =>
+          this.#onPoison(msg.json<{ stream_seq: number; deliveries?: number }>()),
       }),
     );
     this.#watching = this.#watchResults();
@@ -278,7 +324,15 @@ export class NatsEngine implements Engine {
   }
 
   async #publish(job: Job, conn: Connection): Promise<void> {
-    const id = (++this.#counter).toString(36);
+    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
+    const future = job.task.future as Future<unknown>;
+    let info = this.#perFuture.get(future);
+    if (!info) {
+      info = { ids: [], attempts: 0, deliveries: 0, worker: undefined };
+      this.#perFuture.set(future, info);
+    }
+    info.ids.push(id);
+    info.attempts++;
     const sent: Sent = {
       job,
       id,
@@ -289,10 +343,14 @@ export class NatsEngine implements Engine {
       done: false,
       deliveries: 0,
       blobs: [],
+      info,
     };
     this.#sent.set(id, sent);
-    job.onAbort = () => this.#cancelRemote(sent);
-    job.task.future.addDoneCallback(() => this.#cancelRemote(sent));
+    job.placedOn = sent;
+    job.task.future.addDoneCallback((settled) => {
+      const outcome = outcomeOf(settled);
+      this.#abandon(sent, outcome.failed ? outcome.error : undefined);
+    });
     const { timeout, deadline } = job.options;
     const envelope: TaskEnvelope = {
       v: 1,
@@ -345,7 +403,13 @@ export class NatsEngine implements Engine {
   #wireFn(fn: (...args: unknown[]) => unknown): WireFn {
     const refs = this.#settings.modules;
     const ref = refs.ref(fn);
-    if ("module" in ref) return { module: refs.urls[ref.module]!, name: ref.name };
+    if ("module" in ref) {
+      const hash = this.#hashes[ref.module];
+      const url = refs.urls[ref.module]!;
+      return hash === undefined
+        ? { module: url, name: ref.name }
+        : { module: url, name: ref.name, hash };
+    }
     return { source: Function.prototype.toString.call(fn) };
   }
 
@@ -360,6 +424,21 @@ export class NatsEngine implements Engine {
 
   #settleLocally(sent: Sent, error: unknown): void {
     if (this.#forget(sent)) sent.job.reject(error);
+  }
+
+  /** Settled here (timed out, aborted, cancelled) before its outcome came: a failure unless cancelled. */
+  #abandon(sent: Sent, reason: unknown): void {
+    if (sent.done) return;
+    if (reason !== undefined && !(reason instanceof CancelledError)) this.#count(false, undefined);
+    this.#cancelRemote(sent);
+  }
+
+  /** A delivery count learned from a worker or the server: the redeliveries it adds. */
+  #delivered(sent: Sent, deliveries: number): void {
+    if (deliveries <= sent.deliveries) return;
+    this.#stats.redelivered += Math.max(0, deliveries - Math.max(1, sent.deliveries));
+    sent.info.deliveries += deliveries - sent.deliveries;
+    sent.deliveries = deliveries;
   }
 
   /** The job settled here before its outcome came: the queued message goes, a run is aborted. */
@@ -383,8 +462,7 @@ export class NatsEngine implements Engine {
   #onStarted(note: StartedNote): void {
     const sent = this.#sent.get(note.id);
     if (!sent || sent.done) return;
-    if (note.deliveries > 1 && note.deliveries > sent.deliveries) this.#stats.redelivered++;
-    sent.deliveries = Math.max(sent.deliveries, note.deliveries);
+    this.#delivered(sent, note.deliveries);
     if (sent.started) return;
     sent.started = true;
     sent.startedAt = performance.now();
@@ -392,9 +470,11 @@ export class NatsEngine implements Engine {
     this.observed?.observer?.started(sent.job, note.worker);
   }
 
-  #onPoison(advisory: { stream_seq: number }): void {
+  #onPoison(advisory: { stream_seq: number; deliveries?: number }): void {
     const sent = this.#bySeq.get(advisory.stream_seq);
-    if (!sent || !this.#forget(sent)) return;
+    if (!sent || sent.done) return;
+    this.#delivered(sent, advisory.deliveries ?? 0);
+    if (!this.#forget(sent)) return;
     this.#chore(this.#deleteMessage(sent));
     this.#count(false, undefined);
     sent.job.reject(
@@ -422,7 +502,8 @@ export class NatsEngine implements Engine {
     } finally {
       for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
     }
-    if (record.deliveries > 1 && record.deliveries > sent.deliveries) this.#stats.redelivered++;
+    this.#delivered(sent, record.deliveries);
+    sent.info.worker = record.worker;
     this.#count(record.ok, record.worker);
     if (record.ok) return sent.job.resolve(record.value);
     const error = decodeError(record.error!);

@@ -20,8 +20,12 @@ export async function openResults(js: JetStreamClient, layout: LayoutOptions): P
       } as Parameters<Kvm["create"]>[1],
     );
   } catch {
-    // It exists with other settings (made by another client or a worker): use it as it is.
-    return await kvm.open(RESULTS);
+    // It exists with other settings (made by another client or a worker), or this user may not
+    // create it: use it as it is. Reads go by direct get when the bucket allows it: its request
+    // subject names the key, which lets NATS permissions limit a client to its own results.
+    const kv = await kvm.open(RESULTS);
+    const { streamInfo } = await kv.status();
+    return streamInfo.config.allow_direct ? await kvm.open(RESULTS, { allow_direct: true }) : kv;
   }
 }
 

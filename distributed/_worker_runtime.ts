@@ -3,7 +3,6 @@
 // create-only in the results bucket, then acknowledge.
 
 import { deserialize, serialize } from "node:v8";
-import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -15,6 +14,8 @@ import { encodeError } from "../actors/error_codec.ts";
 import { consumerName, defaultLayout, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import { TrustedModules } from "./_trust.ts";
+import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 
 /** How a worker runs. */
 export interface WorkerRunOptions {
@@ -36,8 +37,10 @@ export interface WorkerRunOptions {
   ackWait?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
-  /** Receives one line at start and one at stop. */
+  /** Receives one line at start and one at stop, and one while it waits for its server. */
   log?: (line: string) => void;
+  /** Credentials, TLS and other connect options. */
+  connection?: NatsConnectOptions;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -64,7 +67,7 @@ export class DistributedWorker {
   readonly #kv: KV;
   readonly #blobs: Blobs;
   readonly #pool: WorkerPoolExecutor;
-  readonly #modules: Map<string, Record<string, unknown>>;
+  readonly #modules: TrustedModules;
   readonly #ackWait: number;
   readonly #cancelSub: Subscription;
   readonly #cancelled = new Map<string, number>();
@@ -85,7 +88,7 @@ export class DistributedWorker {
     consumer: Consumer,
     kv: KV,
     blobs: Blobs,
-    modules: Map<string, Record<string, unknown>>,
+    modules: TrustedModules,
     ackWait: number,
   ) {
     this.name = options.name;
@@ -117,16 +120,15 @@ export class DistributedWorker {
    * @throws {Error} when it cannot connect or a task module fails to load
    */
   static async start(options: WorkerRunOptions): Promise<DistributedWorker> {
-    const modules = new Map<string, Record<string, unknown>>();
-    for (const url of options.modules) {
-      modules.set(url, await import(url) as Record<string, unknown>);
-    }
-    const nc = await connect({
-      servers: options.servers,
-      name: `futures-worker-${options.name}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    const modules = await TrustedModules.load(options.modules);
+    const connectOptions = connectionOptions(
+      [options.servers].flat(),
+      options.connection ?? {},
+      "start the worker",
+    );
+    connectOptions.name = `futures-worker-${options.name}`;
+    // A worker started before its server waits for it; refused credentials end it at once.
+    const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, options.queue, {
@@ -150,7 +152,7 @@ export class DistributedWorker {
       for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
       options.log?.(
         `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
-          [options.servers].flat().join(",")
+          [options.servers].flat().map(redact).join(",")
         }`,
       );
       return worker;
@@ -299,21 +301,7 @@ export class DistributedWorker {
       }
       return fn;
     }
-    const namespace = this.#modules.get(ref.module) ?? this.#byFileName(ref.module);
-    const fn = namespace?.[ref.name];
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot run '${ref.name}' from '${ref.module}' as the worker does not load that module or it has no such exported function: start the worker with --modules ${ref.module}`,
-      );
-    }
-    return fn as Fn;
-  }
-
-  /** A module the client names by a path that differs here: match it by file name if unique. */
-  #byFileName(url: string): Record<string, unknown> | undefined {
-    const name = url.slice(url.lastIndexOf("/") + 1);
-    const matches = [...this.#modules.keys()].filter((u) => u.endsWith(`/${name}`));
-    return matches.length === 1 ? this.#modules.get(matches[0]!) : undefined;
+    return this.#modules.find(ref);
   }
 
   async #finish(msg: JsMsg, key: string, record: ResultRecord): Promise<void> {

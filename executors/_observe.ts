@@ -7,8 +7,18 @@
 
 import type { Job, Task } from "./_task.ts";
 
-/** What a worker is doing, as an observer hears of it. `gone`: ended, it leaves the list. */
-export type ObservedWorkerState = "starting" | "idle" | "retiring" | "gone";
+/**
+ * A worker's phase, as an observer hears of it (the phases of executors/_membership.ts).
+ * `draining`: retiring, and its event loop answered, so it finishes its other tasks before it
+ * ends. `ended`: gone, it leaves the list.
+ */
+export type ObservedWorkerState =
+  | "starting"
+  | "idle"
+  | "busy"
+  | "retiring"
+  | "draining"
+  | "ended";
 
 /**
  * Receives an executor's events. Called synchronously by the engines: it must be quick, and it

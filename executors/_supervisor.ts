@@ -1,50 +1,130 @@
-// The restart policy of a pool, as a pure object: crash times in, the restart limit's verdict and
-// the earliest time of the next spawn out. Erlang/OTP's intensity limit and Akka's backoff.
+// The supervision of a pool: why a worker ended (read from the phase it ended in), what that does
+// to the tasks it was running, whether it is replaced (the restart limit and backoff), and
+// breaking the pool when it cannot go on.
 
-import { backoffDelay } from "../actors/_backoff.ts";
-import type { RestartBackoff } from "./_worker_engine.ts";
+import { BrokenExecutorError, WorkerCrashedError } from "../future/errors.ts";
+import type { WorkerExit } from "../actors/_pool_worker.ts";
+import { RestartSupervisor } from "../actors/_restart_supervisor.ts";
+import { bystanderCrash } from "./_task.ts";
+import { type Member, messageOf, type Phase } from "./_membership.ts";
+import type { PoolSettings } from "./_worker_engine.ts";
 
-/** The restart limit: more than `max` crashes within `within` ms break the pool. */
-export interface RestartLimit {
-  max: number;
-  within: number;
+/**
+ * What a worker's end means, from the phase it ended in: `failedToStart` breaks the pool (its
+ * modules or initializer cannot load), `crash` is replaced under `onCrash` and the restart limit,
+ * `retired` was on its way out and has been replaced already.
+ */
+export type ExitVerdict = "failedToStart" | "crash" | "retired";
+
+/** Why a worker in `phase` ended with `exit`. */
+export function exitVerdict(
+  phase: Phase,
+  exit: WorkerExit,
+  kind: "thread" | "process",
+): ExitVerdict {
+  if (phase === "retiring") return "retired";
+  // A thread that fails before it is ready has failed to load; so has a process that exits then
+  // (its import errors go to its stderr, and only its exit code comes here). A process killed by
+  // a signal did not fail to load: something ended it from outside.
+  if (
+    phase === "starting" && exit.cause !== "signal" &&
+    (exit.cause === "uncaught" || kind === "process")
+  ) return "failedToStart";
+  return "crash";
 }
 
-/** Decides whether a crashed worker may be replaced, and when. */
-export class RestartSupervisor {
-  readonly #limit: RestartLimit;
-  readonly #backoff: RestartBackoff;
-  readonly #random: () => number;
-  /** Crash times within the limit's window, oldest first (at most `max + 1` of them). */
-  #times: number[] = [];
-  #inARow = 0;
-  #nextSpawnAt = 0;
+/** How a worker ended, in words. */
+export function describeExit(exit: WorkerExit, kind: "thread" | "process"): string {
+  switch (exit.cause) {
+    case "close":
+      return "called self.close()";
+    case "uncaught":
+      return `failed with an uncaught error: ${messageOf(exit.error)}`;
+    case "signal":
+      return `was ended by ${exit.signal} (out of memory, or killed from outside)`;
+    case "exit":
+      return kind === "process"
+        ? `exited with code ${exit.code}`
+        : `called Deno.exit(${exit.code})`;
+  }
+}
 
-  constructor(limit: RestartLimit, backoff: RestartBackoff, random: () => number = Math.random) {
-    this.#limit = limit;
-    this.#backoff = backoff;
-    this.#random = random;
+/** What supervision asks of the rest of the engine. */
+export interface SupervisionHost {
+  /** Breaks the executor with `error`: queued tasks reject, workers end. */
+  broken(error: BrokenExecutorError): void;
+  isBroken(): boolean;
+}
+
+/** Decides what a worker's end does to its tasks and to the pool. */
+export class Supervision {
+  readonly #settings: PoolSettings;
+  readonly #host: SupervisionHost;
+  readonly #restarts: RestartSupervisor;
+
+  constructor(settings: PoolSettings, host: SupervisionHost) {
+    this.#settings = settings;
+    this.#host = host;
+    this.#restarts = new RestartSupervisor(settings.restartLimit, settings.restartBackoff);
+  }
+
+  /** The error for a task that was running on `member` when it ended with `exit`. */
+  crashError(member: Member, exit: WorkerExit, verdict: ExitVerdict): WorkerCrashedError {
+    const how = describeExit(exit, this.#settings.kind);
+    const details = {
+      exitCode: exit.code,
+      ...(exit.signal ? { signal: exit.signal } : {}),
+      cause: exit.error,
+    };
+    // On a retiring worker, the stopped task is the likely culprit (a killed process ends its
+    // other tasks with it): the others are not held to account as poison.
+    return verdict === "retired"
+      ? bystanderCrash(
+        `worker ${member.id} ${how} while running the task, after another task on it was stopped`,
+        details,
+      )
+      : new WorkerCrashedError(`worker ${member.id} ${how} while running the task`, details);
   }
 
   /**
-   * Records a crash at `now` (ms). Returns false when it exceeds the restart limit; otherwise
-   * pushes the next allowed spawn back: 0, min, 2·min … up to max, reset after a stable period.
+   * Judges a worker's end. Returns whether the pool carries on (and counts a crash); otherwise
+   * it has been broken.
    */
-  crashed(now: number): boolean {
-    const { max, within } = this.#limit;
-    this.#times = this.#times.filter((t) => now - t < within);
-    const previous = this.#times.at(-1);
-    this.#times.push(now);
-    if (this.#times.length > max) return false;
-    const { min, max: longest, randomFactor, resetAfter } = this.#backoff;
-    if (previous === undefined || now - previous > resetAfter) this.#inARow = 0;
-    const delay = backoffDelay(++this.#inARow, { min, max: longest, randomFactor }, this.#random);
-    this.#nextSpawnAt = Math.max(this.#nextSpawnAt, now + delay);
+  ended(member: Member, exit: WorkerExit, verdict: ExitVerdict): boolean {
+    if (verdict === "retired") return true;
+    const how = describeExit(exit, this.#settings.kind);
+    if (verdict === "failedToStart") {
+      this.break(
+        `worker ${member.id} failed to start: ${messageOf(exit.error ?? how)}`,
+        exit.error,
+      );
+      return false;
+    }
+    if (this.#settings.onCrash === "break") {
+      this.break(`worker ${member.id} ${how} and 'onCrash' is "break"`, exit.error);
+      return false;
+    }
+    if (!this.#restarts.crashed(performance.now())) {
+      const { max, within } = this.#settings.restartLimit;
+      this.break(
+        `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${member.id} ${how}`,
+        exit.error,
+      );
+      return false;
+    }
     return true;
   }
 
-  /** Milliseconds from `now` until a worker may be spawned (0 or less: now). */
-  waitBeforeSpawn(now: number): number {
-    return this.#nextSpawnAt - now;
+  /** Milliseconds until the next worker may be spawned (0 or less: now). */
+  waitBeforeSpawn(): number {
+    return this.#restarts.waitBeforeSpawn(performance.now());
+  }
+
+  /** Breaks the pool, once. */
+  break(message: string, cause: unknown): void {
+    if (this.#host.isBroken()) return;
+    this.#host.broken(
+      new BrokenExecutorError(`${this.#settings.label} is broken: ${message}`, { cause }),
+    );
   }
 }

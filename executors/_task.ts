@@ -15,13 +15,34 @@ import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { awaitInputs, hasFutures } from "./_inputs.ts";
 import type { ExecutorObserver } from "./_observe.ts";
+import type { QueueLinks } from "./_job_queue.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
 export type JobKind = "call" | "chunk";
 
+/**
+ * What an engine hears of its jobs, from the jobs themselves: one object (the engine) for every
+ * job, given when the job is made, in place of hooks set on each job.
+ */
+export interface JobPolicy {
+  /** A started job settled, whatever the outcome. */
+  jobEnded?(job: Job): void;
+  /** A started job was aborted (timeout, signal, stop), after it rejected: stop the work. */
+  jobAborted?(job: Job, reason: unknown): void;
+  /** A job settled before it started (cancelled, stopped while queued): drop it now. */
+  jobDropped?(job: Job): void;
+  /**
+   * `cancel()` on the running future of a first attempt: whether the engine took the job back
+   * from a worker that had not started it.
+   */
+  jobRevoked?(job: Job): boolean;
+}
+
 /** What an engine needs from the executor that owns the task. */
 export interface TaskHost {
   schedule(job: Job): void;
+  /** The engine's policy for the jobs it runs. */
+  readonly jobs: JobPolicy;
   readonly breakers: CircuitBreakers | undefined;
   readonly broken: BrokenExecutorError | undefined;
   /** The task no longer waits to start: it started, or it settled first. Called once. */
@@ -47,18 +68,14 @@ export function bystanderCrash(
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** One attempt at running a task. Engines queue it, `start()` it, and settle it. */
-export class Job {
+export class Job implements QueueLinks<Job> {
   readonly task: Task;
   readonly attempt: number;
-  /** Set by the engine: called once when the job settles after it has started. */
-  onEnd: (() => void) | undefined;
-  /** Set by the engine: called once, synchronously, when a started job is aborted. */
-  onAbort: ((job: Job, reason: unknown) => void) | undefined;
-  /**
-   * Set by an engine that can call off a job it has handed out but that has not started
-   * (`cancel()` on its running future): whether it took the job back.
-   */
-  onRevoke: ((job: Job) => boolean) | undefined;
+  readonly #policy: JobPolicy;
+  // The links of the engine's queue the job waits in (see _job_queue.ts).
+  nextQueued: Job | undefined;
+  previousQueued: Job | undefined;
+  queuedIn: object | undefined;
   /** When the engine queued it (`performance.now()`), for wait-time statistics. */
   queuedAt = 0;
   /** Where the engine sent the job, while it runs there (fields, not a map entry per task). */
@@ -73,9 +90,10 @@ export class Job {
    */
   #state: "queued" | "running" | "ended" | "dropped" = "queued";
 
-  constructor(task: Task, attempt: number) {
+  constructor(task: Task, attempt: number, policy: JobPolicy) {
     this.task = task;
     this.attempt = attempt;
+    this.#policy = policy;
   }
 
   get kind(): JobKind {
@@ -152,7 +170,7 @@ export class Job {
     this.#controller?.abort(reason);
     const wasRunning = this.#state === "running";
     this.#finish({ ok: false, error: reason });
-    if (wasRunning) this.onAbort?.(this, reason);
+    if (wasRunning) this.#policy.jobAborted?.(this, reason);
   }
 
   #finish(outcome: Outcome): void {
@@ -163,7 +181,8 @@ export class Job {
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
     this.task.attemptDone(this, outcome);
-    if (ran) this.onEnd?.();
+    if (ran) this.#policy.jobEnded?.(this);
+    else this.#policy.jobDropped?.(this);
   }
 }
 
@@ -185,6 +204,10 @@ export class Task implements FutureOwner {
   #current: Job | undefined;
   #permit: CircuitPermit | undefined;
   #crashes = 0;
+  /** A chunk's values from earlier attempts: the items before the one that failed. */
+  #done: unknown[] | undefined;
+  /** Attempts at a chunk's first item not yet done: each item has its own. */
+  #itemAttempts = 0;
   /** The last attempt's error, while a retry is pending. */
   #lastError: { error: unknown } | undefined;
   #stopReason: unknown;
@@ -211,7 +234,7 @@ export class Task implements FutureOwner {
   /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
   cancelRunning(): boolean {
     const job = this.#current;
-    return job !== undefined && job.onRevoke?.(job) === true;
+    return job !== undefined && job.attempt === 1 && this.#host.jobs.jobRevoked?.(job) === true;
   }
 
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
@@ -279,10 +302,24 @@ export class Task implements FutureOwner {
     this.#permit = undefined;
     if (outcome.ok) {
       permit?.success();
+      const done = this.#done;
+      if (done) return this.#settle({ ok: true, value: [...done, ...outcome.value as unknown[]] });
       return this.#settle(outcome);
     }
-    // A map() chunk that failed carries the task's own error: policies judge that one.
-    const error = outcome.error instanceof ChunkFailure ? outcome.error.error : outcome.error;
+    // A map() chunk that failed carries the task's own error: policies judge that one. The items
+    // before the failing one keep their values; a retry runs the chunk from the failing item.
+    let error = outcome.error;
+    if (error instanceof ChunkFailure) {
+      const { values } = error;
+      error = error.error;
+      if (values.length > 0) {
+        this.#done = this.#done ? [...this.#done, ...values] : values;
+        this.args = [(this.args[0] as unknown[]).slice(values.length)];
+        this.#itemAttempts = 1;
+      }
+      if (this.#done) outcome = { ok: false, error: new ChunkFailure(this.#done, error) };
+    }
+    const attempts = this.kind === "chunk" ? this.#itemAttempts : job.attempt;
     const callerStopped = this.future.cancelled() ||
       (this.options.signal?.aborted === true && error === this.options.signal.reason);
     if (callerStopped) permit?.release();
@@ -290,10 +327,11 @@ export class Task implements FutureOwner {
     if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
     const retry = this.options.retry;
     if (
-      !retry || job.attempt >= retry.maxAttempts || this.#stopped ||
-      this.#host.broken !== undefined || error instanceof BrokenExecutorError ||
-      this.future.done() || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
+      !retry || this.#stopped || this.#host.broken !== undefined ||
+      error instanceof BrokenExecutorError || this.future.done()
     ) return this.#settle(outcome);
+    // Checked before the attempts left: a task that crashed its worker twice is reported as a
+    // poison task whichever attempt the second crash was (others may have timed out first).
     if (this.#crashes >= 2) {
       return this.#settle({
         ok: false,
@@ -303,8 +341,11 @@ export class Task implements FutureOwner {
         ),
       });
     }
+    if (
+      attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
+    ) return this.#settle(outcome);
     this.#lastError = { error };
-    sleep(retryDelay(job.attempt, retry.backoff), this.#stopSignal()).then(
+    sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
       () => this.#settle({ ok: false, error: this.#stopReason }),
     );
@@ -327,7 +368,8 @@ export class Task implements FutureOwner {
         });
       }
     }
-    const job = new Job(this, attempt);
+    this.#itemAttempts++;
+    const job = new Job(this, attempt, this.#host.jobs);
     this.#current = job;
     this.#host.schedule(job);
   }

@@ -1,21 +1,24 @@
-// The engine behind WorkerPoolExecutor: the task queue, the balancer (least busy worker first,
-// several tasks in flight per worker), the supervisor (crashes, restarts, retiring workers whose
-// task was stopped), and the counters behind stats().
+// The engine behind WorkerPoolExecutor, a thin coordinator of three parts: dispatch (queues,
+// pump, stealing: _dispatch.ts), membership (each worker's phases, idle, retire, end:
+// _membership.ts) and supervision (exit reasons, restarts, breaking: _supervisor.ts). It turns
+// worker events and job events into calls on them, and keeps the counters behind stats().
 
-import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
-import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "../actors/_pool_worker.ts";
-import { WorkerHandle } from "../actors/_worker_handle.ts";
-import { RestartSupervisor } from "./_supervisor.ts";
-import { leastBusy, pickWorker } from "./_balancer.ts";
-import { ProcessHandle } from "../actors/_process_handle.ts";
+import { type BrokenExecutorError, TimeoutError } from "../future/errors.ts";
+import type { WorkerEvents, WorkerExit } from "../actors/_pool_worker.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
+import type { RestartBackoff } from "../actors/_restart_supervisor.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
-import { bystanderCrash, type Job } from "./_task.ts";
+import type { Job } from "./_task.ts";
 import type { AttemptCounts, FutureCounts } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
-import { Queue } from "../future/_queue.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
 import { FunctionRefs } from "./_fn_ref.ts";
+import { Dispatcher } from "./_dispatch.ts";
+import { type Handle, Membership, messageOf } from "./_membership.ts";
+import { exitVerdict, Supervision } from "./_supervisor.ts";
+import type { Observable } from "./_observe.ts";
+
+export type { RestartBackoff } from "../actors/_restart_supervisor.ts";
 
 /** The settings of a worker pool, checked and with defaults applied. */
 export interface PoolSettings {
@@ -38,18 +41,6 @@ export interface PoolSettings {
   restartBackoff: RestartBackoff;
 }
 
-/** How replacements of crashed workers back off, as Akka's backoff supervisor does. */
-export interface RestartBackoff {
-  /** The delay before the second replacement in a row; the first is immediate. */
-  min: number;
-  /** The longest delay. */
-  max: number;
-  /** Each delay is stretched by up to this fraction, at random. */
-  randomFactor: number;
-  /** After this long without a crash, the next replacement is immediate again. */
-  resetAfter: number;
-}
-
 /** Counts of workers by what they are doing. */
 export interface WorkerCounts {
   /** Workers that accept tasks (starting, busy or idle). */
@@ -67,6 +58,11 @@ export interface WorkerCounts {
    * stop such a thread, so it may still be burning a core until the task notices its signal.
    */
   spinning: number;
+  /**
+   * Retiring workers that answered a ping after a task on them was stopped: their event loop is
+   * free, so they finish their other tasks before they end.
+   */
+  draining: number;
 }
 
 /** A snapshot of a worker pool. */
@@ -95,37 +91,20 @@ export interface WorkerPoolStats {
   waitTime: Percentiles;
 }
 
-type Handle = PoolWorker<Job>;
-
-/** What the engine keeps of one worker besides its handle: its phase and its timers. */
-class Member {
-  /** When it last went idle, while it is idle. */
-  idleSince: number | undefined;
-  /** One timer per idle spell at most (see #armIdle). */
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * Set once it is retiring (it takes no new tasks and ends once what it started has settled):
-   * the tasks stopped on it that have not returned yet.
-   */
-  stopped: Set<Job> | undefined;
-  /** Ends a retiring worker if a stopped task has not returned in time; unset once none is left. */
-  graceTimer: ReturnType<typeof setTimeout> | undefined;
-
-  get retiring(): boolean {
-    return this.stopped !== undefined;
-  }
-
-  destroy(): void {
-    clearTimeout(this.idleTimer);
-    clearTimeout(this.graceTimer);
-    this.idleTimer = this.graceTimer = this.idleSince = undefined;
-  }
+/** The counters behind stats(), shared by the engine's parts. */
+export class PoolCounters {
+  /** Jobs placed on a worker and not yet answered (or stopped). */
+  running = 0;
+  completed = 0;
+  failed = 0;
+  crashed = 0;
+  restarts = 0;
+  readonly runTime = new Samples();
+  readonly waitTime = new Samples();
+  /** The executor's core, whose observer the parts report to (see _observe.ts). */
+  observed: Observable | undefined;
 }
 
-// How long a task stopped on a worker may take to return before the worker is ended anyway, with
-// whatever else it was running. Once every stopped task has returned, the worker's event loop is
-// known to be free, and its other tasks may finish in their own time.
-const DRAIN_GRACE_MS = 2_000;
 // The longest delay setTimeout honours; longer ones are re-armed for the rest.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -133,60 +112,48 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class WorkerEngine implements Engine, WorkerEvents<Job> {
   readonly chunks = true;
   #core: ExecutorCore | undefined;
-  #settings: PoolSettings;
-  #refs: FunctionRefs;
-  /** Tasks waiting for a worker. */
-  #queue = new Queue<Job>();
-  /**
-   * Tasks with a `timeout`, which wait for an idle worker (their time counts from their start);
-   * kept apart so that they do not hold up the tasks behind them while other workers have room.
-   */
-  #exclusive = new Queue<Job>();
-  #workers = new Set<Handle>();
-  /** Every worker not yet ended, serving or retiring, with its record. */
-  #members = new Map<Handle, Member>();
-  #zombies = new Set<Handle>();
-  /** Workers ended and not yet gone (a process's exit status and streams). */
-  #ending = new Set<Promise<void>>();
-  /** Jobs placed on a worker and not yet answered (or stopped). */
-  #running = 0;
-  // One handler for every job, not a closure per task.
-  readonly #onAbort = (job: Job, reason: unknown) => this.#stop(job, reason);
-  readonly #onRevoke = (job: Job) => this.#revoke(job);
-  #supervisor: RestartSupervisor;
+  readonly #settings: PoolSettings;
+  readonly #refs: FunctionRefs;
+  readonly #counters = new PoolCounters();
+  readonly #members: Membership;
+  readonly #dispatch: Dispatcher;
+  readonly #supervision: Supervision;
   #respawnTimer: ReturnType<typeof setTimeout> | undefined;
-  #nextId = 1;
   #pumpQueued = false;
   #closed = false;
-  #completed = 0;
-  #failed = 0;
-  #crashed = 0;
-  #restarts = 0;
-  #runTime = new Samples();
-  #waitTime = new Samples();
 
   constructor(settings: PoolSettings) {
     this.#settings = settings;
     this.#refs = new FunctionRefs(settings.modules);
-    this.#supervisor = new RestartSupervisor(settings.restartLimit, settings.restartBackoff);
+    this.#members = new Membership(settings, this.#counters, this.#refs, this, {
+      schedulePump: () => this.#schedulePump(),
+      requeue: (jobs) => this.#requeue(jobs),
+      unplace: (job) => void this.#dispatch.unplace(job),
+      break: (message, cause) => this.#supervision.break(message, cause),
+    });
+    this.#dispatch = new Dispatcher(settings, this.#counters, this.#refs, this.#members);
+    this.#supervision = new Supervision(settings, {
+      broken: (error) => this.#broken(error),
+      isBroken: () => this.#core?.broken !== undefined,
+    });
   }
 
   /** Connects the engine to its executor and starts loading the task modules. */
   attach(core: ExecutorCore): void {
     this.#core = core;
+    this.#counters.observed = core;
     this.#refs.onReady = () => this.#schedulePump();
     this.#refs.load().then(
       () => this.#schedulePump(),
-      (error) => this.#break(`a task module could not be loaded: ${messageOf(error)}`, error),
+      (error) =>
+        this.#supervision.break(`a task module could not be loaded: ${messageOf(error)}`, error),
     );
   }
 
   freeSlots(): number {
     let idle = 0;
-    for (const worker of this.#workers) {
-      if (worker.state === "ready" && worker.inflight === 0) idle++;
-    }
-    return idle + Math.max(0, this.#settings.maxWorkers - this.#workers.size);
+    for (const member of this.#members.serving) if (member.phase === "idle") idle++;
+    return idle + Math.max(0, this.#settings.maxWorkers - this.#members.serving.size);
   }
 
   validateFunction(fn: unknown): void {
@@ -194,78 +161,90 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   schedule(job: Job): void {
-    job.queuedAt = performance.now();
-    this.#queueOf(job).push(job);
+    this.#dispatch.enqueue(job);
     this.#schedulePump();
-  }
-
-  #queueOf(job: Job): Queue<Job> {
-    return job.options.timeout === undefined ? this.#queue : this.#exclusive;
-  }
-
-  get #queued(): number {
-    return this.#queue.length + this.#exclusive.length;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#respawnTimer);
-    for (const worker of [...this.#members.keys()]) this.#end(worker);
-    await Promise.all(this.#ending);
+    await this.#members.close(this.#settings.label);
   }
 
   stats(): WorkerPoolStats {
-    let busy = 0, idle = 0, starting = 0;
-    for (const worker of this.#workers) {
-      if (worker.state === "starting") starting++;
-      else if (worker.inflight > 0) busy++;
-      else idle++;
-    }
-    this.#pruneZombies();
-    let spinning = this.#zombies.size;
-    let retiring = 0;
-    for (const [worker, member] of this.#members) {
-      if (!member.retiring) continue;
-      retiring++;
-      if (worker.spinning()) spinning++;
-    }
+    const c = this.#counters;
     return {
-      workers: {
-        total: this.#workers.size,
-        busy,
-        idle,
-        starting,
-        retiring,
-        spinning,
-      },
-      queued: this.#queued,
-      running: this.#running,
-      completed: this.#completed,
-      failed: this.#failed,
+      workers: this.#members.counts(),
+      queued: this.#dispatch.queued,
+      running: c.running,
+      completed: c.completed,
+      failed: c.failed,
       futures: this.#core?.futureCounts() ?? { completed: 0, failed: 0, cancelled: 0 },
-      attempts: { completed: this.#completed, failed: this.#failed },
-      crashed: this.#crashed,
-      restarts: this.#restarts,
-      runTime: this.#runTime.percentiles(),
-      waitTime: this.#waitTime.percentiles(),
+      attempts: { completed: c.completed, failed: c.failed },
+      crashed: c.crashed,
+      restarts: c.restarts,
+      runTime: c.runTime.percentiles(),
+      waitTime: c.waitTime.percentiles(),
     };
+  }
+
+  // --- the job policy ---
+
+  /** A queued job settled (cancelled, stopped): it leaves its queue now. */
+  jobDropped(job: Job): void {
+    this.#dispatch.drop(job);
+  }
+
+  /** `cancel()` on a running future: takes the job back if its worker has not started it. */
+  jobRevoked(job: Job): boolean {
+    const member = this.#dispatch.revoke(job);
+    if (!member) return false;
+    this.#members.afterTask(member);
+    return true;
+  }
+
+  /**
+   * A started job was aborted (timeout, signal, broken). If its worker has not started it, it is
+   * taken back; otherwise the task is stopped on its worker, which retires.
+   */
+  jobAborted(job: Job, reason: unknown): void {
+    // A job sent back to the queue (its worker retired before starting it) leaves it.
+    this.#dispatch.drop(job);
+    const seq = job.placedSeq;
+    const member = this.#dispatch.unplace(job);
+    if (!member) return;
+    this.#counters.failed++;
+    if (member.handle.takeBack(seq)) return this.#members.afterTask(member);
+    // Its worker takes back what it has not started before the task hears of the stop: once the
+    // task returns, nothing else may start there.
+    this.#members.withdraw(member);
+    member.handle.abortTask(seq, reason instanceof TimeoutError, reason);
+    // The stopped task stays in flight: its worker, retiring, lives on until the task returns or
+    // the worker proves spinning, so an async task gets the abort event of its taskSignal().
+    this.#members.retire(member, job);
   }
 
   // --- worker events ---
 
   ready(worker: Handle): void {
-    if (worker.state !== "ready") return;
-    this.#core?.observer?.worker(`worker ${worker.id}`, "idle");
-    this.#armIdle(worker);
+    const member = this.#members.get(worker);
+    if (!member) return;
+    this.#members.ready(member);
     this.#schedulePump();
+  }
+
+  pong(worker: Handle, id: number): void {
+    const member = this.#members.get(worker);
+    if (member) this.#members.pong(member, id);
   }
 
   initFailed(worker: Handle, stage: string, error: unknown): void {
     const what = stage === "initializer"
       ? "the initializer failed"
       : "a task module could not be loaded";
-    this.#end(worker);
-    this.#break(`${what} in worker ${worker.id}: ${messageOf(error)}`, error);
+    const member = this.#members.get(worker);
+    if (member) this.#members.end(member);
+    this.#supervision.break(`${what} in worker ${worker.id}: ${messageOf(error)}`, error);
   }
 
   result(
@@ -276,79 +255,43 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     values: unknown[] | undefined,
     ms: number,
   ): void {
-    this.#unplace(job);
+    const member = this.#dispatch.unplace(job) ?? this.#members.get(worker);
     // A stopped task that returned after all: it was settled and counted when it was stopped.
     if (job.settled) {
-      const member = this.#members.get(worker);
-      if (member?.stopped?.delete(job) && member.stopped.size === 0) {
-        clearTimeout(member.graceTimer);
-        member.graceTimer = undefined;
-      }
-      return this.#afterTask(worker);
+      if (!member) return;
+      this.#members.stoppedReturned(member, job);
+      return this.#members.afterTask(member);
     }
-    this.#runTime.add(ms);
-    this.#core?.observer?.ran(job, ms);
+    this.#counters.runTime.add(ms);
+    this.#counters.observed?.observer?.ran(job, ms);
     if (ok) {
-      this.#completed++;
+      this.#counters.completed++;
       job.resolve(outcome);
     } else {
-      this.#failed++;
+      this.#counters.failed++;
       job.reject(values ? new ChunkFailure(values, outcome) : outcome);
     }
-    this.#afterTask(worker);
+    if (member) this.#members.afterTask(member);
   }
 
   exited(worker: Handle, exit: WorkerExit, started: Job[], unstarted: Job[]): void {
-    const wasRetiring = this.#members.get(worker)?.retiring === true;
-    const wasStarting = !wasRetiring && this.#workers.has(worker) &&
-      worker.runMs === undefined && worker.dispatched === 0;
-    this.#forget(worker);
-    const how = describeExit(exit, this.#settings.kind);
+    const member = this.#members.get(worker);
+    if (!member) return;
+    // Why it ended follows from the phase it was in, read before it moves to `ended`.
+    const verdict = exitVerdict(member.phase, exit, this.#settings.kind);
+    this.#members.forget(member);
     for (const job of started) {
-      this.#unplace(job);
+      this.#dispatch.unplace(job);
       // A task stopped on a retiring worker was settled and counted then.
       if (job.settled) continue;
-      this.#failed++;
-      const details = {
-        exitCode: exit.code,
-        ...(exit.signal ? { signal: exit.signal } : {}),
-        cause: exit.error,
-      };
-      // On a retiring worker, the stopped task is the likely culprit (a killed process ends its
-      // other tasks with it): the others are not held to account as poison.
-      job.reject(
-        wasRetiring
-          ? bystanderCrash(
-            `worker ${worker.id} ${how} while running the task, after another task on it was stopped`,
-            details,
-          )
-          : new WorkerCrashedError(`worker ${worker.id} ${how} while running the task`, details),
-      );
+      this.#counters.failed++;
+      job.reject(this.#supervision.crashError(member, exit, verdict));
     }
     this.#requeue(unstarted);
     if (this.#closed || this.#core?.broken) return;
-    // A thread that fails before it is ready has failed to load; so has a process that ends then
-    // (its import errors go to its stderr, and only its exit code comes here).
-    if (wasStarting && (exit.cause === "uncaught" || this.#settings.kind === "process")) {
-      return this.#break(
-        `worker ${worker.id} failed to start: ${messageOf(exit.error)}`,
-        exit.error,
-      );
-    }
-    this.#crashed++;
-    // A retiring worker was replaced when its task was stopped, and was on its way out anyway.
-    if (wasRetiring) return;
-    if (this.#settings.onCrash === "break") {
-      return this.#break(`worker ${worker.id} ${how} and 'onCrash' is "break"`, exit.error);
-    }
-    if (!this.#supervisor.crashed(performance.now())) {
-      const { max, within } = this.#settings.restartLimit;
-      return this.#break(
-        `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${worker.id} ${how}`,
-        exit.error,
-      );
-    }
-    this.#restarts++;
+    if (verdict !== "failedToStart") this.#counters.crashed++;
+    if (!this.#supervision.ended(member, exit, verdict) || verdict === "retired") return;
+    this.#counters.restarts++;
     this.#schedulePump();
   }
 
@@ -364,116 +307,17 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #pump(): void {
-    if (this.#closed && this.#queued === 0) return;
+    if (this.#closed && this.#dispatch.queued === 0) return;
     if (this.#core?.broken || !this.#refs.loaded) return;
-    const batches = new Map<Handle, Dispatch<Job>[]>();
-    const now = performance.now();
-    // A task with a timeout that waits for an idle worker reserves the least busy one: it takes
-    // no new tasks until it is idle, while the others keep serving the tasks behind.
-    let reserved: Handle | undefined;
-    const placed = (worker: Handle) => batches.get(worker)?.length ?? 0;
-    const { maxTasksPerWorker } = this.#settings;
-    // The worker reserved for a task with a timeout is kept from the others, not from it.
-    const pickFor = (exclusive: boolean) =>
-      pickWorker(this.#workers, {
-        exclusive,
-        placed,
-        maxTasksPerWorker,
-        reserved: exclusive ? undefined : reserved,
-      });
-    for (;;) {
-      const normal = firstLive(this.#queue);
-      const exclusive = firstLive(this.#exclusive);
-      if (!normal && !exclusive) break;
-      let job: Job | undefined;
-      let worker: Handle | undefined;
-      if (exclusive && (!normal || this.#olderThan(exclusive, normal))) {
-        worker = pickFor(true);
-        if (worker) job = exclusive;
-        else if (normal) {
-          reserved ??= leastBusy(this.#workers, placed);
-          worker = pickFor(false);
-          if (worker) job = normal;
-        }
-      } else if (normal) {
-        worker = pickFor(false);
-        if (worker) job = normal;
-      }
-      if (!job || !worker) break;
-      this.#queueOf(job).shift();
-      const refused = this.#refs.refusal(job.fn, this.#settings.label);
-      if (refused) {
-        job.reject(refused);
-        continue;
-      }
-      if (!job.started) {
-        job.onAbort = this.#onAbort;
-        if (!job.start()) continue;
-      }
-      this.#core?.observer?.started(job, `worker ${worker.id}`);
-      this.#waitTime.add(now - job.queuedAt);
-      const dispatch: Dispatch<Job> = {
-        item: job,
-        kind: job.kind,
-        fn: this.#refs.ref(job.fn),
-        args: job.args,
-        transfer: job.options.transfer,
-      };
-      let batch = batches.get(worker);
-      if (!batch) batches.set(worker, batch = []);
-      batch.push(dispatch);
-    }
-    for (const [worker, batch] of batches) {
-      this.#clearIdle(worker);
-      const failed = worker.send(batch);
-      for (const { item, error } of failed) {
-        this.#failed++;
-        item.reject(error);
-      }
-      if (failed.length > 0 && worker.inflight === 0) this.#afterTask(worker);
-      for (const d of batch) {
-        if (d.seq !== undefined && !d.item.settled) {
-          const job = d.item;
-          job.placedOn = worker;
-          job.placedSeq = d.seq;
-          this.#running++;
-          // Until the worker starts it, the task can still be cancelled (see #revoke).
-          if (job.attempt === 1) job.onRevoke = this.#onRevoke;
-        }
-      }
-    }
+    const emptied = this.#dispatch.send(this.#dispatch.place());
+    for (const member of emptied) this.#members.afterTask(member);
     this.#spawnIfNeeded();
-    this.#steal();
-  }
-
-  #olderThan(a: Job, b: Job): boolean {
-    return a.queuedAt <= b.queuedAt;
-  }
-
-  /**
-   * When nothing is queued and a worker is idle, takes back half of the unstarted tasks of the
-   * busiest worker, for the idle one: pipelining must not leave a core idle at the end of a batch
-   * while another has work waiting.
-   */
-  #steal(): void {
-    if (this.#queued > 0) return;
-    const { maxTasksPerWorker } = this.#settings;
-    const idle = [...this.#workers].some((w) =>
-      w.state === "ready" && w.inflight === 0 && w.dispatched < maxTasksPerWorker
-    );
-    if (!idle) return;
-    let victim: Handle | undefined;
-    for (const worker of this.#workers) {
-      if (worker.inflight >= 2 && worker.inflight > (victim?.inflight ?? 1)) victim = worker;
-    }
-    if (!victim) return;
-    const taken = victim.revoke(Math.floor(victim.inflight / 2));
-    this.#requeue(taken);
+    if (this.#dispatch.steal()) this.#schedulePump();
   }
 
   #spawnIfNeeded(): void {
-    if (this.#closed || this.#core?.broken || this.#queued === 0) return;
-    const wait = this.#supervisor.waitBeforeSpawn(performance.now());
+    if (this.#closed || this.#core?.broken || this.#dispatch.queued === 0) return;
+    const wait = this.#supervision.waitBeforeSpawn();
     if (wait > 0) {
       // A timer longer than setTimeout holds fires early: the pump then waits again.
       this.#respawnTimer ??= setTimeout(() => {
@@ -482,228 +326,18 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       }, Math.min(wait, MAX_TIMER_MS));
       return;
     }
-    let starting = 0;
-    for (const worker of this.#workers) if (worker.state === "starting") starting++;
-    // Queued jobs that settled while waiting are counted too: they are rare and dropped soon.
-    const waiting = this.#queued;
-    while (this.#workers.size < this.#settings.maxWorkers && starting < waiting) {
-      this.#spawn();
-      starting++;
-    }
-  }
-
-  #spawn(): void {
-    const id = this.#nextId++;
-    const { label, kind, permissions, initializer, initargs, memoryLimitMb, denoArgs } =
-      this.#settings;
-    const spec = {
-      name: `${label} worker ${id}`,
-      permissions,
-      modules: this.#refs.urls,
-      // Named here, not when the modules finish loading: a pump may run before that callback.
-      initializer: initializer && this.#refs.ref(initializer),
-      initargs,
-      memoryLimitMb,
-      denoArgs,
-    };
-    let worker: Handle;
-    try {
-      worker = kind === "process"
-        ? new ProcessHandle<Job>(id, spec, this)
-        : new WorkerHandle<Job>(id, spec, this);
-    } catch (error) {
-      return this.#break(`worker ${id} could not be started: ${messageOf(error)}`, error);
-    }
-    this.#workers.add(worker);
-    this.#members.set(worker, new Member());
-    this.#core?.observer?.worker(`worker ${id}`, "starting");
-  }
-
-  #afterTask(worker: Handle): void {
-    if (this.#members.get(worker)?.retiring) {
-      if (worker.inflight === 0) this.#end(worker);
-      return;
-    }
-    if (worker.dispatched >= this.#settings.maxTasksPerWorker && worker.inflight === 0) {
-      this.#end(worker);
-      this.#restarts++;
-    } else if (worker.inflight === 0) {
-      this.#armIdle(worker);
-    }
-    this.#schedulePump();
-  }
-
-  // --- stopping tasks and workers ---
-
-  /** Takes a job back from the worker it was sent to, if that worker has not started it. */
-  #revoke(job: Job): boolean {
-    const worker = job.placedOn as Handle | undefined;
-    if (!worker || job.settled || !worker.takeBack(job.placedSeq)) return false;
-    this.#unplace(job);
-    this.#afterTask(worker);
-    return true;
-  }
-
-  /** The job no longer runs where it was placed; returns that worker and seq. */
-  #unplace(job: Job): Handle | undefined {
-    const worker = job.placedOn as Handle | undefined;
-    if (worker === undefined) return undefined;
-    job.placedOn = undefined;
-    job.onRevoke = undefined;
-    this.#running--;
-    return worker;
-  }
-
-  /**
-   * A job handed to a worker was aborted (timeout, signal, broken). If the worker has not started
-   * it, it is taken back; otherwise the worker is stopped and replaced.
-   */
-  #stop(job: Job, reason: unknown): void {
-    const seq = job.placedSeq;
-    const worker = this.#unplace(job);
-    if (!worker) return;
-    this.#failed++;
-    if (worker.takeBack(seq)) return this.#afterTask(worker);
-    worker.abortTask(seq, reason instanceof TimeoutError, reason);
-    // The stopped task stays in flight: its worker, retiring, lives until the task returns (or
-    // the grace period ends), so an async task gets the abort event of its taskSignal().
-    this.#retire(worker, job);
-  }
-
-  /**
-   * Takes no more tasks to `worker`: tasks it never started go back to the queue, tasks it
-   * started may finish within a grace period, then it is ended.
-   */
-  #retire(worker: Handle, stopped: Job): void {
-    const member = this.#members.get(worker);
-    if (!member) return;
-    if (member.stopped) {
-      member.stopped.add(stopped);
-      member.graceTimer ??= setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
-      return;
-    }
-    this.#workers.delete(worker);
-    this.#clearIdle(worker);
-    this.#core?.observer?.worker(`worker ${worker.id}`, "retiring");
-    const { unstarted } = worker.retire();
-    this.#requeue(unstarted);
-    if (worker.inflight === 0) {
-      this.#end(worker);
-    } else {
-      member.stopped = new Set([stopped]);
-      member.graceTimer = setTimeout(() => this.#end(worker), DRAIN_GRACE_MS);
-    }
-    this.#restarts++;
-    this.#schedulePump();
-  }
-
-  /** Ends a worker now; tasks still in flight on it reject with WorkerCrashedError. */
-  #end(worker: Handle): void {
-    const wasRetiring = this.#members.get(worker)?.retiring === true;
-    this.#forget(worker);
-    for (const job of worker.terminate()) {
-      this.#unplace(job);
-      if (job.settled) continue;
-      this.#failed++;
-      job.reject(
-        wasRetiring
-          ? bystanderCrash(
-            `worker ${worker.id} was ended because another task on it was stopped and did not return within ${DRAIN_GRACE_MS} ms`,
-          )
-          : new WorkerCrashedError(`worker ${worker.id} was ended while running the task`),
-      );
-    }
-    this.#pruneZombies();
-    if (worker.spinning()) this.#zombies.add(worker);
-  }
-
-  /** Forgets the workers that have left their loop at last; run whenever a worker ends. */
-  #pruneZombies(): void {
-    for (const zombie of this.#zombies) if (!zombie.spinning()) this.#zombies.delete(zombie);
-  }
-
-  #forget(worker: Handle): void {
-    if (this.#members.has(worker)) this.#core?.observer?.worker(`worker ${worker.id}`, "gone");
-    const gone = worker.gone;
-    this.#ending.add(gone);
-    gone.then(() => this.#ending.delete(gone));
-    this.#workers.delete(worker);
-    this.#members.get(worker)?.destroy();
-    this.#members.delete(worker);
+    this.#members.spawnFor(this.#dispatch.queued);
   }
 
   #requeue(jobs: Job[]): void {
-    for (let i = jobs.length - 1; i >= 0; i--) {
-      const job = jobs[i]!;
-      this.#unplace(job);
-      if (!job.settled) this.#queueOf(job).unshift(job);
-    }
+    this.#dispatch.requeue(jobs);
     if (jobs.length > 0) this.#schedulePump();
   }
 
-  // One timer per idle worker, not cleared when the worker gets a task: a task only forgets when
-  // the worker went idle, and the timer, when it fires, checks and waits again if need be. A
-  // worker used one task at a time would otherwise set and clear a timer on every task.
-  #armIdle(worker: Handle): void {
-    const { idleTimeout } = this.#settings;
-    if (idleTimeout === Infinity) return;
-    const member = this.#members.get(worker);
-    if (!member) return;
-    member.idleSince = performance.now();
-    if (member.idleTimer === undefined) this.#idleTimer(worker, member, idleTimeout);
-  }
-
-  #idleTimer(worker: Handle, member: Member, ms: number): void {
-    member.idleTimer = setTimeout(() => {
-      member.idleTimer = undefined;
-      const since = member.idleSince;
-      if (since === undefined || worker.inflight > 0 || !this.#workers.has(worker)) return;
-      const left = this.#settings.idleTimeout - (performance.now() - since);
-      if (left > 0) this.#idleTimer(worker, member, left);
-      else this.#end(worker);
-    }, Math.min(ms, MAX_TIMER_MS));
-  }
-
-  #clearIdle(worker: Handle): void {
-    const member = this.#members.get(worker);
-    if (member) member.idleSince = undefined;
-  }
-
-  #break(message: string, cause: unknown): void {
-    if (this.#core?.broken) return;
+  #broken(error: BrokenExecutorError): void {
     clearTimeout(this.#respawnTimer);
-    const error = new BrokenExecutorError(`${this.#settings.label} is broken: ${message}`, {
-      cause,
-    });
     this.#core?.breakWith(error);
-    for (const job of this.#queue.drain()) job.reject(error);
-    for (const job of this.#exclusive.drain()) job.reject(error);
-    for (const worker of [...this.#members.keys()]) this.#end(worker);
+    for (const job of this.#dispatch.drain()) job.reject(error);
+    this.#members.endAll();
   }
-}
-
-/** The head of `queue` after dropping the jobs that settled while they waited. */
-function firstLive(queue: Queue<Job>): Job | undefined {
-  while (queue.length > 0 && queue.peek()!.settled) queue.shift();
-  return queue.peek();
-}
-
-function describeExit(exit: WorkerExit, kind: "thread" | "process"): string {
-  switch (exit.cause) {
-    case "close":
-      return "called self.close()";
-    case "uncaught":
-      return `failed with an uncaught error: ${messageOf(exit.error)}`;
-    case "signal":
-      return `was ended by ${exit.signal} (out of memory, or killed from outside)`;
-    case "exit":
-      return kind === "process"
-        ? `exited with code ${exit.code}`
-        : `called Deno.exit(${exit.code})`;
-  }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -30,7 +30,8 @@ h3 { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: v
 .chips { display: flex; flex-wrap: wrap; gap: 4px; }
 .chip { border-radius: 10px; padding: 1px 8px; font-size: 12px; color: #fff; background: var(--off); }
 .chip.busy { background: var(--busy); } .chip.idle { background: var(--ok); }
-.chip.starting { background: var(--warn); } .chip.retiring { background: var(--soft); }
+.chip.starting { background: var(--warn); }
+.chip.retiring, .chip.draining { background: var(--soft); }
 .chip.closed { background: var(--ok); } .chip.half-open { background: var(--warn); }
 .chip.open { background: var(--bad); }
 svg { display: block; width: 100%; background: #fbfcfd; border: 1px solid #eaeef2; }
@@ -95,7 +96,7 @@ function workers(e) {
   const w = e.workers;
   const counts = e.kind === "AsyncPoolExecutor" ? "event-loop slots in use"
     : "busy " + w.busy + " · idle " + w.idle + " · starting " + w.starting +
-      " · retiring " + w.retiring + " · spinning " + w.spinning;
+      " · retiring " + w.retiring + " (draining " + w.draining + ") · spinning " + w.spinning;
   const chips = el("div", { class: "chips" });
   for (const v of e.workerList) {
     chips.append(el("span", { class: "chip worker " + v.state, title: v.state + ", " + v.running +

@@ -31,7 +31,7 @@ export interface Failure {
 /** What a worker (or an event-loop slot, or a cluster worker) is doing. */
 export interface WorkerView {
   name: string;
-  state: "starting" | "idle" | "busy" | "retiring";
+  state: Exclude<ObservedWorkerState, "ended">;
   /** Attempts in flight on it. */
   running: number;
   /** When it was last heard of (epoch ms). */
@@ -177,11 +177,8 @@ export class Recorder implements ExecutorObserver {
   }
 
   worker(name: string, state: ObservedWorkerState): void {
-    if (state === "gone") this.workers.delete(name);
-    else {
-      const view = this.#worker(name, now());
-      view.state = state === "idle" && view.running > 0 ? "busy" : state;
-    }
+    if (state === "ended") this.workers.delete(name);
+    else this.#worker(name, now()).state = state;
     for (const sink of this.sinks) sink.worker?.(name, state);
     this.onChange?.();
   }

@@ -44,8 +44,18 @@ export interface ExecutorMetrics {
   queued: number;
   /** Tasks running. */
   running: number;
-  /** Workers by state (an AsyncPoolExecutor has none). */
-  workers: { starting: number; idle: number; busy: number; retiring: number; spinning: number };
+  /**
+   * Workers by state (an AsyncPoolExecutor has none). `draining` workers are also `retiring`:
+   * those whose event loop answered, which finish their other tasks before they end.
+   */
+  workers: {
+    starting: number;
+    idle: number;
+    busy: number;
+    retiring: number;
+    draining: number;
+    spinning: number;
+  };
   /** Workers replaced. */
   restarts: number;
   /** Run time of attempts, in seconds. */
@@ -95,7 +105,7 @@ function snapshotOf(observed: Observed, options: MetricsOptions | undefined): Ex
   const { recorder, executor, name, kind } = observed;
   const source = executor as StatsSource;
   const stats = source.stats?.() ?? {};
-  const workers = { starting: 0, idle: 0, busy: 0, retiring: 0, spinning: 0 };
+  const workers = { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 };
   const distributed = stats.redelivered !== undefined;
   if (!distributed && stats.workers) {
     for (const key of Object.keys(workers) as (keyof typeof workers)[]) {
@@ -223,7 +233,7 @@ export function formatMetrics(metrics: ExecutorMetrics[]): string {
   family(
     `${P}workers`,
     "gauge",
-    "Workers by state.",
+    "Workers by state (draining workers are retiring ones that finish their other tasks).",
     each((m) =>
       Object.entries(m.workers).map(([state, n]) =>
         sample(`${P}workers`, { executor: m.executor, state }, n)

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { wait, WorkerCrashedError, WorkerPoolExecutor } from "../../mod.ts";
+import { TimeoutError, wait, WorkerCrashedError, WorkerPoolExecutor } from "../../mod.ts";
 import { chaosTask, Plan, planFor } from "../fixtures/chaos_tasks.ts";
 
 const TASKS = 10_000;
@@ -32,8 +32,15 @@ Deno.test("WorkerPoolExecutor settles 10k tasks exactly once while 1% crash and 
       const plan = planFor(i);
       const error = await future.exception();
       if (plan === Plan.CrashAlways) {
-        if (!(error instanceof WorkerCrashedError) || !/poison/.test(error.message)) {
-          wrong.push(`${i}: expected a poison-task WorkerCrashedError, got ${error}`);
+        // Every run crashes; an attempt can also time out before it runs on a loaded machine.
+        // Two crashes make it a poison task, whichever attempts they were.
+        const runs = attempts[i]!;
+        if (runs === 0) {
+          if (!(error instanceof TimeoutError)) wrong.push(`${i}: never ran, got ${error}`);
+        } else if (!(error instanceof WorkerCrashedError)) {
+          wrong.push(`${i}: expected a WorkerCrashedError, got ${error}`);
+        } else if (runs >= 2 && !/poison/.test(error.message)) {
+          wrong.push(`${i}: crashed ${runs} times, expected the poison-task form, got ${error}`);
         } else if (error.exitCode !== 7) wrong.push(`${i}: exitCode ${error.exitCode}`);
       } else if (error !== undefined) {
         wrong.push(`${i} (plan ${plan}): ${error}`);
@@ -50,11 +57,11 @@ Deno.test("WorkerPoolExecutor settles 10k tasks exactly once while 1% crash and 
     assert.equal(stats.running, 0);
     // Items planned to crash or hang once took at least two attempts: the failed one was
     // retried. (On a loaded machine any task may also time out once and be retried.) Poison
-    // tasks ran exactly twice.
+    // tasks ran at most twice.
     for (let i = 0; i < TASKS; i++) {
       const plan = planFor(i);
       const n = attempts[i]!;
-      const ok = plan === Plan.CrashAlways ? n === 2 : plan === Plan.Answer ? n >= 1 : n >= 2;
+      const ok = plan === Plan.CrashAlways ? n <= 2 : plan === Plan.Answer ? n >= 1 : n >= 2;
       if (!ok) wrong.push(`${i} (plan ${plan}): ${n} attempts`);
     }
     assert.deepEqual(wrong.slice(0, 10), []);

@@ -214,3 +214,47 @@ Deno.test("WorkerPoolExecutor.stats() counts futures and attempts apart, and can
   assert.deepEqual(stats.futures, { completed: 1, failed: 1, cancelled: 1 });
   assert.deepEqual(stats.attempts, { completed: 1, failed: 2 });
 });
+
+Deno.test("WorkerPoolExecutor.map() with chunksize retries each item on its own, keeping the values of the others", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const counts = new Int32Array(new SharedArrayBuffer(8 * 4));
+  // Items 0 and 2 of each chunk of 4 fail their first attempt; every item counts its calls.
+  const flaky = (item: { counts: Int32Array; index: number }) => {
+    const calls = Atomics.add(item.counts, item.index, 1) + 1;
+    if (calls === 1 && item.index % 2 === 0) throw new Error(`item ${item.index} failed`);
+    return item.index * 10;
+  };
+  const items = Array.from({ length: 8 }, (_, index) => ({ counts, index }));
+  const retrying = pool.with({
+    retry: { maxAttempts: 2, backoff: { initial: 0 }, retryOn: () => true },
+  });
+  const results = [];
+  for await (const value of retrying.map(flaky, items, { chunksize: 4 })) results.push(value);
+  assert.deepEqual(results, [0, 10, 20, 30, 40, 50, 60, 70]);
+  // The items that succeeded ran once: a retry starts from the item that failed.
+  assert.deepEqual([...counts], [2, 1, 2, 1, 2, 1, 2, 1]);
+});
+
+Deno.test("WorkerPoolExecutor.map() with chunksize yields the values before an item that fails all its attempts", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const counts = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const failsTwice = (item: { counts: Int32Array; index: number }) => {
+    const calls = Atomics.add(item.counts, item.index, 1) + 1;
+    if (item.index === 1 || (item.index === 2 && calls === 1)) {
+      throw new Error(`item ${item.index} failed`);
+    }
+    return item.index;
+  };
+  const items = Array.from({ length: 4 }, (_, index) => ({ counts, index }));
+  const retrying = pool.with({
+    retry: { maxAttempts: 2, backoff: { initial: 0 }, retryOn: () => true },
+  });
+  const results: number[] = [];
+  await assert.rejects(async () => {
+    for await (const value of retrying.map(failsTwice, items, { chunksize: 4 })) {
+      results.push(value);
+    }
+  }, /item 1 failed/);
+  assert.deepEqual(results, [0]);
+  assert.deepEqual([...counts], [1, 2, 0, 0]);
+});

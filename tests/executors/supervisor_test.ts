@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RestartSupervisor } from "../../executors/_supervisor.ts";
+import { RestartSupervisor } from "../../actors/_restart_supervisor.ts";
 
 const backoff = { min: 10, max: 40, randomFactor: 0, resetAfter: 1_000 };
 

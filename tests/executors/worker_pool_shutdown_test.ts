@@ -26,6 +26,7 @@ Deno.test("WorkerPoolExecutor.shutdown() ends every worker", async () => {
     starting: 0,
     retiring: 0,
     spinning: 0,
+    draining: 0,
   });
   await pool.shutdown();
 });

@@ -39,7 +39,7 @@ Deno.test("WorkerPoolExecutor.submit() runs an export of a task module by refere
   const later: Future<number> = pool.submit(addLater, 2, 3);
   assert.equal(await sum, 3);
   assert.equal(await later, 5);
-  assert.match(await pool.submit(threadName), /^WorkerPoolExecutor worker \d+$/);
+  assert.match(await pool.submit(threadName), /^WorkerPoolExecutor-\d+ worker \d+$/);
 });
 
 Deno.test("WorkerPoolExecutor.submit() runs self-contained functions shipped by source", async () => {
@@ -319,6 +319,7 @@ Deno.test("WorkerPoolExecutor.stats() counts workers by state, the queue and the
     starting: 1,
     retiring: 0,
     spinning: 0,
+    draining: 0,
   });
   assert.equal(stats.queued, 2);
   assert.equal(stats.running, 0);
@@ -343,6 +344,7 @@ Deno.test("WorkerPoolExecutor.stats() counts workers by state, the queue and the
     starting: 0,
     retiring: 0,
     spinning: 0,
+    draining: 0,
   });
   assert.equal(stats.queued, 0);
   assert.equal(stats.running, 0);

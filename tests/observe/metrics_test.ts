@@ -91,7 +91,7 @@ Deno.test("formatMetrics() escapes label values", () => {
     attempts: { completed: 0, failed: 0, cancelled: 0 },
     queued: 0,
     running: 0,
-    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, spinning: 0 },
+    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
     restarts: 0,
     duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
     wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
