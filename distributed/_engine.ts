@@ -3,7 +3,12 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
+import {
+  headers,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -14,6 +19,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
+import { ClusterWatch } from "./_heartbeat.ts";
 import { ChunkFailure } from "../executors/_map.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
@@ -141,6 +147,7 @@ export class NatsEngine implements Engine {
   readonly #chores = new Set<Promise<unknown>>();
   readonly #subs: Subscription[] = [];
   #conn: Connection | undefined;
+  #cluster: ClusterWatch | undefined;
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
@@ -223,8 +230,17 @@ export class NatsEngine implements Engine {
     this.#pump();
   }
 
+  /** The cluster as its workers' heartbeats tell it; started by observe/ (see _heartbeat.ts). */
+  cluster(): ClusterWatch {
+    return this.#cluster ??= new ClusterWatch(
+      this.ready.then(() => this.#conn!),
+      this.#settings.queue,
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
     clearTimeout(this.#reconnectTimer);
@@ -383,8 +399,10 @@ export class NatsEngine implements Engine {
     for (;;) {
       if (sent.done) return;
       try {
+        const { traceparent } = job.task;
         const ack = await conn.js.publish(taskSubject(this.#settings.queue), bytes, {
           msgID: sent.key,
+          ...(traceparent ? { headers: traceHeaders(traceparent) } : {}),
         });
         sent.seq = ack.seq;
         break;
@@ -577,4 +595,11 @@ function dataCloneError(error: unknown): unknown {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** NATS headers that carry a task's W3C trace context to its worker. */
+function traceHeaders(traceparent: string) {
+  const h = headers();
+  h.set("traceparent", traceparent);
+  return h;
 }

@@ -9,6 +9,7 @@ import type { KV } from "@nats-io/kv";
 import { ProcessPoolExecutor } from "../executors/process_pool.ts";
 import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
+import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
 import { consumerName, defaultLayout, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
@@ -16,6 +17,7 @@ import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
+import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 
 /** How a worker runs. */
 export interface WorkerRunOptions {
@@ -41,6 +43,8 @@ export interface WorkerRunOptions {
   log?: (line: string) => void;
   /** Credentials, TLS and other connect options. */
   connection?: NatsConnectOptions;
+  /** How often it tells watching clients it is alive, in ms (see _heartbeat.ts). */
+  heartbeat?: number;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -77,6 +81,7 @@ export class DistributedWorker {
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
+  #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
   completed = 0;
   /** Tasks it finished with an error. */
@@ -150,6 +155,13 @@ export class DistributedWorker {
         ackWait,
       );
       for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
+      worker.#heartbeat = startHeartbeat(
+        nc,
+        options.queue,
+        options.name,
+        options.heartbeat ?? HEARTBEAT_MS,
+        () => worker.#running.size,
+      );
       options.log?.(
         `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
           [options.servers].flat().map(redact).join(",")
@@ -169,6 +181,7 @@ export class DistributedWorker {
    */
   stop(): Promise<void> {
     this.#draining = true;
+    this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
       await Promise.all(this.#lanes);
       await Promise.all(this.#acks);
@@ -242,7 +255,7 @@ export class DistributedWorker {
     this.#running.set(key, controller);
     let record: ResultRecord;
     try {
-      record = await this.#run(env, controller.signal, deliveries);
+      record = await this.#run(env, controller.signal, deliveries, msg.headers?.get("traceparent"));
     } finally {
       this.#running.delete(key);
       clearInterval(working);
@@ -251,7 +264,12 @@ export class DistributedWorker {
     await this.#finish(msg, key, record);
   }
 
-  async #run(env: TaskEnvelope, signal: AbortSignal, deliveries: number): Promise<ResultRecord> {
+  async #run(
+    env: TaskEnvelope,
+    signal: AbortSignal,
+    deliveries: number,
+    traceparent: string | undefined,
+  ): Promise<ResultRecord> {
     let fn: Fn;
     let args: unknown[];
     try {
@@ -268,7 +286,10 @@ export class DistributedWorker {
     const view = this.#pool.with(options);
     if (env.kind === "call") {
       try {
-        const value = await view.submit(fn, ...args);
+        const value = await carryTraceparent(
+          traceparent || undefined,
+          () => view.submit(fn, ...args),
+        );
         return { v: 1, ok: true, value, worker: this.name, deliveries };
       } catch (error) {
         return failure(error, this.name, deliveries);

@@ -256,7 +256,7 @@ export class DistributedExecutor implements Executor {
     this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
     this.#engine.observed = this.#core;
-    makeObservable(this, this.#core);
+    makeObservable(this, this.#core, () => this.#engine.cluster());
   }
 
   /**

@@ -12,7 +12,8 @@
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
  * this is remote code execution, off by default), `--name NAME`, `--ack-wait MS` (used only when
- * the queue's consumer does not exist yet), `--quiet` (no start and stop lines), and the
+ * the queue's consumer does not exist yet), `--heartbeat MS` (how often it tells watching clients
+ * it is alive; default 2000), `--quiet` (no start and stop lines), and the
  * connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`, `--creds PATH`,
  * `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can come from an
  * environment variable instead, which keeps secrets off the command line: `FUTURES_NATS_URL`
@@ -60,6 +61,7 @@ Options:
   --allow-source        run functions sent by source (remote code execution; off by default)
   --name NAME           its name in logs and stats (default host:pid)
   --ack-wait MS         used only when the queue's consumer does not exist yet
+  --heartbeat MS        how often it tells watching clients it is alive (default 2000)
   --quiet               no start and stop lines
   --user NAME           NATS user (env FUTURES_NATS_USER)
   --password TEXT       its password (env FUTURES_NATS_PASSWORD: keeps it off the command line)
@@ -117,6 +119,7 @@ export function parseWorkerArgs(
       "allow-source": { type: "boolean", default: false },
       name: { type: "string" },
       "ack-wait": { type: "string" },
+      heartbeat: { type: "string" },
       quiet: { type: "boolean", default: false },
       user: { type: "string" },
       password: { type: "string" },
@@ -168,6 +171,15 @@ export function parseWorkerArgs(
       );
     }
     options.ackWait = ackWait;
+  }
+  if (values.heartbeat !== undefined) {
+    const heartbeat = Number(values.heartbeat);
+    if (!Number.isInteger(heartbeat) || heartbeat < 1) {
+      throw new RangeError(
+        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${values.heartbeat}`,
+      );
+    }
+    options.heartbeat = heartbeat;
   }
   const connection: NatsConnectOptions = {};
   const set = <K extends keyof NatsConnectOptions>(

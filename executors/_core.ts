@@ -23,7 +23,7 @@ import {
 } from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
-import type { ExecutorObserver } from "./_observe.ts";
+import { carriedTraceparent, type ExecutorObserver } from "./_observe.ts";
 
 // Once the program unloads, nothing submitted would ever run: the event loop is done. Python
 // refuses to schedule new futures after interpreter shutdown; so do we. Registered when this
@@ -236,6 +236,7 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
+    task.traceparent = carriedTraceparent();
     if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;

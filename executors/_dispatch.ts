@@ -145,6 +145,7 @@ export class Dispatcher {
         fn: this.#refs.ref(job.fn),
         args: job.args,
         transfer: job.options.transfer,
+        traceparent: job.task.traceparent,
       };
       let batch = batches.get(member);
       if (!batch) batches.set(member, batch = []);

@@ -52,14 +52,65 @@ export interface Observable {
   readonly label: string;
 }
 
-const observables = new WeakMap<object, Observable>();
+/**
+ * A distributed executor's cluster, as its workers' heartbeats tell it (distributed/_heartbeat.ts
+ * implements it; observe/ reads it).
+ */
+export interface ObservedCluster {
+  /** A worker not heard of for this long is gone, in ms; by default three of its intervals. */
+  expiry: number | undefined;
+  /** Called when a worker joins or leaves, and when a new stream depth arrives. */
+  onChange: (() => void) | undefined;
+  /** The workers heard of lately. */
+  workers(): { name: string; running: number; pid: number; host: string | undefined }[];
+  /** Tasks in the stream no worker has taken, as last read (one read per call at most). */
+  streamDepth(): number | undefined;
+}
 
-/** Called by each executor's constructor: makes `executor` observable through `core`. */
-export function makeObservable(executor: object, core: Observable): void {
+const observables = new WeakMap<object, Observable>();
+const clusters = new WeakMap<object, () => ObservedCluster>();
+
+/**
+ * Called by each executor's constructor: makes `executor` observable through `core`, and its
+ * cluster through `cluster` (a distributed executor; called when an observer first asks).
+ */
+export function makeObservable(
+  executor: object,
+  core: Observable,
+  cluster?: () => ObservedCluster,
+): void {
   observables.set(executor, core);
+  if (cluster) clusters.set(executor, cluster);
+}
+
+/** The cluster of a distributed executor (it starts watching it), or undefined. */
+export function clusterOf(executor: object): ObservedCluster | undefined {
+  return clusters.get(executor)?.();
 }
 
 /** The core behind a public executor, or undefined for an object that is not one. */
 export function observableOf(executor: object): Observable | undefined {
   return observables.get(executor);
+}
+
+let carried: string | undefined;
+
+/**
+ * Calls `submit` with `traceparent` as the trace context of the tasks it submits (synchronously):
+ * their attempts run in it on the workers. A distributed worker passes on the context that came
+ * with a task this way.
+ */
+export function carryTraceparent<T>(traceparent: string | undefined, submit: () => T): T {
+  const outer = carried;
+  carried = traceparent;
+  try {
+    return submit();
+  } finally {
+    carried = outer;
+  }
+}
+
+/** The trace context set by `carryTraceparent()` around the current submit, if any. */
+export function carriedTraceparent(): string | undefined {
+  return carried;
 }

@@ -194,6 +194,11 @@ export class Task implements FutureOwner {
   /** The arguments; futures among them are replaced by their values before the first attempt. */
   args: unknown[];
   readonly options: TaskOptions;
+  /**
+   * The W3C trace context its attempts run in on a worker: set when it is submitted inside
+   * `carryTraceparent()`, or by a tracer for each attempt (see _observe.ts).
+   */
+  traceparent: string | undefined;
   /** Links in the executor's list of unsettled tasks. */
   previousLive: Task | undefined;
   nextLive: Task | undefined;

@@ -183,18 +183,21 @@ export class Recorder implements ExecutorObserver {
     this.onChange?.();
   }
 
-  /** Forgets cluster workers not heard of within `ms` (they have no exit event here). */
-  expireWorkers(ms: number): void {
-    const limit = now() - ms;
-    for (const [name, view] of this.workers) {
-      if (view.seen < limit && view.running === 0) this.workers.delete(name);
+  /**
+   * Makes the worker list that of a cluster's heartbeats: cluster workers have no exit event
+   * here, so those no longer heard of leave (unless a task of ours is still on them).
+   */
+  syncCluster(alive: { name: string; running: number }[]): void {
+    const t = now();
+    const names = new Set<string>();
+    for (const { name, running } of alive) {
+      names.add(name);
+      const view = this.#worker(name, t);
+      if (view.running === 0) view.state = running > 0 ? "busy" : "idle";
     }
-  }
-
-  /** Marks a worker as alive (a heartbeat). */
-  heard(name: string, at: number): void {
-    const view = this.#worker(name, at);
-    view.seen = Math.max(view.seen, at);
+    for (const [name, view] of this.workers) {
+      if (!names.has(name) && view.running === 0) this.workers.delete(name);
+    }
   }
 
   /** The timeline's last `seconds` seconds, oldest first, with empty seconds filled in. */

@@ -1,6 +1,6 @@
 // Finds the core behind each public executor and installs one recorder on it, once.
 
-import { observableOf } from "../executors/_observe.ts";
+import { clusterOf, observableOf, type ObservedCluster } from "../executors/_observe.ts";
 import { Recorder } from "./_recorder.ts";
 
 /**
@@ -16,6 +16,8 @@ export interface Observed {
   kind: string;
   executor: object;
   recorder: Recorder;
+  /** A distributed executor's cluster, watched from its workers' heartbeats. */
+  cluster: ObservedCluster | undefined;
 }
 
 const recorders = new WeakMap<object, Recorder>();
@@ -34,6 +36,9 @@ export function recorderOf(executor: object, what: string): Recorder {
   }
   recorder = new Recorder(core);
   core.observer = recorder;
+  // A cluster's workers joining and leaving are changes too (the dashboard sends an update).
+  const cluster = clusterOf(executor);
+  if (cluster) cluster.onChange = () => recorder.onChange?.();
   recorders.set(executor, recorder);
   return recorder;
 }
@@ -55,6 +60,7 @@ export function observeAll(executors: Executors, what: string): Observed[] {
     const label = recorder.core.label;
     const kind = label.split(" ")[0]!;
     const own = /'(.*)'$/.exec(label)?.[1];
-    return { name: name ?? own ?? kind, kind, executor, recorder };
+    const cluster = clusterOf(executor);
+    return { name: name ?? own ?? kind, kind, executor, recorder, cluster };
   });
 }

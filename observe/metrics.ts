@@ -66,9 +66,9 @@ export interface ExecutorMetrics {
   circuits: { domain: string; state: 0 | 1 | 2 }[];
   /** For a DistributedExecutor: the cluster as this client sees it. */
   cluster?: {
-    /** Workers heard of within the heartbeat expiry. */
+    /** Workers whose heartbeat was heard within the expiry, by name. */
     workers: string[];
-    /** Tasks published (or about to be) that no worker has started. */
+    /** Tasks in the queue's stream that no worker has taken (read from JetStream). */
     streamDepth: number;
     /** Deliveries after the first (a worker was lost, or gave a task back). */
     redeliveries: number;
@@ -78,8 +78,9 @@ export interface ExecutorMetrics {
 /** Options of {@linkcode readMetrics} and {@linkcode metricsHandler}. */
 export interface MetricsOptions {
   /**
-   * A cluster worker not heard of for this long leaves `cluster.workers`, in ms.
-   * @default {30000}
+   * A cluster worker whose heartbeat has not been heard for this long leaves `cluster.workers`,
+   * in ms. By default three of the worker's own heartbeat intervals (`--heartbeat`, 2 s).
+   * @default {6000}
    */
   workerExpiry?: number;
 }
@@ -102,7 +103,7 @@ interface StatsSource {
 }
 
 function snapshotOf(observed: Observed, options: MetricsOptions | undefined): ExecutorMetrics {
-  const { recorder, executor, name, kind } = observed;
+  const { recorder, executor, name, kind, cluster } = observed;
   const source = executor as StatsSource;
   const stats = source.stats?.() ?? {};
   const workers = { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 };
@@ -131,15 +132,18 @@ function snapshotOf(observed: Observed, options: MetricsOptions | undefined): Ex
     circuits,
   };
   if (distributed) {
-    recorder.expireWorkers(options?.workerExpiry ?? 30_000);
-    const names = [...recorder.workers.keys()].sort();
-    for (const view of recorder.workers.values()) {
-      if (view.running > 0) workers.busy++;
+    if (cluster && options?.workerExpiry !== undefined) cluster.expiry = options.workerExpiry;
+    const alive = cluster?.workers() ?? [];
+    recorder.syncCluster(alive);
+    for (const worker of alive) {
+      if (worker.running > 0) workers.busy++;
       else workers.idle++;
     }
     metrics.cluster = {
-      workers: names,
-      streamDepth: stats.queued ?? 0,
+      workers: alive.map((w) => w.name),
+      // Read from JetStream at most once per snapshot; until the first answer, what this client
+      // has published and no worker has started.
+      streamDepth: cluster?.streamDepth() ?? stats.queued ?? 0,
       redeliveries: stats.redelivered ?? 0,
     };
   }

@@ -99,6 +99,11 @@ class TaskTracer implements Sink {
       attributes: { "concurrent_futures.attempt": job.attempt },
     }, task.context);
     this.#jobs.set(job, { span, queuedAt: now(), worker: undefined, runMs: undefined });
+    // The attempt's context goes with it to the worker (a Web Worker, a process, or over NATS).
+    const sc = span.spanContext();
+    if (this.#api.trace.isSpanContextValid(sc)) {
+      job.task.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
+    }
   }
 
   started(job: Job, worker: string | undefined): void {
