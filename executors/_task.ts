@@ -82,6 +82,8 @@ export class Job implements QueueLinks<Job> {
   placedOn: unknown;
   /** The job's number on that worker. */
   placedSeq = 0;
+  /** Where an observer keeps what it records of this attempt (see observe/_recorder.ts). */
+  observerSlot = -1;
   #controller: AbortController | undefined;
   #stopTimer: (() => void) | undefined;
   /**

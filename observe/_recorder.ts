@@ -52,134 +52,205 @@ export interface Second {
 /** Receives the same events as the recorder, after it (tracing hangs here). */
 export type Sink = Partial<ExecutorObserver>;
 
-interface JobRecord {
-  queuedAt: number;
-  startedAt: number;
-  lane: string | undefined;
-  /** The event-loop slot it holds (AsyncPoolExecutor), or -1. */
-  slot: number;
-  runMs: number | undefined;
-}
-
-const BARS = 600;
+const BARS = 1024;
 const FAILURES = 20;
-const SECONDS = 300;
+/** Seconds the timeline keeps (a power of two: the ring is indexed by `second & (SECONDS - 1)`). */
+const SECONDS = 512;
+/** Observations held before they go into the histograms. */
+const PENDING = 256;
+const OUTCOMES: readonly Outcome[] = ["completed", "failed", "cancelled"];
 
 /** Epoch milliseconds with sub-millisecond precision. */
 export const now = (): number => performance.timeOrigin + performance.now();
 
-/** The recorder of one executor. */
+/**
+ * The recorder of one executor. Recording allocates nothing per event: what an attempt needs
+ * between its events lives in typed arrays at a slot of its own (`Job.observerSlot`), bars and
+ * seconds go into typed-array rings, names are interned once, and run and wait times wait in a
+ * buffer that is added to the histograms in batches (when it is full, and before any read).
+ */
 export class Recorder implements ExecutorObserver {
-  readonly duration = new Histogram();
-  readonly wait = new Histogram();
   readonly attempts: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
   readonly tasks: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
+  /** Whether `tasks` is counted here (the executor's stats() has no `futures`). */
+  countTasks = true;
   readonly workers = new Map<string, WorkerView>();
-  /** The newest task bars (up to twice as many are kept between trims; read the last 600). */
-  readonly bars: TaskBar[] = [];
   /** The newest failures, last 20 at least. */
   readonly failures: Failure[] = [];
-  /** One entry per second with activity, the last 300 at least. */
-  readonly timeline: Second[] = [];
-  readonly sinks = new Set<Sink>();
-  readonly #jobs = new Map<Job, JobRecord>();
-  /** Event-loop slots in use (AsyncPoolExecutor has no workers: its tasks run in slots). */
-  readonly #slots: boolean[] = [];
+  /** Receive the same events, after the recorder (tracing adds one). */
+  readonly sinks: Sink[] = [];
   /** Listeners told when something changed (the dashboard batches its updates). */
   onChange: (() => void) | undefined;
 
+  readonly #duration = new Histogram();
+  readonly #wait = new Histogram();
+  #pendingDuration = new Float64Array(PENDING);
+  #pendingWait = new Float64Array(PENDING);
+  #durations = 0;
+  #waits = 0;
+
+  // Per attempt in flight, at its slot.
+  #queuedAt = new Float64Array(64);
+  #startedAt = new Float64Array(64);
+  #runMs = new Float64Array(64);
+  #lane = new Int32Array(64);
+  #asyncSlot = new Int32Array(64);
+  #free: number[] = [];
+  #slots = 0;
+
+  // Lanes (worker names) and function names, interned.
+  readonly #laneIds = new Map<string, number>();
+  readonly #laneNames: string[] = [];
+  readonly #views: (WorkerView | undefined)[] = [];
+  readonly #fnIds = new Map<string, number>();
+  readonly #fnNames: string[] = [];
+  /** Event-loop slots in use (AsyncPoolExecutor has no workers: its tasks run in slots). */
+  readonly #loopSlots: boolean[] = [];
+  /** The lane of each event-loop slot. */
+  readonly #loopLanes: number[] = [];
+
+  // The task bars, a ring.
+  readonly #barStart = new Float64Array(BARS);
+  readonly #barEnd = new Float64Array(BARS);
+  readonly #barLane = new Int32Array(BARS);
+  readonly #barFn = new Int32Array(BARS);
+  readonly #barOutcome = new Uint8Array(BARS);
+  readonly #barAttempt = new Int32Array(BARS);
+  #bars = 0;
+
+  // The timeline, a ring of seconds.
+  readonly #secT = new Float64Array(SECONDS).fill(-1);
+  readonly #secCompleted = new Float64Array(SECONDS);
+  readonly #secFailed = new Float64Array(SECONDS);
+  readonly #secRunMs = new Float64Array(SECONDS);
+  readonly #secRuns = new Float64Array(SECONDS);
+
   constructor(readonly core: Observable) {}
 
+  /** Run times of attempts, in seconds. */
+  get duration(): Histogram {
+    this.#flush();
+    return this.#duration;
+  }
+
+  /** Times attempts waited before they started, in seconds. */
+  get wait(): Histogram {
+    this.#flush();
+    return this.#wait;
+  }
+
   submitted(task: Task): void {
-    for (const sink of this.sinks) sink.submitted?.(task);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.submitted?.(task);
   }
 
   queued(job: Job): void {
-    const t = now();
-    this.#jobs.set(job, { queuedAt: t, startedAt: 0, lane: undefined, slot: -1, runMs: undefined });
-    for (const sink of this.sinks) sink.queued?.(job);
+    let slot = job.observerSlot;
+    if (slot < 0) slot = job.observerSlot = this.#slot();
+    this.#queuedAt[slot] = now();
+    this.#startedAt[slot] = 0;
+    this.#runMs[slot] = -1;
+    this.#lane[slot] = -1;
+    this.#asyncSlot[slot] = -1;
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.queued?.(job);
   }
 
   started(job: Job, worker: string | undefined): void {
-    const record = this.#jobs.get(job);
-    if (!record) return;
+    const slot = job.observerSlot;
+    if (slot < 0) return;
     const t = now();
-    if (record.lane !== undefined) {
+    if (this.#lane[slot]! >= 0) {
       // Taken back from one worker and given to another.
-      this.#leave(record);
+      this.#leave(slot, t);
     } else {
-      record.startedAt = t;
-      this.wait.observe((t - record.queuedAt) / 1000);
+      this.#startedAt[slot] = t;
+      this.#observe(this.#pendingWait, (t - this.#queuedAt[slot]!) / 1000, false);
     }
+    let lane: number;
     if (worker === undefined) {
-      let slot = this.#slots.indexOf(false);
-      if (slot < 0) slot = this.#slots.length;
-      this.#slots[slot] = true;
-      record.slot = slot;
-      worker = `slot ${slot + 1}`;
-    }
-    record.lane = worker;
-    const view = this.#worker(worker, t);
+      let index = this.#loopSlots.indexOf(false);
+      if (index < 0) index = this.#loopSlots.length;
+      this.#loopSlots[index] = true;
+      this.#asyncSlot[slot] = index;
+      lane = this.#loopLanes[index] ??= this.#laneOf(`slot ${index + 1}`);
+    } else lane = this.#laneOf(worker);
+    this.#lane[slot] = lane;
+    const view = this.#view(lane, t);
     view.running++;
     view.state = "busy";
-    for (const sink of this.sinks) sink.started?.(job, worker);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.started?.(job, worker);
     this.onChange?.();
   }
 
   ran(job: Job, ms: number): void {
-    const record = this.#jobs.get(job);
-    if (record) record.runMs = ms;
-    for (const sink of this.sinks) sink.ran?.(job, ms);
+    if (job.observerSlot >= 0) this.#runMs[job.observerSlot] = ms;
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms);
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
-    const record = this.#jobs.get(job);
-    this.#jobs.delete(job);
+    const slot = job.observerSlot;
     const t = now();
-    const outcome: Outcome = ok
-      ? "completed"
-      : error instanceof CancelledError
-      ? "cancelled"
-      : "failed";
-    const fn = fnName(job.fn);
-    if (record && record.lane !== undefined) {
-      this.attempts[outcome]++;
-      const start = record.runMs === undefined
-        ? record.startedAt
-        : Math.max(record.startedAt, t - record.runMs);
+    const outcome = ok ? 0 : error instanceof CancelledError ? 2 : 1;
+    if (slot >= 0 && this.#lane[slot]! >= 0) {
+      this.attempts[OUTCOMES[outcome]!]++;
+      const runMs = this.#runMs[slot]!;
+      const start = runMs < 0
+        ? this.#startedAt[slot]!
+        : Math.max(this.#startedAt[slot]!, t - runMs);
       const ms = t - start;
-      this.duration.observe(ms / 1000);
+      this.#observe(this.#pendingDuration, ms / 1000, true);
       const second = this.#second(t);
-      if (ok) second.completed++;
-      else second.failed++;
-      second.runMs += ms;
-      second.runs++;
+      if (ok) this.#secCompleted[second]!++;
+      else this.#secFailed[second]!++;
+      this.#secRunMs[second]! += ms;
+      this.#secRuns[second]!++;
+      const bar = this.#bars++ & (BARS - 1);
+      this.#barStart[bar] = start;
+      this.#barEnd[bar] = t;
+      this.#barLane[bar] = this.#lane[slot]!;
+      this.#barFn[bar] = this.#fnOf(job.fn);
+      this.#barOutcome[bar] = outcome;
+      this.#barAttempt[bar] = job.attempt;
+      this.#leave(slot, t);
+    }
+    if (slot >= 0) {
+      job.observerSlot = -1;
+      this.#free.push(slot);
+    }
+    if (outcome === 1) {
       push(
-        this.bars,
-        { lane: record.lane, fn, start, end: t, outcome, attempt: job.attempt },
-        BARS,
+        this.failures,
+        { at: t, fn: fnName(job.fn), attempt: job.attempt, error: describe(error) },
+        FAILURES,
       );
-      this.#leave(record);
     }
-    if (!ok && outcome === "failed") {
-      push(this.failures, { at: t, fn, attempt: job.attempt, error: describe(error) }, FAILURES);
-    }
-    for (const sink of this.sinks) sink.ended?.(job, ok, error);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.ended?.(job, ok, error);
     this.onChange?.();
   }
 
   settled(task: Task): void {
-    const future = task.future;
-    if (future.cancelled()) this.tasks.cancelled++;
-    else if (outcomeOf(future).failed) this.tasks.failed++;
-    else this.tasks.completed++;
-    for (const sink of this.sinks) sink.settled?.(task);
+    if (this.countTasks) {
+      const future = task.future;
+      if (future.cancelled()) this.tasks.cancelled++;
+      else if (outcomeOf(future).failed) this.tasks.failed++;
+      else this.tasks.completed++;
+    }
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.settled?.(task);
   }
 
   worker(name: string, state: ObservedWorkerState): void {
-    if (state === "ended") this.workers.delete(name);
-    else this.#worker(name, now()).state = state;
-    for (const sink of this.sinks) sink.worker?.(name, state);
+    if (state === "ended") {
+      this.workers.delete(name);
+      const lane = this.#laneIds.get(name);
+      if (lane !== undefined) this.#views[lane] = undefined;
+    } else this.#view(this.#laneOf(name), now()).state = state;
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.worker?.(name, state);
     this.onChange?.();
   }
 
@@ -192,52 +263,142 @@ export class Recorder implements ExecutorObserver {
     const names = new Set<string>();
     for (const { name, running } of alive) {
       names.add(name);
-      const view = this.#worker(name, t);
+      const view = this.#view(this.#laneOf(name), t);
       if (view.running === 0) view.state = running > 0 ? "busy" : "idle";
     }
     for (const [name, view] of this.workers) {
-      if (!names.has(name) && view.running === 0) this.workers.delete(name);
+      if (!names.has(name) && view.running === 0) this.worker(name, "ended");
     }
   }
 
-  /** The timeline's last `seconds` seconds, oldest first, with empty seconds filled in. */
-  recent(seconds: number): Second[] {
-    const end = Math.floor(now() / 1000);
-    const byT = new Map(this.timeline.map((s) => [s.t, s]));
-    const out: Second[] = [];
-    for (let t = end - seconds + 1; t <= end; t++) {
-      out.push(byT.get(t) ?? { t, completed: 0, failed: 0, runMs: 0, runs: 0 });
+  /** The newest task bars (up to 1024), oldest first. */
+  get bars(): TaskBar[] {
+    const out: TaskBar[] = [];
+    for (let i = Math.max(0, this.#bars - BARS); i < this.#bars; i++) {
+      const bar = i & (BARS - 1);
+      out.push({
+        lane: this.#laneNames[this.#barLane[bar]!]!,
+        fn: this.#fnNames[this.#barFn[bar]!]!,
+        start: this.#barStart[bar]!,
+        end: this.#barEnd[bar]!,
+        outcome: OUTCOMES[this.#barOutcome[bar]!]!,
+        attempt: this.#barAttempt[bar]!,
+      });
     }
     return out;
   }
 
-  #leave(record: JobRecord): void {
-    const view = record.lane === undefined ? undefined : this.workers.get(record.lane);
+  /** The timeline's last `seconds` seconds (at most 512), oldest first, empty seconds included. */
+  recent(seconds: number): Second[] {
+    const end = Math.floor(now() / 1000);
+    const out: Second[] = [];
+    for (let t = end - Math.min(seconds, SECONDS) + 1; t <= end; t++) {
+      const i = t & (SECONDS - 1);
+      out.push(
+        this.#secT[i] === t
+          ? {
+            t,
+            completed: this.#secCompleted[i]!,
+            failed: this.#secFailed[i]!,
+            runMs: this.#secRunMs[i]!,
+            runs: this.#secRuns[i]!,
+          }
+          : { t, completed: 0, failed: 0, runMs: 0, runs: 0 },
+      );
+    }
+    return out;
+  }
+
+  #slot(): number {
+    const free = this.#free.pop();
+    if (free !== undefined) return free;
+    if (this.#slots === this.#queuedAt.length) {
+      const grow = <A extends Float64Array | Int32Array>(a: A): A => {
+        const b = new (a.constructor as new (n: number) => A)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.#queuedAt = grow(this.#queuedAt);
+      this.#startedAt = grow(this.#startedAt);
+      this.#runMs = grow(this.#runMs);
+      this.#lane = grow(this.#lane);
+      this.#asyncSlot = grow(this.#asyncSlot);
+    }
+    return this.#slots++;
+  }
+
+  #observe(pending: Float64Array, seconds: number, duration: boolean): void {
+    const n = duration ? this.#durations++ : this.#waits++;
+    pending[n] = seconds;
+    if (n + 1 === PENDING) this.#flush();
+  }
+
+  #flush(): void {
+    for (let i = 0; i < this.#durations; i++) this.#duration.observe(this.#pendingDuration[i]!);
+    for (let i = 0; i < this.#waits; i++) this.#wait.observe(this.#pendingWait[i]!);
+    this.#durations = this.#waits = 0;
+  }
+
+  #laneOf(name: string): number {
+    let id = this.#laneIds.get(name);
+    if (id === undefined) {
+      id = this.#laneNames.push(name) - 1;
+      this.#laneIds.set(name, id);
+    }
+    return id;
+  }
+
+  // By name: a closure submitted in a loop is a new function each time, with the same name.
+  #fnOf(fn: (...args: unknown[]) => unknown): number {
+    const name = fn.name || "anonymous";
+    let id = this.#fnIds.get(name);
+    if (id === undefined) {
+      // Past 10000 names (generated ones), the rest share the last.
+      if (this.#fnIds.size >= 10_000) return this.#fnNames.length - 1;
+      id = this.#fnNames.push(name) - 1;
+      this.#fnIds.set(name, id);
+    }
+    return id;
+  }
+
+  #leave(slot: number, t: number): void {
+    const view = this.#views[this.#lane[slot]!];
     if (view) {
       view.running = Math.max(0, view.running - 1);
-      view.seen = now();
+      view.seen = t;
       if (view.running === 0 && view.state === "busy") view.state = "idle";
     }
-    if (record.slot >= 0) {
-      this.#slots[record.slot] = false;
-      record.slot = -1;
+    const index = this.#asyncSlot[slot]!;
+    if (index >= 0) {
+      this.#loopSlots[index] = false;
+      this.#asyncSlot[slot] = -1;
     }
   }
 
-  #worker(name: string, t: number): WorkerView {
-    let view = this.workers.get(name);
-    if (!view) this.workers.set(name, view = { name, state: "idle", running: 0, seen: t });
+  #view(lane: number, t: number): WorkerView {
+    let view = this.#views[lane];
+    if (!view) {
+      const name = this.#laneNames[lane]!;
+      view = this.workers.get(name);
+      if (!view) this.workers.set(name, view = { name, state: "idle", running: 0, seen: t });
+      this.#views[lane] = view;
+    }
     view.seen = t;
     return view;
   }
 
-  #second(t: number): Second {
+  #second(t: number): number {
     const sec = Math.floor(t / 1000);
-    const last = this.timeline.at(-1);
-    if (last && last.t === sec) return last;
-    const second = { t: sec, completed: 0, failed: 0, runMs: 0, runs: 0 };
-    push(this.timeline, second, SECONDS);
-    return second;
+    const i = sec & (SECONDS - 1);
+    if (this.#secT[i] !== sec) {
+      this.#secT[i] = sec;
+      this.#secCompleted[i] =
+        this.#secFailed[i] =
+        this.#secRunMs[i] =
+        this.#secRuns[i] =
+          0;
+    }
+    return i;
   }
 }
 

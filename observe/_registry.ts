@@ -35,6 +35,9 @@ export function recorderOf(executor: object, what: string): Recorder {
     );
   }
   recorder = new Recorder(core);
+  // Futures settled are counted by the executor's stats() where it has them.
+  const stats = (executor as { stats?(): { futures?: unknown } }).stats?.();
+  recorder.countTasks = stats?.futures === undefined;
   core.observer = recorder;
   // A cluster's workers joining and leaving are changes too (the dashboard sends an update).
   const cluster = clusterOf(executor);

@@ -58,8 +58,8 @@ export async function traceExecutors(executors: Executors, options?: TraceOption
   const api = await import("@opentelemetry/api");
   const tracer = api.trace.getTracer(options?.tracerName ?? "@concurrent/futures");
   for (const { name, recorder } of observed) {
-    if ([...recorder.sinks].some((sink) => sink instanceof TaskTracer)) continue;
-    recorder.sinks.add(new TaskTracer(api, tracer, name));
+    if (recorder.sinks.some((sink) => sink instanceof TaskTracer)) continue;
+    recorder.sinks.push(new TaskTracer(api, tracer, name));
   }
 }
 
