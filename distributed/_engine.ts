@@ -28,6 +28,7 @@ import {
   taskSubject,
 } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
+import type { RequestedLayout } from "./_verify.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 
@@ -37,6 +38,10 @@ export interface EngineSettings {
   queue: string;
   modules: FunctionRefs;
   layout: LayoutOptions;
+  /** The layout settings given explicitly: checked against the JetStream objects that exist. */
+  requested: RequestedLayout;
+  /** A stable client id (`clientId`), or a random one when undefined. */
+  clientId: string | undefined;
   maxPublished: number;
   maxAttempts: number;
   payloadThreshold: number;
@@ -63,6 +68,10 @@ export interface DistributedStats {
   redelivered: number;
   /** Outcomes per worker name. */
   workers: Record<string, { completed: number; failed: number }>;
+  /** Whether the connection to NATS is up; while it is down, submits are held here. */
+  connected: boolean;
+  /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
+  buffered: number;
 }
 
 interface Sent {
@@ -94,7 +103,9 @@ export class NatsEngine implements Engine {
   freeSlots(): number {
     return 0;
   }
-  readonly client = `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  readonly client: string;
+  /** Starts every task id: a client with a stable id never reuses the ids of an earlier run. */
+  readonly #session = crypto.randomUUID().slice(0, 8);
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
   readonly ready: Promise<void>;
@@ -116,11 +127,17 @@ export class NatsEngine implements Engine {
   #watching: Promise<void> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection is up; while down, publishing waits on `#back`. */
+  #connected = true;
+  #back = Promise.withResolvers<void>();
+  #maxPayload = 1024 * 1024;
   #stats = { completed: 0, failed: 0, redelivered: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.client = settings.clientId ??
+      `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -150,10 +167,14 @@ export class NatsEngine implements Engine {
     let inFlight = 0;
     let queued = 0;
     for (const job of this.#queuedJobs()) if (!job.settled) queued++;
-    for (const sent of this.#sent.values()) sent.started ? inFlight++ : queued++;
+    let buffered = queued;
+    for (const sent of this.#sent.values()) {
+      sent.started ? inFlight++ : queued++;
+      if (sent.seq === undefined) buffered++;
+    }
     const workers: DistributedStats["workers"] = {};
     for (const [name, counts] of Object.entries(this.#perWorker)) workers[name] = { ...counts };
-    return { queued, inFlight, ...this.#stats, workers };
+    return { queued, inFlight, ...this.#stats, workers, connected: this.#connected, buffered };
   }
 
   *#queuedJobs(): Generator<Job> {
@@ -176,6 +197,8 @@ export class NatsEngine implements Engine {
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
     clearTimeout(this.#reconnectTimer);
+    // Publishes waiting for the connection give up: their jobs are settled by now.
+    this.#back.resolve();
     while (this.#chores.size > 0) await Promise.allSettled([...this.#chores]);
     this.#watch?.stop();
     await this.#watching;
@@ -204,10 +227,12 @@ export class NatsEngine implements Engine {
     });
     try {
       const jsm = await jetstreamManager(nc);
-      await ensureQueue(jsm, settings.queue, settings.layout);
+      await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
       const js = jetstream(nc);
-      const kv = await openResults(js, settings.layout);
-      this.#conn = { nc, js, jsm, kv, blobs: new Blobs(js, settings.layout) };
+      const kv = await openResults(js, settings.layout, settings.requested);
+      const blobs = new Blobs(js, settings.layout, settings.requested);
+      this.#conn = { nc, js, jsm, kv, blobs };
+      this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
       throw error;
@@ -267,7 +292,8 @@ export class NatsEngine implements Engine {
   }
 
   #pump(): void {
-    if (!this.#conn || this.#closed && this.#queue.length === 0) return;
+    // While the connection is down, jobs stay in the queue (bounded by `maxQueued`).
+    if (!this.#conn || !this.#connected || this.#closed && this.#queue.length === 0) return;
     while (this.#sent.size < this.#settings.maxPublished && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       if (!job.settled) this.#chore(this.#publish(job, this.#conn));
@@ -275,7 +301,7 @@ export class NatsEngine implements Engine {
   }
 
   async #publish(job: Job, conn: Connection): Promise<void> {
-    const id = (++this.#counter).toString(36);
+    const id = `${this.#session}${(++this.#counter).toString(36)}`;
     const sent: Sent = {
       job,
       id,
@@ -304,39 +330,58 @@ export class NatsEngine implements Engine {
     if (timeout !== undefined && timeout !== Infinity) envelope.timeout = timeout;
     if (deadline !== undefined) envelope.deadline = deadline;
     let bytes: Uint8Array;
+    let args: Uint8Array | undefined;
     try {
       bytes = serialize(envelope);
       // The server refuses a message over its max_payload (1 MiB by default), whatever we set.
-      const limit = Math.min(this.#settings.payloadThreshold, conn.nc.info!.max_payload - 8192);
-      if (bytes.length > limit) {
-        const name = `${sent.key}.args`;
-        await conn.blobs.put(name, serialize(job.args));
-        sent.blobs.push(name);
-        delete envelope.args;
-        envelope.argsBlob = name;
-        bytes = serialize(envelope);
-      }
+      const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
+      if (bytes.length > limit) args = serialize(job.args);
     } catch (error) {
       return this.#settleLocally(sent, dataCloneError(error));
     }
-    for (;;) {
-      if (sent.done) return;
-      try {
-        const ack = await conn.js.publish(taskSubject(this.#settings.queue), bytes, {
-          msgID: sent.key,
-        });
-        sent.seq = ack.seq;
-        break;
-      } catch (error) {
-        // The stream is full (discard=new) or the server is away: try again; the message id
-        // makes a publish that did arrive count once. Errors that another try cannot fix settle.
-        const permanent = /max_payload|permission|authoriz/i.test(String(error));
-        if (permanent || conn.nc.isClosed()) return this.#settleLocally(sent, error);
-        await delay(250);
-      }
+    if (args) {
+      const name = `${sent.key}.args`;
+      const stored = await this.#persist(sent, conn, () => conn.blobs.put(name, args));
+      if (!stored) return;
+      sent.blobs.push(name);
+      delete envelope.args;
+      envelope.argsBlob = name;
+      bytes = serialize(envelope);
     }
+    const subject = taskSubject(this.#settings.queue);
+    // The message id makes a publish that did arrive before an error count once.
+    const published = await this.#persist(sent, conn, async () => {
+      sent.seq = (await conn.js.publish(subject, bytes, { msgID: sent.key })).seq;
+    });
+    if (!published) return;
     if (sent.done) return void await this.#deleteMessage(sent);
     this.#bySeq.set(sent.seq!, sent);
+  }
+
+  /**
+   * Runs `step` until it succeeds: a full stream (discard=new) or a lost connection is tried again
+   * (after the connection is back), an error another try cannot fix settles the job. `false` when
+   * the job settled meanwhile.
+   */
+  async #persist(sent: Sent, conn: Connection, step: () => Promise<void>): Promise<boolean> {
+    for (;;) {
+      if (sent.done) return false;
+      if (!this.#connected) {
+        await this.#back.promise;
+        continue;
+      }
+      try {
+        await step();
+        return true;
+      } catch (error) {
+        const permanent = /max_payload|permission|authoriz/i.test(String(error));
+        if (permanent || conn.nc.isClosed()) {
+          this.#settleLocally(sent, error);
+          return false;
+        }
+        if (this.#connected) await delay(250);
+      }
+    }
   }
 
   #wireFn(fn: (...args: unknown[]) => unknown): WireFn {
@@ -451,7 +496,24 @@ export class NatsEngine implements Engine {
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type !== "reconnect" || this.#closed) continue;
+      if (this.#closed) continue;
+      if (status.type === "disconnect" && this.#connected) {
+        this.#connected = false;
+        console.warn(
+          `DistributedExecutor: lost the connection to NATS (${status.server}); ` +
+            "tasks submitted meanwhile are held here and published when it is back",
+        );
+      }
+      if (status.type !== "reconnect") continue;
+      if (!this.#connected) {
+        this.#connected = true;
+        this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
+        console.warn(`DistributedExecutor: connected to NATS again (${status.server})`);
+        const back = this.#back;
+        this.#back = Promise.withResolvers<void>();
+        back.resolve();
+        this.#pump();
+      }
       clearTimeout(this.#reconnectTimer);
       this.#reconnectTimer = setTimeout(() => this.#reconcile(true), 500);
     }

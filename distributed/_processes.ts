@@ -167,6 +167,10 @@ export interface WorkerProcessOptions {
   quiet?: boolean;
   /** Leaves out the worker's start and stop lines; its tasks' output still reaches this program. */
   logLess?: boolean;
+  /** More flags for the worker (such as `--replicas 3`). */
+  flags?: string[];
+  /** Environment variables for the worker on top of this process's own. */
+  env?: Record<string, string>;
 }
 
 /** Starts `distributed/worker.ts` as a local process with all permissions. */
@@ -190,8 +194,10 @@ export function spawnWorker(options: WorkerProcessOptions): Spawned {
   if (options.name) args.push("--name", options.name);
   if (options.ackWait !== undefined) args.push("--ack-wait", String(options.ackWait));
   if (options.logLess) args.push("--quiet");
+  if (options.flags) args.push(...options.flags);
   const child = new Deno.Command(Deno.execPath(), {
     args,
+    env: options.env,
     stdin: "null",
     stdout: options.quiet ? "null" : "inherit",
     stderr: options.quiet ? "null" : "inherit",

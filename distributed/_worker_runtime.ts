@@ -12,12 +12,17 @@ import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
-import { consumerName, defaultLayout, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { type LayoutFlags, workerLayout } from "./_settings.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 
-/** How a worker runs. */
-export interface WorkerRunOptions {
+/**
+ * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
+ * `maxInFlight`, `maxDeliveries`, `streamMaxMessages`) create the JetStream objects when they are
+ * missing; given for objects that exist, they must match them, or the worker does not start.
+ */
+export interface WorkerRunOptions extends LayoutFlags {
   /** NATS server URL(s). */
   servers: string | string[];
   /** The queue whose tasks it runs. */
@@ -32,7 +37,7 @@ export interface WorkerRunOptions {
   allowSource: boolean;
   /** Its name in logs and in the client's per-worker counts. */
   name: string;
-  /** Used only when the queue's consumer does not exist yet. */
+  /** Milliseconds without a sign of life before a held task is delivered again. */
   ackWait?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
@@ -129,21 +134,19 @@ export class DistributedWorker {
     });
     try {
       const jsm = await jetstreamManager(nc);
-      await ensureQueue(jsm, options.queue, {
-        ...defaultLayout,
-        ackWait: options.ackWait ?? defaultLayout.ackWait,
-      });
+      const { layout, requested } = workerLayout(options);
+      await ensureQueue(jsm, options.queue, layout, requested, "worker");
       const js = jetstream(nc);
       const consumer = await js.consumers.get(STREAM, consumerName(options.queue));
       const info = await consumer.info(true);
       const ackWait = (info.config.ack_wait ?? 30e9) / 1e6;
-      const kv = await openResults(js, defaultLayout);
+      const kv = await openResults(js, layout, requested, "worker");
       const worker = new DistributedWorker(
         options,
         nc,
         consumer,
         kv,
-        new Blobs(js, defaultLayout),
+        new Blobs(js, layout, requested, "worker"),
         modules,
         ackWait,
       );

@@ -22,6 +22,7 @@ import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
 import { show } from "../executors/_check.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
+import { requestedLayout } from "./_settings.ts";
 import { type DistributedStats, NatsEngine } from "./_engine.ts";
 
 export type { DistributedStats };
@@ -108,10 +109,24 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions {
    */
   replicas?: number;
   /**
-   * Milliseconds a stored result is kept (it must outlive every redelivery of its task).
+   * Milliseconds a stored result is kept (it must outlive every redelivery of its task). A task
+   * that no worker took within it is dropped from the stream (its `max_age`) and rejects.
    * @default {3600000}
    */
   resultTtl?: number;
+  /**
+   * Deliveries the queue's consumer makes at most (its `max_deliver`): a safety net above
+   * `maxAttempts` for tasks that end their worker before it can count them. Past it, the server
+   * tells the client, which rejects the task with `WorkerCrashedError`.
+   * @default {10}
+   */
+  maxDeliveries?: number;
+  /**
+   * The client's id: results are stored under it. A client started again with the same id can
+   * get the results of tasks an earlier run submitted, with `futureOf(taskId)`. Letters, digits,
+   * `_` or `-`; by default a random id.
+   */
+  clientId?: string;
 }
 
 /**
@@ -167,6 +182,8 @@ export class DistributedExecutor implements Executor {
       "storage",
       "replicas",
       "resultTtl",
+      "maxDeliveries",
+      "clientId",
     ]);
     const servers = options?.servers;
     if (
@@ -208,12 +225,25 @@ export class DistributedExecutor implements Executor {
       storage,
       replicas: int("replicas", 1),
       resultTtl: int("resultTtl", defaultLayout.resultTtl),
+      maxDeliver: int("maxDeliveries", defaultLayout.maxDeliver),
     };
+    const clientId = options?.clientId;
+    if (
+      clientId !== undefined && (typeof clientId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clientId))
+    ) {
+      throw new TypeError(
+        `Cannot ${what} as 'clientId' must be letters, digits, '_' or '-': received ${
+          show(clientId)
+        }`,
+      );
+    }
     this.#engine = new NatsEngine({
       servers: servers === undefined ? undefined : [servers].flat(),
       queue,
       modules: new FunctionRefs(options?.modules ?? []),
       layout,
+      requested: requestedLayout(layout, options ?? {}),
+      clientId,
       maxPublished: int("maxPublished", 10_000),
       maxAttempts: int("maxAttempts", 3),
       payloadThreshold: int("payloadThreshold", 256 * 1024),

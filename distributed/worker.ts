@@ -11,8 +11,12 @@
  * Flags: `--nats URL` (repeatable; default `nats://127.0.0.1:4222`), `--queue NAME` (default
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
- * this is remote code execution, off by default), `--name NAME`, `--ack-wait MS` (used only when
- * the queue's consumer does not exist yet), `--quiet` (no start and stop lines). SIGTERM or SIGINT drains it: it stops pulling, finishes
+ * this is remote code execution, off by default), `--name NAME`, `--quiet` (no start and stop
+ * lines). The JetStream settings `--ack-wait MS`, `--replicas N`, `--storage file|memory`,
+ * `--result-ttl MS`, `--max-in-flight N`, `--max-deliveries N` and `--stream-max-messages N` are
+ * those of the executor's options of the same names: they create the queue's stream, consumer
+ * and stores when missing, and when these exist a flag that differs from them stops the worker
+ * with an error naming the setting, the value in place and the one asked for. SIGTERM or SIGINT drains it: it stops pulling, finishes
  * the running tasks and exits.
  *
  * @example
@@ -31,6 +35,7 @@
 import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
+import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
 
@@ -61,6 +66,7 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
       "allow-source": { type: "boolean", default: false },
       name: { type: "string" },
       "ack-wait": { type: "string" },
+      ...LAYOUT_FLAGS,
       quiet: { type: "boolean", default: false },
     },
     strict: true,
@@ -93,6 +99,7 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
     allowSource: values["allow-source"],
     name: values.name ?? `${Deno.hostname()}:${Deno.pid}`,
     quiet: values.quiet,
+    ...layoutFlags(values, what),
   };
   if (values["ack-wait"] !== undefined) {
     const ackWait = Number(values["ack-wait"]);
