@@ -14,6 +14,7 @@ import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/erro
 import { encodeError } from "../actors/error_codec.ts";
 import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
 import { type LayoutFlags, workerLayout } from "./_settings.ts";
+import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 
@@ -76,6 +77,7 @@ export class DistributedWorker {
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #acks = new Set<Promise<void>>();
+  readonly #fault = readFault();
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
@@ -218,6 +220,8 @@ export class DistributedWorker {
 
   async #handle(msg: JsMsg): Promise<void> {
     const env = deserialize(msg.data) as TaskEnvelope;
+    const fnName = "name" in env.fn ? env.fn.name : "";
+    crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
     const deliveries = msg.info.deliveryCount;
     // A redelivery whose outcome is stored already: the worker before stored it and died before
@@ -236,6 +240,7 @@ export class DistributedWorker {
       );
       return await this.#finish(msg, key, failure(error, this.name, deliveries));
     }
+    crashAt(this.#fault, "crash-before-start", fnName);
     const note: StartedNote = { id: env.id, worker: this.name, deliveries };
     this.#nc.publish(startedSubject(env.client), serialize(note));
     const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
@@ -249,7 +254,7 @@ export class DistributedWorker {
       clearInterval(working);
     }
     if (this.#cancelled.has(key)) return void await ack(msg);
-    await this.#finish(msg, key, record);
+    await this.#finish(msg, key, record, fnName);
   }
 
   async #run(env: TaskEnvelope, signal: AbortSignal, deliveries: number): Promise<ResultRecord> {
@@ -319,7 +324,7 @@ export class DistributedWorker {
     return matches.length === 1 ? this.#modules.get(matches[0]!) : undefined;
   }
 
-  async #finish(msg: JsMsg, key: string, record: ResultRecord): Promise<void> {
+  async #finish(msg: JsMsg, key: string, record: ResultRecord, fnName = ""): Promise<void> {
     if (record.ok) this.completed++;
     else this.failed++;
     let bytes = serializeRecord(record);
@@ -331,6 +336,7 @@ export class DistributedWorker {
       );
     }
     await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     // The lane pulls its next task meanwhile: a lost ack only brings a redelivery that the stored
     // outcome absorbs.
     const acking = ack(msg).finally(() => this.#acks.delete(acking));
