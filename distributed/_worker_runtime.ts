@@ -7,8 +7,7 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { ProcessPoolExecutor } from "../executors/process_pool.ts";
-import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
+import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
@@ -42,8 +41,20 @@ export interface WorkerRunOptions extends LayoutFlags {
   ackWait?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
-  /** Receives one line at start and one at stop. */
+  /** Receives one line at start and one at stop (and one when the local pool is rebuilt). */
   log?: (line: string) => void;
+  /**
+   * The local pool's restart limit: more crashes than `max` within `within` ms break it, and the
+   * worker stops pulling and builds a new pool after a backoff.
+   * @default {{ max: 20, within: 60000 }}
+   */
+  restartLimit?: { max: number; within: number };
+  /**
+   * Milliseconds before the first rebuild of a broken local pool; it doubles for each rebuild in
+   * a row, up to 60 s.
+   * @default {1000}
+   */
+  rebuildDelay?: number;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -69,7 +80,7 @@ export class DistributedWorker {
   readonly #consumer: Consumer;
   readonly #kv: KV;
   readonly #blobs: Blobs;
-  readonly #pool: WorkerPoolExecutor;
+  readonly #pool: LocalPool;
   readonly #modules: Map<string, Record<string, unknown>>;
   readonly #ackWait: number;
   readonly #cancelSub: Subscription;
@@ -103,14 +114,7 @@ export class DistributedWorker {
     this.#blobs = blobs;
     this.#modules = modules;
     this.#ackWait = ackWait;
-    const poolOptions = {
-      maxWorkers: options.concurrency,
-      modules: options.modules,
-      name: `distributed worker ${options.name}`,
-    };
-    this.#pool = options.isolation === "worker"
-      ? new WorkerPoolExecutor(poolOptions)
-      : new ProcessPoolExecutor(poolOptions);
+    this.#pool = new LocalPool({ ...options, log: options.log ?? ((line) => console.error(line)) });
     this.#cancelSub = nc.subscribe("futs.cancel.>", {
       callback: (_error, msg) => this.#onCancel(msg.subject.slice("futs.cancel.".length)),
     });
@@ -175,7 +179,7 @@ export class DistributedWorker {
     this.#stopped ??= (async () => {
       await Promise.all(this.#lanes);
       await Promise.all(this.#acks);
-      await this.#pool.shutdown({ wait: true });
+      await this.#pool.shutdown();
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
       this.#options.log?.(
@@ -196,6 +200,9 @@ export class DistributedWorker {
 
   async #lane(): Promise<void> {
     while (!this.#draining) {
+      // No pulls while the local pool is being rebuilt.
+      await this.#pool.ready();
+      if (this.#draining) break;
       let msg: JsMsg | null;
       try {
         msg = await this.#consumer.next({ expires: 1_000 });
@@ -246,18 +253,28 @@ export class DistributedWorker {
     const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
     const controller = new AbortController();
     this.#running.set(key, controller);
-    let record: ResultRecord;
+    let record: ResultRecord | undefined;
     try {
-      record = await this.#run(env, controller.signal, deliveries);
+      // A broken local pool refused it: run it on the new pool (still holding the message).
+      while (!(record = await this.#run(env, controller.signal, deliveries)) && !this.#draining) {
+        await this.#pool.ready();
+      }
     } finally {
       this.#running.delete(key);
       clearInterval(working);
     }
     if (this.#cancelled.has(key)) return void await ack(msg);
+    // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
+    if (!record) return;
     await this.#finish(msg, key, record, fnName);
   }
 
-  async #run(env: TaskEnvelope, signal: AbortSignal, deliveries: number): Promise<ResultRecord> {
+  /** The task's outcome, or `undefined` when a broken local pool refused it (it did not run). */
+  async #run(
+    env: TaskEnvelope,
+    signal: AbortSignal,
+    deliveries: number,
+  ): Promise<ResultRecord | undefined> {
     let fn: Fn;
     let args: unknown[];
     try {
@@ -271,12 +288,13 @@ export class DistributedWorker {
     const options: TaskOptions = { signal };
     if (env.timeout !== undefined) options.timeout = env.timeout;
     if (env.deadline !== undefined) options.deadline = env.deadline;
-    const view = this.#pool.with(options);
+    const view = this.#pool.executor.with(options);
     if (env.kind === "call") {
       try {
         const value = await view.submit(fn, ...args);
         return { v: 1, ok: true, value, worker: this.name, deliveries };
       } catch (error) {
+        if (this.#pool.refused(error)) return undefined;
         return failure(error, this.name, deliveries);
       }
     }
@@ -288,6 +306,7 @@ export class DistributedWorker {
       }
       return { v: 1, ok: true, value: values, worker: this.name, deliveries };
     } catch (error) {
+      if (this.#pool.refused(error)) return undefined;
       return { ...failure(error, this.name, deliveries), values };
     }
   }
