@@ -13,11 +13,9 @@ import {
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
-import { ChunkFailure } from "../executors/_map.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
 import { BrokenExecutorError, WorkerCrashedError } from "../future/errors.ts";
-import { decodeError } from "../actors/error_codec.ts";
 import {
   cancelSubject,
   ensureQueue,
@@ -29,6 +27,9 @@ import {
 } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { RequestedLayout } from "./_verify.ts";
+import { Reattached } from "./_reattach.ts";
+import { outcomeError, readOutcome } from "./_outcome.ts";
+import type { Future } from "../future/future.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 
@@ -131,6 +132,10 @@ export class NatsEngine implements Engine {
   #connected = true;
   #back = Promise.withResolvers<void>();
   #maxPayload = 1024 * 1024;
+  readonly #reattached: Reattached;
+  /** Task ids, given when a job is scheduled, and the latest one of each future. */
+  readonly #jobIds = new WeakMap<Job, string>();
+  readonly #futureIds = new WeakMap<Future<unknown>, string>();
   #stats = { completed: 0, failed: 0, redelivered: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
 
@@ -138,6 +143,7 @@ export class NatsEngine implements Engine {
     this.#settings = settings;
     this.client = settings.clientId ??
       `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    this.#reattached = new Reattached(this.client);
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -188,6 +194,9 @@ export class NatsEngine implements Engine {
   }
 
   schedule(job: Job): void {
+    const id = `${this.#session}${(++this.#counter).toString(36)}`;
+    this.#jobIds.set(job, id);
+    this.#futureIds.set(job.task.future, id);
     this.#queue.push(job);
     this.#pump();
   }
@@ -202,6 +211,7 @@ export class NatsEngine implements Engine {
     while (this.#chores.size > 0) await Promise.allSettled([...this.#chores]);
     this.#watch?.stop();
     await this.#watching;
+    this.#reattached.close();
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
     if (conn) await conn.nc.drain().catch(() => conn.nc.close());
@@ -301,7 +311,7 @@ export class NatsEngine implements Engine {
   }
 
   async #publish(job: Job, conn: Connection): Promise<void> {
-    const id = `${this.#session}${(++this.#counter).toString(36)}`;
+    const id = this.#jobIds.get(job)!;
     const sent: Sent = {
       job,
       id,
@@ -445,19 +455,56 @@ export class NatsEngine implements Engine {
     );
   }
 
+  /** The id of the task behind `future` (its latest attempt), once it is scheduled. */
+  taskId(future: Future<unknown>): string | undefined {
+    return this.#futureIds.get(future);
+  }
+
+  /**
+   * The future of task `id` of this client: the one `submit()` returned when it was submitted
+   * here, otherwise a new one settled from the stored outcome (a task of an earlier run).
+   */
+  futureOf(id: string): Future<unknown> {
+    const live = this.#sent.get(id)?.job ??
+      [...this.#queuedJobs()].find((job) => this.#jobIds.get(job) === id);
+    if (live) return live.task.future;
+    const { future, created } = this.#reattached.futureOf(id);
+    if (created) {
+      this.#chore(this.ready.then(async () => {
+        const entry = await this.#conn!.kv.get(`${this.client}.${id}`);
+        if (entry) await this.#onResult(entry);
+      }));
+    }
+    return future;
+  }
+
+  /**
+   * Removes the stored outcome of task `id` and its payloads (an outcome nobody will read); a task
+   * of this run that has not settled is cancelled.
+   */
+  async forget(id: string): Promise<void> {
+    this.futureOf(id).cancel();
+    await this.ready;
+    const conn = this.#conn!;
+    const key = `${this.client}.${id}`;
+    const entry = await conn.kv.get(key);
+    if (!entry || entry.operation !== "PUT") return;
+    const blobs: string[] = [`${key}.args`];
+    await readOutcome(entry, conn.blobs, blobs).catch(() => {});
+    await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
+    await conn.kv.delete(key);
+  }
+
   async #onResult(entry: KvEntry): Promise<void> {
     if (entry.operation !== "PUT") return;
     const id = entry.key.slice(this.client.length + 1);
     const sent = this.#sent.get(id);
-    if (!sent || !this.#forget(sent)) return;
     const conn = this.#conn!;
+    if (!sent) return void this.#reattached.offer(id, entry, conn.blobs, (w) => this.#chore(w));
+    if (!this.#forget(sent)) return;
     let record: ResultRecord;
     try {
-      record = deserialize(entry.value) as ResultRecord;
-      if (record.blob !== undefined) {
-        sent.blobs.push(record.blob);
-        record = deserialize(await conn.blobs.get(record.blob)) as ResultRecord;
-      }
+      record = await readOutcome(entry, conn.blobs, sent.blobs);
     } catch (error) {
       return sent.job.reject(error);
     } finally {
@@ -466,8 +513,7 @@ export class NatsEngine implements Engine {
     if (record.deliveries > 1 && record.deliveries > sent.deliveries) this.#stats.redelivered++;
     this.#count(record.ok, record.worker);
     if (record.ok) return sent.job.resolve(record.value);
-    const error = decodeError(record.error!);
-    sent.job.reject(record.values ? new ChunkFailure(record.values, error) : error);
+    sent.job.reject(outcomeError(record));
   }
 
   #count(ok: boolean, worker: string | undefined): void {

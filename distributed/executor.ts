@@ -345,6 +345,86 @@ export class DistributedExecutor implements Executor {
   }
 
   /**
+   * The id of the task behind a future this executor returned, under which its outcome is stored
+   * (the latest attempt's, with `retry`). With a stable `clientId`, another run of the program
+   * gets the task's future back from it with `futureOf`.
+   *
+   * @param future a future returned by `submit()`
+   * @returns the task id, or `undefined` for a future this executor did not return
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * const future = executor.submit(() => 1);
+   * assert.equal(typeof executor.taskId(future), "string");
+   * ```
+   */
+  taskId(future: Future<unknown>): string | undefined {
+    return this.#engine.taskId(future);
+  }
+
+  /**
+   * The future of task `taskId` of this client (see `clientId`): the one `submit()` returned, for
+   * a task of this executor that has not settled, or else a future that settles with the outcome stored by
+   * the workers, such as that of a task submitted by an earlier run of the program that ended
+   * before it settled. A task whose outcome expired (`resultTtl`) or never existed stays pending;
+   * give `wait()` a timeout.
+   *
+   * @param taskId an id from {@linkcode DistributedExecutor.taskId}
+   * @returns its future
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true, clientId: "app" });
+   * const id = executor.taskId(executor.submit(() => 7))!;
+   * // In another run, with the same clientId:
+   * assert.equal(await executor.futureOf(id), 7);
+   * ```
+   */
+  futureOf<T = unknown>(taskId: string): Future<T> {
+    if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
+      throw new TypeError(
+        `Cannot get the future of a task as 'taskId' must be a task id: received ${show(taskId)}`,
+      );
+    }
+    return this.#engine.futureOf(taskId) as Future<T>;
+  }
+
+  /**
+   * Removes the stored outcome of task `taskId` and its payloads now rather than at the end of
+   * `resultTtl`: for outcomes nobody will read (a crashed run's large results). A task that has
+   * not settled here is cancelled. A task still queued or running elsewhere may store its outcome
+   * again.
+   *
+   * @param taskId an id from {@linkcode DistributedExecutor.taskId}
+   * @returns a promise that resolves once it is removed
+   *
+   * @example
+   * ```ts
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * const future = executor.submit(() => new Uint8Array(1 << 20));
+   * await future;
+   * await executor.forget(executor.taskId(future)!);
+   * ```
+   */
+  forget(taskId: string): Promise<void> {
+    if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
+      throw new TypeError(
+        `Cannot forget a task as 'taskId' must be a task id: received ${show(taskId)}`,
+      );
+    }
+    return this.#engine.forget(taskId);
+  }
+
+  /**
    * PIDs of the processes this executor started: the embedded server first, then its workers
    * (empty with `servers`).
    *
