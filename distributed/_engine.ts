@@ -15,9 +15,11 @@ import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
-import { BrokenExecutorError, WorkerCrashedError } from "../future/errors.ts";
+import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import { sweepGhosts } from "./_ghosts.ts";
 import {
   cancelSubject,
+  consumerName,
   ensureQueue,
   type LayoutOptions,
   poisonAdvisory,
@@ -73,6 +75,11 @@ export interface DistributedStats {
   connected: boolean;
   /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
   buffered: number;
+  /**
+   * Messages of acknowledged tasks that a server crash left in the task stream, removed by this
+   * client (it looks when it connects and after each reconnect).
+   */
+  ghosts: number;
 }
 
 interface Sent {
@@ -87,6 +94,8 @@ interface Sent {
   done: boolean;
   deliveries: number;
   blobs: string[];
+  /** When it was published (`Date.now()`): the stream drops it `resultTtl` later if not taken. */
+  publishedAt: number;
 }
 
 interface Connection {
@@ -122,6 +131,7 @@ export class NatsEngine implements Engine {
   #counter = 0;
   #workerExits = 0;
   #reconciling = false;
+  #sweeping = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #watch: { stop(): void } | undefined;
@@ -132,11 +142,13 @@ export class NatsEngine implements Engine {
   #connected = true;
   #back = Promise.withResolvers<void>();
   #maxPayload = 1024 * 1024;
+  /** Milliseconds after which the stream drops a message nobody took (its max_age). */
+  #dropAfter = Infinity;
   readonly #reattached: Reattached;
   /** Task ids, given when a job is scheduled, and the latest one of each future. */
   readonly #jobIds = new WeakMap<Job, string>();
   readonly #futureIds = new WeakMap<Future<unknown>, string>();
-  #stats = { completed: 0, failed: 0, redelivered: 0 };
+  #stats = { completed: 0, failed: 0, redelivered: 0, ghosts: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
 
   constructor(settings: EngineSettings) {
@@ -238,6 +250,9 @@ export class NatsEngine implements Engine {
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
+      // The stream's own max_age, whoever set it (none on a stream made by an older version).
+      const maxAge = (await jsm.streams.info(STREAM)).config.max_age;
+      this.#dropAfter = maxAge > 0 ? maxAge / 1e6 : Infinity;
       const js = jetstream(nc);
       const kv = await openResults(js, settings.layout, settings.requested);
       const blobs = new Blobs(js, settings.layout, settings.requested);
@@ -256,7 +271,11 @@ export class NatsEngine implements Engine {
       }),
     );
     this.#watching = this.#watchResults();
-    this.#timer = setInterval(() => this.#reconcile(false), settings.reconcileInterval);
+    this.#chore(this.#sweep());
+    this.#timer = setInterval(() => {
+      this.#reconcile(false);
+      this.#chore(this.#sweep());
+    }, settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
     if (this.#server) {
       for (let i = 0; i < settings.embedded.workers; i++) this.#spawnWorker(this.#server, i);
@@ -322,6 +341,7 @@ export class NatsEngine implements Engine {
       done: false,
       deliveries: 0,
       blobs: [],
+      publishedAt: 0,
     };
     this.#sent.set(id, sent);
     job.onAbort = () => this.#cancelRemote(sent);
@@ -364,6 +384,7 @@ export class NatsEngine implements Engine {
       sent.seq = (await conn.js.publish(subject, bytes, { msgID: sent.key })).seq;
     });
     if (!published) return;
+    sent.publishedAt = Date.now();
     if (sent.done) return void await this.#deleteMessage(sent);
     this.#bySeq.set(sent.seq!, sent);
   }
@@ -561,7 +582,23 @@ export class NatsEngine implements Engine {
         this.#pump();
       }
       clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = setTimeout(() => this.#reconcile(true), 500);
+      this.#reconnectTimer = setTimeout(() => {
+        this.#reconcile(true);
+        this.#chore(this.#sweep());
+      }, 500);
+    }
+  }
+
+  /** Removes the ghosts of the queue's consumer (see `_ghosts.ts`) and counts them. */
+  async #sweep(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || this.#closed || this.#sweeping || !this.#connected) return;
+    this.#sweeping = true;
+    try {
+      const removed = await sweepGhosts(conn.jsm, STREAM, consumerName(this.#settings.queue));
+      this.#stats.ghosts += removed;
+    } finally {
+      this.#sweeping = false;
     }
   }
 
@@ -575,8 +612,11 @@ export class NatsEngine implements Engine {
     if (this.#closed || !this.#conn || this.#reconciling) return;
     const kv = this.#conn.kv;
     const before = performance.now() - this.#settings.reconcileInterval;
+    // Not taken within the result TTL: the stream has dropped it (its max_age).
+    const dropped = Date.now() - this.#dropAfter;
+    const expired = (sent: Sent) => !sent.started && sent.publishedAt <= dropped;
     const todo = [...this.#sent.values()].filter((sent) =>
-      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before)
+      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before || expired(sent))
     );
     if (todo.length === 0) return;
     this.#reconciling = true;
@@ -586,6 +626,14 @@ export class NatsEngine implements Engine {
         if (sent.done) continue;
         const entry = await kv.get(sent.key).catch(() => null);
         if (entry) await this.#onResult(entry);
+        else if (expired(sent) && this.#forget(sent)) {
+          this.#stats.failed++;
+          sent.job.reject(
+            new TimeoutError(
+              `no worker took the task within the task stream's max_age (${this.#dropAfter} ms, the resultTtl): the stream dropped it`,
+            ),
+          );
+        }
       }
       if (--lanes === 0) this.#reconciling = false;
     };

@@ -68,7 +68,8 @@ export async function ensureQueue(
         retention: RetentionPolicy.Workqueue,
         storage,
         num_replicas: layout.replicas,
-        duplicate_window: nanos(120_000),
+        // The server wants it no longer than max_age.
+        duplicate_window: nanos(Math.min(120_000, layout.resultTtl)),
         max_msgs: layout.streamMaxMsgs,
         // A message nobody took within the result TTL is dropped, and so is one that a server
         // crash left behind after its task was acknowledged (see `_ghosts.ts`).
