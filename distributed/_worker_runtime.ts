@@ -12,7 +12,7 @@ import type { TaskOptions } from "../executors/executor.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
 import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
-import { type LayoutFlags, workerLayout } from "./_settings.ts";
+import { workerLayout } from "./_settings.ts";
 import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
@@ -22,7 +22,7 @@ import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protoco
  * `maxInFlight`, `maxDeliveries`, `streamMaxMessages`) create the JetStream objects when they are
  * missing; given for objects that exist, they must match them, or the worker does not start.
  */
-export interface WorkerRunOptions extends LayoutFlags {
+export interface WorkerRunOptions {
   /** NATS server URL(s). */
   servers: string | string[];
   /** The queue whose tasks it runs. */
@@ -39,6 +39,18 @@ export interface WorkerRunOptions extends LayoutFlags {
   name: string;
   /** Milliseconds without a sign of life before a held task is delivered again. */
   ackWait?: number;
+  /** Replicas of the stream and stores in a NATS cluster. */
+  replicas?: number;
+  /** Where JetStream keeps tasks and outcomes. */
+  storage?: "file" | "memory";
+  /** Milliseconds an outcome is kept (and the stream's `max_age`). */
+  resultTtl?: number;
+  /** Tasks held by workers across the cluster at most (the consumer's `max_ack_pending`). */
+  maxInFlight?: number;
+  /** Deliveries per task at most (the consumer's `max_deliver`). */
+  maxDeliveries?: number;
+  /** Messages the task stream holds at most. */
+  streamMaxMessages?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
   /** Receives one line at start and one at stop (and one when the local pool is rebuilt). */
