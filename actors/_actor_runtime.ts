@@ -268,10 +268,32 @@ function resolve(ref: FnRef): Fn {
   let fn = compiled.get(ref.id);
   if (!fn) {
     if (ref.source === undefined) throw new Error(`no source was sent for function ${ref.id}`);
-    fn = compile(ref.source, ref.name, ref.site);
+    fn = mainExport(ref) ?? compile(ref.source, ref.name, ref.site);
     compiled.set(ref.id, fn);
   }
   return fn;
+}
+
+/**
+ * A function sent by source that the host could not tell from an export of the main module:
+ * the export of that name (or the default one) when its text is the same; else the host's
+ * refusal, if it had one.
+ */
+function mainExport(ref: Extract<FnRef, { id: number }>): Fn | undefined {
+  if (ref.exportOf === undefined) return undefined;
+  const namespace = modules[ref.exportOf];
+  for (const candidate of [namespace?.[ref.name ?? ""], namespace?.default]) {
+    if (
+      typeof candidate === "function" && Function.prototype.toString.call(candidate) === ref.source
+    ) {
+      return candidate as Fn;
+    }
+  }
+  if (ref.refused === undefined) return undefined;
+  const message = ref.refused;
+  return () => {
+    throw new TypeError(message);
+  };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

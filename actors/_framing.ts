@@ -76,49 +76,51 @@ export function encodeFrame(message: unknown): Uint8Array {
 }
 
 /**
- * Reads frames from a stream and yields the decoded messages. Chunks are kept as they come and
- * copied once, into the frame they complete, so a large message costs its size, not its square.
- * A stream that ends inside a frame just ends: its writer died, and how is told elsewhere.
- * @throws {CorruptStreamError} on a header that is not one or a body that does not decode
+ * Cuts a byte stream into frames. Chunks are kept as they come and copied once, into the frame
+ * they complete, so a large message costs its size, not its square; a chunk is let go as soon as
+ * its last byte is taken, so the reader holds at most one frame and one chunk, wherever the
+ * chunk boundaries fall.
  */
-export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  let chunks: Uint8Array[] = [];
-  let head = 0;
-  let buffered = 0;
-  const take = (n: number): Uint8Array => {
-    const out = new Uint8Array(n);
-    for (let filled = 0; filled < n;) {
-      const chunk = chunks[head]!;
-      const part = Math.min(chunk.length, n - filled);
-      out.set(chunk.subarray(0, part), filled);
-      filled += part;
-      if (part === chunk.length) head++;
-      else chunks[head] = chunk.subarray(part);
-    }
-    if (head === chunks.length) {
-      chunks = [];
-      head = 0;
-    }
-    buffered -= n;
-    return out;
-  };
-  let need = -1;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    buffered += chunk.length;
+export class FrameReader {
+  /** Chunks not wholly taken yet; the first may be partly taken (a view of its tail). */
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  /** The body length of the frame being read, or -1 while its header is awaited. */
+  #need = -1;
+
+  /** Bytes received and not yet taken into a frame. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** How many chunks the reader still refers to. */
+  get heldChunks(): number {
+    return this.#chunks.length;
+  }
+
+  /**
+   * Adds a chunk and yields the messages of the frames it completes, each decoded when it is
+   * reached (a corrupt frame fails after the good ones before it). Read it to the end before the
+   * next push.
+   * @throws {CorruptStreamError} on a header that is not one or a body that does not decode
+   */
+  *push(chunk: Uint8Array): Generator<unknown, void, undefined> {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
     while (true) {
-      if (need < 0) {
-        if (buffered < HEADER) break;
-        const view = new DataView(take(HEADER).buffer);
+      if (this.#need < 0) {
+        if (this.#buffered < HEADER) break;
+        const view = new DataView(this.#take(HEADER).buffer);
         const length = view.getUint32(4, true);
         if (view.getUint32(0, true) !== MARKER || view.getUint32(8, true) !== (~length >>> 0)) {
           throw new CorruptStreamError("a frame header is corrupt");
         }
-        need = length;
+        this.#need = length;
       }
-      if (buffered < need) break;
-      const body = take(need);
-      need = -1;
+      if (this.#buffered < this.#need) break;
+      const body = this.#take(this.#need);
+      this.#need = -1;
       let message: unknown;
       try {
         message = deserialize(body);
@@ -128,4 +130,33 @@ export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGene
       yield message;
     }
   }
+
+  #take(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    const chunks = this.#chunks;
+    let used = 0;
+    for (let filled = 0; filled < n;) {
+      const chunk = chunks[used]!;
+      const part = Math.min(chunk.length, n - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) used++;
+      else chunks[used] = chunk.subarray(part);
+    }
+    // Taken chunks go at once. Only the chunks of one frame are here, and a frame is taken as
+    // soon as it is complete, so this moves at most one chunk.
+    if (used > 0) chunks.splice(0, used);
+    this.#buffered -= n;
+    return out;
+  }
+}
+
+/**
+ * Reads frames from a stream and yields the decoded messages (see {@linkcode FrameReader}).
+ * A stream that ends inside a frame just ends: its writer died, and how is told elsewhere.
+ * @throws {CorruptStreamError} on a header that is not one or a body that does not decode
+ */
+export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const reader = new FrameReader();
+  for await (const chunk of stream) yield* reader.push(chunk);
 }

@@ -8,6 +8,8 @@ export interface Needs {
   read: (string | URL)[];
   /** Whether starting Deno subprocesses is needed. */
   run: boolean;
+  /** Whether listening on 127.0.0.1 is needed (a process pool's processes connect there). */
+  loopback?: boolean;
 }
 
 /**
@@ -23,13 +25,16 @@ export function checkPermissions(what: string, needs: Needs): void {
     if (!allowed({ name: "read", path })) paths.push(path);
   }
   const runMissing = needs.run && !allowed({ name: "run", command: Deno.execPath() });
-  if (paths.length === 0 && !runMissing) return;
+  const netMissing = needs.loopback === true && !allowed({ name: "net", host: "127.0.0.1" });
+  if (paths.length === 0 && !runMissing && !netMissing) return;
   const flags: string[] = [];
   if (paths.length > 0) flags.push(`--allow-read=${[...new Set(paths)].join(",")}`);
   if (runMissing) flags.push(`--allow-run=${Deno.execPath()}`);
+  if (netMissing) flags.push("--allow-net=127.0.0.1");
   const lacks = [
     paths.length > 0 ? `read access to ${paths.join(", ")}` : "",
     runMissing ? "permission to run Deno subprocesses" : "",
+    netMissing ? "permission to listen on 127.0.0.1 for its processes to connect" : "",
   ].filter(Boolean).join(" and ");
   const Class = Deno.errors.NotCapable ?? Deno.errors.PermissionDenied;
   throw new Class(

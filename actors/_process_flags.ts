@@ -5,31 +5,110 @@
 import type { WorkerPermissions } from "./_transport.ts";
 
 const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+type PermissionName = (typeof PERMISSIONS)[number];
 
 /**
- * The child's permission flags. `"inherit"` passes each permission the parent holds in full;
- * an object maps to `--allow-NAME` or `--allow-NAME=a,b`. `pool` (`127.0.0.1:PORT`) is always
- * reachable: the child connects there to its pool.
+ * The child's permission flags. `"inherit"` passes what this program holds: each permission it
+ * holds in full as `--allow-NAME`, one granted for some paths, hosts or names only as
+ * `--allow-NAME=a,b` (those of this program's command line that are still granted), and its
+ * `--deny-NAME` flags. An object maps to `--allow-NAME` or `--allow-NAME=a,b`. `pool`
+ * (`127.0.0.1:PORT`) is always reachable: the child connects there to its pool. `commandLine`
+ * gives this program's command line; it is read only when a permission is partial.
  */
 export function permissionFlags(
   permissions: WorkerPermissions | undefined,
   pool: string,
+  commandLine: () => readonly string[] = ownCommandLine,
 ): string[] {
   const flags: string[] = [];
-  const granted = (name: (typeof PERMISSIONS)[number]) =>
-    Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted";
+  const inherit = permissions === undefined || permissions === "inherit";
+  let grants: Grants | undefined;
+  const grantsOf = () => grants ??= grantFlags(commandLine());
   for (const name of PERMISSIONS) {
-    const value = permissions === undefined || permissions === "inherit"
-      ? "inherit"
-      : permissions === "none"
-      ? false
-      : (permissions as Record<string, unknown>)[name];
+    let value: unknown;
+    if (inherit) {
+      const status = query({ name });
+      // A permission granted with exceptions (`--deny-NAME=...`) needs its denials passed too.
+      if (status.partial) grantsOf();
+      value = status.state === "granted"
+        ? true
+        : (grantsOf().allow.get(name) ?? []).filter((item) => stillGranted(name, item));
+    } else {
+      value = permissions === "none" ? false : (permissions as Record<string, unknown>)[name];
+    }
     const list = Array.isArray(value) ? value.map(String) : [];
-    if (value === true || (value === "inherit" && granted(name))) flags.push(`--allow-${name}`);
+    if (value === true) flags.push(`--allow-${name}`);
     else if (name === "net") flags.push(`--allow-net=${[...list, pool].join(",")}`);
     else if (list.length > 0) flags.push(`--allow-${name}=${list.join(",")}`);
   }
+  if (grants) flags.push(...grants.deny);
   return flags;
+}
+
+/** Whether a grant on the command line still holds (the program may have revoked it). */
+function stillGranted(name: PermissionName, item: string): boolean {
+  try {
+    return query(descriptor(name, item)).state === "granted";
+  } catch {
+    // A value Deno accepted at start but cannot query (a Unix socket, say): pass it on as it is.
+    return true;
+  }
+}
+
+function query(descriptor: Deno.PermissionDescriptor): Deno.PermissionStatus {
+  return Deno.permissions.querySync(descriptor);
+}
+
+function descriptor(name: PermissionName, item: string): Deno.PermissionDescriptor {
+  switch (name) {
+    case "read":
+    case "write":
+    case "ffi":
+      return { name, path: item };
+    case "net":
+    case "import":
+      return { name, host: item };
+    case "env":
+      return { name, variable: item };
+    case "run":
+      return { name, command: item };
+    case "sys":
+      return { name, kind: item as Deno.SysPermissionDescriptor["kind"] };
+  }
+}
+
+/** The permission flags of a command line that say more than `--allow-NAME` in full. */
+export interface Grants {
+  /** The values of `--allow-NAME=a,b` (and `-R=a,b`, ...), by permission name. */
+  allow: Map<PermissionName, string[]>;
+  /** The `--deny-NAME` and `--deny-NAME=a,b` flags, as they are. */
+  deny: string[];
+}
+
+const SHORT: Record<string, PermissionName> = {
+  "-R": "read",
+  "-W": "write",
+  "-N": "net",
+  "-E": "env",
+  "-S": "sys",
+  "-I": "import",
+};
+
+/** The partial grants and the denials of `args`, a `deno` command line (see `resolutionFlags`). */
+export function grantFlags(args: readonly string[]): Grants {
+  const grants: Grants = { allow: new Map(), deny: [] };
+  for (const { arg, name } of programFlags(args)) {
+    if (name.startsWith("--deny-")) {
+      if ((PERMISSIONS as readonly string[]).includes(name.slice(7))) grants.deny.push(arg);
+      continue;
+    }
+    const permission = SHORT[name] ??
+      (name.startsWith("--allow-") ? name.slice(8) as PermissionName : undefined);
+    if (!permission || !PERMISSIONS.includes(permission) || !arg.includes("=")) continue;
+    const values = arg.slice(arg.indexOf("=") + 1).split(",").filter((value) => value !== "");
+    grants.allow.set(permission, [...grants.allow.get(permission) ?? [], ...values]);
+  }
+  return grants;
 }
 
 // Flags passed on to children, and those of them that take their value as the next argument.
@@ -73,12 +152,19 @@ const OTHER_VALUE_NEXT = new Set([
   "--junit-path",
 ]);
 
+/** A flag of a command line, and the value that follows it when it takes one that way. */
+interface Flag {
+  arg: string;
+  /** The flag without its `=value`. */
+  name: string;
+  next?: string;
+}
+
 /**
  * The flags of `args` (a `deno` command line: the executable, maybe a subcommand, flags, then the
- * script and its arguments) that decide how modules resolve and load, to pass on to a child.
+ * script and its arguments), up to the script.
  */
-export function resolutionFlags(args: readonly string[]): string[] {
-  const flags: string[] = [];
+function* programFlags(args: readonly string[]): Generator<Flag> {
   let i = 1;
   // `deno main.ts` has no subcommand; `deno run main.ts`, `deno test` have one.
   if (args[i] !== undefined && !args[i]!.startsWith("-")) i++;
@@ -89,33 +175,83 @@ export function resolutionFlags(args: readonly string[]): string[] {
     const takesNext = !arg.includes("=") && (VALUE_NEXT.has(name) || OTHER_VALUE_NEXT.has(name));
     // `--lock` takes an optional value; a lock file is the only such value worth telling apart.
     const lockFile = name === "--lock" && !arg.includes("=") && /\.lock$/.test(args[i + 1] ?? "");
+    if (takesNext || lockFile) yield { arg, name, next: args[++i] ?? "" };
+    else yield { arg, name };
+  }
+}
+
+/** The flags of `args` (a `deno` command line) that decide how modules resolve and load. */
+export function resolutionFlags(args: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (const { arg, name, next } of programFlags(args)) {
     if (PASSED.has(name) || name.startsWith("--unstable")) {
       flags.push(arg);
-      if (takesNext || lockFile) flags.push(args[i + 1] ?? "");
+      if (next !== undefined) flags.push(next);
     }
-    if (takesNext || lockFile) i++;
   }
   return flags;
 }
 
-let inherited: string[] | undefined;
+let commandLine: string[] | undefined;
 
 /**
- * The resolution flags this process was started with. Read from `/proc/self/cmdline` where
- * there is one (Linux); elsewhere Deno does not expose them and the result is empty (the
- * `denoArgs` option is the portable way).
+ * This program's command line, from `/proc/PID/cmdline` where there is one (Linux): Deno tells a
+ * program its own flags nowhere else. Deno lets a program read that file only with all
+ * permissions; a program without them that may run Deno (as a process pool's must) has a
+ * short-lived Deno process read it, once (under 100 ms). Elsewhere it is empty.
+ */
+export function ownCommandLine(): string[] {
+  if (commandLine) return commandLine;
+  let text = "";
+  if (Deno.build.os === "linux") {
+    try {
+      // Asked first, so that a program without the permission is not prompted for it.
+      if (query({ name: "read", path: "/proc/self/cmdline" }).state === "granted") {
+        text = Deno.readTextFileSync("/proc/self/cmdline");
+      }
+    } catch {
+      // Granted read access, but not all access.
+    }
+    try {
+      if (text === "" && query({ name: "run", command: Deno.execPath() }).state === "granted") {
+        text = readCommandLineOf(Deno.pid);
+      }
+    } catch {
+      // Deno could not be started: the flags are not known.
+    }
+  }
+  const args = text.split("\0");
+  return commandLine = args.at(-1) === "" ? args.slice(0, -1) : args;
+}
+
+/**
+ * A process's command line, read by a Deno process started for it: Deno lets a program read
+ * another process's `/proc/PID/cmdline` only with all permissions, which this one is given for a
+ * fixed one-line program.
+ */
+function readCommandLineOf(pid: number): string {
+  const source = `Deno.stdout.writeSync(Deno.readFileSync("/proc/${pid}/cmdline"));`;
+  const out = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      "--allow-all",
+      `data:application/javascript;base64,${btoa(source)}`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  // A failed read leaves it empty: the flags it would have told are not passed on.
+  return out.success ? new TextDecoder().decode(out.stdout) : "";
+}
+
+/**
+ * The resolution flags this process was started with (see {@linkcode ownCommandLine}); empty
+ * where Deno does not expose them (the `denoArgs` option is the portable way).
  */
 export function inheritedResolutionFlags(): string[] {
-  if (inherited) return inherited;
-  let args: string[] = [];
-  const path = "/proc/self/cmdline";
-  try {
-    // Asked first, so that a program without read access is not prompted for it.
-    if (Deno.permissions.querySync({ name: "read", path }).state === "granted") {
-      args = Deno.readTextFileSync(path).split("\0");
-    }
-  } catch {
-    // Not Linux.
-  }
-  return inherited = resolutionFlags(args.at(-1) === "" ? args.slice(0, -1) : args);
+  return resolutionFlags(ownCommandLine());
 }

@@ -12,6 +12,7 @@ import { decodeError } from "./error_codec.ts";
 import { startTimer } from "../future/future.ts";
 import { PoolWorker, type WorkerEvents, type WorkerExit, type WorkerSpec } from "./_pool_worker.ts";
 import { inheritedResolutionFlags, permissionFlags } from "./_process_flags.ts";
+import { guard, unguard } from "./_process_watchdog.ts";
 
 const PROCESS_URL = new URL("./_process_main.ts", import.meta.url);
 // Process groups (and `kill(-pgid)`) are a POSIX notion.
@@ -73,6 +74,9 @@ export class ProcessHandle<T> extends PoolWorker<T> {
       this.#listener.close();
       throw error;
     }
+    // It ends with this program, however the program ends.
+    const pid = this.#child.pid;
+    guard(pid);
     const greeting = JSON.stringify({ port, token: this.#token });
     const stdin = this.#child.stdin.getWriter();
     stdin.write(new TextEncoder().encode(greeting)).then(() => stdin.close()).catch(() => {});
@@ -89,7 +93,7 @@ export class ProcessHandle<T> extends PoolWorker<T> {
       stop?.();
       await this.#exited(status);
     });
-    this.#gone = Promise.all([reading, status]).then(() => {});
+    this.#gone = Promise.all([reading, status]).then(() => {}).finally(() => unguard(pid));
     this.init(spec);
   }
 

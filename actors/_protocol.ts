@@ -42,6 +42,14 @@ export type FnRef =
     readonly name?: string;
     /** Where it was submitted from, shown in its stack frames. */
     readonly site?: string;
+    /**
+     * It may be the export `name` of `modules[exportOf]` (the program's main module, whose
+     * exports the host cannot read while it evaluates): the worker takes that export when its
+     * text is `source`.
+     */
+    readonly exportOf?: number;
+    /** Otherwise, why it cannot go by source: the worker throws this as a `TypeError`. */
+    readonly refused?: string;
   }
   | { readonly method: string };
 

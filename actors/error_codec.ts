@@ -51,6 +51,11 @@ export interface WireThrownError {
    * receiving side restores the class when it has imported that module too.
    */
   exportedAs?: { module: string; name: string };
+  /**
+   * Set only for an error of one of this library's own classes (the class itself, found by
+   * identity): only then is it rebuilt as that class, never for a user class of the same name.
+   */
+  library?: true;
 }
 
 /**
@@ -178,14 +183,18 @@ export function indexModuleErrors(url: string, namespace: Record<string, unknown
   }
 }
 
-[
-  CancelledError,
-  TimeoutError,
-  InvalidStateError,
-  BrokenExecutorError,
-  WorkerCrashedError,
-  CircuitOpenError,
-].forEach((Class) => registerErrorClass(Class));
+// The library's own classes, kept apart from the user's registry: a user class that happens to be
+// named `TimeoutError` is not the library's and must not come back as it.
+const LIBRARY = new Map<string, ErrorClass>(
+  [
+    CancelledError,
+    TimeoutError,
+    InvalidStateError,
+    BrokenExecutorError,
+    WorkerCrashedError,
+    CircuitOpenError,
+  ].map((Class) => [Class.name, Class]),
+);
 
 /**
  * Describes a thrown value as a {@linkcode WireError}. Never throws: parts that cannot be read
@@ -230,6 +239,7 @@ function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
   if (typeof stack === "string") wire.stack = stack;
   const origin = typeof ctor === "function" ? exportOf.get(ctor as ErrorClass) : undefined;
   if (origin) wire.exportedAs = { ...origin };
+  if (LIBRARY.get(wire.className) === ctor) wire.library = true;
   path.add(error);
   const nest = (value: unknown) =>
     depth < MAX_DEPTH &&
@@ -278,7 +288,7 @@ export function decodeError(wire: WireError): unknown {
   if (wire.kind !== "error") return wire.value;
   const origin = wire.exportedAs;
   const Class = (origin && exported.get(`${origin.module}#${origin.name}`)) ??
-    registry.get(wire.className);
+    (wire.library ? LIBRARY.get(wire.className) : registry.get(wire.className));
   let error: Error;
   if (Class) {
     error = Object.create(Class.prototype);

@@ -3,7 +3,7 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -15,7 +15,13 @@ import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
-import { BrokenExecutorError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
+import {
+  BrokenExecutorError,
+  CancelledError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";
+import { type Future, outcomeOf } from "../future/future.ts";
 import { sweepGhosts } from "./_ghosts.ts";
 import {
   cancelSubject,
@@ -31,20 +37,23 @@ import { Blobs, openResults } from "./_stores.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
-import type { Future } from "../future/future.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import { connectOnce } from "./_auth.ts";
+import { moduleHashes } from "./_trust.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
   servers: string[] | undefined;
+  /** Credentials, TLS and the other connect() options (servers are taken from `servers`). */
+  connection: NodeConnectionOptions;
+  /** A fixed client id, or undefined for a random one. */
+  clientId: string | undefined;
   queue: string;
   modules: FunctionRefs;
   layout: LayoutOptions;
   /** The layout settings given explicitly: checked against the JetStream objects that exist. */
   requested: RequestedLayout;
-  /** A stable client id (`clientId`), or a random one when undefined. */
-  clientId: string | undefined;
   maxPublished: number;
   maxAttempts: number;
   payloadThreshold: number;
@@ -65,9 +74,16 @@ export interface DistributedStats {
   inFlight: number;
   /** Tasks that finished with a value. */
   completed: number;
-  /** Tasks that finished with an error (thrown, timed out, poison...). */
+  /**
+   * Tasks that finished with an error: thrown, poison, or timed out and aborted here (`timeout`,
+   * `deadline`, an aborted `signal`; a cancel is not a failure).
+   */
   failed: number;
-  /** Deliveries after the first: tasks that a worker started again after another one was lost. */
+  /**
+   * Deliveries after the first, counted as the server counts them (a task delivered three times
+   * counts two), as far as the client learns of them: from start notices, outcomes and the
+   * delivery-limit advisory.
+   */
   redelivered: number;
   /** Outcomes per worker name. */
   workers: Record<string, { completed: number; failed: number }>;
@@ -82,6 +98,18 @@ export interface DistributedStats {
   ghosts: number;
 }
 
+/** What {@linkcode DistributedExecutor.taskStats} reports about one future. */
+export interface DistributedTaskStats {
+  /** Task ids published for it, one per attempt (`retry` publishes again). */
+  ids: string[];
+  /** Attempts published. */
+  attempts: number;
+  /** Deliveries of all its attempts to workers, as far as the client learned of them. */
+  deliveries: number;
+  /** The worker whose outcome settled it, if a worker's outcome did. */
+  worker: string | undefined;
+}
+
 interface Sent {
   job: Job;
   id: string;
@@ -94,6 +122,8 @@ interface Sent {
   done: boolean;
   deliveries: number;
   blobs: string[];
+  /** Counts of the future this attempt belongs to. */
+  info: DistributedTaskStats;
   /** When it was published (`Date.now()`): the stream drops it `resultTtl` later if not taken. */
   publishedAt: number;
 }
@@ -114,8 +144,6 @@ export class NatsEngine implements Engine {
     return 0;
   }
   readonly client: string;
-  /** Starts every task id: a client with a stable id never reuses the ids of an earlier run. */
-  readonly #session = crypto.randomUUID().slice(0, 8);
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
   readonly ready: Promise<void>;
@@ -129,9 +157,14 @@ export class NatsEngine implements Engine {
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
+  #idPrefix = "";
+  /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
+  #hashes: (string | undefined)[] = [];
   #workerExits = 0;
   #reconciling = false;
   #sweeping = false;
+  /** Set when the server refused the sweep (permissions): it is not tried again. */
+  #sweepOff = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #watch: { stop(): void } | undefined;
@@ -150,11 +183,16 @@ export class NatsEngine implements Engine {
   readonly #futureIds = new WeakMap<Future<unknown>, string>();
   #stats = { completed: 0, failed: 0, redelivered: 0, ghosts: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
+  #perFuture = new WeakMap<Future<unknown>, DistributedTaskStats>();
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
-    this.client = settings.clientId ??
-      `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    this.client = settings.clientId ?? `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    // A fixed client id outlives this process: task ids then start with a random part of their
+    // own, or a restarted client would reuse ids whose outcomes (and publish dedupe) are stored.
+    if (settings.clientId !== undefined) {
+      this.#idPrefix = `${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}-`;
+    }
     this.#reattached = new Reattached(this.client);
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
@@ -195,6 +233,12 @@ export class NatsEngine implements Engine {
     return { queued, inFlight, ...this.#stats, workers, connected: this.#connected, buffered };
   }
 
+  /** Counts of one future submitted here, or undefined for one that was never published. */
+  taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
+    const info = this.#perFuture.get(future);
+    return info && { ...info, ids: [...info.ids] };
+  }
+
   *#queuedJobs(): Generator<Job> {
     const all = [...this.#queue.drain()];
     for (const job of all) this.#queue.push(job);
@@ -206,7 +250,7 @@ export class NatsEngine implements Engine {
   }
 
   schedule(job: Job): void {
-    const id = `${this.#session}${(++this.#counter).toString(36)}`;
+    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
     this.#jobIds.set(job, id);
     this.#futureIds.set(job.task.future, id);
     this.#queue.push(job);
@@ -235,18 +279,14 @@ export class NatsEngine implements Engine {
 
   async #start(): Promise<void> {
     const settings = this.#settings;
-    let servers = settings.servers;
-    if (!servers) {
+    const connection = { ...settings.connection, name: `futures-client-${this.client}` };
+    if (!settings.servers) {
       this.#server = await NatsServer.start();
-      servers = [this.#server.url];
+      connection.servers = [this.#server.url];
     }
     await settings.modules.load();
-    const nc = await connect({
-      servers,
-      name: `futures-client-${this.client}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    this.#hashes = await moduleHashes(settings.modules.urls);
+    const nc = await connectOnce(connection);
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
@@ -267,7 +307,8 @@ export class NatsEngine implements Engine {
         callback: (_error, msg) => this.#onStarted(deserialize(msg.data) as StartedNote),
       }),
       nc.subscribe(poisonAdvisory(settings.queue), {
-        callback: (_error, msg) => this.#onPoison(msg.json<{ stream_seq: number }>()),
+        callback: (_error, msg) =>
+          this.#onPoison(msg.json<{ stream_seq: number; deliveries?: number }>()),
       }),
     );
     this.#watching = this.#watchResults();
@@ -331,6 +372,14 @@ export class NatsEngine implements Engine {
 
   async #publish(job: Job, conn: Connection): Promise<void> {
     const id = this.#jobIds.get(job)!;
+    const future = job.task.future as Future<unknown>;
+    let info = this.#perFuture.get(future);
+    if (!info) {
+      info = { ids: [], attempts: 0, deliveries: 0, worker: undefined };
+      this.#perFuture.set(future, info);
+    }
+    info.ids.push(id);
+    info.attempts++;
     const sent: Sent = {
       job,
       id,
@@ -341,11 +390,15 @@ export class NatsEngine implements Engine {
       done: false,
       deliveries: 0,
       blobs: [],
+      info,
       publishedAt: 0,
     };
     this.#sent.set(id, sent);
-    job.onAbort = () => this.#cancelRemote(sent);
-    job.task.future.addDoneCallback(() => this.#cancelRemote(sent));
+    job.onAbort = (_job, reason) => this.#abandon(sent, reason);
+    job.task.future.addDoneCallback((settled) => {
+      const outcome = outcomeOf(settled);
+      this.#abandon(sent, outcome.failed ? outcome.error : undefined);
+    });
     const { timeout, deadline } = job.options;
     const envelope: TaskEnvelope = {
       v: 1,
@@ -418,7 +471,13 @@ export class NatsEngine implements Engine {
   #wireFn(fn: (...args: unknown[]) => unknown): WireFn {
     const refs = this.#settings.modules;
     const ref = refs.ref(fn);
-    if ("module" in ref) return { module: refs.urls[ref.module]!, name: ref.name };
+    if ("module" in ref) {
+      const hash = this.#hashes[ref.module];
+      const url = refs.urls[ref.module]!;
+      return hash === undefined
+        ? { module: url, name: ref.name }
+        : { module: url, name: ref.name, hash };
+    }
     return { source: Function.prototype.toString.call(fn) };
   }
 
@@ -433,6 +492,21 @@ export class NatsEngine implements Engine {
 
   #settleLocally(sent: Sent, error: unknown): void {
     if (this.#forget(sent)) sent.job.reject(error);
+  }
+
+  /** Settled here (timed out, aborted, cancelled) before its outcome came: a failure unless cancelled. */
+  #abandon(sent: Sent, reason: unknown): void {
+    if (sent.done) return;
+    if (reason !== undefined && !(reason instanceof CancelledError)) this.#count(false, undefined);
+    this.#cancelRemote(sent);
+  }
+
+  /** A delivery count learned from a worker or the server: the redeliveries it adds. */
+  #delivered(sent: Sent, deliveries: number): void {
+    if (deliveries <= sent.deliveries) return;
+    this.#stats.redelivered += Math.max(0, deliveries - Math.max(1, sent.deliveries));
+    sent.info.deliveries += deliveries - sent.deliveries;
+    sent.deliveries = deliveries;
   }
 
   /** The job settled here before its outcome came: the queued message goes, a run is aborted. */
@@ -456,17 +530,18 @@ export class NatsEngine implements Engine {
   #onStarted(note: StartedNote): void {
     const sent = this.#sent.get(note.id);
     if (!sent || sent.done) return;
-    if (note.deliveries > 1 && note.deliveries > sent.deliveries) this.#stats.redelivered++;
-    sent.deliveries = Math.max(sent.deliveries, note.deliveries);
+    this.#delivered(sent, note.deliveries);
     if (sent.started) return;
     sent.started = true;
     sent.startedAt = performance.now();
     if (!sent.job.started && !sent.job.start()) this.#cancelRemote(sent);
   }
 
-  #onPoison(advisory: { stream_seq: number }): void {
+  #onPoison(advisory: { stream_seq: number; deliveries?: number }): void {
     const sent = this.#bySeq.get(advisory.stream_seq);
-    if (!sent || !this.#forget(sent)) return;
+    if (!sent || sent.done) return;
+    this.#delivered(sent, advisory.deliveries ?? 0);
+    if (!this.#forget(sent)) return;
     this.#chore(this.#deleteMessage(sent));
     this.#count(false, undefined);
     sent.job.reject(
@@ -531,7 +606,8 @@ export class NatsEngine implements Engine {
     } finally {
       for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
     }
-    if (record.deliveries > 1 && record.deliveries > sent.deliveries) this.#stats.redelivered++;
+    this.#delivered(sent, record.deliveries);
+    sent.info.worker = record.worker;
     this.#count(record.ok, record.worker);
     if (record.ok) return sent.job.resolve(record.value);
     sent.job.reject(outcomeError(record));
@@ -592,11 +668,14 @@ export class NatsEngine implements Engine {
   /** Removes the ghosts of the queue's consumer (see `_ghosts.ts`) and counts them. */
   async #sweep(): Promise<void> {
     const conn = this.#conn;
-    if (!conn || this.#closed || this.#sweeping || !this.#connected) return;
+    if (!conn || this.#closed || this.#sweeping || this.#sweepOff || !this.#connected) return;
     this.#sweeping = true;
     try {
       const removed = await sweepGhosts(conn.jsm, STREAM, consumerName(this.#settings.queue));
       this.#stats.ghosts += removed;
+    } catch (error) {
+      // A client whose permissions do not let it read the task stream leaves ghosts to max_age.
+      if (/permission/i.test(String(error))) this.#sweepOff = true;
     } finally {
       this.#sweeping = false;
     }
@@ -627,7 +706,7 @@ export class NatsEngine implements Engine {
         const entry = await kv.get(sent.key).catch(() => null);
         if (entry) await this.#onResult(entry);
         else if (expired(sent) && this.#forget(sent)) {
-          this.#stats.failed++;
+          this.#count(false, undefined);
           sent.job.reject(
             new TimeoutError(
               `no worker took the task within the task stream's max_age (${this.#dropAfter} ms, the resultTtl): the stream dropped it`,

@@ -11,6 +11,8 @@ import type { JetStreamManager } from "@nats-io/jetstream";
  * Removes the messages of `consumer`'s subject at or below its ack floor.
  *
  * @returns how many it removed
+ * @throws when the server refuses a request (such as a client without permission to read the
+ * task stream's messages)
  */
 export async function sweepGhosts(
   jsm: JetStreamManager,
@@ -25,7 +27,11 @@ export async function sweepGhosts(
     const msg = await jsm.streams.getMessage(stream, {
       seq,
       ...(subject ? { next_by_subj: subject } : {}),
-    }).catch(() => null);
+    }).catch((error) => {
+      // Not found: no message at or after `seq` on the subject. Any other error is the caller's.
+      if (/not found/i.test(String(error))) return null;
+      throw error;
+    });
     if (!msg || msg.seq > floor) break;
     if (await jsm.streams.deleteMessage(stream, msg.seq, false).catch(() => false)) removed++;
     seq = msg.seq + 1;

@@ -1,13 +1,35 @@
 // Local processes the distributed executor starts: an embedded nats-server and worker processes.
 // Each one's PID is written to a file under `pidDir()`, so that a CI runner killed by a timeout can
-// end the orphans (`.ci/run` does); the file goes when the process has been ended.
+// end the orphans (`.ci/run` does); the file goes when the process has been ended. The file holds
+// the PID and the process's start time (Linux), so that a cleanup never signals an unrelated
+// process that happens to reuse the PID later.
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
-/** The directory where PID files of started processes are kept. */
+/**
+ * The directory where PID files of started processes are kept: `FUTURES_PID_DIR` when set (a CI
+ * run sets a directory of its own), else one shared directory under the temporary directory.
+ */
 export function pidDir(): string {
+  const own = Deno.env.get("FUTURES_PID_DIR");
+  if (own) return own;
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
   return `${tmp}/concurrent-futures-pids`;
+}
+
+/**
+ * The start time of a process in clock ticks since boot (field 22 of `/proc/PID/stat`), or
+ * `undefined` where there is no procfs. Together with the PID it names one process for good.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** A child process with a PID file; `stop()` ends it and waits for it. */
@@ -20,11 +42,15 @@ export class Spawned {
   constructor(child: Deno.ChildProcess, role: string) {
     this.#child = child;
     this.pid = child.pid;
-    this.status = child.status;
     this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
     Deno.mkdirSync(pidDir(), { recursive: true });
-    Deno.writeTextFileSync(this.#pidFile, `${child.pid}\n`);
-    this.status.finally(() => Deno.remove(this.#pidFile).catch(() => {}));
+    const started = processStartTime(child.pid);
+    Deno.writeTextFileSync(this.#pidFile, `${child.pid} ${started ?? ""}\n`);
+    // The status comes once the PID file is gone, so that nothing is left running after it.
+    this.status = child.status.then(async (status) => {
+      await Deno.remove(this.#pidFile).catch(() => {});
+      return status;
+    });
   }
 
   /** Sends a signal unless the process has exited. */
@@ -52,15 +78,41 @@ export class Spawned {
   }
 }
 
-/** Where nats-server is: on PATH, or in /usr/sbin where Debian puts it. */
-export function findNatsServer(
-  dirs: string[] = [
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
-    "/usr/sbin",
-    "/usr/local/sbin",
-  ],
-): string {
-  for (const dir of dirs) {
+/** The directories searched for nats-server: PATH, then where Debian and `make install` put it. */
+function natsDirs(): string[] {
+  let path = "";
+  try {
+    path = Deno.env.get("PATH") ?? "";
+  } catch {
+    // No permission to read PATH: the fixed places only.
+  }
+  return [...path.split(":").filter(Boolean), "/usr/sbin", "/usr/local/sbin"];
+}
+
+/** The nats-server binary named by `FUTURES_NATS_SERVER`, if that variable is set. */
+export function natsServerFromEnv(): string | undefined {
+  try {
+    return Deno.env.get("FUTURES_NATS_SERVER") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where nats-server is, or undefined: the file `FUTURES_NATS_SERVER` names if it is set, else on
+ * PATH, or in /usr/sbin where Debian puts it. The embedded server and the test runner look it up
+ * the same way.
+ */
+export function lookupNatsServer(dirs?: string[]): string | undefined {
+  const named = dirs ? undefined : natsServerFromEnv();
+  if (named !== undefined) {
+    try {
+      return Deno.statSync(named).isFile ? named : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  for (const dir of dirs ?? natsDirs()) {
     const path = `${dir}/nats-server`;
     try {
       if (Deno.statSync(path).isFile) return path;
@@ -68,8 +120,15 @@ export function findNatsServer(
       // Not there.
     }
   }
+  return undefined;
+}
+
+/** Where nats-server is; throws an Error that says how to install it when it is missing. */
+export function findNatsServer(dirs?: string[]): string {
+  const found = lookupNatsServer(dirs);
+  if (found) return found;
   throw new Error(
-    "Cannot start an embedded NATS server as 'nats-server' was not found on PATH or in /usr/sbin: " +
+    "Cannot start an embedded NATS server as 'nats-server' was not found (FUTURES_NATS_SERVER, PATH, /usr/sbin): " +
       "install it (on Debian or Ubuntu: `apt-get install nats-server`; elsewhere see " +
       "https://docs.nats.io/running-a-nats-service/introduction/installation) or pass 'servers'",
   );
@@ -95,9 +154,12 @@ export class NatsServer {
 
   /**
    * Starts a server on a random port (or `port`) with its store in `dir` (a new temporary one by
-   * default); resolves once it listens.
+   * default), and with the settings of a configuration file's text, `config`, if given (its
+   * listen address, port and store directory are overridden); resolves once it listens.
    */
-  static async start(options: { dir?: string; port?: number } = {}): Promise<NatsServer> {
+  static async start(
+    options: { dir?: string; port?: number; config?: string } = {},
+  ): Promise<NatsServer> {
     const binary = findNatsServer();
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "futures-nats-" });
     const portsDir = `${dir}/ports`;
@@ -105,8 +167,14 @@ export class NatsServer {
     for await (const entry of Deno.readDir(portsDir)) {
       await Deno.remove(`${portsDir}/${entry.name}`);
     }
+    const config: string[] = [];
+    if (options.config !== undefined) {
+      await Deno.writeTextFile(`${dir}/nats.conf`, options.config);
+      config.push("-c", `${dir}/nats.conf`);
+    }
     const child = new Deno.Command(binary, {
       args: [
+        ...config,
         "-a",
         "127.0.0.1",
         "-p",
@@ -167,9 +235,9 @@ export interface WorkerProcessOptions {
   quiet?: boolean;
   /** Leaves out the worker's start and stop lines; its tasks' output still reaches this program. */
   logLess?: boolean;
-  /** More flags for the worker (such as `--replicas 3`). */
-  flags?: string[];
-  /** Environment variables for the worker on top of this process's own. */
+  /** More flags (credentials, TLS...). */
+  args?: string[];
+  /** Environment variables set for it (FUTURES_NATS_PASSWORD...). */
   env?: Record<string, string>;
 }
 
@@ -194,10 +262,10 @@ export function spawnWorker(options: WorkerProcessOptions): Spawned {
   if (options.name) args.push("--name", options.name);
   if (options.ackWait !== undefined) args.push("--ack-wait", String(options.ackWait));
   if (options.logLess) args.push("--quiet");
-  if (options.flags) args.push(...options.flags);
+  args.push(...options.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    env: options.env,
+    ...options.env ? { env: options.env } : {},
     stdin: "null",
     stdout: options.quiet ? "null" : "inherit",
     stderr: options.quiet ? "null" : "inherit",

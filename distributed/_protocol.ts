@@ -3,8 +3,11 @@
 
 import type { WireError } from "../actors/error_codec.ts";
 
-/** A task function on the wire: an export of a task module, or a self-contained source. */
-export type WireFn = { module: string; name: string } | { source: string };
+/**
+ * A task function on the wire: an export of a task module (its URL where the client loaded it,
+ * and the SHA-256 of the file when the client could read it), or a self-contained source.
+ */
+export type WireFn = { module: string; name: string; hash?: string } | { source: string };
 
 /** The body of a task message on `futs.task.<queue>`. */
 export interface TaskEnvelope {

@@ -23,6 +23,16 @@ async function existing(
   return info !== undefined;
 }
 
+/**
+ * Opens the results bucket as it is. Reads go by direct get when the bucket allows it: its request
+ * subject names the key, which lets NATS permissions limit a client to its own results.
+ */
+async function openBucket(kvm: Kvm): Promise<KV> {
+  const kv = await kvm.open(RESULTS);
+  const { streamInfo } = await kv.status();
+  return streamInfo.config.allow_direct ? await kvm.open(RESULTS, { allow_direct: true }) : kv;
+}
+
 /** Opens the results bucket, creating it when missing (checking it when present). */
 export async function openResults(
   js: JetStreamClient,
@@ -31,7 +41,7 @@ export async function openResults(
   who = "client",
 ): Promise<KV> {
   const kvm = new Kvm(js);
-  if (await existing(js, `KV_${RESULTS}`, requested, who)) return await kvm.open(RESULTS);
+  if (await existing(js, `KV_${RESULTS}`, requested, who)) return await openBucket(kvm);
   try {
     return await kvm.create(
       RESULTS,
@@ -45,7 +55,7 @@ export async function openResults(
   } catch (error) {
     // Another client or worker created it meanwhile.
     if (!await existing(js, `KV_${RESULTS}`, requested, who)) throw error;
-    return await kvm.open(RESULTS);
+    return await openBucket(kvm);
   }
 }
 

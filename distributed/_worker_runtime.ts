@@ -3,7 +3,6 @@
 // create-only in the results bucket, then acknowledge.
 
 import { deserialize, serialize } from "node:v8";
-import { connect } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -16,6 +15,8 @@ import { workerLayout } from "./_settings.ts";
 import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import { TrustedModules } from "./_trust.ts";
+import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -53,8 +54,13 @@ export interface WorkerRunOptions {
   streamMaxMessages?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
-  /** Receives one line at start and one at stop (and one when the local pool is rebuilt). */
+  /**
+   * Receives one line at start and one at stop, one while it waits for its server, and one when
+   * the local pool is rebuilt.
+   */
   log?: (line: string) => void;
+  /** Credentials, TLS and other connect options. */
+  connection?: NatsConnectOptions;
   /**
    * The local pool's restart limit: more crashes than `max` within `within` ms break it, and the
    * worker stops pulling and builds a new pool after a backoff.
@@ -93,7 +99,7 @@ export class DistributedWorker {
   readonly #kv: KV;
   readonly #blobs: Blobs;
   readonly #pool: LocalPool;
-  readonly #modules: Map<string, Record<string, unknown>>;
+  readonly #modules: TrustedModules;
   readonly #ackWait: number;
   readonly #cancelSub: Subscription;
   readonly #cancelled = new Map<string, number>();
@@ -115,7 +121,7 @@ export class DistributedWorker {
     consumer: Consumer,
     kv: KV,
     blobs: Blobs,
-    modules: Map<string, Record<string, unknown>>,
+    modules: TrustedModules,
     ackWait: number,
   ) {
     this.name = options.name;
@@ -140,16 +146,15 @@ export class DistributedWorker {
    * @throws {Error} when it cannot connect or a task module fails to load
    */
   static async start(options: WorkerRunOptions): Promise<DistributedWorker> {
-    const modules = new Map<string, Record<string, unknown>>();
-    for (const url of options.modules) {
-      modules.set(url, await import(url) as Record<string, unknown>);
-    }
-    const nc = await connect({
-      servers: options.servers,
-      name: `futures-worker-${options.name}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-    });
+    const modules = await TrustedModules.load(options.modules);
+    const connectOptions = connectionOptions(
+      [options.servers].flat(),
+      options.connection ?? {},
+      "start the worker",
+    );
+    connectOptions.name = `futures-worker-${options.name}`;
+    // A worker started before its server waits for it; refused credentials end it at once.
+    const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
     try {
       const jsm = await jetstreamManager(nc);
       const { layout, requested } = workerLayout(options);
@@ -171,7 +176,7 @@ export class DistributedWorker {
       for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
       options.log?.(
         `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
-          [options.servers].flat().join(",")
+          [options.servers].flat().map(redact).join(",")
         }`,
       );
       return worker;
@@ -338,21 +343,7 @@ export class DistributedWorker {
       }
       return fn;
     }
-    const namespace = this.#modules.get(ref.module) ?? this.#byFileName(ref.module);
-    const fn = namespace?.[ref.name];
-    if (typeof fn !== "function") {
-      throw new TypeError(
-        `Cannot run '${ref.name}' from '${ref.module}' as the worker does not load that module or it has no such exported function: start the worker with --modules ${ref.module}`,
-      );
-    }
-    return fn as Fn;
-  }
-
-  /** A module the client names by a path that differs here: match it by file name if unique. */
-  #byFileName(url: string): Record<string, unknown> | undefined {
-    const name = url.slice(url.lastIndexOf("/") + 1);
-    const matches = [...this.#modules.keys()].filter((u) => u.endsWith(`/${name}`));
-    return matches.length === 1 ? this.#modules.get(matches[0]!) : undefined;
+    return this.#modules.find(ref);
   }
 
   async #finish(msg: JsMsg, key: string, record: ResultRecord, fnName = ""): Promise<void> {

@@ -23,12 +23,16 @@ import { show } from "../executors/_check.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { requestedLayout } from "./_settings.ts";
-import { type DistributedStats, NatsEngine } from "./_engine.ts";
+import { type DistributedStats, type DistributedTaskStats, NatsEngine } from "./_engine.ts";
+import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 
-export type { DistributedStats };
+export type { DistributedStats, DistributedTaskStats };
 
-/** Options for {@linkcode DistributedExecutor}. */
-export interface DistributedExecutorOptions extends CommonExecutorOptions {
+/**
+ * Options for {@linkcode DistributedExecutor}; the connection's (credentials, TLS, other
+ * `connect()` options) are those of {@linkcode NatsConnectOptions}.
+ */
+export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsConnectOptions {
   /**
    * NATS server URL(s), such as `"nats://nats-host:4222"`. Without it the executor starts an
    * embedded `nats-server` on 127.0.0.1 (random port, temporary store) and `workers` local worker
@@ -122,9 +126,11 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions {
    */
   maxDeliveries?: number;
   /**
-   * The client's id: results are stored under it. A client started again with the same id can
-   * get the results of tasks an earlier run submitted, with `futureOf(taskId)`. Letters, digits,
-   * `_` or `-`; by default a random id.
+   * This client's id: its results are stored under `<clientId>.<task>`, its start notices come on
+   * `futs.started.<clientId>`. Give a fixed one when NATS permissions restrict what each client
+   * may read (see the README's "Running it safely"), or to get the results of tasks an earlier run
+   * submitted, with `futureOf(taskId)`. Letters, digits, `_` or `-`.
+   * @default {a random id}
    */
   clientId?: string;
 }
@@ -184,6 +190,7 @@ export class DistributedExecutor implements Executor {
       "resultTtl",
       "maxDeliveries",
       "clientId",
+      ...CONNECT_OPTION_KEYS,
     ]);
     const servers = options?.servers;
     if (
@@ -197,6 +204,18 @@ export class DistributedExecutor implements Executor {
         }`,
       );
     }
+    const clientId = options?.clientId;
+    if (
+      clientId !== undefined && (typeof clientId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clientId))
+    ) {
+      throw new TypeError(
+        `Cannot ${what} as 'clientId' must be letters, digits, '_' or '-': received ${
+          show(clientId)
+        }`,
+      );
+    }
+    // Checked now (a bad option throws here); the embedded server's URL is added at start.
+    const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
     if (typeof queue !== "string" || !/^[A-Za-z0-9_-]+$/.test(queue)) {
       throw new TypeError(
@@ -227,23 +246,14 @@ export class DistributedExecutor implements Executor {
       resultTtl: int("resultTtl", defaultLayout.resultTtl),
       maxDeliver: int("maxDeliveries", defaultLayout.maxDeliver),
     };
-    const clientId = options?.clientId;
-    if (
-      clientId !== undefined && (typeof clientId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clientId))
-    ) {
-      throw new TypeError(
-        `Cannot ${what} as 'clientId' must be letters, digits, '_' or '-': received ${
-          show(clientId)
-        }`,
-      );
-    }
     this.#engine = new NatsEngine({
       servers: servers === undefined ? undefined : [servers].flat(),
+      connection,
+      clientId,
       queue,
       modules: new FunctionRefs(options?.modules ?? []),
       layout,
       requested: requestedLayout(layout, options ?? {}),
-      clientId,
       maxPublished: int("maxPublished", 10_000),
       maxAttempts: int("maxAttempts", 3),
       payloadThreshold: int("payloadThreshold", 256 * 1024),
@@ -324,6 +334,28 @@ export class DistributedExecutor implements Executor {
    */
   stats(): DistributedStats {
     return this.#engine.stats();
+  }
+
+  /**
+   * Counts of one future's task: its attempts (task ids), its deliveries to workers (more than
+   * one when a worker was lost and the task ran again), and the worker whose outcome settled it.
+   *
+   * @param future a future returned by `submit()` of this executor (or a view of it)
+   * @returns the counts, or undefined for a future this executor never published
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * const future = executor.submit(() => 1);
+   * await future;
+   * assert.equal(executor.taskStats(future)?.deliveries, 1);
+   * ```
+   */
+  taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
+    return this.#engine.taskStats(future);
   }
 
   /**

@@ -18,7 +18,9 @@ export {
   DistributedExecutor,
   type DistributedExecutorOptions,
   type DistributedStats,
+  type DistributedTaskStats,
 } from "./executor.ts";
+export type { NatsConnectOptions, NatsTlsOptions } from "./_auth.ts";
 export {
   BrokenExecutorError,
   CancelledError,

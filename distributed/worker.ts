@@ -12,12 +12,20 @@
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
  * this is remote code execution, off by default), `--name NAME`, `--quiet` (no start and stop
- * lines). The JetStream settings `--ack-wait MS`, `--replicas N`, `--storage file|memory`,
+ * lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
+ * `--creds PATH`, `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can
+ * come from an environment variable instead, which keeps secrets off the command line:
+ * `FUTURES_NATS_URL` (comma-separated), `FUTURES_NATS_USER`, `FUTURES_NATS_PASSWORD`,
+ * `FUTURES_NATS_TOKEN`, `FUTURES_NATS_NKEY_SEED` (the seed itself), `FUTURES_NATS_CREDS`,
+ * `FUTURES_NATS_TLS_CA`, `FUTURES_NATS_TLS_CERT`, `FUTURES_NATS_TLS_KEY`; a flag wins over its
+ * variable. The JetStream settings `--ack-wait MS`, `--replicas N`, `--storage file|memory`,
  * `--result-ttl MS`, `--max-in-flight N`, `--max-deliveries N` and `--stream-max-messages N` are
- * those of the executor's options of the same names: they create the queue's stream, consumer
- * and stores when missing, and when these exist a flag that differs from them stops the worker
- * with an error naming the setting, the value in place and the one asked for. SIGTERM or SIGINT drains it: it stops pulling, finishes
- * the running tasks and exits.
+ * those of the executor's options of the same names: they create the queue's stream, consumer and
+ * stores when missing, and when these exist a flag that differs from them stops the worker with an
+ * error naming the setting, the value in place and the one asked for. `--help` prints the usage. A
+ * worker started before its server waits for it (it logs one line); refused credentials end it
+ * with one line and exit code 1. SIGTERM or SIGINT drains it: it stops pulling, finishes the
+ * running tasks and exits.
  *
  * @example
  * ```ts
@@ -36,13 +44,63 @@ import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
+import type { NatsConnectOptions } from "./_auth.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
 
+/** The text `--help` prints. */
+const USAGE = `Usage:
+deno run --allow-net --allow-read --allow-run --allow-env --allow-sys=hostname \\
+  jsr:@concurrent/futures/worker [options]
+
+Runs the tasks of a DistributedExecutor's queue.
+
+Options:
+  --nats URL            NATS server (repeatable; env FUTURES_NATS_URL, comma-separated)
+                        (default nats://127.0.0.1:4222)
+  --queue NAME          the queue whose tasks it runs (default default)
+  --modules URL         a task module whose exports it runs (repeatable)
+  --concurrency N       tasks at once (default: the number of CPUs)
+  --isolation KIND      process (a subprocess per task) or worker (default process)
+  --allow-source        run functions sent by source (remote code execution; off by default)
+  --name NAME           its name in logs and stats (default host:pid)
+  --quiet               no start and stop lines
+JetStream settings (they create what is missing; given for what exists, they must match it):
+  --ack-wait MS         ms a task may be held without a sign of life (default 30000)
+  --replicas N          replicas of the stream and stores in a NATS cluster (default 1)
+  --storage KIND        file or memory (default file)
+  --result-ttl MS       ms an outcome is kept; the stream's max_age (default 3600000)
+  --max-in-flight N     tasks held by workers across the cluster (default 1000)
+  --max-deliveries N    deliveries per task at most, the server's limit (default 10)
+  --stream-max-messages N  messages the task stream holds at most (default 1000000)
+Connection:
+  --user NAME           NATS user (env FUTURES_NATS_USER)
+  --password TEXT       its password (env FUTURES_NATS_PASSWORD: keeps it off the command line)
+  --token TEXT          NATS token (env FUTURES_NATS_TOKEN)
+  --nkey-seed-file PATH a file holding an NKey seed (env FUTURES_NATS_NKEY_SEED: the seed)
+  --creds PATH          a .creds file (env FUTURES_NATS_CREDS)
+  --tls                 require TLS
+  --tls-ca PATH         CA certificate, PEM (env FUTURES_NATS_TLS_CA)
+  --tls-cert PATH       client certificate, PEM (env FUTURES_NATS_TLS_CERT)
+  --tls-key PATH        its key, PEM (env FUTURES_NATS_TLS_KEY)
+  -h, --help            show this help`;
+
+/** Reads an environment variable; without permission to read it, it counts as unset. */
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Reads the worker's command-line flags.
+ * Reads the worker's command-line flags, and the `FUTURES_NATS_*` environment variables for what
+ * the flags leave out.
  *
  * @param args the flags, such as `Deno.args`
+ * @param env reads an environment variable (by default `Deno.env.get`; one it may not read
+ * counts as unset)
  * @returns the options {@linkcode DistributedWorker.start} takes
  * @throws {RangeError} or {TypeError} for a flag with a bad value, naming it and the value
  *
@@ -52,9 +110,15 @@ export { DistributedWorker, type WorkerRunOptions };
  * import { parseWorkerArgs } from "@concurrent/futures/worker";
  *
  * assert.equal(parseWorkerArgs(["--isolation", "worker"]).isolation, "worker");
+ * const env = { FUTURES_NATS_PASSWORD: "s3cret" } as Record<string, string>;
+ * const options = parseWorkerArgs(["--user", "alice"], (name) => env[name]);
+ * assert.deepEqual(options.connection, { user: "alice", pass: "s3cret" });
  * ```
  */
-export function parseWorkerArgs(args: string[]): WorkerRunOptions {
+export function parseWorkerArgs(
+  args: string[],
+  env: (name: string) => string | undefined = readEnv,
+): WorkerRunOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -68,6 +132,15 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
       "ack-wait": { type: "string" },
       ...LAYOUT_FLAGS,
       quiet: { type: "boolean", default: false },
+      user: { type: "string" },
+      password: { type: "string" },
+      token: { type: "string" },
+      "nkey-seed-file": { type: "string" },
+      creds: { type: "string" },
+      tls: { type: "boolean", default: false },
+      "tls-ca": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
     },
     strict: true,
   });
@@ -90,8 +163,9 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
       `Cannot ${what} as '--queue' must be letters, digits, '_' or '-': received ${values.queue}`,
     );
   }
+  const urls = values.nats ?? env("FUTURES_NATS_URL")?.split(",").map((u) => u.trim());
   const options: WorkerRunOptions = {
-    servers: values.nats ?? ["nats://127.0.0.1:4222"],
+    servers: urls ?? ["nats://127.0.0.1:4222"],
     queue: values.queue,
     modules: (values.modules ?? []).map((m) => moduleUrl(m, what, "--modules")),
     concurrency,
@@ -110,13 +184,68 @@ export function parseWorkerArgs(args: string[]): WorkerRunOptions {
     }
     options.ackWait = ackWait;
   }
+  const connection: NatsConnectOptions = {};
+  const set = <K extends keyof NatsConnectOptions>(
+    key: K,
+    value: NatsConnectOptions[K] | undefined,
+  ) => {
+    if (value !== undefined) connection[key] = value;
+  };
+  set("user", values.user ?? env("FUTURES_NATS_USER"));
+  set("pass", values.password ?? env("FUTURES_NATS_PASSWORD"));
+  set("token", values.token ?? env("FUTURES_NATS_TOKEN"));
+  const seedFile = values["nkey-seed-file"];
+  if (seedFile !== undefined) {
+    try {
+      set("nkeySeed", Deno.readTextFileSync(seedFile).trim());
+    } catch (error) {
+      throw new TypeError(
+        `Cannot ${what} as '--nkey-seed-file' cannot be read: received ${seedFile} (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+      );
+    }
+  } else set("nkeySeed", env("FUTURES_NATS_NKEY_SEED"));
+  set("credsFile", values.creds ?? env("FUTURES_NATS_CREDS"));
+  const tls: Record<string, string> = {};
+  const file = (key: string, value: string | undefined) => {
+    if (value !== undefined) tls[key] = value;
+  };
+  file("caFile", values["tls-ca"] ?? env("FUTURES_NATS_TLS_CA"));
+  file("certFile", values["tls-cert"] ?? env("FUTURES_NATS_TLS_CERT"));
+  file("keyFile", values["tls-key"] ?? env("FUTURES_NATS_TLS_KEY"));
+  if (Object.keys(tls).length > 0) connection.tls = tls;
+  else if (values.tls) connection.tls = true;
+  if (Object.keys(connection).length > 0) options.connection = connection;
   return options;
 }
 
+/** The first sentence of an error, for a one-line message. */
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]!;
+}
+
 if (import.meta.main) {
-  const options = parseWorkerArgs(Deno.args);
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  let options: WorkerRunOptions;
+  try {
+    options = parseWorkerArgs(Deno.args);
+  } catch (error) {
+    console.error(`futures worker: ${oneLine(error)} (see --help)`);
+    Deno.exit(2);
+  }
   if (!options.quiet) options.log = (line) => console.error(line);
-  const worker = await DistributedWorker.start(options);
+  let worker: DistributedWorker;
+  try {
+    worker = await DistributedWorker.start(options);
+  } catch (error) {
+    console.error(`futures worker: ${oneLine(error)}`);
+    Deno.exit(1);
+  }
   const drain = () => {
     worker.stop().then(() => Deno.exit(0));
   };

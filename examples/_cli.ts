@@ -93,9 +93,13 @@ export class UsageError extends Error {
 export function usage<F extends Record<string, Flag>>(command: Command<F>): string {
   const lines = Object.entries(command.flags).map(([name, flag]) => {
     const left = flag.type === "boolean" ? `--${name}` : `--${name} ${flag.arg ?? "N"}`;
-    const fallback = flag.type === "boolean"
+    // A flag whose default is empty ("", []) means "not given": there is no default to show.
+    const shown = flag.type === "boolean"
       ? ""
-      : ` (default ${Array.isArray(flag.default) ? flag.default.join(",") : flag.default})`;
+      : Array.isArray(flag.default)
+      ? flag.default.join(",")
+      : String(flag.default);
+    const fallback = shown === "" ? "" : ` (default ${shown})`;
     return `  ${left.padEnd(20)} ${flag.help}${fallback}`;
   });
   lines.push(`  ${"-h, --help".padEnd(20)} show this help`);
@@ -241,6 +245,7 @@ export class Progress {
   readonly #started = performance.now();
   #done = 0;
   #drawn = 0;
+  #ended = false;
 
   /**
    * @param options `live`: redraw in place (default: whether stderr is a terminal); `write`:
@@ -265,10 +270,21 @@ export class Progress {
 
   /** Records `steps` more steps done; the last one writes the final line. */
   tick(steps = 1): void {
+    if (this.#ended) return;
     this.#done = Math.min(this.#total, this.#done + steps);
-    if (this.#done === this.#total) this.#finish();
+    if (this.#done === this.#total) this.end();
     // Redrawing costs a write: at most every 50 ms.
     else if (performance.now() - this.#drawn > 50) this.#draw();
+  }
+
+  /**
+   * Writes the final line as it stands, for work that stopped before all its steps were done
+   * (the bar then shows how far it got). Later calls and ticks do nothing.
+   */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#write(`${this.#live ? "\r\x1b[2K" : ""}${this.line()}\n`);
   }
 
   /**
@@ -277,7 +293,7 @@ export class Progress {
   log(line: string): void {
     if (this.#live) this.#write("\r\x1b[2K");
     console.log(line);
-    if (this.#live && this.#done < this.#total) this.#draw();
+    if (this.#live && !this.#ended) this.#draw();
   }
 
   /** The line as it looks now. */
@@ -294,10 +310,6 @@ export class Progress {
     if (!this.#live) return;
     this.#drawn = performance.now();
     this.#write(`\r\x1b[2K${this.line()}`);
-  }
-
-  #finish(): void {
-    this.#write(`${this.#live ? "\r\x1b[2K" : ""}${this.line()}\n`);
   }
 }
 

@@ -13,34 +13,42 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { asCompleted } from "../mod.ts";
 import { DistributedExecutor } from "../distributed/mod.ts";
 import { countPrimes } from "./primes_tasks.ts";
+import { commandLine } from "./_cli.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    limit: { type: "string", default: "10000000" },
-    chunks: { type: "string", default: "32" },
-    workers: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
-    nats: { type: "string", multiple: true },
-    json: { type: "boolean", default: false },
+const COMMAND = {
+  name: "distributed_primes.ts",
+  summary:
+    "Counts the primes below a limit with a DistributedExecutor: on an embedded nats-server and\n" +
+    "local worker processes, or, with --nats, on workers started elsewhere.",
+  flags: {
+    limit: { type: "integer", min: 1, default: 10_000_000, help: "count the primes below N" },
+    chunks: { type: "integer", min: 1, default: 32, help: "split the range into N chunks" },
+    workers: {
+      type: "integer",
+      min: 1,
+      default: navigator.hardwareConcurrency || 1,
+      help: "local worker processes (embedded mode)",
+    },
+    nats: {
+      type: "string",
+      default: "",
+      arg: "URLS",
+      help: "NATS server URL(s), comma-separated; empty: embedded",
+    },
+    json: { type: "boolean", help: "print the results as JSON only" },
   },
-});
-const limit = Number(values.limit);
-const chunkCount = Number(values.chunks);
-const workers = Number(values.workers);
-for (const [name, value] of [["limit", limit], ["chunks", chunkCount], ["workers", workers]]) {
-  if (!Number.isInteger(value) || (value as number) < 1) {
-    console.error(`--${name} must be a positive integer: received ${value}`);
-    Deno.exit(2);
-  }
-}
+} as const;
+
+const values = commandLine(COMMAND);
+const { limit, chunks: chunkCount, workers } = values;
+const nats = values.nats.split(",").map((url) => url.trim()).filter(Boolean);
 
 await using executor = new DistributedExecutor({
   modules: [new URL("./primes_tasks.ts", import.meta.url)],
-  ...(values.nats ? { servers: values.nats } : { workers }),
+  ...(nats.length > 0 ? { servers: nats } : { workers }),
 });
 await executor.ready();
 

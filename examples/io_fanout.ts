@@ -77,9 +77,15 @@ async function fetchText(url: string, signal?: AbortSignal): Promise<string> {
   return body;
 }
 
+/** The progress bar's label, as wide for every run so that the bars line up. */
+function label(mode: string, workers: number): string {
+  const digits = String(Math.max(...POOL_SIZES)).length;
+  return `${mode.padEnd("sequential".length)}  x${String(workers).padEnd(digits)}`;
+}
+
 async function sequential(urls: string[]): Promise<string[]> {
   const bodies: string[] = [];
-  const bar = new Progress("sequential  x1 ", urls.length);
+  const bar = new Progress(label("sequential", 1), urls.length);
   for (const url of urls) {
     bodies.push(await fetchText(url));
     bar.tick();
@@ -94,7 +100,7 @@ async function pooled(urls: string[], maxWorkers: number): Promise<string[]> {
   const futures: Future<string>[] = urls.map((url) =>
     io.submit((url: string) => fetchText(url, taskSignal()), url)
   );
-  const bar = new Progress(`pool        x${String(maxWorkers).padEnd(3)}`, urls.length);
+  const bar = new Progress(label("pool", maxWorkers), urls.length);
   for await (const _future of asCompleted(futures)) bar.tick();
   return Promise.all(futures.map((future) => future.result()));
 }

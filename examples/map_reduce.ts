@@ -8,8 +8,9 @@
  *
  * By default it writes 100 text files of 20,000 words each (a made-up vocabulary whose word
  * frequencies fall off like a natural language's) to a temporary folder and removes them at the
- * end; `--input DIR` counts the `.txt` files of a folder of yours instead. The same count on the
- * main thread alone gives the baseline, and both counts must agree.
+ * end; `--input DIR` counts the `.txt` files of a folder of yours instead (a folder without any
+ * is reported as having nothing to count). The same count on the main thread alone gives the
+ * baseline, and both counts must agree.
  *
  * ```sh
  * deno run -A examples/map_reduce.ts
@@ -167,6 +168,11 @@ async function main(): Promise<number> {
         if (entry.isFile && entry.name.endsWith(".txt")) paths.push(`${flags.input}/${entry.name}`);
       }
       paths.sort();
+      if (paths.length === 0) {
+        // Timing a count of nothing would print a meaningless speedup.
+        console.log(`No .txt files in ${flags.input}: nothing to count.`);
+        return 0;
+      }
     }
 
     const [here, hereMs] = await timed(() => countHere(paths));

@@ -38,22 +38,29 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { Barrier, WorkerPoolExecutor } from "../mod.ts";
+import { commandLine, Progress, table } from "./_cli.ts";
 import { minMax, normaliseShared, rescale } from "./shared_tasks.ts";
 
 const TASKS = new URL("./shared_tasks.ts", import.meta.url);
 const MB = 1024 * 1024;
 
-const USAGE = `Usage: deno run -A examples/shared_memory.ts [--mb N] [--workers W]
-
-Normalises N MB of Float64Array on W workers twice: sending copies of slices, and sharing one
-SharedArrayBuffer; prints the time and the memory (RSS) of each.
-
-Options:
-  --mb N         size of the array in MB (default 100)
-  --workers W    workers (default 4)
-  -h, --help     show this help`;
+const COMMAND = {
+  name: "shared_memory.ts",
+  summary: "Normalises N MB of Float64Array on W workers twice: sending copies of slices, and\n" +
+    "sharing one SharedArrayBuffer; prints the time and the memory (RSS) of each.",
+  flags: {
+    mb: { type: "integer", min: 1, default: 100, help: "size of the array in MB" },
+    workers: { type: "integer", min: 1, default: 4, arg: "W", help: "workers" },
+    mode: {
+      type: "string",
+      default: "",
+      choices: ["copied", "shared"],
+      arg: "MODE",
+      help: "run one mode only, in this process, and print its figures as JSON",
+    },
+  },
+} as const;
 
 interface Result {
   mode: "copied" | "shared";
@@ -61,15 +68,6 @@ interface Result {
   rssBeforeMb: number;
   peakRssMb: number;
   checksum: number;
-}
-
-function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`Cannot run as '--${name}' must be a positive integer: received "${text}"`);
-    Deno.exit(2);
-  }
-  return value;
 }
 
 /** The same pseudo-random values in both modes, so that the results can be compared. */
@@ -156,68 +154,44 @@ async function measureApart(mode: Result["mode"], mb: number, workers: number): 
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
-function table(results: Result[], mb: number, workers: number): string {
-  const rows = [[
-    "mode",
-    "MB",
-    "workers",
-    "seconds",
-    "RSS before MB",
-    "peak RSS MB",
-    "growth MB",
-    "checksum",
-  ]];
-  for (const r of results) {
-    rows.push([
+function report(results: Result[], mb: number, workers: number): string {
+  return table(
+    [
+      "mode",
+      "MB",
+      "workers",
+      "seconds",
+      "RSS before MB",
+      "peak RSS MB",
+      "growth MB",
+      "checksum",
+    ],
+    results.map((r) => [
       r.mode,
-      String(mb),
-      String(workers),
+      mb,
+      workers,
       r.seconds.toFixed(2),
       r.rssBeforeMb.toFixed(0),
       r.peakRssMb.toFixed(0),
       (r.peakRssMb - r.rssBeforeMb).toFixed(0),
       r.checksum.toFixed(3),
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) =>
-    row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join("  ")
-  ).join("\n");
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        mb: { type: "string", default: "100" },
-        workers: { type: "string", default: "4" },
-        mode: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    console.error((error as Error).message.split("\n")[0]);
-    Deno.exit(2);
+  const { mb, workers, mode } = commandLine(COMMAND);
+  if (mode === "copied" || mode === "shared") {
+    return console.log(JSON.stringify(await measure(mode, mb, workers)));
   }
-  if (values.help) return console.log(USAGE);
-  const mb = positiveInt("mb", values.mb);
-  const workers = positiveInt("workers", values.workers);
-  if (values.mode !== undefined) {
-    if (values.mode !== "copied" && values.mode !== "shared") {
-      console.error(
-        `Cannot run as '--mode' must be "copied" or "shared": received "${values.mode}"`,
-      );
-      Deno.exit(2);
-    }
-    return console.log(JSON.stringify(await measure(values.mode, mb, workers)));
-  }
+  // Each mode runs for a second or more in a subprocess: the bar shows which one is done.
+  const bar = new Progress("modes", 2);
   const results = [];
   for (const mode of ["copied", "shared"] as const) {
     results.push(await measureApart(mode, mb, workers));
+    bar.tick();
   }
-  console.log(table(results, mb, workers));
+  console.log(report(results, mb, workers));
   const same = results[0]!.checksum === results[1]!.checksum;
   console.log(same ? "same result both ways" : "the results differ");
   if (!same) Deno.exit(1);

@@ -1,7 +1,7 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import { type Future, outcomeOf } from "../future/future.ts";
+import { type AwaitHook, type Future, outcomeOf, setAwaitHook } from "../future/future.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
@@ -15,9 +15,22 @@ import type {
 } from "./executor.ts";
 import { type Job, type JobKind, Task, type TaskHost } from "./_task.ts";
 import { mapTasks } from "./_map.ts";
-import { checkPositiveInt, validateTaskOptions } from "./_options.ts";
+import {
+  checkMapOptions,
+  checkPositiveInt,
+  checkShutdownOptions,
+  validateTaskOptions,
+} from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
+
+// Once the program unloads, nothing submitted would ever run: the event loop is done. Python
+// refuses to schedule new futures after interpreter shutdown; so do we. Registered when this
+// module loads, so it runs before the program's own `unload` listeners.
+let unloading = false;
+globalThis.addEventListener?.("unload", () => {
+  unloading = true;
+});
 
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
@@ -34,6 +47,11 @@ export interface Engine {
   freeSlots(): number;
   /** Ends every worker; called once every task has settled after `shutdown()`. */
   close(): Promise<void>;
+  /**
+   * For an engine whose tasks can await the executor's own futures (on the same thread): called
+   * when a pending future of this executor is awaited; see {@linkcode AwaitHook}.
+   */
+  awaiting?(): (() => Promise<void>) | undefined;
 }
 
 /** Options every executor accepts. */
@@ -59,6 +77,7 @@ export class ExecutorCore implements TaskHost, Executor {
   readonly label: string;
   readonly breakers: CircuitBreakers | undefined;
   #engine: Engine;
+  readonly #awaitHook: AwaitHook | undefined;
   #broken: BrokenExecutorError | undefined;
   #shutdown = false;
   #closing: Promise<void> | undefined;
@@ -82,6 +101,7 @@ export class ExecutorCore implements TaskHost, Executor {
       ? undefined
       : new CircuitBreakers(options.circuitBreaker);
     this.#engine = engine;
+    this.#awaitHook = engine.awaiting ? (engine as AwaitHook) : undefined;
     this.#maxQueued = checkPositiveInt(`create ${kindName}`, "maxQueued", options?.maxQueued) ??
       Infinity;
   }
@@ -176,6 +196,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
+    checkShutdownOptions(options);
     this.#shutdown = true;
     this.#room?.resolve();
     this.#room = undefined;
@@ -207,6 +228,7 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
+    if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;
     scope?.add(task.future);
@@ -221,6 +243,7 @@ export class ExecutorCore implements TaskHost, Executor {
     mapOptions: MapOptions | undefined,
     scope?: ViewScope,
   ): AsyncIterableIterator<unknown> {
+    checkMapOptions(mapOptions);
     this.#checkOpen("map");
     scope?.checkOpen();
     this.#engine.validateFunction(fn);
@@ -270,6 +293,11 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   #checkOpen(what: string): void {
+    if (unloading) {
+      throw new InvalidStateError(
+        `Cannot ${what} on ${this.label} as the program is exiting (an 'unload' listener is running): it would never run`,
+      );
+    }
     if (this.#broken) throw this.#broken;
     if (this.#shutdown) {
       throw new InvalidStateError(`Cannot ${what} after shutdown of ${this.label}`);
@@ -320,6 +348,8 @@ class LiveTasks {
  */
 class ViewScope {
   readonly #label: string;
+  /** The scope of the view this one was made from: it owns this view's futures too. */
+  readonly #parent: ViewScope | undefined;
   readonly #live = new Set<Future<unknown>>();
   #closed = false;
   #idle: PromiseWithResolvers<void> | undefined;
@@ -328,8 +358,9 @@ class ViewScope {
     if (this.#live.size === 0) this.#idle?.resolve();
   };
 
-  constructor(label: string) {
+  constructor(label: string, parent?: ViewScope) {
     this.#label = label;
+    this.#parent = parent;
   }
 
   checkOpen(): void {
@@ -338,11 +369,13 @@ class ViewScope {
         `Cannot submit a task through a view of ${this.#label} after its shutdown`,
       );
     }
+    this.#parent?.checkOpen();
   }
 
   add(future: Future<unknown>): void {
     this.#live.add(future);
     future.addDoneCallback(this.#onDone);
+    this.#parent?.add(future);
   }
 
   close(options: ShutdownOptions | undefined): Promise<void> {
@@ -364,10 +397,10 @@ class ExecutorView implements Executor {
   readonly #options: TaskOptions;
   readonly #scope: ViewScope;
 
-  constructor(core: ExecutorCore, options: TaskOptions) {
+  constructor(core: ExecutorCore, options: TaskOptions, parent?: ViewScope) {
     this.#core = core;
     this.#options = options;
-    this.#scope = new ViewScope(core.label);
+    this.#scope = new ViewScope(core.label, parent);
   }
 
   submit<A extends unknown[], R>(
@@ -393,15 +426,39 @@ class ExecutorView implements Executor {
     ) as AsyncIterableIterator<Awaited<R>>;
   }
 
+  /**
+   * A view of this view: signals combine (either aborts the task), the shorter timeout and the
+   * earlier deadline hold, other options replace this view's. This view owns it: closing this
+   * view closes it, and `cancelFutures` here cancels the futures submitted through it.
+   */
   with(options: TaskOptions): Executor {
-    return new ExecutorView(this.#core, { ...this.#options, ...this.#core.taskOptions(options) });
+    return new ExecutorView(
+      this.#core,
+      combineTaskOptions(this.#options, this.#core.taskOptions(options)),
+      this.#scope,
+    );
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#scope.close(options);
+    return this.#scope.close(checkShutdownOptions(options));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.#scope.close({ wait: true });
   }
+}
+
+/** The options of a view made from a view: `inner` narrows `outer`, it never widens it. */
+function combineTaskOptions(outer: TaskOptions, inner: TaskOptions): TaskOptions {
+  const combined = { ...outer, ...inner };
+  if (outer.signal && inner.signal && outer.signal !== inner.signal) {
+    combined.signal = AbortSignal.any([outer.signal, inner.signal]);
+  }
+  if (outer.timeout !== undefined && inner.timeout !== undefined) {
+    combined.timeout = Math.min(outer.timeout, inner.timeout);
+  }
+  if (outer.deadline !== undefined && inner.deadline !== undefined) {
+    combined.deadline = Math.min(outer.deadline, inner.deadline);
+  }
+  return combined;
 }

@@ -24,6 +24,13 @@ export class FunctionRefs {
   #loaded = false;
   #needsParser = false;
   #parserSettled = false;
+  /**
+   * The index in `urls` of the program's main module while its exports are not known here: it
+   * may still be evaluating (a top-level `await` waiting for this very pool), so it is never
+   * awaited. Its exports are indexed once its evaluation ends; until then its functions go by
+   * name and text, and the worker takes the export when the text is the same.
+   */
+  #pendingMain = -1;
   /** Called when the pool can dispatch again after waiting for the parser. */
   onReady: (() => void) | undefined;
 
@@ -33,16 +40,34 @@ export class FunctionRefs {
 
   /** Imports the task modules here too, to know their exported functions by identity. */
   async load(): Promise<void> {
+    const main = mainModule();
     for (const [index, url] of this.urls.entries()) {
-      const namespace = await import(url) as Record<string, unknown>;
-      indexModuleErrors(url, namespace);
-      for (const [name, value] of Object.entries(namespace)) {
-        if (typeof value === "function" && !this.#exports.has(value)) {
-          this.#exports.set(value, { module: index, name });
-        }
+      if (url === main) {
+        // Importing the main module resolves only when its evaluation ends: awaiting it here
+        // would deadlock a program whose top-level `await` waits for this pool.
+        this.#pendingMain = index;
+        import(url).then(
+          (namespace) => {
+            this.#index(index, url, namespace);
+            this.#pendingMain = -1;
+          },
+          // The workers import it too, and report why it cannot load.
+          () => {},
+        );
+        continue;
       }
+      this.#index(index, url, await import(url));
     }
     this.#loaded = true;
+  }
+
+  #index(index: number, url: string, namespace: Record<string, unknown>): void {
+    indexModuleErrors(url, namespace);
+    for (const [name, value] of Object.entries(namespace)) {
+      if (typeof value === "function" && !this.#exports.has(value)) {
+        this.#exports.set(value, { module: index, name });
+      }
+    }
   }
 
   /** Whether jobs can be dispatched: the modules are loaded, and the parser if it is needed. */
@@ -92,6 +117,16 @@ export class FunctionRefs {
    */
   refusal(fn: Fn, label: string): TypeError | undefined {
     if (this.#exports.has(fn)) return undefined;
+    // It may be an export of the main module: the worker decides (see `ref()`).
+    if (this.#mayBeMainExport(fn)) return undefined;
+    return this.#verdict(fn, label);
+  }
+
+  #mayBeMainExport(fn: Fn): boolean {
+    return this.#pendingMain >= 0 && boundName(fn) !== undefined;
+  }
+
+  #verdict(fn: Fn, label: string): TypeError | undefined {
     const key = this.#keyOf(fn);
     let verdict = this.#verdicts.get(key);
     if (verdict === undefined) {
@@ -119,8 +154,11 @@ export class FunctionRefs {
     return key;
   }
 
-  /** The wire name of `fn`; call it once the modules are loaded. */
-  ref(fn: Fn): FnRef {
+  /**
+   * The wire name of `fn`; call it once the modules are loaded. `label` names the pool in the
+   * refusal a worker throws for a function of the main module that is not an export after all.
+   */
+  ref(fn: Fn, label = "a worker pool"): FnRef {
     const exported = this.#exports.get(fn);
     if (exported) return exported;
     const key = this.#keyOf(fn);
@@ -128,15 +166,28 @@ export class FunctionRefs {
     if (!ref) {
       const name = boundName(fn);
       const site = this.#sites.get(key);
+      const mainExport = this.#mayBeMainExport(fn);
+      const refused = mainExport ? this.#verdict(fn, label)?.message : undefined;
       ref = {
         id: this.#byKey.size + 1,
         source: Function.prototype.toString.call(fn),
         ...(name ? { name } : {}),
         ...(site ? { site } : {}),
+        ...(mainExport ? { exportOf: this.#pendingMain } : {}),
+        ...(refused ? { refused } : {}),
       };
       this.#byKey.set(key, ref);
     }
     return ref;
+  }
+}
+
+/** The URL of the program's main module, if there is one to match. */
+function mainModule(): string | undefined {
+  try {
+    return Deno.mainModule;
+  } catch {
+    return undefined;
   }
 }
 

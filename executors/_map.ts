@@ -121,7 +121,8 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   // Calls are served one at a time, as an async generator serves them: each takes the head unit.
   next(): Promise<IteratorResult<unknown, undefined>> {
     const result = this.#last.then(() => this.#next());
-    this.#last = result.catch(() => {});
+    // Not `result.catch()`: that would keep the value yielded last alive until the next call.
+    this.#last = result.then(() => {}, () => {});
     return result;
   }
 

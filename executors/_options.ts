@@ -1,15 +1,21 @@
 // Validation of the options users pass, with messages that name the option and the value.
 
-import type { TaskOptions } from "./executor.ts";
+import type { MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { validateRetryOptions } from "./retry.ts";
 import { show } from "./_check.ts";
 import { checkTimeout } from "../future/future.ts";
+import { checkKnownKeys, checkOptionsArgument } from "../future/_options.ts";
 
-/** Throws a RangeError unless `value` is an integer ≥ 1 (or `undefined`). */
+export { checkKnownKeys, checkOptionsArgument };
+
+/**
+ * Throws unless `value` is an integer ≥ 1 (or `undefined`): a TypeError for a value that is not
+ * a number, a RangeError for a number out of range.
+ */
 export function checkPositiveInt(what: string, name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
+    throw new (typeof value === "number" ? RangeError : TypeError)(
       `Cannot ${what} as '${name}' must be a positive integer: received ${show(value)}`,
     );
   }
@@ -29,53 +35,6 @@ export function checkSignal(what: string, name: string, value: unknown): AbortSi
   );
 }
 
-/**
- * Throws a TypeError naming the first key of `options` that is not in `known`, with the closest
- * known key as a suggestion (`maxWorker`, `max_workers` → `maxWorkers`).
- */
-export function checkKnownKeys(
-  what: string,
-  options: object,
-  known: readonly string[],
-  kind = "an option",
-): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const near = closest(key, known);
-    throw new TypeError(
-      `Cannot ${what} as '${key}' is not ${kind}${near ? ` (did you mean '${near}'?)` : ""}`,
-    );
-  }
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const d = distance(plain(key), plain(candidate));
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-/** Levenshtein distance; option names are short, so the quadratic table is fine. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        next[j - 1]! + 1,
-        row[j]! + 1,
-        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length]!;
-}
-
 const TASK_OPTION_KEYS = ["timeout", "deadline", "signal", "retry", "domain", "transfer"];
 
 /** Checks task options and returns a copy without the keys left undefined. */
@@ -91,7 +50,7 @@ export function validateTaskOptions(options: unknown): TaskOptions {
   if (timeout !== undefined) result.timeout = timeout;
   if (o.deadline !== undefined) {
     if (typeof o.deadline !== "number" || !Number.isFinite(o.deadline)) {
-      throw new RangeError(
+      throw new (typeof o.deadline === "number" ? RangeError : TypeError)(
         `Cannot ${what} as 'deadline' must be a finite Date.now() time in milliseconds: received ${
           show(o.deadline)
         }`,
@@ -121,4 +80,40 @@ export function validateTaskOptions(options: unknown): TaskOptions {
     result.transfer = o.transfer as Transferable[];
   }
   return result;
+}
+
+const MAP_OPTION_KEYS = ["timeout", "chunksize", "buffersize", "signal"];
+
+/**
+ * Checks `map()`'s options argument: an object with known keys. Python's `map(fn, xs, ys)` (a
+ * second iterable where the options go) is refused with what to do instead.
+ */
+export function checkMapOptions(options: unknown): MapOptions | undefined {
+  if (
+    options !== null && typeof options === "object" &&
+    (Symbol.iterator in options || Symbol.asyncIterator in options)
+  ) {
+    throw new TypeError(
+      "Cannot map as 'options' must be an object: received an iterable (map() takes one iterable of items; to map over several, zip them into one, such as xs.map((x, i) => [x, ys[i]]), and give fn one parameter)",
+    );
+  }
+  return checkOptionsArgument("map", options as MapOptions | undefined, MAP_OPTION_KEYS, "timeout");
+}
+
+/** Checks `shutdown()`'s options argument: `shutdown(false)` is Python's, not ours. */
+export function checkShutdownOptions(options: unknown): ShutdownOptions | undefined {
+  const what = "shut down";
+  const checked = checkOptionsArgument(
+    what,
+    options as ShutdownOptions | undefined,
+    ["wait", "cancelFutures"],
+    "wait",
+  );
+  for (const key of ["wait", "cancelFutures"] as const) {
+    const value = checked?.[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`Cannot ${what} as '${key}' must be a boolean: received ${show(value)}`);
+    }
+  }
+  return checked;
 }

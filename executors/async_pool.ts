@@ -6,6 +6,7 @@
  */
 
 import type { Future } from "../future/future.ts";
+import { BrokenExecutorError } from "../future/errors.ts";
 import type {
   AttemptCounts,
   Executor,
@@ -19,9 +20,29 @@ import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./
 import type { Job } from "./_task.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
-import { show } from "./_check.ts";
+import { check, show } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/**
+ * A task that awaits a future of its own pool: it gives back its slot while it waits (secedes),
+ * and takes one again before it goes on (rejoins).
+ */
+class Secession {
+  readonly job: Job;
+  /** Whether the task holds a slot now. */
+  holding = true;
+  /** Awaits of this pool's futures that have not ended. */
+  waits = 0;
+  /** Resolves the rejoin waiting for a slot. */
+  grant: (() => void) | undefined;
+  ended = false;
+
+  constructor(job: Job) {
+    this.job = job;
+  }
+}
 
 /** Options for {@linkcode AsyncPoolExecutor}. */
 export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
@@ -30,6 +51,16 @@ export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
    * @default {Math.min(32, navigator.hardwareConcurrency + 4)}
    */
   maxWorkers?: number;
+  /**
+   * Runs once for each slot (each of the `maxWorkers` concurrent tasks), when the slot is first
+   * needed, before its first task; the slot waits for it when it returns a promise. As Python's
+   * `ThreadPoolExecutor` runs it once per thread. If it throws (or rejects), the pool is broken:
+   * every pending future rejects with `BrokenExecutorError` and `submit()` throws it.
+   */
+  // deno-lint-ignore no-explicit-any
+  initializer?: (...args: any[]) => unknown;
+  /** The initializer's arguments. */
+  initargs?: unknown[];
 }
 
 /** A snapshot of an {@linkcode AsyncPoolExecutor}'s counters. */
@@ -59,6 +90,9 @@ export interface AsyncPoolStats {
  * the abort through {@linkcode taskSignal} (call it before the first `await`) and should stop,
  * as JavaScript cannot stop it from outside.
  *
+ * A task that awaits a pending future of this pool gives its slot back while it waits and takes
+ * one again before it goes on, so nested submits never deadlock, even with `maxWorkers: 1`.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -74,12 +108,24 @@ export interface AsyncPoolStats {
 export class AsyncPoolExecutor implements Executor {
   readonly #core: ExecutorCore;
   readonly #maxWorkers: number;
+  readonly #initializer: ((...args: unknown[]) => unknown) | undefined;
+  readonly #initargs: unknown[];
+  /** Slots started (their initializer called); every slot counts once there is no initializer. */
+  #slots = 0;
+  /** Slots whose initializer has not finished; they count as running. */
+  #initializing = 0;
   readonly #queue = new Queue<Job>();
   #running = 0;
   #completed = 0;
   #failed = 0;
   #pumpScheduled = false;
   #pumping = false;
+  /** The job whose function is running, across its awaits. */
+  readonly #current = new AsyncLocalStorage<Job>();
+  /** Tasks that gave back their slot while awaiting this pool's futures. */
+  readonly #seceded = new Map<Job, Secession>();
+  /** Seceded tasks whose futures are done, waiting for a slot; served before queued jobs. */
+  readonly #rejoins = new Queue<Secession>();
   // One pair of hooks for every job, not two closures per task.
   readonly #onEnd = () => {
     this.#running--;
@@ -92,8 +138,13 @@ export class AsyncPoolExecutor implements Executor {
   /**
    * Creates the pool.
    *
-   * @param options `maxWorkers`, `name`, `circuitBreaker`
-   * @throws {RangeError} when `maxWorkers` is not a positive integer
+   * @param options `maxWorkers` (tasks running at once), `maxQueued` (tasks waiting beyond the
+   * free slots before `submit()` throws `QueueFullError`), `circuitBreaker` (one breaker per task
+   * `domain`) and `name`; see {@linkcode AsyncPoolExecutorOptions}
+   * @throws {RangeError} when `maxWorkers` or `maxQueued` is not a positive integer, or
+   * `circuitBreaker` is out of range, naming the option and the value
+   * @throws {TypeError} when `options` or an option has the wrong type, or `options` has a key
+   * that is not an option
    */
   constructor(options?: AsyncPoolExecutorOptions) {
     const what = "create AsyncPoolExecutor";
@@ -102,9 +153,34 @@ export class AsyncPoolExecutor implements Executor {
         `Cannot ${what} as 'options' must be an object: received ${show(options)}`,
       );
     }
-    checkKnownKeys(what, options ?? {}, ["maxWorkers", ...COMMON_OPTION_KEYS]);
+    checkKnownKeys(what, options ?? {}, [
+      "maxWorkers",
+      "initializer",
+      "initargs",
+      ...COMMON_OPTION_KEYS,
+    ]);
     this.#maxWorkers = checkPositiveInt(what, "maxWorkers", options?.maxWorkers) ??
       Math.min(32, (navigator.hardwareConcurrency || 1) + 4);
+    const { initializer, initargs } = options ?? {};
+    check(
+      initializer === undefined || typeof initializer === "function",
+      what,
+      "initializer",
+      "a function",
+      initializer,
+      false,
+    );
+    check(
+      initargs === undefined || Array.isArray(initargs),
+      what,
+      "initargs",
+      "an array",
+      initargs,
+      false,
+    );
+    this.#initializer = initializer;
+    this.#initargs = initargs ?? [];
+    if (!initializer) this.#slots = this.#maxWorkers;
     this.#core = new ExecutorCore("AsyncPoolExecutor", options, {
       chunks: false,
       validateFunction(fn) {
@@ -122,6 +198,7 @@ export class AsyncPoolExecutor implements Executor {
         this.#schedulePump();
       },
       close: () => Promise.resolve(),
+      awaiting: () => this.#awaiting(),
     });
   }
 
@@ -173,6 +250,14 @@ export class AsyncPoolExecutor implements Executor {
   /**
    * Schedules `fn(...args)`; returns its future.
    *
+   * @param fn the function to run
+   * @param args its arguments; a future among them is awaited first and its value passed
+   * @returns the task's future
+   * @throws {TypeError} when `fn` is not a function
+   * @throws {InvalidStateError} after `shutdown()`
+   * @throws {BrokenExecutorError} once the executor is broken
+   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
+   *
    * @example
    * ```ts
    * import assert from "node:assert/strict";
@@ -190,6 +275,12 @@ export class AsyncPoolExecutor implements Executor {
 
   /**
    * Applies `fn` to each item, yielding results in input order (see `Executor.map`).
+   *
+   * @param fn the function to apply to each item
+   * @param items the items, sync or async; futures among them are awaited first
+   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
+   * @returns an async iterator of the results, in input order
+   * @throws {InvalidStateError} after `shutdown()`
    *
    * @example
    * ```ts
@@ -211,6 +302,11 @@ export class AsyncPoolExecutor implements Executor {
 
   /**
    * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain).
+   *
+   * @param options the task options the view's tasks get
+   * @returns an executor that submits to this pool with those options
+   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
+   * @throws {RangeError} for an option out of range, naming it and the value
    *
    * @example
    * ```ts
@@ -271,6 +367,10 @@ export class AsyncPoolExecutor implements Executor {
   /**
    * Stops accepting work; by default waits for the work already submitted.
    *
+   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
+   * (default false): cancel the tasks that have not started
+   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
+   *
    * @example
    * ```ts
    * import { AsyncPoolExecutor } from "@concurrent/futures";
@@ -303,7 +403,16 @@ export class AsyncPoolExecutor implements Executor {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#running < this.#maxWorkers && this.#queue.length > 0) {
+      this.#startSlots();
+      while (this.#running < this.#slots && this.#rejoins.length > 0) {
+        const secession = this.#rejoins.shift()!;
+        if (secession.ended) continue;
+        secession.holding = true;
+        this.#running++;
+        secession.grant!();
+        secession.grant = undefined;
+      }
+      while (this.#running < this.#slots && this.#queue.length > 0) {
         const job = this.#queue.shift()!;
         job.onEnd = this.#onEnd;
         job.onAbort = this.#onAbort;
@@ -319,31 +428,144 @@ export class AsyncPoolExecutor implements Executor {
     }
   }
 
+  // Starts as many new slots as the work waiting needs (a new slot runs the initializer first).
+  #startSlots(): void {
+    const waiting = this.#queue.length + this.#rejoins.length;
+    while (
+      this.#slots < this.#maxWorkers && this.#running >= this.#slots &&
+      waiting > this.#initializing && !this.#core.broken
+    ) {
+      this.#slots++;
+      this.#initializing++;
+      this.#running++;
+      let result: unknown;
+      try {
+        result = this.#initializer!(...this.#initargs);
+      } catch (error) {
+        this.#initFailed(error);
+        return;
+      }
+      if (
+        result !== null && (typeof result === "object" || typeof result === "function") &&
+        typeof (result as PromiseLike<unknown>).then === "function"
+      ) {
+        Promise.resolve(result).then(() => this.#slotReady(), (error) => this.#initFailed(error));
+      } else {
+        this.#initializing--;
+        this.#running--;
+      }
+    }
+  }
+
+  #slotReady(): void {
+    this.#initializing--;
+    this.#running--;
+    this.#pump();
+  }
+
+  #initFailed(error: unknown): void {
+    this.#initializing--;
+    this.#running--;
+    this.#core.breakWith(
+      new BrokenExecutorError(
+        `the initializer of ${this.#core.label} threw: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      ),
+    );
+  }
+
+  // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
+  // waits for can then run) and rejoins once the futures it awaits are done.
+  #awaiting(): (() => Promise<void>) | undefined {
+    const job = this.#current.getStore();
+    if (job === undefined || job.settled) return undefined;
+    let secession = this.#seceded.get(job);
+    if (secession === undefined) {
+      const created = secession = new Secession(job);
+      this.#seceded.set(job, secession);
+      job.onEnd = () => this.#endSeceded(created);
+    }
+    const waiting = secession;
+    waiting.waits++;
+    if (waiting.holding) {
+      waiting.holding = false;
+      this.#running--;
+      this.#pump();
+    }
+    return () => this.#rejoin(waiting);
+  }
+
+  // While other awaits of the task are pending it goes on without a slot (what runs then is the
+  // continuation of one await, such as Promise.all collecting a value); the last one takes a slot.
+  #rejoin(secession: Secession): Promise<void> {
+    secession.waits--;
+    if (secession.holding || secession.ended || secession.waits > 0) return Promise.resolve();
+    if (this.#running < this.#slots && this.#rejoins.length === 0) {
+      secession.holding = true;
+      this.#running++;
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    secession.grant = resolve;
+    this.#rejoins.push(secession);
+    return promise;
+  }
+
+  #endSeceded(secession: Secession): void {
+    secession.ended = true;
+    this.#seceded.delete(secession.job);
+    // An aborted task waiting to rejoin goes on without a slot: it has no claim to one any more.
+    secession.grant?.();
+    secession.grant = undefined;
+    if (secession.holding) {
+      secession.holding = false;
+      this.#running--;
+    }
+    this.#pump();
+  }
+
   // An attempt that was aborted (timeout, signal) has been counted as failed already; what its
   // function does afterwards is not counted again.
   #run(job: Job): void {
     let result: unknown;
     try {
-      result = callWithSignal(job, job.fn, job.args);
+      result = this.#current.run(job, callWithSignal, job, job.fn, job.args);
     } catch (error) {
       if (job.settled) return;
       this.#failed++;
       return job.reject(error);
     }
-    if (result !== null && typeof (result as PromiseLike<unknown>)?.then === "function") {
-      (result as PromiseLike<unknown>).then(
-        (value) => {
-          if (job.settled) return;
-          this.#completed++;
-          job.resolve(value);
-        },
-        (error) => {
-          if (job.settled) return;
-          this.#failed++;
-          job.reject(error);
-        },
-      );
-    } else if (!job.settled) {
+    // A thenable's `then` is user code too: reading it or calling it may throw, which rejects
+    // the task like a throw from the function itself (and never escapes the pump).
+    let then: unknown;
+    try {
+      then = result !== null && (typeof result === "object" || typeof result === "function")
+        ? (result as PromiseLike<unknown>).then
+        : undefined;
+      if (typeof then === "function") {
+        (then as PromiseLike<unknown>["then"]).call(
+          result,
+          (value) => {
+            if (job.settled) return;
+            this.#completed++;
+            job.resolve(value);
+          },
+          (error) => {
+            if (job.settled) return;
+            this.#failed++;
+            job.reject(error);
+          },
+        );
+        return;
+      }
+    } catch (error) {
+      if (job.settled) return;
+      this.#failed++;
+      return job.reject(error);
+    }
+    if (!job.settled) {
       this.#completed++;
       job.resolve(result);
     }

@@ -58,8 +58,12 @@ export interface CircuitBreakerOptions {
   halfOpenProbes?: number;
   /**
    * The most domains tracked. When a new domain comes and the registry is full, the least
-   * recently entered closed breaker with no call in flight is forgotten. Open and half-open
-   * breakers are never forgotten, so with more of them than this the registry grows past it.
+   * recently entered closed breaker with no call in flight is forgotten; when every breaker is
+   * open or half-open, the one opened first (the nearest to letting a probe through) with no call
+   * in flight is. A forgotten open domain starts again closed: it may be called before its
+   * `halfOpenAfter` is over, which is the price of a bounded registry (5000 failing domains keep
+   * at most this many breakers). Only breakers with calls in flight can take the registry past
+   * this bound, as many as there are such calls.
    * @default {1000}
    */
   maxDomains?: number;
@@ -517,12 +521,18 @@ export class CircuitBreakers {
 
   #evict() {
     if (this.#circuits.size < this.#maxDomains) return;
+    let firstOpened: string | undefined;
+    let openedAt = Infinity;
+    // The map is in order of last entry: the first idle closed breaker is the least recent.
     for (const [domain, circuit] of this.#circuits) {
-      if (circuit.state === "closed" && circuit.inFlight === 0) {
+      if (circuit.inFlight > 0) continue;
+      if (circuit.state === "closed") {
         this.#circuits.delete(domain);
         return;
       }
+      if (circuit.openedAt < openedAt) [firstOpened, openedAt] = [domain, circuit.openedAt];
     }
+    if (firstOpened !== undefined) this.#circuits.delete(firstOpened);
   }
 }
 

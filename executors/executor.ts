@@ -152,7 +152,12 @@ export interface Executor {
     items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
     options?: MapOptions,
   ): AsyncIterableIterator<Awaited<R>>;
-  /** A view of the same executor that gives every task these options (merged over its own). */
+  /**
+   * A view of the same executor that gives every task these options. On a view, they narrow its
+   * own: signals combine (either one aborts), the shorter `timeout` and the earlier `deadline`
+   * hold, the other options replace the view's; the view owns the new one (its `shutdown()`
+   * closes it, and `cancelFutures` cancels the futures submitted through it).
+   */
   with(options: TaskOptions): Executor;
   /** Stops accepting work; see {@linkcode ShutdownOptions}. Calling it twice is fine. */
   shutdown(options?: ShutdownOptions): Promise<void>;

@@ -29,8 +29,9 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
    * come from `permissions`, not from here. When not set, each process gets the flags of this
    * kind that this program was run with (`--config`, `--import-map`, `--lock`, `--no-lock`,
    * `--frozen`, `--cached-only`, `--no-remote`, `--no-npm`, `--node-modules-dir`, `--vendor`,
-   * `--cert`, `--conditions`, `--unstable-*`), read from `/proc/self/cmdline`: on Linux only, as
-   * Deno does not tell a program its own flags elsewhere. Set it to be portable.
+   * `--cert`, `--conditions`, `--unstable-*`), read from `/proc/self/cmdline` (by a short-lived
+   * Deno process, once, when this program lacks `-A`): on Linux only, as Deno does not tell a
+   * program its own flags elsewhere. Set it to be portable.
    * @default {the module-loading flags of this program, on Linux; none elsewhere}
    */
   denoArgs?: string[];
@@ -46,9 +47,9 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  * - a task that runs out of memory (`memoryLimitMb`) or crashes ends only its process: its future
  *   rejects with `WorkerCrashedError` (`exitCode`, `signal`) and the pool and the caller carry on;
  *   a task sent to a process that ends before starting it runs on another process;
- * - `permissions` become the child's permission flags: `"inherit"` passes each permission this
- *   process holds in full (a permission granted only for some paths or hosts is not passed; give it
- *   as a list instead), `"none"` passes none; task modules load without read permission;
+ * - `permissions` become the child's permission flags: `"inherit"` passes what this process
+ *   holds, in full or for some paths, hosts or names (as read from its command line, on Linux),
+ *   and its `--deny-*` flags; `"none"` passes none; task modules load without read permission;
  * - the pool needs `--allow-run` and `--allow-net=127.0.0.1` (it listens there for its processes);
  * - arguments and results are serialized (the structured-clone algorithm, as V8 serializes it)
  *   and copied: `transfer` copies too, and a `SharedArrayBuffer` cannot be sent;
@@ -57,7 +58,10 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
  *   process is also granted `--allow-net=127.0.0.1:PORT` for its pool's port); a task's stdout and
  *   stderr are this program's, and its stdin is empty;
  * - each process leads its own process group (on POSIX systems): stopping a task kills the group,
- *   so programs the task started end with it; `shutdown()` does not wait for them.
+ *   so programs the task started end with it; `shutdown()` does not wait for them;
+ * - the processes end with this program, however it ends (exit, a signal it does not handle, a
+ *   crash, SIGKILL), even in a loop that never yields: a small watchdog process, one per program
+ *   while a pool has processes, kills them when this program is gone.
  *
  * @example
  * ```ts

@@ -21,6 +21,9 @@ export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
 export type { Percentiles } from "./_samples.ts";
 export type { WorkerPermissions } from "../actors/_transport.ts";
 
+/** Pools created without a name, numbered in their workers' names. */
+let unnamedPools = 0;
+
 /** Options for {@linkcode WorkerPoolExecutor}. */
 export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   /**
@@ -123,7 +126,8 @@ export class WorkerPoolExecutor implements Executor {
    * Creates the pool; workers start lazily, when there is work for them.
    *
    * @param options see {@linkcode WorkerPoolExecutorOptions}
-   * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
+   * @throws {RangeError} for an option out of range, naming it and the value
+   * @throws {TypeError} for an option of the wrong type or an unknown option key, naming it
    * @throws {Error} when `permissions` is set but Deno lacks `--unstable-worker-options`
    * @throws {Deno.errors.NotCapable} when the program may not read the worker module or a task
    * module (or, for `ProcessPoolExecutor`, run Deno subprocesses), naming the flag to add
@@ -182,7 +186,13 @@ export class WorkerPoolExecutor implements Executor {
   /**
    * Schedules `fn(...args)` on a worker; returns its future.
    *
+   * @param fn the function to run
+   * @param args its arguments; a future among them is awaited first and its value passed
+   * @returns the task's future
    * @throws {TypeError} for a class, a bound or a built-in function
+   * @throws {InvalidStateError} after `shutdown()`
+   * @throws {BrokenExecutorError} once the executor is broken
+   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
    *
    * @example
    * ```ts
@@ -202,6 +212,12 @@ export class WorkerPoolExecutor implements Executor {
   /**
    * Applies `fn` to each item on the workers, `chunksize` items per message; results in input
    * order (see `Executor.map`).
+   *
+   * @param fn the function to apply to each item
+   * @param items the items, sync or async; futures among them are awaited first
+   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
+   * @returns an async iterator of the results, in input order
+   * @throws {InvalidStateError} after `shutdown()`
    *
    * @example
    * ```ts
@@ -224,6 +240,11 @@ export class WorkerPoolExecutor implements Executor {
   /**
    * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain,
    * transfer).
+   *
+   * @param options the task options the view's tasks get
+   * @returns an executor that submits to this pool with those options
+   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
+   * @throws {RangeError} for an option out of range, naming it and the value
    *
    * @example
    * ```ts
@@ -281,6 +302,10 @@ export class WorkerPoolExecutor implements Executor {
   /**
    * Stops accepting work; with `wait` (the default) resolves once all work has settled and every
    * worker has been ended.
+   *
+   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
+   * (default false): cancel the tasks that have not started
+   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
    *
    * @example
    * ```ts
@@ -384,9 +409,12 @@ export function poolSettings(
   checkPermissions(what, {
     read: kind === "thread" ? [...WORKER_READS, ...moduleUrls] : moduleUrls,
     run: kind === "process",
+    loopback: kind === "process",
   });
   return {
-    label: o.name ? `${kindName} '${o.name}'` : kindName,
+    // Unnamed pools are numbered, as Python numbers its pools' threads, so that no two pools'
+    // workers share a name (`WorkerPoolExecutor-2 worker 1`); a name given is used as it is.
+    label: o.name ? `${kindName} '${o.name}'` : `${kindName}-${++unnamedPools}`,
     kind,
     memoryLimitMb: processes?.memoryLimitMb,
     denoArgs: processes?.denoArgs,

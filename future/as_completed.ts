@@ -5,8 +5,15 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import { checkTimeout, type Future, removeDoneCallback, startTimer } from "./future.ts";
+import {
+  awaitingAny,
+  checkTimeout,
+  type Future,
+  removeDoneCallback,
+  startTimer,
+} from "./future.ts";
 import { Queue } from "./_queue.ts";
+import { checkOptionsArgument } from "./_options.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -126,6 +133,7 @@ export function asCompleted<T>(
   futures: Iterable<Future<T>>,
   options?: AsCompletedOptions,
 ): AsyncIterableIterator<Future<T>> | AsyncIterableIterator<Completed<T>> {
+  checkOptionsArgument("iterate as completed", options, ["timeout", "wrap"], "timeout");
   const timeout = checkTimeout(
     "iterate as completed",
     "timeout",
@@ -183,7 +191,9 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
   next(): Promise<IteratorResult<Future<T>, undefined>> {
     this.#deadline ??= performance.now() + this.#timeout;
     const result = this.#queue.then(() => this.#next());
-    this.#queue = result.catch(() => {});
+    // The chain holds nothing once a call is served: not the future it yielded (issue 14406 in
+    // CPython: a consumer that dropped it must see it collected).
+    this.#queue = result.then(() => {}, () => {});
     return result;
   }
 
@@ -201,6 +211,8 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
           `${unfinished} (of ${this.#total}) futures unfinished`,
         );
       }
+      // Inside a task of the futures' executor, the task gives back its slot while it waits.
+      const rejoin = awaitingAny(this.#pending);
       await new Promise<void>((resolve) => {
         const stopTimer = left === Infinity ? undefined : startTimer(resolve, left);
         this.#wake = () => {
@@ -209,6 +221,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
         };
       });
       this.#wake = undefined;
+      await rejoin?.();
     }
     this.#close();
     return { done: true, value: undefined };

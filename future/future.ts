@@ -5,6 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+import { checkOptionsArgument, show } from "./_options.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -66,13 +67,48 @@ export interface FutureOwner {
 export let setOwner: <T>(future: Future<T>, owner: FutureOwner | undefined) => void;
 
 /**
+ * Told when code awaits a pending future of an executor that lets a waiting task give back its
+ * slot (secede, then rejoin); internal to the library.
+ */
+export interface AwaitHook {
+  /**
+   * Called as a pending future is awaited. Inside one of the executor's own tasks the task gives
+   * back its slot and this returns the rejoin: called once the future is done, it resolves when
+   * the task may go on (it holds a slot again). Elsewhere it returns `undefined`.
+   */
+  awaiting(): (() => Promise<void>) | undefined;
+}
+
+/** Gives a future the hook its awaiters call; internal to the library. */
+export let setAwaitHook: <T>(future: Future<T>, hook: AwaitHook) => void;
+
+/**
+ * The rejoin for a wait on any of `futures` that is pending and whose executor has an await
+ * hook, or `undefined`; internal to the library (`wait()` and `asCompleted()` use it).
+ */
+export let awaitingAny: (futures: Iterable<Future<unknown>>) => (() => Promise<void>) | undefined;
+
+/** `promise`, settled only once `rejoin` (if any) has resolved; internal to the library. */
+export function joined<T>(
+  promise: Promise<T>,
+  rejoin: (() => Promise<void>) | undefined,
+): Promise<T> {
+  if (rejoin === undefined) return promise;
+  return promise.then(
+    (value) => rejoin().then(() => value),
+    (error) => rejoin().then(() => Promise.reject(error)),
+  );
+}
+
+/**
  * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
  *
  * @param what what the caller was trying to do, for the message ("wait", "submit task")
  * @param name the option's name as the user wrote it
  * @param value the value given
  * @returns the timeout in milliseconds, `Infinity` when not given
- * @throws {RangeError} when the value is negative or not a number
+ * @throws {RangeError} when the value is a negative number or NaN
+ * @throws {TypeError} when the value is not a number
  */
 export function checkTimeout(
   what: string,
@@ -81,14 +117,17 @@ export function checkTimeout(
 ): number {
   if (value === undefined) return Infinity;
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
+    // A wrong type is a TypeError; a number out of range (NaN included) a RangeError.
+    throw new (typeof value === "number" ? RangeError : TypeError)(
       `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
-        String(value)
+        show(value)
       }`,
     );
   }
   return value;
 }
+
+const WAIT_OPTION_KEYS = ["timeout", "signal"];
 
 // setTimeout fires at once for a delay past 2^31 - 1 ms, so a longer wait is a chain of timers.
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -149,8 +188,18 @@ export class Future<T> implements PromiseLike<T> {
     else resolvers.resolve(future.#value);
   }
   #owner: FutureOwner | undefined;
+  #awaitHook: AwaitHook | undefined;
 
   static {
+    setAwaitHook = (future, hook) => {
+      future.#awaitHook = hook;
+    };
+    awaitingAny = (futures) => {
+      for (const future of futures) {
+        if (future.#awaitHook !== undefined && !future.done()) return future.#awaitHook.awaiting();
+      }
+      return undefined;
+    };
     removeDoneCallback = (future, fn) => {
       const index = future.#callbacks.indexOf(fn);
       if (index >= 0) future.#callbacks.splice(index, 1);
@@ -274,7 +323,7 @@ export class Future<T> implements PromiseLike<T> {
    * ```
    */
   async result(options?: WaitOptions): Promise<T> {
-    await this.#wait(options);
+    await this.#waitJoined(options);
     if (this.#failed) throw this.#error;
     return this.#value as T;
   }
@@ -297,7 +346,7 @@ export class Future<T> implements PromiseLike<T> {
    * ```
    */
   async exception(options?: WaitOptions): Promise<unknown> {
-    await this.#wait(options);
+    await this.#waitJoined(options);
     if (this.#state === "cancelled") throw this.#error;
     return this.#failed ? this.#error : undefined;
   }
@@ -355,7 +404,7 @@ export class Future<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#asPromise().then(onfulfilled, onrejected);
+    return this.#joined().then(onfulfilled, onrejected);
   }
 
   /**
@@ -377,7 +426,7 @@ export class Future<T> implements PromiseLike<T> {
   catch<R = never>(
     onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null,
   ): Promise<T | R> {
-    return this.#asPromise().catch(onrejected);
+    return this.#joined().catch(onrejected);
   }
 
   /**
@@ -397,7 +446,7 @@ export class Future<T> implements PromiseLike<T> {
    * ```
    */
   finally(onfinally?: (() => void) | null): Promise<T> {
-    return this.#asPromise().finally(onfinally);
+    return this.#joined().finally(onfinally);
   }
 
   /**
@@ -414,6 +463,42 @@ export class Future<T> implements PromiseLike<T> {
    */
   get [Symbol.toStringTag](): string {
     return "Future";
+  }
+
+  /** The promise an awaiter waits on: inside a task of this future's executor, it rejoins first. */
+  #joined(): Promise<T> {
+    const promise = this.#asPromise();
+    if (this.#awaitHook === undefined || this.done()) return promise;
+    return joined(promise, this.#awaitHook.awaiting());
+  }
+
+  /**
+   * How `Deno.inspect()` and `console.log()` show a future: its state, and its value or error
+   * once finished, as Python's `repr()` of a future does.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Future } from "@concurrent/futures";
+   * const future = new Future<number>();
+   * assert.equal(Deno.inspect(future), 'Future { state: "pending" }');
+   * future.setResult(42);
+   * assert.equal(Deno.inspect(future), 'Future { state: "finished", result: 42 }');
+   * ```
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const state = `state: ${JSON.stringify(this.#state)}`;
+    if (this.#state !== "finished") return `Future { ${state} }`;
+    if (!this.#failed) return `Future { ${state}, result: ${inspect(this.#value, options)} }`;
+    const error = this.#error;
+    // An error's stack would fill the screen: its class and message say what it raised.
+    const shown = error instanceof Error
+      ? `${error.name}: ${JSON.stringify(error.message)}`
+      : inspect(error, options);
+    return `Future { ${state}, error: ${shown} }`;
   }
 
   // One promise per future, made on the first `then()`: awaiting is the hot path of every
@@ -523,7 +608,14 @@ export class Future<T> implements PromiseLike<T> {
     }
   }
 
+  #waitJoined(options: WaitOptions | undefined): Promise<void> | void {
+    const wait = this.#wait(options);
+    if (wait === undefined || this.#awaitHook === undefined) return wait;
+    return joined(wait, this.#awaitHook.awaiting());
+  }
+
   #wait(options: WaitOptions | undefined): Promise<void> | void {
+    checkOptionsArgument("wait for the future", options, WAIT_OPTION_KEYS, "timeout");
     const timeout = checkTimeout(
       "wait for the future",
       "timeout",

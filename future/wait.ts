@@ -4,7 +4,16 @@
  * @module
  */
 
-import { checkTimeout, type Future, outcomeOf, removeDoneCallback, startTimer } from "./future.ts";
+import {
+  awaitingAny,
+  checkTimeout,
+  type Future,
+  joined,
+  outcomeOf,
+  removeDoneCallback,
+  startTimer,
+} from "./future.ts";
+import { checkOptionsArgument, show } from "./_options.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -80,11 +89,12 @@ export function wait<T>(
   futures: Iterable<Future<T>>,
   options?: WaitForOptions,
 ): Promise<DoneAndNotDone<T>> {
+  checkOptionsArgument("wait", options, ["timeout", "returnWhen"], "timeout");
   const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
   if (!RETURN_WHEN.has(returnWhen)) {
     throw new TypeError(
       `Cannot wait as 'returnWhen' must be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED: received ${
-        String(returnWhen)
+        show(returnWhen)
       }`,
     );
   }
@@ -117,5 +127,6 @@ export function wait<T>(
   };
   for (const future of notDone) future.addDoneCallback(onDone);
   if (timeout !== Infinity) stopTimer = startTimer(finish, timeout);
-  return promise;
+  // Inside a task of the futures' executor, the task gives back its slot while it waits.
+  return joined(promise, awaitingAny(notDone));
 }

@@ -46,8 +46,8 @@ export class Cluster {
     return this.server.url;
   }
 
-  /** Starts one more worker process, with more `flags` and `env` when given. */
-  addWorker(extra: { flags?: string[]; env?: Record<string, string> } = {}): Spawned {
+  /** Starts one more worker process, with more `args` and `env` when given. */
+  addWorker(extra: { args?: string[]; env?: Record<string, string> } = {}): Spawned {
     const worker = spawnWorker({
       url: this.server.url,
       queue: "default",

@@ -63,7 +63,7 @@ function startWorkers(urls: string[], n: number): Spawned[] {
       allowSource: false,
       name: `cw${i + 1}`,
       quiet: true,
-      flags: [...urls.flatMap((url) => ["--nats", url]), ...SETTINGS],
+      args: [...urls.flatMap((url) => ["--nats", url]), ...SETTINGS],
     }));
 }
 

@@ -100,6 +100,9 @@ Deno.test("DistributedExecutor.with() deadline rejects a running task and aborts
   const cluster = await Cluster.start();
   try {
     await using executor = cluster.executor();
+    // The deadline's clock runs from here: the worker must already be up (connected, its lane's
+    // subprocess started), or a slow start can outlast it and the task never runs at all.
+    assert.equal(await executor.submit(add, 0, 0), 0);
     const future = executor.with({ deadline: Date.now() + 1_000 }).submit(
       gated,
       cluster.scratch,

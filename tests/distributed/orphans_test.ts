@@ -42,11 +42,10 @@ Deno.test("DistributedWorker's task process ends when the worker process is SIGK
   }
 });
 
-// A task that never yields cannot notice that its worker is gone: the process pool itself has to
-// end its processes with their parent (the pool's own work, in actors/). Run with FUTURES_ORPHAN_BUSY=1.
+// A task that never yields cannot notice that its worker is gone: the process pool ends its
+// processes with their parent.
 Deno.test({
   name: "DistributedWorker's busy task process ends when the worker process is SIGKILLed mid-task",
-  ignore: Deno.env.get("FUTURES_ORPHAN_BUSY") !== "1",
   fn: async () => {
     const cluster = await Cluster.start({ workers: 1 });
     try {

@@ -79,6 +79,20 @@ Deno.test("usage() starts with the command to run and lists every flag with its 
   assert.match(text, /^ {2}-h, --help +show this help$/m);
 });
 
+Deno.test("usage() shows no default for a flag whose default is empty", () => {
+  const text = usage({
+    name: "demo.ts",
+    summary: "A demo.",
+    flags: {
+      input: { type: "string", default: "", arg: "DIR", help: "read DIR instead" },
+      delays: { type: "integers", default: [], arg: "MS,…", help: "delays" },
+    },
+  });
+  assert.doesNotMatch(text, /\(default/);
+  assert.match(text, /^ {2}--input DIR +read DIR instead$/m);
+  assert.match(text, /^ {2}--delays MS,… +delays$/m);
+});
+
 Deno.test("table() aligns text left and numbers right under the header", () => {
   const text = table(["name", "count", "share"], [["apple", 1200, "61.5%"], ["fig", 7, "0.4%"]]);
   assert.equal(
@@ -111,4 +125,15 @@ Deno.test("Progress redraws in place on a terminal and ends the line when done",
   const last = written.at(-1)!;
   assert.ok(last.startsWith(clear), last);
   assert.match(last.slice(clear.length), /^work \[#{24}\] 2\/2 \d+\.\d s\n$/);
+});
+
+Deno.test("Progress.end() writes the line as it stands once, for work that stopped early", () => {
+  const written: string[] = [];
+  const bar = new Progress("work", 4, { live: false, write: (text) => written.push(text) });
+  bar.tick();
+  bar.end();
+  bar.end();
+  bar.tick(3);
+  assert.equal(written.length, 1);
+  assert.match(written[0]!, /^work \[#{6}\.{18}\] 1\/4 \d+\.\d s\n$/);
 });

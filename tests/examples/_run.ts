@@ -21,7 +21,7 @@ export async function runExample(name: string, ...args: string[]): Promise<Outpu
 
 /**
  * Registers the command-line tests every example shares: `--help` and `-h` print the usage on
- * stdout and exit 0; an unknown flag, and `badValue`, print one line on stderr and exit 2.
+ * stdout (with no empty "(default )") and exit 0; an unknown flag, and `badValue`, print one line on stderr and exit 2.
  */
 export function commandLineTests(
   name: string,
@@ -34,6 +34,8 @@ export function commandLineTests(
       assert.equal(stderr, "");
       assert.match(stdout, new RegExp(`^Usage:\\ndeno run -A examples/${name} \\[options\\]\\n`));
       assert.match(stdout, /^ {2}-h, --help +show this help$/m);
+      // A flag without a default shows none, rather than an empty "(default )".
+      assert.doesNotMatch(stdout, /\(default \)/);
     }
   });
 

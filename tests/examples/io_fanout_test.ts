@@ -30,6 +30,10 @@ Deno.test("examples/io_fanout.ts fetches the URLs three ways and prints the tabl
   assert.ok(pool10! >= 0.25 && pool10! < sequential!, `pool x10 took ${pool10} s`);
   assert.ok(pool20! >= 0.25 && pool20! < sequential!, `pool x20 took ${pool20} s`);
   assert.match(stderr, /^pool\s+x10\s+\[#+\] 4\/4 [\d.]+ s$/m);
+  // The three bars start in the same column.
+  const bars = stderr.split("\n").filter((line) => line.includes("] 4/4 "));
+  assert.equal(bars.length, 3, stderr);
+  assert.deepEqual(bars.map((line) => line.indexOf("[")), [16, 16, 16], stderr);
 });
 
 commandLineTests("io_fanout.ts", {

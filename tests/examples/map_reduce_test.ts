@@ -100,3 +100,16 @@ Deno.test("examples/map_reduce.ts refuses an --input that is not a folder in one
     await Deno.remove(file);
   }
 });
+
+Deno.test("examples/map_reduce.ts says there is nothing to count in a folder without .txt files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/notes.md`, "not counted");
+    const { code, stdout, stderr } = await runExample("map_reduce.ts", "--input", dir);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, `No .txt files in ${dir}: nothing to count.\n`);
+    assert.equal(stderr, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

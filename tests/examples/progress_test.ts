@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
+import { commandLineTests, runExample } from "./_run.ts";
 
-const script = new URL("../../examples/progress.ts", import.meta.url);
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script.pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
+const run = (...args: string[]) => runExample("progress.ts", ...args);
 
 /** The result row: executor, MiB, progress calls, questions, stopped, checksum. */
 function row(stdout: string): string[] {
@@ -29,7 +19,7 @@ for (const executor of ["thread", "process", "async"]) {
     assert.equal(code, 0, stderr);
     // 8 progress calls; questions after MiB 4 only (none after the last one).
     assert.deepEqual(row(stdout).slice(0, 5), [executor, "8", "8", "1", "no"]);
-    assert.match(stderr, /\[#{30}\] 8\/8 MiB/);
+    assert.match(stderr, /^MiB \[#{24}\] 8\/8 [\d.]+ s$/m);
   });
 }
 
@@ -38,19 +28,23 @@ Deno.test("examples/progress.ts stops when the caller says so, with the same che
   assert.equal(stopped.code, 0, stopped.stderr);
   const [, mib, calls, questions, wasStopped, hash] = row(stopped.stdout);
   assert.deepEqual([mib, calls, questions, wasStopped], ["8", "8", "2", "yes"]);
+  // The bar ends where the work stopped.
+  assert.match(stopped.stderr, /^MiB \[#{12}\.{12}\] 8\/16 [\d.]+ s$/m);
   const whole = await run("--executor", "async", "--mib", "8");
   assert.equal(row(whole.stdout)[5], hash);
 });
 
-Deno.test("examples/progress.ts --help prints the usage and exits 0", async () => {
-  const { code, stdout } = await run("--help");
-  assert.equal(code, 0);
-  assert.match(stdout, /Usage: .*progress\.ts/);
-  assert.match(stdout, /--stop-at N/);
+commandLineTests("progress.ts", {
+  args: ["--mib", "-3"],
+  message: /^progress\.ts: --mib must be a positive integer: received "-3" \(see --help\)$/m,
 });
 
-Deno.test("examples/progress.ts refuses a bad --mib by name", async () => {
-  const { code, stderr } = await run("--mib", "0");
+Deno.test("examples/progress.ts refuses an unknown --executor in the shared format", async () => {
+  const { code, stdout, stderr } = await run("--executor", "gpu");
   assert.equal(code, 2);
-  assert.match(stderr, /'--mib' must be a positive integer: received 0/);
+  assert.equal(stdout, "");
+  assert.equal(
+    stderr,
+    `progress.ts: --executor must be one of thread, process, async: received "gpu" (see --help)\n`,
+  );
 });

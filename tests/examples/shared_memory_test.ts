@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runExample } from "./_run.ts";
+import { commandLineTests, runExample } from "./_run.ts";
 
 const run = (...args: string[]) => runExample("shared_memory.ts", ...args);
 
@@ -15,19 +15,10 @@ Deno.test("examples/shared_memory.ts normalises copied and shared, with the same
   assert.deepEqual(rows.map((row) => row[1]), ["copied", "shared"]);
   assert.equal(rows[0]![6], rows[1]![6], "both ways give the same checksum");
   assert.match(stdout, /same result both ways/);
+  assert.match(stderr, /^modes \[#{24}\] 2\/2 [\d.]+ s$/m);
 });
 
-Deno.test("examples/shared_memory.ts --help prints the usage and exits 0", async () => {
-  const { code, stdout } = await run("--help");
-  assert.equal(code, 0);
-  assert.match(stdout, /Usage: .*shared_memory\.ts \[--mb N\] \[--workers W\]/);
-});
-
-Deno.test("examples/shared_memory.ts rejects a bad flag with one line and exit code 2", async () => {
-  for (const args of [["--mb", "-3"], ["--bogus"]]) {
-    const { code, stdout, stderr } = await run(...args);
-    assert.equal(code, 2);
-    assert.equal(stdout, "");
-    assert.equal(stderr.trim().split("\n").length, 1, stderr);
-  }
+commandLineTests("shared_memory.ts", {
+  args: ["--mb", "-3"],
+  message: /^shared_memory\.ts: --mb must be a positive integer: received "-3" \(see --help\)$/m,
 });

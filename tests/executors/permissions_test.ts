@@ -24,11 +24,23 @@ Deno.test("WorkerPoolExecutor() without read access throws one error naming --al
 });
 
 Deno.test("ProcessPoolExecutor() without run access throws one error naming --allow-run", async () => {
-  const run = await runDeno(["run", "--no-prompt", "--allow-read", SCRIPT, "process"]);
+  const run = await runDeno([
+    "run",
+    "--no-prompt",
+    "--allow-read",
+    "--allow-net=127.0.0.1",
+    SCRIPT,
+    "process",
+  ]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stdout.trim(),
     /^NotCapable: Cannot create ProcessPoolExecutor as the program lacks permission to run Deno subprocesses: run it with --allow-run=\S+deno/,
+  );
+  const neither = await runDeno(["run", "--no-prompt", "--allow-read", SCRIPT, "process"]);
+  assert.match(
+    neither.stdout.trim(),
+    /^NotCapable: Cannot create ProcessPoolExecutor as the program lacks permission to run Deno subprocesses and permission to listen on 127\.0\.0\.1 for its processes to connect: run it with --allow-run=\S+deno --allow-net=127\.0\.0\.1 /,
   );
 });
 

@@ -16,7 +16,7 @@ import {
   pid,
   startSleep,
 } from "../fixtures/process_tasks.ts";
-import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { errorOf, ROOT, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
@@ -209,15 +209,23 @@ Deno.test("ProcessPoolExecutor checks denoArgs", () => {
   );
 });
 
-Deno.test("ProcessPoolExecutor without net access to 127.0.0.1 breaks saying which flag it needs", async () => {
-  const run = await runDeno([
+Deno.test("ProcessPoolExecutor() without net access to 127.0.0.1 throws one error naming --allow-net=127.0.0.1", async () => {
+  const script = new URL("process_no_net.ts", SCRIPTS).pathname;
+  const run = await runDeno(["run", "--no-prompt", "--allow-run", "--allow-read", script]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout.trim(),
+    "NotCapable: Cannot create ProcessPoolExecutor as the program lacks permission to listen on 127.0.0.1 for its processes to connect: run it with --allow-net=127.0.0.1 (or a broader --allow-net, or -A)",
+  );
+  const granted = await runDeno([
     "run",
+    "--no-prompt",
     "--allow-run",
     "--allow-read",
-    new URL("process_no_net.ts", SCRIPTS).pathname,
+    "--allow-net=127.0.0.1",
+    script,
   ]);
-  assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stdout, /^BrokenExecutorError: .*needs --allow-net=127\.0\.0\.1\n$/);
+  assert.equal(granted.stdout.trim(), "ok 1", granted.stderr);
 });
 
 Deno.test("ProcessPoolExecutor ends a process whose stream is corrupt: its task rejects with WorkerCrashedError", async () => {
@@ -229,4 +237,65 @@ Deno.test("ProcessPoolExecutor ends a process whose stream is corrupt: its task 
   assert.ok(error instanceof WorkerCrashedError, String(error));
   assert.match(error.message, /corrupt/);
   assert.notEqual(await processes.submit(pid), first, "a new process replaced it");
+});
+
+Deno.test({
+  name: "ProcessPoolExecutor passes a permission granted for some paths only on to its processes",
+  ignore: !LINUX,
+  fn: async () => {
+    const inside = await Deno.makeTempFile({ dir: "/tmp" });
+    const outsideDir = await Deno.makeTempDir({ dir: new URL(".", ROOT).pathname });
+    const outside = `${outsideDir}/file`;
+    try {
+      await Deno.writeTextFile(inside, "in /tmp");
+      await Deno.writeTextFile(outside, "elsewhere");
+      const run = await runDeno([
+        "run",
+        "--no-prompt",
+        "--allow-run",
+        "--allow-net=127.0.0.1",
+        "--allow-read=/tmp",
+        new URL("process_inherit.ts", SCRIPTS).pathname,
+        inside,
+        outside,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const [first, second] = run.stdout.split("\n");
+      assert.equal(first, `read ${inside}: in /tmp`);
+      assert.match(second!, new RegExp(`^refused ${outside}: Requires read access`));
+    } finally {
+      await Deno.remove(inside);
+      await Deno.remove(outsideDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ProcessPoolExecutor passes the program's --deny flags on to its processes",
+  ignore: !LINUX,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ dir: "/tmp" });
+    try {
+      await Deno.writeTextFile(`${dir}/open`, "open");
+      await Deno.mkdir(`${dir}/secret`);
+      await Deno.writeTextFile(`${dir}/secret/file`, "secret");
+      const run = await runDeno([
+        "run",
+        "--no-prompt",
+        "--allow-run",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        `--deny-read=${dir}/secret`,
+        new URL("process_inherit.ts", SCRIPTS).pathname,
+        `${dir}/open`,
+        `${dir}/secret/file`,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const [first, second] = run.stdout.split("\n");
+      assert.equal(first, `read ${dir}/open: open`);
+      assert.match(second!, new RegExp(`^refused ${dir}/secret/file: Requires read access`));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -39,7 +39,7 @@ Deno.test("WorkerPoolExecutor.submit() runs an export of a task module by refere
   const later: Future<number> = pool.submit(addLater, 2, 3);
   assert.equal(await sum, 3);
   assert.equal(await later, 5);
-  assert.match(await pool.submit(threadName), /^WorkerPoolExecutor worker \d+$/);
+  assert.match(await pool.submit(threadName), /^WorkerPoolExecutor-\d+ worker \d+$/);
 });
 
 Deno.test("WorkerPoolExecutor.submit() runs self-contained functions shipped by source", async () => {

@@ -1,0 +1,226 @@
+// How the executor and its workers connect to NATS: credentials (user and password, token, NKey
+// seed, a .creds file), TLS, credentials written in server URLs, and any other connect() option
+// passed through. Both sides build their connection options here, so that they accept the same.
+
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  nkeyAuthenticator,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
+
+/** TLS settings: files are read when connecting; PEM text can be given instead of a file. */
+export interface NatsTlsOptions {
+  /** A PEM file of the certificate authority that signed the server's certificate. */
+  caFile?: string;
+  /** A PEM file of this side's certificate, for servers that verify clients. */
+  certFile?: string;
+  /** A PEM file of the key of `certFile`. */
+  keyFile?: string;
+  /** The certificate authority as PEM text, in place of `caFile`. */
+  ca?: string;
+  /** This side's certificate as PEM text, in place of `certFile`. */
+  cert?: string;
+  /** The key as PEM text, in place of `keyFile`. */
+  key?: string;
+}
+
+/**
+ * How to authenticate to NATS and secure the connection. The executor takes these as options; the
+ * worker CLI as flags and `FUTURES_NATS_*` environment variables.
+ */
+export interface NatsConnectOptions {
+  /** User name (with `pass`). A URL such as `nats://alice:s3cret@host:4222` gives both too. */
+  user?: string;
+  /** Password of `user`. */
+  pass?: string;
+  /** Authentication token. */
+  token?: string;
+  /** An NKey seed (the text that starts with `SU`), for servers that list the user's public key. */
+  nkeySeed?: string;
+  /** Path of a `.creds` file (a user JWT and its NKey seed, made with `nsc`). */
+  credsFile?: string;
+  /**
+   * TLS: `true` requires it with the system's certificate authorities; an object names the CA
+   * and this side's certificate. A `tls://` server URL requires TLS too.
+   */
+  tls?: boolean | NatsTlsOptions;
+  /**
+   * Any other option of `connect()` from `@nats-io/transport-node` (its `NodeConnectionOptions`),
+   * passed through as it is: `timeout`, `pingInterval`, `inboxPrefix`...
+   */
+  connectOptions?: Record<string, unknown>;
+}
+
+/** The executor options that belong to the connection. */
+export const CONNECT_OPTION_KEYS = [
+  "user",
+  "pass",
+  "token",
+  "nkeySeed",
+  "credsFile",
+  "tls",
+  "connectOptions",
+] as const;
+
+/** A server URL with its password hidden, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_, auth: string) => {
+    const user = auth.split(":")[0];
+    return auth.includes(":") ? `//${user}:***@` : "//***@";
+  });
+}
+
+/**
+ * Checks the options and builds what `connect()` takes. Credentials in a URL's user part are
+ * taken out of it (the client would drop them): `user:pass@` gives a user and password, a lone
+ * `token@` a token.
+ */
+export function connectionOptions(
+  servers: string[],
+  options: NatsConnectOptions,
+  what: string,
+): NodeConnectionOptions {
+  const text = (name: keyof NatsConnectOptions) => {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      throw new TypeError(
+        `Cannot ${what} as '${name}' must be a non-empty string: received ${String(value)}`,
+      );
+    }
+    return value as string | undefined;
+  };
+  let user = text("user");
+  let pass = text("pass");
+  let token = text("token");
+  const nkeySeed = text("nkeySeed");
+  const credsFile = text("credsFile");
+  let tlsRequired = false;
+  const plain = servers.map((server) => {
+    const match = /^([a-z][a-z0-9+.-]*:\/\/)?(?:([^@/]*)@)?(.*)$/i.exec(server.trim())!;
+    const scheme = (match[1] ?? "").toLowerCase();
+    if (scheme === "tls://") tlsRequired = true;
+    if (match[2] !== undefined && match[2] !== "") {
+      const [name, secret] = match[2].split(":").map(decodeURIComponent) as [string, string?];
+      if (secret === undefined) token ??= name;
+      else {
+        user ??= name;
+        pass ??= secret;
+      }
+    }
+    return `${scheme || "nats://"}${match[3]}`;
+  });
+  if (pass !== undefined && user === undefined) {
+    throw new TypeError(`Cannot ${what} as 'pass' needs 'user': received only a password`);
+  }
+  const out: NodeConnectionOptions = {
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    ...options.connectOptions as Partial<NodeConnectionOptions>,
+    servers: plain,
+  };
+  if (user !== undefined) out.user = user;
+  if (pass !== undefined) out.pass = pass;
+  if (token !== undefined) out.token = token;
+  if (nkeySeed !== undefined) {
+    if (!/^SU[A-Z2-7]+$/.test(nkeySeed.trim())) {
+      throw new TypeError(
+        `Cannot ${what} as 'nkeySeed' must be a user NKey seed (it starts with "SU"): received a value that does not`,
+      );
+    }
+    out.authenticator = nkeyAuthenticator(new TextEncoder().encode(nkeySeed.trim()));
+  }
+  if (credsFile !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = Deno.readFileSync(credsFile);
+    } catch (error) {
+      throw new TypeError(
+        `Cannot ${what} as 'credsFile' cannot be read: received ${JSON.stringify(credsFile)} (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+      );
+    }
+    out.authenticator = credsAuthenticator(creds);
+  }
+  const tls = options.tls;
+  if (tls !== undefined && typeof tls !== "boolean" && (typeof tls !== "object" || tls === null)) {
+    throw new TypeError(
+      `Cannot ${what} as 'tls' must be true, false or an object of files: received ${String(tls)}`,
+    );
+  }
+  if (typeof tls === "object") {
+    for (const [key, value] of Object.entries(tls)) {
+      if (!["caFile", "certFile", "keyFile", "ca", "cert", "key"].includes(key)) {
+        throw new TypeError(`Cannot ${what} as 'tls.${key}' is not a TLS option`);
+      }
+      if (typeof value !== "string" || value === "") {
+        throw new TypeError(
+          `Cannot ${what} as 'tls.${key}' must be a non-empty string: received ${String(value)}`,
+        );
+      }
+    }
+    out.tls = { ...tls };
+  } else if (tls === true || tlsRequired) out.tls = {};
+  return out;
+}
+
+/** Whether an error means the server refused these credentials (retrying cannot help). */
+export function isAuthError(error: unknown): boolean {
+  const text = error instanceof Error
+    ? `${error.name} ${error.message} ${String((error as { cause?: unknown }).cause ?? "")}`
+    : String(error);
+  return /authoriz|authentica|user.*(expired|revoked)/i.test(text);
+}
+
+/** What went wrong connecting, in one line that names the servers (passwords hidden). */
+export function describeConnectError(servers: string[], error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  const where = servers.map(redact).join(", ");
+  if (isAuthError(error)) {
+    return `Cannot connect to NATS at ${where}: the server refused the credentials (${reason}); check the user, password, token, NKey or .creds file`;
+  }
+  return `Cannot connect to NATS at ${where}: ${reason}`;
+}
+
+/**
+ * Connects once; on failure throws an Error whose message names the servers and the reason, and
+ * whose `cause` is the client's error.
+ */
+export async function connectOnce(options: NodeConnectionOptions): Promise<NatsConnection> {
+  try {
+    return await connect(options);
+  } catch (error) {
+    throw new Error(describeConnectError([options.servers ?? []].flat(), error), {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Connects, waiting for a server that is not up yet: tries again every `retryMs` and logs one
+ * line when it starts waiting. Refused credentials end it at once (a retry cannot help).
+ */
+export async function connectPatiently(
+  options: NodeConnectionOptions,
+  log: (line: string) => void,
+  retryMs = 1_000,
+): Promise<NatsConnection> {
+  let logged = false;
+  for (;;) {
+    try {
+      return await connect(options);
+    } catch (error) {
+      const servers = [options.servers ?? []].flat();
+      if (isAuthError(error)) {
+        throw new Error(describeConnectError(servers, error), { cause: error });
+      }
+      if (!logged) {
+        logged = true;
+        log(`${describeConnectError(servers, error)}; trying again every ${retryMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// Tasks that submit to their own AsyncPoolExecutor and wait for the result: the waiting task gives
+// its slot back, so a full pool never deadlocks on its own nested work.
+
+import assert from "node:assert/strict";
+import { asCompleted, AsyncPoolExecutor, type Executor, wait } from "../../mod.ts";
+
+Deno.test("AsyncPoolExecutor.submit() from a task that awaits it completes with maxWorkers: 1", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const outer = pool.submit(async () => {
+    const inner = pool.submit((x: number) => Promise.resolve(x + 1), 1);
+    return (await inner) * 10;
+  });
+  assert.equal(await outer, 20);
+  assert.equal(pool.stats().running, 0);
+});
+
+Deno.test("AsyncPoolExecutor.submit() nests five levels deep with maxWorkers: 1", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const depth = async (n: number): Promise<number> =>
+    n === 0 ? 0 : 1 + await pool.submit(depth, n - 1);
+  assert.equal(await pool.submit(depth, 5), 5);
+});
+
+Deno.test("AsyncPoolExecutor.submit() nested through result(), wait(), asCompleted() and map()", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const one = () => Promise.resolve(1);
+  const viaResult = pool.submit(async () => await pool.submit(one).result());
+  const viaWait = pool.submit(async () => {
+    const { done } = await wait([pool.submit(one), pool.submit(one)]);
+    return done.size;
+  });
+  const viaAsCompleted = pool.submit(async () => {
+    let n = 0;
+    for await (const f of asCompleted([pool.submit(one), pool.submit(one)])) n += await f;
+    return n;
+  });
+  const viaMap = pool.submit(async () => {
+    let n = 0;
+    for await (const x of pool.map((x: number) => Promise.resolve(x), [1, 2, 3])) n += x;
+    return n;
+  });
+  const viaAll = pool.submit(async () =>
+    (await Promise.all([pool.submit(one), pool.submit(one)])).length
+  );
+  assert.deepEqual(
+    await Promise.all([viaResult, viaWait, viaAsCompleted, viaMap, viaAll]),
+    [1, 2, 2, 6, 2],
+  );
+});
+
+Deno.test("AsyncPoolExecutor.submit() nested keeps at most maxWorkers tasks running", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2 });
+  let active = 0;
+  let most = 0;
+  // Counts a task as active from its start until it awaits, and again after it goes on.
+  const enter = () => {
+    active++;
+    most = Math.max(most, active);
+  };
+  const leaf = async () => {
+    enter();
+    await Promise.resolve();
+    active--;
+    return 1;
+  };
+  const parent = async () => {
+    enter();
+    const children = [pool.submit(leaf), pool.submit(leaf), pool.submit(leaf)];
+    active--;
+    const values = await Promise.all(children);
+    enter();
+    active--;
+    return values.length;
+  };
+  const results = await Promise.all([1, 2, 3, 4].map(() => pool.submit(parent)));
+  assert.deepEqual(results, [3, 3, 3, 3]);
+  assert(most <= 2, `${most} tasks ran at once`);
+  assert.equal(pool.stats().running, 0);
+});
+
+Deno.test("AsyncPoolExecutor.submit() nested through a view of the pool", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const view: Executor = pool.with({ timeout: 10_000 });
+  const outer = view.submit(async () => 1 + await view.submit(() => Promise.resolve(1)));
+  assert.equal(await outer, 2);
+});
+
+Deno.test("AsyncPoolExecutor.submit() awaiting another pool's future keeps the slot", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  await using other = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const { promise: release, resolve } = Promise.withResolvers<void>();
+  const outer = pool.submit(async () => await other.submit(() => release));
+  const queued = pool.submit(() => "second");
+  await Promise.resolve();
+  assert.equal(pool.stats().running, 1);
+  assert.equal(queued.state, "pending");
+  resolve();
+  await outer;
+  assert.equal(await queued, "second");
+});
