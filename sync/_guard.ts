@@ -3,7 +3,7 @@
 
 import { InvalidStateError } from "../future/errors.ts";
 import { ownerAlive, ownerId } from "./_owner.ts";
-import { releaseHeld, releaseOldest, TICKET_WORDS } from "./_tickets.ts";
+import { leaveLine, recoverWaiters, releaseHeld, releaseOldest, TICKET_WORDS } from "./_tickets.ts";
 
 /** The ticket-state base index inside a lock's buffer. */
 export const LOCK_BASE = 1;
@@ -31,6 +31,7 @@ export class Guard implements Disposable, AsyncDisposable {
     this.ticket = ticket;
     this.released = false;
     Atomics.store(this.i32, OWNER, ownerId());
+    leaveLine(this.i32, LOCK_BASE, ticket);
     this.abandoned = Atomics.exchange(this.i32, ABANDONED, 0) === 1;
   }
 
@@ -66,10 +67,17 @@ export class Guard implements Disposable, AsyncDisposable {
 }
 
 /**
- * Takes the lock back if its holder's thread has died, for the next waiter. Returns whether it
- * did. A live holder, or one that cannot be told, keeps it.
+ * Takes the lock back if its holder's thread has died, and gives up the places in line of
+ * waiters whose threads have died. Returns whether it did either. A live holder, or one that
+ * cannot be told, keeps it.
  */
 export async function recover(i32: Int32Array): Promise<boolean> {
+  const holder = await recoverHolder(i32);
+  return (await recoverWaiters(i32, LOCK_BASE)) > 0 || holder;
+}
+
+/** Takes the lock back if its holder's thread has died, for the next waiter. */
+export async function recoverHolder(i32: Int32Array): Promise<boolean> {
   const ticket = Atomics.load(i32, LOCK_BASE + 1);
   const owner = Atomics.load(i32, OWNER);
   if (owner === 0 || Atomics.load(i32, LOCK_BASE) === ticket) return false;

@@ -6,7 +6,7 @@
  */
 
 import { InvalidStateError } from "../future/errors.ts";
-import { Guard, LOCK_BASE, recover } from "./_guard.ts";
+import { Guard, LOCK_BASE, recoverHolder } from "./_guard.ts";
 import {
   blockOn,
   bufferOf,
@@ -150,7 +150,7 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recover(i32));
+    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recoverHolder(i32));
     return this.#leave(guard, t, w, notified);
   }
 
