@@ -47,13 +47,16 @@ export class Guard implements Disposable, AsyncDisposable {
     }
     if (!releaseHeld(this.i32, LOCK_BASE, this.ticket)) {
       throw new InvalidStateError(
-        "Cannot release a Lock that was taken from this holder with forceRelease()",
+        "Cannot release a Lock that this guard no longer holds: it was released with lock.release() or taken with forceRelease()",
       );
     }
   }
 
   [Symbol.dispose](): void {
-    if (!this.released) this.release();
+    // A hold that is over already (released with lock.release(), or taken with forceRelease())
+    // leaves nothing to do; only an explicit release() says so.
+    if (!this.released && this.held) this.release();
+    this.released = true;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -90,6 +93,21 @@ export async function recoverHolder(i32: Int32Array): Promise<boolean> {
   if (releaseHeld(i32, LOCK_BASE, ticket)) return true;
   Atomics.store(i32, ABANDONED, 0);
   return false;
+}
+
+/** Whether this thread holds the lock (any holder, where threads cannot be told apart). */
+export function heldHere(i32: Int32Array): boolean {
+  if (Atomics.load(i32, LOCK_BASE) === Atomics.load(i32, LOCK_BASE + 1)) return false;
+  const me = ownerId();
+  return me === 0 || Atomics.load(i32, OWNER) === me;
+}
+
+/** Releases the hold of this thread: false if it holds none. */
+export function releaseHere(i32: Int32Array): boolean {
+  if (!heldHere(i32)) return false;
+  const ticket = Atomics.load(i32, LOCK_BASE + 1);
+  Atomics.compareExchange(i32, OWNER, ownerId(), 0);
+  return releaseHeld(i32, LOCK_BASE, ticket);
 }
 
 /** Takes the lock from its holder, whoever it is; false if it was free. */

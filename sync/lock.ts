@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TimeoutError } from "../future/errors.ts";
+import { InvalidStateError, TimeoutError } from "../future/errors.ts";
 import {
   forceRelease,
   Guard,
@@ -13,6 +13,7 @@ import {
   LOCK_WORDS as WORDS,
   recover,
   recoverHolder,
+  releaseHere,
 } from "./_guard.ts";
 import { bufferOf, deadline, refuseMainThread, type SyncWaitOptions } from "./_shared.ts";
 import {
@@ -54,11 +55,11 @@ export interface LockGuard extends Disposable, AsyncDisposable {
    */
   readonly abandoned: boolean;
   /**
-   * Releases the lock: the longest waiter gets it next. `using` calls it, unless it was called
-   * already.
+   * Releases the lock: the longest waiter gets it next. `using` calls it, unless the hold is over
+   * already (released by this call or `Lock.release()`, or taken with `Lock.forceRelease()`).
    *
-   * @throws {InvalidStateError} if this guard released it already, or the lock was taken from it
-   * with `Lock.forceRelease()`
+   * @throws {InvalidStateError} if this guard released it already, or the hold ended otherwise
+   * (`Lock.release()`, `Lock.forceRelease()`)
    */
   release(): void;
 }
@@ -202,6 +203,37 @@ export class Lock {
   async run<R>(fn: () => R, options?: SyncWaitOptions): Promise<Awaited<R>> {
     using _held = await this.acquire(options);
     return await fn();
+  }
+
+  /**
+   * Releases the lock held by this thread (the main thread, or this Web Worker), as Python's
+   * `lock.release()` does after `lock.acquire()`: the longest waiter gets it next. The guard of
+   * that hold stops holding (`held` is false, and `using` does nothing more). Unlike Python's
+   * `threading.Lock`, which any thread may release, only the holder's thread may: a lock held by
+   * another worker is refused, so a task cannot release a hold it does not know about.
+   *
+   * @throws {InvalidStateError} if this thread does not hold the lock
+   *
+   * @example Python's acquire / release
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { InvalidStateError, Lock } from "@concurrent/futures";
+   *
+   * const lock = new Lock();
+   * await lock.acquire();
+   * try {
+   *   assert(lock.locked()); // the critical section
+   * } finally {
+   *   lock.release();
+   * }
+   * assert(!lock.locked());
+   * assert.throws(() => lock.release(), InvalidStateError);
+   * ```
+   */
+  release(): void {
+    if (!releaseHere(this.#i32)) {
+      throw new InvalidStateError("Cannot release a Lock that this thread does not hold");
+    }
   }
 
   /**
