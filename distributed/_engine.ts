@@ -3,7 +3,12 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
+import {
+  headers,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -13,6 +18,8 @@ import {
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
+import type { Observable } from "../executors/_observe.ts";
+import { ClusterWatch } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
 import {
@@ -151,6 +158,8 @@ export class NatsEngine implements Engine {
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
+  /** Set by the executor: where task events go (see executors/_observe.ts). */
+  observed: Observable | undefined;
   readonly ready: Promise<void>;
   readonly #settings: EngineSettings;
   readonly #queue = new Queue<Job>();
@@ -159,6 +168,7 @@ export class NatsEngine implements Engine {
   readonly #chores = new Set<Promise<unknown>>();
   readonly #subs: Subscription[] = [];
   #conn: Connection | undefined;
+  #cluster: ClusterWatch | undefined;
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
@@ -262,8 +272,17 @@ export class NatsEngine implements Engine {
     this.#pump();
   }
 
+  /** The cluster as its workers' heartbeats tell it; started by observe/ (see _heartbeat.ts). */
+  cluster(): ClusterWatch {
+    return this.#cluster ??= new ClusterWatch(
+      this.ready.then(() => this.#conn!),
+      this.#settings.queue,
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
     clearTimeout(this.#reconnectTimer);
@@ -437,9 +456,14 @@ export class NatsEngine implements Engine {
       bytes = serialize(envelope);
     }
     const subject = taskSubject(this.#settings.queue);
-    // The message id makes a publish that did arrive before an error count once.
+    // The message id makes a publish that did arrive before an error count once; the trace
+    // context of the submitting code travels in the headers.
+    const { traceparent } = job.task;
+    const options = traceparent
+      ? { msgID: sent.key, headers: traceHeaders(traceparent) }
+      : { msgID: sent.key };
     const published = await this.#persist(sent, conn, async () => {
-      sent.seq = (await conn.js.publish(subject, bytes, { msgID: sent.key })).seq;
+      sent.seq = (await conn.js.publish(subject, bytes, options)).seq;
     });
     if (!published) return;
     sent.publishedAt = Date.now();
@@ -539,7 +563,8 @@ export class NatsEngine implements Engine {
     if (sent.started) return;
     sent.started = true;
     sent.startedAt = performance.now();
-    if (!sent.job.started && !sent.job.start()) this.#cancelRemote(sent);
+    if (!sent.job.started && !sent.job.start()) return this.#cancelRemote(sent);
+    this.observed?.observer?.started(sent.job, note.worker);
   }
 
   #onPoison(advisory: { stream_seq: number; deliveries?: number }): void {
@@ -732,4 +757,11 @@ function dataCloneError(error: unknown): unknown {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** NATS headers that carry a task's W3C trace context to its worker. */
+function traceHeaders(traceparent: string) {
+  const h = headers();
+  h.set("traceparent", traceparent);
+  return h;
 }

@@ -8,6 +8,7 @@ import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io
 import type { KV } from "@nats-io/kv";
 import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
+import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
 import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
@@ -17,6 +18,7 @@ import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
+import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -73,6 +75,8 @@ export interface WorkerRunOptions {
    * @default {1000}
    */
   rebuildDelay?: number;
+  /** How often it tells watching clients it is alive, in ms (see _heartbeat.ts). */
+  heartbeat?: number;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -110,6 +114,7 @@ export class DistributedWorker {
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
+  #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
   completed = 0;
   /** Tasks it finished with an error. */
@@ -174,6 +179,13 @@ export class DistributedWorker {
         ackWait,
       );
       for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
+      worker.#heartbeat = startHeartbeat(
+        nc,
+        options.queue,
+        options.name,
+        options.heartbeat ?? HEARTBEAT_MS,
+        () => worker.#running.size,
+      );
       options.log?.(
         `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
           [options.servers].flat().map(redact).join(",")
@@ -193,6 +205,7 @@ export class DistributedWorker {
    */
   stop(): Promise<void> {
     this.#draining = true;
+    this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
       await Promise.all(this.#lanes);
       await Promise.all(this.#acks);
@@ -273,7 +286,11 @@ export class DistributedWorker {
     let record: ResultRecord | undefined;
     try {
       // A broken local pool refused it: run it on the new pool (still holding the message).
-      while (!(record = await this.#run(env, controller.signal, deliveries)) && !this.#draining) {
+      const traceparent = msg.headers?.get("traceparent");
+      while (
+        !(record = await this.#run(env, controller.signal, deliveries, traceparent)) &&
+        !this.#draining
+      ) {
         await this.#pool.ready();
       }
     } finally {
@@ -291,6 +308,7 @@ export class DistributedWorker {
     env: TaskEnvelope,
     signal: AbortSignal,
     deliveries: number,
+    traceparent: string | undefined,
   ): Promise<ResultRecord | undefined> {
     let fn: Fn;
     let args: unknown[];
@@ -308,7 +326,10 @@ export class DistributedWorker {
     const view = this.#pool.executor.with(options);
     if (env.kind === "call") {
       try {
-        const value = await view.submit(fn, ...args);
+        const value = await carryTraceparent(
+          traceparent || undefined,
+          () => view.submit(fn, ...args),
+        );
         return { v: 1, ok: true, value, worker: this.name, deliveries };
       } catch (error) {
         if (this.#pool.refused(error)) return undefined;

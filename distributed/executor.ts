@@ -20,6 +20,7 @@ import type { DomainCircuitStats } from "../executors/circuit_breaker.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
 import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
 import { show } from "../executors/_check.ts";
+import { makeObservable } from "../executors/_observe.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { requestedLayout } from "./_settings.ts";
@@ -267,6 +268,8 @@ export class DistributedExecutor implements Executor {
     });
     this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
+    this.#engine.observed = this.#core;
+    makeObservable(this, this.#core, () => this.#engine.cluster());
   }
 
   /**

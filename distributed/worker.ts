@@ -11,8 +11,8 @@
  * Flags: `--nats URL` (repeatable; default `nats://127.0.0.1:4222`), `--queue NAME` (default
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
- * this is remote code execution, off by default), `--name NAME`, `--quiet` (no start and stop
- * lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
+ * this is remote code execution, off by default), `--name NAME`, `--heartbeat MS` (how often it tells
+ * watching clients it is alive; default 2000), `--quiet` (no start and stop lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
  * `--creds PATH`, `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can
  * come from an environment variable instead, which keeps secrets off the command line:
  * `FUTURES_NATS_URL` (comma-separated), `FUTURES_NATS_USER`, `FUTURES_NATS_PASSWORD`,
@@ -64,6 +64,7 @@ Options:
   --isolation KIND      process (a subprocess per task) or worker (default process)
   --allow-source        run functions sent by source (remote code execution; off by default)
   --name NAME           its name in logs and stats (default host:pid)
+  --heartbeat MS        how often it tells watching clients it is alive (default 2000)
   --quiet               no start and stop lines
 JetStream settings (they create what is missing; given for what exists, they must match it):
   --ack-wait MS         ms a task may be held without a sign of life (default 30000)
@@ -131,6 +132,7 @@ export function parseWorkerArgs(
       name: { type: "string" },
       "ack-wait": { type: "string" },
       ...LAYOUT_FLAGS,
+      heartbeat: { type: "string" },
       quiet: { type: "boolean", default: false },
       user: { type: "string" },
       password: { type: "string" },
@@ -183,6 +185,15 @@ export function parseWorkerArgs(
       );
     }
     options.ackWait = ackWait;
+  }
+  if (values.heartbeat !== undefined) {
+    const heartbeat = Number(values.heartbeat);
+    if (!Number.isInteger(heartbeat) || heartbeat < 1) {
+      throw new RangeError(
+        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${values.heartbeat}`,
+      );
+    }
+    options.heartbeat = heartbeat;
   }
   const connection: NatsConnectOptions = {};
   const set = <K extends keyof NatsConnectOptions>(

@@ -17,6 +17,7 @@ import type {
   TaskOptions,
 } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { makeObservable } from "./_observe.ts";
 import type { Job } from "./_task.ts";
 import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
@@ -207,6 +208,7 @@ export class AsyncPoolExecutor implements Executor {
         this.#queue.remove(job);
       },
     });
+    makeObservable(this, this.#core);
   }
 
   /** How many tasks run at once. */
@@ -426,6 +428,7 @@ export class AsyncPoolExecutor implements Executor {
           this.#running--;
           continue;
         }
+        this.#core.observer?.started(job, undefined);
         this.#run(job);
       }
     } finally {

@@ -12,6 +12,7 @@ import { WORKER_READS } from "../actors/_worker_handle.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { makeObservable } from "./_observe.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
@@ -142,6 +143,7 @@ export class WorkerPoolExecutor implements Executor {
     this.#engine = new WorkerEngine(settings);
     this.#core = new ExecutorCore(name, options, this.#engine);
     this.#engine.attach(this.#core);
+    makeObservable(this, this.#core);
   }
 
   /**

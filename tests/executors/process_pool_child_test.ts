@@ -16,7 +16,7 @@ import {
   pid,
   startSleep,
 } from "../fixtures/process_tasks.ts";
-import { errorOf, ROOT, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
