@@ -355,8 +355,15 @@ export class DistributedWorker {
     const items = args[0] as unknown[];
     const values: unknown[] = [];
     try {
-      for await (const value of view.map(fn, items, { chunksize: items.length })) {
-        values.push(value);
+      if (this.#options.isolation === "inline") {
+        // One task for the chunk: a future per item costs more than the items themselves.
+        await view.submit(async () => {
+          for (const item of items) values.push(await fn(item));
+        });
+      } else {
+        for await (const value of view.map(fn, items, { chunksize: items.length })) {
+          values.push(value);
+        }
       }
       return { v: 1, ok: true, value: values, worker: this.name, deliveries };
     } catch (error) {
