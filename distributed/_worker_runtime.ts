@@ -9,7 +9,7 @@ import { deserialize, serialize } from "node:v8";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { type Isolation, LocalPool } from "./_local_pool.ts";
+import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
@@ -40,7 +40,7 @@ export interface WorkerRunOptions {
    * `"inline"`: in the worker's own process (trusted modules: a timeout rejects the task but
    * cannot stop it).
    */
-  isolation: Isolation;
+  isolation: "process" | "worker" | "inline";
   /** Whether it runs functions sent by source (remote code execution). */
   allowSource: boolean;
   /** Its name in logs and in the client's per-worker counts. */
