@@ -1,145 +1,195 @@
 /**
- * The distributed executor on loopback, against its floor (bare NATS request/reply) and against
- * the local ProcessPoolExecutor, in one run: tiny tasks/s, sequential round trip p50, `map` with
+ * The distributed executor on loopback against its floor (bare NATS request/reply on the same
+ * server) and its peer (BullMQ on Redis with AOF everysec, one worker process at concurrency 8),
+ * in one run: contenders take turns in each round, in an order rotated per round, and the table
+ * gives medians over rounds with their spread (min–max) and per-round ratios. Measured: sequential
+ * round trip p50, tiny tasks/s with one worker at concurrency 8, tiny tasks/s unchunked on two
+ * workers, round trip with 200k outcomes in the results bucket against an empty one, `map` with
  * `chunksize` items/s, and the time from a worker's SIGKILL to its task's redelivered completion.
  *
  * ```sh
- * deno run -A bench/distributed_bench.ts [--json]
+ * deno run -A bench/distributed_bench.ts [--rounds 5] [--json]
  * ```
  *
  * @module
  */
 
 import { connect } from "@nats-io/transport-node";
-import { ProcessPoolExecutor } from "../mod.ts";
+import { jetstream } from "@nats-io/jetstream";
 import { DistributedExecutor } from "../distributed/mod.ts";
-import { NatsServer } from "../distributed/_processes.ts";
+import { NatsServer, type Spawned, spawnWorker } from "../distributed/_processes.ts";
+import type { Isolation } from "../distributed/_local_pool.ts";
 import { add, blockFirst, inc } from "./_distributed_tasks.ts";
+import { BullPeer } from "./_bullmq_peer.ts";
 
-const TASKS = new URL("./_distributed_tasks.ts", import.meta.url);
-const WORKERS = 2;
+const TASKS = new URL("./_distributed_tasks.ts", import.meta.url).href;
+const arg = (name: string, fallback: number) => {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Number(Deno.args[at + 1]) : fallback;
+};
+const ROUNDS = arg("--rounds", 5);
+const TRIPS = 300;
 const TINY = 3_000;
-const SEQUENTIAL = 500;
+const TINY_TWO = 6_000;
+const FILL = 200_000;
 const MAP_ITEMS = 400_000;
 const CHUNK = 2_000;
 const ACK_WAIT = 2_000;
-
-interface Row {
-  measure: string;
-  contender: string;
-  value: number;
-  unit: string;
-  goal?: string;
-  met?: boolean;
-}
-const rows: Row[] = [];
 const log = (line: string) => console.error(line);
 
-function p50(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function roundTrips(once: () => PromiseLike<unknown>, n: number): Promise<number> {
-  for (let i = 0; i < 50; i++) await once();
+async function p50(once: () => PromiseLike<unknown>, n = TRIPS): Promise<number> {
+  for (let i = 0; i < 20; i++) await once();
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
     await once();
     samples.push(performance.now() - start);
   }
-  return p50(samples);
+  return median(samples);
 }
 
-async function throughput(submitAll: () => Promise<unknown>, n: number): Promise<number> {
+async function rate(n: number, all: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
-  await submitAll();
+  await all();
   return n / ((performance.now() - start) / 1000);
 }
 
-// The floor: bare request/reply through a nats-server.
 const server = await NatsServer.start();
-let floor: number;
-try {
-  const responder = await connect({ servers: server.url });
-  const requester = await connect({ servers: server.url });
-  responder.subscribe("bench.echo", {
-    callback: (_e, msg) => {
-      msg.respond(msg.data);
-    },
-  });
-  await responder.flush();
-  floor = await roundTrips(() => requester.request("bench.echo", "x"), SEQUENTIAL * 4);
-  rows.push({
-    measure: "round trip p50",
-    contender: "NATS request/reply",
-    value: floor,
-    unit: "ms",
-  });
-  await requester.close();
-  await responder.close();
-} finally {
-  await server.destroy();
-}
-log(`floor ${floor.toFixed(3)} ms`);
-
-// The local process pool.
-{
-  await using pool = new ProcessPoolExecutor({ maxWorkers: WORKERS, modules: [TASKS] });
-  const rt = await roundTrips(() => pool.submit(add, 1, 2), SEQUENTIAL);
-  rows.push({ measure: "round trip p50", contender: "ProcessPoolExecutor", value: rt, unit: "ms" });
-  const rate = await throughput(
-    () => Promise.all(Array.from({ length: TINY }, (_, i) => pool.submit(add, i, 1))),
-    TINY,
-  );
-  rows.push({ measure: "tiny tasks/s", contender: "ProcessPoolExecutor", value: rate, unit: "/s" });
-  log(`process pool ${rt.toFixed(3)} ms, ${rate.toFixed(0)}/s`);
-}
-
-// The distributed executor: embedded server, WORKERS local worker processes.
-{
-  await using executor = new DistributedExecutor({
+const spawned: Spawned[] = [];
+const workers = (queue: string, count: number, isolation: Isolation) => {
+  for (let i = 0; i < count; i++) {
+    spawned.push(spawnWorker({
+      url: server.url,
+      queue,
+      modules: [TASKS],
+      concurrency: 8,
+      isolation,
+      allowSource: false,
+      name: `${queue}-${i + 1}`,
+      ackWait: ACK_WAIT,
+      quiet: true,
+    }));
+  }
+};
+const executor = (queue: string) =>
+  new DistributedExecutor({
+    servers: server.url,
+    queue,
     modules: [TASKS],
-    workers: WORKERS,
     ackWait: ACK_WAIT,
+    clientId: `bench-${queue}`,
   });
-  await executor.ready();
-  const rt = await roundTrips(() => executor.submit(add, 1, 2), SEQUENTIAL);
-  rows.push({
-    measure: "round trip p50",
-    contender: "DistributedExecutor",
-    value: rt,
-    unit: "ms",
-    goal: `≤ 3x floor (${(3 * floor).toFixed(2)} ms)`,
-    met: rt <= 3 * floor,
-  });
-  const rate = await throughput(
-    () => Promise.all(Array.from({ length: TINY }, (_, i) => executor.submit(add, i, 1))),
-    TINY,
+const samples: Record<string, number[]> = {};
+const keep = (name: string, value: number): void => {
+  (samples[name] ??= []).push(value);
+};
+let bull: BullPeer | undefined;
+const responder = await connect({ servers: server.url });
+const requester = await connect({ servers: server.url });
+try {
+  responder.subscribe("bench.echo", { callback: (_e, msg) => void msg.respond(msg.data) });
+  await responder.flush();
+  workers("one", 1, "inline");
+  workers("two", 2, "inline");
+  workers("proc", 1, "process");
+  await using one = executor("one");
+  await using two = executor("two");
+  await using proc = executor("proc");
+  await Promise.all([one.ready(), two.ready(), proc.ready()]);
+  bull = await BullPeer.start(log);
+
+  const contenders: [string, () => Promise<void>][] = [
+    ["floor", async () => keep("rt floor", await p50(() => requester.request("bench.echo", "x")))],
+    ["one", async () => {
+      keep("rt inline", await p50(() => one.submit(add, 1, 2)));
+      keep(
+        "tiny one",
+        await rate(
+          TINY,
+          () => Promise.all(Array.from({ length: TINY }, (_, i) => one.submit(add, i, 1))),
+        ),
+      );
+    }],
+    ["proc", async () => keep("rt process", await p50(() => proc.submit(add, 1, 2)))],
+    ["two", async () => {
+      keep(
+        "tiny two",
+        await rate(
+          TINY_TWO,
+          () => Promise.all(Array.from({ length: TINY_TWO }, (_, i) => two.submit(add, i, 1))),
+        ),
+      );
+    }],
+  ];
+  if (bull) {
+    const peer = bull;
+    contenders.push(["bullmq", async () => {
+      keep("rt bullmq", await p50(() => peer.roundTrip(1, 2)));
+      keep("tiny bullmq", await rate(TINY, () => peer.burst(TINY)));
+    }]);
+  }
+  const runRounds = async (rounds: number, only?: string[]) => {
+    const list = contenders.filter(([name]) => !only || only.includes(name));
+    for (let round = -1; round < rounds; round++) {
+      const saved = structuredClone(samples);
+      for (let k = 0; k < list.length; k++) {
+        const [name, run] = list[(k + Math.max(0, round)) % list.length]!;
+        await run();
+        if (round < 0) log(`warm-up ${name} done`);
+      }
+      // The warm-up round is not kept.
+      if (round < 0) { for (const key of Object.keys(samples)) samples[key] = saved[key] ?? []; }
+      else log(`round ${round + 1}/${rounds} done`);
+    }
+  };
+  await runRounds(ROUNDS);
+
+  // The results bucket with FILL outcomes of the same client, then the round trips again.
+  log(`filling the results bucket with ${FILL} outcomes`);
+  {
+    const nc = await connect({ servers: server.url });
+    const js = jetstream(nc);
+    const body = new Uint8Array(40);
+    for (let i = 0; i < FILL; i += 2_000) {
+      await Promise.all(
+        Array.from(
+          { length: 2_000 },
+          (_, k) => js.publish(`$KV.futs_results.bench-one.fill${i + k}`, body),
+        ),
+      );
+    }
+    await nc.close();
+  }
+  const before = samples["rt inline"]!.length;
+  for (let round = 0; round < ROUNDS; round++) {
+    keep("rt floor full", await p50(() => requester.request("bench.echo", "x")));
+    keep("rt inline full", await p50(() => one.submit(add, 1, 2)));
+  }
+  log(
+    `round trips with a full bucket: ${
+      samples["rt inline full"]!.length - 0
+    } rounds (${before} before)`,
   );
-  rows.push({ measure: "tiny tasks/s", contender: "DistributedExecutor", value: rate, unit: "/s" });
-  log(`distributed ${rt.toFixed(3)} ms, ${rate.toFixed(0)}/s`);
 
+  // Chunked map and a SIGKILL, once each.
   const items = Array.from({ length: MAP_ITEMS }, (_, i) => i);
-  const mapRate = await throughput(async () => {
-    let n = 0;
-    for await (const _ of executor.map(inc, items, { chunksize: CHUNK })) n++;
-    if (n !== MAP_ITEMS) throw new Error(`map gave ${n} items`);
-  }, MAP_ITEMS);
-  rows.push({
-    measure: `map items/s (chunksize ${CHUNK})`,
-    contender: "DistributedExecutor",
-    value: mapRate,
-    unit: "/s",
-    goal: "> 100k/s on 2 workers",
-    met: mapRate > 100_000,
-  });
-  log(`map ${mapRate.toFixed(0)} items/s`);
-
-  // A worker SIGKILLed while it runs a task: time until the redelivered run completes.
+  keep(
+    "map",
+    await rate(MAP_ITEMS, async () => {
+      let n = 0;
+      for await (const _ of two.map(inc, items, { chunksize: CHUNK })) n++;
+      if (n !== MAP_ITEMS) throw new Error(`map gave ${n} items`);
+    }),
+  );
   const dir = await Deno.makeTempDir({ prefix: "futures-bench-" });
   try {
-    const future = executor.submit(blockFirst, dir, 7);
+    const future = proc.submit(blockFirst, dir, 7);
     let ran: string | undefined;
     while (ran === undefined) {
       try {
@@ -152,35 +202,141 @@ log(`floor ${floor.toFixed(3)} ms`);
     const killedAt = performance.now();
     Deno.kill(worker, "SIGKILL");
     Deno.kill(child, "SIGKILL");
+    workers("proc", 1, "process");
     if (await future !== 7) throw new Error("wrong value after redelivery");
-    const seconds = (performance.now() - killedAt) / 1000;
-    rows.push({
-      measure: `SIGKILL → redelivered completion (ack_wait ${ACK_WAIT / 1000} s)`,
-      contender: "DistributedExecutor",
-      value: seconds,
-      unit: "s",
-      goal: `≤ ack_wait + 1 s`,
-      met: seconds <= ACK_WAIT / 1000 + 1,
-    });
-    log(`redelivery ${seconds.toFixed(2)} s`);
+    keep("sigkill", (performance.now() - killedAt) / 1000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+} finally {
+  await bull?.close();
+  await requester.close();
+  await responder.close();
+  await Promise.all(spawned.map((worker) => worker.stop("SIGTERM").catch(() => {})));
+  await server.destroy();
 }
 
+// --- the table ---
+const s = (name: string) => samples[name] ?? [];
+const spread = (values: number[], digits: number) =>
+  values.length === 0
+    ? "–"
+    : `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${
+      Math.max(...values).toFixed(digits)
+    })`;
+const perRound = (a: number[], b: number[]) => a.map((value, i) => value / b[i]!);
+const rows: string[][] = [];
+const row = (
+  measure: string,
+  contender: string,
+  values: number[],
+  unit: string,
+  ratio = "",
+  goal = "",
+  met?: boolean,
+) =>
+  rows.push([
+    measure,
+    contender,
+    unit === "/s" ? `${spread(values, 0)}/s` : `${spread(values, unit === "s" ? 2 : 3)} ${unit}`,
+    ratio,
+    goal,
+    met === undefined ? "" : met ? "yes" : "no",
+  ]);
+const rtRatio = perRound(s("rt inline"), s("rt floor"));
+row("round trip p50", "NATS request/reply (floor)", s("rt floor"), "ms");
+row(
+  "round trip p50",
+  "DistributedExecutor, inline",
+  s("rt inline"),
+  "ms",
+  `${spread(rtRatio, 2)}× floor`,
+  "≤ 3× floor",
+  median(rtRatio) <= 3,
+);
+row(
+  "round trip p50",
+  "DistributedExecutor, process",
+  s("rt process"),
+  "ms",
+  `${spread(perRound(s("rt process"), s("rt floor")), 2)}× floor`,
+);
+if (s("rt bullmq").length) {
+  row(
+    "round trip p50",
+    "BullMQ on Redis",
+    s("rt bullmq"),
+    "ms",
+    `${spread(perRound(s("rt bullmq"), s("rt floor")), 2)}× floor`,
+  );
+  const vs = perRound(s("rt bullmq"), s("rt inline"));
+  rows.push([
+    "round trip p50",
+    "BullMQ / DistributedExecutor inline",
+    "",
+    `${spread(vs, 2)}×`,
+    "> 1",
+    median(vs) > 1 ? "yes" : "no",
+  ]);
+}
+row("tiny tasks/s, 1 worker × 8", "DistributedExecutor, inline", s("tiny one"), "/s");
+if (s("tiny bullmq").length) {
+  row("tiny tasks/s, 1 worker × 8", "BullMQ on Redis", s("tiny bullmq"), "/s");
+  const vs = perRound(s("tiny one"), s("tiny bullmq"));
+  rows.push([
+    "tiny tasks/s, 1 worker × 8",
+    "DistributedExecutor / BullMQ",
+    "",
+    `${spread(vs, 2)}×`,
+    "> 1",
+    median(vs) > 1 ? "yes" : "no",
+  ]);
+}
+row(
+  "tiny tasks/s unchunked, 2 workers × 8",
+  "DistributedExecutor, inline",
+  s("tiny two"),
+  "/s",
+  "",
+  "≥ 5,000/s",
+  median(s("tiny two")) >= 5_000,
+);
+const full = perRound(s("rt inline full"), s("rt inline").slice(-s("rt inline full").length));
+row(
+  `round trip p50, ${FILL / 1000}k outcomes stored`,
+  "DistributedExecutor, inline",
+  s("rt inline full"),
+  "ms",
+  `${spread(full, 2)}× empty bucket`,
+  "≤ 1.5×",
+  median(full) <= 1.5,
+);
+row(
+  `map items/s (chunksize ${CHUNK}), 2 workers`,
+  "DistributedExecutor, inline",
+  s("map"),
+  "/s",
+  "",
+  "> 100k/s",
+  median(s("map")) > 100_000,
+);
+row(
+  `SIGKILL → redelivered completion (ack_wait ${ACK_WAIT / 1000} s)`,
+  "DistributedExecutor, process",
+  s("sigkill"),
+  "s",
+  "",
+  "≤ ack_wait + 1 s",
+  median(s("sigkill")) <= ACK_WAIT / 1000 + 1,
+);
+
 if (Deno.args.includes("--json")) {
-  console.log(JSON.stringify(rows, null, 2));
+  console.log(JSON.stringify({ rounds: ROUNDS, samples }, null, 2));
 } else {
-  console.log("| measure | contender | result | goal | met |");
-  console.log("| --- | --- | --- | --- | --- |");
-  for (const row of rows) {
-    const value = row.unit === "/s"
-      ? `${Math.round(row.value).toLocaleString("en")}/s`
-      : `${row.value.toFixed(row.unit === "s" ? 2 : 3)} ${row.unit}`;
-    console.log(
-      `| ${row.measure} | ${row.contender} | ${value} | ${row.goal ?? ""} | ${
-        row.met === undefined ? "" : row.met ? "yes" : "no"
-      } |`,
-    );
-  }
+  console.log(
+    `${ROUNDS} rounds; median (min–max) over rounds; ratios are per round, then their median`,
+  );
+  console.log("| measure | contender | result | ratio | goal | met |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }

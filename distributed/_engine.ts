@@ -1,5 +1,6 @@
 // The client side of the distributed executor: an Engine (see executors/_core.ts) that publishes
-// jobs to the task stream and settles them from the results bucket. Futures, timeouts, deadlines,
+// jobs to the task stream and settles them from the outcomes workers push to it (core NATS), with
+// the results bucket as the record that a reconcile step reads for what a push missed. Futures, timeouts, deadlines,
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
@@ -15,7 +16,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { KV, KvEntry } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
@@ -36,6 +37,7 @@ import {
   ensureQueue,
   type LayoutOptions,
   poisonAdvisory,
+  resultSubject,
   startedSubject,
   STREAM,
   taskSubject,
@@ -45,6 +47,7 @@ import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
+import type { Isolation } from "./_local_pool.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
@@ -68,7 +71,7 @@ export interface EngineSettings {
   embedded: {
     workers: number;
     concurrency: number;
-    isolation: "process" | "worker";
+    isolation: Isolation;
     allowSource: boolean;
   };
 }
@@ -177,6 +180,8 @@ export class NatsEngine implements Engine {
   #hashes: (string | undefined)[] = [];
   #workerExits = 0;
   #reconciling = false;
+  /** When the connection last came back (`Date.now()`): tasks published before it are checked. */
+  #reconnectedAt = -Infinity;
   #sweeping = false;
   /** Set when the server refused the sweep (permissions): it is not tried again. */
   #sweepOff = false;
@@ -326,7 +331,12 @@ export class NatsEngine implements Engine {
       await nc.close();
       throw error;
     }
+    const pushed = resultSubject(this.client, "");
     this.#subs.push(
+      nc.subscribe(`${pushed}>`, {
+        callback: (_error, msg) =>
+          this.#chore(this.#onResult(msg.subject.slice(pushed.length), msg.data)),
+      }),
       nc.subscribe(startedSubject(this.client), {
         callback: (_error, msg) => this.#onStarted(deserialize(msg.data) as StartedNote),
       }),
@@ -338,7 +348,7 @@ export class NatsEngine implements Engine {
     this.#watching = this.#watchResults();
     this.#chore(this.#sweep());
     this.#timer = setInterval(() => {
-      this.#reconcile(false);
+      this.#reconcile();
       this.#chore(this.#sweep());
     }, settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
@@ -597,8 +607,7 @@ export class NatsEngine implements Engine {
     const { future, created } = this.#reattached.futureOf(id);
     if (created) {
       this.#chore(this.ready.then(async () => {
-        const entry = await this.#conn!.kv.get(`${this.client}.${id}`);
-        if (entry) await this.#onResult(entry);
+        await this.#readStored(id);
       }));
     }
     return future;
@@ -616,21 +625,28 @@ export class NatsEngine implements Engine {
     const entry = await conn.kv.get(key);
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
-    await readOutcome(entry, conn.blobs, blobs).catch(() => {});
+    await readOutcome(entry.value, conn.blobs, blobs).catch(() => {});
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
   }
 
-  async #onResult(entry: KvEntry): Promise<void> {
-    if (entry.operation !== "PUT") return;
-    const id = entry.key.slice(this.client.length + 1);
+  /** Reads the stored outcome of task `id` of this client; false when there is none (yet). */
+  async #readStored(id: string): Promise<boolean> {
+    const entry = await this.#conn!.kv.get(`${this.client}.${id}`).catch(() => null);
+    if (entry?.operation !== "PUT") return false;
+    await this.#onResult(id, entry.value);
+    return true;
+  }
+
+  /** An outcome of task `id` (pushed by its worker, or read from the bucket); the first counts. */
+  async #onResult(id: string, bytes: Uint8Array): Promise<void> {
     const sent = this.#sent.get(id);
     const conn = this.#conn!;
-    if (!sent) return void this.#reattached.offer(id, entry, conn.blobs, (w) => this.#chore(w));
+    if (!sent) return void this.#reattached.offer(id, bytes, conn.blobs, (w) => this.#chore(w));
     if (!this.#forget(sent)) return;
     let record: ResultRecord;
     try {
-      record = await readOutcome(entry, conn.blobs, sent.blobs);
+      record = await readOutcome(bytes, conn.blobs, sent.blobs);
     } catch (error) {
       return sent.job.reject(error);
     } finally {
@@ -652,16 +668,32 @@ export class NatsEngine implements Engine {
     else counts.failed++;
   }
 
+  /**
+   * The backup of the pushes: new entries of this client's keys, headers only (no replay of what
+   * is stored, so its cost does not grow with the bucket), for outcomes stored without a push
+   * (a worker that died between storing and pushing; a push lost on the way). A pending task
+   * whose entry arrives is read from the bucket.
+   */
   async #watchResults(): Promise<void> {
     const conn = this.#conn!;
+    const prefix = this.client.length + 1;
     while (!this.#closed) {
       try {
-        const iterator = await conn.kv.watch({ key: `${this.client}.>` });
+        const iterator = await conn.kv.watch({
+          key: `${this.client}.>`,
+          include: "updates",
+          headers_only: true,
+          ignoreDeletes: true,
+        });
         this.#watch = iterator;
         if (this.#closed) iterator.stop();
-        for await (const entry of iterator) this.#chore(this.#onResult(entry));
+        for await (const entry of iterator) {
+          const id = entry.key.slice(prefix);
+          const sent = this.#sent.get(id);
+          if (sent ? !sent.done : this.#reattached.waits(id)) this.#chore(this.#readStored(id));
+        }
       } catch {
-        // The watch broke (a server restart): open it again; reconcile() covers the gap.
+        // The watch broke (a server restart): open it again; the reconcile step covers the gap.
       }
       if (!this.#closed) await delay(250);
     }
@@ -678,6 +710,7 @@ export class NatsEngine implements Engine {
         );
       }
       if (status.type !== "reconnect") continue;
+      this.#reconnectedAt = Date.now();
       if (!this.#connected) {
         this.#connected = true;
         this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
@@ -689,7 +722,7 @@ export class NatsEngine implements Engine {
       }
       clearTimeout(this.#reconnectTimer);
       this.#reconnectTimer = setTimeout(() => {
-        this.#reconcile(true);
+        this.#reconcile();
         this.#chore(this.#sweep());
       }, 500);
     }
@@ -712,30 +745,47 @@ export class NatsEngine implements Engine {
   }
 
   /**
-   * Reads stored outcomes directly: a watch can miss entries across a restart. After a reconnect
-   * it reads every task sent; on the timer only those started more than an interval ago, so that
-   * a deep queue costs nothing (a task not started has no outcome, and a lost start notice means
-   * a lost connection, which the reconnect covers).
+   * Reads stored outcomes directly, for what a push missed: pushes are lost while the connection
+   * is down. After a reconnect it reads every task published before it, on each tick until they
+   * settle; otherwise only those started more than an interval ago, so that a deep queue costs
+   * nothing (a task not started has no outcome), and the futures of `futureOf()` still waiting.
+   * A task with no stored outcome whose message is gone, or which the consumer delivered its last
+   * time (its delivery-limit advisory came while the connection was down), rejects.
    */
-  #reconcile(all: boolean): void {
-    if (this.#closed || !this.#conn || this.#reconciling) return;
-    const kv = this.#conn.kv;
+  #reconcile(): void {
+    if (this.#closed || !this.#conn || this.#reconciling || !this.#connected) return;
     const before = performance.now() - this.#settings.reconcileInterval;
     // Not taken within the result TTL: the stream has dropped it (its max_age).
     const dropped = Date.now() - this.#dropAfter;
     const expired = (sent: Sent) => !sent.started && sent.publishedAt <= dropped;
-    const todo = [...this.#sent.values()].filter((sent) =>
-      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before || expired(sent))
+    const suspect = (sent: Sent) => sent.publishedAt <= this.#reconnectedAt;
+    const todo: (Sent | string)[] = [...this.#sent.values()].filter((sent) =>
+      sent.seq !== undefined &&
+      (suspect(sent) || sent.started && sent.startedAt <= before || expired(sent))
     );
+    todo.push(...this.#reattached.waiting());
     if (todo.length === 0) return;
     this.#reconciling = true;
+    const consumer = todo.some((item) => typeof item !== "string" && suspect(item))
+      ? this.#consumerState()
+      : Promise.resolve(undefined);
     let lanes = Math.min(16, todo.length);
     const next = async (): Promise<void> => {
-      for (let sent = todo.pop(); sent; sent = todo.pop()) {
+      const state = await consumer;
+      for (let item = todo.pop(); item; item = todo.pop()) {
+        if (typeof item === "string") {
+          await this.#readStored(item);
+          continue;
+        }
+        const sent = item;
         if (sent.done) continue;
-        const entry = await kv.get(sent.key).catch(() => null);
-        if (entry) await this.#onResult(entry);
-        else if (expired(sent) && this.#forget(sent)) {
+        // Looked at before the outcome is read: a worker stores the outcome before it acks.
+        const lost = state && suspect(sent) ? await this.#lost(sent, state) : undefined;
+        if (await this.#readStored(sent.id)) continue;
+        if (lost && this.#forget(sent)) {
+          this.#count(false, undefined);
+          sent.job.reject(new WorkerCrashedError(lost));
+        } else if (expired(sent) && this.#forget(sent)) {
           this.#count(false, undefined);
           sent.job.reject(
             new TimeoutError(
@@ -748,6 +798,48 @@ export class NatsEngine implements Engine {
     };
     for (let lane = lanes; lane > 0; lane--) this.#chore(next());
   }
+
+  /** The queue's consumer: what it delivered and holds (undefined when it cannot be read). */
+  async #consumerState(): Promise<ConsumerState | undefined> {
+    try {
+      const info = await this.#conn!.jsm.consumers.info(
+        STREAM,
+        consumerName(this.#settings.queue),
+      );
+      return { delivered: info.delivered.stream_seq, held: info.num_ack_pending };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Why task `sent` can have no outcome any more, or undefined: its message is gone, or the
+   * consumer delivered it and holds nothing, so it gave up on it (its last delivery failed).
+   */
+  async #lost(sent: Sent, state: ConsumerState): Promise<string | undefined> {
+    let present: boolean;
+    try {
+      await this.#conn!.jsm.streams.getMessage(STREAM, { seq: sent.seq! });
+      present = true;
+    } catch (error) {
+      if (!/no message found|not found/i.test(String(error))) return undefined;
+      present = false;
+    }
+    if (!present) {
+      return "the task's message left the task stream without an outcome (lost while the connection was down)";
+    }
+    if (sent.seq! <= state.delivered && state.held === 0) {
+      return "the task reached the queue's delivery limit without an outcome (a poison task; the server's notice came while the connection was down)";
+    }
+    return undefined;
+  }
+}
+
+interface ConsumerState {
+  /** The last stream sequence delivered. */
+  delivered: number;
+  /** Messages delivered and not acknowledged. */
+  held: number;
 }
 
 function dataCloneError(error: unknown): unknown {

@@ -21,6 +21,8 @@ export const taskSubject = (queue: string): string => `futs.task.${queue}`;
 export const consumerName = (queue: string): string => `workers_${queue}`;
 export const cancelSubject = (client: string, id: string): string => `futs.cancel.${client}.${id}`;
 export const startedSubject = (client: string): string => `futs.started.${client}`;
+/** Where a worker pushes a stored outcome to its client: `futs.result.<client>.<id>`. */
+export const resultSubject = (client: string, id: string): string => `futs.result.${client}.${id}`;
 export const poisonAdvisory = (queue: string): string =>
   `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAM}.${consumerName(queue)}`;
 

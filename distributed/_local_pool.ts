@@ -3,14 +3,26 @@
 // with BrokenExecutorError, one poison task turning the whole queue into failures. Here the
 // worker stops pulling (lanes wait on `ready()`), and after a backoff a new pool takes over; tasks
 // that the broken pool refused run again on the new one.
+//
+// `inline` runs tasks in the worker's own process (an AsyncPoolExecutor): no process hop, for
+// trusted modules only, as a timeout or cancel rejects the task but cannot stop its code, and a
+// task that crashes the process takes the worker down (its supervisor restarts it).
 
+import { AsyncPoolExecutor } from "../executors/async_pool.ts";
+import type { Executor } from "../executors/executor.ts";
 import { ProcessPoolExecutor } from "../executors/process_pool.ts";
 import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
 import { BrokenExecutorError } from "../future/errors.ts";
 
+/** Where a worker runs its tasks. */
+export type Isolation = "process" | "worker" | "inline";
+
+/** The isolation kinds, as the option checks list them. */
+export const ISOLATIONS: readonly Isolation[] = ["process", "worker", "inline"];
+
 /** How the local pool is made. */
 export interface LocalPoolOptions {
-  isolation: "process" | "worker";
+  isolation: Isolation;
   concurrency: number;
   modules: string[];
   name: string;
@@ -26,7 +38,7 @@ const MAX_DELAY = 60_000;
 /** A pool that is rebuilt after a backoff when it breaks. */
 export class LocalPool {
   readonly #options: LocalPoolOptions;
-  #pool: WorkerPoolExecutor;
+  #pool: Executor;
   #rebuilding: Promise<void> | undefined;
   #delay: number;
   #lastRebuild = 0;
@@ -42,7 +54,7 @@ export class LocalPool {
   }
 
   /** The current pool. */
-  get executor(): WorkerPoolExecutor {
+  get executor(): Executor {
     return this.#pool;
   }
 
@@ -97,7 +109,13 @@ export class LocalPool {
     this.#rebuilding = undefined;
   }
 
-  #make(): WorkerPoolExecutor {
+  #make(): Executor {
+    if (this.#options.isolation === "inline") {
+      return new AsyncPoolExecutor({
+        maxWorkers: this.#options.concurrency,
+        name: `distributed worker ${this.#options.name}`,
+      });
+    }
     const options = {
       maxWorkers: this.#options.concurrency,
       modules: this.#options.modules,

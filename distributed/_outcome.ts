@@ -2,19 +2,21 @@
 // object store when it was too large for the bucket.
 
 import { deserialize } from "node:v8";
-import type { KvEntry } from "@nats-io/kv";
 import { ChunkFailure } from "../executors/_map.ts";
 import { decodeError } from "../actors/error_codec.ts";
 import type { Blobs } from "./_stores.ts";
 import type { ResultRecord } from "./_protocol.ts";
 
-/** Reads the record in `entry`; `blobs` gets the names of the payloads it used. */
+/**
+ * Reads the record in `bytes` (a stored outcome, or the same bytes pushed by the worker); `blobs`
+ * gets the names of the payloads it used.
+ */
 export async function readOutcome(
-  entry: KvEntry,
+  bytes: Uint8Array,
   store: Blobs,
   blobs: string[],
 ): Promise<ResultRecord> {
-  let record = deserialize(entry.value) as ResultRecord;
+  let record = deserialize(bytes) as ResultRecord;
   if (record.blob !== undefined) {
     blobs.push(record.blob);
     record = deserialize(await store.get(record.blob)) as ResultRecord;

@@ -4,6 +4,8 @@
 // the PID and the process's start time (Linux), so that a cleanup never signals an unrelated
 // process that happens to reuse the PID later.
 
+import type { Isolation } from "./_local_pool.ts";
+
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
 /**
@@ -227,7 +229,7 @@ export interface WorkerProcessOptions {
   queue: string;
   modules: string[];
   concurrency: number;
-  isolation: "process" | "worker";
+  isolation: Isolation;
   allowSource: boolean;
   name?: string;
   ackWait?: number;

@@ -2,7 +2,6 @@
 // asks for a task of an earlier run by its id, and gets a future that settles from the stored
 // outcome (at once when it is stored, otherwise when a worker stores it).
 
-import type { KvEntry } from "@nats-io/kv";
 import { Future } from "../future/future.ts";
 import { CancelledError } from "../future/errors.ts";
 import type { Blobs } from "./_stores.ts";
@@ -28,19 +27,29 @@ export class Reattached {
     return { future, created: true };
   }
 
-  /** Settles the future waiting for `id`, if any, from `entry`; false when none waits. */
+  /** Whether a future waits for task `id`. */
+  waits(id: string): boolean {
+    return this.#waiting.has(id);
+  }
+
+  /** The ids of the tasks whose futures still wait (the reconcile step reads them again). */
+  waiting(): string[] {
+    return [...this.#waiting.keys()];
+  }
+
+  /** Settles the future waiting for `id`, if any, from a stored outcome; false when none waits. */
   offer(
     id: string,
-    entry: KvEntry,
+    bytes: Uint8Array,
     store: Blobs,
     track: (work: Promise<unknown>) => void,
   ): boolean {
     const future = this.#waiting.get(id);
-    if (!future || entry.operation !== "PUT") return false;
+    if (!future) return false;
     this.#waiting.delete(id);
     const blobs: string[] = [];
     track(
-      readOutcome(entry, store, blobs).then(
+      readOutcome(bytes, store, blobs).then(
         (record) =>
           record.ok ? future.setResult(record.value) : future.setException(outcomeError(record)),
         (error) => future.setException(error),

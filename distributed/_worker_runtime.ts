@@ -1,6 +1,9 @@
-// The worker side of the distributed executor: pull tasks one at a time per lane, run them in a
-// local process or worker pool (so that a timeout really stops them), store the outcome
-// create-only in the results bucket, then acknowledge.
+// The worker side of the distributed executor: pull as many tasks as it has free lanes (never
+// more: a message held without running gets no heartbeat and is delivered again elsewhere), run
+// them in a local process or worker pool (so that a timeout really stops them) or in its own
+// process (`inline`, trusted modules), store the outcome create-only in the results bucket, push
+// it to the client, then acknowledge. The ack needs no confirmation: a lost ack brings a
+// redelivery, and a redelivery whose outcome is stored is only pushed again and acknowledged.
 
 import { deserialize, serialize } from "node:v8";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
@@ -11,7 +14,7 @@ import type { TaskOptions } from "../executors/executor.ts";
 import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
-import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { consumerName, ensureQueue, resultSubject, startedSubject, STREAM } from "./_layout.ts";
 import { workerLayout } from "./_settings.ts";
 import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
@@ -34,8 +37,12 @@ export interface WorkerRunOptions {
   modules: string[];
   /** Tasks it runs at once (the size of its local pool). */
   concurrency: number;
-  /** `"process"`: each task in a subprocess that a timeout kills; `"worker"`: Web Workers. */
-  isolation: "process" | "worker";
+  /**
+   * `"process"`: each lane a subprocess that a timeout kills; `"worker"`: Web Workers;
+   * `"inline"`: in the worker's own process (trusted modules: a timeout rejects the task but
+   * cannot stop it).
+   */
+  isolation: "process" | "worker" | "inline";
   /** Whether it runs functions sent by source (remote code execution). */
   allowSource: boolean;
   /** Its name in logs and in the client's per-worker counts. */
@@ -109,10 +116,13 @@ export class DistributedWorker {
   readonly #cancelled = new Map<string, number>();
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
-  readonly #acks = new Set<Promise<void>>();
   readonly #fault = readFault();
   #draining = false;
-  #lanes: Promise<void>[] = [];
+  /** Lanes neither running a task nor promised to a pull under way. */
+  #free = 0;
+  /** Pulls under way and tasks running. */
+  readonly #pulls = new Set<Promise<void>>();
+  readonly #tasks = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
@@ -178,7 +188,8 @@ export class DistributedWorker {
         modules,
         ackWait,
       );
-      for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
+      worker.#free = options.concurrency;
+      worker.#pull();
       worker.#heartbeat = startHeartbeat(
         nc,
         options.queue,
@@ -207,8 +218,9 @@ export class DistributedWorker {
     this.#draining = true;
     this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
-      await Promise.all(this.#lanes);
-      await Promise.all(this.#acks);
+      while (this.#pulls.size + this.#tasks.size > 0) {
+        await Promise.all([...this.#pulls, ...this.#tasks]);
+      }
       await this.#pool.shutdown();
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
@@ -228,30 +240,49 @@ export class DistributedWorker {
     this.#running.get(key)?.abort(new CancelledError("the task was cancelled by its caller"));
   }
 
-  async #lane(): Promise<void> {
-    while (!this.#draining) {
+  /**
+   * Asks for as many messages as there are free lanes, in one pull; every message that arrives
+   * starts at once on a lane promised to it. Called again whenever lanes become free.
+   */
+  #pull(): void {
+    if (this.#draining || this.#free === 0) return;
+    const want = this.#free;
+    this.#free = 0;
+    const pulling = this.#pullBatch(want).finally(() => {
+      this.#pulls.delete(pulling);
+      this.#pull();
+    });
+    this.#pulls.add(pulling);
+  }
+
+  async #pullBatch(want: number): Promise<void> {
+    let got = 0;
+    try {
       // No pulls while the local pool is being rebuilt.
       await this.#pool.ready();
-      if (this.#draining) break;
-      let msg: JsMsg | null;
-      try {
-        msg = await this.#consumer.next({ expires: 1_000 });
-      } catch {
-        // Disconnected, or the server is restarting: try again shortly.
-        if (!this.#draining) await delay(250);
-        continue;
+      if (this.#draining) return;
+      const batch = await this.#consumer.fetch({ max_messages: want, expires: 1_000 });
+      for await (const msg of batch) {
+        got++;
+        if (this.#draining) {
+          msg.nak();
+          continue;
+        }
+        const task = this.#handle(msg).catch((error) => {
+          // Not acknowledged: the message is delivered again after the ack wait.
+          console.error(`futures worker ${this.name}: ${String(error)}`);
+        }).finally(() => {
+          this.#tasks.delete(task);
+          this.#free++;
+          this.#pull();
+        });
+        this.#tasks.add(task);
       }
-      if (!msg) continue;
-      if (this.#draining) {
-        msg.nak();
-        break;
-      }
-      try {
-        await this.#handle(msg);
-      } catch (error) {
-        // Not acknowledged: the message is delivered again after the ack wait.
-        console.error(`futures worker ${this.name}: ${String(error)}`);
-      }
+    } catch {
+      // Disconnected, or the server is restarting: try again shortly.
+      if (!this.#draining) await delay(250);
+    } finally {
+      this.#free += want - got;
     }
   }
 
@@ -263,11 +294,17 @@ export class DistributedWorker {
     const deliveries = msg.info.deliveryCount;
     // A redelivery whose outcome is stored already: the worker before stored it and died before
     // acknowledging.
-    if (deliveries > 1 && await this.#kv.get(key).catch(() => null)) return void await ack(msg);
-    if (this.#cancelled.has(key)) return void await ack(msg);
+    if (deliveries > 1) {
+      const stored = await this.#kv.get(key).catch(() => null);
+      if (stored) {
+        if (stored.operation === "PUT") this.#push(env, stored.value);
+        return ack(msg);
+      }
+    }
+    if (this.#cancelled.has(key)) return ack(msg);
     if (env.deadline !== undefined && Date.now() >= env.deadline) {
       const error = new TimeoutError(`the task was not done by its deadline (${env.deadline})`);
-      return await this.#finish(msg, key, failure(error, this.name, deliveries));
+      return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     if (deliveries > env.maxAttempts) {
       const error = new WorkerCrashedError(
@@ -275,7 +312,7 @@ export class DistributedWorker {
           deliveries - 1
         } times and no worker finished it; it is not run again (a poison task)`,
       );
-      return await this.#finish(msg, key, failure(error, this.name, deliveries));
+      return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     crashAt(this.#fault, "crash-before-start", fnName);
     const note: StartedNote = { id: env.id, worker: this.name, deliveries };
@@ -297,10 +334,10 @@ export class DistributedWorker {
       this.#running.delete(key);
       clearInterval(working);
     }
-    if (this.#cancelled.has(key)) return void await ack(msg);
+    if (this.#cancelled.has(key)) return ack(msg);
     // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
     if (!record) return;
-    await this.#finish(msg, key, record, fnName);
+    await this.#finish(msg, env, record, fnName);
   }
 
   /** The task's outcome, or `undefined` when a broken local pool refused it (it did not run). */
@@ -339,8 +376,15 @@ export class DistributedWorker {
     const items = args[0] as unknown[];
     const values: unknown[] = [];
     try {
-      for await (const value of view.map(fn, items, { chunksize: items.length })) {
-        values.push(value);
+      if (this.#options.isolation === "inline") {
+        // One task for the chunk: a future per item costs more than the items themselves.
+        await view.submit(async () => {
+          for (const item of items) values.push(await fn(item));
+        });
+      } else {
+        for await (const value of view.map(fn, items, { chunksize: items.length })) {
+          values.push(value);
+        }
       }
       return { v: 1, ok: true, value: values, worker: this.name, deliveries };
     } catch (error) {
@@ -367,7 +411,22 @@ export class DistributedWorker {
     return this.#modules.find(ref);
   }
 
-  async #finish(msg: JsMsg, key: string, record: ResultRecord, fnName = ""): Promise<void> {
+  /** Sends a stored outcome to its client (core NATS: lost if it is away; it reads it then). */
+  #push(env: TaskEnvelope, bytes: Uint8Array): void {
+    try {
+      this.#nc.publish(resultSubject(env.client, env.id), bytes);
+    } catch {
+      // Closed: the client reads the stored outcome.
+    }
+  }
+
+  async #finish(
+    msg: JsMsg,
+    env: TaskEnvelope,
+    record: ResultRecord,
+    fnName = "",
+  ): Promise<void> {
+    const key = `${env.client}.${env.id}`;
     if (record.ok) this.completed++;
     else this.failed++;
     let bytes = serializeRecord(record);
@@ -378,12 +437,12 @@ export class DistributedWorker {
         { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
       );
     }
-    await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    // The outcome pushed is the one stored: a duplicate run that lost the create pushes the
+    // winner's, so that every copy a client receives is the same.
+    bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
-    // The lane pulls its next task meanwhile: a lost ack only brings a redelivery that the stored
-    // outcome absorbs.
-    const acking = ack(msg).finally(() => this.#acks.delete(acking));
-    this.#acks.add(acking);
+    this.#push(env, bytes);
+    ack(msg);
   }
 }
 
@@ -409,26 +468,35 @@ function serializeRecord(record: ResultRecord): Uint8Array {
  * the server is unreachable, for at most about one ack wait; after that the message is left
  * unacknowledged and is delivered again.
  */
-async function storeOnce(kv: KV, key: string, bytes: Uint8Array, ackWait: number): Promise<void> {
+async function storeOnce(
+  kv: KV,
+  key: string,
+  bytes: Uint8Array,
+  ackWait: number,
+): Promise<Uint8Array> {
   const until = Date.now() + Math.max(ackWait, 5_000);
   for (;;) {
     try {
       await kv.create(key, bytes);
-      return;
+      return bytes;
     } catch (error) {
       const existing = await kv.get(key).catch(() => null);
-      if (existing) return;
+      if (existing) return existing.operation === "PUT" ? existing.value : bytes;
       if (Date.now() > until) throw error;
       await delay(250);
     }
   }
 }
 
-async function ack(msg: JsMsg): Promise<void> {
+/**
+ * Acknowledges without waiting for the server's confirmation: a lost ack brings the message back,
+ * and the stored outcome absorbs it (it is pushed again and acknowledged).
+ */
+function ack(msg: JsMsg): void {
   try {
-    await msg.ackAck();
+    msg.ack();
   } catch {
-    // The ack was lost: the message comes back and the stored outcome absorbs it.
+    // Closed: the message comes back to another worker.
   }
 }
 

@@ -26,6 +26,7 @@ import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { requestedLayout } from "./_settings.ts";
 import { type DistributedStats, type DistributedTaskStats, NatsEngine } from "./_engine.ts";
 import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
+import { ISOLATIONS } from "./_local_pool.ts";
 
 export type { DistributedStats, DistributedTaskStats };
 
@@ -59,10 +60,11 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
   concurrency?: number;
   /**
    * Embedded mode only: how local workers isolate tasks (`"process"`: a subprocess per lane,
-   * which a timeout kills; `"worker"`: Web Workers).
+   * which a timeout kills; `"worker"`: Web Workers; `"inline"`: in the worker process itself, the
+   * fastest, for trusted modules only, as a timeout rejects a task but cannot stop it).
    * @default {"process"}
    */
-  isolation?: "process" | "worker";
+  isolation?: "process" | "worker" | "inline";
   /**
    * Embedded mode only: let local workers run functions sent by source (remote code execution).
    * @default {false}
@@ -224,9 +226,11 @@ export class DistributedExecutor implements Executor {
       );
     }
     const isolation = options?.isolation ?? "process";
-    if (isolation !== "process" && isolation !== "worker") {
+    if (!ISOLATIONS.includes(isolation)) {
       throw new TypeError(
-        `Cannot ${what} as 'isolation' must be "process" or "worker": received ${show(isolation)}`,
+        `Cannot ${what} as 'isolation' must be "process", "worker" or "inline": received ${
+          show(isolation)
+        }`,
       );
     }
     const storage = options?.storage ?? "file";

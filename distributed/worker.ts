@@ -10,9 +10,10 @@
  *
  * Flags: `--nats URL` (repeatable; default `nats://127.0.0.1:4222`), `--queue NAME` (default
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
- * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
+ * `--isolation process|worker|inline` (default `process`; `inline` runs tasks in the worker's own process), `--allow-source` (run functions sent by source:
  * this is remote code execution, off by default), `--name NAME`, `--heartbeat MS` (how often it tells
- * watching clients it is alive; default 2000), `--quiet` (no start and stop lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
+ * watching clients it is alive; default 2000), `--quiet` (no start and stop
+ * lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
  * `--creds PATH`, `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can
  * come from an environment variable instead, which keeps secrets off the command line:
  * `FUTURES_NATS_URL` (comma-separated), `FUTURES_NATS_USER`, `FUTURES_NATS_PASSWORD`,
@@ -45,6 +46,7 @@ import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
 import type { NatsConnectOptions } from "./_auth.ts";
+import { type Isolation, ISOLATIONS } from "./_local_pool.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
 
@@ -61,7 +63,9 @@ Options:
   --queue NAME          the queue whose tasks it runs (default default)
   --modules URL         a task module whose exports it runs (repeatable)
   --concurrency N       tasks at once (default: the number of CPUs)
-  --isolation KIND      process (a subprocess per task) or worker (default process)
+  --isolation KIND      process (a subprocess per lane), worker (Web Workers) or inline (in this
+                        process: fastest, trusted modules only; a timeout cannot stop a task)
+                        (default process)
   --allow-source        run functions sent by source (remote code execution; off by default)
   --name NAME           its name in logs and stats (default host:pid)
   --heartbeat MS        how often it tells watching clients it is alive (default 2000)
@@ -155,9 +159,9 @@ export function parseWorkerArgs(
       `Cannot ${what} as '--concurrency' must be a positive integer: received ${values.concurrency}`,
     );
   }
-  if (values.isolation !== "process" && values.isolation !== "worker") {
+  if (!ISOLATIONS.includes(values.isolation as Isolation)) {
     throw new TypeError(
-      `Cannot ${what} as '--isolation' must be "process" or "worker": received ${values.isolation}`,
+      `Cannot ${what} as '--isolation' must be "process", "worker" or "inline": received ${values.isolation}`,
     );
   }
   if (!/^[A-Za-z0-9_-]+$/.test(values.queue)) {
@@ -171,7 +175,7 @@ export function parseWorkerArgs(
     queue: values.queue,
     modules: (values.modules ?? []).map((m) => moduleUrl(m, what, "--modules")),
     concurrency,
-    isolation: values.isolation,
+    isolation: values.isolation as Isolation,
     allowSource: values["allow-source"],
     name: values.name ?? `${Deno.hostname()}:${Deno.pid}`,
     quiet: values.quiet,

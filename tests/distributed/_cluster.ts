@@ -10,7 +10,7 @@ export interface ClusterOptions {
   workers?: number;
   concurrency?: number;
   ackWait?: number;
-  isolation?: "process" | "worker";
+  isolation?: "process" | "worker" | "inline";
   allowSource?: boolean;
 }
 

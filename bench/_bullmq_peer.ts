@@ -1,0 +1,140 @@
+// The peer of bench/distributed_bench.ts: BullMQ on Redis. The bench starts Debian's redis-server
+// on 127.0.0.1 with a temporary directory and AOF (appendfsync everysec, the durability closest to
+// JetStream's file store) and one BullMQ worker process at concurrency 8, and kills both at the
+// end.
+
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
+
+const WORKER = new URL("./_bullmq_worker.ts", import.meta.url);
+
+/** Redis, a BullMQ worker process, and the client side that the bench measures. */
+export class BullPeer {
+  readonly #redis: Deno.ChildProcess;
+  readonly #worker: Deno.ChildProcess;
+  readonly #dir: string;
+  readonly #queue: Queue;
+  readonly #events: QueueEvents;
+  readonly #clients: Redis[];
+  #done = 0;
+  #trips = 0;
+  readonly #waiting = new Map<string, () => void>();
+  #wake: (() => void) | undefined;
+
+  private constructor(
+    redis: Deno.ChildProcess,
+    worker: Deno.ChildProcess,
+    dir: string,
+    queue: Queue,
+    events: QueueEvents,
+    clients: Redis[],
+  ) {
+    this.#clients = clients;
+    this.#redis = redis;
+    this.#worker = worker;
+    this.#dir = dir;
+    this.#queue = queue;
+    this.#events = events;
+    events.on("completed", ({ jobId }: { jobId: string }) => {
+      this.#done++;
+      this.#wake?.();
+      this.#waiting.get(jobId)?.();
+    });
+  }
+
+  /** Starts Redis and the worker; undefined (with the reason logged) when redis-server is missing. */
+  static async start(log: (line: string) => void): Promise<BullPeer | undefined> {
+    const binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    });
+    if (!binary) {
+      log("BullMQ peer skipped: redis-server is not installed (apt-get install redis-server)");
+      return undefined;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "futures-redis-" });
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const redis = new Deno.Command(binary, {
+      args: [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--dir",
+        dir,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // BullMQ takes ioredis clients (its optional dependency does not load through npm: here).
+    const clients: Redis[] = [];
+    const client = () => {
+      const made = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: null });
+      clients.push(made);
+      return made;
+    };
+    const queue = new Queue("bench", { connection: client() });
+    await queue.waitUntilReady();
+    const events = new QueueEvents("bench", { connection: client() });
+    await events.waitUntilReady();
+    const worker = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", WORKER.href, String(port), "bench"],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = worker.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    while (!(await reader.read()).value?.includes("ready"));
+    reader.releaseLock();
+    worker.stdout.cancel().catch(() => {});
+    return new BullPeer(redis, worker, dir, queue, events, clients);
+  }
+
+  /** One job, from add to its completion seen through the queue events. */
+  async roundTrip(a: number, b: number): Promise<void> {
+    const jobId = `trip-${++this.#trips}`;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiting.set(jobId, resolve);
+    await this.#queue.add("add", { a, b }, { jobId, removeOnComplete: true });
+    await promise;
+    this.#waiting.delete(jobId);
+  }
+
+  /** `n` jobs added at once; resolves when all completed. */
+  async burst(n: number): Promise<void> {
+    const target = this.#done + n;
+    const jobs = Array.from({ length: n }, (_, i) => ({
+      name: "add",
+      data: { a: i, b: 1 },
+      opts: { removeOnComplete: true },
+    }));
+    for (let i = 0; i < jobs.length; i += 1_000) {
+      await this.#queue.addBulk(jobs.slice(i, i + 1_000));
+    }
+    while (this.#done < target) await new Promise<void>((resolve) => this.#wake = resolve);
+    this.#wake = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#events.close().catch(() => {});
+    await this.#queue.close().catch(() => {});
+    for (const client of this.#clients) client.disconnect();
+    for (const child of [this.#worker, this.#redis]) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+    }
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
