@@ -1,13 +1,16 @@
 // How SharedQueue turns values into bytes.
 //
-// "structured" is a small codec of our own for what structured clone keeps: primitives
-// (`undefined`, `-0`, `BigInt`), arrays, plain objects (own enumerable string keys, as structured
-// clone copies a class instance), `Date`, `RegExp`, `Map`, `Set`, `ArrayBuffer`, typed arrays,
-// `DataView`, errors (name, message, stack, cause), and shared or cyclic references. It replaced
-// V8's serializer (`node:v8`, Deno's Node-compatible one), which made every worker that imported
-// sync/ start 5-15 ms later and took about ten times as long per small object
-// (bench/sync_bench.ts, part c). "json" is JSON text: a little cheaper for plain data, lossy
-// beyond it.
+// "structured" gives exactly what `structuredClone()` gives, by two paths. The fast one, here, is
+// a small codec of our own for the common values it can copy exactly: primitives (strings well
+// formed), plain objects, dense arrays without other properties, `Date`, `RegExp`, `Map`, `Set`,
+// fixed-length `ArrayBuffer`s and views on them (sharing and offsets kept), and shared or cyclic
+// references. It gives up on anything else by throwing BAIL, and the whole value takes the exact
+// path (_clone.ts): `structuredClone()` then V8's serializer. V8's serializer alone was about ten
+// times as slow per small object and made every worker that imported sync/ start 5-15 ms later
+// (bench/sync_bench.ts, part c), so it is loaded only when a value needs it. "json" is JSON
+// text: a little cheaper for plain data, lossy beyond it.
+
+import { decodeClone, encodeClone } from "./_clone.ts";
 
 /** How a {@linkcode SharedQueue} encodes values: see `SharedQueueOptions.encoding`. */
 export type Encoding = "structured" | "json";
@@ -37,6 +40,8 @@ const enum Tag {
   View,
   Error,
   Ref,
+  /** The whole value took the exact path (_clone.ts). */
+  Clone,
 }
 
 const VIEWS = [
@@ -54,19 +59,11 @@ const VIEWS = [
   DataView,
 ] as const;
 
-const ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  EvalError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  TypeError,
-  URIError,
-};
+/** A view's kind (its index in VIEWS), by its prototype. */
+const VIEW_KINDS = new Map<object, number>(VIEWS.map((View, kind) => [View.prototype, kind]));
 
-function cloneError(what: string): DOMException {
-  return new DOMException(`Cannot put ${what} into a SharedQueue`, "DataCloneError");
-}
+/** Thrown by the fast path for a value it cannot copy exactly. */
+const BAIL = Symbol("bail");
 
 class Writer {
   bytes = new Uint8Array(256);
@@ -118,6 +115,8 @@ class Writer {
         return;
       }
     }
+    // UTF-8 cannot carry a lone surrogate.
+    if (!s.isWellFormed()) throw BAIL;
     const { written } = encoder.encodeInto(s, this.bytes.subarray(this.at + 4));
     this.view.setUint32(this.at, written, true);
     this.at += 4 + written;
@@ -156,7 +155,7 @@ class Writer {
         if (v === null) return this.byte(Tag.Null);
         return this.object(v);
       default:
-        throw cloneError(`a ${typeof v}`);
+        throw BAIL;
     }
   }
 
@@ -167,49 +166,9 @@ class Writer {
       return this.u32(ref);
     }
     this.seen.set(o, this.seen.size);
-    if (Array.isArray(o)) {
-      this.byte(Tag.Array);
-      this.u32(o.length);
-      for (let i = 0; i < o.length; i++) this.value(o[i]);
-    } else if (o instanceof Date) {
-      this.byte(Tag.Date);
-      this.f64(o.getTime());
-    } else if (o instanceof RegExp) {
-      this.byte(Tag.RegExp);
-      this.string(o.source);
-      this.string(o.flags);
-    } else if (o instanceof Map) {
-      this.byte(Tag.Map);
-      this.u32(o.size);
-      for (const [k, v] of o) {
-        this.value(k);
-        this.value(v);
-      }
-    } else if (o instanceof Set) {
-      this.byte(Tag.Set);
-      this.u32(o.size);
-      for (const v of o) this.value(v);
-    } else if (o instanceof ArrayBuffer) {
-      this.byte(Tag.ArrayBuffer);
-      this.raw(new Uint8Array(o));
-    } else if (ArrayBuffer.isView(o)) {
-      if (o.buffer instanceof SharedArrayBuffer) throw cloneError("a view on a SharedArrayBuffer");
-      const kind = VIEWS.findIndex((C) => o instanceof C);
-      if (kind < 0) throw cloneError(`a ${o.constructor.name}`);
-      this.byte(Tag.View);
-      this.byte(kind);
-      this.raw(new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
-    } else if (o instanceof Error) {
-      this.byte(Tag.Error);
-      this.string(o.name in ERRORS ? o.name : "Error");
-      this.string(o.message);
-      this.value(o.stack);
-      this.value("cause" in o ? o.cause : undefined);
-    } else if (o instanceof SharedArrayBuffer) {
-      throw cloneError("a SharedArrayBuffer (pass it to the task instead)");
-    } else if (typeof (o as { then?: unknown }).then === "function" || o instanceof WeakMap) {
-      throw cloneError("a promise or a weak collection");
-    } else {
+    // By exact prototype: a subclass may override what this path would call.
+    const proto = Object.getPrototypeOf(o);
+    if (proto === Object.prototype) {
       const keys = Object.keys(o);
       this.byte(Tag.Object);
       this.u32(keys.length);
@@ -217,6 +176,53 @@ class Writer {
         this.string(key);
         this.value((o as Record<string, unknown>)[key]);
       }
+    } else if (proto === Array.prototype) {
+      const a = o as unknown[];
+      const n = a.length;
+      // As many keys as elements and no hole: dense, with no other property.
+      if (Object.keys(a).length !== n) throw BAIL;
+      this.byte(Tag.Array);
+      this.u32(n);
+      for (let i = 0; i < n; i++) {
+        const v = a[i];
+        if (v === undefined && !(i in a)) throw BAIL;
+        this.value(v);
+      }
+    } else if (proto === Date.prototype) {
+      this.byte(Tag.Date);
+      this.f64((o as Date).getTime());
+    } else if (proto === RegExp.prototype) {
+      this.byte(Tag.RegExp);
+      this.string((o as RegExp).source);
+      this.string((o as RegExp).flags);
+    } else if (proto === Map.prototype) {
+      this.byte(Tag.Map);
+      this.u32((o as Map<unknown, unknown>).size);
+      for (const [k, v] of o as Map<unknown, unknown>) {
+        this.value(k);
+        this.value(v);
+      }
+    } else if (proto === Set.prototype) {
+      this.byte(Tag.Set);
+      this.u32((o as Set<unknown>).size);
+      for (const v of o as Set<unknown>) this.value(v);
+    } else if (proto === ArrayBuffer.prototype) {
+      const buffer = o as ArrayBuffer;
+      if (buffer.resizable || buffer.detached) throw BAIL;
+      this.byte(Tag.ArrayBuffer);
+      this.raw(new Uint8Array(buffer));
+    } else {
+      const kind = VIEW_KINDS.get(proto);
+      if (kind === undefined) throw BAIL;
+      const view = o as ArrayBufferView;
+      const buffer = view.buffer;
+      if (!(buffer instanceof ArrayBuffer) || buffer.resizable || buffer.detached) throw BAIL;
+      this.byte(Tag.View);
+      this.byte(kind);
+      // The whole buffer, as structured clone copies it, once for all the views on it.
+      this.object(buffer);
+      this.u32(view.byteOffset);
+      this.u32(view.byteLength);
     }
   }
 }
@@ -326,30 +332,18 @@ class Reader {
         return this.#keep(this.raw());
       case Tag.View: {
         const View = VIEWS[this.bytes[this.at++]!]!;
-        const buffer = this.raw();
-        return this.#keep(
-          View === DataView ? new DataView(buffer) : new (View as typeof Uint8Array)(
+        // Its place among the references comes before its buffer's.
+        const at = refs.push(undefined) - 1;
+        const buffer = this.value() as ArrayBuffer;
+        const offset = this.u32();
+        const length = this.u32();
+        return refs[at] = View === DataView
+          ? new DataView(buffer, offset, length)
+          : new (View as typeof Uint8Array)(
             buffer,
-            0,
-            buffer.byteLength / (View as typeof Uint8Array).BYTES_PER_ELEMENT,
-          ),
-        );
-      }
-      case Tag.Error: {
-        const name = this.string();
-        const error = new (ERRORS[name] ?? Error)(this.string());
-        refs.push(error);
-        const stack = this.value();
-        if (typeof stack === "string") error.stack = stack;
-        const cause = this.value();
-        if (cause !== undefined) {
-          Object.defineProperty(error, "cause", {
-            value: cause,
-            writable: true,
-            configurable: true,
-          });
-        }
-        return error;
+            offset,
+            length / (View as typeof Uint8Array).BYTES_PER_ELEMENT,
+          );
       }
       case Tag.Object: {
         const o: Record<string, unknown> = {};
@@ -373,8 +367,24 @@ class Reader {
 
 const writer = new Writer();
 
-/** Encodes a value; an empty result stands for `undefined`. */
+/**
+ * Encodes a value; an empty result stands for `undefined`. Throws what `structuredClone()` throws
+ * for it, and a `TypeError` for a Blob or File (see {@linkcode encodeAsync}).
+ */
 export function encode(encoding: number, value: unknown): Uint8Array {
+  return encodeWith(encoding, value, false) as Uint8Array;
+}
+
+/** Like {@linkcode encode}, but reads the bytes of a Blob or File asynchronously. */
+export function encodeAsync(encoding: number, value: unknown): Uint8Array | Promise<Uint8Array> {
+  return encodeWith(encoding, value, true);
+}
+
+function encodeWith(
+  encoding: number,
+  value: unknown,
+  wait: boolean,
+): Uint8Array | Promise<Uint8Array> {
   if (value === undefined) return EMPTY;
   if (encoding === 1) {
     const text = JSON.stringify(value);
@@ -388,6 +398,9 @@ export function encode(encoding: number, value: unknown): Uint8Array {
   writer.seen.clear();
   try {
     writer.value(value);
+  } catch (error) {
+    if (error !== BAIL) throw error;
+    return encodeClone(Tag.Clone, value, wait);
   } finally {
     writer.seen.clear();
   }
@@ -399,5 +412,6 @@ export function encode(encoding: number, value: unknown): Uint8Array {
 export function decode(encoding: number, bytes: Uint8Array): unknown {
   if (bytes.length === 0) return undefined;
   if (encoding === 1) return JSON.parse(decoder.decode(bytes));
+  if (bytes[0] === Tag.Clone) return decodeClone(bytes, 1);
   return new Reader(bytes).value();
 }

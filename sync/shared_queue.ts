@@ -6,7 +6,7 @@
  */
 
 import { TimeoutError } from "../future/errors.ts";
-import { decode, encode, type Encoding, ENCODINGS } from "./_codec.ts";
+import { decode, encode, encodeAsync, type Encoding, ENCODINGS } from "./_codec.ts";
 import { lockAsync, lockSync, MUTEX_WORDS, takeOver, testHooks, unlock } from "./_mutex.ts";
 import {
   blockOn,
@@ -58,9 +58,11 @@ export interface SharedQueueOptions {
    */
   maxItems?: number;
   /**
-   * How values become bytes: `"structured"` keeps what structured clone keeps (`Map`, `Set`,
-   * `Date`, typed arrays, `BigInt`, `undefined`, cycles); `"json"` is faster for plain data and
-   * turns the rest into JSON.
+   * How values become bytes: `"structured"` gives what `structuredClone()` gives (`Map`, `Set`,
+   * `Date`, typed arrays, `BigInt`, `undefined`, cycles, and its `DataCloneError` for what it
+   * refuses), except that shared memory and a `CryptoKey` are refused, a `Proxy` is copied
+   * through its traps, and a `Blob` or `File` needs `put()`; `"json"` is faster for plain data
+   * and turns the rest into JSON.
    * @default {"structured"}
    */
   encoding?: Encoding;
@@ -222,7 +224,8 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    */
   async put(value: T, options?: SyncWaitOptions): Promise<void> {
     const end = deadline("put into a SharedQueue", options);
-    const bytes = this.#encode(value);
+    const encoded = this.#encode(value, true);
+    const bytes = encoded instanceof Uint8Array ? encoded : this.#fit(await encoded);
     while (true) {
       if (!(await lockAsync(this.#i32, MUTEX, this.#repair, end))) throw full(options);
       const seq = this.#tryPut(bytes);
@@ -241,11 +244,12 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * @throws {TimeoutError} if there is no room within `timeout`
    * @throws {RangeError} if the encoded value is larger than the whole queue
    * @throws {DOMException} `DataCloneError` if the value cannot be encoded
+   * @throws {TypeError} if the value holds a `Blob` or `File` (use `put()`)
    */
   putSync(value: T, options?: SyncWaitOptions): void {
     refuseMainThread("SharedQueue.putSync()", "await queue.put()");
     const end = deadline("put into a SharedQueue", options);
-    const bytes = this.#encode(value);
+    const bytes = this.#encode(value, false) as Uint8Array;
     while (true) {
       lockSync(this.#i32, MUTEX);
       const seq = this.#tryPut(bytes);
@@ -346,9 +350,13 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     }
   }
 
-  #encode(value: T): Uint8Array {
+  #encode(value: T, wait: boolean): Uint8Array | Promise<Uint8Array> {
     if (this.closed) throw new QueueClosedError("Cannot put into a closed SharedQueue");
-    const bytes = encode(this.#encoding, value);
+    const encoded = wait ? encodeAsync(this.#encoding, value) : encode(this.#encoding, value);
+    return encoded instanceof Uint8Array ? this.#fit(encoded) : encoded;
+  }
+
+  #fit(bytes: Uint8Array): Uint8Array {
     if (PREFIX + bytes.length > this.#capacity) {
       throw new RangeError(
         `Cannot put into a SharedQueue as the item takes ${
