@@ -32,7 +32,11 @@ export class NatsCluster {
     this.nodes = nodes;
   }
 
-  /** Starts the nodes and resolves once JetStream answers (a meta leader is elected). */
+  /**
+   * Starts the nodes and resolves once JetStream can place a stream on every node (a meta leader
+   * is elected and knows all its peers: before that, a replicated stream is refused with "no
+   * suitable peers for placement").
+   */
   static async start(size = 3): Promise<NatsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "futures-nats-cluster-" });
     const nodes = Array.from({ length: size }, (_, i) => {
@@ -48,7 +52,7 @@ export class NatsCluster {
     const cluster = new NatsCluster(dir, nodes);
     try {
       for (const node of nodes) cluster.startNode(node);
-      await cluster.#jetStreamReady();
+      await cluster.#jetStreamReady(size);
     } catch (error) {
       await cluster.close();
       throw error;
@@ -91,13 +95,16 @@ export class NatsCluster {
     return node;
   }
 
-  async #jetStreamReady(): Promise<void> {
+  async #jetStreamReady(replicas: number): Promise<void> {
     for (let tries = 0;; tries++) {
       try {
         const nc = await connect({ servers: this.urls, timeout: 1_000 });
         try {
           const jsm = await jetstreamManager(nc, { timeout: 1_000 });
           await jsm.getAccountInfo();
+          const probe = { name: "FUTS_PROBE", subjects: ["futs.probe"], num_replicas: replicas };
+          await jsm.streams.add(probe);
+          await jsm.streams.delete(probe.name);
           return;
         } finally {
           await nc.close();
