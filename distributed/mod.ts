@@ -30,6 +30,7 @@ export {
 export { registerErrorClass } from "../actors/error_codec.ts";
 export { Future, type FutureState, type WaitOptions } from "../future/future.ts";
 export type {
+  Backoff,
   CircuitBreakerOptions,
   CircuitState,
   CommonExecutorOptions,

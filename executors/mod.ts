@@ -39,7 +39,7 @@ export {
 } from "./worker_pool.ts";
 export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from "./process_pool.ts";
 export { getDefaultExecutor, runInExecutor, setDefaultExecutor, toThread } from "./bridge.ts";
-export type { RetryOptions } from "./retry.ts";
+export type { Backoff, RetryOptions } from "./retry.ts";
 export {
   type CircuitBreakerOptions,
   CircuitBreakers,

@@ -14,6 +14,7 @@ import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } fr
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
+import { type Backoff, checkBackoff, resolveBackoff } from "../actors/_backoff.ts";
 import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
@@ -75,17 +76,19 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   onCrash?: "restart" | "break";
   /**
    * More crashes than `max` within `within` ms break the executor.
-   * @default {{ max: 20, within: 60_000 }}
+   * @default {{ max: 20, within: 60_000 }}: the limit counts the crashes of all `maxWorkers`
+   * workers together, so it is higher than an actor's (`spawn()`'s counts one worker's)
    */
   restartLimit?: { max: number; within: number };
   /**
-   * How replacements of crashed workers back off, as Akka's backoff supervisor: the first
-   * replacement is immediate, then each crash in a row waits `min`, `2·min`, `4·min` … up to
-   * `max` ms, stretched by up to `randomFactor` at random; `resetAfter` ms without a crash start
-   * over. Other workers keep serving meanwhile.
-   * @default {{ min: 10, max: 1000, randomFactor: 0.2, resetAfter: 2000 }}
+   * How replacements of crashed workers back off (see {@linkcode Backoff}), as Akka's backoff
+   * supervisor: the first replacement is immediate, then each crash in a row waits `initial`,
+   * `initial·multiplier` … up to `max` ms, stretched by up to `jitter` of itself at random;
+   * `resetAfter` ms without a crash start over. Other workers keep serving meanwhile. The old
+   * field names `min` (for `initial`) and `randomFactor` (for `jitter`) are deprecated.
+   * @default {{ initial: 10, max: 1000, multiplier: 2, jitter: 0.2, resetAfter: 2000 }}
    */
-  restartBackoff?: { min?: number; max?: number; randomFactor?: number; resetAfter?: number };
+  restartBackoff?: Backoff;
 }
 
 /**
@@ -432,29 +435,16 @@ export function poolSettings(
   };
 }
 
-function backoffSettings(
-  what: string,
-  value: WorkerPoolExecutorOptions["restartBackoff"],
-): PoolSettings["restartBackoff"] {
-  check(
-    value === undefined || (typeof value === "object" && value !== null),
-    what,
-    "restartBackoff",
-    "an object",
-    value,
-    false,
-  );
-  const min = checkMillis(what, "restartBackoff.min", value?.min) ?? 10;
-  const max = checkMillis(what, "restartBackoff.max", value?.max) ?? Math.max(min, 1000);
-  const randomFactor = value?.randomFactor ?? 0.2;
-  check(
-    typeof randomFactor === "number" && randomFactor >= 0,
-    what,
-    "restartBackoff.randomFactor",
-    "a number >= 0",
-    randomFactor,
-  );
-  check(max >= min, what, "restartBackoff.max", `at least 'restartBackoff.min' (${min})`, max);
-  const resetAfter = checkMillis(what, "restartBackoff.resetAfter", value?.resetAfter) ?? 2000;
-  return { min, max, randomFactor, resetAfter };
+/** A pool's restart backoff when none is given. */
+const POOL_RESTART_BACKOFF = {
+  initial: 10,
+  max: 1000,
+  multiplier: 2,
+  jitter: 0.2,
+  resetAfter: 2000,
+} as const;
+
+function backoffSettings(what: string, value: unknown): PoolSettings["restartBackoff"] {
+  const at = { action: what, path: "restartBackoff" };
+  return resolveBackoff(at, checkBackoff(at, value), POOL_RESTART_BACKOFF);
 }

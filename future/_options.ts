@@ -21,14 +21,75 @@ export function checkKnownKeys(
   options: object,
   known: readonly string[],
   kind = "an option",
+  prefix = "",
 ): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
     throw new TypeError(
-      `Cannot ${what} as '${key}' is not ${kind}${near ? ` (did you mean '${near}'?)` : ""}`,
+      `Cannot ${what} as '${prefix}${key}' is not ${kind}${
+        near ? ` (did you mean '${prefix}${near}'?)` : ""
+      }`,
     );
   }
+}
+
+/** What was being done (`"create WorkerPoolExecutor"`) and the option's path (`"restartLimit.max"`). */
+export interface OptionPath {
+  action: string;
+  path: string;
+}
+
+/**
+ * Throws the one argument error of this library: `Cannot <action> as '<path>' must be <rule>:
+ * received <value>`, a RangeError for a number out of range (`range`) and a TypeError otherwise.
+ */
+export function refuse(
+  at: OptionPath,
+  rule: string,
+  value: unknown,
+  range = typeof value === "number",
+): never {
+  const message = `Cannot ${at.action} as '${at.path}' must be ${rule}: received ${show(value)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * The renamed options of this library, old name → new name, by where they are read. An old name
+ * keeps working for one minor version (its doc comment says `@deprecated`); giving both is refused.
+ */
+export const OPTION_ALIASES = {
+  /** `spawn()`'s options. */
+  actor: { supervision: "onCrash", backoff: "restartBackoff" },
+  /** Every `Backoff` (retries, `restartBackoff`). */
+  backoff: { min: "initial", randomFactor: "jitter" },
+  /** `DistributedExecutorOptions`. */
+  distributed: { workers: "maxWorkers", maxAttempts: "maxDeliveries" },
+} as const;
+
+/**
+ * Returns a copy of `options` with each old key of `aliases` renamed to its new key. Giving both
+ * the old and the new name is a TypeError. `at.path` is the prefix of the keys ("" at the top).
+ */
+export function checkAliases<T extends Record<string, unknown>>(
+  at: OptionPath,
+  options: T,
+  aliases: Readonly<Record<string, string>>,
+): T {
+  let copy: Record<string, unknown> | undefined;
+  for (const [old, now] of Object.entries(aliases)) {
+    if (options[old] === undefined) continue;
+    const prefix = at.path === "" ? "" : `${at.path}.`;
+    if (options[now] !== undefined) {
+      throw new TypeError(
+        `Cannot ${at.action} as '${prefix}${old}' and '${prefix}${now}' are the same option: give one ('${prefix}${old}' is deprecated)`,
+      );
+    }
+    copy ??= { ...options };
+    copy[now] = copy[old];
+    delete copy[old];
+  }
+  return (copy ?? options) as T;
 }
 
 /**
