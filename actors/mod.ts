@@ -29,3 +29,9 @@ export {
   spawn,
 } from "./spawn.ts";
 export { proxy, type Remote } from "./proxy.ts";
+export {
+  CancelledError,
+  InvalidStateError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";

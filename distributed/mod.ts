@@ -24,6 +24,10 @@ export type { NatsConnectOptions, NatsTlsOptions } from "./_auth.ts";
 export {
   BrokenExecutorError,
   CancelledError,
+  CircuitOpenError,
+  DependencyError,
+  InvalidStateError,
+  QueueFullError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";

@@ -42,6 +42,8 @@ import { moduleUrl } from "../actors/_module_url.ts";
 import type { NatsConnectOptions } from "./_auth.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
+// What a task running here can see as its signal's reason, or its caller as its error.
+export { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 
 /** The text `--help` prints. */
 const USAGE = `Usage:

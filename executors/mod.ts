@@ -48,4 +48,13 @@ export {
   type DomainCircuitStats,
 } from "./circuit_breaker.ts";
 export type { CommonExecutorOptions } from "./_core.ts";
-export { DependencyError, QueueFullError } from "./errors.ts";
+export {
+  BrokenExecutorError,
+  CancelledError,
+  CircuitOpenError,
+  DependencyError,
+  InvalidStateError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { TimeoutError } from "../future/errors.ts";
+import { BrokenBarrierError, TimeoutError } from "../future/errors.ts";
+
+export { BrokenBarrierError };
 import {
   blockOn,
   bufferOf,
@@ -24,33 +26,6 @@ const WORDS = 3;
 const COUNT_MASK = 0xffff;
 const GEN_MASK = 0x3fff;
 const BROKEN = 1 << 30;
-
-/**
- * The {@linkcode Barrier} is broken: a waiter timed out, or `abort()` was called. Every waiter,
- * and every later `wait()`, throws it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Barrier, BrokenBarrierError } from "@concurrent/futures";
- *
- * const barrier = new Barrier(2);
- * barrier.abort();
- * await assert.rejects(barrier.wait(), BrokenBarrierError);
- * ```
- */
-export class BrokenBarrierError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message what broke it
-   * @param options the `cause`
-   */
-  constructor(message = "the Barrier is broken", options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BrokenBarrierError";
-  }
-}
 
 /**
  * A barrier in a `SharedArrayBuffer`, like Python's `multiprocessing.Barrier`: each `wait()`

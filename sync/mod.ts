@@ -49,3 +49,4 @@ export * from "./condition.ts";
 export * from "./shared_queue.ts";
 export type { SyncWaitOptions } from "./_shared.ts";
 export type { Encoding } from "./_codec.ts";
+export { InvalidStateError, TimeoutError } from "../future/errors.ts";
