@@ -17,7 +17,8 @@ import { ChunkFailure } from "../executors/_map.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
 import { BrokenExecutorError, CancelledError, WorkerCrashedError } from "../future/errors.ts";
-import { type Future, outcomeOf } from "../future/future.ts";
+import type { Future } from "../future/future.ts";
+import { outcomeOf } from "../future/_hooks.ts";
 import { decodeError } from "../actors/error_codec.ts";
 import {
   cancelSubject,

@@ -6,6 +6,7 @@
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { checkOptionsArgument, show } from "./_options.ts";
+import { type FutureOwner, installHooks } from "./_hooks.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -26,45 +27,9 @@ export interface WaitOptions {
 // covariant in `T` (a `Future<string>` is a `Future<unknown>`, as with promises).
 type DoneCallback<T> = { call(future: Future<T>): void }["call"];
 
-/** Removes a callback added with `addDoneCallback`; internal to the library. */
-export let removeDoneCallback: <T>(
-  future: Future<T>,
-  fn: DoneCallback<T>,
-) => void;
-
-/** The outcome of a done future, read synchronously; internal to the library. */
-export interface Outcome<T> {
-  /** Whether it failed (a cancelled future has failed with `CancelledError`). */
-  failed: boolean;
-  /** The value, when it did not fail. */
-  value: T | undefined;
-  /** The error, when it failed. */
-  error: unknown;
-}
-
 // Shared by every future without callbacks; never pushed to (see #addCallback).
 // deno-lint-ignore no-explicit-any
 const NO_CALLBACKS: DoneCallback<any>[] = [];
-
-/** Reads a future's outcome synchronously; internal to the library. */
-export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
-
-/** The producer behind a future, told of `cancel()` calls; internal to the library. */
-export interface FutureOwner {
-  /**
-   * `cancel()` on a running future: whether its work can still be called off (a task handed to a
-   * worker that has not started it). The future is cancelled when this answers true.
-   */
-  cancelRunning(): boolean;
-  /** The future was cancelled (before the done callbacks run). */
-  cancelled(): void;
-}
-
-/**
- * Gives a future its owner: one object per producer, where a closure per future would cost
- * memory at a million tasks; internal to the library.
- */
-export let setOwner: <T>(future: Future<T>, owner: FutureOwner | undefined) => void;
 
 /**
  * Told when code awaits a pending future of an executor that lets a waiting task give back its
@@ -200,17 +165,16 @@ export class Future<T> implements PromiseLike<T> {
       }
       return undefined;
     };
-    removeDoneCallback = (future, fn) => {
-      const index = future.#callbacks.indexOf(fn);
-      if (index >= 0) future.#callbacks.splice(index, 1);
-    };
-    setOwner = (future, owner) => {
-      future.#owner = owner;
-    };
-    outcomeOf = (future) => ({
-      failed: future.#failed,
-      value: future.#value,
-      error: future.#error,
+    installHooks({
+      removeDoneCallback: (future, fn) => future.#removeCallback(fn),
+      setOwner: (future, owner) => {
+        future.#owner = owner;
+      },
+      outcomeOf: (future) => ({
+        failed: future.#failed,
+        value: future.#value,
+        error: future.#error,
+      }),
     });
   }
 
@@ -381,6 +345,11 @@ export class Future<T> implements PromiseLike<T> {
 
   // Most futures get one or two callbacks (their task's and an awaiting promise's): arrays of
   // exactly that size, where push() on an empty array would reserve room for 17.
+  #removeCallback(fn: DoneCallback<T>): void {
+    const index = this.#callbacks.indexOf(fn);
+    if (index >= 0) this.#callbacks.splice(index, 1);
+  }
+
   #addCallback(fn: DoneCallback<T>): void {
     const callbacks = this.#callbacks;
     if (callbacks.length === 0) this.#callbacks = [fn];
@@ -632,7 +601,7 @@ export class Future<T> implements PromiseLike<T> {
     const finish = () => {
       stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
-      removeDoneCallback(this, onDone);
+      this.#removeCallback(onDone);
     };
     const onDone = () => {
       finish();
