@@ -94,7 +94,8 @@ export type ActorMethods<T> = {
 export type ActorRef<T> = ActorMethods<T> & {
   /**
    * Stops the actor once the messages already sent are handled; further calls reject with
-   * `InvalidStateError`. Calling it twice is fine.
+   * `InvalidStateError`. Calling it twice is fine. (Executors call this `shutdown()`; an actor's
+   * method names are its own, so the reference reserves one short name, Akka's `stop`.)
    */
   stop(): Promise<void>;
   /** `stop()`, for `await using`. */

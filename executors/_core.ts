@@ -8,6 +8,8 @@ import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
 import type {
   Executor,
+  ExecutorStats,
+  ExecutorView as ExecutorViewShape,
   FutureCounts,
   FuturesOr,
   MapOptions,
@@ -89,6 +91,8 @@ export class ExecutorCore implements TaskHost, Executor {
   #queued = 0;
   #room: PromiseWithResolvers<void> | undefined;
   #futures: FutureCounts = { completed: 0, failed: 0, cancelled: 0 };
+  /** The public executor over this core, whose stats() and size its views report. */
+  facade: Facade | undefined;
 
   constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
     const name = options?.name;
@@ -183,7 +187,7 @@ export class ExecutorCore implements TaskHost, Executor {
     return this.mapWith({}, fn as AnyFn, items, options) as AsyncIterableIterator<Awaited<R>>;
   }
 
-  with(options: TaskOptions): Executor {
+  with(options: TaskOptions): ExecutorViewShape {
     return new ExecutorView(this, this.taskOptions(options));
   }
 
@@ -397,7 +401,13 @@ class ViewScope {
  * `shutdown()` closes the view only: it takes no more tasks and waits for the ones submitted
  * through it, while the executor and its other views carry on.
  */
-class ExecutorView implements Executor {
+/** What a view asks of the public executor. */
+export interface Facade {
+  stats(): ExecutorStats;
+  readonly maxWorkers: number;
+}
+
+class ExecutorView implements ExecutorViewShape {
   readonly #core: ExecutorCore;
   readonly #options: TaskOptions;
   readonly #scope: ViewScope;
@@ -436,12 +446,35 @@ class ExecutorView implements Executor {
    * earlier deadline hold, other options replace this view's. This view owns it: closing this
    * view closes it, and `cancelFutures` here cancels the futures submitted through it.
    */
-  with(options: TaskOptions): Executor {
+  with(options: TaskOptions): ExecutorViewShape {
     return new ExecutorView(
       this.#core,
       combineTaskOptions(this.#options, this.#core.taskOptions(options)),
       this.#scope,
     );
+  }
+
+  whenReady(): Promise<void> {
+    return this.#core.whenReady();
+  }
+
+  /** The executor's: every task submitted to it, through any view, has settled. */
+  onIdle(): Promise<void> {
+    return this.#core.onIdle();
+  }
+
+  stats(): ExecutorStats {
+    return this.#facade().stats();
+  }
+
+  get maxWorkers(): number {
+    return this.#facade().maxWorkers;
+  }
+
+  #facade(): Facade {
+    const facade = this.#core.facade;
+    if (facade === undefined) throw new TypeError(`${this.#core.label} has no stats()`);
+    return facade;
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {

@@ -18,6 +18,8 @@
 export type {
   AttemptCounts,
   Executor,
+  ExecutorStats,
+  ExecutorView,
   FutureCounts,
   FuturesOr,
   MapOptions,
@@ -38,6 +40,7 @@ export {
   type WorkerPoolStats,
 } from "./worker_pool.ts";
 export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from "./process_pool.ts";
+export { ExecutorBase } from "./_facade.ts";
 export { getDefaultExecutor, runInExecutor, setDefaultExecutor, toThread } from "./bridge.ts";
 export type { Backoff, RetryOptions } from "./retry.ts";
 export {

@@ -4,23 +4,24 @@
  * @module
  */
 
-import type { Future } from "../future/future.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
 import { checkPermissions } from "../actors/_permissions.ts";
 import { WORKER_READS } from "../actors/_worker_handle.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
-import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
 import { type Backoff, checkBackoff, resolveBackoff } from "../actors/_backoff.ts";
-import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
 export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
 export type { Percentiles } from "./_samples.ts";
 export type { WorkerPermissions } from "../actors/_transport.ts";
+
+/** The process ids of a pool's workers; internal to `ProcessPoolExecutor.pids`. */
+export let poolPids: (pool: WorkerPoolExecutor) => number[];
 
 /** Pools created without a name, numbered in their workers' names. */
 let unnamedPools = 0;
@@ -121,9 +122,9 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
  * assert(results.join() === "1,4,9,16");
  * ```
  */
-export class WorkerPoolExecutor implements Executor {
-  readonly #core: ExecutorCore;
+export class WorkerPoolExecutor extends ExecutorBase<WorkerPoolStats> {
   readonly #engine: WorkerEngine;
+  readonly #maxWorkers: number;
 
   /**
    * Creates the pool; workers start lazily, when there is work for them.
@@ -142,9 +143,31 @@ export class WorkerPoolExecutor implements Executor {
     const settings = processes
       ? poolSettings(name, options, "process", processes)
       : poolSettings(name, options);
+    super();
+    this.#maxWorkers = settings.maxWorkers;
     this.#engine = new WorkerEngine(settings);
-    this.#core = new ExecutorCore(name, options, this.#engine);
-    this.#engine.attach(this.#core);
+    const core = new ExecutorCore(name, options, this.#engine);
+    this.#engine.attach(core);
+    attachCore(this, core);
+  }
+
+  /**
+   * How many workers the pool runs at most (`maxWorkers`).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 3 });
+   * assert.equal(pool.maxWorkers, 3);
+   * ```
+   */
+  get maxWorkers(): number {
+    return this.#maxWorkers;
+  }
+
+  static {
+    poolPids = (pool) => pool.#engine.pids();
   }
 
   /**
@@ -161,169 +184,8 @@ export class WorkerPoolExecutor implements Executor {
    * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
-  stats(): WorkerPoolStats {
+  override stats(): WorkerPoolStats {
     return this.#engine.stats();
-  }
-
-  /**
-   * The state of each domain's circuit, when the pool was given `circuitBreaker` (empty if not).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({
-   *   maxWorkers: 1,
-   *   circuitBreaker: { threshold: 1, halfOpenAfter: 1000 },
-   * });
-   * await pool.with({ domain: "db" }).submit(() => {
-   *   throw new Error("down");
-   * }).exception();
-   * assert.equal(pool.circuitStats().get("db")?.state, "open");
-   * ```
-   */
-  circuitStats(): Map<string, DomainCircuitStats> {
-    return this.#core.breakers?.stats() ?? new Map();
-  }
-
-  /**
-   * Schedules `fn(...args)` on a worker; returns its future.
-   *
-   * @param fn the function to run
-   * @param args its arguments; a future among them is awaited first and its value passed
-   * @returns the task's future
-   * @throws {TypeError} for a class, a bound or a built-in function
-   * @throws {InvalidStateError} after `shutdown()`
-   * @throws {BrokenExecutorError} once the executor is broken
-   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
-   * ```
-   */
-  submit<A extends unknown[], R>(
-    fn: (...args: A) => R,
-    ...args: FuturesOr<A>
-  ): Future<Awaited<R>> {
-    return this.#core.submit(fn, ...args);
-  }
-
-  /**
-   * Applies `fn` to each item on the workers, `chunksize` items per message; results in input
-   * order (see `Executor.map`).
-   *
-   * @param fn the function to apply to each item
-   * @param items the items, sync or async; futures among them are awaited first
-   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
-   * @returns an async iterator of the results, in input order
-   * @throws {InvalidStateError} after `shutdown()`
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
-   * let sum = 0;
-   * for await (const v of pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 2 })) sum += v;
-   * assert(sum === 12);
-   * ```
-   */
-  map<T, R>(
-    fn: (item: T) => R,
-    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
-    options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#core.map(fn, items, options);
-  }
-
-  /**
-   * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain,
-   * transfer).
-   *
-   * @param options the task options the view's tasks get
-   * @returns an executor that submits to this pool with those options
-   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
-   * @throws {RangeError} for an option out of range, naming it and the value
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * const bounded = pool.with({ timeout: 5_000 });
-   * assert((await bounded.submit(() => "done")) === "done");
-   * ```
-   */
-  with(options: TaskOptions): Executor {
-    return this.#core.with(options);
-  }
-
-  /**
-   * Resolves when a task can be submitted without `QueueFullError` (at once without `maxQueued`,
-   * or once the pool is shut down). Another caller may take the room first: it is a hint.
-   *
-   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxQueued: 4 });
-   * const results = [];
-   * for (let i = 0; i < 20; i++) {
-   *   await pool.whenReady();
-   *   results.push(pool.submit((x: number) => x * 2, i));
-   * }
-   * assert.equal((await Promise.all(results)).at(-1), 38);
-   * ```
-   */
-  whenReady(): Promise<void> {
-    return this.#core.whenReady();
-  }
-
-  /**
-   * Resolves when every task submitted so far has settled (at once if none is left).
-   *
-   * @returns a promise that resolves when the pool is idle
-   *
-   * @example
-   * ```ts
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * pool.submit((x: number) => x + 1, 1);
-   * await pool.onIdle();
-   * ```
-   */
-  onIdle(): Promise<void> {
-    return this.#core.onIdle();
-  }
-
-  /**
-   * Stops accepting work; with `wait` (the default) resolves once all work has settled and every
-   * worker has been ended.
-   *
-   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
-   * (default false): cancel the tasks that have not started
-   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
-   *
-   * @example
-   * ```ts
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * const pool = new WorkerPoolExecutor();
-   * await pool.shutdown();
-   * ```
-   */
-  shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#core.shutdown(options);
-  }
-
-  /** `shutdown({ wait: true })`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.shutdown({ wait: true });
   }
 }
 
