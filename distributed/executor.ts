@@ -71,6 +71,15 @@ export interface DistributedStats extends ExecutorStats {
 /**
  * Options for {@linkcode DistributedExecutor}; the connection's (credentials, TLS, other
  * `connect()` options) are those of {@linkcode NatsConnectOptions}.
+ *
+ * Four limits bound four different things, from the caller to the server: `maxQueued` bounds the
+ * tasks submitted that no worker has started, here and in the stream (past it `submit()` throws
+ * `QueueFullError`, as on every executor); `maxPublished` bounds the tasks published and not
+ * settled (more wait here, in order, unpublished); `maxInFlight` bounds the tasks held by workers
+ * across the cluster (the consumer's `max_ack_pending`); `streamMaxMessages` is the stream's
+ * capacity (a full stream refuses publishes and the executor tries again). Tasks running at once
+ * are `maxWorkers × concurrency` in embedded mode, and the workers' own `--concurrency` with
+ * `servers`.
  */
 export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsConnectOptions {
   /**

@@ -45,6 +45,7 @@ export type {
   ExecutorStats,
   ExecutorView,
   FutureCounts,
+  FuturesOr,
   MapOptions,
   RetryOptions,
   ShutdownOptions,

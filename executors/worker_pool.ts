@@ -56,7 +56,9 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   /**
    * An idle worker exits after this many ms. An idle Web Worker keeps the process alive, so keep
    * it finite unless you always shut the pool down.
-   * @default {1000}
+   * @default {1000}: warm between bursts of work, gone soon after (the default executor of
+   * `toThread()` uses 250 ms, since nobody shuts it down; an actor never ends its worker unasked,
+   * since its state lives there)
    */
   idleTimeout?: number;
   /**
