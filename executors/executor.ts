@@ -77,7 +77,11 @@ export type FuturesOr<A extends unknown[]> = {
  * ```
  */
 export interface MapOptions {
-  /** Milliseconds, counted from the `map()` call, after which iteration throws `TimeoutError`. */
+  /**
+   * Milliseconds, counted from the `map()` call, after which iteration throws `TimeoutError`. It
+   * bounds the caller's wait (as `result()`'s does), unlike `TaskOptions.timeout`, which bounds
+   * each task's run.
+   */
   timeout?: number;
   /**
    * Items sent to a worker in one message (worker and process pools; ignored elsewhere).

@@ -21,7 +21,10 @@ export function refuseMainThread(what: string, instead: string): void {
 /** Options of every wait. */
 export interface SyncWaitOptions {
   /**
-   * How long to wait, in milliseconds; `0` means "do not wait".
+   * How long to wait, in milliseconds; `0` means "do not wait". It bounds the caller's wait only.
+   * When it runs out, `Event.wait()` and `Condition.wait()` return `false` (as in Python), the
+   * waits for a resource (`Lock`, `Semaphore`, `SharedQueue`) throw `TimeoutError`, and a
+   * `Barrier` breaks (`BrokenBarrierError`).
    * @default {Infinity}
    */
   timeout?: number;
