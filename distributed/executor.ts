@@ -13,8 +13,7 @@ import type { ExecutorStats } from "../executors/executor.ts";
 import { attachCore, ExecutorBase } from "../executors/_facade.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
 import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
-import { checkAliases, OPTION_ALIASES, refuse } from "../future/_options.ts";
-import { show } from "../executors/_check.ts";
+import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { type DistributedTaskStats, NatsEngine } from "./_engine.ts";
@@ -230,8 +229,9 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
   constructor(given?: DistributedExecutorOptions) {
     super();
     const what = "create DistributedExecutor";
+    const at = (path: string) => ({ action: what, path });
     if (given !== undefined && (given === null || typeof given !== "object")) {
-      refuse({ action: what, path: "options" }, "an object", given, false);
+      refuse(at("options"), "an object", given, false);
     }
     checkKnownKeys(what, given ?? {}, [
       ...COMMON_OPTION_KEYS,
@@ -268,42 +268,23 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       !(typeof servers === "string" ||
         Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === "string"))
     ) {
-      throw new TypeError(
-        `Cannot ${what} as 'servers' must be a URL or a non-empty list of URLs: received ${
-          String(servers)
-        }`,
-      );
+      refuse(at("servers"), "a URL or a non-empty list of URLs", servers, false);
     }
     const clientId = options?.clientId;
     if (
       clientId !== undefined && (typeof clientId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clientId))
     ) {
-      throw new TypeError(
-        `Cannot ${what} as 'clientId' must be letters, digits, '_' or '-': received ${
-          show(clientId)
-        }`,
-      );
+      refuse(at("clientId"), "letters, digits, '_' or '-'", clientId, false);
     }
     // Checked now (a bad option throws here); the embedded server's URL is added at start.
     const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
     if (typeof queue !== "string" || !/^[A-Za-z0-9_-]+$/.test(queue)) {
-      throw new TypeError(
-        `Cannot ${what} as 'queue' must be letters, digits, '_' or '-': received ${show(queue)}`,
-      );
+      refuse(at("queue"), "letters, digits, '_' or '-'", queue, false);
     }
-    const isolation = options?.isolation ?? "process";
-    if (isolation !== "process" && isolation !== "worker") {
-      throw new TypeError(
-        `Cannot ${what} as 'isolation' must be "process" or "worker": received ${show(isolation)}`,
-      );
-    }
-    const storage = options?.storage ?? "file";
-    if (storage !== "file" && storage !== "memory") {
-      throw new TypeError(
-        `Cannot ${what} as 'storage' must be "file" or "memory": received ${show(storage)}`,
-      );
-    }
+    const isolation = checkOneOf(what, "isolation", options?.isolation, ["process", "worker"]) ??
+      "process";
+    const storage = checkOneOf(what, "storage", options?.storage, ["file", "memory"]) ?? "file";
     const int = (name: keyof DistributedExecutorOptions, fallback: number) =>
       checkPositiveInt(what, keyGiven(given, name), options?.[name]) ?? fallback;
     const layout: LayoutOptions = {

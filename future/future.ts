@@ -5,7 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { checkOptionsArgument, show } from "./_options.ts";
+import { checkOptionsArgument, checkTimeout } from "./_options.ts";
 import { type FutureOwner, installHooks } from "./_hooks.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
@@ -63,33 +63,6 @@ export function joined<T>(
     (value) => rejoin().then(() => value),
     (error) => rejoin().then(() => Promise.reject(error)),
   );
-}
-
-/**
- * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
- *
- * @param what what the caller was trying to do, for the message ("wait", "submit task")
- * @param name the option's name as the user wrote it
- * @param value the value given
- * @returns the timeout in milliseconds, `Infinity` when not given
- * @throws {RangeError} when the value is a negative number or NaN
- * @throws {TypeError} when the value is not a number
- */
-export function checkTimeout(
-  what: string,
-  name: string,
-  value: unknown,
-): number {
-  if (value === undefined) return Infinity;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    // A wrong type is a TypeError; a number out of range (NaN included) a RangeError.
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
-        show(value)
-      }`,
-    );
-  }
-  return value;
 }
 
 const WAIT_OPTION_KEYS = ["timeout", "signal"];
