@@ -21,6 +21,7 @@ import { InvalidStateError, TimeoutError } from "../future/errors.ts";
 import { reviveProxies } from "./_proxy_wire.ts";
 import { Queue } from "../future/_queue.ts";
 import { claim } from "./_claims.ts";
+import { inTraceContext } from "./_trace_context.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -400,8 +401,9 @@ function runTask(task: WireTask): boolean {
       calling.add(seq);
     }
     const fn = resolve(task.fn);
-    if (task.kind === "chunk") runChunk(task, fn, signal, start);
-    else runCall(task, fn, signal, start);
+    const run = task.kind === "chunk" ? runChunk : runCall;
+    if (task.traceparent === undefined) run(task, fn, signal, start);
+    else inTraceContext(task.traceparent, () => run(task, fn, signal, start));
   } catch (error) {
     settle(task.seq, start, false, error);
   }

@@ -75,6 +75,8 @@ export interface Dispatch<T> {
   fn: FnRef;
   args: unknown[];
   transfer: Transferable[] | undefined;
+  /** The W3C trace context to run it in, if the submitter traces. */
+  traceparent?: string | undefined;
   /** Set by `send()`: the task's number on this worker. */
   seq?: number;
 }
@@ -342,6 +344,7 @@ export abstract class PoolWorker<T> {
       this.#callbacks.set(seq, encoded.fns);
       (task as { proxies?: WireTask["proxies"] }).proxies = encoded.paths;
     }
+    if (d.traceparent) (task as { traceparent?: string }).traceparent = d.traceparent;
     return this.prepare(task, d.transfer);
   }
 

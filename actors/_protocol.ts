@@ -67,6 +67,8 @@ export interface WireTask {
    * a callback's index here is its id in `WireCall.proxy`.
    */
   readonly proxies?: readonly (readonly (string | number)[])[];
+  /** The W3C trace context the task runs in (a rare field: only when the submitter traces). */
+  readonly traceparent?: string;
 }
 
 /** Host → worker: load the modules, run the initializer, then answer `ready` or `initFailed`. */

@@ -3,7 +3,12 @@
 // retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
 
 import { deserialize, serialize } from "node:v8";
-import type { NatsConnection, NodeConnectionOptions, Subscription } from "@nats-io/transport-node";
+import {
+  headers,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 import {
   jetstream,
   type JetStreamClient,
@@ -13,15 +18,22 @@ import {
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
-import { ChunkFailure } from "../executors/_map.ts";
+import type { Observable } from "../executors/_observe.ts";
+import { ClusterWatch } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { Queue } from "../future/_queue.ts";
-import { BrokenExecutorError, CancelledError, WorkerCrashedError } from "../future/errors.ts";
+import {
+  BrokenExecutorError,
+  CancelledError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";
 import type { Future } from "../future/future.ts";
 import { outcomeOf } from "../future/_hooks.ts";
-import { decodeError } from "../actors/error_codec.ts";
+import { sweepGhosts } from "./_ghosts.ts";
 import {
   cancelSubject,
+  consumerName,
   ensureQueue,
   type LayoutOptions,
   poisonAdvisory,
@@ -30,6 +42,9 @@ import {
   taskSubject,
 } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
+import type { RequestedLayout } from "./_verify.ts";
+import { Reattached } from "./_reattach.ts";
+import { outcomeError, readOutcome } from "./_outcome.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { connectOnce } from "./_auth.ts";
@@ -45,6 +60,8 @@ export interface EngineSettings {
   queue: string;
   modules: FunctionRefs;
   layout: LayoutOptions;
+  /** The layout settings given explicitly: checked against the JetStream objects that exist. */
+  requested: RequestedLayout;
   maxPublished: number;
   maxAttempts: number;
   payloadThreshold: number;
@@ -78,6 +95,15 @@ export interface DistributedStats {
   redelivered: number;
   /** Outcomes per worker name. */
   workers: Record<string, { completed: number; failed: number }>;
+  /** Whether the connection to NATS is up; while it is down, submits are held here. */
+  connected: boolean;
+  /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
+  buffered: number;
+  /**
+   * Messages of acknowledged tasks that a server crash left in the task stream, removed by this
+   * client (it looks when it connects and after each reconnect).
+   */
+  ghosts: number;
 }
 
 /** What {@linkcode DistributedExecutor.taskStats} reports about one future. */
@@ -106,6 +132,8 @@ interface Sent {
   blobs: string[];
   /** Counts of the future this attempt belongs to. */
   info: DistributedTaskStats;
+  /** When it was published (`Date.now()`): the stream drops it `resultTtl` later if not taken. */
+  publishedAt: number;
 }
 
 interface Connection {
@@ -131,6 +159,8 @@ export class NatsEngine implements Engine {
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
+  /** Set by the executor: where task events go (see executors/_observe.ts). */
+  observed: Observable | undefined;
   readonly ready: Promise<void>;
   readonly #settings: EngineSettings;
   readonly #queue = new Queue<Job>();
@@ -139,6 +169,7 @@ export class NatsEngine implements Engine {
   readonly #chores = new Set<Promise<unknown>>();
   readonly #subs: Subscription[] = [];
   #conn: Connection | undefined;
+  #cluster: ClusterWatch | undefined;
   #server: NatsServer | undefined;
   #workers: Spawned[] = [];
   #counter = 0;
@@ -147,13 +178,26 @@ export class NatsEngine implements Engine {
   #hashes: (string | undefined)[] = [];
   #workerExits = 0;
   #reconciling = false;
+  #sweeping = false;
+  /** Set when the server refused the sweep (permissions): it is not tried again. */
+  #sweepOff = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #watch: { stop(): void } | undefined;
   #watching: Promise<void> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #stats = { completed: 0, failed: 0, redelivered: 0 };
+  /** The connection is up; while down, publishing waits on `#back`. */
+  #connected = true;
+  #back = Promise.withResolvers<void>();
+  #maxPayload = 1024 * 1024;
+  /** Milliseconds after which the stream drops a message nobody took (its max_age). */
+  #dropAfter = Infinity;
+  readonly #reattached: Reattached;
+  /** Task ids, given when a job is scheduled, and the latest one of each future. */
+  readonly #jobIds = new WeakMap<Job, string>();
+  readonly #futureIds = new WeakMap<Future<unknown>, string>();
+  #stats = { completed: 0, failed: 0, redelivered: 0, ghosts: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
   #perFuture = new WeakMap<Future<unknown>, DistributedTaskStats>();
 
@@ -165,6 +209,7 @@ export class NatsEngine implements Engine {
     if (settings.clientId !== undefined) {
       this.#idPrefix = `${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}-`;
     }
+    this.#reattached = new Reattached(this.client);
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -194,10 +239,14 @@ export class NatsEngine implements Engine {
     let inFlight = 0;
     let queued = 0;
     for (const job of this.#queuedJobs()) if (!job.settled) queued++;
-    for (const sent of this.#sent.values()) sent.started ? inFlight++ : queued++;
+    let buffered = queued;
+    for (const sent of this.#sent.values()) {
+      sent.started ? inFlight++ : queued++;
+      if (sent.seq === undefined) buffered++;
+    }
     const workers: DistributedStats["workers"] = {};
     for (const [name, counts] of Object.entries(this.#perWorker)) workers[name] = { ...counts };
-    return { queued, inFlight, ...this.#stats, workers };
+    return { queued, inFlight, ...this.#stats, workers, connected: this.#connected, buffered };
   }
 
   /** Counts of one future submitted here, or undefined for one that was never published. */
@@ -217,18 +266,33 @@ export class NatsEngine implements Engine {
   }
 
   schedule(job: Job): void {
+    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
+    this.#jobIds.set(job, id);
+    this.#futureIds.set(job.task.future, id);
     this.#queue.push(job);
     this.#pump();
   }
 
+  /** The cluster as its workers' heartbeats tell it; started by observe/ (see _heartbeat.ts). */
+  cluster(): ClusterWatch {
+    return this.#cluster ??= new ClusterWatch(
+      this.ready.then(() => this.#conn!),
+      this.#settings.queue,
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
     clearTimeout(this.#reconnectTimer);
+    // Publishes waiting for the connection give up: their jobs are settled by now.
+    this.#back.resolve();
     while (this.#chores.size > 0) await Promise.allSettled([...this.#chores]);
     this.#watch?.stop();
     await this.#watching;
+    this.#reattached.close();
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
     if (conn) await conn.nc.drain().catch(() => conn.nc.close());
@@ -250,10 +314,15 @@ export class NatsEngine implements Engine {
     const nc = await connectOnce(connection);
     try {
       const jsm = await jetstreamManager(nc);
-      await ensureQueue(jsm, settings.queue, settings.layout);
+      await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
+      // The stream's own max_age, whoever set it (none on a stream made by an older version).
+      const maxAge = (await jsm.streams.info(STREAM)).config.max_age;
+      this.#dropAfter = maxAge > 0 ? maxAge / 1e6 : Infinity;
       const js = jetstream(nc);
-      const kv = await openResults(js, settings.layout);
-      this.#conn = { nc, js, jsm, kv, blobs: new Blobs(js, settings.layout) };
+      const kv = await openResults(js, settings.layout, settings.requested);
+      const blobs = new Blobs(js, settings.layout, settings.requested);
+      this.#conn = { nc, js, jsm, kv, blobs };
+      this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
       throw error;
@@ -268,7 +337,11 @@ export class NatsEngine implements Engine {
       }),
     );
     this.#watching = this.#watchResults();
-    this.#timer = setInterval(() => this.#reconcile(false), settings.reconcileInterval);
+    this.#chore(this.#sweep());
+    this.#timer = setInterval(() => {
+      this.#reconcile(false);
+      this.#chore(this.#sweep());
+    }, settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
     if (this.#server) {
       for (let i = 0; i < settings.embedded.workers; i++) this.#spawnWorker(this.#server, i);
@@ -314,7 +387,8 @@ export class NatsEngine implements Engine {
   }
 
   #pump(): void {
-    if (!this.#conn || this.#closed && this.#queue.length === 0) return;
+    // While the connection is down, jobs stay in the queue (bounded by `maxQueued`).
+    if (!this.#conn || !this.#connected || this.#closed && this.#queue.length === 0) return;
     while (this.#sent.size < this.#settings.maxPublished && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       if (!job.settled) this.#chore(this.#publish(job, this.#conn));
@@ -322,7 +396,7 @@ export class NatsEngine implements Engine {
   }
 
   async #publish(job: Job, conn: Connection): Promise<void> {
-    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
+    const id = this.#jobIds.get(job)!;
     const future = job.task.future as Future<unknown>;
     let info = this.#perFuture.get(future);
     if (!info) {
@@ -342,6 +416,7 @@ export class NatsEngine implements Engine {
       deliveries: 0,
       blobs: [],
       info,
+      publishedAt: 0,
     };
     this.#sent.set(id, sent);
     job.placedOn = sent;
@@ -363,39 +438,64 @@ export class NatsEngine implements Engine {
     if (timeout !== undefined && timeout !== Infinity) envelope.timeout = timeout;
     if (deadline !== undefined) envelope.deadline = deadline;
     let bytes: Uint8Array;
+    let args: Uint8Array | undefined;
     try {
       bytes = serialize(envelope);
       // The server refuses a message over its max_payload (1 MiB by default), whatever we set.
-      const limit = Math.min(this.#settings.payloadThreshold, conn.nc.info!.max_payload - 8192);
-      if (bytes.length > limit) {
-        const name = `${sent.key}.args`;
-        await conn.blobs.put(name, serialize(job.args));
-        sent.blobs.push(name);
-        delete envelope.args;
-        envelope.argsBlob = name;
-        bytes = serialize(envelope);
-      }
+      const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
+      if (bytes.length > limit) args = serialize(job.args);
     } catch (error) {
       return this.#settleLocally(sent, dataCloneError(error));
     }
-    for (;;) {
-      if (sent.done) return;
-      try {
-        const ack = await conn.js.publish(taskSubject(this.#settings.queue), bytes, {
-          msgID: sent.key,
-        });
-        sent.seq = ack.seq;
-        break;
-      } catch (error) {
-        // The stream is full (discard=new) or the server is away: try again; the message id
-        // makes a publish that did arrive count once. Errors that another try cannot fix settle.
-        const permanent = /max_payload|permission|authoriz/i.test(String(error));
-        if (permanent || conn.nc.isClosed()) return this.#settleLocally(sent, error);
-        await delay(250);
-      }
+    if (args) {
+      const name = `${sent.key}.args`;
+      const stored = await this.#persist(sent, conn, () => conn.blobs.put(name, args));
+      if (!stored) return;
+      sent.blobs.push(name);
+      delete envelope.args;
+      envelope.argsBlob = name;
+      bytes = serialize(envelope);
     }
+    const subject = taskSubject(this.#settings.queue);
+    // The message id makes a publish that did arrive before an error count once; the trace
+    // context of the submitting code travels in the headers.
+    const { traceparent } = job.task;
+    const options = traceparent
+      ? { msgID: sent.key, headers: traceHeaders(traceparent) }
+      : { msgID: sent.key };
+    const published = await this.#persist(sent, conn, async () => {
+      sent.seq = (await conn.js.publish(subject, bytes, options)).seq;
+    });
+    if (!published) return;
+    sent.publishedAt = Date.now();
     if (sent.done) return void await this.#deleteMessage(sent);
     this.#bySeq.set(sent.seq!, sent);
+  }
+
+  /**
+   * Runs `step` until it succeeds: a full stream (discard=new) or a lost connection is tried again
+   * (after the connection is back), an error another try cannot fix settles the job. `false` when
+   * the job settled meanwhile.
+   */
+  async #persist(sent: Sent, conn: Connection, step: () => Promise<void>): Promise<boolean> {
+    for (;;) {
+      if (sent.done) return false;
+      if (!this.#connected) {
+        await this.#back.promise;
+        continue;
+      }
+      try {
+        await step();
+        return true;
+      } catch (error) {
+        const permanent = /max_payload|permission|authoriz/i.test(String(error));
+        if (permanent || conn.nc.isClosed()) {
+          this.#settleLocally(sent, error);
+          return false;
+        }
+        if (this.#connected) await delay(250);
+      }
+    }
   }
 
   #wireFn(fn: (...args: unknown[]) => unknown): WireFn {
@@ -464,7 +564,8 @@ export class NatsEngine implements Engine {
     if (sent.started) return;
     sent.started = true;
     sent.startedAt = performance.now();
-    if (!sent.job.started && !sent.job.start()) this.#cancelRemote(sent);
+    if (!sent.job.started && !sent.job.start()) return this.#cancelRemote(sent);
+    this.observed?.observer?.started(sent.job, note.worker);
   }
 
   #onPoison(advisory: { stream_seq: number; deliveries?: number }): void {
@@ -481,19 +582,56 @@ export class NatsEngine implements Engine {
     );
   }
 
+  /** The id of the task behind `future` (its latest attempt), once it is scheduled. */
+  taskId(future: Future<unknown>): string | undefined {
+    return this.#futureIds.get(future);
+  }
+
+  /**
+   * The future of task `id` of this client: the one `submit()` returned when it was submitted
+   * here, otherwise a new one settled from the stored outcome (a task of an earlier run).
+   */
+  futureOf(id: string): Future<unknown> {
+    const live = this.#sent.get(id)?.job ??
+      [...this.#queuedJobs()].find((job) => this.#jobIds.get(job) === id);
+    if (live) return live.task.future;
+    const { future, created } = this.#reattached.futureOf(id);
+    if (created) {
+      this.#chore(this.ready.then(async () => {
+        const entry = await this.#conn!.kv.get(`${this.client}.${id}`);
+        if (entry) await this.#onResult(entry);
+      }));
+    }
+    return future;
+  }
+
+  /**
+   * Removes the stored outcome of task `id` and its payloads (an outcome nobody will read); a task
+   * of this run that has not settled is cancelled.
+   */
+  async forget(id: string): Promise<void> {
+    this.futureOf(id).cancel();
+    await this.ready;
+    const conn = this.#conn!;
+    const key = `${this.client}.${id}`;
+    const entry = await conn.kv.get(key);
+    if (!entry || entry.operation !== "PUT") return;
+    const blobs: string[] = [`${key}.args`];
+    await readOutcome(entry, conn.blobs, blobs).catch(() => {});
+    await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
+    await conn.kv.delete(key);
+  }
+
   async #onResult(entry: KvEntry): Promise<void> {
     if (entry.operation !== "PUT") return;
     const id = entry.key.slice(this.client.length + 1);
     const sent = this.#sent.get(id);
-    if (!sent || !this.#forget(sent)) return;
     const conn = this.#conn!;
+    if (!sent) return void this.#reattached.offer(id, entry, conn.blobs, (w) => this.#chore(w));
+    if (!this.#forget(sent)) return;
     let record: ResultRecord;
     try {
-      record = deserialize(entry.value) as ResultRecord;
-      if (record.blob !== undefined) {
-        sent.blobs.push(record.blob);
-        record = deserialize(await conn.blobs.get(record.blob)) as ResultRecord;
-      }
+      record = await readOutcome(entry, conn.blobs, sent.blobs);
     } catch (error) {
       return sent.job.reject(error);
     } finally {
@@ -503,8 +641,7 @@ export class NatsEngine implements Engine {
     sent.info.worker = record.worker;
     this.#count(record.ok, record.worker);
     if (record.ok) return sent.job.resolve(record.value);
-    const error = decodeError(record.error!);
-    sent.job.reject(record.values ? new ChunkFailure(record.values, error) : error);
+    sent.job.reject(outcomeError(record));
   }
 
   #count(ok: boolean, worker: string | undefined): void {
@@ -533,9 +670,45 @@ export class NatsEngine implements Engine {
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      if (status.type !== "reconnect" || this.#closed) continue;
+      if (this.#closed) continue;
+      if (status.type === "disconnect" && this.#connected) {
+        this.#connected = false;
+        console.warn(
+          `DistributedExecutor: lost the connection to NATS (${status.server}); ` +
+            "tasks submitted meanwhile are held here and published when it is back",
+        );
+      }
+      if (status.type !== "reconnect") continue;
+      if (!this.#connected) {
+        this.#connected = true;
+        this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
+        console.warn(`DistributedExecutor: connected to NATS again (${status.server})`);
+        const back = this.#back;
+        this.#back = Promise.withResolvers<void>();
+        back.resolve();
+        this.#pump();
+      }
       clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = setTimeout(() => this.#reconcile(true), 500);
+      this.#reconnectTimer = setTimeout(() => {
+        this.#reconcile(true);
+        this.#chore(this.#sweep());
+      }, 500);
+    }
+  }
+
+  /** Removes the ghosts of the queue's consumer (see `_ghosts.ts`) and counts them. */
+  async #sweep(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn || this.#closed || this.#sweeping || this.#sweepOff || !this.#connected) return;
+    this.#sweeping = true;
+    try {
+      const removed = await sweepGhosts(conn.jsm, STREAM, consumerName(this.#settings.queue));
+      this.#stats.ghosts += removed;
+    } catch (error) {
+      // A client whose permissions do not let it read the task stream leaves ghosts to max_age.
+      if (/permission/i.test(String(error))) this.#sweepOff = true;
+    } finally {
+      this.#sweeping = false;
     }
   }
 
@@ -549,8 +722,11 @@ export class NatsEngine implements Engine {
     if (this.#closed || !this.#conn || this.#reconciling) return;
     const kv = this.#conn.kv;
     const before = performance.now() - this.#settings.reconcileInterval;
+    // Not taken within the result TTL: the stream has dropped it (its max_age).
+    const dropped = Date.now() - this.#dropAfter;
+    const expired = (sent: Sent) => !sent.started && sent.publishedAt <= dropped;
     const todo = [...this.#sent.values()].filter((sent) =>
-      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before)
+      sent.seq !== undefined && (all || sent.started && sent.startedAt <= before || expired(sent))
     );
     if (todo.length === 0) return;
     this.#reconciling = true;
@@ -560,6 +736,14 @@ export class NatsEngine implements Engine {
         if (sent.done) continue;
         const entry = await kv.get(sent.key).catch(() => null);
         if (entry) await this.#onResult(entry);
+        else if (expired(sent) && this.#forget(sent)) {
+          this.#count(false, undefined);
+          sent.job.reject(
+            new TimeoutError(
+              `no worker took the task within the task stream's max_age (${this.#dropAfter} ms, the resultTtl): the stream dropped it`,
+            ),
+          );
+        }
       }
       if (--lanes === 0) this.#reconciling = false;
     };
@@ -574,4 +758,11 @@ function dataCloneError(error: unknown): unknown {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** NATS headers that carry a task's W3C trace context to its worker. */
+function traceHeaders(traceparent: string) {
+  const h = headers();
+  h.set("traceparent", traceparent);
+  return h;
 }

@@ -8,6 +8,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
+import { type RequestedLayout, taskMaxAge, verifyConsumer, verifyTaskStream } from "./_verify.ts";
 
 /** Milliseconds as the nanoseconds JetStream configuration takes. */
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000);
@@ -45,16 +46,21 @@ export const defaultLayout: LayoutOptions = {
   resultTtl: 3_600_000,
 };
 
-/** Creates the task stream and the queue's consumer if they do not exist yet. */
+/**
+ * Creates the task stream and the queue's consumer if they do not exist yet, and checks the
+ * `requested` settings against those that do (see `_verify.ts`).
+ */
 export async function ensureQueue(
   jsm: JetStreamManager,
   queue: string,
   layout: LayoutOptions,
+  requested: RequestedLayout = {},
+  who = "client",
 ): Promise<void> {
   const storage = layout.storage === "memory" ? StorageType.Memory : StorageType.File;
-  try {
-    await jsm.streams.info(STREAM);
-  } catch {
+  const stream = await jsm.streams.info(STREAM).catch(notFound);
+  if (stream) verifyTaskStream(STREAM, stream.config, requested, who);
+  else {
     try {
       await jsm.streams.add({
         name: STREAM,
@@ -62,21 +68,26 @@ export async function ensureQueue(
         retention: RetentionPolicy.Workqueue,
         storage,
         num_replicas: layout.replicas,
-        duplicate_window: nanos(120_000),
+        // The server wants it no longer than max_age.
+        duplicate_window: nanos(Math.min(120_000, layout.resultTtl)),
         max_msgs: layout.streamMaxMsgs,
+        // A message nobody took within the result TTL is dropped, and so is one that a server
+        // crash left behind after its task was acknowledged (see `_ghosts.ts`).
+        max_age: taskMaxAge(layout.resultTtl),
         discard: DiscardPolicy.New,
       });
     } catch (error) {
       // Another client or worker created it first.
-      await jsm.streams.info(STREAM).catch(() => {
+      const info = await jsm.streams.info(STREAM).catch(() => {
         throw error;
       });
+      verifyTaskStream(STREAM, info.config, requested, who);
     }
   }
   const durable = consumerName(queue);
-  try {
-    await jsm.consumers.info(STREAM, durable);
-  } catch {
+  const consumer = await jsm.consumers.info(STREAM, durable).catch(notFound);
+  if (consumer) verifyConsumer(durable, consumer.config, requested, who);
+  else {
     try {
       await jsm.consumers.add(STREAM, {
         durable_name: durable,
@@ -87,9 +98,16 @@ export async function ensureQueue(
         max_ack_pending: layout.maxAckPending,
       });
     } catch (error) {
-      await jsm.consumers.info(STREAM, durable).catch(() => {
+      const info = await jsm.consumers.info(STREAM, durable).catch(() => {
         throw error;
       });
+      verifyConsumer(durable, info.config, requested, who);
     }
   }
+}
+
+/** `undefined` for a "not found" error; any other error (no JetStream, a lost connection) throws. */
+export function notFound(error: unknown): undefined {
+  if (/not found/i.test(String(error))) return undefined;
+  throw error;
 }

@@ -4,11 +4,44 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
-import { BLOBS, type LayoutOptions, nanos, RESULTS } from "./_layout.ts";
+import { BLOBS, type LayoutOptions, nanos, notFound, RESULTS } from "./_layout.ts";
+import { type RequestedLayout, verifyStoreStream } from "./_verify.ts";
 
-/** Opens the results bucket, creating it when missing. */
-export async function openResults(js: JetStreamClient, layout: LayoutOptions): Promise<KV> {
+/**
+ * Checks the stream under a store that exists against the settings asked for; `true` when it
+ * exists (open it), `false` when it must be created.
+ */
+async function existing(
+  js: JetStreamClient,
+  stream: string,
+  requested: RequestedLayout,
+  who: string,
+): Promise<boolean> {
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.streams.info(stream).catch(notFound);
+  if (info) verifyStoreStream(stream, info.config, requested, who);
+  return info !== undefined;
+}
+
+/**
+ * Opens the results bucket as it is. Reads go by direct get when the bucket allows it: its request
+ * subject names the key, which lets NATS permissions limit a client to its own results.
+ */
+async function openBucket(kvm: Kvm): Promise<KV> {
+  const kv = await kvm.open(RESULTS);
+  const { streamInfo } = await kv.status();
+  return streamInfo.config.allow_direct ? await kvm.open(RESULTS, { allow_direct: true }) : kv;
+}
+
+/** Opens the results bucket, creating it when missing (checking it when present). */
+export async function openResults(
+  js: JetStreamClient,
+  layout: LayoutOptions,
+  requested: RequestedLayout = {},
+  who = "client",
+): Promise<KV> {
   const kvm = new Kvm(js);
+  if (await existing(js, `KV_${RESULTS}`, requested, who)) return await openBucket(kvm);
   try {
     return await kvm.create(
       RESULTS,
@@ -19,13 +52,10 @@ export async function openResults(js: JetStreamClient, layout: LayoutOptions): P
         replicas: layout.replicas,
       } as Parameters<Kvm["create"]>[1],
     );
-  } catch {
-    // It exists with other settings (made by another client or a worker), or this user may not
-    // create it: use it as it is. Reads go by direct get when the bucket allows it: its request
-    // subject names the key, which lets NATS permissions limit a client to its own results.
-    const kv = await kvm.open(RESULTS);
-    const { streamInfo } = await kv.status();
-    return streamInfo.config.allow_direct ? await kvm.open(RESULTS, { allow_direct: true }) : kv;
+  } catch (error) {
+    // Another client or worker created it meanwhile.
+    if (!await existing(js, `KV_${RESULTS}`, requested, who)) throw error;
+    return await openBucket(kvm);
   }
 }
 
@@ -33,16 +63,29 @@ export async function openResults(js: JetStreamClient, layout: LayoutOptions): P
 export class Blobs {
   readonly #js: JetStreamClient;
   readonly #layout: LayoutOptions;
+  readonly #requested: RequestedLayout;
+  readonly #who: string;
   #store: Promise<ObjectStore> | undefined;
 
-  constructor(js: JetStreamClient, layout: LayoutOptions) {
+  constructor(
+    js: JetStreamClient,
+    layout: LayoutOptions,
+    requested: RequestedLayout = {},
+    who = "client",
+  ) {
     this.#js = js;
     this.#layout = layout;
+    this.#requested = requested;
+    this.#who = who;
   }
 
   #open(): Promise<ObjectStore> {
     this.#store ??= (async () => {
       const objm = new Objm(this.#js);
+      const stream = `OBJ_${BLOBS}`;
+      if (await existing(this.#js, stream, this.#requested, this.#who)) {
+        return await objm.open(BLOBS);
+      }
       try {
         return await objm.create(
           BLOBS,
@@ -53,7 +96,8 @@ export class Blobs {
             replicas: this.#layout.replicas,
           } as Parameters<Objm["create"]>[1],
         );
-      } catch {
+      } catch (error) {
+        if (!await existing(this.#js, stream, this.#requested, this.#who)) throw error;
         return await objm.open(BLOBS);
       }
     })();

@@ -6,18 +6,25 @@ import { deserialize, serialize } from "node:v8";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { ProcessPoolExecutor } from "../executors/process_pool.ts";
-import { WorkerPoolExecutor } from "../executors/worker_pool.ts";
+import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
+import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
-import { consumerName, defaultLayout, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { consumerName, ensureQueue, startedSubject, STREAM } from "./_layout.ts";
+import { workerLayout } from "./_settings.ts";
+import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
+import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 
-/** How a worker runs. */
+/**
+ * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
+ * `maxInFlight`, `maxDeliveries`, `streamMaxMessages`) create the JetStream objects when they are
+ * missing; given for objects that exist, they must match them, or the worker does not start.
+ */
 export interface WorkerRunOptions {
   /** NATS server URL(s). */
   servers: string | string[];
@@ -33,14 +40,43 @@ export interface WorkerRunOptions {
   allowSource: boolean;
   /** Its name in logs and in the client's per-worker counts. */
   name: string;
-  /** Used only when the queue's consumer does not exist yet. */
+  /** Milliseconds without a sign of life before a held task is delivered again. */
   ackWait?: number;
+  /** Replicas of the stream and stores in a NATS cluster. */
+  replicas?: number;
+  /** Where JetStream keeps tasks and outcomes. */
+  storage?: "file" | "memory";
+  /** Milliseconds an outcome is kept (and the stream's `max_age`). */
+  resultTtl?: number;
+  /** Tasks held by workers across the cluster at most (the consumer's `max_ack_pending`). */
+  maxInFlight?: number;
+  /** Deliveries per task at most (the consumer's `max_deliver`). */
+  maxDeliveries?: number;
+  /** Messages the task stream holds at most. */
+  streamMaxMessages?: number;
   /** No start and stop lines (`--quiet`): local workers that an executor started itself. */
   quiet?: boolean;
-  /** Receives one line at start and one at stop, and one while it waits for its server. */
+  /**
+   * Receives one line at start and one at stop, one while it waits for its server, and one when
+   * the local pool is rebuilt.
+   */
   log?: (line: string) => void;
   /** Credentials, TLS and other connect options. */
   connection?: NatsConnectOptions;
+  /**
+   * The local pool's restart limit: more crashes than `max` within `within` ms break it, and the
+   * worker stops pulling and builds a new pool after a backoff.
+   * @default {{ max: 20, within: 60000 }}
+   */
+  restartLimit?: { max: number; within: number };
+  /**
+   * Milliseconds before the first rebuild of a broken local pool; it doubles for each rebuild in
+   * a row, up to 60 s.
+   * @default {1000}
+   */
+  rebuildDelay?: number;
+  /** How often it tells watching clients it is alive, in ms (see _heartbeat.ts). */
+  heartbeat?: number;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -66,7 +102,7 @@ export class DistributedWorker {
   readonly #consumer: Consumer;
   readonly #kv: KV;
   readonly #blobs: Blobs;
-  readonly #pool: WorkerPoolExecutor;
+  readonly #pool: LocalPool;
   readonly #modules: TrustedModules;
   readonly #ackWait: number;
   readonly #cancelSub: Subscription;
@@ -74,9 +110,11 @@ export class DistributedWorker {
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #acks = new Set<Promise<void>>();
+  readonly #fault = readFault();
   #draining = false;
   #lanes: Promise<void>[] = [];
   #stopped: Promise<void> | undefined;
+  #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
   completed = 0;
   /** Tasks it finished with an error. */
@@ -99,14 +137,7 @@ export class DistributedWorker {
     this.#blobs = blobs;
     this.#modules = modules;
     this.#ackWait = ackWait;
-    const poolOptions = {
-      maxWorkers: options.concurrency,
-      modules: options.modules,
-      name: `distributed worker ${options.name}`,
-    };
-    this.#pool = options.isolation === "worker"
-      ? new WorkerPoolExecutor(poolOptions)
-      : new ProcessPoolExecutor(poolOptions);
+    this.#pool = new LocalPool({ ...options, log: options.log ?? ((line) => console.error(line)) });
     this.#cancelSub = nc.subscribe("futs.cancel.>", {
       callback: (_error, msg) => this.#onCancel(msg.subject.slice("futs.cancel.".length)),
     });
@@ -131,25 +162,30 @@ export class DistributedWorker {
     const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
     try {
       const jsm = await jetstreamManager(nc);
-      await ensureQueue(jsm, options.queue, {
-        ...defaultLayout,
-        ackWait: options.ackWait ?? defaultLayout.ackWait,
-      });
+      const { layout, requested } = workerLayout(options);
+      await ensureQueue(jsm, options.queue, layout, requested, "worker");
       const js = jetstream(nc);
       const consumer = await js.consumers.get(STREAM, consumerName(options.queue));
       const info = await consumer.info(true);
       const ackWait = (info.config.ack_wait ?? 30e9) / 1e6;
-      const kv = await openResults(js, defaultLayout);
+      const kv = await openResults(js, layout, requested, "worker");
       const worker = new DistributedWorker(
         options,
         nc,
         consumer,
         kv,
-        new Blobs(js, defaultLayout),
+        new Blobs(js, layout, requested, "worker"),
         modules,
         ackWait,
       );
       for (let i = 0; i < options.concurrency; i++) worker.#lanes.push(worker.#lane());
+      worker.#heartbeat = startHeartbeat(
+        nc,
+        options.queue,
+        options.name,
+        options.heartbeat ?? HEARTBEAT_MS,
+        () => worker.#running.size,
+      );
       options.log?.(
         `futures worker ${options.name} started: queue=${options.queue} concurrency=${options.concurrency} isolation=${options.isolation} servers=${
           [options.servers].flat().map(redact).join(",")
@@ -169,10 +205,11 @@ export class DistributedWorker {
    */
   stop(): Promise<void> {
     this.#draining = true;
+    this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
       await Promise.all(this.#lanes);
       await Promise.all(this.#acks);
-      await this.#pool.shutdown({ wait: true });
+      await this.#pool.shutdown();
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
       this.#options.log?.(
@@ -193,6 +230,9 @@ export class DistributedWorker {
 
   async #lane(): Promise<void> {
     while (!this.#draining) {
+      // No pulls while the local pool is being rebuilt.
+      await this.#pool.ready();
+      if (this.#draining) break;
       let msg: JsMsg | null;
       try {
         msg = await this.#consumer.next({ expires: 1_000 });
@@ -217,6 +257,8 @@ export class DistributedWorker {
 
   async #handle(msg: JsMsg): Promise<void> {
     const env = deserialize(msg.data) as TaskEnvelope;
+    const fnName = "name" in env.fn ? env.fn.name : "";
+    crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
     const deliveries = msg.info.deliveryCount;
     // A redelivery whose outcome is stored already: the worker before stored it and died before
@@ -235,23 +277,39 @@ export class DistributedWorker {
       );
       return await this.#finish(msg, key, failure(error, this.name, deliveries));
     }
+    crashAt(this.#fault, "crash-before-start", fnName);
     const note: StartedNote = { id: env.id, worker: this.name, deliveries };
     this.#nc.publish(startedSubject(env.client), serialize(note));
     const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
     const controller = new AbortController();
     this.#running.set(key, controller);
-    let record: ResultRecord;
+    let record: ResultRecord | undefined;
     try {
-      record = await this.#run(env, controller.signal, deliveries);
+      // A broken local pool refused it: run it on the new pool (still holding the message).
+      const traceparent = msg.headers?.get("traceparent");
+      while (
+        !(record = await this.#run(env, controller.signal, deliveries, traceparent)) &&
+        !this.#draining
+      ) {
+        await this.#pool.ready();
+      }
     } finally {
       this.#running.delete(key);
       clearInterval(working);
     }
     if (this.#cancelled.has(key)) return void await ack(msg);
-    await this.#finish(msg, key, record);
+    // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
+    if (!record) return;
+    await this.#finish(msg, key, record, fnName);
   }
 
-  async #run(env: TaskEnvelope, signal: AbortSignal, deliveries: number): Promise<ResultRecord> {
+  /** The task's outcome, or `undefined` when a broken local pool refused it (it did not run). */
+  async #run(
+    env: TaskEnvelope,
+    signal: AbortSignal,
+    deliveries: number,
+    traceparent: string | undefined,
+  ): Promise<ResultRecord | undefined> {
     let fn: Fn;
     let args: unknown[];
     try {
@@ -265,12 +323,16 @@ export class DistributedWorker {
     const options: TaskOptions = { signal };
     if (env.timeout !== undefined) options.timeout = env.timeout;
     if (env.deadline !== undefined) options.deadline = env.deadline;
-    const view = this.#pool.with(options);
+    const view = this.#pool.executor.with(options);
     if (env.kind === "call") {
       try {
-        const value = await view.submit(fn, ...args);
+        const value = await carryTraceparent(
+          traceparent || undefined,
+          () => view.submit(fn, ...args),
+        );
         return { v: 1, ok: true, value, worker: this.name, deliveries };
       } catch (error) {
+        if (this.#pool.refused(error)) return undefined;
         return failure(error, this.name, deliveries);
       }
     }
@@ -282,6 +344,7 @@ export class DistributedWorker {
       }
       return { v: 1, ok: true, value: values, worker: this.name, deliveries };
     } catch (error) {
+      if (this.#pool.refused(error)) return undefined;
       return { ...failure(error, this.name, deliveries), values };
     }
   }
@@ -304,7 +367,7 @@ export class DistributedWorker {
     return this.#modules.find(ref);
   }
 
-  async #finish(msg: JsMsg, key: string, record: ResultRecord): Promise<void> {
+  async #finish(msg: JsMsg, key: string, record: ResultRecord, fnName = ""): Promise<void> {
     if (record.ok) this.completed++;
     else this.failed++;
     let bytes = serializeRecord(record);
@@ -316,6 +379,7 @@ export class DistributedWorker {
       );
     }
     await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     // The lane pulls its next task meanwhile: a lost ack only brings a redelivery that the stored
     // outcome absorbs.
     const acking = ack(msg).finally(() => this.#acks.delete(acking));

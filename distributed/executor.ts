@@ -14,8 +14,10 @@ import { attachCore, ExecutorBase } from "../executors/_facade.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
 import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
 import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
+import { makeObservable } from "../executors/_observe.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
+import { requestedLayout } from "./_settings.ts";
 import { type DistributedTaskStats, NatsEngine } from "./_engine.ts";
 import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 
@@ -59,6 +61,15 @@ export interface DistributedStats extends ExecutorStats {
   redelivered: number;
   /** Outcomes per worker name. */
   byWorker: Record<string, { completed: number; failed: number }>;
+  /** Whether the connection to NATS is up; while it is down, submits are held here. */
+  connected: boolean;
+  /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
+  buffered: number;
+  /**
+   * Messages of acknowledged tasks that a server crash left in the task stream, removed by this
+   * client (it looks when it connects and after each reconnect).
+   */
+  ghosts: number;
   /**
    * Outcomes per worker name.
    * @deprecated Use `byWorker` (the same record; `workers` in the pools' stats counts workers by
@@ -133,16 +144,11 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
   ackWait?: number;
   /**
    * Deliveries of one task to workers (a worker lost while running it means another delivery);
-   * one more and it rejects as a poison task with `WorkerCrashedError`. It counts deliveries of
-   * one publish, unlike `RetryOptions.maxAttempts`, which counts publishes: with both, a task
-   * may run up to `maxAttempts × maxDeliveries` times.
+   * one more and it rejects as a poison task with `WorkerCrashedError`. Unlike
+   * `RetryOptions.maxAttempts`, which counts the publishes of a task (each retry publishes it
+   * again), this counts the deliveries of one publish: with both, a task may run up to
+   * `retry.maxAttempts × maxAttempts` times.
    * @default {3}
-   */
-  maxDeliveries?: number;
-  /**
-   * Deliveries a task may use.
-   * @deprecated Use `maxDeliveries` (`maxAttempts` is the retry option's name for attempts of
-   * a task); removed in 0.3.0.
    */
   maxAttempts?: number;
   /**
@@ -179,14 +185,23 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
    */
   replicas?: number;
   /**
-   * Milliseconds a stored result is kept (it must outlive every redelivery of its task).
+   * Milliseconds a stored result is kept (it must outlive every redelivery of its task). A task
+   * that no worker took within it is dropped from the stream (its `max_age`) and rejects.
    * @default {3600000}
    */
   resultTtl?: number;
   /**
+   * Deliveries the queue's consumer makes at most (its `max_deliver`): a safety net above
+   * `maxAttempts` for tasks that end their worker before it can count them. Past it, the server
+   * tells the client, which rejects the task with `WorkerCrashedError`.
+   * @default {10}
+   */
+  maxDeliveries?: number;
+  /**
    * This client's id: its results are stored under `<clientId>.<task>`, its start notices come on
    * `futs.started.<clientId>`. Give a fixed one when NATS permissions restrict what each client
-   * may read (see the README's "Running it safely"). Letters, digits, `_` or `-`.
+   * may read (see the README's "Running it safely"), or to get the results of tasks an earlier run
+   * submitted, with `futureOf(taskId)`. Letters, digits, `_` or `-`.
    * @default {a random id}
    */
   clientId?: string;
@@ -244,7 +259,6 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       "isolation",
       "allowSource",
       "ackWait",
-      "maxDeliveries",
       "maxAttempts",
       "maxPublished",
       "maxInFlight",
@@ -253,6 +267,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       "storage",
       "replicas",
       "resultTtl",
+      "maxDeliveries",
       "clientId",
       ...CONNECT_OPTION_KEYS,
     ]);
@@ -295,6 +310,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       storage,
       replicas: int("replicas", 1),
       resultTtl: int("resultTtl", defaultLayout.resultTtl),
+      maxDeliver: int("maxDeliveries", defaultLayout.maxDeliver),
     };
     this.#engine = new NatsEngine({
       servers: servers === undefined ? undefined : [servers].flat(),
@@ -303,8 +319,9 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       queue,
       modules: new FunctionRefs(options?.modules ?? []),
       layout,
+      requested: requestedLayout(layout, options ?? {}),
       maxPublished: int("maxPublished", 10_000),
-      maxAttempts: int("maxDeliveries", 3),
+      maxAttempts: int("maxAttempts", 3),
       payloadThreshold: int("payloadThreshold", 256 * 1024),
       reconcileInterval: Math.min(5_000, layout.ackWait),
       embedded: {
@@ -320,6 +337,8 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
     attachCore(this, this.#core);
+    this.#engine.observed = this.#core;
+    makeObservable(this, this.#core, () => this.#engine.cluster());
   }
 
   /**
@@ -426,6 +445,82 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
    */
   taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
     return this.#engine.taskStats(future);
+  }
+
+  /**
+   * The id of the task behind a future this executor returned, under which its outcome is stored
+   * (the latest attempt's, with `retry`). With a stable `clientId`, another run of the program
+   * gets the task's future back from it with `futureOf`.
+   *
+   * @param future a future returned by `submit()`
+   * @returns the task id, or `undefined` for a future this executor did not return
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
+   * const future = executor.submit(() => 1);
+   * assert.equal(typeof executor.taskId(future), "string");
+   * ```
+   */
+  taskId(future: Future<unknown>): string | undefined {
+    return this.#engine.taskId(future);
+  }
+
+  /**
+   * The future of task `taskId` of this client (see `clientId`): the one `submit()` returned, for
+   * a task of this executor that has not settled, or else a future that settles with the outcome stored by
+   * the workers, such as that of a task submitted by an earlier run of the program that ended
+   * before it settled. A task whose outcome expired (`resultTtl`) or never existed stays pending;
+   * give `wait()` a timeout.
+   *
+   * @param taskId an id from {@linkcode DistributedExecutor.taskId}
+   * @returns its future
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true, clientId: "app" });
+   * const id = executor.taskId(executor.submit(() => 7))!;
+   * // In another run, with the same clientId:
+   * assert.equal(await executor.futureOf(id), 7);
+   * ```
+   */
+  futureOf<T = unknown>(taskId: string): Future<T> {
+    if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
+      refuse({ action: "get the future of a task", path: "taskId" }, "a task id", taskId, false);
+    }
+    return this.#engine.futureOf(taskId) as Future<T>;
+  }
+
+  /**
+   * Removes the stored outcome of task `taskId` and its payloads now rather than at the end of
+   * `resultTtl`: for outcomes nobody will read (a crashed run's large results). A task that has
+   * not settled here is cancelled. A task still queued or running elsewhere may store its outcome
+   * again.
+   *
+   * @param taskId an id from {@linkcode DistributedExecutor.taskId}
+   * @returns a promise that resolves once it is removed
+   *
+   * @example
+   * ```ts
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
+   * const future = executor.submit(() => new Uint8Array(1 << 20));
+   * await future;
+   * await executor.forget(executor.taskId(future)!);
+   * ```
+   */
+  forget(taskId: string): Promise<void> {
+    if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
+      refuse({ action: "forget a task", path: "taskId" }, "a task id", taskId, false);
+    }
+    return this.#engine.forget(taskId);
   }
 
   /**

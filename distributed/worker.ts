@@ -11,17 +11,21 @@
  * Flags: `--nats URL` (repeatable; default `nats://127.0.0.1:4222`), `--queue NAME` (default
  * `default`), `--modules URL` (repeatable), `--concurrency N` (default: the number of CPUs),
  * `--isolation process|worker` (default `process`), `--allow-source` (run functions sent by source:
- * this is remote code execution, off by default), `--name NAME`, `--ack-wait MS` (used only when
- * the queue's consumer does not exist yet), `--quiet` (no start and stop lines), and the
- * connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`, `--creds PATH`,
- * `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can come from an
- * environment variable instead, which keeps secrets off the command line: `FUTURES_NATS_URL`
- * (comma-separated), `FUTURES_NATS_USER`, `FUTURES_NATS_PASSWORD`, `FUTURES_NATS_TOKEN`,
- * `FUTURES_NATS_NKEY_SEED` (the seed itself), `FUTURES_NATS_CREDS`, `FUTURES_NATS_TLS_CA`,
- * `FUTURES_NATS_TLS_CERT`, `FUTURES_NATS_TLS_KEY`; a flag wins over its variable. `--help`
- * prints the usage. A worker started before its server waits for it (it logs one line); refused
- * credentials end it with one line and exit code 1. SIGTERM or SIGINT drains it: it stops
- * pulling, finishes the running tasks and exits.
+ * this is remote code execution, off by default), `--name NAME`, `--heartbeat MS` (how often it tells
+ * watching clients it is alive; default 2000), `--quiet` (no start and stop lines), and the connection's: `--user`, `--password`, `--token`, `--nkey-seed-file PATH`,
+ * `--creds PATH`, `--tls`, `--tls-ca PATH`, `--tls-cert PATH`, `--tls-key PATH`. Each of those can
+ * come from an environment variable instead, which keeps secrets off the command line:
+ * `FUTURES_NATS_URL` (comma-separated), `FUTURES_NATS_USER`, `FUTURES_NATS_PASSWORD`,
+ * `FUTURES_NATS_TOKEN`, `FUTURES_NATS_NKEY_SEED` (the seed itself), `FUTURES_NATS_CREDS`,
+ * `FUTURES_NATS_TLS_CA`, `FUTURES_NATS_TLS_CERT`, `FUTURES_NATS_TLS_KEY`; a flag wins over its
+ * variable. The JetStream settings `--ack-wait MS`, `--replicas N`, `--storage file|memory`,
+ * `--result-ttl MS`, `--max-in-flight N`, `--max-deliveries N` and `--stream-max-messages N` are
+ * those of the executor's options of the same names: they create the queue's stream, consumer and
+ * stores when missing, and when these exist a flag that differs from them stops the worker with an
+ * error naming the setting, the value in place and the one asked for. `--help` prints the usage. A
+ * worker started before its server waits for it (it logs one line); refused credentials end it
+ * with one line and exit code 1. SIGTERM or SIGINT drains it: it stops pulling, finishes the
+ * running tasks and exits.
  *
  * @example
  * ```ts
@@ -39,6 +43,7 @@
 import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
+import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
 import type { NatsConnectOptions } from "./_auth.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
@@ -61,8 +66,17 @@ Options:
   --isolation KIND      process (a subprocess per task) or worker (default process)
   --allow-source        run functions sent by source (remote code execution; off by default)
   --name NAME           its name in logs and stats (default host:pid)
-  --ack-wait MS         used only when the queue's consumer does not exist yet
+  --heartbeat MS        how often it tells watching clients it is alive (default 2000)
   --quiet               no start and stop lines
+JetStream settings (they create what is missing; given for what exists, they must match it):
+  --ack-wait MS         ms a task may be held without a sign of life (default 30000)
+  --replicas N          replicas of the stream and stores in a NATS cluster (default 1)
+  --storage KIND        file or memory (default file)
+  --result-ttl MS       ms an outcome is kept; the stream's max_age (default 3600000)
+  --max-in-flight N     tasks held by workers across the cluster (default 1000)
+  --max-deliveries N    deliveries per task at most, the server's limit (default 10)
+  --stream-max-messages N  messages the task stream holds at most (default 1000000)
+Connection:
   --user NAME           NATS user (env FUTURES_NATS_USER)
   --password TEXT       its password (env FUTURES_NATS_PASSWORD: keeps it off the command line)
   --token TEXT          NATS token (env FUTURES_NATS_TOKEN)
@@ -119,6 +133,8 @@ export function parseWorkerArgs(
       "allow-source": { type: "boolean", default: false },
       name: { type: "string" },
       "ack-wait": { type: "string" },
+      ...LAYOUT_FLAGS,
+      heartbeat: { type: "string" },
       quiet: { type: "boolean", default: false },
       user: { type: "string" },
       password: { type: "string" },
@@ -161,6 +177,7 @@ export function parseWorkerArgs(
     allowSource: values["allow-source"],
     name: values.name ?? `${Deno.hostname()}:${Deno.pid}`,
     quiet: values.quiet,
+    ...layoutFlags(values, what),
   };
   if (values["ack-wait"] !== undefined) {
     const ackWait = Number(values["ack-wait"]);
@@ -170,6 +187,15 @@ export function parseWorkerArgs(
       );
     }
     options.ackWait = ackWait;
+  }
+  if (values.heartbeat !== undefined) {
+    const heartbeat = Number(values.heartbeat);
+    if (!Number.isInteger(heartbeat) || heartbeat < 1) {
+      throw new RangeError(
+        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${values.heartbeat}`,
+      );
+    }
+    options.heartbeat = heartbeat;
   }
   const connection: NatsConnectOptions = {};
   const set = <K extends keyof NatsConnectOptions>(

@@ -26,6 +26,7 @@ import {
 } from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
 import { show } from "./_check.ts";
+import { carriedTraceparent, type ExecutorObserver } from "./_observe.ts";
 
 // Once the program unloads, nothing submitted would ever run: the event loop is done. Python
 // refuses to schedule new futures after interpreter shutdown; so do we. Registered when this
@@ -79,6 +80,8 @@ export const COMMON_OPTION_KEYS = ["name", "circuitBreaker", "maxQueued"] as con
 export class ExecutorCore implements TaskHost, Executor {
   readonly label: string;
   readonly breakers: CircuitBreakers | undefined;
+  /** Set by observe/ (see _observe.ts). */
+  observer: ExecutorObserver | undefined;
   #engine: Engine;
   readonly #awaitHook: AwaitHook | undefined;
   #broken: BrokenExecutorError | undefined;
@@ -169,6 +172,7 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   schedule(job: Job): void {
+    this.observer?.queued(job);
     this.#engine.schedule(job);
   }
 
@@ -237,10 +241,12 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
+    task.traceparent = carriedTraceparent();
     if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;
     scope?.add(task.future);
+    this.observer?.submitted(task);
     task.run();
     return task.future;
   }
@@ -282,6 +288,7 @@ export class ExecutorCore implements TaskHost, Executor {
     if (future.cancelled()) this.#futures.cancelled++;
     else if (outcomeOf(future).failed) this.#futures.failed++;
     else this.#futures.completed++;
+    this.observer?.settled(task);
     this.#live.remove(task);
     if (this.#live.size === 0 && this.#idle) {
       this.#idle.resolve();

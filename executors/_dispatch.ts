@@ -137,6 +137,7 @@ export class Dispatcher {
         continue;
       }
       if (!job.started && !job.start()) continue;
+      this.#counters.observed?.observer?.started(job, member.name);
       this.#counters.waitTime.add(now - job.queuedAt);
       const dispatch: Dispatch<Job> = {
         item: job,
@@ -144,6 +145,7 @@ export class Dispatcher {
         fn: this.#refs.ref(job.fn),
         args: job.args,
         transfer: job.options.transfer,
+        traceparent: job.task.traceparent,
       };
       let batch = batches.get(member);
       if (!batch) batches.set(member, batch = []);

@@ -18,6 +18,7 @@ import type { Candidate } from "./_balancer.ts";
 import type { FunctionRefs } from "./_fn_ref.ts";
 import { bystanderCrash, type Job } from "./_task.ts";
 import type { PoolCounters, PoolSettings } from "./_worker_engine.ts";
+import type { Observable } from "./_observe.ts";
 
 /** The host side of one worker, as the engine holds it. */
 export type Handle = PoolWorker<Job>;
@@ -37,7 +38,10 @@ const PHASE_STATES: Record<Phase, Candidate["state"]> = {
 /** One worker of the pool: its handle, its phase and its timers. */
 export class Member implements Candidate {
   readonly handle: Handle;
-  phase: Phase = "starting";
+  /** Its name for observers: `worker <id>`. */
+  readonly name: string;
+  #phase: Phase = "starting";
+  readonly #observed: Observable | undefined;
   /** When it last went idle, while it is idle. */
   idleSince: number | undefined;
   /** One timer per idle spell at most (see Membership.#armIdle). */
@@ -56,8 +60,21 @@ export class Member implements Candidate {
   /** The names of the stopped tasks it may still be running, once ended (for shutdown). */
   spinningIn: string[] | undefined;
 
-  constructor(handle: Handle) {
+  constructor(handle: Handle, observed?: Observable) {
     this.handle = handle;
+    this.name = `worker ${handle.id}`;
+    this.#observed = observed;
+    observed?.observer?.worker(this.name, "starting");
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+  /** Every change of phase is reported to the executor's observer, if it has one. */
+  set phase(phase: Phase) {
+    if (phase === this.#phase) return;
+    this.#phase = phase;
+    this.#observed?.observer?.worker(this.name, phase);
   }
 
   get id(): number {
@@ -180,7 +197,7 @@ export class Membership {
       this.#host.break(`worker ${id} could not be started: ${messageOf(error)}`, error);
       return false;
     }
-    const member = new Member(handle);
+    const member = new Member(handle, this.#counters.observed);
     this.#members.set(handle, member);
     this.serving.add(member);
     return true;
@@ -284,6 +301,7 @@ export class Membership {
   pong(member: Member, id: number): void {
     if (member.phase !== "retiring" || member.ping !== id) return;
     member.ping = 0;
+    this.#counters.observed?.observer?.worker(member.name, "draining");
     this.afterTask(member);
   }
 

@@ -15,6 +15,7 @@ import { defaultRetryOn, retryDelay, sleep } from "./retry.ts";
 import type { TaskOptions } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { awaitInputs, hasFutures } from "./_inputs.ts";
+import type { ExecutorObserver } from "./_observe.ts";
 import type { QueueLinks } from "./_job_queue.ts";
 
 /** `call`: `fn(...args)`. `chunk`: `args` is a list of items and the result is `fn(item)` for each. */
@@ -48,6 +49,7 @@ export interface TaskHost {
   /** The task no longer waits to start: it started, or it settled first. Called once. */
   taskLeftQueue(task: Task): void;
   taskDone(task: Task): void;
+  readonly observer?: ExecutorObserver | undefined;
 }
 
 // Crashes a task suffered because its worker was ended for another task's sake: they never count
@@ -81,6 +83,8 @@ export class Job implements QueueLinks<Job> {
   placedOn: unknown;
   /** The job's number on that worker. */
   placedSeq = 0;
+  /** Where an observer keeps what it records of this attempt (see observe/_recorder.ts). */
+  observerSlot = -1;
   #controller: AbortController | undefined;
   #stopTimer: (() => void) | undefined;
   /**
@@ -193,6 +197,11 @@ export class Task implements FutureOwner {
   /** The arguments; futures among them are replaced by their values before the first attempt. */
   args: unknown[];
   readonly options: TaskOptions;
+  /**
+   * The W3C trace context its attempts run in on a worker: set when it is submitted inside
+   * `carryTraceparent()`, or by a tracer for each attempt (see _observe.ts).
+   */
+  traceparent: string | undefined;
   /** Links in the executor's list of unsettled tasks. */
   previousLive: Task | undefined;
   nextLive: Task | undefined;
@@ -294,6 +303,7 @@ export class Task implements FutureOwner {
 
   /** Called by a job when it settles: count it, then retry or settle the future. */
   attemptDone(job: Job, outcome: Outcome): void {
+    this.#host.observer?.ended(job, outcome.ok, outcome.ok ? undefined : outcome.error);
     if (job !== this.#current) return;
     this.#current = undefined;
     const permit = this.#permit;

@@ -16,6 +16,7 @@ import { FunctionRefs } from "./_fn_ref.ts";
 import { Dispatcher } from "./_dispatch.ts";
 import { type Handle, Membership, messageOf } from "./_membership.ts";
 import { exitVerdict, Supervision } from "./_supervisor.ts";
+import type { Observable } from "./_observe.ts";
 
 export type { RestartBackoff } from "../actors/_restart_supervisor.ts";
 
@@ -100,6 +101,8 @@ export class PoolCounters {
   restarts = 0;
   readonly runTime = new Samples();
   readonly waitTime = new Samples();
+  /** The executor's core, whose observer the parts report to (see _observe.ts). */
+  observed: Observable | undefined;
 }
 
 // The longest delay setTimeout honours; longer ones are re-armed for the rest.
@@ -138,6 +141,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   /** Connects the engine to its executor and starts loading the task modules. */
   attach(core: ExecutorCore): void {
     this.#core = core;
+    this.#counters.observed = core;
     this.#refs.onReady = () => this.#schedulePump();
     this.#refs.load().then(
       () => this.#schedulePump(),
@@ -269,6 +273,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       return this.#members.afterTask(member);
     }
     this.#counters.runTime.add(ms);
+    this.#counters.observed?.observer?.ran(job, ms);
     if (ok) {
       this.#counters.completed++;
       job.resolve(outcome);

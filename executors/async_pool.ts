@@ -9,6 +9,7 @@ import { BrokenExecutorError } from "../future/errors.ts";
 import type { AttemptCounts, ExecutorStats, FutureCounts } from "./executor.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { makeObservable } from "./_observe.ts";
 import type { Job } from "./_task.ts";
 import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
@@ -200,6 +201,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
       },
     });
     attachCore(this, this.#core);
+    makeObservable(this, this.#core);
   }
 
   /** How many tasks run at once. */
@@ -262,6 +264,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
           this.#running--;
           continue;
         }
+        this.#core.observer?.started(job, undefined);
         this.#run(job);
       }
     } finally {

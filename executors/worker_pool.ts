@@ -11,6 +11,7 @@ import { WORKER_READS } from "../actors/_worker_handle.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
+import { makeObservable } from "./_observe.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
 import { type Backoff, checkBackoff, resolveBackoff } from "../actors/_backoff.ts";
@@ -151,6 +152,7 @@ export class WorkerPoolExecutor extends ExecutorBase<WorkerPoolStats> {
     const core = new ExecutorCore(name, options, this.#engine);
     this.#engine.attach(core);
     attachCore(this, core);
+    makeObservable(this, core);
   }
 
   /**

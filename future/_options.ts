@@ -67,7 +67,7 @@ export const OPTION_ALIASES = {
   /** Every `Backoff` (retries, `restartBackoff`). */
   backoff: { min: "initial", randomFactor: "jitter" },
   /** `DistributedExecutorOptions`. */
-  distributed: { workers: "maxWorkers", maxAttempts: "maxDeliveries" },
+  distributed: { workers: "maxWorkers" },
 } as const;
 
 /**

@@ -3,7 +3,7 @@
 
 import { InvalidStateError } from "../future/errors.ts";
 import { ownerAlive, ownerId } from "./_owner.ts";
-import { releaseHeld, releaseOldest, TICKET_WORDS } from "./_tickets.ts";
+import { leaveLine, recoverWaiters, releaseHeld, releaseOldest, TICKET_WORDS } from "./_tickets.ts";
 
 /** The ticket-state base index inside a lock's buffer. */
 export const LOCK_BASE = 1;
@@ -31,6 +31,7 @@ export class Guard implements Disposable, AsyncDisposable {
     this.ticket = ticket;
     this.released = false;
     Atomics.store(this.i32, OWNER, ownerId());
+    leaveLine(this.i32, LOCK_BASE, ticket);
     this.abandoned = Atomics.exchange(this.i32, ABANDONED, 0) === 1;
   }
 
@@ -46,13 +47,16 @@ export class Guard implements Disposable, AsyncDisposable {
     }
     if (!releaseHeld(this.i32, LOCK_BASE, this.ticket)) {
       throw new InvalidStateError(
-        "Cannot release a Lock that was taken from this holder with forceRelease()",
+        "Cannot release a Lock that this guard no longer holds: it was released with lock.release() or taken with forceRelease()",
       );
     }
   }
 
   [Symbol.dispose](): void {
-    if (!this.released) this.release();
+    // A hold that is over already (released with lock.release(), or taken with forceRelease())
+    // leaves nothing to do; only an explicit release() says so.
+    if (!this.released && this.held) this.release();
+    this.released = true;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -66,10 +70,17 @@ export class Guard implements Disposable, AsyncDisposable {
 }
 
 /**
- * Takes the lock back if its holder's thread has died, for the next waiter. Returns whether it
- * did. A live holder, or one that cannot be told, keeps it.
+ * Takes the lock back if its holder's thread has died, and gives up the places in line of
+ * waiters whose threads have died. Returns whether it did either. A live holder, or one that
+ * cannot be told, keeps it.
  */
 export async function recover(i32: Int32Array): Promise<boolean> {
+  const holder = await recoverHolder(i32);
+  return (await recoverWaiters(i32, LOCK_BASE)) > 0 || holder;
+}
+
+/** Takes the lock back if its holder's thread has died, for the next waiter. */
+export async function recoverHolder(i32: Int32Array): Promise<boolean> {
   const ticket = Atomics.load(i32, LOCK_BASE + 1);
   const owner = Atomics.load(i32, OWNER);
   if (owner === 0 || Atomics.load(i32, LOCK_BASE) === ticket) return false;
@@ -82,6 +93,21 @@ export async function recover(i32: Int32Array): Promise<boolean> {
   if (releaseHeld(i32, LOCK_BASE, ticket)) return true;
   Atomics.store(i32, ABANDONED, 0);
   return false;
+}
+
+/** Whether this thread holds the lock (any holder, where threads cannot be told apart). */
+export function heldHere(i32: Int32Array): boolean {
+  if (Atomics.load(i32, LOCK_BASE) === Atomics.load(i32, LOCK_BASE + 1)) return false;
+  const me = ownerId();
+  return me === 0 || Atomics.load(i32, OWNER) === me;
+}
+
+/** Releases the hold of this thread: false if it holds none. */
+export function releaseHere(i32: Int32Array): boolean {
+  if (!heldHere(i32)) return false;
+  const ticket = Atomics.load(i32, LOCK_BASE + 1);
+  Atomics.compareExchange(i32, OWNER, ownerId(), 0);
+  return releaseHeld(i32, LOCK_BASE, ticket);
 }
 
 /** Takes the lock from its holder, whoever it is; false if it was free. */

@@ -39,9 +39,19 @@ export function ownerId(): number {
 /** Whether the thread with this owner id is alive (true when it cannot be told). */
 export async function ownerAlive(id: number): Promise<boolean> {
   if (id <= MAIN) return true;
+  return (await liveOwners())(id);
+}
+
+/**
+ * One look at which threads are alive: a test that says, for an owner id, whether its thread was
+ * alive at the time (true when it cannot be told).
+ */
+export async function liveOwners(): Promise<(id: number) => boolean> {
   const locks = webLocks();
-  if (locks === undefined) return true;
+  if (locks === undefined) return () => true;
   const { held = [], pending = [] } = await locks.query();
-  const name = PREFIX + id;
-  return held.some((lock) => lock.name === name) || pending.some((lock) => lock.name === name);
+  const names = new Set<string | undefined>();
+  for (const lock of held) names.add(lock.name);
+  for (const lock of pending) names.add(lock.name);
+  return (id) => id <= MAIN || names.has(PREFIX + id);
 }

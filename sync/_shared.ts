@@ -54,9 +54,12 @@ export function blockOn(i32: Int32Array, index: number, value: number, end: numb
 const MAX_TIMER = 0x7fff_ffff;
 
 /**
- * The async form of {@linkcode blockOn}. Deno does not count a pending `Atomics.waitAsync()` as
- * work that keeps the event loop alive, neither its timeout nor a wake-up from this same thread:
- * without a timer of its own, the process would exit (or a test fail) with the wait pending.
+ * The async form of {@linkcode blockOn}. The wait is registered with its own timeout, and this
+ * returns only once V8 has let go of it (woken, or timed out): a registration left behind would
+ * live until the next `notify()` of that word, and a waiter that polls (every 100 ms, for a dead
+ * holder) would pile them up. Deno does not count a pending `Atomics.waitAsync()` as work that
+ * keeps the event loop alive, neither its timeout nor a wake-up from this same thread: a timer of
+ * our own keeps the loop turning until the wait settles.
  */
 export async function waitOn(
   i32: Int32Array,
@@ -66,14 +69,24 @@ export async function waitOn(
 ): Promise<boolean> {
   const left = end - performance.now();
   if (left <= 0) return false;
-  const waiting = Atomics.waitAsync(i32, index, value);
+  const waiting = Atomics.waitAsync(i32, index, value, left === Infinity ? undefined : left);
   if (!waiting.async) return true;
+  let settled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.min(Math.ceil(left), MAX_TIMER));
-  });
-  await Promise.race([waiting.value, timedOut]);
-  clearTimeout(timer);
+  const keepAlive = () => {
+    const rest = end - performance.now();
+    // Past the deadline V8's own timeout is due: look again soon until it has fired.
+    timer = setTimeout(() => {
+      if (!settled) keepAlive();
+    }, rest > 0 ? Math.min(Math.ceil(rest), MAX_TIMER) : 1);
+  };
+  keepAlive();
+  try {
+    await waiting.value;
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+  }
   return true;
 }
 

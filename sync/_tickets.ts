@@ -3,7 +3,14 @@
 // none starves. A waiter that gives up (a timeout) marks its ticket cancelled; whoever would admit
 // that ticket clears the mark and passes the permit on. Counters are Int32 and wrap: only their
 // differences are compared.
+//
+// Each waiter also writes its thread's owner id (see _owner.ts) into the slot of its ticket, and
+// clears it once it has left the line (admitted, or given up). A slot that still names a thread
+// that has died is a ticket nobody will ever take or give up: `recoverWaiters()` gives it up on
+// the dead waiter's behalf, as its timeout would have, so the line moves on. A slot can only be
+// left behind across an `await`: Deno does not stop a worker in the middle of synchronous code.
 
+import { liveOwners, ownerId } from "./_owner.ts";
 import { blockOn, waitOn } from "./_shared.ts";
 
 /** Where the ticket state lives, relative to its base index. */
@@ -19,8 +26,12 @@ export const MAX_WAITERS = 1024;
  */
 const TURNS = MARKS + MAX_WAITERS / 32;
 const TURN_COUNT = 32;
+/** The owner id of each ticket's waiter while it waits (slot `t % MAX_WAITERS`); 0 when none. */
+const OWNERS = TURNS + TURN_COUNT;
+/** The ticket in each slot, written before its owner. */
+const TICKETS = OWNERS + MAX_WAITERS;
 /** The words a ticket state takes. */
-export const TICKET_WORDS = TURNS + TURN_COUNT;
+export const TICKET_WORDS = TICKETS + MAX_WAITERS;
 /** Checks before sleeping: a holder often releases within a few hundred nanoseconds. */
 const SPINS = 100;
 
@@ -40,8 +51,53 @@ export function takeTicket(i32: Int32Array, base: number, what: string): number 
         `Cannot ${what} as ${MAX_WAITERS} callers are waiting already: received one more`,
       );
     }
-    if (Atomics.compareExchange(i32, base + NEXT, next, (next + 1) | 0) === next) return next;
+    if (Atomics.compareExchange(i32, base + NEXT, next, (next + 1) | 0) !== next) continue;
+    const slot = next & (MAX_WAITERS - 1);
+    Atomics.store(i32, base + TICKETS + slot, next);
+    Atomics.store(i32, base + OWNERS + slot, ownerId());
+    return next;
   }
+}
+
+/**
+ * Says that the waiter of ticket `t` has left the line: call it once the caller has recorded
+ * itself as the holder (a lock's owner word), in the same synchronous step.
+ */
+export function leaveLine(i32: Int32Array, base: number, t: number): void {
+  const slot = t & (MAX_WAITERS - 1);
+  if (Atomics.load(i32, base + TICKETS + slot) !== t) return;
+  Atomics.compareExchange(i32, base + OWNERS + slot, ownerId(), 0);
+}
+
+/**
+ * Gives up the tickets whose waiters' threads have died, each as its own timeout would have; a
+ * ticket admitted meanwhile gives its permit back. Returns how many it gave up.
+ */
+export async function recoverWaiters(i32: Int32Array, base: number): Promise<number> {
+  const me = ownerId();
+  const dead: number[] = [];
+  for (let slot = 0; slot < MAX_WAITERS; slot++) {
+    const owner = Atomics.load(i32, base + OWNERS + slot);
+    if (owner !== 0 && owner !== me) dead.push(slot);
+  }
+  if (dead.length === 0) return 0;
+  const alive = await liveOwners();
+  let n = 0;
+  for (const slot of dead) {
+    const owner = Atomics.load(i32, base + OWNERS + slot);
+    if (owner === 0 || alive(owner)) continue;
+    // A dead thread writes nothing more: the ticket in the slot is its own. Whoever clears the
+    // owner acts for it, once.
+    const t = Atomics.load(i32, base + TICKETS + slot);
+    if (Atomics.compareExchange(i32, base + OWNERS + slot, owner, 0) !== owner) continue;
+    if (!cancel(i32, base, t)) {
+      // Admitted, and never taken: give the permit back.
+      if (Atomics.load(i32, base + PERMITS) === 1) releaseHeld(i32, base, t);
+      else release(i32, base);
+    }
+    n++;
+  }
+  return n;
 }
 
 /** Whether ticket `t` may go. */
@@ -61,7 +117,10 @@ export function tryTicket(i32: Int32Array, base: number): number | undefined {
   }
 }
 
-/** Blocks until ticket `t` is admitted; false on timeout (the ticket is then given up). */
+/**
+ * Blocks until ticket `t` is admitted; false on timeout (the ticket is then given up). On true,
+ * the caller calls {@linkcode leaveLine} once it has recorded itself.
+ */
 export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: number): boolean {
   const turn = base + TURNS + (t & (TURN_COUNT - 1));
   for (let i = 0; i < SPINS; i++) {
@@ -71,7 +130,7 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
   while (true) {
     const seen = Atomics.load(i32, turn);
     if (admitted(i32, base, t)) return true;
-    if (!blockOn(i32, turn, seen, end)) return !cancel(i32, base, t);
+    if (!blockOn(i32, turn, seen, end)) return !giveUp(i32, base, t);
   }
 }
 
@@ -80,8 +139,8 @@ export const IDLE_MS = 100;
 
 /**
  * Waits until ticket `t` is admitted; false on timeout (the ticket is then given up). Every
- * {@linkcode IDLE_MS} of waiting it runs `idle`, which may move the line on (a lock taking itself
- * back from a holder whose thread died).
+ * {@linkcode IDLE_MS} of waiting it gives up the tickets of dead waiters ahead, and runs `idle`,
+ * which may move the line on too (a lock taking itself back from a holder whose thread died).
  */
 export async function awaitTicket(
   i32: Int32Array,
@@ -96,14 +155,22 @@ export async function awaitTicket(
     const seen = Atomics.load(i32, turn);
     if (admitted(i32, base, t)) return true;
     const now = performance.now();
-    if (now >= end) return !cancel(i32, base, t);
-    if (idle && now >= check) {
-      await idle();
+    if (now >= end) return !giveUp(i32, base, t);
+    if (now >= check) {
+      await recoverWaiters(i32, base);
+      await idle?.();
       check = performance.now() + IDLE_MS;
       continue;
     }
-    await waitOn(i32, turn, seen, idle ? Math.min(end, check) : end);
+    await waitOn(i32, turn, seen, Math.min(end, check));
   }
+}
+
+/** The waiter of ticket `t` gives it up (true), or finds it admitted after all (false). */
+function giveUp(i32: Int32Array, base: number, t: number): boolean {
+  if (!cancel(i32, base, t)) return false;
+  leaveLine(i32, base, t);
+  return true;
 }
 
 /**

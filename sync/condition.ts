@@ -6,7 +6,8 @@
  */
 
 import { InvalidStateError } from "../future/errors.ts";
-import { Guard, LOCK_BASE, recover } from "./_guard.ts";
+import { Guard, heldHere, LOCK_BASE, recoverHolder } from "./_guard.ts";
+import { liveOwners, ownerId } from "./_owner.ts";
 import {
   blockOn,
   bufferOf,
@@ -22,12 +23,14 @@ import { Lock, type LockGuard } from "./lock.ts";
 const MAGIC = 0x436f6e64; // "Cond"
 // Waiters take numbers in order (under the lock); `notify(n)` moves SIGNALLED past the next n
 // of them that still wait. A waiter whose timeout passed marks its number (under the lock again)
-// so that notify skips it.
+// so that notify skips it. Each waiter also records its thread (slot `number % MAX_WAITERS`):
+// `acquire()` marks the numbers of waiters whose thread has died, so that notify skips them too.
 const WAITERS = 1;
 const SIGNALLED = 2;
 const MARKS = 3;
 const MAX_WAITERS = 1024;
-const WORDS = MARKS + MAX_WAITERS / 32;
+const OWNERS = MARKS + MAX_WAITERS / 32;
+const WORDS = OWNERS + MAX_WAITERS;
 
 /**
  * A condition variable in a `SharedArrayBuffer`, like Python's `multiprocessing.Condition`: a
@@ -101,18 +104,27 @@ export class Condition {
   }
 
   /**
-   * Waits for the lock without blocking: `lock.acquire()`.
+   * Waits for the lock without blocking (`lock.acquire()`), then, holding it, marks the waiters
+   * whose worker has ended while they waited, so that `notify()` skips them.
    *
    * @param options `timeout` in milliseconds
    * @returns a guard that holds the lock
    * @throws {TimeoutError} if the lock is not acquired within `timeout`
    */
-  acquire(options?: SyncWaitOptions): Promise<LockGuard> {
-    return this.lock.acquire(options);
+  async acquire(options?: SyncWaitOptions): Promise<LockGuard> {
+    const held = await this.lock.acquire(options);
+    try {
+      await this.#reap();
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+    return held;
   }
 
   /**
-   * Blocks this Web Worker until it holds the lock: `lock.acquireSync()`.
+   * Blocks this Web Worker until it holds the lock: `lock.acquireSync()`. It cannot tell dead
+   * waiters (that takes an async look): `notify()` after it counts them as woken.
    *
    * @param options `timeout` in milliseconds
    * @returns a guard that holds the lock
@@ -150,7 +162,7 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recover(i32));
+    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recoverHolder(i32));
     return this.#leave(guard, t, w, notified);
   }
 
@@ -228,18 +240,22 @@ export class Condition {
   }
 
   /**
-   * Wakes up to `n` waiters, the longest-waiting first. Call it while holding the lock.
+   * Wakes up to `n` waiters, the longest-waiting first. Call it while holding the lock. Waiters
+   * that gave up (a timeout), or whose worker has died (found by `acquire()`), are skipped: the
+   * next live ones are woken instead.
    *
    * @param n how many to wake
    * @default {1}
-   * @returns how many were woken
-   * @throws {InvalidStateError} if the lock is not held
+   * @returns how many live waiters were woken
+   * @throws {InvalidStateError} if this thread does not hold the lock (Python: `RuntimeError`)
    * @throws {RangeError} if `n` is not a non-negative integer
    */
   notify(n = 1): number {
     if (n !== Infinity) checkInt("notify a Condition", "n", n, 0, 2 ** 31 - 1);
-    if (!this.lock.locked()) {
-      throw new InvalidStateError("Cannot notify a Condition without holding its lock");
+    if (!heldHere(new Int32Array(this.lock.buffer))) {
+      throw new InvalidStateError(
+        "Cannot notify a Condition without holding its lock: this thread does not hold it",
+      );
     }
     let woken = 0;
     while (woken < n) {
@@ -258,8 +274,8 @@ export class Condition {
   /**
    * Wakes every waiter. Call it while holding the lock.
    *
-   * @returns how many were woken
-   * @throws {InvalidStateError} if the lock is not held
+   * @returns how many live waiters were woken
+   * @throws {InvalidStateError} if this thread does not hold the lock
    */
   notifyAll(): number {
     return this.notify(Infinity);
@@ -281,8 +297,30 @@ export class Condition {
         `Cannot wait on a Condition as ${MAX_WAITERS} callers are waiting already: received one more`,
       );
     }
+    Atomics.store(this.#i32, OWNERS + (waiters & (MAX_WAITERS - 1)), ownerId());
     Atomics.store(this.#i32, WAITERS, (waiters + 1) | 0);
     return waiters;
+  }
+
+  /** Under the lock: marks the numbers of waiters whose thread has died, as if they gave up. */
+  async #reap(): Promise<void> {
+    const me = ownerId();
+    const others = (): number[] => {
+      const found = [];
+      const end = Atomics.load(this.#i32, WAITERS);
+      for (let w = Atomics.load(this.#i32, SIGNALLED); w !== end; w = (w + 1) | 0) {
+        const owner = Atomics.load(this.#i32, OWNERS + (w & (MAX_WAITERS - 1)));
+        if (owner !== 0 && owner !== me) found.push(w);
+      }
+      return found;
+    };
+    if (others().length === 0) return;
+    const alive = await liveOwners();
+    // Still under the lock: no waiter came or went meanwhile, but look again all the same.
+    for (const w of others()) {
+      if (alive(Atomics.load(this.#i32, OWNERS + (w & (MAX_WAITERS - 1))))) continue;
+      Atomics.or(this.#i32, MARKS + ((w >>> 5) & (MAX_WAITERS / 32 - 1)), 1 << (w & 31));
+    }
   }
 
   #leave(guard: Guard, ticket: number, w: number, notified: boolean): boolean {

@@ -5,8 +5,16 @@
  * @module
  */
 
-import { TimeoutError } from "../future/errors.ts";
-import { forceRelease, Guard, LOCK_BASE as BASE, LOCK_WORDS as WORDS, recover } from "./_guard.ts";
+import { InvalidStateError, TimeoutError } from "../future/errors.ts";
+import {
+  forceRelease,
+  Guard,
+  LOCK_BASE as BASE,
+  LOCK_WORDS as WORDS,
+  recover,
+  recoverHolder,
+  releaseHere,
+} from "./_guard.ts";
 import { bufferOf, deadline, refuseMainThread, type SyncWaitOptions } from "./_shared.ts";
 import {
   awaitTicket,
@@ -47,11 +55,11 @@ export interface LockGuard extends Disposable, AsyncDisposable {
    */
   readonly abandoned: boolean;
   /**
-   * Releases the lock: the longest waiter gets it next. `using` calls it, unless it was called
-   * already.
+   * Releases the lock: the longest waiter gets it next. `using` calls it, unless the hold is over
+   * already (released by this call or `Lock.release()`, or taken with `Lock.forceRelease()`).
    *
-   * @throws {InvalidStateError} if this guard released it already, or the lock was taken from it
-   * with `Lock.forceRelease()`
+   * @throws {InvalidStateError} if this guard released it already, or the hold ended otherwise
+   * (`Lock.release()`, `Lock.forceRelease()`)
    */
   release(): void;
 }
@@ -74,7 +82,10 @@ export interface LockGuard extends Disposable, AsyncDisposable {
  *   alive and, if it is not, takes the lock back and hands it on in line: the new holder's guard
  *   has `abandoned: true`, since what the lock guarded may be half-updated. Blocking waiters
  *   (`acquireSync()`) cannot run that check; {@linkcode Lock.recover} does it for them (call it
- *   when a task rejects with `WorkerCrashedError`), and a `timeout` bounds any wait. A live
+ *   when a task rejects with `WorkerCrashedError`), and a `timeout` bounds any wait. A worker that
+ *   ends while still *waiting* in line does not block the others either: each waiter records its
+ *   worker with its ticket, and the same check gives up the place of a dead one (as a timeout
+ *   would have). A live
  *   holder is never taken over (a worker spinning after `terminate()` is still alive), nor is the
  *   main thread. {@linkcode Lock.forceRelease} takes the lock from any holder; that holder's
  *   `release()` then throws `InvalidStateError` rather than releasing someone else's hold.
@@ -148,7 +159,9 @@ export class Lock {
     const end = deadline("acquire a Lock", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Lock");
     const i32 = this.#i32;
-    if (!(await awaitTicket(i32, BASE, t, end, () => recover(i32)))) throw timedOut(options);
+    if (!(await awaitTicket(i32, BASE, t, end, () => recoverHolder(i32)))) {
+      throw timedOut(options);
+    }
     return new Guard(this.#i32, t);
   }
 
@@ -193,6 +206,37 @@ export class Lock {
   }
 
   /**
+   * Releases the lock held by this thread (the main thread, or this Web Worker), as Python's
+   * `lock.release()` does after `lock.acquire()`: the longest waiter gets it next. The guard of
+   * that hold stops holding (`held` is false, and `using` does nothing more). Unlike Python's
+   * `threading.Lock`, which any thread may release, only the holder's thread may: a lock held by
+   * another worker is refused, so a task cannot release a hold it does not know about.
+   *
+   * @throws {InvalidStateError} if this thread does not hold the lock
+   *
+   * @example Python's acquire / release
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { InvalidStateError, Lock } from "@concurrent/futures";
+   *
+   * const lock = new Lock();
+   * await lock.acquire();
+   * try {
+   *   assert(lock.locked()); // the critical section
+   * } finally {
+   *   lock.release();
+   * }
+   * assert(!lock.locked());
+   * assert.throws(() => lock.release(), InvalidStateError);
+   * ```
+   */
+  release(): void {
+    if (!releaseHere(this.#i32)) {
+      throw new InvalidStateError("Cannot release a Lock that this thread does not hold");
+    }
+  }
+
+  /**
    * Whether someone holds the lock.
    *
    * @returns true while held
@@ -224,10 +268,12 @@ export class Lock {
   /**
    * Takes the lock back if its holder's worker has ended (`self.close()`, `Deno.exit()`, an
    * uncaught error, `terminate()`), and gives it to the next waiter, whose guard then says
-   * `abandoned`. A live holder keeps it. A waiting `acquire()` does this by itself every 100 ms;
+   * `abandoned`; and gives up the places in line of waiters whose worker has ended while they
+   * waited. A live holder keeps it. A waiting `acquire()` does this by itself every 100 ms;
    * blocking waiters (`acquireSync()`) cannot, so whoever learns of the death calls this.
    *
-   * @returns true if the lock was taken back from a dead holder
+   * @returns true if the lock was taken back from a dead holder, or a dead waiter's place was
+   * given up
    */
   recover(): Promise<boolean> {
     return recover(this.#i32);

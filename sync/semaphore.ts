@@ -11,8 +11,10 @@ import {
   awaitTicket,
   awaitTicketSync,
   initTickets,
+  leaveLine,
   outstanding,
   permitsOf,
+  recoverWaiters,
   release,
   takeTicket,
   TICKET_WORDS,
@@ -118,6 +120,7 @@ export class Semaphore {
     const end = deadline("acquire a Semaphore", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Semaphore");
     if (!(await awaitTicket(this.#i32, BASE, t, end))) throw timedOut(options);
+    leaveLine(this.#i32, BASE, t);
     return permit(this.#i32);
   }
 
@@ -135,6 +138,7 @@ export class Semaphore {
     const end = deadline("acquire a Semaphore", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Semaphore");
     if (!awaitTicketSync(this.#i32, BASE, t, end)) throw timedOut(options);
+    leaveLine(this.#i32, BASE, t);
     return permit(this.#i32);
   }
 
@@ -185,6 +189,29 @@ export class Semaphore {
    */
   release(): void {
     release(this.#i32, BASE);
+  }
+
+  /**
+   * Gives up the places in line of waiters whose worker has ended while they waited
+   * (`self.close()`, `Deno.exit()`, an uncaught error, `terminate()`), so that the permits they
+   * would have got go to the next ones; a permit such a waiter was given and never took comes
+   * back. A waiting `acquire()` does this by itself every 100 ms; blocking waiters
+   * (`acquireSync()`) cannot, so whoever learns of the death calls this. A permit held by a worker
+   * that died is not given back (as in Python): `release()` adds one.
+   *
+   * @returns how many waiters' places were given up
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Semaphore } from "@concurrent/futures";
+   *
+   * const semaphore = new Semaphore(1);
+   * assert.equal(await semaphore.recover(), 0); // nobody waits
+   * ```
+   */
+  recover(): Promise<number> {
+    return recoverWaiters(this.#i32, BASE);
   }
 
   /**

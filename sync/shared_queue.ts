@@ -9,7 +9,7 @@ import { QueueClosedError, TimeoutError } from "../future/errors.ts";
 
 export { QueueClosedError };
 import { decode, encode, type Encoding, ENCODINGS } from "./_codec.ts";
-import { lockAsync, lockSync, unlock } from "./_mutex.ts";
+import { lockAsync, lockSync, MUTEX_WORDS, takeOver, testHooks, unlock } from "./_mutex.ts";
 import {
   blockOn,
   bufferOf,
@@ -22,7 +22,7 @@ import {
 } from "./_shared.ts";
 
 const MAGIC = 0x51756575; // "Queu"
-const MUTEX = 1;
+// Word 1 is unused (the mutex's old place).
 const HEAD = 2; // where the oldest item starts in the ring
 const TAIL = 3; // where the next item goes
 const USED = 4; // bytes in the ring
@@ -33,7 +33,15 @@ const CLOSED = 8;
 const PUTS = 9; // bumped by each put and by close(): getters sleep on it
 const GETS = 10; // bumped by each get and by close(): putters sleep on it
 const ENCODING = 11;
-const HEADER = 12;
+// A change to HEAD, TAIL, USED and COUNT is written here first, then applied: a thread that
+// dies applying it leaves the whole change for the next holder of the mutex to apply again.
+const JOURNAL = 12; // 1 while the four words below are to be applied
+const J_HEAD = 13;
+const J_TAIL = 14;
+const J_USED = 15;
+const J_COUNT = 16;
+const MUTEX = 17; // MUTEX_WORDS words: see _mutex.ts
+const HEADER = MUTEX + MUTEX_WORDS;
 /** Each item is its length (4 bytes, little-endian) and its encoded bytes. */
 const PREFIX = 4;
 /** Checks before a blocking wait sleeps. */
@@ -192,7 +200,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const end = deadline("put into a SharedQueue", options);
     const bytes = this.#encode(value);
     while (true) {
-      await lockAsync(this.#i32, MUTEX);
+      if (!(await lockAsync(this.#i32, MUTEX, this.#repair, end))) throw full(options);
       const seq = this.#tryPut(bytes);
       if (seq === undefined) return;
       if (!(await waitOn(this.#i32, GETS, seq, end))) throw full(options);
@@ -233,7 +241,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   async get(options?: SyncWaitOptions): Promise<T> {
     const end = deadline("get from a SharedQueue", options);
     while (true) {
-      await lockAsync(this.#i32, MUTEX);
+      if (!(await lockAsync(this.#i32, MUTEX, this.#repair, end))) throw empty(options);
       const got = this.#tryGet();
       if (typeof got !== "number") return decode(this.#encoding, got) as T;
       if (!(await waitOn(this.#i32, PUTS, got, end))) throw empty(options);
@@ -260,6 +268,30 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
         throw empty(options);
       }
     }
+  }
+
+  /**
+   * Takes the queue's internal mutex back if the thread holding it has died (its worker ended
+   * inside a `put()` or `get()`), finishing or dropping the change it was making, so that the
+   * queue goes on. A waiting `put()` / `get()` does this by itself every 100 ms; blocking ones
+   * (`putSync()`, `getSync()`) cannot, so whoever learns of the death may call this. An item a
+   * dead getter was taking is gone; one a dead putter was adding is there in full, or not at all.
+   *
+   * @returns true if the mutex was taken back from a dead thread
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SharedQueue } from "@concurrent/futures";
+   *
+   * const queue = new SharedQueue();
+   * assert.equal(await queue.recover(), false); // nobody holds it
+   * ```
+   */
+  async recover(): Promise<boolean> {
+    if (!(await takeOver(this.#i32, MUTEX, this.#repair))) return false;
+    unlock(this.#i32, MUTEX);
+    return true;
   }
 
   /**
@@ -318,14 +350,12 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       unlock(i32, MUTEX);
       return seq;
     }
+    testHooks.inside?.("locked");
     let at = Atomics.load(i32, TAIL);
     const n = bytes.length;
     at = this.#write(at, new Uint8Array([n, n >>> 8, n >>> 16, n >>> 24]));
     at = this.#write(at, bytes);
-    Atomics.store(i32, TAIL, at);
-    Atomics.store(i32, USED, used + need);
-    Atomics.store(i32, COUNT, count + 1);
-    Atomics.add(i32, PUTS, 1);
+    this.#commit(Atomics.load(i32, HEAD), at, used + need, count + 1, PUTS);
     unlock(i32, MUTEX);
     Atomics.notify(i32, PUTS);
     return undefined;
@@ -347,14 +377,52 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     at = (at + PREFIX) % this.#capacity;
     const n = (prefix[0]! | prefix[1]! << 8 | prefix[2]! << 16 | prefix[3]! << 24) >>> 0;
     const bytes = this.#read(at, n);
-    Atomics.store(i32, HEAD, (at + n) % this.#capacity);
-    Atomics.store(i32, USED, Atomics.load(i32, USED) - PREFIX - n);
-    Atomics.store(i32, COUNT, count - 1);
-    Atomics.add(i32, GETS, 1);
+    const used = Atomics.load(i32, USED) - PREFIX - n;
+    this.#commit((at + n) % this.#capacity, Atomics.load(i32, TAIL), used, count - 1, GETS);
     unlock(i32, MUTEX);
     Atomics.notify(i32, GETS);
     return bytes;
   }
+
+  /**
+   * Under the mutex: moves the ring to its new state through the journal, and bumps `seq` (PUTS
+   * or GETS) for the other side's sleepers.
+   */
+  #commit(head: number, tail: number, used: number, count: number, seq: number): void {
+    const i32 = this.#i32;
+    Atomics.store(i32, J_HEAD, head);
+    Atomics.store(i32, J_TAIL, tail);
+    Atomics.store(i32, J_USED, used);
+    Atomics.store(i32, J_COUNT, count);
+    Atomics.store(i32, JOURNAL, 1);
+    this.#apply();
+    Atomics.store(i32, JOURNAL, 0);
+    Atomics.add(i32, seq, 1);
+  }
+
+  #apply(): void {
+    const i32 = this.#i32;
+    Atomics.store(i32, HEAD, Atomics.load(i32, J_HEAD));
+    Atomics.store(i32, TAIL, Atomics.load(i32, J_TAIL));
+    testHooks.inside?.("committing");
+    Atomics.store(i32, USED, Atomics.load(i32, J_USED));
+    Atomics.store(i32, COUNT, Atomics.load(i32, J_COUNT));
+  }
+
+  /**
+   * Run by whoever takes the mutex over from a thread that died holding it: a change it had
+   * journalled is applied again in full; one it had not is dropped (bytes written past the tail
+   * are never read).
+   */
+  readonly #repair = (): void => {
+    if (Atomics.load(this.#i32, JOURNAL) === 1) this.#apply();
+    Atomics.store(this.#i32, JOURNAL, 0);
+    // Either side may have been waiting on the change.
+    Atomics.add(this.#i32, PUTS, 1);
+    Atomics.add(this.#i32, GETS, 1);
+    Atomics.notify(this.#i32, PUTS);
+    Atomics.notify(this.#i32, GETS);
+  };
 
   #write(at: number, bytes: Uint8Array): number {
     const first = Math.min(bytes.length, this.#capacity - at);

@@ -21,7 +21,7 @@ const PATHS = [
  * What needs nats-server: the distributed tests (README's distributed sample among them, in
  * tests/distributed/readme_test.ts) and the doc examples of distributed/.
  */
-const NEEDS_NATS = ["distributed/", "tests/distributed/"];
+const NEEDS_NATS = ["distributed/", "tests/distributed/", "tests/observe/distributed/"];
 
 function env(name: string): string | undefined {
   try {

@@ -8,6 +8,7 @@ import * as actors from "../actors/mod.ts";
 import * as sync from "../sync/mod.ts";
 import * as distributed from "../distributed/mod.ts";
 import * as worker from "../distributed/worker.ts";
+import * as observe from "../observe/mod.ts";
 import * as oldExecutorErrors from "../executors/errors.ts";
 import * as barrier from "../sync/barrier.ts";
 import * as sharedQueue from "../sync/shared_queue.ts";
@@ -101,6 +102,10 @@ Deno.test("./distributed exports the errors its executor throws", () => {
 Deno.test("./worker exports the errors its tasks see", () => {
   assert.deepEqual(errorExports(worker), ["CancelledError", "TimeoutError", "WorkerCrashedError"]);
   sameClasses(worker);
+});
+
+Deno.test("./observe throws no error of the library's own, and exports none", () => {
+  assert.deepEqual(errorExports(observe), []);
 });
 
 Deno.test("the modules errors used to live in still export them", () => {

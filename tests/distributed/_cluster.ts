@@ -46,7 +46,8 @@ export class Cluster {
     return this.server.url;
   }
 
-  addWorker(): Spawned {
+  /** Starts one more worker process, with more `args` and `env` when given. */
+  addWorker(extra: { args?: string[]; env?: Record<string, string> } = {}): Spawned {
     const worker = spawnWorker({
       url: this.server.url,
       queue: "default",
@@ -58,6 +59,7 @@ export class Cluster {
       ackWait: this.options.ackWait,
       // The start and stop lines of the workers stay out of the test log.
       quiet: true,
+      ...extra,
     });
     this.workers.push(worker);
     return worker;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { DistributedExecutor, ExecutorBase } from "../../distributed/mod.ts";
 
-Deno.test("DistributedExecutor() reads the deprecated workers and maxAttempts, refusing them with their new names", () => {
+Deno.test("DistributedExecutor() reads the deprecated workers, refusing it with maxWorkers", () => {
   assert.throws(
     () => new DistributedExecutor({ servers: "nats://x", workers: 1, maxWorkers: 1 }),
     (error: unknown) =>
@@ -10,12 +10,8 @@ Deno.test("DistributedExecutor() reads the deprecated workers and maxAttempts, r
       /'workers' and 'maxWorkers' are the same option: give one/.test(error.message),
   );
   assert.throws(
-    () => new DistributedExecutor({ servers: "nats://x", maxAttempts: 2, maxDeliveries: 2 }),
-    /'maxAttempts' and 'maxDeliveries' are the same option/,
-  );
-  assert.throws(
-    () => new DistributedExecutor({ servers: "nats://x", maxDeliveries: 0 }),
-    /'maxDeliveries' must be a positive integer: received 0/,
+    () => new DistributedExecutor({ servers: "nats://x", maxWorkers: 0 }),
+    /'maxWorkers' must be a positive integer: received 0/,
   );
   assert.throws(
     () => new DistributedExecutor({ servers: "nats://x", workers: 0 }),

@@ -16,7 +16,7 @@ import {
   pid,
   startSleep,
 } from "../fixtures/process_tasks.ts";
-import { errorOf, ROOT, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
@@ -243,28 +243,31 @@ Deno.test({
   name: "ProcessPoolExecutor passes a permission granted for some paths only on to its processes",
   ignore: !LINUX,
   fn: async () => {
-    const inside = await Deno.makeTempFile({ dir: "/tmp" });
-    const outsideDir = await Deno.makeTempDir({ dir: new URL(".", ROOT).pathname });
+    // Two directories of their own, wherever the checkout and the temporary directory are: the
+    // program may read the first only.
+    const insideDir = await Deno.makeTempDir();
+    const outsideDir = await Deno.makeTempDir();
+    const inside = `${insideDir}/file`;
     const outside = `${outsideDir}/file`;
     try {
-      await Deno.writeTextFile(inside, "in /tmp");
+      await Deno.writeTextFile(inside, "granted");
       await Deno.writeTextFile(outside, "elsewhere");
       const run = await runDeno([
         "run",
         "--no-prompt",
         "--allow-run",
         "--allow-net=127.0.0.1",
-        "--allow-read=/tmp",
+        `--allow-read=${insideDir}`,
         new URL("process_inherit.ts", SCRIPTS).pathname,
         inside,
         outside,
       ]);
       assert.equal(run.code, 0, run.stderr);
       const [first, second] = run.stdout.split("\n");
-      assert.equal(first, `read ${inside}: in /tmp`);
+      assert.equal(first, `read ${inside}: granted`);
       assert.match(second!, new RegExp(`^refused ${outside}: Requires read access`));
     } finally {
-      await Deno.remove(inside);
+      await Deno.remove(insideDir, { recursive: true });
       await Deno.remove(outsideDir, { recursive: true });
     }
   },

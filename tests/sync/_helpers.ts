@@ -21,3 +21,20 @@ export async function until(predicate: () => boolean, what: string, ms = 10_000)
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+/**
+ * The async form of {@linkcode until}: waits until `check()` resolves true, asking again every
+ * few milliseconds. For a fact that settles on its own after an event the test observed, such as
+ * Deno letting go of a dead worker's Web Locks a little after the pool saw it end.
+ */
+export async function untilAsync(
+  check: () => Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}

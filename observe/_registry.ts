@@ -1,0 +1,69 @@
+// Finds the core behind each public executor and installs one recorder on it, once.
+
+import { clusterOf, observableOf, type ObservedCluster } from "../executors/_observe.ts";
+import { Recorder } from "./_recorder.ts";
+
+/**
+ * The executors to observe: a record names them (`{ cpu: pool }`); in a list each is named after
+ * its `name` option, or its class when it has none.
+ */
+export type Executors = Record<string, object> | Iterable<object>;
+
+/** An executor with its name and recorder. */
+export interface Observed {
+  name: string;
+  /** Its class name, e.g. `WorkerPoolExecutor`. */
+  kind: string;
+  executor: object;
+  recorder: Recorder;
+  /** A distributed executor's cluster, watched from its workers' heartbeats. */
+  cluster: ObservedCluster | undefined;
+}
+
+const recorders = new WeakMap<object, Recorder>();
+
+/** The recorder of `executor`, installed on first use. */
+export function recorderOf(executor: object, what: string): Recorder {
+  let recorder = recorders.get(executor);
+  if (recorder) return recorder;
+  const core = observableOf(executor);
+  if (!core) {
+    throw new TypeError(
+      `Cannot ${what} as 'executors' must hold executors of this library: received ${
+        Object.prototype.toString.call(executor)
+      }`,
+    );
+  }
+  recorder = new Recorder(core);
+  // Futures settled are counted by the executor's stats() where it has them.
+  const stats = (executor as { stats?(): { futures?: unknown } }).stats?.();
+  recorder.countTasks = stats?.futures === undefined;
+  core.observer = recorder;
+  // A cluster's workers joining and leaving are changes too (the dashboard sends an update).
+  const cluster = clusterOf(executor);
+  if (cluster) cluster.onChange = () => recorder.onChange?.();
+  recorders.set(executor, recorder);
+  return recorder;
+}
+
+/** Resolves `executors` to named, recorded executors. */
+export function observeAll(executors: Executors, what: string): Observed[] {
+  if (executors === null || typeof executors !== "object") {
+    throw new TypeError(
+      `Cannot ${what} as 'executors' must be a list or a record of executors: received ${
+        String(executors)
+      }`,
+    );
+  }
+  const entries: [string | undefined, object][] = Symbol.iterator in executors
+    ? [...(executors as Iterable<object>)].map((e) => [undefined, e])
+    : Object.entries(executors);
+  return entries.map(([name, executor]) => {
+    const recorder = recorderOf(executor, what);
+    const label = recorder.core.label;
+    const kind = label.split(" ")[0]!;
+    const own = /'(.*)'$/.exec(label)?.[1];
+    const cluster = clusterOf(executor);
+    return { name: name ?? own ?? kind, kind, executor, recorder, cluster };
+  });
+}

@@ -1,0 +1,370 @@
+/**
+ * Prometheus metrics for executors: {@linkcode metricsHandler} serves them in the text exposition
+ * format 0.0.4 for `Deno.serve`, {@linkcode readMetrics} returns the same numbers as objects.
+ *
+ * The format is written here rather than with prom-client. Measured on this machine (Deno 2.9.6):
+ * recording an attempt (two histograms and a counter, labelled by executor) took prom-client
+ * about 850 ns and these counters about 15 ns; importing prom-client took 130–190 ms against
+ * 2–11 ms for this module; a scrape of four executors took about the same (0.15–0.25 ms). The
+ * numbers that `stats()` already keeps are read from it at scrape time, not recorded twice.
+ *
+ * @module
+ */
+
+import type { CircuitState, DomainCircuitStats } from "../executors/circuit_breaker.ts";
+
+/** How a task or an attempt ended. */
+export type Outcome = "completed" | "failed" | "cancelled";
+import { type Executors, observeAll, type Observed } from "./_registry.ts";
+import { BUCKETS } from "./_histogram.ts";
+
+export type { Executors } from "./_registry.ts";
+
+/** A histogram's cumulative counts (`le` is the upper bound in seconds, `+Inf` last). */
+export interface HistogramSnapshot {
+  /** Cumulative counts per upper bound. */
+  buckets: { le: string; count: number }[];
+  /** The sum of the observed values, in seconds. */
+  sum: number;
+  /** How many values were observed. */
+  count: number;
+}
+
+/** The numbers of one executor, as {@linkcode metricsHandler} serves them. */
+export interface ExecutorMetrics {
+  /** The `executor` label. */
+  executor: string;
+  /** Its class, e.g. `WorkerPoolExecutor`. */
+  kind: string;
+  /** Futures settled, by outcome. */
+  tasks: Record<Outcome, number>;
+  /** Attempts ended, by outcome: a retried task counts each attempt. */
+  attempts: Record<Outcome, number>;
+  /** Tasks waiting to start. */
+  queued: number;
+  /** Tasks running. */
+  running: number;
+  /**
+   * Workers by state (an AsyncPoolExecutor has none). `draining` workers are also `retiring`:
+   * those whose event loop answered, which finish their other tasks before they end.
+   */
+  workers: {
+    starting: number;
+    idle: number;
+    busy: number;
+    retiring: number;
+    draining: number;
+    spinning: number;
+  };
+  /** Workers replaced. */
+  restarts: number;
+  /** Run time of attempts, in seconds. */
+  duration: HistogramSnapshot;
+  /** Time attempts waited before they started, in seconds. */
+  wait: HistogramSnapshot;
+  /** Each domain's circuit: 0 closed, 1 half-open, 2 open. */
+  circuits: { domain: string; state: 0 | 1 | 2 }[];
+  /** For a DistributedExecutor: the cluster as this client sees it. */
+  cluster?: {
+    /** Workers whose heartbeat was heard within the expiry, by name. */
+    workers: string[];
+    /** Tasks in the queue's stream that no worker has taken (read from JetStream). */
+    streamDepth: number;
+    /** Deliveries after the first (a worker was lost, or gave a task back). */
+    redeliveries: number;
+  };
+}
+
+/** Options of {@linkcode readMetrics} and {@linkcode metricsHandler}. */
+export interface MetricsOptions {
+  /**
+   * A cluster worker whose heartbeat has not been heard for this long leaves `cluster.workers`,
+   * in ms. By default three of the worker's own heartbeat intervals (`--heartbeat`, 2 s).
+   * @default {6000}
+   */
+  workerExpiry?: number;
+}
+
+const CIRCUIT: Record<CircuitState, 0 | 1 | 2> = { closed: 0, halfOpen: 1, open: 2 };
+
+interface AnyStats {
+  queued?: number;
+  running?: number;
+  inFlight?: number;
+  redelivered?: number;
+  restarts?: number;
+  workers?: Partial<ExecutorMetrics["workers"]> & Record<string, unknown>;
+  futures?: { completed: number; failed: number; cancelled: number };
+}
+
+interface StatsSource {
+  stats?(): AnyStats;
+  circuitStats?(): Map<string, DomainCircuitStats>;
+}
+
+function snapshotOf(observed: Observed, options: MetricsOptions | undefined): ExecutorMetrics {
+  const { recorder, executor, name, kind, cluster } = observed;
+  const source = executor as StatsSource;
+  const stats = source.stats?.() ?? {};
+  const workers = { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 };
+  const distributed = stats.redelivered !== undefined;
+  if (!distributed && stats.workers) {
+    for (const key of Object.keys(workers) as (keyof typeof workers)[]) {
+      const n = stats.workers[key];
+      if (typeof n === "number") workers[key] = n;
+    }
+  }
+  const circuits: ExecutorMetrics["circuits"] = [];
+  for (const [domain, circuit] of source.circuitStats?.() ?? []) {
+    circuits.push({ domain, state: CIRCUIT[circuit.state] });
+  }
+  const metrics: ExecutorMetrics = {
+    executor: name,
+    kind,
+    tasks: stats.futures ? { ...stats.futures } : { ...recorder.tasks },
+    attempts: { ...recorder.attempts },
+    queued: stats.queued ?? 0,
+    running: stats.running ?? stats.inFlight ?? 0,
+    workers,
+    restarts: stats.restarts ?? 0,
+    duration: histogram(recorder.duration),
+    wait: histogram(recorder.wait),
+    circuits,
+  };
+  if (distributed) {
+    if (cluster && options?.workerExpiry !== undefined) cluster.expiry = options.workerExpiry;
+    const alive = cluster?.workers() ?? [];
+    recorder.syncCluster(alive);
+    for (const worker of alive) {
+      if (worker.running > 0) workers.busy++;
+      else workers.idle++;
+    }
+    metrics.cluster = {
+      workers: alive.map((w) => w.name),
+      // Read from JetStream at most once per snapshot; until the first answer, what this client
+      // has published and no worker has started.
+      streamDepth: cluster?.streamDepth() ?? stats.queued ?? 0,
+      redeliveries: stats.redelivered ?? 0,
+    };
+  }
+  return metrics;
+}
+
+function histogram(h: import("./_histogram.ts").Histogram): HistogramSnapshot {
+  return { buckets: h.cumulative(), sum: h.sum, count: h.count };
+}
+
+/**
+ * The numbers {@linkcode metricsHandler} serves, as objects: one entry per executor.
+ *
+ * @param executors a record (`{ cpu: pool }`, the key is the `executor` label) or a list
+ * @param options see {@linkcode MetricsOptions}
+ * @returns a snapshot per executor
+ * @throws {TypeError} when an entry is not an executor of this library
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * readMetrics([io]); // starts recording
+ * await io.submit(() => 42);
+ * const [m] = readMetrics([io]);
+ * assert.equal(m!.executor, "io");
+ * assert.equal(m!.tasks.completed, 1);
+ * assert.equal(m!.duration.count, 1);
+ * ```
+ */
+export function readMetrics(executors: Executors, options?: MetricsOptions): ExecutorMetrics[] {
+  return observeAll(executors, "read metrics").map((o) => snapshotOf(o, options));
+}
+
+/**
+ * Formats snapshots in the Prometheus text exposition format 0.0.4.
+ *
+ * @param metrics snapshots from {@linkcode readMetrics}
+ * @returns the text, one `# HELP` and `# TYPE` per metric family
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { formatMetrics, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const text = formatMetrics(readMetrics([io]));
+ * assert.match(text, /^concurrent_futures_tasks_queued\{executor="io"\} 0$/m);
+ * ```
+ */
+export function formatMetrics(metrics: ExecutorMetrics[]): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, lines: string[]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  };
+  const sample = (name: string, labels: Record<string, string>, value: number) =>
+    `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(",")}} ${
+      number(value)
+    }`;
+  const P = "concurrent_futures_";
+  const each = (f: (m: ExecutorMetrics) => string[]) => metrics.flatMap(f);
+  const outcomes = (key: "tasks" | "attempts") =>
+    each((m) =>
+      (["completed", "failed", "cancelled"] as const).map((outcome) =>
+        sample(`${P}${key}_total`, { executor: m.executor, outcome }, m[key][outcome])
+      )
+    );
+  family(`${P}tasks_total`, "counter", "Tasks settled, by outcome.", outcomes("tasks"));
+  family(
+    `${P}attempts_total`,
+    "counter",
+    "Attempts ended, by outcome; retries count each attempt.",
+    outcomes("attempts"),
+  );
+  family(
+    `${P}tasks_queued`,
+    "gauge",
+    "Tasks waiting to start.",
+    each((m) => [sample(`${P}tasks_queued`, { executor: m.executor }, m.queued)]),
+  );
+  family(
+    `${P}tasks_running`,
+    "gauge",
+    "Tasks running.",
+    each((m) => [sample(`${P}tasks_running`, { executor: m.executor }, m.running)]),
+  );
+  family(
+    `${P}workers`,
+    "gauge",
+    "Workers by state (draining workers are retiring ones that finish their other tasks).",
+    each((m) =>
+      Object.entries(m.workers).map(([state, n]) =>
+        sample(`${P}workers`, { executor: m.executor, state }, n)
+      )
+    ),
+  );
+  for (
+    const [key, name, help] of [
+      ["duration", "task_duration_seconds", "Run time of attempts."],
+      ["wait", "task_wait_seconds", "Time attempts waited in the queue before they started."],
+    ] as const
+  ) {
+    family(
+      `${P}${name}`,
+      "histogram",
+      help,
+      each((m) => [
+        ...m[key].buckets.map(({ le, count }) =>
+          sample(`${P}${name}_bucket`, { executor: m.executor, le }, count)
+        ),
+        sample(`${P}${name}_sum`, { executor: m.executor }, m[key].sum),
+        sample(`${P}${name}_count`, { executor: m.executor }, m[key].count),
+      ]),
+    );
+  }
+  family(
+    `${P}worker_restarts_total`,
+    "counter",
+    "Workers replaced after a crash, a stopped task or maxTasksPerWorker.",
+    each((m) => [sample(`${P}worker_restarts_total`, { executor: m.executor }, m.restarts)]),
+  );
+  family(
+    `${P}circuit_state`,
+    "gauge",
+    "Each domain's circuit: 0 closed, 1 half-open, 2 open.",
+    each((m) =>
+      m.circuits.map((c) =>
+        sample(`${P}circuit_state`, { executor: m.executor, domain: c.domain }, c.state)
+      )
+    ),
+  );
+  const clusters = metrics.filter((m) => m.cluster);
+  if (clusters.length > 0) {
+    const of = (m: ExecutorMetrics) => m.cluster!;
+    family(
+      `${P}cluster_workers`,
+      "gauge",
+      "Cluster workers heard of within the heartbeat expiry.",
+      clusters.map((m) =>
+        sample(`${P}cluster_workers`, { executor: m.executor }, of(m).workers.length)
+      ),
+    );
+    family(
+      `${P}cluster_worker_up`,
+      "gauge",
+      "1 for each cluster worker heard of within the heartbeat expiry.",
+      clusters.flatMap((m) =>
+        of(m).workers.map((worker) =>
+          sample(`${P}cluster_worker_up`, { executor: m.executor, worker }, 1)
+        )
+      ),
+    );
+    family(
+      `${P}stream_depth`,
+      "gauge",
+      "Tasks in the stream that no worker has started.",
+      clusters.map((m) => sample(`${P}stream_depth`, { executor: m.executor }, of(m).streamDepth)),
+    );
+    family(
+      `${P}redeliveries_total`,
+      "counter",
+      "Deliveries of a task after the first.",
+      clusters.map((m) =>
+        sample(`${P}redeliveries_total`, { executor: m.executor }, of(m).redeliveries)
+      ),
+    );
+  }
+  return out.join("\n") + "\n";
+}
+
+/**
+ * A request handler for `Deno.serve` that answers every request with the executors' metrics in
+ * the Prometheus text format 0.0.4. Recording starts when it is created.
+ *
+ * @param executors a record (`{ cpu: pool }`, the key is the `executor` label) or a list
+ * @param options see {@linkcode MetricsOptions}
+ * @returns the handler
+ * @throws {TypeError} when an entry is not an executor of this library
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerPoolExecutor } from "@concurrent/futures";
+ * import { metricsHandler } from "@concurrent/futures/observe";
+ *
+ * await using cpu = new WorkerPoolExecutor({ maxWorkers: 1 });
+ * const handler = metricsHandler({ cpu });
+ * await cpu.submit((n: number) => n * 2, 21);
+ * const text = await handler(new Request("http://localhost/metrics")).text();
+ * assert.match(text, /^concurrent_futures_tasks_total\{executor="cpu",outcome="completed"\} 1$/m);
+ * // In a program: Deno.serve({ hostname: "127.0.0.1", port: 9464 }, handler);
+ * ```
+ */
+export function metricsHandler(
+  executors: Executors,
+  options?: MetricsOptions,
+): (request: Request) => Response {
+  const observed = observeAll(executors, "serve metrics");
+  return () =>
+    new Response(formatMetrics(observed.map((o) => snapshotOf(o, options))), {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+}
+
+/** @internal the snapshot of one observed executor (the dashboard uses it). */
+export { snapshotOf };
+
+/** The histogram bucket bounds, in seconds. */
+export const HISTOGRAM_BUCKETS: readonly number[] = BUCKETS;
+
+function escape(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+function number(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}

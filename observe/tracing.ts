@@ -1,0 +1,170 @@
+/**
+ * OpenTelemetry traces for executors, through `@opentelemetry/api`: a no-op unless the program
+ * turns OpenTelemetry on (with Deno's own exporter: `OTEL_DENO=true`).
+ *
+ * @module
+ */
+
+import type { Context, Span, Tracer } from "@opentelemetry/api";
+import type { Job, Task } from "../executors/_task.ts";
+import { outcomeOf } from "../future/_hooks.ts";
+import { type Executors, observeAll } from "./_registry.ts";
+import { fnName, now, type Sink } from "./_recorder.ts";
+
+/** Options of {@linkcode traceExecutors}. */
+export interface TraceOptions {
+  /**
+   * The tracer name.
+   * @default {"@concurrent/futures"}
+   */
+  tracerName?: string;
+}
+
+interface AttemptState {
+  span: Span;
+  queuedAt: number;
+  worker: string | undefined;
+  runMs: number | undefined;
+}
+
+/**
+ * Traces every task of `executors`: one span per task (from `submit()` to its settled future),
+ * the child of the span that is active where `submit()` is called, and under it one span per
+ * attempt (from queued to ended, with `concurrent_futures.worker`, `.attempt`, `.queue_ms` and
+ * `.outcome`) and, when the worker reports its run time, a `run` span for the time the task ran
+ * on that worker. Spans are named after the executor and the task function.
+ *
+ * Workers do not load `@opentelemetry/api` (an npm import costs each worker ~30 ms of start-up):
+ * the worker's part is recorded on the host, from the run time the worker reports.
+ *
+ * @param executors a record (`{ cpu: pool }`) or a list of executors
+ * @param options see {@linkcode TraceOptions}
+ * @returns resolves once tracing is on (it loads `@opentelemetry/api`)
+ * @throws {TypeError} when an entry is not an executor of this library
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { traceExecutors } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * await traceExecutors([io]); // spans are exported when the program runs with OTEL_DENO=true
+ * assert.equal(await io.submit(() => 7), 7);
+ * ```
+ */
+export async function traceExecutors(executors: Executors, options?: TraceOptions): Promise<void> {
+  const observed = observeAll(executors, "trace executors");
+  const api = await import("@opentelemetry/api");
+  const tracer = api.trace.getTracer(options?.tracerName ?? "@concurrent/futures");
+  for (const { name, recorder } of observed) {
+    if (recorder.sinks.some((sink) => sink instanceof TaskTracer)) continue;
+    recorder.sinks.push(new TaskTracer(api, tracer, name));
+  }
+}
+
+type Api = typeof import("@opentelemetry/api");
+
+class TaskTracer implements Sink {
+  readonly #api: Api;
+  readonly #tracer: Tracer;
+  readonly #executor: string;
+  readonly #tasks = new Map<Task, { span: Span; context: Context }>();
+  readonly #jobs = new Map<Job, AttemptState>();
+
+  constructor(api: Api, tracer: Tracer, executor: string) {
+    this.#api = api;
+    this.#tracer = tracer;
+    this.#executor = executor;
+  }
+
+  submitted(task: Task): void {
+    const api = this.#api;
+    const parent = api.context.active();
+    const span = this.#tracer.startSpan(`${this.#executor} ${fnName(task.fn)}`, {
+      kind: api.SpanKind.PRODUCER,
+      attributes: {
+        "concurrent_futures.executor": this.#executor,
+        "concurrent_futures.function": fnName(task.fn),
+        "concurrent_futures.kind": task.kind,
+      },
+    }, parent);
+    this.#tasks.set(task, { span, context: api.trace.setSpan(parent, span) });
+  }
+
+  queued(job: Job): void {
+    const task = this.#tasks.get(job.task);
+    if (!task) return;
+    const span = this.#tracer.startSpan(`${this.#executor} ${fnName(job.fn)} attempt`, {
+      attributes: { "concurrent_futures.attempt": job.attempt },
+    }, task.context);
+    this.#jobs.set(job, { span, queuedAt: now(), worker: undefined, runMs: undefined });
+    // The attempt's context goes with it to the worker (a Web Worker, a process, or over NATS).
+    const sc = span.spanContext();
+    if (this.#api.trace.isSpanContextValid(sc)) {
+      job.task.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
+    }
+  }
+
+  started(job: Job, worker: string | undefined): void {
+    const state = this.#jobs.get(job);
+    if (!state) return;
+    if (state.worker === undefined) {
+      state.span.setAttribute("concurrent_futures.queue_ms", now() - state.queuedAt);
+    }
+    state.worker = worker ?? "event loop";
+    state.span.setAttribute("concurrent_futures.worker", state.worker);
+    state.span.addEvent("started", { "concurrent_futures.worker": state.worker });
+  }
+
+  ran(job: Job, ms: number): void {
+    const state = this.#jobs.get(job);
+    if (state) state.runMs = ms;
+  }
+
+  ended(job: Job, ok: boolean, error: unknown): void {
+    const state = this.#jobs.get(job);
+    if (!state) return;
+    this.#jobs.delete(job);
+    const api = this.#api;
+    const end = now();
+    const outcome = ok ? "completed" : job.started ? "failed" : "cancelled";
+    state.span.setAttribute("concurrent_futures.outcome", outcome);
+    if (state.runMs !== undefined && state.worker !== undefined) {
+      // The worker's part, from the run time it reported: workers do not load the OTel API.
+      const run = this.#tracer.startSpan(`run ${fnName(job.fn)} on ${state.worker}`, {
+        kind: api.SpanKind.CONSUMER,
+        startTime: end - state.runMs,
+        attributes: {
+          "concurrent_futures.worker": state.worker,
+          "concurrent_futures.attempt": job.attempt,
+        },
+      }, api.trace.setSpan(api.context.active(), state.span));
+      run.end(end);
+    }
+    if (!ok) fail(api, state.span, error);
+    state.span.end(end);
+  }
+
+  settled(task: Task): void {
+    const state = this.#tasks.get(task);
+    if (!state) return;
+    this.#tasks.delete(task);
+    const future = task.future;
+    const failed = !future.cancelled() && outcomeOf(future).failed;
+    state.span.setAttribute(
+      "concurrent_futures.outcome",
+      future.cancelled() ? "cancelled" : failed ? "failed" : "completed",
+    );
+    if (failed) fail(this.#api, state.span, outcomeOf(future).error);
+    state.span.end();
+  }
+}
+
+function fail(api: Api, span: Span, error: unknown): void {
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({
+    code: api.SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Cluster, TASKS } from "./_cluster.ts";
+import { DistributedWorker, parseWorkerArgs } from "../../distributed/worker.ts";
+import { echoBig } from "../fixtures/distributed_tasks.ts";
+
+async function streamConfigs(url: string) {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const get = async (name: string) => (await jsm.streams.info(name)).config;
+    return {
+      tasks: await get("FUTS_TASKS"),
+      results: await get("KV_futs_results"),
+      blobs: await get("OBJ_futs_blobs").catch(() => undefined),
+      consumer: (await jsm.consumers.info("FUTS_TASKS", "workers_default")).config,
+    };
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test("DistributedExecutor.ready() rejects naming the setting, the value in place and the one asked for when workers created the queue with others", async () => {
+  const cluster = await Cluster.start({ workers: 0 });
+  // The worker, started first, creates everything with its own settings.
+  const worker = await DistributedWorker.start(
+    parseWorkerArgs(["--nats", cluster.url, "--modules", TASKS, "--ack-wait", "1000"]),
+  );
+  try {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ resultTtl: 60_000 }, /'FUTS_TASKS'.*'resultTtl' is 3600000 .* asked for 60000/],
+      [{ ackWait: 5_000 }, /'workers_default'.*'ackWait' is 1000 .* asked for 5000/],
+      [{ storage: "memory" }, /'storage' is "file" .* asked for "memory"/],
+      [{ maxInFlight: 7 }, /'maxInFlight' is 1000 .* asked for 7/],
+      [{ maxDeliveries: 4 }, /'maxDeliveries' is 10 .* asked for 4/],
+      [{ streamMaxMessages: 99 }, /'streamMaxMessages' is 1000000 .* asked for 99/],
+    ];
+    for (const [options, message] of cases) {
+      await using executor = cluster.executor({ ackWait: undefined, ...options });
+      await assert.rejects(executor.ready(), message);
+    }
+    // Without settings of its own, a client takes the queue as it is.
+    await using plain = cluster.executor({ ackWait: undefined });
+    await plain.ready();
+  } finally {
+    await worker.stop();
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedWorker.start() refuses settings that differ from the queue a client created, and the client's settings reach every store", async () => {
+  const cluster = await Cluster.start({ workers: 0, ackWait: 2_000 });
+  try {
+    await using executor = cluster.executor({
+      resultTtl: 120_000,
+      maxInFlight: 50,
+      maxDeliveries: 6,
+      storage: "memory",
+      payloadThreshold: 1024,
+    });
+    await executor.ready();
+    const options = parseWorkerArgs([
+      "--nats",
+      cluster.url,
+      "--modules",
+      TASKS,
+      "--concurrency",
+      "1",
+      "--result-ttl",
+      "60000",
+    ]);
+    await assert.rejects(
+      DistributedWorker.start(options),
+      /'resultTtl' is 120000 and this worker asked for 60000/,
+    );
+    await assert.rejects(
+      DistributedWorker.start({ ...options, resultTtl: undefined, storage: "file" }),
+      /'storage' is "memory" and this worker asked for "file"/,
+    );
+    // The same settings, or none, are fine.
+    const worker = await DistributedWorker.start({
+      ...options,
+      resultTtl: 120_000,
+      storage: "memory",
+      maxInFlight: 50,
+      maxDeliveries: 6,
+    });
+    try {
+      // A large argument goes through the object store, which the client creates.
+      const input = new Uint8Array(4096).fill(1);
+      const out = await executor.submit(echoBig, input, 1);
+      assert.equal(out[0], 2);
+    } finally {
+      await worker.stop();
+    }
+    const configs = await streamConfigs(cluster.url);
+    assert.equal(configs.tasks.max_age, 120_000 * 1e6);
+    assert.equal(configs.tasks.storage, "memory");
+    assert.equal(configs.results.max_age, 120_000 * 1e6);
+    assert.equal(configs.results.storage, "memory");
+    assert.equal(configs.blobs?.max_age, 120_000 * 1e6);
+    assert.equal(configs.blobs?.storage, "memory");
+    assert.equal(configs.consumer.max_ack_pending, 50);
+    assert.equal(configs.consumer.max_deliver, 6);
+    assert.equal(configs.consumer.ack_wait, 2_000 * 1e6);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("parseWorkerArgs() reads the JetStream settings and names a bad one", () => {
+  const options = parseWorkerArgs([
+    "--replicas",
+    "3",
+    "--storage",
+    "memory",
+    "--result-ttl",
+    "5000",
+    "--max-in-flight",
+    "8",
+    "--max-deliveries",
+    "4",
+    "--stream-max-messages",
+    "100",
+  ]);
+  assert.equal(options.replicas, 3);
+  assert.equal(options.storage, "memory");
+  assert.equal(options.resultTtl, 5000);
+  assert.equal(options.maxInFlight, 8);
+  assert.equal(options.maxDeliveries, 4);
+  assert.equal(options.streamMaxMessages, 100);
+  assert.throws(() => parseWorkerArgs(["--replicas", "two"]), /'--replicas'.*received two/);
+  assert.throws(() => parseWorkerArgs(["--storage", "disk"]), /'--storage'.*received disk/);
+});

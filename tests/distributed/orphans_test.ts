@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { Cluster } from "./_cluster.ts";
+import { busy, gated } from "../fixtures/distributed_tasks.ts";
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // A zombie (state Z) has ended; it only waits for its parent to collect it.
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true once `pid` has ended, false if it still runs after `ms`. */
+async function ends(pid: number, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (alive(pid)) {
+    if (performance.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+Deno.test("DistributedWorker's task process ends when the worker process is SIGKILLed mid-task", async () => {
+  const cluster = await Cluster.start({ workers: 1 });
+  try {
+    await using executor = cluster.executor();
+    const future = executor.submit(gated, cluster.scratch, "o", 1);
+    const [[child, parent]] = await cluster.waitRuns("o") as [[number, number]];
+    assert.equal(parent, cluster.workers[0]!.pid);
+    cluster.workers[0]!.kill("SIGKILL");
+    await cluster.workers[0]!.status;
+    const ended = await ends(child, 10_000);
+    // The task runs again on another worker.
+    cluster.release("o");
+    cluster.addWorker();
+    assert.equal(await future, 1);
+    assert(ended, `task process ${child} still ran 10 s after its worker died`);
+  } finally {
+    await cluster.close();
+  }
+});
+
+// A task that never yields cannot notice that its worker is gone: the process pool ends its
+// processes with their parent.
+Deno.test({
+  name: "DistributedWorker's busy task process ends when the worker process is SIGKILLed mid-task",
+  fn: async () => {
+    const cluster = await Cluster.start({ workers: 1 });
+    try {
+      await using executor = cluster.executor();
+      const future = executor.with({ timeout: 3_000 }).submit(busy, cluster.scratch, "b");
+      const [[child]] = await cluster.waitRuns("b") as [[number, number]];
+      cluster.workers[0]!.kill("SIGKILL");
+      await cluster.workers[0]!.status;
+      const ended = await ends(child, 10_000);
+      // It runs again on a new worker, which ends it at its timeout.
+      cluster.addWorker();
+      await future.exception();
+      assert(ended, `task process ${child} still ran 10 s after its worker died`);
+    } finally {
+      await cluster.close();
+    }
+  },
+});

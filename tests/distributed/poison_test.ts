@@ -1,0 +1,92 @@
+// The recovery paths after a worker crash, reached on purpose with FUTURES_WORKER_FAULT (see
+// distributed/_faults.ts), with workers under a supervisor that starts them again as systemd's
+// Restart=always would.
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Cluster } from "./_cluster.ts";
+import { WorkerCrashedError } from "../../distributed/mod.ts";
+import { add, counted, square } from "../fixtures/distributed_tasks.ts";
+
+/** Keeps one worker process running with `env`, starting it again each time it exits. */
+function supervise(
+  cluster: Cluster,
+  env: Record<string, string>,
+): { starts: number; stop(): void } {
+  const state = { starts: 0, stopped: false, stop: () => state.stopped = true };
+  const run = () => {
+    if (state.stopped) return;
+    state.starts++;
+    cluster.addWorker({ env }).status.then(run);
+  };
+  run();
+  return state;
+}
+
+async function streamEmpty(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    while ((await jsm.streams.info("FUTS_TASKS")).state.messages > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task that crashes its worker on receipt, after maxDeliveries, and the queue goes on", async () => {
+  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-after-receive:square" });
+  try {
+    await using executor = cluster.executor({ maxDeliveries: 3, maxAttempts: 5 });
+    const poison = executor.submit(square, 3);
+    const error = await poison.exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.match(error.message, /delivery limit/);
+    // Each delivery took a worker down.
+    assert(supervisor.starts >= 4, `${supervisor.starts} worker starts`);
+    assert.equal(await executor.submit(add, 2, 3), 5);
+    assert.equal(executor.stats().failed, 1);
+    await streamEmpty(cluster.url);
+  } finally {
+    supervisor.stop();
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task whose workers crash before starting it, after maxAttempts", async () => {
+  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-before-start:square" });
+  try {
+    await using executor = cluster.executor({ maxAttempts: 2 });
+    const error = await executor.submit(square, 3).exception();
+    assert(error instanceof WorkerCrashedError);
+    assert.match(error.message, /poison/);
+    assert.equal(supervisor.starts, 3);
+    assert.equal(await executor.submit(add, 2, 3), 5);
+  } finally {
+    supervisor.stop();
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() settles once and runs once when the worker crashes after storing the outcome and before acking", async () => {
+  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  const supervisor = supervise(cluster, {
+    FUTURES_WORKER_FAULT: "crash-after-store-before-ack:counted",
+  });
+  try {
+    await using executor = cluster.executor();
+    assert.equal(await executor.submit(counted, cluster.scratch, 5), 5);
+    // The message comes back after the ack wait; the next worker only acknowledges it.
+    await streamEmpty(cluster.url);
+    assert.equal(cluster.runs("n5").length, 1);
+    assert.equal(supervisor.starts, 2);
+    assert.equal(executor.stats().completed, 1);
+  } finally {
+    supervisor.stop();
+    await cluster.close();
+  }
+});

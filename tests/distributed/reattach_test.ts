@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { Cluster } from "./_cluster.ts";
+import { Kvm } from "@nats-io/kv";
+import { connect } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import { add } from "../fixtures/distributed_tasks.ts";
+
+const SCRIPT = new URL("../fixtures/scripts/distributed_client.ts", import.meta.url);
+
+/** Runs the crashing client: returns its task ids once it printed them, after killing it. */
+async function crashedClient(cluster: Cluster, clientId: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", SCRIPT.href, cluster.url, cluster.scratch, clientId],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    let text = "";
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the client ended before printing its task ids: ${text}`);
+      text += value;
+    }
+    await reader.cancel();
+    return JSON.parse(text) as { held: string; done: string };
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+
+Deno.test("DistributedExecutor.futureOf() gives a client with the same clientId the outcomes of tasks a killed client submitted", async () => {
+  // Two lanes: the held task takes one, the other runs the rest.
+  const cluster = await Cluster.start({ workers: 1, concurrency: 2 });
+  try {
+    const ids = await crashedClient(cluster, "billing");
+    await using executor = cluster.executor({ clientId: "billing" });
+    // Finished before the crash: its stored outcome.
+    assert.equal(await executor.futureOf(ids.done), 6);
+    // Still running at the crash: it settles when the worker stores it.
+    const held = executor.futureOf<number>(ids.held);
+    assert.equal(executor.futureOf(ids.held), held);
+    assert(!held.done());
+    cluster.release("r");
+    assert.equal(await held, 41);
+    // Its own tasks never take the ids of the earlier run.
+    const own = executor.submit(add, 1, 1);
+    assert(![ids.held, ids.done].includes(executor.taskId(own)!));
+    assert.equal(executor.futureOf(executor.taskId(own)!), own);
+    assert.equal(await own, 2);
+    assert.equal(cluster.runs("n6").length, 1);
+    assert.equal(cluster.runs("r").length, 1);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.forget() removes a stored outcome nobody will read", async () => {
+  const cluster = await Cluster.start({ workers: 1 });
+  try {
+    await using executor = cluster.executor({ clientId: "reports" });
+    const future = executor.submit(add, 2, 2);
+    assert.equal(await future, 4);
+    const id = executor.taskId(future)!;
+    await executor.forget(id);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open("futs_results");
+      const entry = await kv.get(`reports.${id}`);
+      assert(entry === null || entry.operation !== "PUT");
+    } finally {
+      await nc.close();
+    }
+    assert.throws(() => executor.futureOf("a.b"), /'taskId' must be a task id: received "a.b"/);
+  } finally {
+    await cluster.close();
+  }
+});

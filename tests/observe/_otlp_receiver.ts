@@ -1,0 +1,93 @@
+// A local OTLP http/json receiver for the tracing tests, and a way to run a traced program as a
+// subprocess with Deno's exporter pointed at it. `GET /wait?span=NAME` answers once a span of that
+// name has arrived: a traced program asks it before it shuts down a pool whose processes are
+// killed at shutdown (their exporter would lose what it has not sent yet).
+
+import assert from "node:assert/strict";
+
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes?: { key: string; value: Record<string, unknown> }[];
+}
+
+/** The value of a span's attribute. */
+export const attribute = (span: OtlpSpan, key: string): unknown => {
+  const value = span.attributes?.find((a) => a.key === key)?.value;
+  return value && Object.values(value)[0];
+};
+
+/** Starts a receiver; `run(program)` runs a program traced to it and returns its stdout. */
+export function otlpReceiver(): AsyncDisposable & {
+  spans: OtlpSpan[];
+  run(program: URL): Promise<string>;
+  byName(name: string): OtlpSpan;
+} {
+  const spans: OtlpSpan[] = [];
+  const waiting = new Map<string, (() => void)[]>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      if (req.method === "GET" && url.pathname === "/wait") {
+        const name = url.searchParams.get("span")!;
+        if (!spans.some((s) => s.name === name)) {
+          const { promise, resolve } = Promise.withResolvers<void>();
+          waiting.set(name, [...waiting.get(name) ?? [], resolve]);
+          await promise;
+        }
+        return new Response("seen");
+      }
+      const body = await req.json();
+      for (const resource of body.resourceSpans ?? []) {
+        for (const scope of resource.scopeSpans ?? []) {
+          for (const span of scope.spans as OtlpSpan[]) {
+            spans.push(span);
+            for (const resolve of waiting.get(span.name) ?? []) resolve();
+            waiting.delete(span.name);
+          }
+        }
+      }
+      return Response.json({});
+    },
+  );
+  return {
+    spans,
+    async run(program: URL): Promise<string> {
+      // Deno exports what is left when a program exits, before the exit: once the child is done,
+      // the receiver has every span of the program itself.
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", program.pathname],
+        env: {
+          OTEL_DENO: "true",
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
+          // Pool processes and distributed workers send their spans soon after they end.
+          OTEL_BSP_SCHEDULE_DELAY: "50",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      return new TextDecoder().decode(output.stdout);
+    },
+    byName(name: string): OtlpSpan {
+      const span = spans.find((s) => s.name === name);
+      assert.ok(span, `span ${name} among ${spans.map((s) => s.name).join(", ")}`);
+      return span;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const resolvers of waiting.values()) for (const resolve of resolvers) resolve();
+      await server.shutdown();
+    },
+  };
+}
+
+/** In a traced program: waits (at most 20 s) until the receiver has a span named `name`. */
+export async function spanExported(name: string): Promise<void> {
+  const endpoint = Deno.env.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const url = `${endpoint}/wait?span=${encodeURIComponent(name)}`;
+  await (await fetch(url, { signal: AbortSignal.timeout(20_000) })).text();
+}

@@ -1,0 +1,26 @@
+// Run by tracing_test.ts with OTEL_DENO=true: a task submitted to a DistributedExecutor (embedded
+// server, one local worker process running tasks on Web Workers) inside a `request` span starts a
+// span of its own on the worker; the trace context travels in the message's NATS headers.
+import { trace } from "@opentelemetry/api";
+import { DistributedExecutor } from "../../../distributed/mod.ts";
+import { traceExecutors } from "../../../observe/mod.ts";
+import { spanExported } from "../_otlp_receiver.ts";
+
+const modules = [new URL("../_span_tasks.ts", import.meta.url)];
+await using cluster = new DistributedExecutor({
+  name: "cluster",
+  modules,
+  workers: 1,
+  isolation: "worker",
+});
+await traceExecutors([cluster]);
+const { innerSpan } = await import("../_span_tasks.ts");
+await trace.getTracer("test").startActiveSpan("request", async (span) => {
+  const traceId = await cluster.submit(innerSpan, "distributed");
+  if (traceId !== span.spanContext().traceId) {
+    throw new Error(`trace id ${traceId} is not ${span.spanContext().traceId}`);
+  }
+  // The worker process is stopped at shutdown: its span must be out before.
+  await spanExported("inner distributed");
+  span.end();
+});

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { NatsServer, spawnWorker } from "../../../distributed/_processes.ts";
+import { heartbeatSubject } from "../../../distributed/_heartbeat.ts";
+import { DistributedExecutor } from "../../../distributed/mod.ts";
+import { clusterOf } from "../../../executors/_observe.ts";
+import { readMetrics } from "../../../observe/mod.ts";
+import { until } from "./_until.ts";
+
+const TASKS = new URL("../../fixtures/distributed_tasks.ts", import.meta.url).href;
+
+function worker(url: string, name: string) {
+  return spawnWorker({
+    url,
+    queue: "default",
+    modules: [TASKS],
+    concurrency: 1,
+    isolation: "worker",
+    allowSource: false,
+    name,
+    quiet: true,
+    args: ["--heartbeat", "100"],
+  });
+}
+
+Deno.test("readMetrics() lists a distributed worker while it beats, and not once it is killed", async () => {
+  const server = await NatsServer.start();
+  const w1 = worker(server.url, "hb1");
+  try {
+    await using executor = new DistributedExecutor({ servers: server.url, modules: [TASKS] });
+    const expiry = { workerExpiry: 600 };
+    const names = () => readMetrics([executor], expiry)[0]!.cluster!.workers;
+    names(); // starts recording, and watching the cluster
+    const cluster = clusterOf(executor)!;
+    await until(cluster, () => names().includes("hb1"), "hb1 is listed");
+
+    // Idle, it stays: ten more beats (a second, beyond the expiry) and it is still listed.
+    const nc = await connect({ servers: server.url });
+    try {
+      let beats = 0;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      nc.subscribe(heartbeatSubject("default"), {
+        callback: () => {
+          if (++beats === 10) resolve();
+        },
+      });
+      await promise;
+    } finally {
+      await nc.close();
+    }
+    assert.deepEqual(names(), ["hb1"]);
+    assert.equal(readMetrics([executor], expiry)[0]!.workers.idle, 1);
+
+    // Killed, it sends no last beat: it leaves once its beats have been missing for the expiry.
+    w1.kill("SIGKILL");
+    await w1.status;
+    await until(cluster, () => !names().includes("hb1"), "hb1 leaves after the expiry");
+    assert.deepEqual(names(), []);
+  } finally {
+    w1.kill("SIGKILL");
+    await w1.status;
+    await server.destroy();
+  }
+});
+
+Deno.test("readMetrics() drops a distributed worker at once when it stops gracefully", async () => {
+  const server = await NatsServer.start();
+  const w1 = worker(server.url, "hb2");
+  try {
+    await using executor = new DistributedExecutor({ servers: server.url, modules: [TASKS] });
+    // An hour's expiry: only the worker's last beat can take it off the list.
+    const expiry = { workerExpiry: 3_600_000 };
+    const names = () => readMetrics([executor], expiry)[0]!.cluster!.workers;
+    names(); // starts recording, and watching the cluster
+    const cluster = clusterOf(executor)!;
+    await until(cluster, () => names().includes("hb2"), "hb2 is listed");
+    await w1.stop("SIGTERM");
+    await until(cluster, () => names().length === 0, "hb2 leaves as it stops");
+  } finally {
+    w1.kill("SIGKILL");
+    await w1.status;
+    await server.destroy();
+  }
+});

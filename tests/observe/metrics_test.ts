@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { AsyncPoolExecutor, ProcessPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
+import { formatMetrics, metricsHandler, readMetrics } from "../../observe/mod.ts";
+import { parsePrometheus, valueOf } from "./_prom_parser.ts";
+
+const NAMES = [
+  "concurrent_futures_tasks_total",
+  "concurrent_futures_attempts_total",
+  "concurrent_futures_tasks_queued",
+  "concurrent_futures_tasks_running",
+  "concurrent_futures_workers",
+  "concurrent_futures_task_duration_seconds",
+  "concurrent_futures_task_wait_seconds",
+  "concurrent_futures_worker_restarts_total",
+  "concurrent_futures_circuit_state",
+];
+
+async function scrape(handler: (request: Request) => Response) {
+  const response = handler(new Request("http://127.0.0.1/metrics"));
+  assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  return parsePrometheus(await response.text());
+}
+
+Deno.test("metricsHandler() serves every metric in the Prometheus text format, and counters move", async () => {
+  await using io = new AsyncPoolExecutor({
+    name: "io",
+    circuitBreaker: { threshold: 1, halfOpenAfter: 60_000 },
+  });
+  await using cpu = new WorkerPoolExecutor({ name: "cpu", maxWorkers: 2 });
+  const handler = metricsHandler([io, cpu]);
+  const before = await scrape(handler);
+  for (const name of NAMES) assert.ok(before.has(name), name);
+  assert.equal(before.get("concurrent_futures_tasks_total")!.type, "counter");
+  assert.equal(before.get("concurrent_futures_task_wait_seconds")!.type, "histogram");
+  const completed = { executor: "cpu", outcome: "completed" };
+  assert.equal(valueOf(before, "concurrent_futures_tasks_total", completed), 0);
+
+  await Promise.all([1, 2, 3].map((n) => cpu.submit((x: number) => x * 2, n)));
+  const retried = io.with({ retry: { maxAttempts: 3, retryOn: () => true, backoff: { max: 1 } } });
+  await retried.submit(() => Promise.reject(new Error("flaky"))).exception();
+  await io.with({ domain: "api.example" }).submit(() => {
+    throw new Error("down");
+  }).exception();
+
+  const after = await scrape(handler);
+  assert.equal(valueOf(after, "concurrent_futures_tasks_total", completed), 3);
+  assert.equal(
+    valueOf(after, "concurrent_futures_attempts_total", { executor: "io", outcome: "failed" }),
+    4,
+  );
+  assert.equal(
+    valueOf(after, "concurrent_futures_tasks_total", { executor: "io", outcome: "failed" }),
+    2,
+  );
+  assert.equal(
+    valueOf(after, "concurrent_futures_task_duration_seconds_count", { executor: "cpu" }),
+    3,
+  );
+  assert.equal(valueOf(after, "concurrent_futures_task_wait_seconds_count", { executor: "io" }), 4);
+  assert.equal(
+    valueOf(after, "concurrent_futures_circuit_state", {
+      executor: "io",
+      domain: "api.example",
+    }),
+    2,
+  );
+  const workers = after.get("concurrent_futures_workers")!.samples
+    .filter((s) => s.labels.executor === "cpu")
+    .reduce((sum, s) => sum + s.value, 0);
+  assert.ok(workers >= 1 && workers <= 2, `cpu workers: ${workers}`);
+});
+
+Deno.test("readMetrics() counts a process pool's tasks and names executors after the record keys", async () => {
+  await using proc = new ProcessPoolExecutor({ maxWorkers: 1 });
+  readMetrics({ contained: proc });
+  await proc.submit((a: number, b: number) => a + b, 2, 3);
+  const [m] = readMetrics({ contained: proc });
+  assert.equal(m!.executor, "contained");
+  assert.equal(m!.kind, "ProcessPoolExecutor");
+  assert.equal(m!.tasks.completed, 1);
+  assert.equal(m!.attempts.completed, 1);
+  assert.equal(m!.duration.count, 1);
+  parsePrometheus(formatMetrics([m!]));
+});
+
+Deno.test("formatMetrics() escapes label values", () => {
+  const text = formatMetrics([{
+    executor: 'a"b\\c\nd',
+    kind: "AsyncPoolExecutor",
+    tasks: { completed: 0, failed: 0, cancelled: 0 },
+    attempts: { completed: 0, failed: 0, cancelled: 0 },
+    queued: 0,
+    running: 0,
+    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
+    restarts: 0,
+    duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    circuits: [],
+  }]);
+  const parsed = parsePrometheus(text);
+  assert.equal(
+    valueOf(parsed, "concurrent_futures_tasks_queued", { executor: 'a"b\\c\nd' }),
+    0,
+  );
+});
+
+Deno.test("readMetrics() refuses an object that is not an executor", () => {
+  assert.throws(() => readMetrics([{}]), TypeError);
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { attribute, otlpReceiver } from "./_otlp_receiver.ts";
+
+Deno.test("traceExecutors() makes one trace from the submitter's span to the run on a worker", async () => {
+  await using receiver = otlpReceiver();
+  const stdout = await receiver.run(new URL("./_traced_program.ts", import.meta.url));
+  assert.equal(stdout, "49\nthing\n");
+
+  const request = receiver.byName("request");
+  const task = receiver.byName("cpu square");
+  const attempt = receiver.byName("cpu square attempt");
+  const run = receiver.byName("run square on worker 1");
+  const io = receiver.byName("io fetchThing");
+  for (const span of [task, attempt, run, io]) assert.equal(span.traceId, request.traceId);
+  assert.equal(task.parentSpanId, request.spanId);
+  assert.equal(io.parentSpanId, request.spanId);
+  assert.equal(attempt.parentSpanId, task.spanId);
+  assert.equal(run.parentSpanId, attempt.spanId);
+  assert.equal(attribute(attempt, "concurrent_futures.worker"), "worker 1");
+  assert.equal(attribute(attempt, "concurrent_futures.attempt"), 1);
+  assert.equal(attribute(attempt, "concurrent_futures.outcome"), "completed");
+  assert.equal(attribute(task, "concurrent_futures.outcome"), "completed");
+  assert.equal(typeof attribute(attempt, "concurrent_futures.queue_ms"), "number");
+});
+
+Deno.test("traceExecutors() carries the trace context into Web Workers and pool processes", async () => {
+  await using receiver = otlpReceiver();
+  await receiver.run(new URL("./_traced_program.ts", import.meta.url));
+  const request = receiver.byName("request");
+  // Spans started by the task code (which alone imports @opentelemetry/api), exported by Deno
+  // from the worker thread and from the pool process, are children of the attempt's span.
+  for (
+    const [inner, attempt] of [
+      ["inner worker", "cpu innerSpan attempt"],
+      ["inner worker later", "cpu innerSpanLater attempt"],
+      ["inner process", "proc innerSpan attempt"],
+    ]
+  ) {
+    const span = receiver.byName(inner!);
+    assert.equal(span.traceId, request.traceId, inner);
+    assert.equal(span.parentSpanId, receiver.byName(attempt!).spanId, inner);
+  }
+});
