@@ -32,6 +32,11 @@ export class ProcessHandle<T> extends PoolWorker<T> {
   #connected = Promise.withResolvers<Deno.TcpConn | undefined>();
   #announced: WorkerExit | undefined;
   #corrupt: CorruptStreamError | undefined;
+
+  /** The child process's id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
   /** Tasks the child said it started, by seq. */
   readonly #started = new Set<number>();
   #exitedFlag = false;

@@ -2,7 +2,7 @@
 // verdict and the earliest time of the next start out. Erlang/OTP's intensity limit and Akka's
 // backoff. Pools replace crashed workers with it, and spawn() restarts crashed actors with it.
 
-import { backoffDelay } from "./_backoff.ts";
+import { type ResolvedBackoff, restartDelay } from "./_backoff.ts";
 
 /** The restart limit: more than `max` crashes within `within` ms give up. */
 export interface RestartLimit {
@@ -10,17 +10,8 @@ export interface RestartLimit {
   within: number;
 }
 
-/** How replacements of crashed workers back off, as Akka's backoff supervisor does. */
-export interface RestartBackoff {
-  /** The delay before the second replacement in a row; the first is immediate. */
-  min: number;
-  /** The longest delay. */
-  max: number;
-  /** Each delay is stretched by up to this fraction, at random. */
-  randomFactor: number;
-  /** After this long without a crash, the next replacement is immediate again. */
-  resetAfter: number;
-}
+/** How replacements of crashed workers back off: the one backoff shape, every field set. */
+export type RestartBackoff = ResolvedBackoff;
 
 /** Decides whether a crashed worker may be replaced, and when. */
 export class RestartSupervisor {
@@ -40,7 +31,8 @@ export class RestartSupervisor {
 
   /**
    * Records a crash at `now` (ms). Returns false when it exceeds the restart limit; otherwise
-   * pushes the next allowed spawn back: 0, min, 2·min … up to max, reset after a stable period.
+   * pushes the next allowed spawn back: 0, initial, initial·multiplier … up to max, reset after a
+   * stable period of `resetAfter` ms.
    */
   crashed(now: number): boolean {
     const { max, within } = this.#limit;
@@ -48,9 +40,8 @@ export class RestartSupervisor {
     const previous = this.#times.at(-1);
     this.#times.push(now);
     if (this.#times.length > max) return false;
-    const { min, max: longest, randomFactor, resetAfter } = this.#backoff;
-    if (previous === undefined || now - previous > resetAfter) this.#inARow = 0;
-    const delay = backoffDelay(++this.#inARow, { min, max: longest, randomFactor }, this.#random);
+    if (previous === undefined || now - previous > this.#backoff.resetAfter) this.#inARow = 0;
+    const delay = restartDelay(++this.#inARow, this.#backoff, this.#random);
     this.#nextSpawnAt = Math.max(this.#nextSpawnAt, now + delay);
     return true;
   }

@@ -21,5 +21,17 @@
 
 export { registerErrorClass } from "./error_codec.ts";
 export { taskSignal } from "./task_signal.ts";
-export { type ActorMethods, type ActorOptions, type ActorRef, spawn } from "./spawn.ts";
+export {
+  type ActorMethods,
+  type ActorOptions,
+  type ActorRef,
+  type Backoff,
+  spawn,
+} from "./spawn.ts";
 export { proxy, type Remote } from "./proxy.ts";
+export {
+  CancelledError,
+  InvalidStateError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";

@@ -13,6 +13,10 @@ import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_wor
 import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
 import { checkPermissions } from "./_permissions.ts";
 import { RestartSupervisor } from "./_restart_supervisor.ts";
+import { type Backoff, checkBackoff, resolveBackoff } from "./_backoff.ts";
+import { checkAliases, checkKnownKeys, OPTION_ALIASES, refuse } from "../future/_options.ts";
+
+export type { Backoff };
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
 import { indexModuleErrors } from "./error_codec.ts";
@@ -32,21 +36,35 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
    * What a crash does. `"stop"`: the message being handled and those queued reject with
    * `WorkerCrashedError`, and the actor is stopped. `"restart"`: the message being handled rejects
    * with `WorkerCrashedError`, the state is rebuilt (the module's default export is constructed
-   * again), and the queued messages are delivered after the restart.
+   * again), and the queued messages are delivered after the restart. The pools' option of the
+   * same name chooses between `"restart"` and `"break"`.
    * @default {"stop"}
+   */
+  onCrash?: "stop" | "restart";
+  /**
+   * What a crash does.
+   * @deprecated Use `onCrash` (same values); removed in 0.3.0.
    */
   supervision?: "stop" | "restart";
   /**
    * With `"restart"`: more crashes than `max` within `within` ms stop the actor.
-   * @default {{ max: 3, within: 60_000 }}
+   * @default {{ max: 3, within: 60_000 }}: it counts the crashes of this one actor's worker, so
+   * it is lower than a pool's (which counts all its workers')
    */
   restartLimit?: { max: number; within: number };
   /**
-   * With `"restart"`: the first restart is immediate, then each crash in a row waits `min`,
-   * `2·min` … up to `max` ms, stretched by up to `randomFactor` at random.
-   * @default {{ min: 100, max: 5_000, randomFactor: 0.2 }}
+   * With `"restart"`: how restarts back off (see {@linkcode Backoff}). The first restart is
+   * immediate, then each crash in a row waits `initial`, `initial·multiplier` … up to `max` ms,
+   * stretched by up to `jitter` of itself at random; `resetAfter` ms without a crash start over.
+   * @default {{ initial: 100, max: 5_000, multiplier: 2, jitter: 0.2, resetAfter: restartLimit.within }}:
+   * slower than a pool's (an actor restarted rebuilds its state; a pool has other workers meanwhile)
    */
-  backoff?: { min?: number; max?: number; randomFactor?: number };
+  restartBackoff?: Backoff;
+  /**
+   * How restarts back off.
+   * @deprecated Use `restartBackoff` (same fields); removed in 0.3.0.
+   */
+  backoff?: Backoff;
   /** The worker's permissions (needs Deno's `--unstable-worker-options` unless `"inherit"`). */
   permissions?: WorkerPermissions;
   /** A name, for messages and the worker's name. */
@@ -57,7 +75,8 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
    * next call starts a new worker and constructs the default export again with `args`: the
    * state is rebuilt from scratch, so set it only for actors whose state can be (a cache, a
    * connection, a loaded model) or lives elsewhere. `0` ends the worker as soon as it is idle.
-   * @default {Infinity}
+   * @default {Infinity}: ending an actor's worker loses its state, so it is never done unasked
+   * (pools default to 1000 ms, `toThread()`'s default executor to 250 ms: their workers hold none)
    */
   idleTimeout?: number;
 }
@@ -75,7 +94,8 @@ export type ActorMethods<T> = {
 export type ActorRef<T> = ActorMethods<T> & {
   /**
    * Stops the actor once the messages already sent are handled; further calls reject with
-   * `InvalidStateError`. Calling it twice is fine.
+   * `InvalidStateError`. Calling it twice is fine. (Executors call this `shutdown()`; an actor's
+   * method names are its own, so the reference reserves one short name, Akka's `stop`.)
    */
   stop(): Promise<void>;
   /** `stop()`, for `await using`. */
@@ -117,14 +137,15 @@ class ActorCell implements WorkerEvents<Call> {
     this.#options = options;
     this.label = options.name ? `actor '${options.name}'` : `actor ${url}`;
     const limit = options.restartLimit ?? { max: 3, within: 60_000 };
-    const backoff = options.backoff;
-    this.#restarts = new RestartSupervisor(limit, {
-      min: backoff?.min ?? 100,
-      max: backoff?.max ?? 5_000,
-      randomFactor: backoff?.randomFactor ?? 0.2,
+    const at = { action: "spawn an actor", path: "restartBackoff" };
+    this.#restarts = new RestartSupervisor(
+      limit,
       // Crashes further apart than the restart limit's window are not in a row.
-      resetAfter: limit.within,
-    });
+      resolveBackoff(at, checkBackoff(at, options.restartBackoff), {
+        ...ACTOR_BACKOFF,
+        resetAfter: limit.within,
+      }),
+    );
     this.#started.promise.catch(() => {});
     this.#start();
   }
@@ -196,7 +217,7 @@ class ActorCell implements WorkerEvents<Call> {
       });
     for (const call of started) call.reject(crash(`while handling '${call.method}'`));
     const now = performance.now();
-    if (this.#options.supervision === "restart" && !this.#stopping && this.#restarts.crashed(now)) {
+    if (this.#options.onCrash === "restart" && !this.#stopping && this.#restarts.crashed(now)) {
       const delay = Math.max(0, this.#restarts.waitBeforeSpawn(now));
       this.#stopRestartTimer = startTimer(() => {
         this.#stopRestartTimer = undefined;
@@ -302,8 +323,8 @@ class ActorCell implements WorkerEvents<Call> {
  * @typeParam C the actor's class, as `typeof Class`: `args` are checked against its constructor,
  * and the reference has its instance's methods
  * @param module the actor module: a URL, or a path relative to the working directory
- * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`,
- * `idleTimeout`
+ * @param options constructor `args`, `onCrash`, `restartLimit`, `restartBackoff`, `permissions`,
+ * `name`, `idleTimeout`
  * @returns a reference, once the actor has started
  * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
  * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
@@ -327,7 +348,7 @@ class ActorCell implements WorkerEvents<Call> {
  *
  * await using counter = await spawn<typeof Counter>(new URL("./counter.ts", import.meta.url), {
  *   args: [10], // checked: `args: ["ten"]` does not compile
- *   supervision: "restart",
+ *   onCrash: "restart",
  * });
  * console.log(await counter.increment(5)); // 15
  * ```
@@ -342,9 +363,11 @@ export function spawn<C extends abstract new (...args: never[]) => object>(
  *
  * @typeParam T the actor's instance type, or the type of the object the module exports
  * @param module the actor module: a URL, or a path relative to the working directory
- * @param options constructor `args`, `supervision`, `restartLimit`, `backoff`, `permissions`, `name`
+ * @param options constructor `args`, `onCrash`, `restartLimit`, `restartBackoff`, `permissions`,
+ * `name`, `idleTimeout`
  * @returns a reference, once the actor has started
  * @throws {Error} when the module cannot be loaded or its default export cannot be constructed
+ * @throws {RangeError} or {TypeError} for an option out of range or an unknown option key
  *
  * @example
  * ```ts
@@ -364,9 +387,9 @@ export async function spawn(
   options?: ActorOptions,
 ): Promise<ActorRef<object>> {
   const url = moduleUrl(module, "spawn an actor", "module");
-  checkOptions(options ?? {});
+  const checked = checkOptions(options);
   checkPermissions("spawn an actor", { read: [...WORKER_READS, url], run: false });
-  const cell = new ActorCell(url, options ?? {});
+  const cell = new ActorCell(url, checked);
   // The module is imported here too, so that the error classes it exports keep their class.
   // A module that cannot load on this thread only loses that.
   const local = import(url).then(
@@ -398,50 +421,60 @@ const NOT_MESSAGES = new Set([
   "toLocaleString",
 ]);
 
-function checkOptions(options: ActorOptions): void {
+/** An actor's restart backoff when none is given (`resetAfter`: the restart limit's window). */
+const ACTOR_BACKOFF = { initial: 100, max: 5_000, multiplier: 2, jitter: 0.2, resetAfter: 60_000 };
+
+const ACTOR_OPTION_KEYS = [
+  "args",
+  "onCrash",
+  "restartLimit",
+  "restartBackoff",
+  "permissions",
+  "name",
+  "idleTimeout",
+  ...Object.keys(OPTION_ALIASES.actor),
+];
+
+/** Checks spawn()'s options, the deprecated names read as the new ones. */
+function checkOptions(given: ActorOptions | undefined): ActorOptions {
   const what = "spawn an actor";
+  const at = (path: string) => ({ action: what, path });
+  if (given === undefined) return {};
+  if (given === null || typeof given !== "object" || Array.isArray(given)) {
+    refuse(at("options"), "an object", given, false);
+  }
+  checkKnownKeys(what, given, ACTOR_OPTION_KEYS);
+  const options = checkAliases(
+    at(""),
+    given as Record<string, unknown>,
+    OPTION_ALIASES.actor,
+  ) as ActorOptions;
   const permissions = options.permissions;
   if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
   if (options.args !== undefined && !Array.isArray(options.args)) {
-    throw new TypeError(
-      `Cannot ${what} as 'args' must be an array: received ${String(options.args)}`,
-    );
+    refuse(at("args"), "an array", options.args, false);
   }
   const idleTimeout = options.idleTimeout;
   if (idleTimeout !== undefined && !(typeof idleTimeout === "number" && idleTimeout >= 0)) {
-    throw new RangeError(
-      `Cannot ${what} as 'idleTimeout' must be a number of ms >= 0: received ${
-        typeof idleTimeout === "string" ? `"${idleTimeout}"` : String(idleTimeout)
-      }`,
-    );
+    refuse(at("idleTimeout"), "a number of ms >= 0", idleTimeout);
   }
-  const supervision = options.supervision;
-  if (supervision !== undefined && supervision !== "stop" && supervision !== "restart") {
-    throw new TypeError(
-      `Cannot ${what} as 'supervision' must be "stop" or "restart": received ${
-        String(supervision)
-      }`,
-    );
+  // Errors name the key the caller wrote, old or new.
+  const onCrash = options.onCrash;
+  if (onCrash !== undefined && onCrash !== "stop" && onCrash !== "restart") {
+    const key = given.supervision !== undefined ? "supervision" : "onCrash";
+    refuse(at(key), `"stop" or "restart"`, onCrash, false);
   }
   const limit = options.restartLimit;
   if (
     limit !== undefined &&
-    (!Number.isInteger(limit.max) || limit.max < 0 || !(limit.within >= 0))
+    (limit === null || typeof limit !== "object" || !Number.isInteger(limit.max) ||
+      limit.max < 0 || !(limit.within >= 0))
   ) {
-    throw new RangeError(
-      `Cannot ${what} as 'restartLimit' must be { max: integer >= 0, within: ms >= 0 }: received ${
-        JSON.stringify(limit)
-      }`,
-    );
+    refuse(at("restartLimit"), "{ max: integer >= 0, within: ms >= 0 }", limit, false);
   }
-  for (const key of ["min", "max", "randomFactor"] as const) {
-    const value = options.backoff?.[key];
-    if (value !== undefined && !(typeof value === "number" && value >= 0)) {
-      throw new RangeError(
-        `Cannot ${what} as 'backoff.${key}' must be a number >= 0: received ${String(value)}`,
-      );
-    }
-  }
+  const backoffAt = at(given.backoff !== undefined ? "backoff" : "restartBackoff");
+  resolveBackoff(backoffAt, checkBackoff(backoffAt, options.restartBackoff), ACTOR_BACKOFF);
+  return options;
 }
 
 function messageOf(error: unknown): string {

@@ -29,7 +29,8 @@ import {
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
-import { type Future, outcomeOf } from "../future/future.ts";
+import type { Future } from "../future/future.ts";
+import { outcomeOf } from "../future/_hooks.ts";
 import { sweepGhosts } from "./_ghosts.ts";
 import {
   cancelSubject,

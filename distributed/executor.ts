@@ -9,30 +9,88 @@ import {
   type CommonExecutorOptions,
   ExecutorCore,
 } from "../executors/_core.ts";
-import type {
-  Executor,
-  FuturesOr,
-  MapOptions,
-  ShutdownOptions,
-  TaskOptions,
-} from "../executors/executor.ts";
-import type { DomainCircuitStats } from "../executors/circuit_breaker.ts";
+import type { ExecutorStats } from "../executors/executor.ts";
+import { attachCore, ExecutorBase } from "../executors/_facade.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
 import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
-import { show } from "../executors/_check.ts";
+import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
 import { makeObservable } from "../executors/_observe.ts";
 import type { Future } from "../future/future.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { requestedLayout } from "./_settings.ts";
-import { type DistributedStats, type DistributedTaskStats, NatsEngine } from "./_engine.ts";
+import { type DistributedTaskStats, NatsEngine } from "./_engine.ts";
 import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 import { ISOLATIONS } from "./_local_pool.ts";
 
-export type { DistributedStats, DistributedTaskStats };
+export type { DistributedTaskStats };
+
+/**
+ * What {@linkcode DistributedExecutor.stats} reports: the counters of every executor, and the
+ * distributed ones.
+ *
+ * @example
+ * ```ts
+ * import type { DistributedStats } from "@concurrent/futures/distributed";
+ * const show = (s: DistributedStats) => `${s.running} running, ${s.redelivered} redelivered`;
+ * void show;
+ * ```
+ */
+export interface DistributedStats extends ExecutorStats {
+  /** Tasks submitted and not started by a worker yet (here or in the stream). */
+  queued: number;
+  /** Tasks a worker has started and whose outcome has not arrived. */
+  running: number;
+  /**
+   * Tasks a worker has started and whose outcome has not arrived.
+   * @deprecated Use `running` (the same number); removed in 0.3.0.
+   */
+  inFlight: number;
+  /**
+   * Attempts that finished with a value (each publish of a retried task is one).
+   */
+  completed: number;
+  /**
+   * Attempts that finished with an error: thrown, poison, or timed out and aborted here
+   * (`timeout`, `deadline`, an aborted `signal`; a cancel is not a failure).
+   */
+  failed: number;
+  /**
+   * Deliveries after the first, counted as the server counts them (a task delivered three times
+   * counts two), as far as the client learns of them: from start notices, outcomes and the
+   * delivery-limit advisory.
+   */
+  redelivered: number;
+  /** Outcomes per worker name. */
+  byWorker: Record<string, { completed: number; failed: number }>;
+  /** Whether the connection to NATS is up; while it is down, submits are held here. */
+  connected: boolean;
+  /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
+  buffered: number;
+  /**
+   * Messages of acknowledged tasks that a server crash left in the task stream, removed by this
+   * client (it looks when it connects and after each reconnect).
+   */
+  ghosts: number;
+  /**
+   * Outcomes per worker name.
+   * @deprecated Use `byWorker` (the same record; `workers` in the pools' stats counts workers by
+   * state); removed in 0.3.0.
+   */
+  workers: Record<string, { completed: number; failed: number }>;
+}
 
 /**
  * Options for {@linkcode DistributedExecutor}; the connection's (credentials, TLS, other
  * `connect()` options) are those of {@linkcode NatsConnectOptions}.
+ *
+ * Four limits bound four different things, from the caller to the server: `maxQueued` bounds the
+ * tasks submitted that no worker has started, here and in the stream (past it `submit()` throws
+ * `QueueFullError`, as on every executor); `maxPublished` bounds the tasks published and not
+ * settled (more wait here, in order, unpublished); `maxInFlight` bounds the tasks held by workers
+ * across the cluster (the consumer's `max_ack_pending`); `streamMaxMessages` is the stream's
+ * capacity (a full stream refuses publishes and the executor tries again). Tasks running at once
+ * are `maxWorkers × concurrency` in embedded mode, and the workers' own `--concurrency` with
+ * `servers`.
  */
 export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsConnectOptions {
   /**
@@ -49,12 +107,21 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
   /** Task modules: their exported functions can be submitted by reference. */
   modules?: (string | URL)[];
   /**
+   * Embedded mode only: local worker processes to start, each running `concurrency` tasks at
+   * once.
+   * @default {navigator.hardwareConcurrency}: as many processes as CPUs, one task each. A
+   * standalone worker (`./worker`) is the other way round: one process with `--concurrency`
+   * lanes, as many as CPUs. Same total; here each lane is its own process, so that a timeout can
+   * kill one task without the others.
+   */
+  maxWorkers?: number;
+  /**
    * Embedded mode only: local worker processes to start.
-   * @default {navigator.hardwareConcurrency}
+   * @deprecated Use `maxWorkers`, the other executors' name; removed in 0.3.0.
    */
   workers?: number;
   /**
-   * Embedded mode only: tasks each local worker runs at once.
+   * Embedded mode only: tasks each local worker runs at once (the worker CLI's `--concurrency`).
    * @default {1}
    */
   concurrency?: number;
@@ -78,7 +145,11 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
    */
   ackWait?: number;
   /**
-   * Deliveries a task may use; one more and it rejects as a poison task with `WorkerCrashedError`.
+   * Deliveries of one task to workers (a worker lost while running it means another delivery);
+   * one more and it rejects as a poison task with `WorkerCrashedError`. Unlike
+   * `RetryOptions.maxAttempts`, which counts the publishes of a task (each retry publishes it
+   * again), this counts the deliveries of one publish: with both, a task may run up to
+   * `retry.maxAttempts × maxAttempts` times.
    * @default {3}
    */
   maxAttempts?: number;
@@ -156,13 +227,14 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
  * import assert from "node:assert/strict";
  * import { DistributedExecutor } from "@concurrent/futures/distributed";
  *
- * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+ * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
  * assert.equal(await executor.submit((a: number, b: number) => a + b, 2, 3), 5);
  * ```
  */
-export class DistributedExecutor implements Executor {
+export class DistributedExecutor extends ExecutorBase<DistributedStats> {
   readonly #core: ExecutorCore;
   readonly #engine: NatsEngine;
+  readonly #maxWorkers: number;
 
   /**
    * Creates the executor; it connects (or starts its embedded server and workers) in the
@@ -171,13 +243,19 @@ export class DistributedExecutor implements Executor {
    * @param options see {@linkcode DistributedExecutorOptions}
    * @throws {RangeError} or {TypeError} for an option out of range, naming it and the value
    */
-  constructor(options?: DistributedExecutorOptions) {
+  constructor(given?: DistributedExecutorOptions) {
+    super();
     const what = "create DistributedExecutor";
-    checkKnownKeys(what, options ?? {}, [
+    const at = (path: string) => ({ action: what, path });
+    if (given !== undefined && (given === null || typeof given !== "object")) {
+      refuse(at("options"), "an object", given, false);
+    }
+    checkKnownKeys(what, given ?? {}, [
       ...COMMON_OPTION_KEYS,
       "servers",
       "queue",
       "modules",
+      "maxWorkers",
       "workers",
       "concurrency",
       "isolation",
@@ -195,52 +273,37 @@ export class DistributedExecutor implements Executor {
       "clientId",
       ...CONNECT_OPTION_KEYS,
     ]);
+    // The deprecated names are read as the new ones; giving both is refused.
+    const options = given && checkAliases(
+      { action: what, path: "" },
+      given as Record<string, unknown>,
+      OPTION_ALIASES.distributed,
+    ) as DistributedExecutorOptions;
     const servers = options?.servers;
     if (
       servers !== undefined &&
       !(typeof servers === "string" ||
         Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === "string"))
     ) {
-      throw new TypeError(
-        `Cannot ${what} as 'servers' must be a URL or a non-empty list of URLs: received ${
-          String(servers)
-        }`,
-      );
+      refuse(at("servers"), "a URL or a non-empty list of URLs", servers, false);
     }
     const clientId = options?.clientId;
     if (
       clientId !== undefined && (typeof clientId !== "string" || !/^[A-Za-z0-9_-]+$/.test(clientId))
     ) {
-      throw new TypeError(
-        `Cannot ${what} as 'clientId' must be letters, digits, '_' or '-': received ${
-          show(clientId)
-        }`,
-      );
+      refuse(at("clientId"), "letters, digits, '_' or '-'", clientId, false);
     }
     // Checked now (a bad option throws here); the embedded server's URL is added at start.
     const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
     if (typeof queue !== "string" || !/^[A-Za-z0-9_-]+$/.test(queue)) {
-      throw new TypeError(
-        `Cannot ${what} as 'queue' must be letters, digits, '_' or '-': received ${show(queue)}`,
-      );
+      refuse(at("queue"), "letters, digits, '_' or '-'", queue, false);
     }
-    const isolation = options?.isolation ?? "process";
-    if (!ISOLATIONS.includes(isolation)) {
-      throw new TypeError(
-        `Cannot ${what} as 'isolation' must be "process", "worker" or "inline": received ${
-          show(isolation)
-        }`,
-      );
-    }
-    const storage = options?.storage ?? "file";
-    if (storage !== "file" && storage !== "memory") {
-      throw new TypeError(
-        `Cannot ${what} as 'storage' must be "file" or "memory": received ${show(storage)}`,
-      );
-    }
+    const isolation = checkOneOf(what, "isolation", options?.isolation, ISOLATIONS) ??
+      "process";
+    const storage = checkOneOf(what, "storage", options?.storage, ["file", "memory"]) ?? "file";
     const int = (name: keyof DistributedExecutorOptions, fallback: number) =>
-      checkPositiveInt(what, name, options?.[name]) ?? fallback;
+      checkPositiveInt(what, keyGiven(given, name), options?.[name]) ?? fallback;
     const layout: LayoutOptions = {
       ...defaultLayout,
       ackWait: int("ackWait", defaultLayout.ackWait),
@@ -264,20 +327,43 @@ export class DistributedExecutor implements Executor {
       payloadThreshold: int("payloadThreshold", 256 * 1024),
       reconcileInterval: Math.min(5_000, layout.ackWait),
       embedded: {
-        workers: int("workers", navigator.hardwareConcurrency),
+        workers: int("maxWorkers", navigator.hardwareConcurrency),
         concurrency: int("concurrency", 1),
         isolation,
         allowSource: options?.allowSource === true,
       },
     });
+    this.#maxWorkers = servers === undefined
+      ? int("maxWorkers", navigator.hardwareConcurrency) * int("concurrency", 1)
+      : 0;
     this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
+    attachCore(this, this.#core);
     this.#engine.observed = this.#core;
     makeObservable(this, this.#core, () => this.#engine.cluster());
   }
 
   /**
-   * Resolves once the executor is connected and its queue exists.
+   * How many tasks run at once on the worker processes this executor starts (embedded mode:
+   * `maxWorkers` × `concurrency`); 0 with `servers`, whose workers are not its own.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ maxWorkers: 1 });
+   * assert.equal(executor.maxWorkers, 1);
+   * ```
+   */
+  get maxWorkers(): number {
+    return this.#maxWorkers;
+  }
+
+  /**
+   * Resolves once the executor has started: connected, its stream and consumer made, and (in
+   * embedded mode) its server and worker processes up. `whenReady()` is another thing, the
+   * backpressure hint every executor has (room below `maxQueued`).
    *
    * @returns a promise that resolves when tasks can be published
    * @throws {Error} when it cannot connect, or cannot start its embedded server (the message says
@@ -287,41 +373,30 @@ export class DistributedExecutor implements Executor {
    * ```ts
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1 });
-   * await executor.ready();
+   * await using executor = new DistributedExecutor({ maxWorkers: 1 });
+   * await executor.whenStarted();
    * ```
    */
-  ready(): Promise<void> {
+  whenStarted(): Promise<void> {
     return this.#engine.ready;
   }
 
   /**
-   * Resolves when a task can be submitted without `QueueFullError` (see `maxQueued`).
+   * Resolves once the executor has started.
    *
-   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
-   *
-   * @example
-   * ```ts ignore
-   * await executor.whenReady();
-   * executor.submit(countPrimes, 0, 1_000);
-   * ```
-   */
-  whenReady(): Promise<void> {
-    return this.#core.whenReady();
-  }
-
-  /**
-   * Resolves when every task submitted so far has settled.
-   *
-   * @returns a promise that resolves when the executor is idle
+   * @deprecated Use `whenStarted()` (the same promise); removed in 0.3.0.
+   * @returns a promise that resolves when tasks can be published
    *
    * @example
-   * ```ts ignore
-   * await executor.onIdle();
+   * ```ts
+   * import { DistributedExecutor } from "@concurrent/futures/distributed";
+   *
+   * await using executor = new DistributedExecutor({ maxWorkers: 1 });
+   * await executor.whenStarted();
    * ```
    */
-  onIdle(): Promise<void> {
-    return this.#core.onIdle();
+  ready(): Promise<void> {
+    return this.whenStarted();
   }
 
   /**
@@ -334,13 +409,22 @@ export class DistributedExecutor implements Executor {
    * import assert from "node:assert/strict";
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
    * await executor.submit(() => 1);
    * assert.equal(executor.stats().completed, 1);
    * ```
    */
-  stats(): DistributedStats {
-    return this.#engine.stats();
+  override stats(): DistributedStats {
+    const { inFlight, workers, ...rest } = this.#engine.stats();
+    return {
+      ...rest,
+      running: inFlight,
+      inFlight,
+      futures: this.#core.futureCounts(),
+      attempts: { completed: rest.completed, failed: rest.failed },
+      byWorker: workers,
+      workers,
+    };
   }
 
   /**
@@ -355,7 +439,7 @@ export class DistributedExecutor implements Executor {
    * import assert from "node:assert/strict";
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
    * const future = executor.submit(() => 1);
    * await future;
    * assert.equal(executor.taskStats(future)?.deliveries, 1);
@@ -363,24 +447,6 @@ export class DistributedExecutor implements Executor {
    */
   taskStats(future: Future<unknown>): DistributedTaskStats | undefined {
     return this.#engine.taskStats(future);
-  }
-
-  /**
-   * The state of each domain's circuit, when the executor was given `circuitBreaker`.
-   *
-   * @returns a map from domain to its circuit's state (empty without `circuitBreaker`)
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DistributedExecutor } from "@concurrent/futures/distributed";
-   *
-   * await using executor = new DistributedExecutor({ workers: 1 });
-   * assert.equal(executor.circuitStats().size, 0);
-   * ```
-   */
-  circuitStats(): Map<string, DomainCircuitStats> {
-    return this.#core.breakers?.stats() ?? new Map();
   }
 
   /**
@@ -396,7 +462,7 @@ export class DistributedExecutor implements Executor {
    * import assert from "node:assert/strict";
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
    * const future = executor.submit(() => 1);
    * assert.equal(typeof executor.taskId(future), "string");
    * ```
@@ -420,7 +486,7 @@ export class DistributedExecutor implements Executor {
    * import assert from "node:assert/strict";
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true, clientId: "app" });
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true, clientId: "app" });
    * const id = executor.taskId(executor.submit(() => 7))!;
    * // In another run, with the same clientId:
    * assert.equal(await executor.futureOf(id), 7);
@@ -428,9 +494,7 @@ export class DistributedExecutor implements Executor {
    */
   futureOf<T = unknown>(taskId: string): Future<T> {
     if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
-      throw new TypeError(
-        `Cannot get the future of a task as 'taskId' must be a task id: received ${show(taskId)}`,
-      );
+      refuse({ action: "get the future of a task", path: "taskId" }, "a task id", taskId, false);
     }
     return this.#engine.futureOf(taskId) as Future<T>;
   }
@@ -448,7 +512,7 @@ export class DistributedExecutor implements Executor {
    * ```ts
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+   * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
    * const future = executor.submit(() => new Uint8Array(1 << 20));
    * await future;
    * await executor.forget(executor.taskId(future)!);
@@ -456,9 +520,7 @@ export class DistributedExecutor implements Executor {
    */
   forget(taskId: string): Promise<void> {
     if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
-      throw new TypeError(
-        `Cannot forget a task as 'taskId' must be a task id: received ${show(taskId)}`,
-      );
+      refuse({ action: "forget a task", path: "taskId" }, "a task id", taskId, false);
     }
     return this.#engine.forget(taskId);
   }
@@ -474,131 +536,20 @@ export class DistributedExecutor implements Executor {
    * import assert from "node:assert/strict";
    * import { DistributedExecutor } from "@concurrent/futures/distributed";
    *
-   * await using executor = new DistributedExecutor({ workers: 1 });
-   * await executor.ready();
+   * await using executor = new DistributedExecutor({ maxWorkers: 1 });
+   * await executor.whenStarted();
    * assert.equal(executor.pids.length, 2);
    * ```
    */
   get pids(): number[] {
     return this.#engine.pids;
   }
+}
 
-  /**
-   * Publishes `fn(...args)` to the queue and returns a future for its result.
-   *
-   * @param fn a function exported from one of `modules`, or a self-contained function (only
-   * workers started with `--allow-source` run those)
-   * @param args its arguments (serialized as structured clone does)
-   * @returns a future for the result
-   * @throws {InvalidStateError} after `shutdown()`
-   * @throws {BrokenExecutorError} when the executor could not start
-   * @throws {TypeError} when `fn` is not a function that can be sent
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DistributedExecutor } from "@concurrent/futures/distributed";
-   *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
-   * assert.equal(await executor.submit((s: string) => s.toUpperCase(), "hi"), "HI");
-   * ```
-   */
-  submit<A extends unknown[], R>(
-    fn: (...args: A) => R,
-    ...args: FuturesOr<A>
-  ): Future<Awaited<R>> {
-    return this.#core.submit(fn, ...args);
+/** The key the caller wrote for option `name`: its deprecated name if that is the one given. */
+function keyGiven(given: DistributedExecutorOptions | undefined, name: string): string {
+  for (const [old, now] of Object.entries(OPTION_ALIASES.distributed)) {
+    if (now === name && given?.[old as keyof DistributedExecutorOptions] !== undefined) return old;
   }
-
-  /**
-   * Applies `fn` to every item on the workers; results come in input order. `chunksize` items
-   * travel in one message; `buffersize` bounds the chunks outstanding.
-   *
-   * @param fn the function, as for `submit`
-   * @param items the items
-   * @param options see {@linkcode MapOptions}
-   * @returns the results, in input order
-   * @throws {InvalidStateError} after `shutdown()`
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DistributedExecutor } from "@concurrent/futures/distributed";
-   *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
-   * const out = [];
-   * for await (const x of executor.map((n: number) => n * n, [1, 2, 3], { chunksize: 2 })) {
-   *   out.push(x);
-   * }
-   * assert.deepEqual(out, [1, 4, 9]);
-   * ```
-   */
-  map<T, R>(
-    fn: (item: T) => R,
-    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
-    options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#core.map(fn, items, options);
-  }
-
-  /**
-   * A view of this executor that gives every task these options.
-   *
-   * @param options `timeout` (enforced by the worker, which kills the work), `deadline`,
-   * `signal`, `retry` and `domain` (both handled here)
-   * @returns the view
-   * @throws {TypeError} or {RangeError} for a bad option
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { DistributedExecutor, TimeoutError } from "@concurrent/futures/distributed";
-   *
-   * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
-   * const stuck = executor.with({ timeout: 200 }).submit(() => {
-   *   while (true) {
-   *     // Never yields: the worker kills its process.
-   *   }
-   * });
-   * assert((await stuck.exception()) instanceof TimeoutError);
-   * ```
-   */
-  with(options: TaskOptions): Executor {
-    return this.#core.with(options);
-  }
-
-  /**
-   * Stops accepting tasks; with `wait`, resolves once every task has settled, the connection is
-   * closed, and the embedded server and workers (if any) have exited.
-   *
-   * @param options see {@linkcode ShutdownOptions}
-   * @returns a promise that resolves when it is done
-   *
-   * @example
-   * ```ts
-   * import { DistributedExecutor } from "@concurrent/futures/distributed";
-   *
-   * const executor = new DistributedExecutor({ workers: 1 });
-   * await executor.shutdown({ cancelFutures: true });
-   * ```
-   */
-  shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#core.shutdown(options);
-  }
-
-  /**
-   * `shutdown({ wait: true })`, for `await using`.
-   *
-   * @returns a promise that resolves when the executor is shut down
-   *
-   * @example
-   * ```ts
-   * import { DistributedExecutor } from "@concurrent/futures/distributed";
-   *
-   * await using _executor = new DistributedExecutor({ workers: 1 });
-   * ```
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.shutdown({ wait: true });
-  }
+  return name;
 }

@@ -7,7 +7,7 @@
  * import assert from "node:assert/strict";
  * import { DistributedExecutor } from "@concurrent/futures/distributed";
  *
- * await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+ * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
  * assert.equal(await executor.submit((n: number) => n * 2, 21), 42);
  * ```
  *
@@ -24,17 +24,28 @@ export type { NatsConnectOptions, NatsTlsOptions } from "./_auth.ts";
 export {
   BrokenExecutorError,
   CancelledError,
+  CircuitOpenError,
+  DependencyError,
+  InvalidStateError,
+  QueueFullError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
+export { ExecutorBase } from "../executors/_facade.ts";
 export { registerErrorClass } from "../actors/error_codec.ts";
 export { Future, type FutureState, type WaitOptions } from "../future/future.ts";
 export type {
+  AttemptCounts,
+  Backoff,
   CircuitBreakerOptions,
   CircuitState,
   CommonExecutorOptions,
   DomainCircuitStats,
   Executor,
+  ExecutorStats,
+  ExecutorView,
+  FutureCounts,
+  FuturesOr,
   MapOptions,
   RetryOptions,
   ShutdownOptions,

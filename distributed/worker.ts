@@ -49,6 +49,8 @@ import type { NatsConnectOptions } from "./_auth.ts";
 import { type Isolation, ISOLATIONS } from "./_local_pool.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
+// What a task running here can see as its signal's reason, or its caller as its error.
+export { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 
 /** The text `--help` prints. */
 const USAGE = `Usage:

@@ -48,9 +48,9 @@ const nats = values.nats.split(",").map((url) => url.trim()).filter(Boolean);
 
 await using executor = new DistributedExecutor({
   modules: [new URL("./primes_tasks.ts", import.meta.url)],
-  ...(nats.length > 0 ? { servers: nats } : { workers }),
+  ...(nats.length > 0 ? { servers: nats } : { maxWorkers: workers }),
 });
-await executor.ready();
+await executor.whenStarted();
 
 const size = Math.ceil(limit / chunkCount);
 const started = performance.now();

@@ -1,7 +1,7 @@
 // The shape of every argument error: what could not be done, which option, what it must be, and
-// what was received.
+// what was received. The message is built by the validation module, future/_options.ts.
 
-import { show } from "../future/_options.ts";
+import { refuse, show } from "../future/_options.ts";
 
 export { show };
 
@@ -17,7 +17,5 @@ export function check(
   value: unknown,
   range = typeof value === "number",
 ): void {
-  if (ok) return;
-  const message = `Cannot ${what} as '${name}' must be ${rule}: received ${show(value)}`;
-  throw range ? new RangeError(message) : new TypeError(message);
+  if (!ok) refuse({ action: what, path: name }, rule, value, range);
 }

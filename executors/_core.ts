@@ -1,12 +1,15 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import { type AwaitHook, type Future, outcomeOf, setAwaitHook } from "../future/future.ts";
+import { type AwaitHook, type Future, setAwaitHook } from "../future/future.ts";
+import { outcomeOf } from "../future/_hooks.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
 import type {
   Executor,
+  ExecutorStats,
+  ExecutorView as ExecutorViewShape,
   FutureCounts,
   FuturesOr,
   MapOptions,
@@ -91,6 +94,8 @@ export class ExecutorCore implements TaskHost, Executor {
   #queued = 0;
   #room: PromiseWithResolvers<void> | undefined;
   #futures: FutureCounts = { completed: 0, failed: 0, cancelled: 0 };
+  /** The public executor over this core, whose stats() and size its views report. */
+  facade: Facade | undefined;
 
   constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
     const name = options?.name;
@@ -186,7 +191,7 @@ export class ExecutorCore implements TaskHost, Executor {
     return this.mapWith({}, fn as AnyFn, items, options) as AsyncIterableIterator<Awaited<R>>;
   }
 
-  with(options: TaskOptions): Executor {
+  with(options: TaskOptions): ExecutorViewShape {
     return new ExecutorView(this, this.taskOptions(options));
   }
 
@@ -403,7 +408,13 @@ class ViewScope {
  * `shutdown()` closes the view only: it takes no more tasks and waits for the ones submitted
  * through it, while the executor and its other views carry on.
  */
-class ExecutorView implements Executor {
+/** What a view asks of the public executor. */
+export interface Facade {
+  stats(): ExecutorStats;
+  readonly maxWorkers: number;
+}
+
+class ExecutorView implements ExecutorViewShape {
   readonly #core: ExecutorCore;
   readonly #options: TaskOptions;
   readonly #scope: ViewScope;
@@ -442,12 +453,35 @@ class ExecutorView implements Executor {
    * earlier deadline hold, other options replace this view's. This view owns it: closing this
    * view closes it, and `cancelFutures` here cancels the futures submitted through it.
    */
-  with(options: TaskOptions): Executor {
+  with(options: TaskOptions): ExecutorViewShape {
     return new ExecutorView(
       this.#core,
       combineTaskOptions(this.#options, this.#core.taskOptions(options)),
       this.#scope,
     );
+  }
+
+  whenReady(): Promise<void> {
+    return this.#core.whenReady();
+  }
+
+  /** The executor's: every task submitted to it, through any view, has settled. */
+  onIdle(): Promise<void> {
+    return this.#core.onIdle();
+  }
+
+  stats(): ExecutorStats {
+    return this.#facade().stats();
+  }
+
+  get maxWorkers(): number {
+    return this.#facade().maxWorkers;
+  }
+
+  #facade(): Facade {
+    const facade = this.#core.facade;
+    if (facade === undefined) throw new TypeError(`${this.#core.label} has no stats()`);
+    return facade;
   }
 
   shutdown(options?: ShutdownOptions): Promise<void> {

@@ -1,7 +1,8 @@
 // Task graphs: futures passed as arguments are awaited before the task is queued, and their
 // values are sent in their place. A task waiting for its inputs holds no worker slot.
 
-import { Future, outcomeOf, removeDoneCallback } from "../future/future.ts";
+import { Future } from "../future/future.ts";
+import { outcomeOf, removeDoneCallback } from "../future/_hooks.ts";
 import { DependencyError } from "./errors.ts";
 import type { JobKind } from "./_task.ts";
 

@@ -134,6 +134,10 @@ export class Membership {
   readonly #host: MembershipHost;
   /** Every worker not yet ended. */
   readonly #members = new Map<Handle, Member>();
+  /** Every worker not yet ended. */
+  get all(): IterableIterator<Member> {
+    return this.#members.values();
+  }
   /** The workers that take tasks: starting, idle or busy. */
   readonly serving = new Set<Member>();
   /** Ended workers whose thread may still be inside a stopped task. */

@@ -1,39 +1,18 @@
-// Validation of the options users pass, with messages that name the option and the value.
+// Validation of task, map() and shutdown() options, built on the library's one validation module
+// (future/_options.ts), whose checks are re-exported here for the executors.
 
 import type { MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { validateRetryOptions } from "./retry.ts";
 import { show } from "./_check.ts";
-import { checkTimeout } from "../future/future.ts";
-import { checkKnownKeys, checkOptionsArgument } from "../future/_options.ts";
+import {
+  checkKnownKeys,
+  checkMillis,
+  checkOptionsArgument,
+  checkPositiveInt,
+  checkSignal,
+} from "../future/_options.ts";
 
-export { checkKnownKeys, checkOptionsArgument };
-
-/**
- * Throws unless `value` is an integer ≥ 1 (or `undefined`): a TypeError for a value that is not
- * a number, a RangeError for a number out of range.
- */
-export function checkPositiveInt(what: string, name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Cannot ${what} as '${name}' must be a positive integer: received ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Throws a RangeError unless `value` is a number ≥ 0, `Infinity` allowed (or `undefined`). */
-export function checkMillis(what: string, name: string, value: unknown): number | undefined {
-  return value === undefined ? undefined : checkTimeout(what, name, value);
-}
-
-/** Throws a TypeError unless `value` is an AbortSignal (or `undefined`). */
-export function checkSignal(what: string, name: string, value: unknown): AbortSignal | undefined {
-  if (value === undefined || value instanceof AbortSignal) return value;
-  throw new TypeError(
-    `Cannot ${what} as '${name}' must be an AbortSignal: received ${show(value)}`,
-  );
-}
+export { checkKnownKeys, checkMillis, checkOptionsArgument, checkPositiveInt, checkSignal };
 
 const TASK_OPTION_KEYS = ["timeout", "deadline", "signal", "retry", "domain", "transfer"];
 

@@ -1,7 +1,8 @@
 // A submitted task and its attempts: the logic every executor shares (timeouts, deadline, abort,
 // retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
 
-import { Future, type FutureOwner, setOwner, startTimer } from "../future/future.ts";
+import { Future, startTimer } from "../future/future.ts";
+import { type FutureOwner, setOwner } from "../future/_hooks.ts";
 import {
   BrokenExecutorError,
   CancelledError,

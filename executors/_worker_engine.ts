@@ -9,7 +9,7 @@ import type { WorkerPermissions } from "../actors/_transport.ts";
 import type { RestartBackoff } from "../actors/_restart_supervisor.ts";
 import type { Engine, ExecutorCore } from "./_core.ts";
 import type { Job } from "./_task.ts";
-import type { AttemptCounts, FutureCounts } from "./executor.ts";
+import type { AttemptCounts, ExecutorStats, FutureCounts } from "./executor.ts";
 import { ChunkFailure } from "./_map.ts";
 import { type Percentiles, Samples } from "./_samples.ts";
 import { FunctionRefs } from "./_fn_ref.ts";
@@ -66,7 +66,7 @@ export interface WorkerCounts {
 }
 
 /** A snapshot of a worker pool. */
-export interface WorkerPoolStats {
+export interface WorkerPoolStats extends ExecutorStats {
   /** Workers by state. */
   workers: WorkerCounts;
   /** Tasks waiting for a worker. */
@@ -169,6 +169,16 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     this.#closed = true;
     clearTimeout(this.#respawnTimer);
     await this.#members.close(this.#settings.label);
+  }
+
+  /** The process ids of the pool's workers not yet ended (none for a pool of threads). */
+  pids(): number[] {
+    const pids: number[] = [];
+    for (const member of this.#members.all) {
+      const pid = (member.handle as { pid?: number }).pid;
+      if (pid !== undefined) pids.push(pid);
+    }
+    return pids;
   }
 
   stats(): WorkerPoolStats {

@@ -5,17 +5,9 @@
  * @module
  */
 
-import type { Future } from "../future/future.ts";
 import { BrokenExecutorError } from "../future/errors.ts";
-import type {
-  AttemptCounts,
-  Executor,
-  FutureCounts,
-  FuturesOr,
-  MapOptions,
-  ShutdownOptions,
-  TaskOptions,
-} from "./executor.ts";
+import type { AttemptCounts, ExecutorStats, FutureCounts } from "./executor.ts";
+import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { makeObservable } from "./_observe.ts";
 import type { Job } from "./_task.ts";
@@ -23,7 +15,6 @@ import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
-import type { DomainCircuitStats } from "./circuit_breaker.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 
@@ -66,7 +57,7 @@ export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
 }
 
 /** A snapshot of an {@linkcode AsyncPoolExecutor}'s counters. */
-export interface AsyncPoolStats {
+export interface AsyncPoolStats extends ExecutorStats {
   /** Tasks waiting for a slot. */
   queued: number;
   /** Tasks running now. */
@@ -107,7 +98,7 @@ export interface AsyncPoolStats {
  * assert(results.join() === "30,10,20");
  * ```
  */
-export class AsyncPoolExecutor implements Executor {
+export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   readonly #core: ExecutorCore;
   readonly #maxWorkers: number;
   readonly #initializer: ((...args: unknown[]) => unknown) | undefined;
@@ -142,6 +133,7 @@ export class AsyncPoolExecutor implements Executor {
    * that is not an option
    */
   constructor(options?: AsyncPoolExecutorOptions) {
+    super();
     const what = "create AsyncPoolExecutor";
     if (options !== undefined && (options === null || typeof options !== "object")) {
       throw new TypeError(
@@ -208,6 +200,7 @@ export class AsyncPoolExecutor implements Executor {
         this.#queue.remove(job);
       },
     });
+    attachCore(this, this.#core);
     makeObservable(this, this.#core);
   }
 
@@ -229,7 +222,7 @@ export class AsyncPoolExecutor implements Executor {
    * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
-  stats(): AsyncPoolStats {
+  override stats(): AsyncPoolStats {
     return {
       queued: this.#queue.length,
       running: this.#running,
@@ -238,163 +231,6 @@ export class AsyncPoolExecutor implements Executor {
       futures: this.#core.futureCounts(),
       attempts: { completed: this.#completed, failed: this.#failed },
     };
-  }
-
-  /**
-   * The state of each domain's circuit, when the pool was given `circuitBreaker` (empty if not).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor({ circuitBreaker: { threshold: 1, halfOpenAfter: 1000 } });
-   * await pool.with({ domain: "api" }).submit(() => Promise.reject(new Error("down"))).exception();
-   * assert.equal(pool.circuitStats().get("api")?.state, "open");
-   * ```
-   */
-  circuitStats(): Map<string, DomainCircuitStats> {
-    return this.#core.breakers?.stats() ?? new Map();
-  }
-
-  /**
-   * Schedules `fn(...args)`; returns its future.
-   *
-   * @param fn the function to run
-   * @param args its arguments; a future among them is awaited first and its value passed
-   * @returns the task's future
-   * @throws {TypeError} when `fn` is not a function
-   * @throws {InvalidStateError} after `shutdown()`
-   * @throws {BrokenExecutorError} once the executor is broken
-   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor();
-   * assert((await pool.submit((a: number, b: number) => a + b, 1, 2)) === 3);
-   * ```
-   */
-  submit<A extends unknown[], R>(
-    fn: (...args: A) => R,
-    ...args: FuturesOr<A>
-  ): Future<Awaited<R>> {
-    return this.#core.submit(fn, ...args);
-  }
-
-  /**
-   * Applies `fn` to each item, yielding results in input order (see `Executor.map`).
-   *
-   * @param fn the function to apply to each item
-   * @param items the items, sync or async; futures among them are awaited first
-   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
-   * @returns an async iterator of the results, in input order
-   * @throws {InvalidStateError} after `shutdown()`
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor();
-   * const out = [];
-   * for await (const v of pool.map(async (x: number) => x + 1, [1, 2])) out.push(v);
-   * assert(out.join() === "2,3");
-   * ```
-   */
-  map<T, R>(
-    fn: (item: T) => R,
-    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
-    options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#core.map(fn, items, options);
-  }
-
-  /**
-   * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain).
-   *
-   * @param options the task options the view's tasks get
-   * @returns an executor that submits to this pool with those options
-   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
-   * @throws {RangeError} for an option out of range, naming it and the value
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor();
-   * const patient = pool.with({ retry: { maxAttempts: 3 } });
-   * assert((await patient.submit(() => "ok")) === "ok");
-   * ```
-   */
-  with(options: TaskOptions): Executor {
-    return this.#core.with(options);
-  }
-
-  /**
-   * Resolves when a task can be submitted without `QueueFullError` (at once without `maxQueued`,
-   * or once the executor is shut down). Another caller may take the room first: it is a hint.
-   *
-   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 10 });
-   * const results = [];
-   * for (let i = 0; i < 100; i++) {
-   *   await pool.whenReady(); // the producer never holds more than 10 queued tasks
-   *   results.push(pool.submit(async (x: number) => x * 2, i));
-   * }
-   * assert.equal((await Promise.all(results)).length, 100);
-   * ```
-   */
-  whenReady(): Promise<void> {
-    return this.#core.whenReady();
-  }
-
-  /**
-   * Resolves when every task submitted so far has settled (at once if none is left).
-   *
-   * @returns a promise that resolves when the executor is idle
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * await using pool = new AsyncPoolExecutor();
-   * const done: number[] = [];
-   * for (const i of [1, 2, 3]) pool.submit(async () => void done.push(i));
-   * await pool.onIdle();
-   * assert.equal(done.length, 3);
-   * ```
-   */
-  onIdle(): Promise<void> {
-    return this.#core.onIdle();
-  }
-
-  /**
-   * Stops accepting work; by default waits for the work already submitted.
-   *
-   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
-   * (default false): cancel the tasks that have not started
-   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
-   *
-   * @example
-   * ```ts
-   * import { AsyncPoolExecutor } from "@concurrent/futures";
-   * const pool = new AsyncPoolExecutor();
-   * pool.submit(() => 1);
-   * await pool.shutdown();
-   * ```
-   */
-  shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#core.shutdown(options);
-  }
-
-  /** `shutdown({ wait: true })`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.shutdown({ wait: true });
   }
 
   #schedulePump(): void {

@@ -25,7 +25,9 @@ class DefaultWorkerPool extends WorkerPoolExecutor {
 /**
  * The executor that `runInExecutor(null, …)` and `toThread()` use: unless one was set with
  * {@linkcode setDefaultExecutor}, a `WorkerPoolExecutor` created on first use, whose idle workers
- * exit after 250 ms so that it never keeps the process alive once it is idle. Shutting it down is
+ * exit after 250 ms (`idleTimeout`; a pool you create defaults to 1000 ms): it is created
+ * implicitly, so nobody shuts it down, and the process should be free to exit almost as soon as
+ * the work is done. Shutting it down is
  * allowed (to end its workers at once); the next use creates a new one.
  *
  * @returns the default executor

@@ -34,7 +34,12 @@ export interface TaskOptions {
   retry?: RetryOptions;
   /** The circuit-breaker key, such as a host name; used when the executor has a `circuitBreaker`. */
   domain?: string;
-  /** Objects to transfer (not copy) to a worker with the arguments; ignored by `AsyncPoolExecutor`. */
+  /**
+   * Objects to transfer (not copy) to a worker with the arguments. It acts on
+   * `WorkerPoolExecutor` only: `AsyncPoolExecutor` copies nothing (the task runs on this thread),
+   * and `ProcessPoolExecutor` and `DistributedExecutor` serialize every byte to another process,
+   * so there it is accepted and has no effect.
+   */
   transfer?: Transferable[];
 }
 
@@ -72,7 +77,11 @@ export type FuturesOr<A extends unknown[]> = {
  * ```
  */
 export interface MapOptions {
-  /** Milliseconds, counted from the `map()` call, after which iteration throws `TimeoutError`. */
+  /**
+   * Milliseconds, counted from the `map()` call, after which iteration throws `TimeoutError`. It
+   * bounds the caller's wait (as `result()`'s does), unlike `TaskOptions.timeout`, which bounds
+   * each task's run.
+   */
   timeout?: number;
   /**
    * Items sent to a worker in one message (worker and process pools; ignored elsewhere).
@@ -184,4 +193,68 @@ export interface AttemptCounts {
   completed: number;
   /** Attempts that finished with an error (thrown, timed out, aborted, crashed). */
   failed: number;
+}
+
+/**
+ * What every executor's `stats()` reports; each executor's stats extend it with their own
+ * fields (`WorkerPoolStats.workers`, `DistributedStats.redelivered`, …).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor, type ExecutorStats } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * await pool.submit(() => 1);
+ * const stats: ExecutorStats = pool.stats();
+ * assert.equal(stats.futures.completed, 1);
+ * ```
+ */
+export interface ExecutorStats {
+  /** Tasks submitted that have not started. */
+  queued: number;
+  /** Tasks running now. */
+  running: number;
+  /** Attempts that finished with a value (as `attempts.completed`). */
+  completed: number;
+  /** Attempts that finished with an error (as `attempts.failed`). */
+  failed: number;
+  /** Futures settled, by outcome: what callers saw. */
+  futures: FutureCounts;
+  /** Attempts by outcome: a retried task counts each. */
+  attempts: AttemptCounts;
+}
+
+/**
+ * An executor as the library's executors and their `with()` views are: an {@linkcode Executor}
+ * with backpressure (`whenReady()`), idleness (`onIdle()`), its size and its `stats()`. A view
+ * answers for the executor it was made from. (`Executor` itself stays the small interface that
+ * `setDefaultExecutor()` accepts, so that code implementing it keeps compiling.)
+ *
+ * @typeParam S the executor's stats
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor({ maxWorkers: 3 });
+ * const bounded = pool.with({ timeout: 1_000 });
+ * await bounded.submit(() => 1);
+ * await bounded.onIdle();
+ * assert.equal(bounded.maxWorkers, 3);
+ * assert.equal(bounded.stats().futures.completed, 1);
+ * ```
+ */
+export interface ExecutorView<S extends ExecutorStats = ExecutorStats> extends Executor {
+  /** A view with these task options added; see {@linkcode Executor.with}. */
+  with(options: TaskOptions): ExecutorView<S>;
+  /** Resolves when a task can be submitted without `QueueFullError` (a hint). */
+  whenReady(): Promise<void>;
+  /** Resolves when every task submitted to the executor so far has settled. */
+  onIdle(): Promise<void>;
+  /** A snapshot of the executor's counters. */
+  stats(): S;
+  /** How many tasks the executor runs at once, at most. */
+  readonly maxWorkers: number;
 }

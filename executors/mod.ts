@@ -18,6 +18,8 @@
 export type {
   AttemptCounts,
   Executor,
+  ExecutorStats,
+  ExecutorView,
   FutureCounts,
   FuturesOr,
   MapOptions,
@@ -38,8 +40,9 @@ export {
   type WorkerPoolStats,
 } from "./worker_pool.ts";
 export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from "./process_pool.ts";
+export { ExecutorBase } from "./_facade.ts";
 export { getDefaultExecutor, runInExecutor, setDefaultExecutor, toThread } from "./bridge.ts";
-export type { RetryOptions } from "./retry.ts";
+export type { Backoff, RetryOptions } from "./retry.ts";
 export {
   type CircuitBreakerOptions,
   CircuitBreakers,
@@ -48,4 +51,13 @@ export {
   type DomainCircuitStats,
 } from "./circuit_breaker.ts";
 export type { CommonExecutorOptions } from "./_core.ts";
-export { DependencyError, QueueFullError } from "./errors.ts";
+export {
+  BrokenExecutorError,
+  CancelledError,
+  CircuitOpenError,
+  DependencyError,
+  InvalidStateError,
+  QueueFullError,
+  TimeoutError,
+  WorkerCrashedError,
+} from "../future/errors.ts";

@@ -7,6 +7,7 @@
 
 import {
   asProcessPool,
+  poolPids,
   WorkerPoolExecutor,
   type WorkerPoolExecutorOptions,
 } from "./worker_pool.ts";
@@ -101,5 +102,23 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       denoArgs,
     );
     super(asProcessPool(options, { memoryLimitMb, denoArgs: denoArgs && [...denoArgs] }));
+  }
+
+  /**
+   * The process ids of the pool's worker processes that have not ended (processes start
+   * lazily: none before the first task).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ProcessPoolExecutor } from "@concurrent/futures";
+   * await using pool = new ProcessPoolExecutor({ maxWorkers: 1 });
+   * assert.deepEqual(pool.pids, []);
+   * await pool.submit(() => 1);
+   * assert.equal(pool.pids.length, 1);
+   * ```
+   */
+  get pids(): number[] {
+    return poolPids(this);
   }
 }

@@ -8,6 +8,9 @@
 import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/future.ts";
 import { check as checkOption } from "./_check.ts";
+import { type Backoff, backoffDelay, checkBackoff } from "../actors/_backoff.ts";
+
+export type { Backoff };
 
 /**
  * How a task is retried (`TaskOptions.retry`). After the last attempt the future rejects with that
@@ -29,32 +32,12 @@ export interface RetryOptions {
   /** The most attempts made, counting the first one: `1` means no retry. */
   maxAttempts: number;
   /**
-   * The delay before each retry: the n-th retry waits up to
+   * The delay before each retry (see {@linkcode Backoff}): the n-th retry waits up to
    * `min(max, initial * multiplier ** (n - 1))` ms, a random part of it with `jitter: "full"`.
+   * `resetAfter` means nothing here and is ignored.
+   * @default {{ initial: 100, max: 10_000, multiplier: 2, jitter: "full" }}
    */
-  backoff?: {
-    /**
-     * The delay (ms) before the first retry, before jitter.
-     * @default {100}
-     */
-    initial?: number;
-    /**
-     * The cap (ms) on any delay, before jitter.
-     * @default {10_000}
-     */
-    max?: number;
-    /**
-     * The factor by which the delay grows after each retry.
-     * @default {2}
-     */
-    multiplier?: number;
-    /**
-     * `"full"` waits a uniformly random time between 0 and the delay, so that many tasks failing
-     * together do not retry together; `"none"` waits the delay itself.
-     * @default {"full"}
-     */
-    jitter?: "full" | "none";
-  };
+  backoff?: Backoff;
   /**
    * Whether an attempt that rejected with `error` is retried. By default only
    * `WorkerCrashedError` and `TimeoutError` are: errors the task itself threw are not.
@@ -79,16 +62,6 @@ function check(
   range = typeof value === "number",
 ) {
   checkOption(ok, "retry", `retry${name}`, rule, value, range);
-}
-
-function checkDelay(value: unknown, name: string) {
-  if (value === undefined) return;
-  check(
-    typeof value === "number" && value >= 0 && Number.isFinite(value),
-    name,
-    "a non-negative finite number",
-    value,
-  );
 }
 
 /**
@@ -138,38 +111,9 @@ export function validateRetryOptions(value: unknown): RetryOptions {
     options.retryOn = retryOn as RetryOptions["retryOn"];
   }
   if (backoff === undefined) return options;
-  check(
-    typeof backoff === "object" && backoff !== null,
-    ".backoff",
-    "an object",
-    backoff,
-    false,
-  );
-  const { initial, max, multiplier, jitter } = backoff as Record<
-    string,
-    unknown
-  >;
-  checkDelay(initial, ".backoff.initial");
-  checkDelay(max, ".backoff.max");
-  check(
-    multiplier === undefined ||
-      typeof multiplier === "number" && multiplier >= 1 &&
-        Number.isFinite(multiplier),
-    ".backoff.multiplier",
-    "a finite number of at least 1",
-    multiplier,
-  );
-  check(
-    jitter === undefined || jitter === "full" || jitter === "none",
-    ".backoff.jitter",
-    `"full" or "none"`,
-    jitter,
-    false,
-  );
-  // A field given as `undefined` takes its default, as one left out does.
-  options.backoff = Object.fromEntries(
-    Object.entries(backoff as object).filter(([, field]) => field !== undefined),
-  ) as NonNullable<RetryOptions["backoff"]>;
+  // A field given as `undefined` takes its default, as one left out does; old field names are
+  // read as their new ones.
+  options.backoff = checkBackoff({ action: "retry", path: "retry.backoff" }, backoff);
   return options;
 }
 
@@ -219,13 +163,9 @@ export function retryDelay(
   backoff: RetryOptions["backoff"],
   random: () => number = Math.random,
 ): number {
-  const { initial, max, multiplier, jitter } = {
-    ...DEFAULT_BACKOFF,
-    ...backoff,
-  };
-  // With initial 0 the power may overflow to Infinity, and 0 * Infinity is NaN.
-  const delay = initial === 0 ? 0 : Math.min(max, initial * multiplier ** Math.max(0, attempt - 1));
-  return jitter === "none" ? delay : random() * delay;
+  // `backoff` has been through validateRetryOptions: new field names only.
+  const { initial, max, multiplier, jitter } = { ...DEFAULT_BACKOFF, ...backoff };
+  return backoffDelay(attempt, { initial, max, multiplier, jitter, resetAfter: Infinity }, random);
 }
 
 /**

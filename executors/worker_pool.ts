@@ -4,23 +4,25 @@
  * @module
  */
 
-import type { Future } from "../future/future.ts";
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
 import { checkPermissions } from "../actors/_permissions.ts";
 import { WORKER_READS } from "../actors/_worker_handle.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
-import type { Executor, FuturesOr, MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
+import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { makeObservable } from "./_observe.ts";
 import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
-import type { DomainCircuitStats } from "./circuit_breaker.ts";
+import { type Backoff, checkBackoff, resolveBackoff } from "../actors/_backoff.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
 
 export type { WorkerCounts, WorkerPoolStats } from "./_worker_engine.ts";
 export type { Percentiles } from "./_samples.ts";
 export type { WorkerPermissions } from "../actors/_transport.ts";
+
+/** The process ids of a pool's workers; internal to `ProcessPoolExecutor.pids`. */
+export let poolPids: (pool: WorkerPoolExecutor) => number[];
 
 /** Pools created without a name, numbered in their workers' names. */
 let unnamedPools = 0;
@@ -55,7 +57,9 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   /**
    * An idle worker exits after this many ms. An idle Web Worker keeps the process alive, so keep
    * it finite unless you always shut the pool down.
-   * @default {1000}
+   * @default {1000}: warm between bursts of work, gone soon after (the default executor of
+   * `toThread()` uses 250 ms, since nobody shuts it down; an actor never ends its worker unasked,
+   * since its state lives there)
    */
   idleTimeout?: number;
   /**
@@ -76,17 +80,19 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   onCrash?: "restart" | "break";
   /**
    * More crashes than `max` within `within` ms break the executor.
-   * @default {{ max: 20, within: 60_000 }}
+   * @default {{ max: 20, within: 60_000 }}: the limit counts the crashes of all `maxWorkers`
+   * workers together, so it is higher than an actor's (`spawn()`'s counts one worker's)
    */
   restartLimit?: { max: number; within: number };
   /**
-   * How replacements of crashed workers back off, as Akka's backoff supervisor: the first
-   * replacement is immediate, then each crash in a row waits `min`, `2·min`, `4·min` … up to
-   * `max` ms, stretched by up to `randomFactor` at random; `resetAfter` ms without a crash start
-   * over. Other workers keep serving meanwhile.
-   * @default {{ min: 10, max: 1000, randomFactor: 0.2, resetAfter: 2000 }}
+   * How replacements of crashed workers back off (see {@linkcode Backoff}), as Akka's backoff
+   * supervisor: the first replacement is immediate, then each crash in a row waits `initial`,
+   * `initial·multiplier` … up to `max` ms, stretched by up to `jitter` of itself at random;
+   * `resetAfter` ms without a crash start over. Other workers keep serving meanwhile. The old
+   * field names `min` (for `initial`) and `randomFactor` (for `jitter`) are deprecated.
+   * @default {{ initial: 10, max: 1000, multiplier: 2, jitter: 0.2, resetAfter: 2000 }}
    */
-  restartBackoff?: { min?: number; max?: number; randomFactor?: number; resetAfter?: number };
+  restartBackoff?: Backoff;
 }
 
 /**
@@ -119,9 +125,9 @@ export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
  * assert(results.join() === "1,4,9,16");
  * ```
  */
-export class WorkerPoolExecutor implements Executor {
-  readonly #core: ExecutorCore;
+export class WorkerPoolExecutor extends ExecutorBase<WorkerPoolStats> {
   readonly #engine: WorkerEngine;
+  readonly #maxWorkers: number;
 
   /**
    * Creates the pool; workers start lazily, when there is work for them.
@@ -140,10 +146,32 @@ export class WorkerPoolExecutor implements Executor {
     const settings = processes
       ? poolSettings(name, options, "process", processes)
       : poolSettings(name, options);
+    super();
+    this.#maxWorkers = settings.maxWorkers;
     this.#engine = new WorkerEngine(settings);
-    this.#core = new ExecutorCore(name, options, this.#engine);
-    this.#engine.attach(this.#core);
-    makeObservable(this, this.#core);
+    const core = new ExecutorCore(name, options, this.#engine);
+    this.#engine.attach(core);
+    attachCore(this, core);
+    makeObservable(this, core);
+  }
+
+  /**
+   * How many workers the pool runs at most (`maxWorkers`).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WorkerPoolExecutor } from "@concurrent/futures";
+   * await using pool = new WorkerPoolExecutor({ maxWorkers: 3 });
+   * assert.equal(pool.maxWorkers, 3);
+   * ```
+   */
+  get maxWorkers(): number {
+    return this.#maxWorkers;
+  }
+
+  static {
+    poolPids = (pool) => pool.#engine.pids();
   }
 
   /**
@@ -160,169 +188,8 @@ export class WorkerPoolExecutor implements Executor {
    * assert(pool.stats().futures.completed === 1 && pool.stats().attempts.completed === 1);
    * ```
    */
-  stats(): WorkerPoolStats {
+  override stats(): WorkerPoolStats {
     return this.#engine.stats();
-  }
-
-  /**
-   * The state of each domain's circuit, when the pool was given `circuitBreaker` (empty if not).
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({
-   *   maxWorkers: 1,
-   *   circuitBreaker: { threshold: 1, halfOpenAfter: 1000 },
-   * });
-   * await pool.with({ domain: "db" }).submit(() => {
-   *   throw new Error("down");
-   * }).exception();
-   * assert.equal(pool.circuitStats().get("db")?.state, "open");
-   * ```
-   */
-  circuitStats(): Map<string, DomainCircuitStats> {
-    return this.#core.breakers?.stats() ?? new Map();
-  }
-
-  /**
-   * Schedules `fn(...args)` on a worker; returns its future.
-   *
-   * @param fn the function to run
-   * @param args its arguments; a future among them is awaited first and its value passed
-   * @returns the task's future
-   * @throws {TypeError} for a class, a bound or a built-in function
-   * @throws {InvalidStateError} after `shutdown()`
-   * @throws {BrokenExecutorError} once the executor is broken
-   * @throws {QueueFullError} when `maxQueued` tasks already wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * assert((await pool.submit((a: number, b: number) => a * b, 6, 7)) === 42);
-   * ```
-   */
-  submit<A extends unknown[], R>(
-    fn: (...args: A) => R,
-    ...args: FuturesOr<A>
-  ): Future<Awaited<R>> {
-    return this.#core.submit(fn, ...args);
-  }
-
-  /**
-   * Applies `fn` to each item on the workers, `chunksize` items per message; results in input
-   * order (see `Executor.map`).
-   *
-   * @param fn the function to apply to each item
-   * @param items the items, sync or async; futures among them are awaited first
-   * @param options `timeout` (from this call), `chunksize`, `buffersize`, `signal`
-   * @returns an async iterator of the results, in input order
-   * @throws {InvalidStateError} after `shutdown()`
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
-   * let sum = 0;
-   * for await (const v of pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 2 })) sum += v;
-   * assert(sum === 12);
-   * ```
-   */
-  map<T, R>(
-    fn: (item: T) => R,
-    items: Iterable<T | Future<T>> | AsyncIterable<T | Future<T>>,
-    options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#core.map(fn, items, options);
-  }
-
-  /**
-   * A view of this pool whose tasks get `options` (timeout, deadline, signal, retry, domain,
-   * transfer).
-   *
-   * @param options the task options the view's tasks get
-   * @returns an executor that submits to this pool with those options
-   * @throws {TypeError} for an option of the wrong type or an unknown key, naming it
-   * @throws {RangeError} for an option out of range, naming it and the value
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * const bounded = pool.with({ timeout: 5_000 });
-   * assert((await bounded.submit(() => "done")) === "done");
-   * ```
-   */
-  with(options: TaskOptions): Executor {
-    return this.#core.with(options);
-  }
-
-  /**
-   * Resolves when a task can be submitted without `QueueFullError` (at once without `maxQueued`,
-   * or once the pool is shut down). Another caller may take the room first: it is a hint.
-   *
-   * @returns a promise that resolves when fewer than `maxQueued` tasks wait to start
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxQueued: 4 });
-   * const results = [];
-   * for (let i = 0; i < 20; i++) {
-   *   await pool.whenReady();
-   *   results.push(pool.submit((x: number) => x * 2, i));
-   * }
-   * assert.equal((await Promise.all(results)).at(-1), 38);
-   * ```
-   */
-  whenReady(): Promise<void> {
-    return this.#core.whenReady();
-  }
-
-  /**
-   * Resolves when every task submitted so far has settled (at once if none is left).
-   *
-   * @returns a promise that resolves when the pool is idle
-   *
-   * @example
-   * ```ts
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
-   * pool.submit((x: number) => x + 1, 1);
-   * await pool.onIdle();
-   * ```
-   */
-  onIdle(): Promise<void> {
-    return this.#core.onIdle();
-  }
-
-  /**
-   * Stops accepting work; with `wait` (the default) resolves once all work has settled and every
-   * worker has been ended.
-   *
-   * @param options `wait` (default true): resolve once the work has settled; `cancelFutures`
-   * (default false): cancel the tasks that have not started
-   * @returns a promise that resolves when the executor has shut down (at once without `wait`)
-   *
-   * @example
-   * ```ts
-   * import { WorkerPoolExecutor } from "@concurrent/futures";
-   * const pool = new WorkerPoolExecutor();
-   * await pool.shutdown();
-   * ```
-   */
-  shutdown(options?: ShutdownOptions): Promise<void> {
-    return this.#core.shutdown(options);
-  }
-
-  /** `shutdown({ wait: true })`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.#core.shutdown({ wait: true });
   }
 }
 
@@ -434,29 +301,16 @@ export function poolSettings(
   };
 }
 
-function backoffSettings(
-  what: string,
-  value: WorkerPoolExecutorOptions["restartBackoff"],
-): PoolSettings["restartBackoff"] {
-  check(
-    value === undefined || (typeof value === "object" && value !== null),
-    what,
-    "restartBackoff",
-    "an object",
-    value,
-    false,
-  );
-  const min = checkMillis(what, "restartBackoff.min", value?.min) ?? 10;
-  const max = checkMillis(what, "restartBackoff.max", value?.max) ?? Math.max(min, 1000);
-  const randomFactor = value?.randomFactor ?? 0.2;
-  check(
-    typeof randomFactor === "number" && randomFactor >= 0,
-    what,
-    "restartBackoff.randomFactor",
-    "a number >= 0",
-    randomFactor,
-  );
-  check(max >= min, what, "restartBackoff.max", `at least 'restartBackoff.min' (${min})`, max);
-  const resetAfter = checkMillis(what, "restartBackoff.resetAfter", value?.resetAfter) ?? 2000;
-  return { min, max, randomFactor, resetAfter };
+/** A pool's restart backoff when none is given. */
+const POOL_RESTART_BACKOFF = {
+  initial: 10,
+  max: 1000,
+  multiplier: 2,
+  jitter: 0.2,
+  resetAfter: 2000,
+} as const;
+
+function backoffSettings(what: string, value: unknown): PoolSettings["restartBackoff"] {
+  const at = { action: what, path: "restartBackoff" };
+  return resolveBackoff(at, checkBackoff(at, value), POOL_RESTART_BACKOFF);
 }

@@ -1,6 +1,9 @@
-// Checks of the options objects users pass, shared by every layer: a value shown as messages show
-// it, unknown keys with the closest known name, and a positional value where an options object
-// belongs (Python's `result(50)`, `shutdown(False)`).
+// The one validation module of the library: every check of what users pass, for every layer
+// (future/, sync/, actors/, executors/, distributed/), with one message form,
+// `Cannot <action> as '<path>' must be <rule>: received <value>` (a RangeError for a number out
+// of range, a TypeError otherwise), unknown keys with the closest known name, a positional value
+// where an options object belongs (Python's `result(50)`, `shutdown(False)`), and the table of
+// renamed options. Option shapes with their own file (Backoff: actors/_backoff.ts) compose these.
 
 /** A value as an error message shows it: strings quoted, objects by kind. */
 export function show(value: unknown): string {
@@ -21,14 +24,75 @@ export function checkKnownKeys(
   options: object,
   known: readonly string[],
   kind = "an option",
+  prefix = "",
 ): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const near = closest(key, known);
     throw new TypeError(
-      `Cannot ${what} as '${key}' is not ${kind}${near ? ` (did you mean '${near}'?)` : ""}`,
+      `Cannot ${what} as '${prefix}${key}' is not ${kind}${
+        near ? ` (did you mean '${prefix}${near}'?)` : ""
+      }`,
     );
   }
+}
+
+/** What was being done (`"create WorkerPoolExecutor"`) and the option's path (`"restartLimit.max"`). */
+export interface OptionPath {
+  action: string;
+  path: string;
+}
+
+/**
+ * Throws the one argument error of this library: `Cannot <action> as '<path>' must be <rule>:
+ * received <value>`, a RangeError for a number out of range (`range`) and a TypeError otherwise.
+ */
+export function refuse(
+  at: OptionPath,
+  rule: string,
+  value: unknown,
+  range = typeof value === "number",
+): never {
+  const message = `Cannot ${at.action} as '${at.path}' must be ${rule}: received ${show(value)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * The renamed options of this library, old name → new name, by where they are read. An old name
+ * keeps working for one minor version (its doc comment says `@deprecated`); giving both is refused.
+ */
+export const OPTION_ALIASES = {
+  /** `spawn()`'s options. */
+  actor: { supervision: "onCrash", backoff: "restartBackoff" },
+  /** Every `Backoff` (retries, `restartBackoff`). */
+  backoff: { min: "initial", randomFactor: "jitter" },
+  /** `DistributedExecutorOptions`. */
+  distributed: { workers: "maxWorkers" },
+} as const;
+
+/**
+ * Returns a copy of `options` with each old key of `aliases` renamed to its new key. Giving both
+ * the old and the new name is a TypeError. `at.path` is the prefix of the keys ("" at the top).
+ */
+export function checkAliases<T extends Record<string, unknown>>(
+  at: OptionPath,
+  options: T,
+  aliases: Readonly<Record<string, string>>,
+): T {
+  let copy: Record<string, unknown> | undefined;
+  for (const [old, now] of Object.entries(aliases)) {
+    if (options[old] === undefined) continue;
+    const prefix = at.path === "" ? "" : `${at.path}.`;
+    if (options[now] !== undefined) {
+      throw new TypeError(
+        `Cannot ${at.action} as '${prefix}${old}' and '${prefix}${now}' are the same option: give one ('${prefix}${old}' is deprecated)`,
+      );
+    }
+    copy ??= { ...options };
+    copy[now] = copy[old];
+    delete copy[old];
+  }
+  return (copy ?? options) as T;
 }
 
 /**
@@ -83,4 +147,73 @@ function distance(a: string, b: string): number {
     row = next;
   }
   return row[b.length]!;
+}
+
+/**
+ * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
+ *
+ * @param what what the caller was trying to do, for the message ("wait", "submit task")
+ * @param name the option's name as the user wrote it
+ * @param value the value given
+ * @returns the timeout in milliseconds, `Infinity` when not given
+ * @throws {RangeError} when the value is a negative number or NaN
+ * @throws {TypeError} when the value is not a number
+ */
+export function checkTimeout(what: string, name: string, value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    refuse({ action: what, path: name }, "a non-negative number of milliseconds", value);
+  }
+  return value;
+}
+
+/** Throws a RangeError unless `value` is a number ≥ 0, `Infinity` allowed (or `undefined`). */
+export function checkMillis(what: string, name: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : checkTimeout(what, name, value);
+}
+
+/**
+ * Throws unless `value` is an integer ≥ 1 (or `undefined`): a TypeError for a value that is not
+ * a number, a RangeError for a number out of range.
+ */
+export function checkPositiveInt(what: string, name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    refuse({ action: what, path: name }, "a positive integer", value);
+  }
+  return value;
+}
+
+/** Throws unless `value` is an integer from `min` to `max`. */
+export function checkInt(
+  what: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
+  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) {
+    return value as number;
+  }
+  refuse({ action: what, path: name }, `an integer from ${min} to ${max}`, value);
+}
+
+/** Throws a TypeError unless `value` is an AbortSignal (or `undefined`). */
+export function checkSignal(what: string, name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  refuse({ action: what, path: name }, "an AbortSignal", value, false);
+}
+
+/** Throws a TypeError unless `value` is one of `choices` (or `undefined`). */
+export function checkOneOf<T extends string>(
+  what: string,
+  name: string,
+  value: unknown,
+  choices: readonly T[],
+): T | undefined {
+  if (value === undefined || choices.includes(value as T)) return value as T | undefined;
+  const rule = choices.length === 2
+    ? `"${choices[0]}" or "${choices[1]}"`
+    : `one of ${choices.map((c) => `"${c}"`).join(", ")}`;
+  refuse({ action: what, path: name }, rule, value, false);
 }

@@ -5,13 +5,9 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import {
-  awaitingAny,
-  checkTimeout,
-  type Future,
-  removeDoneCallback,
-  startTimer,
-} from "./future.ts";
+import { awaitingAny, type Future, startTimer } from "./future.ts";
+import { checkTimeout } from "./_options.ts";
+import { removeDoneCallback } from "./_hooks.ts";
 import { Queue } from "./_queue.ts";
 import { checkOptionsArgument } from "./_options.ts";
 

@@ -1,5 +1,7 @@
 /**
- * The error classes that futures and executors reject with.
+ * Every error class of this library, in one module: those futures and executors reject with,
+ * backpressure's and task graphs', and the sync primitives'. Each entry point re-exports the
+ * ones it can throw.
  *
  * @module
  */
@@ -162,5 +164,137 @@ export class CircuitOpenError extends Error {
     this.name = "CircuitOpenError";
     this.domain = domain;
     this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * `submit()` was called while an executor created with `maxQueued` already had that many tasks
+ * waiting to start. Nothing was queued; wait for room with `await executor.whenReady()` and submit
+ * again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor, QueueFullError } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+ * const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+ * pool.submit(() => gate); // running
+ * pool.submit(() => 1); // queued: the queue is now full
+ * assert.throws(() => pool.submit(() => 2), QueueFullError);
+ * open();
+ * await pool.whenReady();
+ * assert.equal(await pool.submit(() => 3), 3);
+ * ```
+ */
+export class QueueFullError extends Error {
+  /** The executor's `maxQueued`. */
+  readonly maxQueued: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param maxQueued the limit that was reached
+   * @param message what could not be done
+   */
+  constructor(maxQueued: number, message = `the queue is full (maxQueued: ${maxQueued})`) {
+    super(message);
+    this.name = "QueueFullError";
+    this.maxQueued = maxQueued;
+  }
+}
+
+/**
+ * A task did not run because a future passed as one of its arguments failed. `cause` is that
+ * future's error and `argument` its position among the task's arguments (for a `map()` item sent
+ * in a chunk, its position in the chunk). A cancelled input cancels the task instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor, DependencyError } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const download = pool.submit(async (): Promise<string> => {
+ *   throw new Error("404");
+ * });
+ * const parsed = pool.submit((text: string) => text.length, download);
+ * const error = await parsed.exception();
+ * assert(error instanceof DependencyError);
+ * assert.equal((error.cause as Error).message, "404");
+ * ```
+ */
+export class DependencyError extends Error {
+  /** The position of the failed future among the task's arguments. */
+  readonly argument: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param argument the position of the failed future among the task's arguments
+   * @param cause the future's error
+   */
+  constructor(argument: number, cause: unknown) {
+    super(
+      `the task did not run: the future passed as argument ${argument} failed: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.name = "DependencyError";
+    this.argument = argument;
+  }
+}
+
+/**
+ * The `Barrier` is broken: a waiter timed out, or `abort()` was called. Every waiter,
+ * and every later `wait()`, throws it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Barrier, BrokenBarrierError } from "@concurrent/futures";
+ *
+ * const barrier = new Barrier(2);
+ * barrier.abort();
+ * await assert.rejects(barrier.wait(), BrokenBarrierError);
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message what broke it
+   * @param options the `cause`
+   */
+  constructor(message = "the Barrier is broken", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokenBarrierError";
+  }
+}
+
+/**
+ * The `SharedQueue` is closed: `put()` throws it at once, `get()` once the queue is
+ * empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { QueueClosedError, SharedQueue } from "@concurrent/futures";
+ *
+ * const queue = new SharedQueue();
+ * queue.close();
+ * await assert.rejects(queue.put(1), QueueClosedError);
+ * ```
+ */
+export class QueueClosedError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message what was refused
+   */
+  constructor(message = "the SharedQueue is closed") {
+    super(message);
+    this.name = "QueueClosedError";
   }
 }

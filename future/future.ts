@@ -5,7 +5,8 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { checkOptionsArgument, show } from "./_options.ts";
+import { checkOptionsArgument, checkTimeout } from "./_options.ts";
+import { type FutureOwner, installHooks } from "./_hooks.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -26,45 +27,9 @@ export interface WaitOptions {
 // covariant in `T` (a `Future<string>` is a `Future<unknown>`, as with promises).
 type DoneCallback<T> = { call(future: Future<T>): void }["call"];
 
-/** Removes a callback added with `addDoneCallback`; internal to the library. */
-export let removeDoneCallback: <T>(
-  future: Future<T>,
-  fn: DoneCallback<T>,
-) => void;
-
-/** The outcome of a done future, read synchronously; internal to the library. */
-export interface Outcome<T> {
-  /** Whether it failed (a cancelled future has failed with `CancelledError`). */
-  failed: boolean;
-  /** The value, when it did not fail. */
-  value: T | undefined;
-  /** The error, when it failed. */
-  error: unknown;
-}
-
 // Shared by every future without callbacks; never pushed to (see #addCallback).
 // deno-lint-ignore no-explicit-any
 const NO_CALLBACKS: DoneCallback<any>[] = [];
-
-/** Reads a future's outcome synchronously; internal to the library. */
-export let outcomeOf: <T>(future: Future<T>) => Outcome<T>;
-
-/** The producer behind a future, told of `cancel()` calls; internal to the library. */
-export interface FutureOwner {
-  /**
-   * `cancel()` on a running future: whether its work can still be called off (a task handed to a
-   * worker that has not started it). The future is cancelled when this answers true.
-   */
-  cancelRunning(): boolean;
-  /** The future was cancelled (before the done callbacks run). */
-  cancelled(): void;
-}
-
-/**
- * Gives a future its owner: one object per producer, where a closure per future would cost
- * memory at a million tasks; internal to the library.
- */
-export let setOwner: <T>(future: Future<T>, owner: FutureOwner | undefined) => void;
 
 /**
  * Told when code awaits a pending future of an executor that lets a waiting task give back its
@@ -98,33 +63,6 @@ export function joined<T>(
     (value) => rejoin().then(() => value),
     (error) => rejoin().then(() => Promise.reject(error)),
   );
-}
-
-/**
- * Validates a `timeout` option: a non-negative number (or `Infinity`), or `undefined`.
- *
- * @param what what the caller was trying to do, for the message ("wait", "submit task")
- * @param name the option's name as the user wrote it
- * @param value the value given
- * @returns the timeout in milliseconds, `Infinity` when not given
- * @throws {RangeError} when the value is a negative number or NaN
- * @throws {TypeError} when the value is not a number
- */
-export function checkTimeout(
-  what: string,
-  name: string,
-  value: unknown,
-): number {
-  if (value === undefined) return Infinity;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    // A wrong type is a TypeError; a number out of range (NaN included) a RangeError.
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Cannot ${what} as '${name}' must be a non-negative number of milliseconds: received ${
-        show(value)
-      }`,
-    );
-  }
-  return value;
 }
 
 const WAIT_OPTION_KEYS = ["timeout", "signal"];
@@ -200,17 +138,16 @@ export class Future<T> implements PromiseLike<T> {
       }
       return undefined;
     };
-    removeDoneCallback = (future, fn) => {
-      const index = future.#callbacks.indexOf(fn);
-      if (index >= 0) future.#callbacks.splice(index, 1);
-    };
-    setOwner = (future, owner) => {
-      future.#owner = owner;
-    };
-    outcomeOf = (future) => ({
-      failed: future.#failed,
-      value: future.#value,
-      error: future.#error,
+    installHooks({
+      removeDoneCallback: (future, fn) => future.#removeCallback(fn),
+      setOwner: (future, owner) => {
+        future.#owner = owner;
+      },
+      outcomeOf: (future) => ({
+        failed: future.#failed,
+        value: future.#value,
+        error: future.#error,
+      }),
     });
   }
 
@@ -381,6 +318,11 @@ export class Future<T> implements PromiseLike<T> {
 
   // Most futures get one or two callbacks (their task's and an awaiting promise's): arrays of
   // exactly that size, where push() on an empty array would reserve room for 17.
+  #removeCallback(fn: DoneCallback<T>): void {
+    const index = this.#callbacks.indexOf(fn);
+    if (index >= 0) this.#callbacks.splice(index, 1);
+  }
+
   #addCallback(fn: DoneCallback<T>): void {
     const callbacks = this.#callbacks;
     if (callbacks.length === 0) this.#callbacks = [fn];
@@ -632,7 +574,7 @@ export class Future<T> implements PromiseLike<T> {
     const finish = () => {
       stopTimer?.();
       signal?.removeEventListener("abort", onAbort);
-      removeDoneCallback(this, onDone);
+      this.#removeCallback(onDone);
     };
     const onDone = () => {
       finish();

@@ -4,15 +4,9 @@
  * @module
  */
 
-import {
-  awaitingAny,
-  checkTimeout,
-  type Future,
-  joined,
-  outcomeOf,
-  removeDoneCallback,
-  startTimer,
-} from "./future.ts";
+import { awaitingAny, type Future, joined, startTimer } from "./future.ts";
+import { checkTimeout } from "./_options.ts";
+import { outcomeOf, removeDoneCallback } from "./_hooks.ts";
 import { checkOptionsArgument, show } from "./_options.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */

@@ -5,7 +5,7 @@
 import type { ExecutorObserver, Observable, ObservedWorkerState } from "../executors/_observe.ts";
 import type { Job, Task } from "../executors/_task.ts";
 import { CancelledError } from "../future/errors.ts";
-import { outcomeOf } from "../future/future.ts";
+import { outcomeOf } from "../future/_hooks.ts";
 import { Histogram } from "./_histogram.ts";
 
 import type { Outcome } from "./metrics.ts";

@@ -7,7 +7,7 @@
 
 import type { Context, Span, Tracer } from "@opentelemetry/api";
 import type { Job, Task } from "../executors/_task.ts";
-import { outcomeOf } from "../future/future.ts";
+import { outcomeOf } from "../future/_hooks.ts";
 import { type Executors, observeAll } from "./_registry.ts";
 import { fnName, now, type Sink } from "./_recorder.ts";
 

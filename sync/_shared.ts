@@ -2,6 +2,9 @@
 // structured-cloned copy is recognised, and the checks on its options.
 
 import { InvalidStateError } from "../future/errors.ts";
+import { checkInt, checkTimeout, show } from "../future/_options.ts";
+
+export { checkInt, show };
 
 /**
  * Whether this is the main thread (not a Web Worker): there, waiting must never block the event
@@ -21,7 +24,10 @@ export function refuseMainThread(what: string, instead: string): void {
 /** Options of every wait. */
 export interface SyncWaitOptions {
   /**
-   * How long to wait, in milliseconds; `0` means "do not wait".
+   * How long to wait, in milliseconds; `0` means "do not wait". It bounds the caller's wait only.
+   * When it runs out, `Event.wait()` and `Condition.wait()` return `false` (as in Python), the
+   * waits for a resource (`Lock`, `Semaphore`, `SharedQueue`) throw `TimeoutError`, and a
+   * `Barrier` breaks (`BrokenBarrierError`).
    * @default {Infinity}
    */
   timeout?: number;
@@ -29,15 +35,8 @@ export interface SyncWaitOptions {
 
 /** The `performance.now()` by which a wait must end. */
 export function deadline(what: string, options: SyncWaitOptions | undefined): number {
-  const timeout = options?.timeout;
-  if (timeout === undefined) return Infinity;
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
-    const message = `Cannot ${what} as 'timeout' must be a non-negative number: received ${
-      typeof timeout === "string" ? JSON.stringify(timeout) : String(timeout)
-    }`;
-    throw typeof timeout === "number" ? new RangeError(message) : new TypeError(message);
-  }
-  return performance.now() + timeout;
+  const timeout = checkTimeout(what, "timeout", options?.timeout);
+  return timeout === Infinity ? Infinity : performance.now() + timeout;
 }
 
 /**
@@ -91,14 +90,9 @@ export async function waitOn(
   return true;
 }
 
-/** A value as an error message shows it. */
-export function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return "an array";
-  if (value instanceof SharedArrayBuffer) return "a SharedArrayBuffer of another kind";
-  if (value !== null && typeof value === "object") return "an object";
-  return String(value);
+/** A value as an error message shows it (a buffer given to `from()` is of another kind). */
+function showRevived(value: unknown): string {
+  return value instanceof SharedArrayBuffer ? "a SharedArrayBuffer of another kind" : show(value);
 }
 
 /**
@@ -117,18 +111,7 @@ export function bufferOf(kind: string, magic: number, words: number, value: unkn
   }
   throw new TypeError(
     `Cannot revive a ${kind} as the value must be a ${kind}, a copy of one that crossed a worker boundary ({ buffer }), or its SharedArrayBuffer: received ${
-      show(buffer instanceof SharedArrayBuffer ? buffer : value)
+      showRevived(buffer instanceof SharedArrayBuffer ? buffer : value)
     }`,
   );
-}
-
-/** Checks a whole-number option. */
-export function checkInt(what: string, name: string, value: unknown, min: number, max: number) {
-  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) {
-    return value as number;
-  }
-  const message = `Cannot ${what} as '${name}' must be an integer from ${min} to ${max}: received ${
-    show(value)
-  }`;
-  throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
 }

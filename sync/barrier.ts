@@ -4,7 +4,9 @@
  * @module
  */
 
-import { TimeoutError } from "../future/errors.ts";
+import { BrokenBarrierError, TimeoutError } from "../future/errors.ts";
+
+export { BrokenBarrierError };
 import {
   blockOn,
   bufferOf,
@@ -17,40 +19,15 @@ import {
 
 const MAGIC = 0x42617272; // "Barr"
 // One word holds the whole state, so that a waiter sleeps on the very value it checked: the
-// arrivals of this generation (bits 0-15), the generation (bits 16-29), broken (bit 30).
+// arrivals of this generation (bits 0-15), the generation (bits 16-29), broken (bit 30), and
+// resetting (bit 31: reset() broke the round; its waiters are leaving, newcomers wait).
 const STATE = 1;
 const PARTIES = 2;
 const WORDS = 3;
 const COUNT_MASK = 0xffff;
 const GEN_MASK = 0x3fff;
 const BROKEN = 1 << 30;
-
-/**
- * The {@linkcode Barrier} is broken: a waiter timed out, or `abort()` was called. Every waiter,
- * and every later `wait()`, throws it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Barrier, BrokenBarrierError } from "@concurrent/futures";
- *
- * const barrier = new Barrier(2);
- * barrier.abort();
- * await assert.rejects(barrier.wait(), BrokenBarrierError);
- * ```
- */
-export class BrokenBarrierError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message what broke it
-   * @param options the `cause`
-   */
-  constructor(message = "the Barrier is broken", options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BrokenBarrierError";
-  }
-}
+const RESETTING = 1 << 31;
 
 /**
  * A barrier in a `SharedArrayBuffer`, like Python's `multiprocessing.Barrier`: each `wait()`
@@ -133,7 +110,39 @@ export class Barrier {
    * @returns true once a waiter timed out or `abort()` was called
    */
   get broken(): boolean {
-    return (Atomics.load(this.#i32, STATE) & BROKEN) !== 0;
+    const state = Atomics.load(this.#i32, STATE);
+    return (state & BROKEN) !== 0 && (state & RESETTING) === 0;
+  }
+
+  /**
+   * Returns the barrier to its empty state, as Python's `Barrier.reset()`: the callers waiting
+   * now throw `BrokenBarrierError`, and a broken barrier is whole again. Callers that arrive
+   * while the waiters are leaving wait for the next round.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Barrier, BrokenBarrierError } from "@concurrent/futures";
+   *
+   * const barrier = new Barrier(2);
+   * const early = barrier.wait();
+   * barrier.reset();
+   * await assert.rejects(early, BrokenBarrierError);
+   * assert.equal(barrier.broken, false);
+   * assert.deepEqual((await Promise.all([barrier.wait(), barrier.wait()])).sort(), [0, 1]);
+   * ```
+   */
+  reset(): void {
+    while (true) {
+      const state = Atomics.load(this.#i32, STATE);
+      const gen = (state >>> 16) & GEN_MASK;
+      // Nobody waits: a fresh round at once. Otherwise the waiters leave first (see #leave).
+      const next = (state & COUNT_MASK) === 0
+        ? ((gen + 1) & GEN_MASK) << 16
+        : state | BROKEN | RESETTING;
+      if (Atomics.compareExchange(this.#i32, STATE, state, next) === state) break;
+    }
+    Atomics.notify(this.#i32, STATE);
   }
 
   /** Breaks the barrier: every waiter, and every later `wait()`, throws `BrokenBarrierError`. */
@@ -153,7 +162,14 @@ export class Barrier {
    */
   async wait(options?: SyncWaitOptions): Promise<number> {
     const end = deadline("wait at a Barrier", options);
-    const { index, gen } = this.#arrive();
+    let arrival = this.#arrive();
+    while ("resetting" in arrival) {
+      if (!(await waitOn(this.#i32, STATE, arrival.resetting, end))) {
+        throw this.#resetTimeout(options);
+      }
+      arrival = this.#arrive();
+    }
+    const { index, gen } = arrival;
     if (gen < 0) return index;
     while (true) {
       const state = this.#passed(gen);
@@ -174,7 +190,12 @@ export class Barrier {
   waitSync(options?: SyncWaitOptions): number {
     refuseMainThread("Barrier.waitSync()", "await barrier.wait()");
     const end = deadline("wait at a Barrier", options);
-    const { index, gen } = this.#arrive();
+    let arrival = this.#arrive();
+    while ("resetting" in arrival) {
+      if (!blockOn(this.#i32, STATE, arrival.resetting, end)) throw this.#resetTimeout(options);
+      arrival = this.#arrive();
+    }
+    const { index, gen } = arrival;
     if (gen < 0) return index;
     while (true) {
       const state = this.#passed(gen);
@@ -183,11 +204,15 @@ export class Barrier {
     }
   }
 
-  /** Counts this caller in; `gen` is -1 when it was the last one (everyone goes on). */
-  #arrive(): { index: number; gen: number } {
+  /**
+   * Counts this caller in; `gen` is -1 when it was the last one (everyone goes on). During a
+   * reset, returns the state to sleep on instead.
+   */
+  #arrive(): { index: number; gen: number } | { resetting: number } {
     const parties = Atomics.load(this.#i32, PARTIES);
     while (true) {
       const state = Atomics.load(this.#i32, STATE);
+      if (state & RESETTING) return { resetting: state };
       if (state & BROKEN) throw new BrokenBarrierError();
       const count = state & COUNT_MASK;
       const gen = (state >>> 16) & GEN_MASK;
@@ -203,21 +228,47 @@ export class Barrier {
   #passed(gen: number): number | undefined {
     const state = Atomics.load(this.#i32, STATE);
     if (((state >>> 16) & GEN_MASK) !== gen) return undefined;
-    if (state & BROKEN) throw new BrokenBarrierError();
+    if (state & BROKEN) throw this.#leave(gen);
     return state;
+  }
+
+  /**
+   * Counts a waiter of round `gen` out of a broken barrier; the last to leave a reset starts a
+   * fresh round. Returns the error the waiter throws.
+   */
+  #leave(gen: number, error = new BrokenBarrierError()): BrokenBarrierError {
+    while (true) {
+      const state = Atomics.load(this.#i32, STATE);
+      if (((state >>> 16) & GEN_MASK) !== gen || (state & COUNT_MASK) === 0) return error;
+      const last = (state & COUNT_MASK) === 1 && (state & RESETTING) !== 0;
+      const next = last ? ((gen + 1) & GEN_MASK) << 16 : state - 1;
+      if (Atomics.compareExchange(this.#i32, STATE, state, next) !== state) continue;
+      if (last) Atomics.notify(this.#i32, STATE);
+      return error;
+    }
+  }
+
+  #resetTimeout(options: SyncWaitOptions | undefined): BrokenBarrierError {
+    return new BrokenBarrierError(
+      `the Barrier was still being reset when the wait timed out after ${options?.timeout} ms`,
+      { cause: new TimeoutError(`the Barrier wait timed out after ${options?.timeout} ms`) },
+    );
   }
 
   #timedOut(gen: number, index: number, options: SyncWaitOptions | undefined): number {
     while (true) {
       const state = Atomics.load(this.#i32, STATE);
       if (((state >>> 16) & GEN_MASK) !== gen) return index;
-      if (state & BROKEN) throw new BrokenBarrierError();
+      if (state & BROKEN) throw this.#leave(gen);
       if (Atomics.compareExchange(this.#i32, STATE, state, state | BROKEN) === state) break;
     }
     Atomics.notify(this.#i32, STATE);
-    throw new BrokenBarrierError(
-      `the Barrier broke as its wait timed out after ${options?.timeout} ms`,
-      { cause: new TimeoutError(`the Barrier wait timed out after ${options?.timeout} ms`) },
+    throw this.#leave(
+      gen,
+      new BrokenBarrierError(
+        `the Barrier broke as its wait timed out after ${options?.timeout} ms`,
+        { cause: new TimeoutError(`the Barrier wait timed out after ${options?.timeout} ms`) },
+      ),
     );
   }
 }

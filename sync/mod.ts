@@ -15,6 +15,14 @@
  * on every executor. `ProcessPoolExecutor` cannot share memory and refuses such a task with a
  * `TypeError`.
  *
+ * Names follow Python's: state readers that are methods there are methods here
+ * (`lock.locked()`, `event.isSet()`), and those that are properties there are getters here
+ * (`semaphore.value`, `barrier.broken`, `barrier.parties`, `barrier.waiting`). A `timeout` bounds
+ * the caller's wait: `Event.wait()` and `Condition.wait()` then return `false` (Python's answer),
+ * the waits for a resource (`Lock`, `Semaphore`, `SharedQueue`) throw `TimeoutError`, and a
+ * `Barrier` breaks (`BrokenBarrierError`). `Lock.run()` and `Semaphore.run()` hold the primitive
+ * for the length of a function; `Barrier.reset()` is Python's.
+ *
  * Shared numbers (Python's `Value` and `Array`) need no class: they are typed arrays on a
  * `SharedArrayBuffer`, passed to tasks as they are, updated with `Atomics` or under a `Lock`.
  *
@@ -49,3 +57,4 @@ export * from "./condition.ts";
 export * from "./shared_queue.ts";
 export type { SyncWaitOptions } from "./_shared.ts";
 export type { Encoding } from "./_codec.ts";
+export { InvalidStateError, TimeoutError } from "../future/errors.ts";

@@ -152,6 +152,39 @@ export class Semaphore {
   }
 
   /**
+   * Runs `fn` while holding a permit, and gives it back however `fn` ends: `Lock.run()` for a
+   * semaphore.
+   *
+   * @param fn the section that needs a permit
+   * @param options `timeout` for acquiring
+   * @returns what `fn` returns
+   * @throws {TimeoutError} if no permit is free within `timeout`; whatever `fn` throws
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Semaphore } from "@concurrent/futures";
+   *
+   * const slots = new Semaphore(2);
+   * let inside = 0;
+   * let most = 0;
+   * const visit = () =>
+   *   slots.run(async () => {
+   *     most = Math.max(most, ++inside);
+   *     await Promise.resolve();
+   *     inside--;
+   *   });
+   * await Promise.all([visit(), visit(), visit(), visit()]);
+   * assert.equal(most, 2);
+   * assert.equal(slots.value, 2);
+   * ```
+   */
+  async run<R>(fn: () => R, options?: SyncWaitOptions): Promise<Awaited<R>> {
+    using _permit = await this.acquire(options);
+    return await fn();
+  }
+
+  /**
    * Adds a permit: the longest waiter gets it.
    */
   release(): void {

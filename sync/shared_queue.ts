@@ -5,7 +5,9 @@
  * @module
  */
 
-import { TimeoutError } from "../future/errors.ts";
+import { QueueClosedError, TimeoutError } from "../future/errors.ts";
+
+export { QueueClosedError };
 import { decode, encode, encodeAsync, type Encoding, ENCODINGS } from "./_codec.ts";
 import { lockAsync, lockSync, MUTEX_WORDS, takeOver, testHooks, unlock } from "./_mutex.ts";
 import {
@@ -66,32 +68,6 @@ export interface SharedQueueOptions {
    * @default {"structured"}
    */
   encoding?: Encoding;
-}
-
-/**
- * The {@linkcode SharedQueue} is closed: `put()` throws it at once, `get()` once the queue is
- * empty.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { QueueClosedError, SharedQueue } from "@concurrent/futures";
- *
- * const queue = new SharedQueue();
- * queue.close();
- * await assert.rejects(queue.put(1), QueueClosedError);
- * ```
- */
-export class QueueClosedError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message what was refused
-   */
-  constructor(message = "the SharedQueue is closed") {
-    super(message);
-    this.name = "QueueClosedError";
-  }
 }
 
 /**

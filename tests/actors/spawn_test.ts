@@ -59,11 +59,11 @@ Deno.test("supervision 'stop': a crash rejects the message and stops the actor",
   await counter.stop();
 });
 
-Deno.test("supervision 'restart': the state is rebuilt and queued messages are delivered after", async () => {
+Deno.test("spawn() onCrash 'restart': the state is rebuilt and queued messages are delivered after", async () => {
   await using counter = await spawn<Counter>(COUNTER, {
     args: [100],
-    supervision: "restart",
-    backoff: { min: 1, max: 1 },
+    onCrash: "restart",
+    restartBackoff: { initial: 1, max: 1 },
   });
   assert.equal(await counter.increment(), 101);
   const crash = counter.crash(9);
@@ -74,7 +74,7 @@ Deno.test("supervision 'restart': the state is rebuilt and queued messages are d
   assert.equal(await after, 102, "a fresh Counter(100) got the queued message");
 });
 
-Deno.test("supervision 'restart' stops after the restart limit", async () => {
+Deno.test("spawn() deprecated supervision 'restart' and backoff still work, up to the restart limit", async () => {
   await using counter = await spawn<Counter>(COUNTER, {
     supervision: "restart",
     restartLimit: { max: 1, within: 60_000 },
@@ -105,6 +105,41 @@ Deno.test("spawn() rejects when the actor cannot be constructed, or the module i
   await assert.rejects(
     spawn(COUNTER, { supervision: "sometimes" as "stop" }),
     (error: unknown) => error instanceof TypeError && /'supervision'/.test(error.message),
+  );
+});
+
+Deno.test("spawn() refuses an unknown option key, suggesting the known one", async () => {
+  await assert.rejects(
+    spawn(COUNTER, { onCrush: "restart" } as never),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      error.message ===
+        "Cannot spawn an actor as 'onCrush' is not an option (did you mean 'onCrash'?)",
+  );
+  await assert.rejects(
+    spawn(COUNTER, { restartBackoff: { inital: 5 } } as never),
+    /'restartBackoff.inital' is not a backoff field \(did you mean 'restartBackoff.initial'\?\)/,
+  );
+});
+
+Deno.test("spawn() refuses an old option name given with its new one", async () => {
+  await assert.rejects(
+    spawn(COUNTER, { supervision: "restart", onCrash: "restart" }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /'supervision' and 'onCrash' are the same option: give one/.test(error.message),
+  );
+  await assert.rejects(
+    spawn(COUNTER, { backoff: { initial: 1 }, restartBackoff: { initial: 1 } }),
+    /'backoff' and 'restartBackoff' are the same option/,
+  );
+  await assert.rejects(
+    spawn(COUNTER, { restartBackoff: { min: 1, initial: 1 } }),
+    /'restartBackoff.min' and 'restartBackoff.initial' are the same option/,
+  );
+  await assert.rejects(
+    spawn(COUNTER, { onCrash: "break" as "stop" }),
+    /'onCrash' must be "stop" or "restart": received "break"/,
   );
 });
 

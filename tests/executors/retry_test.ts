@@ -116,7 +116,7 @@ Deno.test("validateRetryOptions() names the option and the value it rejects", ()
     [
       { maxAttempts: 2, backoff: { jitter: "half" } },
       TypeError,
-      `'retry.backoff.jitter' must be "full" or "none": received "half"`,
+      `'retry.backoff.jitter' must be "full", "none" or a finite number >= 0: received "half"`,
     ],
   ];
   for (const [value, type, message] of cases) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RestartSupervisor } from "../../actors/_restart_supervisor.ts";
 
-const backoff = { min: 10, max: 40, randomFactor: 0, resetAfter: 1_000 };
+const backoff = { initial: 10, max: 40, multiplier: 2, jitter: 0, resetAfter: 1_000 };
 
 Deno.test("RestartSupervisor.crashed() allows max crashes within the window, not one more", () => {
   const supervisor = new RestartSupervisor({ max: 3, within: 100 }, backoff);
@@ -16,7 +16,7 @@ Deno.test("RestartSupervisor.crashed() allows max crashes within the window, not
   assert.equal(later.crashed(150), true);
 });
 
-Deno.test("RestartSupervisor backs off 0, min, 2·min … up to max, and resets after a stable period", () => {
+Deno.test("RestartSupervisor backs off 0, initial, 2·initial … up to max, and resets after a stable period", () => {
   const supervisor = new RestartSupervisor({ max: 100, within: 100_000 }, backoff);
   const waits: number[] = [];
   for (const now of [0, 1, 2, 3, 4]) {
@@ -31,10 +31,10 @@ Deno.test("RestartSupervisor backs off 0, min, 2·min … up to max, and resets 
   );
 });
 
-Deno.test("RestartSupervisor stretches delays by up to randomFactor", () => {
+Deno.test("RestartSupervisor stretches delays by up to a numeric jitter", () => {
   const supervisor = new RestartSupervisor(
     { max: 100, within: 100_000 },
-    { ...backoff, randomFactor: 0.5 },
+    { ...backoff, jitter: 0.5 },
     () => 1,
   );
   supervisor.crashed(0);

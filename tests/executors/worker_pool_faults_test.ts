@@ -286,7 +286,7 @@ Deno.test("WorkerPoolExecutor backs off before replacing a worker that crashed t
   const pool = new WorkerPoolExecutor({
     maxWorkers: 1,
     modules: [TASKS],
-    restartBackoff: { min: 60_000, max: 60_000 },
+    restartBackoff: { initial: 60_000, max: 60_000 },
   });
   try {
     for (let i = 0; i < 2; i++) {
@@ -307,11 +307,16 @@ Deno.test("WorkerPoolExecutor backs off before replacing a worker that crashed t
   }
 });
 
-Deno.test("WorkerPoolExecutor rejects a restartBackoff whose max is below its min", () => {
+Deno.test("WorkerPoolExecutor rejects a restartBackoff whose max is below its initial", () => {
   assert.throws(
-    () => new WorkerPoolExecutor({ restartBackoff: { min: 100, max: 10 } }),
+    () => new WorkerPoolExecutor({ restartBackoff: { initial: 100, max: 10 } }),
     (error: unknown) =>
       error instanceof RangeError && /'restartBackoff.max'/.test(error.message) &&
       /received 10/.test(error.message),
+  );
+  // The deprecated `min` is read as `initial`.
+  assert.throws(
+    () => new WorkerPoolExecutor({ restartBackoff: { min: 100, max: 10 } }),
+    /'restartBackoff.max' must be at least 'restartBackoff.initial' \(100\): received 10/,
   );
 });

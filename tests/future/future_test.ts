@@ -591,3 +591,15 @@ Deno.test("CircuitOpenError has domain and retryAfter", () => {
   assert.equal(error.retryAfter, 1500);
   assert.ok(error.message.includes("api.example"));
 });
+
+Deno.test("future.ts exports no hook of the library's own (they live in future/_hooks.ts)", async () => {
+  const exported = Object.keys(await import("../../future/future.ts"));
+  for (const hook of ["setOwner", "outcomeOf", "removeDoneCallback"]) {
+    assert.ok(!exported.includes(hook), hook);
+  }
+  const hooks = await import("../../future/_hooks.ts");
+  const { Future } = await import("../../future/future.ts");
+  const future = new Future<number>();
+  future.setResult(7);
+  assert.deepEqual(hooks.outcomeOf(future), { failed: false, value: 7, error: undefined });
+});

@@ -1,0 +1,49 @@
+// The library's own access to a future's private state: what executors need and users must not
+// see. Future's static block installs the functions (they read `#private` fields); the bindings
+// here are live, so importers call them directly.
+
+import type { Future } from "./future.ts";
+
+/** The outcome of a done future, read synchronously. */
+export interface Outcome<T> {
+  /** Whether it failed (a cancelled future has failed with `CancelledError`). */
+  failed: boolean;
+  /** The value, when it did not fail. */
+  value: T | undefined;
+  /** The error, when it failed. */
+  error: unknown;
+}
+
+/** The producer behind a future, told of `cancel()` calls. */
+export interface FutureOwner {
+  /**
+   * `cancel()` on a running future: whether its work can still be called off (a task handed to a
+   * worker that has not started it). The future is cancelled when this answers true.
+   */
+  cancelRunning(): boolean;
+  /** The future was cancelled (before the done callbacks run). */
+  cancelled(): void;
+}
+
+interface Hooks {
+  removeDoneCallback<T>(future: Future<T>, fn: (future: Future<T>) => void): void;
+  outcomeOf<T>(future: Future<T>): Outcome<T>;
+  setOwner<T>(future: Future<T>, owner: FutureOwner | undefined): void;
+}
+
+/** Removes a callback added with `addDoneCallback`. */
+export let removeDoneCallback: Hooks["removeDoneCallback"];
+
+/** Reads a future's outcome synchronously. */
+export let outcomeOf: Hooks["outcomeOf"];
+
+/**
+ * Gives a future its owner: one object per producer, where a closure per future would cost
+ * memory at a million tasks.
+ */
+export let setOwner: Hooks["setOwner"];
+
+/** Called once, by Future's static block. */
+export function installHooks(hooks: Hooks): void {
+  ({ removeDoneCallback, outcomeOf, setOwner } = hooks);
+}

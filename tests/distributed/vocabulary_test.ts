@@ -1,0 +1,43 @@
+// The distributed executor's names shared with the other executors, and its deprecated ones.
+import assert from "node:assert/strict";
+import { DistributedExecutor, ExecutorBase } from "../../distributed/mod.ts";
+
+Deno.test("DistributedExecutor() reads the deprecated workers, refusing it with maxWorkers", () => {
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", workers: 1, maxWorkers: 1 }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /'workers' and 'maxWorkers' are the same option: give one/.test(error.message),
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", maxWorkers: 0 }),
+    /'maxWorkers' must be a positive integer: received 0/,
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", workers: 0 }),
+    /'workers' must be a positive integer: received 0/,
+  );
+});
+
+Deno.test("DistributedExecutor.whenStarted(), maxWorkers and stats() use the executors' vocabulary; ready(), inFlight and workers still work", async () => {
+  // The deprecated `workers` starts as many local worker processes as `maxWorkers` would.
+  await using executor = new DistributedExecutor({ workers: 1, allowSource: true });
+  assert.ok(executor instanceof ExecutorBase);
+  await executor.whenStarted();
+  await executor.ready();
+  assert.equal(executor.maxWorkers, 1);
+  assert.equal(executor.pids.length, 2, "the server and one worker");
+  const view = executor.with({ timeout: 30_000 });
+  assert.equal(await view.submit((a: number, b: number) => a + b, 2, 3), 5);
+  await view.onIdle();
+  const stats = view.stats();
+  assert.equal(stats.running, 0);
+  assert.equal(stats.inFlight, stats.running);
+  assert.deepEqual(stats.futures, { completed: 1, failed: 0, cancelled: 0 });
+  assert.deepEqual(stats.attempts, { completed: 1, failed: 0 });
+  assert.equal(stats.completed, 1);
+  const names = Object.keys(stats.byWorker);
+  assert.equal(names.length, 1);
+  assert.deepEqual(stats.byWorker[names[0]!], { completed: 1, failed: 0 });
+  assert.deepEqual(stats.workers, stats.byWorker);
+});
