@@ -15,6 +15,7 @@ const PATHS = [
   "executors/",
   "sync/",
   "distributed/",
+  "observe/",
   "tests/",
 ];
 /**
