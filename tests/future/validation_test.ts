@@ -38,7 +38,7 @@ Deno.test("checkTimeout() and its users share one message form across layers", a
   refused(
     () => new DistributedExecutor({ servers: "nats://x", isolation: "thread" as "worker" }),
     TypeError,
-    `'isolation' must be "process" or "worker": received "thread"`,
+    `'isolation' must be one of "process", "worker", "inline": received "thread"`,
   );
   refused(
     () => new DistributedExecutor({ servers: 5 as unknown as string }),
