@@ -113,7 +113,9 @@ async function main(): Promise<void> {
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  "));
+  for (const row of rows) {
+    console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
+  }
 }
 
 if (import.meta.main) await main();
