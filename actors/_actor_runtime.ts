@@ -9,10 +9,11 @@ import {
   type HostMessage,
   type InitMessage,
   PROTOCOL_VERSION,
+  type RunMessage,
+  TASK_HEADER,
+  type TaskExtras,
   type WireCall,
   type WireReply,
-  type WireResult,
-  type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
 import { decodeError, encodeError, indexModuleErrors } from "./error_codec.ts";
@@ -24,6 +25,16 @@ import { claim } from "./_claims.ts";
 import { inTraceContext } from "./_trace_context.ts";
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** One task of a batch, read out of its columns. */
+interface WireTask {
+  seq: number;
+  /** Its claim slot, or -1. */
+  slot: number;
+  fn: FnRef;
+  args: unknown[];
+  extras: TaskExtras | undefined;
+}
 
 /** How the actor talks to its host. */
 export interface ActorEndpoint {
@@ -51,7 +62,10 @@ const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
-let outbox: WireResult[] = [];
+/** Results not yet sent, flat as in `ResultsMessage.results`. */
+let outbox: unknown[] = [];
+/** The values of failed chunks among them, as in `ResultsMessage.values`. */
+let outboxValues: [number, unknown[]][] | undefined;
 /** Calls to proxied callbacks not yet sent; they go out before the results flushed with them. */
 let calls: WireCall[] = [];
 /** Calls waiting for the host's reply, by call number. */
@@ -127,19 +141,26 @@ function flush(): void {
   if (calls.length > 0) sendCalls();
   if (outbox.length === 0) return;
   const results = outbox;
+  const values = outboxValues;
   outbox = [];
+  outboxValues = undefined;
   try {
-    post({ type: "results", results });
+    post(values ? { type: "results", results, values } : { type: "results", results });
   } catch {
     // One of the values cannot be cloned: send them one by one and fail only that one.
-    for (const result of results) {
+    for (let i = 0; i < results.length; i += 3) {
+      const signed = results[i] as number;
+      const one = results.slice(i, i + 3);
+      const chunkValues = signed < 0 ? values?.find(([seq]) => seq === -signed) : undefined;
       try {
-        post({ type: "results", results: [result] });
+        post(
+          chunkValues
+            ? { type: "results", results: one, values: [chunkValues] }
+            : { type: "results", results: one },
+        );
       } catch (error) {
-        post({
-          type: "results",
-          results: [{ seq: result.seq, ok: false, error: encodeError(error), ms: result.ms }],
-        });
+        const seq = signed < 0 ? -signed : signed;
+        post({ type: "results", results: [-seq, results[i + 1], encodeError(error)] });
       }
     }
   }
@@ -205,9 +226,11 @@ function settle(seq: number, start: number, ok: boolean, outcome: unknown, value
     if (!actorLoop && actorInbox.length > 0) queueMicrotask(nextActorCall);
   }
   const ms = performance.now() - start;
-  if (ok) outbox.push({ seq, ok, value: outcome, ms });
-  else if (values) outbox.push({ seq, ok, error: encodeError(outcome), values, ms });
-  else outbox.push({ seq, ok, error: encodeError(outcome), ms });
+  if (ok) outbox.push(seq, ms, outcome);
+  else {
+    outbox.push(-seq, ms, encodeError(outcome));
+    if (values) (outboxValues ??= []).push([seq, values]);
+  }
   if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flush);
@@ -357,14 +380,30 @@ function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): vo
   step();
 }
 
-function run(tasks: WireTask[]): void {
-  // An actor handles one message at a time: its calls wait here, unclaimed (so a restart can
-  // deliver them again), until the one before has settled.
-  if (instance !== undefined) {
-    for (const task of tasks) actorInbox.push(task);
-    return nextActorCall();
+function run(message: RunMessage): void {
+  const { fns, tasks: flat, extras } = message;
+  let next = 0;
+  for (let i = 0, t = 0; i < flat.length; t++) {
+    const nargs = flat[i + 3] as number;
+    const start = i + TASK_HEADER;
+    let taskExtras: TaskExtras | undefined;
+    if (extras !== undefined && next < extras.length && extras[next]![0] === t) {
+      taskExtras = extras[next++]![1];
+    }
+    const task: WireTask = {
+      seq: flat[i + 1] as number,
+      slot: flat[i + 2] as number,
+      fn: fns[flat[i] as number]!,
+      args: flat.slice(start, start + nargs),
+      extras: taskExtras,
+    };
+    i = start + nargs;
+    // An actor handles one message at a time: its calls wait here, unclaimed (so a restart can
+    // deliver them again), until the one before has settled.
+    if (instance !== undefined) actorInbox.push(task);
+    else runTask(task);
   }
-  for (const task of tasks) runTask(task);
+  if (instance !== undefined) nextActorCall();
 }
 
 /** Calls queued on the actor, in order; `actorCall` is the one being handled. */
@@ -391,19 +430,21 @@ function nextActorCall(): void {
 function runTask(task: WireTask): boolean {
   // Claim the task, unless the host took it back (see _claims.ts).
   if (!claim(ctl, task.seq, task.slot)) return false;
-  if (task.slot === undefined) endpoint.started?.(task.seq);
+  if (task.slot < 0) endpoint.started?.(task.seq);
   const start = performance.now();
   const signal = new TaskSignal(task.seq);
   try {
-    if (task.proxies) {
+    const proxies = task.extras?.proxies;
+    if (proxies) {
       const seq = task.seq;
-      reviveProxies(task.args, task.proxies, (id) => remote(seq, id));
+      reviveProxies(task.args, proxies, (id) => remote(seq, id));
       calling.add(seq);
     }
     const fn = resolve(task.fn);
-    const run = task.kind === "chunk" ? runChunk : runCall;
-    if (task.traceparent === undefined) run(task, fn, signal, start);
-    else inTraceContext(task.traceparent, () => run(task, fn, signal, start));
+    const run = task.extras?.kind === "chunk" ? runChunk : runCall;
+    const traceparent = task.extras?.traceparent;
+    if (traceparent === undefined) run(task, fn, signal, start);
+    else inTraceContext(traceparent, () => run(task, fn, signal, start));
   } catch (error) {
     settle(task.seq, start, false, error);
   }
@@ -482,7 +523,7 @@ export function startActor(
   });
   return {
     receive(message) {
-      if (message.type === "run") run(message.tasks);
+      if (message.type === "run") run(message);
       else if (message.type === "replies") message.replies.forEach(answer);
       else if (message.type === "ping") post({ type: "pong", id: message.id });
       else if (message.type === "abort") {

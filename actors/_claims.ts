@@ -49,8 +49,8 @@ export class ClaimSlots {
 
 /**
  * The worker's side: claims task `seq` in `slot` before running it. False if the host took it
- * back first; a task sent without a slot is always claimed.
+ * back first; a task sent without a slot (-1) is always claimed.
  */
-export function claim(ctl: Int32Array, seq: number, slot: number | undefined): boolean {
-  return slot === undefined || Atomics.compareExchange(ctl, Ctl.Slots + slot, seq, -seq) === seq;
+export function claim(ctl: Int32Array, seq: number, slot: number): boolean {
+  return slot < 0 || Atomics.compareExchange(ctl, Ctl.Slots + slot, seq, -seq) === seq;
 }

@@ -6,12 +6,13 @@ import {
   type FnRef,
   type HostMessage,
   PROTOCOL_VERSION,
+  type RunMessage,
+  type TaskExtras,
   type WireCall,
   type WireReply,
-  type WireTask,
   type WorkerMessage,
 } from "./_protocol.ts";
-import { decodeError, encodeError } from "./error_codec.ts";
+import { decodeError, encodeError, type WireError } from "./error_codec.ts";
 import { InvalidStateError } from "../future/errors.ts";
 import { encodeProxies } from "./_proxy_wire.ts";
 import type { WorkerPermissions } from "./_transport.ts";
@@ -81,7 +82,18 @@ export interface Dispatch<T> {
   seq?: number;
 }
 
+/** A task on its way into a batch. */
+interface Outgoing {
+  seq: number;
+  /** Its claim slot, or -1. */
+  slot: number;
+  fn: FnRef;
+  args: unknown[];
+  extras: TaskExtras | undefined;
+}
+
 let lastSeq = 0;
+const CHUNK: TaskExtras = { kind: "chunk" };
 
 /** The host side of one worker actor. */
 export abstract class PoolWorker<T> {
@@ -162,32 +174,33 @@ export abstract class PoolWorker<T> {
    * cannot be cloned) with the error; the others are in flight.
    */
   send(batch: Dispatch<T>[]): { item: T; error: unknown }[] {
-    const tasks: WireTask[] = [];
+    const tasks = new Array<Outgoing>(batch.length);
     const transfer: Transferable[] = [];
-    for (const d of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i]!;
       const task = this.#task(d);
       d.seq = task.seq;
-      tasks.push(task);
+      tasks[i] = task;
       if (d.transfer) transfer.push(...d.transfer);
       this.tasks.set(task.seq, d.item);
     }
     this.dispatched += batch.length;
+    const { message, shipped } = this.#encode(tasks);
     try {
-      this.post({ type: "run", tasks }, transfer);
+      this.post(message, transfer);
       return [];
     } catch {
       // Find the culprits: send one by one. A shipped function's source goes with the first of
       // its tasks that does reach the worker, which may not be the one that was to carry it.
+      for (const id of shipped) this.#sources.delete(id);
       const failed: { item: T; error: unknown }[] = [];
-      for (const task of tasks) this.#unsent(task.fn);
       batch.forEach((d, i) => {
-        let task = tasks[i]!;
-        const shipsSource = "id" in d.fn && !this.#sources.has(d.fn.id);
-        if (shipsSource) task = { ...task, fn: d.fn };
+        const task = tasks[i]!;
+        const one = this.#encode([task]);
         try {
-          this.post({ type: "run", tasks: [task] }, d.transfer ?? []);
-          if (shipsSource) this.#sources.add((d.fn as { id: number }).id);
+          this.post(one.message, d.transfer ?? []);
         } catch (error) {
+          for (const id of one.shipped) this.#sources.delete(id);
           this.tasks.delete(task.seq);
           this.release(task.seq);
           this.dispatched--;
@@ -196,6 +209,47 @@ export abstract class PoolWorker<T> {
       });
       return failed;
     }
+  }
+
+  /**
+   * Lays tasks out in columns (see `RunMessage`): each function once, a shipped function's
+   * source only the first time this worker gets it. Returns the ids whose source it carries.
+   */
+  #encode(tasks: Outgoing[]): { message: RunMessage; shipped: number[] } {
+    const fns: FnRef[] = [];
+    const given: FnRef[] = [];
+    const shipped: number[] = [];
+    const flat: unknown[] = [];
+    let extras: [number, TaskExtras][] | undefined;
+    let lastFn: FnRef | undefined;
+    let lastIndex = -1;
+    for (let t = 0; t < tasks.length; t++) {
+      const task = tasks[t]!;
+      let index = task.fn === lastFn ? lastIndex : given.indexOf(task.fn);
+      if (index < 0) {
+        index = given.length;
+        given.push(task.fn);
+        let fn = task.fn;
+        if ("id" in fn) {
+          if (this.#sources.has(fn.id)) fn = { id: fn.id };
+          else {
+            this.#sources.add(fn.id);
+            shipped.push(fn.id);
+          }
+        }
+        fns.push(fn);
+      }
+      lastFn = task.fn;
+      lastIndex = index;
+      const args = task.args;
+      flat.push(index, task.seq, task.slot, args.length);
+      for (let a = 0; a < args.length; a++) flat.push(args[a]);
+      if (task.extras) (extras ??= []).push([t, task.extras]);
+    }
+    const message: RunMessage = extras
+      ? { type: "run", fns, tasks: flat, extras }
+      : { type: "run", fns, tasks: flat };
+    return { message, shipped };
   }
 
   /**
@@ -229,17 +283,26 @@ export abstract class PoolWorker<T> {
       case "calls":
         for (const call of message.calls) this.#call(call);
         return;
-      case "results":
-        for (const r of message.results) {
-          const item = this.tasks.get(r.seq);
+      case "results": {
+        const results = message.results;
+        for (let i = 0; i < results.length; i += 3) {
+          const signed = results[i] as number;
+          const seq = signed < 0 ? -signed : signed;
+          const item = this.tasks.get(seq);
           if (item === undefined) continue;
-          this.tasks.delete(r.seq);
-          this.release(r.seq);
-          this.runMs = this.runMs === undefined ? r.ms : this.runMs * 0.8 + r.ms * 0.2;
-          if (r.ok) this.events.result(this, item, true, r.value, undefined, r.ms);
-          else this.events.result(this, item, false, decodeError(r.error), r.values, r.ms);
+          this.tasks.delete(seq);
+          this.release(seq);
+          const ms = results[i + 1] as number;
+          this.runMs = this.runMs === undefined ? ms : this.runMs * 0.8 + ms * 0.2;
+          if (signed > 0) this.events.result(this, item, true, results[i + 2], undefined, ms);
+          else {
+            const values = message.values?.find(([of]) => of === seq)?.[1];
+            const error = decodeError(results[i + 2] as WireError);
+            this.events.result(this, item, false, error, values, ms);
+          }
         }
         return;
+      }
       case "ready":
         if (this.state === "starting") this.state = "ready";
         return this.events.ready(this);
@@ -268,12 +331,14 @@ export abstract class PoolWorker<T> {
   }
 
   /**
-   * Gives a task a claim slot before it is sent, if this worker has them. A task that transfers
-   * objects gets none: once sent, they are gone from here, so it could not be sent elsewhere.
+   * Gives task `seq` a claim slot before it is sent, if this worker has them; -1 for none. A
+   * task that transfers objects gets none: once sent, they are gone from here, so it could not
+   * be sent elsewhere.
    */
-  protected prepare(task: WireTask, transfer: Transferable[] | undefined): WireTask {
+  protected slotFor(seq: number, transfer: Transferable[] | undefined): number {
+    void seq;
     void transfer;
-    return task;
+    return -1;
   }
 
   /**
@@ -326,26 +391,28 @@ export abstract class PoolWorker<T> {
     return { started, unstarted };
   }
 
-  #task(d: Dispatch<T>): WireTask {
+  #task(d: Dispatch<T>): Outgoing {
     // Seqs live in an Int32Array slot: they wrap before 2^31 (they need only be unique among the
     // tasks in flight).
     lastSeq = lastSeq >= 0x7fff_ffff ? 1 : lastSeq + 1;
     const seq = lastSeq;
-    let fn = d.fn;
-    if ("id" in fn) {
-      if (this.#sources.has(fn.id)) fn = { id: fn.id };
-      else this.#sources.add(fn.id);
-    }
     const encoded = encodeProxies(d.args);
-    const task: WireTask = d.kind === "chunk"
-      ? { seq, kind: "chunk", fn, args: encoded ? encoded.args : d.args }
-      : { seq, fn, args: encoded ? encoded.args : d.args };
+    let extras: TaskExtras | undefined;
     if (encoded) {
       this.#callbacks.set(seq, encoded.fns);
-      (task as { proxies?: WireTask["proxies"] }).proxies = encoded.paths;
-    }
-    if (d.traceparent) (task as { traceparent?: string }).traceparent = d.traceparent;
-    return this.prepare(task, d.transfer);
+      extras = d.kind === "chunk"
+        ? { kind: "chunk", proxies: encoded.paths }
+        : { proxies: encoded.paths };
+    } else if (d.kind === "chunk") extras = CHUNK;
+    // The trace context is rare (only when the submitter traces): it rides in the extras.
+    if (d.traceparent) extras = { ...extras, traceparent: d.traceparent };
+    return {
+      seq,
+      slot: this.slotFor(seq, d.transfer),
+      fn: d.fn,
+      args: encoded ? encoded.args : d.args,
+      extras,
+    };
   }
 
   /**
@@ -404,11 +471,6 @@ export abstract class PoolWorker<T> {
     } catch {
       // The worker is gone: nobody waits for the answer.
     }
-  }
-
-  /** Forgets that `#task()` marked this source as sent when the message carrying it was not. */
-  #unsent(fn: FnRef): void {
-    if ("id" in fn && fn.source !== undefined) this.#sources.delete(fn.id);
   }
 }
 

@@ -1,11 +1,13 @@
 // The wire protocol between a pool and its workers: types and constants, no logic, so that a
 // protocol change is a one-file diff. The host and the worker both import it. Tasks and results
-// travel in batches.
+// travel in batches, laid out in columns: a batch names its functions once, and each task is a
+// run of plain values in one flat array, so that structured clone writes no object (and no key)
+// per task. Rare per-task fields ride in a sparse side table of the batch.
 
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -53,23 +55,24 @@ export type FnRef =
   }
   | { readonly method: string };
 
-/** One task: `call` is `fn(...args)`; `chunk` is `fn(item)` for each item of `args[0]`. */
-export interface WireTask {
-  readonly seq: number;
-  /** The task's claim slot, when the worker shares memory with the host. */
-  readonly slot?: number;
-  /** Left out for a plain call: every key is written for every task of a batch. */
+/**
+ * The fields of a task that few tasks have, in a batch's side table (see `RunMessage.extras`).
+ * A field added here costs nothing to the tasks that lack it.
+ */
+export interface TaskExtras {
+  /** `fn(item)` for each item of the task's single argument, in place of `fn(...args)`. */
   readonly kind?: "chunk";
-  readonly fn: FnRef;
-  readonly args: unknown[];
   /**
-   * Where the task's proxied callbacks were in `args` (each a path of keys, replaced by null);
-   * a callback's index here is its id in `WireCall.proxy`.
+   * Where the task's proxied callbacks were in its arguments (each a path of keys, replaced by
+   * null); a callback's index here is its id in `WireCall.proxy`.
    */
   readonly proxies?: readonly (readonly (string | number)[])[];
   /** The W3C trace context the task runs in (a rare field: only when the submitter traces). */
   readonly traceparent?: string;
 }
+
+/** How many values of `RunMessage.tasks` come before a task's arguments. */
+export const TASK_HEADER = 4;
 
 /** Host → worker: load the modules, run the initializer, then answer `ready` or `initFailed`. */
 export interface InitMessage {
@@ -88,10 +91,18 @@ export interface InitMessage {
   readonly ctl?: SharedArrayBuffer;
 }
 
-/** Host → worker: run these tasks in order. */
+/**
+ * Host → worker: run these tasks in order. `tasks` is flat: for each task `fn, seq, slot, nargs`
+ * (see `TASK_HEADER`) then its `nargs` arguments, where `fn` indexes `fns`, `seq` numbers the
+ * task on this worker (positive), and `slot` is its claim slot in shared memory or -1 for none.
+ */
 export interface RunMessage {
   readonly type: "run";
-  readonly tasks: WireTask[];
+  /** The functions of the batch, each once. */
+  readonly fns: FnRef[];
+  readonly tasks: unknown[];
+  /** Per-task rare fields, as `[index of the task in the batch, fields]`, in task order. */
+  readonly extras?: [number, TaskExtras][];
 }
 
 /** Host → worker: abort the signal of a running (async) task. */
@@ -133,18 +144,6 @@ export interface InitFailedMessage {
   readonly error: WireError;
 }
 
-/** The outcome of one task. `ms` is its run time in the worker. */
-export type WireResult =
-  | { readonly seq: number; readonly ok: true; readonly value: unknown; readonly ms: number }
-  | {
-    readonly seq: number;
-    readonly ok: false;
-    readonly error: WireError;
-    /** For a chunk: the values of the items before the failing one. */
-    readonly values?: unknown[];
-    readonly ms: number;
-  };
-
 /**
  * Worker → host, from a worker without claim slots (a process): task `seq` is about to start.
  * A task that was sent but never acknowledged did not run, so it can go to another worker when
@@ -155,15 +154,21 @@ export interface StartedMessage {
   readonly seq: number;
 }
 
-/** Worker → host: outcomes of finished tasks. */
+/**
+ * Worker → host: outcomes of finished tasks, flat: for each `seq, ms, value` when the task
+ * returned a value, `-seq, ms, error` (a `WireError`) when it failed; `ms` is its run time in the
+ * worker.
+ */
 export interface ResultsMessage {
   readonly type: "results";
-  readonly results: WireResult[];
+  readonly results: unknown[];
+  /** For a chunk that failed, the values of the items before the failing one, by seq. */
+  readonly values?: [number, unknown[]][];
 }
 
 /**
  * A task's call to one of its proxied callbacks: `proxy` is the callback's index in the task's
- * `WireTask.proxies`, and `call` numbers the call on this worker, for the reply.
+ * `TaskExtras.proxies`, and `call` numbers the call on this worker, for the reply.
  */
 export interface WireCall {
   readonly seq: number;

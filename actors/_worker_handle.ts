@@ -2,7 +2,7 @@
 // _claims.ts): the host can take back any task the worker has not started, to retire the worker
 // or to give the task to an idle one, and an abort is a flag the task can poll.
 
-import { Ctl, type HostMessage, type WireTask } from "./_protocol.ts";
+import { Ctl, type HostMessage } from "./_protocol.ts";
 import { encodeError } from "./error_codec.ts";
 import { type Transport, webWorkerTransport } from "./_transport.ts";
 import { PoolWorker, type WorkerEvents, type WorkerSpec } from "./_pool_worker.ts";
@@ -44,12 +44,9 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     this.#transport.terminate();
   }
 
-  protected override prepare(task: WireTask, transfer: Transferable[] | undefined): WireTask {
-    if (transfer !== undefined && transfer.length > 0) return task;
-    const slot = this.#claims.assign(task.seq);
-    // The task was made for this message alone: it takes its slot in place of a copy.
-    if (slot !== undefined) (task as { slot?: number }).slot = slot;
-    return task;
+  protected override slotFor(seq: number, transfer: Transferable[] | undefined): number {
+    if (transfer !== undefined && transfer.length > 0) return -1;
+    return this.#claims.assign(seq) ?? -1;
   }
 
   protected override release(seq: number): void {

@@ -72,7 +72,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class Job implements QueueLinks<Job> {
   readonly task: Task;
   readonly attempt: number;
-  readonly #policy: JobPolicy;
   // The links of the engine's queue the job waits in (see _job_queue.ts).
   nextQueued: Job | undefined;
   previousQueued: Job | undefined;
@@ -85,18 +84,17 @@ export class Job implements QueueLinks<Job> {
   placedSeq = 0;
   /** Where an observer keeps what it records of this attempt (see observe/_recorder.ts). */
   observerSlot = -1;
-  #controller: AbortController | undefined;
-  #stopTimer: (() => void) | undefined;
+  /** The signal's controller or the timeout's stop, made only for jobs that have one. */
+  #extra: { controller?: AbortController; stopTimer?: () => void } | undefined;
   /**
    * `queued`, then `running` once an engine starts it; it settles as `ended` (after running) or
    * `dropped` (never started).
    */
   #state: "queued" | "running" | "ended" | "dropped" = "queued";
 
-  constructor(task: Task, attempt: number, policy: JobPolicy) {
+  constructor(task: Task, attempt: number) {
     this.task = task;
     this.attempt = attempt;
-    this.#policy = policy;
   }
 
   get kind(): JobKind {
@@ -121,8 +119,9 @@ export class Job implements QueueLinks<Job> {
 
   /** The signal the running function sees; created on first use. */
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
-    return this.#controller.signal;
+    const extra = this.#extra ??= {};
+    extra.controller ??= new AbortController();
+    return extra.controller.signal;
   }
 
   /**
@@ -148,7 +147,7 @@ export class Job implements QueueLinks<Job> {
     this.#state = "running";
     const timeout = this.task.options.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
-      this.#stopTimer = startTimer(
+      (this.#extra ??= {}).stopTimer = startTimer(
         () =>
           this.abort(
             new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
@@ -170,22 +169,23 @@ export class Job implements QueueLinks<Job> {
   /** Rejects at once with `reason` and tells the engine to stop the work. */
   abort(reason: unknown): void {
     if (this.settled) return;
-    this.#controller?.abort(reason);
+    this.#extra?.controller?.abort(reason);
     const wasRunning = this.#state === "running";
     this.#finish({ ok: false, error: reason });
-    if (wasRunning) this.#policy.jobAborted?.(this, reason);
+    if (wasRunning) this.task.policy.jobAborted?.(this, reason);
   }
 
   #finish(outcome: Outcome): void {
     if (this.settled) return;
     const ran = this.#state === "running";
     this.#state = ran ? "ended" : "dropped";
-    this.#stopTimer?.();
+    this.#extra?.stopTimer?.();
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
+    const policy = this.task.policy;
     this.task.attemptDone(this, outcome);
-    if (ran) this.#policy.jobEnded?.(this);
-    else this.#policy.jobDropped?.(this);
+    if (ran) policy.jobEnded?.(this);
+    else policy.jobDropped?.(this);
   }
 }
 
@@ -207,22 +207,13 @@ export class Task implements FutureOwner {
   nextLive: Task | undefined;
   #host: TaskHost;
   #queued = true;
-  #stopWaitingForInputs: (() => void) | undefined;
   /** The attempt running or queued now. */
   #current: Job | undefined;
-  #permit: CircuitPermit | undefined;
-  #crashes = 0;
-  /** A chunk's values from earlier attempts: the items before the one that failed. */
-  #done: unknown[] | undefined;
-  /** Attempts at a chunk's first item not yet done: each item has its own. */
-  #itemAttempts = 0;
-  /** The last attempt's error, while a retry is pending. */
-  #lastError: { error: unknown } | undefined;
-  #stopReason: unknown;
-  #stopped = false;
-  #stopController: AbortController | undefined;
-  #stopDeadline: (() => void) | undefined;
-  #onUserAbort: (() => void) | undefined;
+  /**
+   * What few tasks need (inputs, a deadline, a signal, retries, breakers, chunks, a stop), made
+   * on first use: a million queued plain tasks do not each carry a dozen empty fields.
+   */
+  #rare: TaskRare | undefined;
 
   constructor(
     host: TaskHost,
@@ -237,6 +228,15 @@ export class Task implements FutureOwner {
     this.args = args;
     this.options = options;
     setOwner(this.future, this);
+  }
+
+  /** The engine's policy for this task's jobs. */
+  get policy(): JobPolicy {
+    return this.#host.jobs;
+  }
+
+  #extra(): TaskRare {
+    return this.#rare ??= new TaskRare();
   }
 
   /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
@@ -255,19 +255,20 @@ export class Task implements FutureOwner {
     const { signal, deadline } = this.options;
     if (signal) {
       if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
-      this.#onUserAbort = () => this.stop(signal.reason);
-      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+      const onUserAbort = this.#extra().onUserAbort = () => this.stop(signal.reason);
+      signal.addEventListener("abort", onUserAbort, { once: true });
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
       const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
       if (left <= 0) return this.#settle({ ok: false, error });
-      this.#stopDeadline = startTimer(() => this.stop(error), left);
+      this.#extra().stopDeadline = startTimer(() => this.stop(error), left);
     }
     if (!hasFutures(this.kind, this.args)) return this.#attempt(1);
-    this.#stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
+    const rare = this.#extra();
+    rare.stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
       if (inputs.ok) {
-        this.#stopWaitingForInputs = undefined;
+        rare.stopWaitingForInputs = undefined;
         this.args = inputs.args;
         this.#attempt(1);
       } else if (inputs.cancelled) {
@@ -288,15 +289,16 @@ export class Task implements FutureOwner {
 
   /** Stops the task for good: the current attempt is aborted and no retry follows. */
   stop(reason: unknown): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    this.#stopReason = reason;
-    this.#stopController?.abort(reason);
+    const rare = this.#extra();
+    if (rare.stopped) return;
+    rare.stopped = true;
+    rare.stopReason = reason;
+    rare.stopController?.abort(reason);
     this.#current?.abort(reason);
     // A task still waiting for its inputs has no attempt to abort: it settles here.
-    if (this.#stopWaitingForInputs) {
-      this.#stopWaitingForInputs();
-      this.#stopWaitingForInputs = undefined;
+    if (rare.stopWaitingForInputs) {
+      rare.stopWaitingForInputs();
+      rare.stopWaitingForInputs = undefined;
       this.#settle({ ok: false, error: reason });
     }
   }
@@ -306,45 +308,51 @@ export class Task implements FutureOwner {
     this.#host.observer?.ended(job, outcome.ok, outcome.ok ? undefined : outcome.error);
     if (job !== this.#current) return;
     this.#current = undefined;
-    const permit = this.#permit;
-    this.#permit = undefined;
+    const rare = this.#rare;
+    const permit = rare?.permit;
+    if (rare) rare.permit = undefined;
     if (outcome.ok) {
       permit?.success();
-      const done = this.#done;
+      const done = rare?.done;
       if (done) return this.#settle({ ok: true, value: [...done, ...outcome.value as unknown[]] });
       return this.#settle(outcome);
     }
+    return this.#failed(job, outcome.error, permit);
+  }
+
+  #failed(job: Job, error: unknown, permit: CircuitPermit | undefined): void {
+    let outcome: Outcome = { ok: false, error };
+    const rare = this.#extra();
     // A map() chunk that failed carries the task's own error: policies judge that one. The items
     // before the failing one keep their values; a retry runs the chunk from the failing item.
-    let error = outcome.error;
     if (error instanceof ChunkFailure) {
       const { values } = error;
       error = error.error;
       if (values.length > 0) {
-        this.#done = this.#done ? [...this.#done, ...values] : values;
+        rare.done = rare.done ? [...rare.done, ...values] : values;
         this.args = [(this.args[0] as unknown[]).slice(values.length)];
-        this.#itemAttempts = 1;
+        rare.itemAttempts = 1;
       }
-      if (this.#done) outcome = { ok: false, error: new ChunkFailure(this.#done, error) };
+      if (rare.done) outcome = { ok: false, error: new ChunkFailure(rare.done, error) };
     }
-    const attempts = this.kind === "chunk" ? this.#itemAttempts : job.attempt;
+    const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
     const callerStopped = this.future.cancelled() ||
       (this.options.signal?.aborted === true && error === this.options.signal.reason);
     if (callerStopped) permit?.release();
     else permit?.failure(error);
-    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) this.#crashes++;
+    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) rare.crashes++;
     const retry = this.options.retry;
     if (
-      !retry || this.#stopped || this.#host.broken !== undefined ||
+      !retry || rare.stopped || this.#host.broken !== undefined ||
       error instanceof BrokenExecutorError || this.future.done()
     ) return this.#settle(outcome);
     // Checked before the attempts left: a task that crashed its worker twice is reported as a
     // poison task whichever attempt the second crash was (others may have timed out first).
-    if (this.#crashes >= 2) {
+    if (rare.crashes >= 2) {
       return this.#settle({
         ok: false,
         error: new WorkerCrashedError(
-          `the task crashed its worker ${this.#crashes} times and is not retried again (a poison task)`,
+          `the task crashed its worker ${rare.crashes} times and is not retried again (a poison task)`,
           { cause: error, ...crashDetails(error) },
         ),
       });
@@ -352,22 +360,23 @@ export class Task implements FutureOwner {
     if (
       attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
     ) return this.#settle(outcome);
-    this.#lastError = { error };
+    rare.lastError = { error };
     sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
-      () => this.#settle({ ok: false, error: this.#stopReason }),
+      () => this.#settle({ ok: false, error: rare.stopReason }),
     );
   }
 
   #attempt(attempt: number): void {
-    if (this.#stopped) return this.#settle({ ok: false, error: this.#stopReason });
+    const rare = this.#rare;
+    if (rare?.stopped) return this.#settle({ ok: false, error: rare.stopReason });
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
-        this.#permit = this.#host.breakers.enter(domain);
+        this.#extra().permit = this.#host.breakers.enter(domain);
       } catch (error) {
         // Retries stopped by the open circuit: the task reports its own last error.
-        const last = this.#lastError;
+        const last = rare?.lastError;
         return this.#settle({
           ok: false,
           error: last && error instanceof CircuitOpenError
@@ -376,22 +385,24 @@ export class Task implements FutureOwner {
         });
       }
     }
-    this.#itemAttempts++;
-    const job = new Job(this, attempt, this.#host.jobs);
+    if (this.kind === "chunk") this.#extra().itemAttempts++;
+    const job = new Job(this, attempt);
     this.#current = job;
     this.#host.schedule(job);
   }
 
   #stopSignal(): AbortSignal {
-    this.#stopController ??= new AbortController();
-    if (this.#stopped) this.#stopController.abort(this.#stopReason);
-    return this.#stopController.signal;
+    const rare = this.#extra();
+    rare.stopController ??= new AbortController();
+    if (rare.stopped) rare.stopController.abort(rare.stopReason);
+    return rare.stopController.signal;
   }
 
   #settle(outcome: Outcome): void {
     this.leftQueue();
-    this.#stopDeadline?.();
-    if (this.#onUserAbort) this.options.signal?.removeEventListener("abort", this.#onUserAbort);
+    const rare = this.#rare;
+    rare?.stopDeadline?.();
+    if (rare?.onUserAbort) this.options.signal?.removeEventListener("abort", rare.onUserAbort);
     const future = this.future;
     if (!future.done()) {
       if (outcome.ok) future.setResult(outcome.value);
@@ -399,6 +410,24 @@ export class Task implements FutureOwner {
     }
     this.#host.taskDone(this);
   }
+}
+
+/** A task's fields that few tasks use (see `Task.#rare`). */
+class TaskRare {
+  stopWaitingForInputs: (() => void) | undefined;
+  permit: CircuitPermit | undefined;
+  crashes = 0;
+  /** A chunk's values from earlier attempts: the items before the one that failed. */
+  done: unknown[] | undefined;
+  /** Attempts at a chunk's first item not yet done: each item has its own. */
+  itemAttempts = 0;
+  /** The last attempt's error, while a retry is pending. */
+  lastError: { error: unknown } | undefined;
+  stopReason: unknown;
+  stopped = false;
+  stopController: AbortController | undefined;
+  stopDeadline: (() => void) | undefined;
+  onUserAbort: (() => void) | undefined;
 }
 
 function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {

@@ -318,7 +318,14 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #pump(): void {
     if (this.#closed && this.#dispatch.queued === 0) return;
-    if (this.#core?.broken || !this.#refs.loaded) return;
+    if (this.#core?.broken) return;
+    if (!this.#refs.loaded) {
+      // Workers start while this side still loads the task modules: each takes tens of ms, and
+      // the first task need not wait for both in turn. An initializer is named once the modules
+      // are loaded, so that one from a task module goes by reference.
+      if (this.#settings.initializer === undefined) this.#spawnIfNeeded();
+      return;
+    }
     const emptied = this.#dispatch.send(this.#dispatch.place());
     for (const member of emptied) this.#members.afterTask(member);
     this.#spawnIfNeeded();

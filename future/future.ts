@@ -6,7 +6,7 @@
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { checkOptionsArgument, checkTimeout } from "./_options.ts";
-import { type FutureOwner, installHooks } from "./_hooks.ts";
+import { type FutureOwner, installHooks, type Outcome } from "./_hooks.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -110,23 +110,28 @@ export function startTimer(fn: () => void, ms: number): () => void {
  * ```
  */
 export class Future<T> implements PromiseLike<T> {
-  #state: FutureState = "pending";
-  #value: T | undefined;
-  #error: unknown;
-  #failed = false;
+  // Few fields, each used by every future: a million queued tasks hold a million futures.
+  /** The state, where `failed` is `finished` with an error. */
+  #state: FutureState | "failed" = "pending";
+  /** The value, or the error once failed or cancelled. */
+  #outcome: unknown;
   #callbacks: DoneCallback<T>[] = NO_CALLBACKS;
-  #promise: Promise<T> | undefined;
-  // Typed without T: a field that takes a T would make Future<T> invariant in T.
-  #resolvers: PromiseWithResolvers<unknown> | undefined;
+  // The promise awaiters share, made on the first `then()`, with its resolvers while it is
+  // pending. Typed without T: a field that takes a T would make Future<T> invariant in T.
+  #awaited: Partial<PromiseWithResolvers<unknown>> | undefined;
 
   static #settlePromise(future: Future<unknown>): void {
-    const resolvers = future.#resolvers!;
-    future.#resolvers = undefined;
-    if (future.#failed) resolvers.reject(future.#error);
-    else resolvers.resolve(future.#value);
+    const awaited = future.#awaited!;
+    if (future.#failed) awaited.reject!(future.#outcome);
+    else awaited.resolve!(future.#outcome);
+    awaited.resolve = awaited.reject = undefined;
   }
   #owner: FutureOwner | undefined;
   #awaitHook: AwaitHook | undefined;
+
+  get #failed(): boolean {
+    return this.#state === "failed" || this.#state === "cancelled";
+  }
 
   static {
     setAwaitHook = (future, hook) => {
@@ -143,11 +148,14 @@ export class Future<T> implements PromiseLike<T> {
       setOwner: (future, owner) => {
         future.#owner = owner;
       },
-      outcomeOf: (future) => ({
-        failed: future.#failed,
-        value: future.#value,
-        error: future.#error,
-      }),
+      outcomeOf: <V>(future: Future<V>): Outcome<V> => {
+        const failed = future.#failed;
+        return {
+          failed,
+          value: failed ? undefined : future.#outcome as V,
+          error: failed ? future.#outcome : undefined,
+        };
+      },
     });
   }
 
@@ -156,7 +164,7 @@ export class Future<T> implements PromiseLike<T> {
 
   /** `"pending"`, `"running"`, `"cancelled"` or `"finished"` (with a value or an error). */
   get state(): FutureState {
-    return this.#state;
+    return this.#state === "failed" ? "finished" : this.#state;
   }
 
   /**
@@ -172,7 +180,8 @@ export class Future<T> implements PromiseLike<T> {
    * ```
    */
   done(): boolean {
-    return this.#state === "cancelled" || this.#state === "finished";
+    const state = this.#state;
+    return state === "finished" || state === "failed" || state === "cancelled";
   }
 
   /**
@@ -232,8 +241,7 @@ export class Future<T> implements PromiseLike<T> {
     }
     if (this.#state !== "pending") return false;
     this.#state = "cancelled";
-    this.#failed = true;
-    this.#error = new CancelledError();
+    this.#outcome = new CancelledError();
     const owner = this.#owner;
     this.#owner = undefined;
     owner?.cancelled();
@@ -259,10 +267,16 @@ export class Future<T> implements PromiseLike<T> {
    * assert((await future.result({ timeout: 0 })) === 7);
    * ```
    */
-  async result(options?: WaitOptions): Promise<T> {
+  result(options?: WaitOptions): Promise<T> {
+    // Without options it is `await future`: one shared promise, no waiter of its own.
+    if (options === undefined) return this.#joined();
+    return this.#result(options);
+  }
+
+  async #result(options: WaitOptions): Promise<T> {
     await this.#waitJoined(options);
-    if (this.#failed) throw this.#error;
-    return this.#value as T;
+    if (this.#failed) throw this.#outcome;
+    return this.#outcome as T;
   }
 
   /**
@@ -284,8 +298,8 @@ export class Future<T> implements PromiseLike<T> {
    */
   async exception(options?: WaitOptions): Promise<unknown> {
     await this.#waitJoined(options);
-    if (this.#state === "cancelled") throw this.#error;
-    return this.#failed ? this.#error : undefined;
+    if (this.#state === "cancelled") throw this.#outcome;
+    return this.#failed ? this.#outcome : undefined;
   }
 
   /**
@@ -432,10 +446,12 @@ export class Future<T> implements PromiseLike<T> {
     inspect: (value: unknown, options?: unknown) => string,
     options?: unknown,
   ): string {
-    const state = `state: ${JSON.stringify(this.#state)}`;
-    if (this.#state !== "finished") return `Future { ${state} }`;
-    if (!this.#failed) return `Future { ${state}, result: ${inspect(this.#value, options)} }`;
-    const error = this.#error;
+    const state = `state: ${JSON.stringify(this.state)}`;
+    if (this.#state === "finished") {
+      return `Future { ${state}, result: ${inspect(this.#outcome, options)} }`;
+    }
+    if (this.#state !== "failed") return `Future { ${state} }`;
+    const error = this.#outcome;
     // An error's stack would fill the screen: its class and message say what it raised.
     const shown = error instanceof Error
       ? `${error.name}: ${JSON.stringify(error.message)}`
@@ -446,20 +462,19 @@ export class Future<T> implements PromiseLike<T> {
   // One promise per future, made on the first `then()`: awaiting is the hot path of every
   // consumer. It exists only once someone awaits, so an unread failure rejects nothing.
   #asPromise(): Promise<T> {
-    if (!this.#promise) {
+    if (!this.#awaited) {
       if (this.done()) {
-        this.#promise = this.#failed
-          ? Promise.reject(this.#error)
-          : Promise.resolve(this.#value as T);
+        this.#awaited = {
+          promise: this.#failed ? Promise.reject(this.#outcome) : Promise.resolve(this.#outcome),
+        };
       } else {
         // The resolvers wait in a field and one shared callback settles them: no closure per
         // awaited future.
-        this.#resolvers = Promise.withResolvers<unknown>();
-        this.#promise = this.#resolvers.promise as Promise<T>;
+        this.#awaited = Promise.withResolvers<unknown>();
         this.#addCallback(Future.#settlePromise);
       }
     }
-    return this.#promise;
+    return this.#awaited.promise as Promise<T>;
   }
 
   /**
@@ -528,11 +543,9 @@ export class Future<T> implements PromiseLike<T> {
         `Cannot settle a ${this.#state} future: it keeps its outcome`,
       );
     }
-    this.#state = "finished";
+    this.#state = failed ? "failed" : "finished";
     this.#owner = undefined;
-    this.#failed = failed;
-    if (failed) this.#error = outcome;
-    else this.#value = outcome as T;
+    this.#outcome = outcome;
     this.#invokeCallbacks();
   }
 

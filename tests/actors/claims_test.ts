@@ -30,5 +30,5 @@ Deno.test("ClaimSlots: slots are reused once released, and a task without one co
   assert.equal(claims.takeBackOrStarted(999), true);
   claims.release(1);
   assert.equal(claims.assign(1000), slots[0]);
-  assert.equal(claim(control(), 5, undefined), true, "no slot: always claimed");
+  assert.equal(claim(control(), 5, -1), true, "no slot: always claimed");
 });
