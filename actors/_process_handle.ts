@@ -9,7 +9,7 @@
 import type { HostMessage, WorkerMessage } from "./_protocol.ts";
 import { CorruptStreamError, encodeFrame, readFrames } from "./_framing.ts";
 import { decodeError } from "./error_codec.ts";
-import { startTimer } from "../future/future.ts";
+import { startTimer } from "../future/_timer.ts";
 import { PoolWorker, type WorkerEvents, type WorkerExit, type WorkerSpec } from "./_pool_worker.ts";
 import { inheritedResolutionFlags, permissionFlags } from "./_process_flags.ts";
 import { guard, unguard } from "./_process_watchdog.ts";

@@ -6,7 +6,7 @@
  */
 
 import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
-import { startTimer } from "../future/future.ts";
+import { startTimer } from "../future/_timer.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";

@@ -1,7 +1,8 @@
 // The shared half of every executor: submit, map, with(), shutdown and breaking. The public
 // executor classes are thin facades over an ExecutorCore and an Engine that queues and runs jobs.
 
-import { type AwaitHook, type Future, setAwaitHook } from "../future/future.ts";
+import type { Future } from "../future/future.ts";
+import { type AwaitHook, setAwaitHook } from "../future/_hooks.ts";
 import { outcomeOf } from "../future/_hooks.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";

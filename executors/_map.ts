@@ -1,6 +1,7 @@
 // The one implementation of Executor.map() that every executor shares.
 
-import { Future, startTimer } from "../future/future.ts";
+import { Future } from "../future/future.ts";
+import { startTimer } from "../future/_timer.ts";
 import { TimeoutError } from "../future/errors.ts";
 import { Queue } from "../future/_queue.ts";
 import type { MapOptions } from "./executor.ts";

@@ -1,7 +1,8 @@
 // A submitted task and its attempts: the logic every executor shares (timeouts, deadline, abort,
 // retries, circuit breakers). Engines only see `Job`s: one attempt at running the function.
 
-import { Future, startTimer } from "../future/future.ts";
+import { Future } from "../future/future.ts";
+import { startTimer } from "../future/_timer.ts";
 import { type FutureOwner, setOwner } from "../future/_hooks.ts";
 import {
   BrokenExecutorError,

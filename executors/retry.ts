@@ -6,7 +6,7 @@
  */
 
 import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
-import { startTimer } from "../future/future.ts";
+import { startTimer } from "../future/_timer.ts";
 import { check as checkOption } from "./_check.ts";
 import { type Backoff, backoffDelay, checkBackoff } from "../actors/_backoff.ts";
 

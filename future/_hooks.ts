@@ -25,10 +25,25 @@ export interface FutureOwner {
   cancelled(): void;
 }
 
+/**
+ * Told when code awaits a pending future of an executor that lets a waiting task give back its
+ * slot (secede, then rejoin); internal to the library.
+ */
+export interface AwaitHook {
+  /**
+   * Called as a pending future is awaited. Inside one of the executor's own tasks the task gives
+   * back its slot and this returns the rejoin: called once the future is done, it resolves when
+   * the task may go on (it holds a slot again). Elsewhere it returns `undefined`.
+   */
+  awaiting(): (() => Promise<void>) | undefined;
+}
+
 interface Hooks {
   removeDoneCallback<T>(future: Future<T>, fn: (future: Future<T>) => void): void;
   outcomeOf<T>(future: Future<T>): Outcome<T>;
   setOwner<T>(future: Future<T>, owner: FutureOwner | undefined): void;
+  setAwaitHook<T>(future: Future<T>, hook: AwaitHook): void;
+  awaitingAny(futures: Iterable<Future<unknown>>): (() => Promise<void>) | undefined;
 }
 
 /** Removes a callback added with `addDoneCallback`. */
@@ -43,7 +58,28 @@ export let outcomeOf: Hooks["outcomeOf"];
  */
 export let setOwner: Hooks["setOwner"];
 
+/** Gives a future the hook its awaiters call. */
+export let setAwaitHook: Hooks["setAwaitHook"];
+
+/**
+ * The rejoin for a wait on any of `futures` that is pending and whose executor has an await
+ * hook, or `undefined` (`wait()` and `asCompleted()` use it).
+ */
+export let awaitingAny: Hooks["awaitingAny"];
+
 /** Called once, by Future's static block. */
 export function installHooks(hooks: Hooks): void {
-  ({ removeDoneCallback, outcomeOf, setOwner } = hooks);
+  ({ removeDoneCallback, outcomeOf, setOwner, setAwaitHook, awaitingAny } = hooks);
+}
+
+/** `promise`, settled only once `rejoin` (if any) has resolved; internal to the library. */
+export function joined<T>(
+  promise: Promise<T>,
+  rejoin: (() => Promise<void>) | undefined,
+): Promise<T> {
+  if (rejoin === undefined) return promise;
+  return promise.then(
+    (value) => rejoin().then(() => value),
+    (error) => rejoin().then(() => Promise.reject(error)),
+  );
 }

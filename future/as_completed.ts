@@ -5,7 +5,9 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import { awaitingAny, type Future, startTimer } from "./future.ts";
+import type { Future } from "./future.ts";
+import { awaitingAny } from "./_hooks.ts";
+import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
 import { removeDoneCallback } from "./_hooks.ts";
 import { Queue } from "./_queue.ts";

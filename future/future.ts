@@ -6,7 +6,8 @@
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { checkOptionsArgument, checkTimeout } from "./_options.ts";
-import { type FutureOwner, installHooks, type Outcome } from "./_hooks.ts";
+import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } from "./_hooks.ts";
+import { startTimer } from "./_timer.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -31,62 +32,7 @@ type DoneCallback<T> = { call(future: Future<T>): void }["call"];
 // deno-lint-ignore no-explicit-any
 const NO_CALLBACKS: DoneCallback<any>[] = [];
 
-/**
- * Told when code awaits a pending future of an executor that lets a waiting task give back its
- * slot (secede, then rejoin); internal to the library.
- */
-export interface AwaitHook {
-  /**
-   * Called as a pending future is awaited. Inside one of the executor's own tasks the task gives
-   * back its slot and this returns the rejoin: called once the future is done, it resolves when
-   * the task may go on (it holds a slot again). Elsewhere it returns `undefined`.
-   */
-  awaiting(): (() => Promise<void>) | undefined;
-}
-
-/** Gives a future the hook its awaiters call; internal to the library. */
-export let setAwaitHook: <T>(future: Future<T>, hook: AwaitHook) => void;
-
-/**
- * The rejoin for a wait on any of `futures` that is pending and whose executor has an await
- * hook, or `undefined`; internal to the library (`wait()` and `asCompleted()` use it).
- */
-export let awaitingAny: (futures: Iterable<Future<unknown>>) => (() => Promise<void>) | undefined;
-
-/** `promise`, settled only once `rejoin` (if any) has resolved; internal to the library. */
-export function joined<T>(
-  promise: Promise<T>,
-  rejoin: (() => Promise<void>) | undefined,
-): Promise<T> {
-  if (rejoin === undefined) return promise;
-  return promise.then(
-    (value) => rejoin().then(() => value),
-    (error) => rejoin().then(() => Promise.reject(error)),
-  );
-}
-
 const WAIT_OPTION_KEYS = ["timeout", "signal"];
-
-// setTimeout fires at once for a delay past 2^31 - 1 ms, so a longer wait is a chain of timers.
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/**
- * Calls `fn` once `ms` milliseconds have passed, for any finite delay; internal to the library.
- *
- * @param fn the function to call
- * @param ms the delay in milliseconds
- * @returns a function that cancels the call
- */
-export function startTimer(fn: () => void, ms: number): () => void {
-  let timer: ReturnType<typeof setTimeout>;
-  const arm = (left: number) => {
-    timer = left > MAX_TIMER_DELAY
-      ? setTimeout(() => arm(left - MAX_TIMER_DELAY), MAX_TIMER_DELAY)
-      : setTimeout(fn, left);
-  };
-  arm(ms);
-  return () => clearTimeout(timer);
-}
 
 /**
  * The outcome of work that may not have finished yet, as in Python's `concurrent.futures`.
@@ -134,16 +80,18 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   static {
-    setAwaitHook = (future, hook) => {
-      future.#awaitHook = hook;
-    };
-    awaitingAny = (futures) => {
-      for (const future of futures) {
-        if (future.#awaitHook !== undefined && !future.done()) return future.#awaitHook.awaiting();
-      }
-      return undefined;
-    };
     installHooks({
+      setAwaitHook: (future, hook) => {
+        future.#awaitHook = hook;
+      },
+      awaitingAny: (futures) => {
+        for (const future of futures) {
+          if (future.#awaitHook !== undefined && !future.done()) {
+            return future.#awaitHook.awaiting();
+          }
+        }
+        return undefined;
+      },
       removeDoneCallback: (future, fn) => future.#removeCallback(fn),
       setOwner: (future, owner) => {
         future.#owner = owner;

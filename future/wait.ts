@@ -4,7 +4,9 @@
  * @module
  */
 
-import { awaitingAny, type Future, joined, startTimer } from "./future.ts";
+import type { Future } from "./future.ts";
+import { awaitingAny, joined } from "./_hooks.ts";
+import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
 import { outcomeOf, removeDoneCallback } from "./_hooks.ts";
 import { checkOptionsArgument, show } from "./_options.ts";
