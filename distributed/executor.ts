@@ -146,11 +146,16 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
   ackWait?: number;
   /**
    * Deliveries of one task to workers (a worker lost while running it means another delivery);
-   * one more and it rejects as a poison task with `WorkerCrashedError`. Unlike
-   * `RetryOptions.maxAttempts`, which counts the publishes of a task (each retry publishes it
-   * again), this counts the deliveries of one publish: with both, a task may run up to
-   * `retry.maxAttempts × maxAttempts` times.
+   * one more and it rejects as a poison task with `WorkerCrashedError`. It counts the deliveries
+   * of one publish, where `RetryOptions.maxAttempts` counts the publishes of a task (each retry
+   * publishes it again): with both, a task may run up to `retry.maxAttempts × poisonAfter` times.
    * @default {3}
+   */
+  poisonAfter?: number;
+  /**
+   * Deliveries of one task before it is a poison task.
+   * @deprecated Use `poisonAfter`: `maxAttempts` counts attempts of a task everywhere else
+   * (`RetryOptions`); removed in 0.3.0.
    */
   maxAttempts?: number;
   /**
@@ -194,7 +199,7 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
   resultTtl?: number;
   /**
    * Deliveries the queue's consumer makes at most (its `max_deliver`): a safety net above
-   * `maxAttempts` for tasks that end their worker before it can count them. Past it, the server
+   * `poisonAfter` for tasks that end their worker before it can count them. Past it, the server
    * tells the client, which rejects the task with `WorkerCrashedError`.
    * @default {10}
    */
@@ -261,6 +266,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       "isolation",
       "allowSource",
       "ackWait",
+      "poisonAfter",
       "maxAttempts",
       "maxPublished",
       "maxInFlight",
@@ -323,7 +329,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       layout,
       requested: requestedLayout(layout, options ?? {}),
       maxPublished: int("maxPublished", 10_000),
-      maxAttempts: int("maxAttempts", 3),
+      maxAttempts: int("poisonAfter", 3),
       payloadThreshold: int("payloadThreshold", 256 * 1024),
       reconcileInterval: Math.min(5_000, layout.ackWait),
       embedded: {

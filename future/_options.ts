@@ -67,7 +67,7 @@ export const OPTION_ALIASES = {
   /** Every `Backoff` (retries, `restartBackoff`). */
   backoff: { min: "initial", randomFactor: "jitter" },
   /** `DistributedExecutorOptions`. */
-  distributed: { workers: "maxWorkers" },
+  distributed: { workers: "maxWorkers", maxAttempts: "poisonAfter" },
 } as const;
 
 /**

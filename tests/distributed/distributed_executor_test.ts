@@ -222,8 +222,8 @@ Deno.test("DistributedExecutor.shutdown() ends the embedded server and workers a
 
 Deno.test("DistributedExecutor() rejects bad options naming the option and the value", () => {
   assert.throws(
-    () => new DistributedExecutor({ servers: "nats://x", maxAttempts: 0 }),
-    /'maxAttempts' must be a positive integer: received 0/,
+    () => new DistributedExecutor({ servers: "nats://x", poisonAfter: 0 }),
+    /'poisonAfter' must be a positive integer: received 0/,
   );
   assert.throws(
     () => new DistributedExecutor({ servers: "nats://x", queue: "a.b" }),

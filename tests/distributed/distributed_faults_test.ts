@@ -75,7 +75,7 @@ Deno.test("DistributedExecutor.submit() runs a task once when its result was sto
 Deno.test("DistributedExecutor.submit() rejects a task that kills its workers maxAttempts times as a poison task", async () => {
   const cluster = await Cluster.start({ workers: 3 });
   try {
-    await using executor = cluster.executor({ maxAttempts: 2 });
+    await using executor = cluster.executor({ poisonAfter: 2 });
     const error = await executor.submit(killWorker, cluster.scratch, "p").exception();
     assert(error instanceof WorkerCrashedError);
     assert.match(error.message, /poison/);
@@ -164,7 +164,7 @@ Deno.test("DistributedExecutor restarts an embedded worker that a task killed", 
       workers: 1,
       modules: [TASKS],
       ackWait: 500,
-      maxAttempts: 2,
+      poisonAfter: 2,
     });
     const error = await executor.submit(killWorker, scratch, "e").exception();
     assert(error instanceof WorkerCrashedError);

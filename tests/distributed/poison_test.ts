@@ -40,7 +40,7 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task t
   const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
   const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-after-receive:square" });
   try {
-    await using executor = cluster.executor({ maxDeliveries: 3, maxAttempts: 5 });
+    await using executor = cluster.executor({ maxDeliveries: 3, poisonAfter: 5 });
     const poison = executor.submit(square, 3);
     const error = await poison.exception();
     assert(error instanceof WorkerCrashedError);
@@ -60,7 +60,7 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task w
   const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
   const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-before-start:square" });
   try {
-    await using executor = cluster.executor({ maxAttempts: 2 });
+    await using executor = cluster.executor({ poisonAfter: 2 });
     const error = await executor.submit(square, 3).exception();
     assert(error instanceof WorkerCrashedError);
     assert.match(error.message, /poison/);

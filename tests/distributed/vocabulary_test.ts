@@ -41,3 +41,20 @@ Deno.test("DistributedExecutor.whenStarted(), maxWorkers and stats() use the exe
   assert.deepEqual(stats.byWorker[names[0]!], { completed: 1, failed: 0 });
   assert.deepEqual(stats.workers, stats.byWorker);
 });
+
+Deno.test("DistributedExecutor() reads the deprecated maxAttempts as poisonAfter, refusing both together", () => {
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", maxAttempts: 2, poisonAfter: 2 }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /'maxAttempts' and 'poisonAfter' are the same option: give one/.test(error.message),
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", maxAttempts: 0 }),
+    /'maxAttempts' must be a positive integer: received 0/,
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", poisonAfter: 1.5 }),
+    /'poisonAfter' must be a positive integer: received 1.5/,
+  );
+});
