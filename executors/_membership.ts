@@ -17,7 +17,7 @@ import { WorkerCrashedError } from "../future/errors.ts";
 import type { Candidate } from "./_balancer.ts";
 import type { FunctionRefs } from "./_fn_ref.ts";
 import { bystanderCrash, type Job } from "./_task.ts";
-import type { PoolCounters, PoolSettings } from "./_worker_engine.ts";
+import type { PoolCounters, PoolSettings, WorkerCounts } from "./_worker_engine.ts";
 import type { Observable } from "./_observe.ts";
 
 /** The host side of one worker, as the engine holds it. */
@@ -366,15 +366,7 @@ export class Membership {
   }
 
   /** Counts of workers by phase. */
-  counts(): {
-    total: number;
-    busy: number;
-    idle: number;
-    starting: number;
-    retiring: number;
-    spinning: number;
-    draining: number;
-  } {
+  counts(): WorkerCounts {
     let busy = 0, idle = 0, starting = 0;
     for (const member of this.serving) {
       if (member.phase === "starting") starting++;
