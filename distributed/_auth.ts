@@ -2,6 +2,7 @@
 // seed, a .creds file), TLS, credentials written in server URLs, and any other connect() option
 // passed through. Both sides build their connection options here, so that they accept the same.
 
+import { show } from "../future/_options.ts";
 import {
   connect,
   credsAuthenticator,
@@ -86,7 +87,7 @@ export function connectionOptions(
     const value = options[name];
     if (value !== undefined && (typeof value !== "string" || value === "")) {
       throw new TypeError(
-        `Cannot ${what} as '${name}' must be a non-empty string: received ${String(value)}`,
+        `Cannot ${what} as '${name}' must be a non-empty string: received ${show(value)}`,
       );
     }
     return value as string | undefined;
@@ -137,7 +138,7 @@ export function connectionOptions(
       creds = Deno.readFileSync(credsFile);
     } catch (error) {
       throw new TypeError(
-        `Cannot ${what} as 'credsFile' cannot be read: received ${JSON.stringify(credsFile)} (${
+        `Cannot ${what} as 'credsFile' cannot be read: received ${show(credsFile)} (${
           error instanceof Error ? error.message : String(error)
         })`,
       );
@@ -147,7 +148,7 @@ export function connectionOptions(
   const tls = options.tls;
   if (tls !== undefined && typeof tls !== "boolean" && (typeof tls !== "object" || tls === null)) {
     throw new TypeError(
-      `Cannot ${what} as 'tls' must be true, false or an object of files: received ${String(tls)}`,
+      `Cannot ${what} as 'tls' must be true, false or an object of files: received ${show(tls)}`,
     );
   }
   if (typeof tls === "object") {
@@ -157,7 +158,7 @@ export function connectionOptions(
       }
       if (typeof value !== "string" || value === "") {
         throw new TypeError(
-          `Cannot ${what} as 'tls.${key}' must be a non-empty string: received ${String(value)}`,
+          `Cannot ${what} as 'tls.${key}' must be a non-empty string: received ${show(value)}`,
         );
       }
     }

@@ -1,6 +1,7 @@
 // Which layout settings a client or worker gave explicitly: only those are checked against the
 // JetStream objects that exist (see `_verify.ts`); the rest takes what the server holds.
 
+import { show } from "../future/_options.ts";
 import { defaultLayout, type LayoutOptions } from "./_layout.ts";
 import type { RequestedLayout } from "./_verify.ts";
 
@@ -68,7 +69,7 @@ export function layoutFlags(values: Record<string, unknown>, what: string): Layo
     const value = Number(text);
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(
-        `Cannot ${what} as '--${flag}' must be a positive integer: received ${String(text)}`,
+        `Cannot ${what} as '--${flag}' must be a positive integer: received ${show(text)}`,
       );
     }
     out[field] = value;
@@ -77,7 +78,7 @@ export function layoutFlags(values: Record<string, unknown>, what: string): Layo
   if (storage !== undefined) {
     if (storage !== "file" && storage !== "memory") {
       throw new TypeError(
-        `Cannot ${what} as '--storage' must be "file" or "memory": received ${String(storage)}`,
+        `Cannot ${what} as '--storage' must be "file" or "memory": received ${show(storage)}`,
       );
     }
     out.storage = storage;

@@ -41,6 +41,7 @@
  * @module
  */
 
+import { show } from "../future/_options.ts";
 import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
@@ -158,17 +159,23 @@ export function parseWorkerArgs(
     : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(
-      `Cannot ${what} as '--concurrency' must be a positive integer: received ${values.concurrency}`,
+      `Cannot ${what} as '--concurrency' must be a positive integer: received ${
+        show(values.concurrency)
+      }`,
     );
   }
   if (!ISOLATIONS.includes(values.isolation as Isolation)) {
     throw new TypeError(
-      `Cannot ${what} as '--isolation' must be "process", "worker" or "inline": received ${values.isolation}`,
+      `Cannot ${what} as '--isolation' must be "process", "worker" or "inline": received ${
+        show(values.isolation)
+      }`,
     );
   }
   if (!/^[A-Za-z0-9_-]+$/.test(values.queue)) {
     throw new TypeError(
-      `Cannot ${what} as '--queue' must be letters, digits, '_' or '-': received ${values.queue}`,
+      `Cannot ${what} as '--queue' must be letters, digits, '_' or '-': received ${
+        show(values.queue)
+      }`,
     );
   }
   const urls = values.nats ?? env("FUTURES_NATS_URL")?.split(",").map((u) => u.trim());
@@ -187,7 +194,9 @@ export function parseWorkerArgs(
     const ackWait = Number(values["ack-wait"]);
     if (!Number.isInteger(ackWait) || ackWait < 1) {
       throw new RangeError(
-        `Cannot ${what} as '--ack-wait' must be a positive integer: received ${values["ack-wait"]}`,
+        `Cannot ${what} as '--ack-wait' must be a positive integer: received ${
+          show(values["ack-wait"])
+        }`,
       );
     }
     options.ackWait = ackWait;
@@ -196,7 +205,9 @@ export function parseWorkerArgs(
     const heartbeat = Number(values.heartbeat);
     if (!Number.isInteger(heartbeat) || heartbeat < 1) {
       throw new RangeError(
-        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${values.heartbeat}`,
+        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${
+          show(values.heartbeat)
+        }`,
       );
     }
     options.heartbeat = heartbeat;
@@ -217,7 +228,7 @@ export function parseWorkerArgs(
       set("nkeySeed", Deno.readTextFileSync(seedFile).trim());
     } catch (error) {
       throw new TypeError(
-        `Cannot ${what} as '--nkey-seed-file' cannot be read: received ${seedFile} (${
+        `Cannot ${what} as '--nkey-seed-file' cannot be read: received ${show(seedFile)} (${
           error instanceof Error ? error.message : String(error)
         })`,
       );

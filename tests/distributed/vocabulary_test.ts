@@ -1,6 +1,7 @@
 // The distributed executor's names shared with the other executors, and its deprecated ones.
 import assert from "node:assert/strict";
 import { DistributedExecutor, ExecutorBase } from "../../distributed/mod.ts";
+import { parseWorkerArgs } from "../../distributed/worker.ts";
 
 Deno.test("DistributedExecutor() reads the deprecated workers, refusing it with maxWorkers", () => {
   assert.throws(
@@ -56,5 +57,22 @@ Deno.test("DistributedExecutor() reads the deprecated maxAttempts as poisonAfter
   assert.throws(
     () => new DistributedExecutor({ servers: "nats://x", poisonAfter: 1.5 }),
     /'poisonAfter' must be a positive integer: received 1.5/,
+  );
+});
+
+Deno.test("parseWorkerArgs() shows a flag's bad value quoted, as every option message does", () => {
+  const base = ["--nats", "nats://127.0.0.1:4222", "--modules", "file:///tasks.ts"];
+  const env = () => undefined;
+  assert.throws(
+    () => parseWorkerArgs([...base, "--concurrency", "0"], env),
+    /'--concurrency' must be a positive integer: received "0"$/,
+  );
+  assert.throws(
+    () => parseWorkerArgs([...base, "--isolation", "thread"], env),
+    /'--isolation' must be "process", "worker" or "inline": received "thread"$/,
+  );
+  assert.throws(
+    () => parseWorkerArgs([...base, "--replicas", "three"], env),
+    /'--replicas' must be a positive integer: received "three"$/,
   );
 });
