@@ -74,15 +74,20 @@ export class Cluster {
     });
   }
 
-  /** The `[pid, parentPid]` lines recorded by runs of the task tagged `tag`. */
+  /**
+   * The `[pid, parentPid]` lines recorded by runs of the task tagged `tag`. Only whole lines
+   * count: a task may have created the file and not yet written its line when it is read.
+   */
   runs(tag: string): [number, number][] {
+    let text: string;
     try {
-      return Deno.readTextFileSync(`${this.scratch}/${tag}.runs`).trim().split("\n").map(
-        (line) => line.split(" ").map(Number) as [number, number],
-      );
+      text = Deno.readTextFileSync(`${this.scratch}/${tag}.runs`);
     } catch {
       return [];
     }
+    return text.split("\n").slice(0, -1).map((line) =>
+      line.split(" ").map(Number) as [number, number]
+    );
   }
 
   /** Resolves once the task tagged `tag` has started `n` times (it writes its record first). */
