@@ -267,16 +267,30 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (!options.quiet) options.log = (line) => console.error(line);
-  let worker: DistributedWorker;
+  // The signals are listened to before the worker starts: without a listener a signal ends the
+  // process at once, so one that came as the worker started (its first heartbeat out, tasks
+  // perhaps pulled) would skip the drain and the last heartbeat. A signal during the start
+  // drains the worker once it has started; one that comes while it waits for a server that may
+  // never come ends it a second later.
+  let worker: DistributedWorker | undefined;
+  let stopAsked = false;
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  const drain = () => {
+    if (worker) return void worker.stop().then(() => Deno.exit(0));
+    if (stopAsked) return;
+    stopAsked = true;
+    giveUp = setTimeout(() => Deno.exit(0), 1_000);
+  };
+  Deno.addSignalListener("SIGTERM", drain);
+  Deno.addSignalListener("SIGINT", drain);
   try {
     worker = await DistributedWorker.start(options);
   } catch (error) {
     console.error(`futures worker: ${oneLine(error)}`);
     Deno.exit(1);
   }
-  const drain = () => {
-    worker.stop().then(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGTERM", drain);
-  Deno.addSignalListener("SIGINT", drain);
+  if (stopAsked) {
+    clearTimeout(giveUp);
+    drain();
+  }
 }
