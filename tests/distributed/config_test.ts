@@ -130,6 +130,6 @@ Deno.test("parseWorkerArgs() reads the JetStream settings and names a bad one", 
   assert.equal(options.maxInFlight, 8);
   assert.equal(options.maxDeliveries, 4);
   assert.equal(options.streamMaxMessages, 100);
-  assert.throws(() => parseWorkerArgs(["--replicas", "two"]), /'--replicas'.*received two/);
-  assert.throws(() => parseWorkerArgs(["--storage", "disk"]), /'--storage'.*received disk/);
+  assert.throws(() => parseWorkerArgs(["--replicas", "two"]), /'--replicas'.*received "two"/);
+  assert.throws(() => parseWorkerArgs(["--storage", "disk"]), /'--storage'.*received "disk"/);
 });
