@@ -32,11 +32,14 @@ export async function withPage<T>(url: string, use: (page: Page) => Promise<T>):
     stderr: "piped",
   }).spawn();
   let socket: WebSocket | undefined;
+  // Chromium's own child processes inherit its stderr, so the pipe may stay open after Chromium
+  // has exited: the reader is cancelled at the end rather than read to its end.
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let draining: Promise<void> | undefined;
   try {
     // Chromium prints its DevTools address on stderr once it listens.
     let text = "";
     let endpoint: string | undefined;
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     while (!endpoint) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`chromium exited before it listened: ${text}`);
@@ -44,7 +47,7 @@ export async function withPage<T>(url: string, use: (page: Page) => Promise<T>):
       endpoint = /DevTools listening on (ws:\/\/\S+)/.exec(text)?.[1];
     }
     // Keep draining stderr so that Chromium never blocks on a full pipe.
-    (async () => {
+    draining = (async () => {
       while (!(await reader.read()).done) { /* discard */ }
     })().catch(() => {});
     const ws = socket = new WebSocket(endpoint);
@@ -115,6 +118,8 @@ export async function withPage<T>(url: string, use: (page: Page) => Promise<T>):
       // Already gone.
     }
     await child.status;
+    await reader.cancel().catch(() => {});
+    await draining;
     await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
 }
