@@ -12,6 +12,14 @@ import { add } from "../fixtures/distributed_tasks.ts";
 
 const SETTINGS = ["--replicas", "3", "--ack-wait", "2000"];
 
+// A node killed under a live KV watch makes the NATS client re-create the watch's ordered
+// consumer with backoff delays; @nats-io/jetstream 3.4.0 loses track of some of them (its
+// pushconsumer.js removes a finished delay with `cancelables.splice(idx, idx)`, which drops the
+// others), so `stop()` cannot cancel them and a timer of up to a few seconds, which does nothing
+// once it fires, can outlive the test. The op sanitizer would fail these tests on that timer; the
+// resource sanitizer stays on, and every server and worker is still ended in `finally`.
+const CLUSTER_TEST = { sanitizeOps: false };
+
 async function leaderOf(urls: string[], stream: string): Promise<string> {
   const nc = await connect({ servers: urls });
   try {
@@ -67,7 +75,11 @@ function startWorkers(urls: string[], n: number): Spawned[] {
     }));
 }
 
-Deno.test("DistributedExecutor with replicas 3 loses nothing when the task stream's leader node is killed mid-run", async () => {
+Deno.test({
+  name:
+    "DistributedExecutor with replicas 3 loses nothing when the task stream's leader node is killed mid-run",
+  ...CLUSTER_TEST,
+}, async () => {
   const cluster = await NatsCluster.start();
   let workers: Spawned[] = [];
   try {
@@ -94,7 +106,11 @@ Deno.test("DistributedExecutor with replicas 3 loses nothing when the task strea
   }
 });
 
-Deno.test("DistributedExecutor with replicas 3 carries on unchanged when a node that leads nothing it uses is killed", async () => {
+Deno.test({
+  name:
+    "DistributedExecutor with replicas 3 carries on unchanged when a node that leads nothing it uses is killed",
+  ...CLUSTER_TEST,
+}, async () => {
   const cluster = await NatsCluster.start();
   let workers: Spawned[] = [];
   try {
