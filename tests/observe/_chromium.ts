@@ -5,6 +5,20 @@
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "chromium";
 
+/** Whether the Chromium binary is there: `CHROMIUM` (a path) or `chromium` on PATH. */
+export function chromiumFound(): boolean {
+  const candidates = CHROMIUM.includes("/")
+    ? [CHROMIUM]
+    : (Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/${CHROMIUM}`);
+  return candidates.some((path) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** An open page. */
 export interface Page {
   /** Evaluates `expression` in the page; a promise is awaited. Returns its value. */
