@@ -90,7 +90,12 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   #isAsync: boolean;
   #settings: Settings;
   #units = new Queue<Future<unknown>>();
-  #values = new Queue<unknown>();
+  // The values ready to yield: a finished unit's array, read from `#at` on (a unit is taken only
+  // when the previous one's values are all yielded, so one array at a time is enough).
+  #values: unknown[] = [];
+  #at = 0;
+  // next() calls not yet settled: with none, a ready value is returned without queueing.
+  #calls = 0;
   #failure: { error: unknown } | undefined;
   #exhausted = false;
   #closed = false;
@@ -121,15 +126,39 @@ class MapIterator implements AsyncIterableIterator<unknown> {
 
   // Calls are served one at a time, as an async generator serves them: each takes the head unit.
   next(): Promise<IteratorResult<unknown, undefined>> {
+    // The common case of a chunked map: a value is ready and no earlier call is pending.
+    if (this.#calls === 0 && this.#at < this.#values.length) {
+      return Promise.resolve({ done: false, value: this.#take() });
+    }
+    this.#calls++;
     const result = this.#last.then(() => this.#next());
     // Not `result.catch()`: that would keep the value yielded last alive until the next call.
-    this.#last = result.then(() => {}, () => {});
+    this.#last = result.then(() => {
+      this.#calls--;
+    }, () => {
+      this.#calls--;
+    });
     return result;
+  }
+
+  #take(): unknown {
+    const value = this.#values[this.#at];
+    this.#values[this.#at++] = undefined; // yielded values are not kept alive by the iterator
+    if (this.#at === this.#values.length) {
+      this.#values = [];
+      this.#at = 0;
+    }
+    return value;
+  }
+
+  #ready(values: unknown[]): void {
+    this.#values = values;
+    this.#at = 0;
   }
 
   async #next(): Promise<IteratorResult<unknown, undefined>> {
     while (true) {
-      if (this.#values.length > 0) return { done: false, value: this.#values.shift() };
+      if (this.#at < this.#values.length) return { done: false, value: this.#take() };
       if (this.#failure) {
         const { error } = this.#failure;
         this.#failure = undefined;
@@ -144,7 +173,7 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   }
 
   return(): Promise<IteratorResult<unknown, undefined>> {
-    this.#values = new Queue();
+    this.#ready([]);
     this.#failure = undefined;
     this.#close();
     return Promise.resolve({ done: true, value: undefined });
@@ -158,14 +187,13 @@ class MapIterator implements AsyncIterableIterator<unknown> {
       if (!unit.done()) return this.#fail(this.#timeoutOrAbort());
       this.#units.shift();
       if (error instanceof ChunkFailure) {
-        for (const value of error.values) this.#values.push(value);
+        this.#ready(error.values);
         return this.#fail(error.error);
       }
       return this.#fail(error);
     }
     this.#units.shift();
-    if (this.#chunked) { for (const value of result as unknown[]) this.#values.push(value); }
-    else this.#values.push(result);
+    this.#ready(this.#chunked ? result as unknown[] : [result]);
     void this.#pump();
   }
 
