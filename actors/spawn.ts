@@ -24,6 +24,9 @@ import { indexModuleErrors } from "./error_codec.ts";
 // Calls sent ahead to an actor's worker at most: each keeps a claim slot there, so that a restart
 // can tell the call being handled from the ones still waiting, which are delivered again.
 const MAX_SENT = 128;
+// More calls are sent once the worker has this many or fewer left: it still has work meanwhile,
+// and the next message carries many calls instead of one call for each answer.
+const REFILL_AT = MAX_SENT / 2;
 
 /** Options for {@linkcode spawn}. */
 export interface ActorOptions<A extends unknown[] = unknown[]> {
@@ -267,6 +270,7 @@ class ActorCell implements WorkerEvents<Call> {
       else if (worker && this.#mailbox.length === 0) this.#whenIdle();
       return;
     }
+    if (this.#inflight > REFILL_AT) return;
     const batch: Dispatch<Call>[] = [];
     while (this.#inflight + batch.length < MAX_SENT && this.#mailbox.length > 0) {
       const call = this.#mailbox.shift()!;
