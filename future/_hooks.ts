@@ -43,7 +43,7 @@ interface Hooks {
   outcomeOf<T>(future: Future<T>): Outcome<T>;
   setOwner<T>(future: Future<T>, owner: FutureOwner | undefined): void;
   setAwaitHook<T>(future: Future<T>, hook: AwaitHook): void;
-  awaitingAny(futures: Iterable<Future<unknown>>): (() => Promise<void>) | undefined;
+  awaitHookOf(future: Future<unknown>): AwaitHook | undefined;
 }
 
 /** Removes a callback added with `addDoneCallback`. */
@@ -61,15 +61,48 @@ export let setOwner: Hooks["setOwner"];
 /** Gives a future the hook its awaiters call. */
 export let setAwaitHook: Hooks["setAwaitHook"];
 
-/**
- * The rejoin for a wait on any of `futures` that is pending and whose executor has an await
- * hook, or `undefined` (`wait()` and `asCompleted()` use it).
- */
-export let awaitingAny: Hooks["awaitingAny"];
+/** The await hook a future was given, if any. */
+export let awaitHookOf: Hooks["awaitHookOf"];
 
 /** Called once, by Future's static block. */
 export function installHooks(hooks: Hooks): void {
-  ({ removeDoneCallback, outcomeOf, setOwner, setAwaitHook, awaitingAny } = hooks);
+  ({ removeDoneCallback, outcomeOf, setOwner, setAwaitHook, awaitHookOf } = hooks);
+}
+
+/**
+ * The await hooks of a set of pending futures, each with how many of them it serves, kept as they
+ * settle: a wait that comes back many times over a large set (`asCompleted()`) finds the rejoin
+ * among its few hooks instead of scanning every future each time.
+ */
+export class PendingHooks {
+  #counts = new Map<AwaitHook, number>();
+
+  /** Counts a pending future. */
+  add(future: Future<unknown>): void {
+    const hook = awaitHookOf(future);
+    if (hook !== undefined) this.#counts.set(hook, (this.#counts.get(hook) ?? 0) + 1);
+  }
+
+  /** Uncounts a future added before, now settled or dropped. */
+  delete(future: Future<unknown>): void {
+    const hook = awaitHookOf(future);
+    if (hook === undefined) return;
+    const left = this.#counts.get(hook)! - 1;
+    if (left === 0) this.#counts.delete(hook);
+    else this.#counts.set(hook, left);
+  }
+
+  /**
+   * The rejoin for a wait on these futures: from the first hook (in the order the futures came)
+   * whose executor is running the caller as one of its tasks, or `undefined`.
+   */
+  awaiting(): (() => Promise<void>) | undefined {
+    for (const hook of this.#counts.keys()) {
+      const rejoin = hook.awaiting();
+      if (rejoin !== undefined) return rejoin;
+    }
+    return undefined;
+  }
 }
 
 /** `promise`, settled only once `rejoin` (if any) has resolved; internal to the library. */

@@ -6,10 +6,9 @@
 
 import { TimeoutError } from "./errors.ts";
 import type { Future } from "./future.ts";
-import { awaitingAny } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
-import { removeDoneCallback } from "./_hooks.ts";
+import { PendingHooks, removeDoneCallback } from "./_hooks.ts";
 import { Queue } from "./_queue.ts";
 import { checkOptionsArgument } from "./_options.ts";
 
@@ -164,8 +163,10 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
   #wake: (() => void) | undefined;
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
+  #hooks = new PendingHooks();
   #onDone = (future: Future<T>) => {
     this.#pending.delete(future);
+    this.#hooks.delete(future);
     this.#ready.push(future);
     this.#wake?.();
   };
@@ -175,7 +176,10 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
     this.#timeout = timeout;
     for (const future of all) {
       if (future.done()) this.#ready.push(future);
-      else this.#pending.add(future);
+      else {
+        this.#pending.add(future);
+        this.#hooks.add(future);
+      }
     }
     for (const future of this.#pending) future.addDoneCallback(this.#onDone);
   }
@@ -210,7 +214,7 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
         );
       }
       // Inside a task of the futures' executor, the task gives back its slot while it waits.
-      const rejoin = awaitingAny(this.#pending);
+      const rejoin = this.#hooks.awaiting();
       await new Promise<void>((resolve) => {
         const stopTimer = left === Infinity ? undefined : startTimer(resolve, left);
         this.#wake = () => {
@@ -238,5 +242,6 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Future<T>> {
       removeDoneCallback(future, this.#onDone);
     }
     this.#pending.clear();
+    this.#hooks = new PendingHooks();
   }
 }

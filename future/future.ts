@@ -84,14 +84,7 @@ export class Future<T> implements PromiseLike<T> {
       setAwaitHook: (future, hook) => {
         future.#awaitHook = hook;
       },
-      awaitingAny: (futures) => {
-        for (const future of futures) {
-          if (future.#awaitHook !== undefined && !future.done()) {
-            return future.#awaitHook.awaiting();
-          }
-        }
-        return undefined;
-      },
+      awaitHookOf: (future) => future.#awaitHook,
       removeDoneCallback: (future, fn) => future.#removeCallback(fn),
       setOwner: (future, owner) => {
         future.#owner = owner;

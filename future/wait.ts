@@ -5,7 +5,7 @@
  */
 
 import type { Future } from "./future.ts";
-import { awaitingAny, joined } from "./_hooks.ts";
+import { joined, PendingHooks } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
 import { outcomeOf, removeDoneCallback } from "./_hooks.ts";
@@ -124,5 +124,7 @@ export function wait<T>(
   for (const future of notDone) future.addDoneCallback(onDone);
   if (timeout !== Infinity) stopTimer = startTimer(finish, timeout);
   // Inside a task of the futures' executor, the task gives back its slot while it waits.
-  return joined(promise, awaitingAny(notDone));
+  const hooks = new PendingHooks();
+  for (const future of notDone) hooks.add(future);
+  return joined(promise, hooks.awaiting());
 }

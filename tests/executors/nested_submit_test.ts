@@ -48,6 +48,48 @@ Deno.test("AsyncPoolExecutor.submit() nested through result(), wait(), asComplet
   );
 });
 
+Deno.test("asCompleted() in a task gives back its slot when a future of another pool comes first", async () => {
+  await using a = new AsyncPoolExecutor({ maxWorkers: 1 });
+  await using b = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const gate = Promise.withResolvers<void>();
+  // b's future waits for a's nested task, which can run only once the outer task gives its slot.
+  const fromB = b.submit(async () => {
+    await gate.promise;
+    return 2;
+  });
+  const outer = a.submit(async () => {
+    const child = a.submit(() => {
+      gate.resolve();
+      return 1;
+    });
+    let n = 0;
+    // A timeout only so that a regression fails instead of hanging; it never decides a pass.
+    for await (const f of asCompleted([fromB, child], { timeout: 30_000 })) n += await f;
+    return n;
+  });
+  assert.equal(await outer, 3);
+});
+
+Deno.test("wait() in a task gives back its slot when a future of another pool comes first", async () => {
+  await using a = new AsyncPoolExecutor({ maxWorkers: 1 });
+  await using b = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const gate = Promise.withResolvers<void>();
+  const fromB = b.submit(async () => {
+    await gate.promise;
+    return 2;
+  });
+  const outer = a.submit(async () => {
+    const child = a.submit(() => {
+      gate.resolve();
+      return 1;
+    });
+    // A timeout only so that a regression fails instead of hanging; it never decides a pass.
+    const { done } = await wait([fromB, child], { timeout: 30_000 });
+    return done.size;
+  });
+  assert.equal(await outer, 2);
+});
+
 Deno.test("AsyncPoolExecutor.submit() nested keeps at most maxWorkers tasks running", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 2 });
   let active = 0;
