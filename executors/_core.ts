@@ -266,16 +266,16 @@ export class ExecutorCore implements TaskHost, Executor {
     const chunks = this.#engine.chunks;
     let withMapSignal: TaskOptions | undefined;
     return mapTasks(
-      (chunk, signal) => {
+      (items, signal, chunk) => {
         // The map's signal joins the view's own signal: either one stops the tasks.
         withMapSignal ??= signal && {
           ...options,
           signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal,
         };
         const taskOptions = withMapSignal ?? options;
-        return chunks
-          ? this.submitWith(taskOptions, "chunk", fn, [chunk], scope)
-          : this.submitWith(taskOptions, "call", fn, chunk, scope);
+        return chunk
+          ? this.submitWith(taskOptions, "chunk", fn, [items], scope)
+          : this.submitWith(taskOptions, "call", fn, items, scope);
       },
       chunks,
       items,

@@ -22,8 +22,15 @@ export class ChunkFailure extends Error {
   }
 }
 
-/** Submits one unit: a list of items (one item unless chunking), with the map's signal. */
-export type SubmitUnit = (items: unknown[], signal: AbortSignal | undefined) => Future<unknown>;
+/**
+ * Submits one unit, with the map's signal: with `chunk`, a list of items as one job whose future
+ * gives an array of results (and rejects with ChunkFailure); otherwise one item, as a call.
+ */
+export type SubmitUnit = (
+  items: unknown[],
+  signal: AbortSignal | undefined,
+  chunk: boolean,
+) => Future<unknown>;
 
 /** An executor's queue limit, which map() waits on instead of failing. */
 export interface Backpressure {
@@ -35,7 +42,7 @@ export interface Backpressure {
  * Runs `submit` over `items` and yields the results in input order.
  *
  * @param submit submits one unit of work
- * @param chunked whether a unit's future gives an array of results (and rejects with ChunkFailure)
+ * @param chunked whether the executor runs chunks of items as one job (then `chunksize` applies)
  */
 export function mapTasks(
   submit: SubmitUnit,
@@ -64,7 +71,8 @@ export function mapTasks(
       `Cannot map as 'items' must be an iterable or an async iterable: received ${String(items)}`,
     );
   }
-  return new MapIterator(submit, chunked, source, isAsync, {
+  // A chunk of one item goes as a plain call: no array around its item or around its result.
+  return new MapIterator(submit, chunked && chunksize > 1, source, isAsync, {
     deadline: performance.now() + timeout,
     timeout,
     chunksize: chunked ? chunksize : 1,
@@ -259,7 +267,7 @@ class MapIterator implements AsyncIterableIterator<unknown> {
           chunk.push((next as IteratorResult<unknown>).value);
         }
         if (this.#closed || chunk.length === 0) break;
-        this.#units.push(this.#submit(chunk, signal));
+        this.#units.push(this.#submit(chunk, signal, this.#chunked));
         this.#wake?.();
       }
     } catch (error) {
