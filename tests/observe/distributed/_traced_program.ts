@@ -1,7 +1,7 @@
 // Run by tracing_test.ts with OTEL_DENO=true: a task submitted to a DistributedExecutor (embedded
-// server, one local worker process running tasks on Web Workers) inside a `request` span starts a
-// span of its own on the worker, and so do the items of a map() chunk; the trace context travels
-// in the messages' NATS headers.
+// server, one local worker process running tasks on Web Workers, or in itself with the argument
+// `inline`) inside a `request` span starts a span of its own on the worker, and so do the items of
+// a map() chunk; the trace context travels in the messages' NATS headers.
 import { trace } from "@opentelemetry/api";
 import { DistributedExecutor } from "../../../distributed/mod.ts";
 import { traceExecutors } from "../../../observe/mod.ts";
@@ -12,7 +12,7 @@ await using cluster = new DistributedExecutor({
   name: "cluster",
   modules,
   workers: 1,
-  isolation: "worker",
+  isolation: Deno.args[0] === "inline" ? "inline" : "worker",
 });
 await traceExecutors([cluster]);
 const { innerSpan } = await import("../_span_tasks.ts");

@@ -30,3 +30,16 @@ Deno.test("traceExecutors() carries the trace context of a map() chunk to the di
     assert.equal(inner.parentSpanId, attempt.spanId, name);
   }
 });
+
+Deno.test("traceExecutors() carries the trace context into a distributed worker that runs tasks inline", async () => {
+  await using receiver = otlpReceiver();
+  await receiver.run(new URL("./_traced_program.ts", import.meta.url), ["inline"]);
+  const request = receiver.byName("request");
+  const attempts = receiver.spans.filter((s) => s.name === "cluster innerSpan attempt");
+  // Started in the worker process itself, by its local AsyncPoolExecutor, under each attempt.
+  for (const name of ["inner distributed", "inner map 1", "inner map 2"]) {
+    const inner = receiver.byName(name);
+    assert.equal(inner.traceId, request.traceId, name);
+    assert.ok(attempts.some((a) => a.spanId === inner.parentSpanId), name);
+  }
+});
