@@ -28,6 +28,10 @@
  *     `worker_threads` pool (Node's own floor). piscina is installed with npm into a temporary
  *     folder for the run and removed afterwards; it is not a dependency of this project. Without
  *     npm or node the table says why the peer rows were skipped.
+ * (f) Observers: (b)'s round trips on a pool alone, on a second pool alone (the control: how far
+ *     two identical pools drift apart) and on a pool with metrics, traces (no OTel SDK) and the
+ *     dashboard attached; the ratios' median and range over the rounds. Then the recording path
+ *     alone, in ns per task.
  *
  * The machines are shared VMs whose speed drifts from minute to minute, so the contenders
  * alternate round by round (each takes each position in turn), figures are medians over the
@@ -54,6 +58,7 @@ import { RawPool } from "./_raw_pool.ts";
 import { RawArrayPool } from "./_raw_array_pool.ts";
 import { type PeerRound, PISCINA_VERSION, PiscinaPeer } from "./_piscina_peer.ts";
 import { Affinity } from "./_affinity.ts";
+import { observerCost } from "./_observer_cost.ts";
 import {
   type Contender,
   fmtMicros,
@@ -80,7 +85,8 @@ WorkerPoolExecutor (2 workers) against a raw postMessage pool and piscina on Nod
 Options:
   --quick        a smoke test: 2 rounds, fewer tasks, smaller primes and buffers
   --rounds N     measured rounds per workload (default 7; 2 with --quick)
-  --only LIST    run only these workloads, comma-separated: throughput,roundtrips,primes,messages
+  --only LIST    run only these workloads, comma-separated:
+                 throughput,roundtrips,primes,messages,observers
   --skip-peer    do not install and run piscina
   --json         print the results as JSON (progress still goes to stderr unless --json)
   -h, --help     show this help`;
@@ -113,7 +119,7 @@ interface Settings {
   quick: boolean;
 }
 
-const WORKLOADS = ["throughput", "roundtrips", "primes", "messages"];
+const WORKLOADS = ["throughput", "roundtrips", "primes", "messages", "observers"];
 
 const FULL = {
   rounds: 7,
@@ -744,6 +750,7 @@ async function main(args: string[]): Promise<void> {
       results.push(await observed(() => roundTrips(settings, peer, log)));
     }
     if (only.has("messages")) results.push(await observed(() => bigMessages(settings, log)));
+    if (only.has("observers")) results.push(await observed(() => observerCost(settings, log)));
     if (only.has("throughput")) {
       results.push(await observed(() => throughput(settings, peer, log)));
     }

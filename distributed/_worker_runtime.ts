@@ -378,13 +378,18 @@ export class DistributedWorker {
     try {
       if (this.#options.isolation === "inline") {
         // One task for the chunk: a future per item costs more than the items themselves.
-        await view.submit(async () => {
-          for (const item of items) values.push(await fn(item));
-        });
+        await carryTraceparent(traceparent || undefined, () =>
+          view.submit(async () => {
+            for (const item of items) values.push(await fn(item));
+          }));
       } else {
-        for await (const value of view.map(fn, items, { chunksize: items.length })) {
-          values.push(value);
-        }
+        // map() submits the chunk's one local task at the call (an array, no buffersize), so it
+        // takes the chunk's trace context there, as a call does.
+        const results = carryTraceparent(
+          traceparent || undefined,
+          () => view.map(fn, items, { chunksize: items.length }),
+        );
+        for await (const value of results) values.push(value);
       }
       return { v: 1, ok: true, value: values, worker: this.name, deliveries };
     } catch (error) {

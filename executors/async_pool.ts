@@ -10,6 +10,7 @@ import type { AttemptCounts, ExecutorStats, FutureCounts } from "./executor.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { makeObservable } from "./_observe.ts";
+import { inTraceContext } from "../actors/_trace_context.ts";
 import type { Job } from "./_task.ts";
 import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
@@ -265,7 +266,11 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
           continue;
         }
         this.#core.observer?.started(job, undefined);
-        this.#run(job);
+        // A task with a trace context (a tracer's attempt, or one a distributed worker carried)
+        // runs in it, as on a Web Worker: spans its code starts join that trace.
+        const { traceparent } = job.task;
+        if (traceparent === undefined) this.#run(job);
+        else inTraceContext(traceparent, () => this.#run(job));
       }
     } finally {
       this.#pumping = false;

@@ -34,7 +34,7 @@ export interface WorkerView {
   state: Exclude<ObservedWorkerState, "ended">;
   /** Attempts in flight on it. */
   running: number;
-  /** When it was last heard of (epoch ms). */
+  /** When it was last heard of (epoch ms; a task's start on it may not count). */
   seen: number;
 }
 
@@ -56,22 +56,57 @@ const BARS = 1024;
 const FAILURES = 20;
 /** Seconds the timeline keeps (a power of two: the ring is indexed by `second & (SECONDS - 1)`). */
 const SECONDS = 512;
-/** Observations held before they go into the histograms. */
+/** Wait times held before they go into the histogram. */
 const PENDING = 256;
+// What is kept of an attempt in flight: a row of numbers per slot, one cache line.
+const ROW = 8;
+const QUEUED = 0;
+const STARTED = 1;
+const RUN_MS = 2;
+const LANE = 3;
+const LOOP_SLOT = 4;
+// A task bar: a row of the bars ring.
+const BAR = 8;
+const BAR_START = 0;
+const BAR_END = 1;
+const BAR_LANE = 2;
+const BAR_FN = 3;
+const BAR_OUTCOME = 4;
+const BAR_ATTEMPT = 5;
+// A second of the timeline: a row of the seconds ring.
+const SEC = 8;
+const SEC_T = 0;
+const SEC_COMPLETED = 1;
+const SEC_FAILED = 2;
+const SEC_RUN_MS = 3;
+const SEC_RUNS = 4;
 const OUTCOMES: readonly Outcome[] = ["completed", "failed", "cancelled"];
 
-/** Epoch milliseconds with sub-millisecond precision. */
-export const now = (): number => performance.timeOrigin + performance.now();
+const ORIGIN = performance.timeOrigin;
+/** Lanes looked up by comparing names in a list, before a map is asked. */
+const SCANNED_LANES = 8;
 
 /**
- * The recorder of one executor. Recording allocates nothing per event: what an attempt needs
- * between its events lives in typed arrays at a slot of its own (`Job.observerSlot`), bars and
- * seconds go into typed-array rings, names are interned once, and run and wait times wait in a
- * buffer that is added to the histograms in batches (when it is full, and before any read).
+ * Epoch milliseconds with sub-millisecond precision. A clock read is the dearest step of
+ * recording (measured 150–300 ns on a VM's kvm-clock): the recorder reads it once per attempt on
+ * the engines that report run times (WorkerPool and ProcessPool), three times elsewhere.
+ */
+export const now = (): number => ORIGIN + performance.now();
+
+/**
+ * The recorder of one executor. Recording allocates nothing per event and looks nothing up in a
+ * map on the way of a task: what an attempt needs between its events is a row of a typed array
+ * at a slot of its own (`Job.observerSlot`), an attempt that ends writes a row of the bars ring
+ * and a count, and worker and function names are interned once (and found again by identity).
+ * The rest is done in batches, off the task's way: bars are folded into the run-time histogram
+ * and the per-second timeline when half the ring is new, and before any read; wait times wait
+ * in a buffer likewise. The queue time is the engine's own (`Job.queuedAt`) where it keeps one,
+ * and where the worker reports how long the attempt ran its start is the end less that: no clock
+ * read but the one when the attempt ends.
  */
 export class Recorder implements ExecutorObserver {
-  readonly attempts: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
-  readonly tasks: Record<Outcome, number> = { completed: 0, failed: 0, cancelled: 0 };
+  readonly #attempts = new Float64Array(3);
+  readonly #tasks = new Float64Array(3);
   /** Whether `tasks` is counted here (the executor's stats() has no `futures`). */
   countTasks = true;
   readonly workers = new Map<string, WorkerView>();
@@ -84,19 +119,20 @@ export class Recorder implements ExecutorObserver {
 
   readonly #duration = new Histogram();
   readonly #wait = new Histogram();
-  #pendingDuration = new Float64Array(PENDING);
   #pendingWait = new Float64Array(PENDING);
-  #durations = 0;
   #waits = 0;
 
-  // Per attempt in flight, at its slot.
-  #queuedAt = new Float64Array(64);
-  #startedAt = new Float64Array(64);
-  #runMs = new Float64Array(64);
-  #lane = new Int32Array(64);
-  #asyncSlot = new Int32Array(64);
+  // Per attempt in flight, a row at its slot.
+  #rows = new Float64Array(64 * ROW);
   #free: number[] = [];
   #slots = 0;
+  /** Whether the engine stamps `Job.queuedAt` (learned from the first attempt that starts). */
+  #engineQueueTime = false;
+  /** Whether the engine reports run times (`ran()`), learned from the first report. */
+  #runsReported = false;
+  // The last task function and its id: a loop submits the same function again and again.
+  #lastFn: unknown;
+  #lastFnId = 0;
 
   // Lanes (worker names) and function names, interned.
   readonly #laneIds = new Map<string, number>();
@@ -109,23 +145,27 @@ export class Recorder implements ExecutorObserver {
   /** The lane of each event-loop slot. */
   readonly #loopLanes: number[] = [];
 
-  // The task bars, a ring.
-  readonly #barStart = new Float64Array(BARS);
-  readonly #barEnd = new Float64Array(BARS);
-  readonly #barLane = new Int32Array(BARS);
-  readonly #barFn = new Int32Array(BARS);
-  readonly #barOutcome = new Uint8Array(BARS);
-  readonly #barAttempt = new Int32Array(BARS);
+  // The task bars, a ring; those before `#folded` are in the histogram and the timeline.
+  readonly #barRows = new Float64Array(BARS * BAR);
   #bars = 0;
+  #folded = 0;
 
   // The timeline, a ring of seconds.
-  readonly #secT = new Float64Array(SECONDS).fill(-1);
-  readonly #secCompleted = new Float64Array(SECONDS);
-  readonly #secFailed = new Float64Array(SECONDS);
-  readonly #secRunMs = new Float64Array(SECONDS);
-  readonly #secRuns = new Float64Array(SECONDS);
+  readonly #secRows = new Float64Array(SECONDS * SEC);
 
-  constructor(readonly core: Observable) {}
+  constructor(readonly core: Observable) {
+    for (let i = 0; i < SECONDS; i++) this.#secRows[i * SEC + SEC_T] = -1;
+  }
+
+  /** Attempts ended, by outcome. */
+  get attempts(): Record<Outcome, number> {
+    return counts(this.#attempts);
+  }
+
+  /** Tasks settled, by outcome (counted only where `countTasks`). */
+  get tasks(): Record<Outcome, number> {
+    return counts(this.#tasks);
+  }
 
   /** Run times of attempts, in seconds. */
   get duration(): Histogram {
@@ -147,11 +187,14 @@ export class Recorder implements ExecutorObserver {
   queued(job: Job): void {
     let slot = job.observerSlot;
     if (slot < 0) slot = job.observerSlot = this.#slot();
-    this.#queuedAt[slot] = now();
-    this.#startedAt[slot] = 0;
-    this.#runMs[slot] = -1;
-    this.#lane[slot] = -1;
-    this.#asyncSlot[slot] = -1;
+    const rows = this.#rows;
+    const row = slot * ROW;
+    // The engine stamps the queue time itself (just after this call): no clock read here then.
+    rows[row + QUEUED] = this.#engineQueueTime ? 0 : now();
+    rows[row + STARTED] = 0;
+    rows[row + RUN_MS] = -1;
+    rows[row + LANE] = -1;
+    rows[row + LOOP_SLOT] = -1;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.queued?.(job);
   }
@@ -159,23 +202,30 @@ export class Recorder implements ExecutorObserver {
   started(job: Job, worker: string | undefined): void {
     const slot = job.observerSlot;
     if (slot < 0) return;
-    const t = now();
-    if (this.#lane[slot]! >= 0) {
+    const rows = this.#rows;
+    const row = slot * ROW;
+    if (job.queuedAt > 0) {
+      this.#engineQueueTime = true;
+      rows[row + QUEUED] = ORIGIN + job.queuedAt;
+    }
+    // Where the worker reports the run time, the start follows from it when the attempt ends.
+    const t = this.#runsReported ? 0 : now();
+    if (rows[row + LANE]! >= 0) {
       // Taken back from one worker and given to another.
-      this.#leave(slot, t);
+      this.#leave(row, t);
     } else {
-      this.#startedAt[slot] = t;
-      this.#observe(this.#pendingWait, (t - this.#queuedAt[slot]!) / 1000, false);
+      rows[row + STARTED] = t;
+      if (t > 0) this.#observeWait(row, t);
     }
     let lane: number;
     if (worker === undefined) {
       let index = this.#loopSlots.indexOf(false);
       if (index < 0) index = this.#loopSlots.length;
       this.#loopSlots[index] = true;
-      this.#asyncSlot[slot] = index;
+      rows[row + LOOP_SLOT] = index;
       lane = this.#loopLanes[index] ??= this.#laneOf(`slot ${index + 1}`);
     } else lane = this.#laneOf(worker);
-    this.#lane[slot] = lane;
+    rows[row + LANE] = lane;
     const view = this.#view(lane, t);
     view.running++;
     view.state = "busy";
@@ -185,45 +235,51 @@ export class Recorder implements ExecutorObserver {
   }
 
   ran(job: Job, ms: number): void {
-    if (job.observerSlot >= 0) this.#runMs[job.observerSlot] = ms;
+    this.#runsReported = true;
+    if (job.observerSlot >= 0) this.#rows[job.observerSlot * ROW + RUN_MS] = ms;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms);
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
     const slot = job.observerSlot;
-    const t = now();
     const outcome = ok ? 0 : error instanceof CancelledError ? 2 : 1;
-    if (slot >= 0 && this.#lane[slot]! >= 0) {
-      this.attempts[OUTCOMES[outcome]!]++;
-      const runMs = this.#runMs[slot]!;
-      const start = runMs < 0
-        ? this.#startedAt[slot]!
-        : Math.max(this.#startedAt[slot]!, t - runMs);
-      const ms = t - start;
-      this.#observe(this.#pendingDuration, ms / 1000, true);
-      const second = this.#second(t);
-      if (ok) this.#secCompleted[second]!++;
-      else this.#secFailed[second]!++;
-      this.#secRunMs[second]! += ms;
-      this.#secRuns[second]!++;
-      const bar = this.#bars++ & (BARS - 1);
-      this.#barStart[bar] = start;
-      this.#barEnd[bar] = t;
-      this.#barLane[bar] = this.#lane[slot]!;
-      this.#barFn[bar] = this.#fnOf(job.fn);
-      this.#barOutcome[bar] = outcome;
-      this.#barAttempt[bar] = job.attempt;
-      this.#leave(slot, t);
-    }
+    let t = 0;
     if (slot >= 0) {
+      const rows = this.#rows;
+      const row = slot * ROW;
+      if (rows[row + LANE]! >= 0) {
+        t = now();
+        this.#attempts[outcome]!++;
+        const runMs = rows[row + RUN_MS]!;
+        const startedAt = rows[row + STARTED]!;
+        // Not stamped when it started (the engine reports run times): from the run time it
+        // reported, or, when it reported none (stopped, timed out, its worker died), from when
+        // it was queued.
+        const start = runMs >= 0
+          ? Math.max(startedAt, rows[row + QUEUED]!, t - runMs)
+          : startedAt > 0
+          ? startedAt
+          : Math.min(t, rows[row + QUEUED]! || t);
+        if (startedAt === 0) this.#observeWait(row, start);
+        const bars = this.#barRows;
+        const bar = (this.#bars++ & (BARS - 1)) * BAR;
+        bars[bar + BAR_START] = start;
+        bars[bar + BAR_END] = t;
+        bars[bar + BAR_LANE] = rows[row + LANE]!;
+        bars[bar + BAR_FN] = this.#fnOf(job.fn);
+        bars[bar + BAR_OUTCOME] = outcome;
+        bars[bar + BAR_ATTEMPT] = job.attempt;
+        if (this.#bars - this.#folded >= BARS / 2) this.#fold();
+        this.#leave(row, t);
+      }
       job.observerSlot = -1;
       this.#free.push(slot);
     }
     if (outcome === 1) {
       push(
         this.failures,
-        { at: t, fn: fnName(job.fn), attempt: job.attempt, error: describe(error) },
+        { at: t || now(), fn: fnName(job.fn), attempt: job.attempt, error: describe(error) },
         FAILURES,
       );
     }
@@ -235,9 +291,7 @@ export class Recorder implements ExecutorObserver {
   settled(task: Task): void {
     if (this.countTasks) {
       const future = task.future;
-      if (future.cancelled()) this.tasks.cancelled++;
-      else if (outcomeOf(future).failed) this.tasks.failed++;
-      else this.tasks.completed++;
+      this.#tasks[future.cancelled() ? 2 : outcomeOf(future).failed ? 1 : 0]!++;
     }
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.settled?.(task);
@@ -248,7 +302,7 @@ export class Recorder implements ExecutorObserver {
       this.workers.delete(name);
       const lane = this.#laneIds.get(name);
       if (lane !== undefined) this.#views[lane] = undefined;
-    } else this.#view(this.#laneOf(name), now()).state = state;
+    } else this.#view(this.#laneOf(name), 0).state = state;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.worker?.(name, state);
     this.onChange?.();
@@ -274,15 +328,16 @@ export class Recorder implements ExecutorObserver {
   /** The newest task bars (up to 1024), oldest first. */
   get bars(): TaskBar[] {
     const out: TaskBar[] = [];
+    const bars = this.#barRows;
     for (let i = Math.max(0, this.#bars - BARS); i < this.#bars; i++) {
-      const bar = i & (BARS - 1);
+      const bar = (i & (BARS - 1)) * BAR;
       out.push({
-        lane: this.#laneNames[this.#barLane[bar]!]!,
-        fn: this.#fnNames[this.#barFn[bar]!]!,
-        start: this.#barStart[bar]!,
-        end: this.#barEnd[bar]!,
-        outcome: OUTCOMES[this.#barOutcome[bar]!]!,
-        attempt: this.#barAttempt[bar]!,
+        lane: this.#laneNames[bars[bar + BAR_LANE]!]!,
+        fn: this.#fnNames[bars[bar + BAR_FN]!]!,
+        start: bars[bar + BAR_START]!,
+        end: bars[bar + BAR_END]!,
+        outcome: OUTCOMES[bars[bar + BAR_OUTCOME]!]!,
+        attempt: bars[bar + BAR_ATTEMPT]!,
       });
     }
     return out;
@@ -290,18 +345,20 @@ export class Recorder implements ExecutorObserver {
 
   /** The timeline's last `seconds` seconds (at most 512), oldest first, empty seconds included. */
   recent(seconds: number): Second[] {
+    this.#fold();
     const end = Math.floor(now() / 1000);
     const out: Second[] = [];
+    const secs = this.#secRows;
     for (let t = end - Math.min(seconds, SECONDS) + 1; t <= end; t++) {
-      const i = t & (SECONDS - 1);
+      const i = (t & (SECONDS - 1)) * SEC;
       out.push(
-        this.#secT[i] === t
+        secs[i + SEC_T] === t
           ? {
             t,
-            completed: this.#secCompleted[i]!,
-            failed: this.#secFailed[i]!,
-            runMs: this.#secRunMs[i]!,
-            runs: this.#secRuns[i]!,
+            completed: secs[i + SEC_COMPLETED]!,
+            failed: secs[i + SEC_FAILED]!,
+            runMs: secs[i + SEC_RUN_MS]!,
+            runs: secs[i + SEC_RUNS]!,
           }
           : { t, completed: 0, failed: 0, runMs: 0, runs: 0 },
       );
@@ -312,34 +369,61 @@ export class Recorder implements ExecutorObserver {
   #slot(): number {
     const free = this.#free.pop();
     if (free !== undefined) return free;
-    if (this.#slots === this.#queuedAt.length) {
-      const grow = <A extends Float64Array | Int32Array>(a: A): A => {
-        const b = new (a.constructor as new (n: number) => A)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.#queuedAt = grow(this.#queuedAt);
-      this.#startedAt = grow(this.#startedAt);
-      this.#runMs = grow(this.#runMs);
-      this.#lane = grow(this.#lane);
-      this.#asyncSlot = grow(this.#asyncSlot);
+    if ((this.#slots + 1) * ROW > this.#rows.length) {
+      const rows = new Float64Array(this.#rows.length * 2);
+      rows.set(this.#rows);
+      this.#rows = rows;
     }
     return this.#slots++;
   }
 
-  #observe(pending: Float64Array, seconds: number, duration: boolean): void {
-    const n = duration ? this.#durations++ : this.#waits++;
-    pending[n] = seconds;
-    if (n + 1 === PENDING) this.#flush();
+  /** The time the attempt at `row` waited, up to `start`, if its queue time is known. */
+  #observeWait(row: number, start: number): void {
+    const queuedAt = this.#rows[row + QUEUED]!;
+    if (queuedAt <= 0) return;
+    this.#pendingWait[this.#waits++] = Math.max(0, start - queuedAt) / 1000;
+    if (this.#waits === PENDING) this.#flushWaits();
   }
 
   #flush(): void {
-    for (let i = 0; i < this.#durations; i++) this.#duration.observe(this.#pendingDuration[i]!);
+    this.#fold();
+    this.#flushWaits();
+  }
+
+  #flushWaits(): void {
     for (let i = 0; i < this.#waits; i++) this.#wait.observe(this.#pendingWait[i]!);
-    this.#durations = this.#waits = 0;
+    this.#waits = 0;
+  }
+
+  /** Adds the bars not yet folded into the run-time histogram and the timeline. */
+  #fold(): void {
+    const bars = this.#barRows;
+    const secs = this.#secRows;
+    for (let i = this.#folded; i < this.#bars; i++) {
+      const bar = (i & (BARS - 1)) * BAR;
+      const start = bars[bar + BAR_START]!;
+      const end = bars[bar + BAR_END]!;
+      const ms = end - start;
+      this.#duration.observe(ms / 1000);
+      const second = Math.floor(end / 1000);
+      const row = (second & (SECONDS - 1)) * SEC;
+      if (secs[row + SEC_T] !== second) {
+        secs[row + SEC_T] = second;
+        secs[row + SEC_COMPLETED] = secs[row + SEC_FAILED] = secs[row + SEC_RUN_MS] = 0;
+        secs[row + SEC_RUNS] = 0;
+      }
+      secs[row + (bars[bar + BAR_OUTCOME] === 0 ? SEC_COMPLETED : SEC_FAILED)]!++;
+      secs[row + SEC_RUN_MS]! += ms;
+      secs[row + SEC_RUNS]!++;
+    }
+    this.#folded = this.#bars;
   }
 
   #laneOf(name: string): number {
+    // Workers' names are the same strings each time: a short scan finds them without hashing.
+    const names = this.#laneNames;
+    const scanned = Math.min(names.length, SCANNED_LANES);
+    for (let i = 0; i < scanned; i++) if (names[i] === name) return i;
     let id = this.#laneIds.get(name);
     if (id === undefined) {
       id = this.#laneNames.push(name) - 1;
@@ -350,6 +434,7 @@ export class Recorder implements ExecutorObserver {
 
   // By name: a closure submitted in a loop is a new function each time, with the same name.
   #fnOf(fn: (...args: unknown[]) => unknown): number {
+    if (fn === this.#lastFn) return this.#lastFnId;
     const name = fn.name || "anonymous";
     let id = this.#fnIds.get(name);
     if (id === undefined) {
@@ -358,20 +443,22 @@ export class Recorder implements ExecutorObserver {
       id = this.#fnNames.push(name) - 1;
       this.#fnIds.set(name, id);
     }
-    return id;
+    this.#lastFn = fn;
+    return this.#lastFnId = id;
   }
 
-  #leave(slot: number, t: number): void {
-    const view = this.#views[this.#lane[slot]!];
+  #leave(row: number, t: number): void {
+    const rows = this.#rows;
+    const view = this.#views[rows[row + LANE]!];
     if (view) {
       view.running = Math.max(0, view.running - 1);
-      view.seen = t;
+      if (t > 0) view.seen = t;
       if (view.running === 0 && view.state === "busy") view.state = "idle";
     }
-    const index = this.#asyncSlot[slot]!;
+    const index = rows[row + LOOP_SLOT]!;
     if (index >= 0) {
       this.#loopSlots[index] = false;
-      this.#asyncSlot[slot] = -1;
+      rows[row + LOOP_SLOT] = -1;
     }
   }
 
@@ -380,26 +467,19 @@ export class Recorder implements ExecutorObserver {
     if (!view) {
       const name = this.#laneNames[lane]!;
       view = this.workers.get(name);
-      if (!view) this.workers.set(name, view = { name, state: "idle", running: 0, seen: t });
+      if (!view) {
+        this.workers.set(name, view = { name, state: "idle", running: 0, seen: t || now() });
+      }
       this.#views[lane] = view;
     }
-    view.seen = t;
+    // 0: the time was not read (it is not needed for the attempt).
+    if (t > 0) view.seen = t;
     return view;
   }
+}
 
-  #second(t: number): number {
-    const sec = Math.floor(t / 1000);
-    const i = sec & (SECONDS - 1);
-    if (this.#secT[i] !== sec) {
-      this.#secT[i] = sec;
-      this.#secCompleted[i] =
-        this.#secFailed[i] =
-        this.#secRunMs[i] =
-        this.#secRuns[i] =
-          0;
-    }
-    return i;
-  }
+function counts(c: Float64Array): Record<Outcome, number> {
+  return { completed: c[0]!, failed: c[1]!, cancelled: c[2]! };
 }
 
 // Trimmed in halves, not per item: readers take the newest `max` (or fewer) entries.

@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { Context, Span, Tracer } from "@opentelemetry/api";
+import type {
+  Context,
+  ProxyTracerProvider,
+  Span,
+  Tracer,
+  TracerProvider,
+} from "@opentelemetry/api";
 import type { Job, Task } from "../executors/_task.ts";
 import { outcomeOf } from "../future/_hooks.ts";
 import { type Executors, observeAll } from "./_registry.ts";
@@ -71,14 +77,29 @@ class TaskTracer implements Sink {
   readonly #executor: string;
   readonly #tasks = new Map<Task, { span: Span; context: Context }>();
   readonly #jobs = new Map<Job, AttemptState>();
+  /** Tasks with a span (`#tasks.size`, in a field of its own: read on every event). */
+  #following = 0;
+  /**
+   * The API's stand-in provider when none was registered yet (Deno's own, with OTEL_DENO=true,
+   * is registered before the program runs); an SDK registered later becomes its delegate.
+   */
+  readonly #proxy: ProxyTracerProvider | undefined;
+  /** What the stand-in delegates to while no provider is registered: the no-op. */
+  readonly #noop: TracerProvider;
 
   constructor(api: Api, tracer: Tracer, executor: string) {
     this.#api = api;
     this.#tracer = tracer;
     this.#executor = executor;
+    const provider = api.trace.getTracerProvider();
+    this.#proxy = provider instanceof api.ProxyTracerProvider ? provider : undefined;
+    this.#noop = new api.ProxyTracerProvider().getDelegate();
   }
 
   submitted(task: Task): void {
+    // No provider registered: @opentelemetry/api is a no-op, and nothing is made per task (the
+    // check is a field read; a provider registered later is used from its first task on).
+    if (this.#proxy?.getDelegate() === this.#noop) return;
     const api = this.#api;
     const parent = api.context.active();
     const span = this.#tracer.startSpan(`${this.#executor} ${fnName(task.fn)}`, {
@@ -89,10 +110,15 @@ class TaskTracer implements Sink {
         "concurrent_futures.kind": task.kind,
       },
     }, parent);
+    // A span a sampler dropped records nothing: its task is not followed either.
+    if (!span.isRecording()) return span.end();
     this.#tasks.set(task, { span, context: api.trace.setSpan(parent, span) });
+    this.#following++;
   }
 
   queued(job: Job): void {
+    // No task followed (tracing off): nothing to look up per event.
+    if (this.#following === 0) return;
     const task = this.#tasks.get(job.task);
     if (!task) return;
     const span = this.#tracer.startSpan(`${this.#executor} ${fnName(job.fn)} attempt`, {
@@ -107,6 +133,7 @@ class TaskTracer implements Sink {
   }
 
   started(job: Job, worker: string | undefined): void {
+    if (this.#following === 0) return;
     const state = this.#jobs.get(job);
     if (!state) return;
     if (state.worker === undefined) {
@@ -118,11 +145,13 @@ class TaskTracer implements Sink {
   }
 
   ran(job: Job, ms: number): void {
+    if (this.#following === 0) return;
     const state = this.#jobs.get(job);
     if (state) state.runMs = ms;
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
+    if (this.#following === 0) return;
     const state = this.#jobs.get(job);
     if (!state) return;
     this.#jobs.delete(job);
@@ -147,9 +176,11 @@ class TaskTracer implements Sink {
   }
 
   settled(task: Task): void {
+    if (this.#following === 0) return;
     const state = this.#tasks.get(task);
     if (!state) return;
     this.#tasks.delete(task);
+    this.#following--;
     const future = task.future;
     const failed = !future.cancelled() && outcomeOf(future).failed;
     state.span.setAttribute(

@@ -19,10 +19,12 @@ export const attribute = (span: OtlpSpan, key: string): unknown => {
   return value && Object.values(value)[0];
 };
 
-/** Starts a receiver; `run(program)` runs a program traced to it and returns its stdout. */
+/**
+ * Starts a receiver; `run(program, args)` runs a program traced to it and returns its stdout.
+ */
 export function otlpReceiver(): AsyncDisposable & {
   spans: OtlpSpan[];
-  run(program: URL): Promise<string>;
+  run(program: URL, args?: string[]): Promise<string>;
   byName(name: string): OtlpSpan;
 } {
   const spans: OtlpSpan[] = [];
@@ -55,11 +57,11 @@ export function otlpReceiver(): AsyncDisposable & {
   );
   return {
     spans,
-    async run(program: URL): Promise<string> {
+    async run(program: URL, args: string[] = []): Promise<string> {
       // Deno exports what is left when a program exits, before the exit: once the child is done,
       // the receiver has every span of the program itself.
       const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", program.pathname],
+        args: ["run", "-A", program.pathname, ...args],
         env: {
           OTEL_DENO: "true",
           OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",

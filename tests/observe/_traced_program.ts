@@ -23,12 +23,13 @@ await tracer.startActiveSpan("request", async (span) => {
       return await Promise.resolve("thing");
     }),
   );
-  // Spans the tasks start on the worker and in the process join this trace.
+  // Spans the tasks start on the worker, in the process and on the event loop join this trace.
   const traceId = span.spanContext().traceId;
   const ids = [
     await cpu.submit(innerSpan, "worker"),
     await cpu.submit(innerSpanLater, "worker later"),
     await proc.submit(innerSpan, "process"),
+    await io.submit(innerSpan, "event loop"),
   ];
   if (!ids.every((id) => id === traceId)) throw new Error(`trace ids ${ids} are not ${traceId}`);
   // The pool's processes are killed at shutdown: their spans must be out before.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { AsyncPoolExecutor, ProcessPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
 import { formatMetrics, metricsHandler, readMetrics } from "../../observe/mod.ts";
+import { TimeoutError } from "../../future/errors.ts";
+import { recorderOf } from "../../observe/_registry.ts";
 import { parsePrometheus, valueOf } from "./_prom_parser.ts";
 
 const NAMES = [
@@ -106,4 +108,25 @@ Deno.test("formatMetrics() escapes label values", () => {
 
 Deno.test("readMetrics() refuses an object that is not an executor", () => {
   assert.throws(() => readMetrics([{}]), TypeError);
+});
+
+Deno.test("readMetrics() times every attempt on a worker pool, one stopped before it reported too", async () => {
+  await using cpu = new WorkerPoolExecutor({ name: "cpu", maxWorkers: 1 });
+  const recorder = recorderOf(cpu, "test");
+  // These report their run times: the recorder takes each start from them.
+  for (const n of [1, 2, 3]) assert.equal(await cpu.submit((x: number) => x * 2, n), n * 2);
+  // This one never reports: it is stopped by its timeout.
+  const hung = cpu.with({ timeout: 50 }).submit(() => new Promise<never>(() => {}));
+  assert.ok(await hung.exception() instanceof TimeoutError);
+  const [m] = readMetrics([cpu]);
+  assert.equal(m!.attempts.completed, 3);
+  assert.equal(m!.attempts.failed, 1);
+  assert.equal(m!.duration.count, 4);
+  assert.equal(m!.wait.count, 4);
+  for (const h of [m!.duration, m!.wait]) assert.ok(Number.isFinite(h.sum) && h.sum >= 0);
+  const bars = recorder.bars;
+  assert.deepEqual(bars.map((b) => b.outcome), ["completed", "completed", "completed", "failed"]);
+  for (const bar of bars) assert.ok(bar.end >= bar.start, JSON.stringify(bar));
+  // Its bar covers at least the time it was given before it was stopped.
+  assert.ok(bars[3]!.end - bars[3]!.start >= 50, JSON.stringify(bars[3]));
 });

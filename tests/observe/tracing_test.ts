@@ -23,17 +23,19 @@ Deno.test("traceExecutors() makes one trace from the submitter's span to the run
   assert.equal(typeof attribute(attempt, "concurrent_futures.queue_ms"), "number");
 });
 
-Deno.test("traceExecutors() carries the trace context into Web Workers and pool processes", async () => {
+Deno.test("traceExecutors() carries the trace context into Web Workers, pool processes and async pool tasks", async () => {
   await using receiver = otlpReceiver();
   await receiver.run(new URL("./_traced_program.ts", import.meta.url));
   const request = receiver.byName("request");
   // Spans started by the task code (which alone imports @opentelemetry/api), exported by Deno
-  // from the worker thread and from the pool process, are children of the attempt's span.
+  // from the worker thread, the pool process and the event loop, are children of the attempt's
+  // span.
   for (
     const [inner, attempt] of [
       ["inner worker", "cpu innerSpan attempt"],
       ["inner worker later", "cpu innerSpanLater attempt"],
       ["inner process", "proc innerSpan attempt"],
+      ["inner event loop", "io innerSpan attempt"],
     ]
   ) {
     const span = receiver.byName(inner!);

@@ -1,6 +1,7 @@
 // Run by tracing_test.ts with OTEL_DENO=true: a task submitted to a DistributedExecutor (embedded
-// server, one local worker process running tasks on Web Workers) inside a `request` span starts a
-// span of its own on the worker; the trace context travels in the message's NATS headers.
+// server, one local worker process running tasks on Web Workers, or in itself with the argument
+// `inline`) inside a `request` span starts a span of its own on the worker, and so do the items of
+// a map() chunk; the trace context travels in the messages' NATS headers.
 import { trace } from "@opentelemetry/api";
 import { DistributedExecutor } from "../../../distributed/mod.ts";
 import { traceExecutors } from "../../../observe/mod.ts";
@@ -11,7 +12,7 @@ await using cluster = new DistributedExecutor({
   name: "cluster",
   modules,
   workers: 1,
-  isolation: "worker",
+  isolation: Deno.args[0] === "inline" ? "inline" : "worker",
 });
 await traceExecutors([cluster]);
 const { innerSpan } = await import("../_span_tasks.ts");
@@ -20,7 +21,14 @@ await trace.getTracer("test").startActiveSpan("request", async (span) => {
   if (traceId !== span.spanContext().traceId) {
     throw new Error(`trace id ${traceId} is not ${span.spanContext().traceId}`);
   }
-  // The worker process is stopped at shutdown: its span must be out before.
+  // A map() chunk: its items run on the worker's local pool, in the chunk attempt's context.
+  const mapped: string[] = [];
+  for await (const id of cluster.map(innerSpan, ["map 1", "map 2"], { chunksize: 2 })) {
+    mapped.push(id);
+  }
+  // The worker process is stopped at shutdown: its spans must be out before.
   await spanExported("inner distributed");
+  await spanExported("inner map 1");
+  await spanExported("inner map 2");
   span.end();
 });
