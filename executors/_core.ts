@@ -37,6 +37,9 @@ globalThis.addEventListener?.("unload", () => {
   unloading = true;
 });
 
+/** The options of a task submitted without any: one object shared by all of them. */
+const NO_OPTIONS: TaskOptions = Object.freeze({});
+
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
 
@@ -181,7 +184,7 @@ export class ExecutorCore implements TaskHost, Executor {
     fn: (...args: A) => R,
     ...args: FuturesOr<A>
   ): Future<Awaited<R>> {
-    return this.submitWith({}, "call", fn as AnyFn, args) as Future<Awaited<R>>;
+    return this.submitWith(NO_OPTIONS, "call", fn as AnyFn, args) as Future<Awaited<R>>;
   }
 
   map<T, R>(
@@ -242,7 +245,8 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
-    task.traceparent = carriedTraceparent();
+    const traceparent = carriedTraceparent();
+    if (traceparent !== undefined) task.traceparent = traceparent;
     if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;
