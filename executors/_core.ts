@@ -3,7 +3,6 @@
 
 import type { Future } from "../future/future.ts";
 import { type AwaitHook, setAwaitHook } from "../future/_hooks.ts";
-import { outcomeOf } from "../future/_hooks.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
@@ -288,10 +287,9 @@ export class ExecutorCore implements TaskHost, Executor {
     );
   }
 
-  taskDone(task: Task): void {
-    const future = task.future;
-    if (future.cancelled()) this.#futures.cancelled++;
-    else if (outcomeOf(future).failed) this.#futures.failed++;
+  taskDone(task: Task, failed: boolean): void {
+    if (task.future.cancelled()) this.#futures.cancelled++;
+    else if (failed) this.#futures.failed++;
     else this.#futures.completed++;
     this.observer?.settled(task);
     this.#live.remove(task);

@@ -3,7 +3,7 @@
 
 import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
-import { type FutureOwner, setOwner } from "../future/_hooks.ts";
+import { type FutureOwner, outcomeOf, setOwner } from "../future/_hooks.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -49,7 +49,8 @@ export interface TaskHost {
   readonly broken: BrokenExecutorError | undefined;
   /** The task no longer waits to start: it started, or it settled first. Called once. */
   taskLeftQueue(task: Task): void;
-  taskDone(task: Task): void;
+  /** The task settled; `failed` tells whether with an error (when not cancelled). */
+  taskDone(task: Task, failed: boolean): void;
   readonly observer?: ExecutorObserver | undefined;
 }
 
@@ -66,8 +67,6 @@ export function bystanderCrash(
   bystanderCrashes.add(error);
   return error;
 }
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 // A task's flags, in one small integer: a field each would cost 8 bytes on a million tasks.
 /** Its kind is `chunk` (else `call`). */
@@ -204,7 +203,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     }
     if (task === this) {
       if (!this.future.setRunningOrNotifyCancel()) {
-        this.#finish({ ok: false, error: new CancelledError() });
+        this.#finish(false, new CancelledError());
         return false;
       }
       this.leftQueue();
@@ -224,11 +223,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   }
 
   resolve(value: unknown): void {
-    this.#finish({ ok: true, value });
+    this.#finish(true, value);
   }
 
   reject(error: unknown): void {
-    this.#finish({ ok: false, error });
+    this.#finish(false, error);
   }
 
   /** Rejects at once with `reason` and tells the engine to stop the work. */
@@ -236,11 +235,12 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (this.settled) return;
     this.#rare?.controller?.abort(reason);
     const wasRunning = (this.#flags & STATE) === RUNNING;
-    this.#finish({ ok: false, error: reason });
+    this.#finish(false, reason);
     if (wasRunning) this.policy.jobAborted?.(this, reason);
   }
 
-  #finish(outcome: Outcome): void {
+  /** Settles the attempt: `ok` with the value `outcome`, or failed with the error `outcome`. */
+  #finish(ok: boolean, outcome: unknown): void {
     if (this.settled) return;
     const ran = (this.#flags & STATE) === RUNNING;
     this.#flags = (this.#flags & ~STATE) | (ran ? ENDED : DROPPED);
@@ -248,7 +248,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
     const policy = this.policy;
-    this.task.attemptDone(this, outcome);
+    this.task.attemptDone(this, ok, outcome);
     if (ran) policy.jobEnded?.(this);
     else policy.jobDropped?.(this);
   }
@@ -299,14 +299,14 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   run(): void {
     const { signal, deadline } = this.options;
     if (signal) {
-      if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
+      if (signal.aborted) return this.#settle(false, signal.reason);
       const onUserAbort = this.#extra().onUserAbort = () => this.stop(signal.reason);
       signal.addEventListener("abort", onUserAbort, { once: true });
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
       const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
-      if (left <= 0) return this.#settle({ ok: false, error });
+      if (left <= 0) return this.#settle(false, error);
       this.#extra().stopDeadline = startTimer(() => this.stop(error), left);
     }
     if (!this.#hasFutures()) return this.#attempt(1);
@@ -349,30 +349,30 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (rare.stopWaitingForInputs) {
       rare.stopWaitingForInputs();
       rare.stopWaitingForInputs = undefined;
-      this.#settle({ ok: false, error: reason });
+      this.#settle(false, reason);
     }
   }
 
   /** Called by a job when it settles: count it, then retry or settle the future. */
-  attemptDone(job: Task, outcome: Outcome): void {
-    this.#host.observer?.ended(job, outcome.ok, outcome.ok ? undefined : outcome.error);
+  attemptDone(job: Task, ok: boolean, outcome: unknown): void {
+    this.#host.observer?.ended(job, ok, ok ? undefined : outcome);
     if (job !== this.#current) return;
     if (job === this) this.#flags &= ~CURRENT;
     else this.#rare!.current = undefined;
     const rare = this.#rare;
     const permit = rare?.permit;
     if (rare) rare.permit = undefined;
-    if (outcome.ok) {
+    if (ok) {
       permit?.success();
       const done = rare?.done;
-      if (done) return this.#settle({ ok: true, value: [...done, ...outcome.value as unknown[]] });
-      return this.#settle(outcome);
+      if (done) return this.#settle(true, [...done, ...outcome as unknown[]]);
+      return this.#settle(true, outcome);
     }
-    return this.#failed(job, outcome.error, permit);
+    return this.#failed(job, outcome, permit);
   }
 
   #failed(job: Task, error: unknown, permit: CircuitPermit | undefined): void {
-    let outcome: Outcome = { ok: false, error };
+    let outcome = error;
     const rare = this.#extra();
     // A map() chunk that failed carries the task's own error: policies judge that one. The items
     // before the failing one keep their values; a retry runs the chunk from the failing item.
@@ -384,7 +384,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
         this.args = [(this.args[0] as unknown[]).slice(values.length)];
         rare.itemAttempts = 1;
       }
-      if (rare.done) outcome = { ok: false, error: new ChunkFailure(rare.done, error) };
+      if (rare.done) outcome = new ChunkFailure(rare.done, error);
     }
     const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
     const callerStopped = this.future.cancelled() ||
@@ -396,31 +396,31 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (
       !retry || rare.stopped || this.#host.broken !== undefined ||
       error instanceof BrokenExecutorError || this.future.done()
-    ) return this.#settle(outcome);
+    ) return this.#settle(false, outcome);
     // Checked before the attempts left: a task that crashed its worker twice is reported as a
     // poison task whichever attempt the second crash was (others may have timed out first).
     if (rare.crashes >= 2) {
-      return this.#settle({
-        ok: false,
-        error: new WorkerCrashedError(
+      return this.#settle(
+        false,
+        new WorkerCrashedError(
           `the task crashed its worker ${rare.crashes} times and is not retried again (a poison task)`,
           { cause: error, ...crashDetails(error) },
         ),
-      });
+      );
     }
     if (
       attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
-    ) return this.#settle(outcome);
+    ) return this.#settle(false, outcome);
     rare.lastError = { error };
     sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
-      () => this.#settle({ ok: false, error: rare.stopReason }),
+      () => this.#settle(false, rare.stopReason),
     );
   }
 
   #attempt(attempt: number): void {
     const rare = this.#rare;
-    if (rare?.stopped) return this.#settle({ ok: false, error: rare.stopReason });
+    if (rare?.stopped) return this.#settle(false, rare.stopReason);
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
@@ -428,12 +428,10 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       } catch (error) {
         // Retries stopped by the open circuit: the task reports its own last error.
         const last = rare?.lastError;
-        return this.#settle({
-          ok: false,
-          error: last && error instanceof CircuitOpenError
-            ? stoppedByCircuit(last.error, error)
-            : error,
-        });
+        return this.#settle(
+          false,
+          last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error,
+        );
       }
     }
     if (this.#flags & CHUNK) this.#extra().itemAttempts++;
@@ -454,17 +452,19 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     return rare.stopController.signal;
   }
 
-  #settle(outcome: Outcome): void {
+  /** Settles the task: `ok` with the value `outcome`, or failed with the error `outcome`. */
+  #settle(ok: boolean, outcome: unknown): void {
     this.leftQueue();
     const rare = this.#rare;
     rare?.stopDeadline?.();
     if (rare?.onUserAbort) this.options.signal?.removeEventListener("abort", rare.onUserAbort);
     const future = this.future;
+    let failed = !ok;
     if (!future.done()) {
-      if (outcome.ok) future.setResult(outcome.value);
-      else future.setException(outcome.error);
-    }
-    this.#host.taskDone(this);
+      if (ok) future.setResult(outcome);
+      else future.setException(outcome);
+    } else failed = outcomeOf(future).failed;
+    this.#host.taskDone(this, failed);
   }
 }
 
