@@ -75,6 +75,13 @@ const calling = new Set<number>();
 let lastCall = 0;
 let flushQueued = false;
 let lastFlush = 0;
+/**
+ * The clock (`performance.now()`) when the last result was recorded: a flush that sends results
+ * and the check after a task use it instead of reading the clock again (each read is an op).
+ */
+let lastSettled = 0;
+/** Results recorded so far: tells whether a task settled while it ran. */
+let settledCount = 0;
 // Results of a batch go out together, but not later than this after the previous ones: a long
 // batch must not hold back finished results (the pool waits on them to send more work).
 const FLUSH_MS = 0.5;
@@ -137,7 +144,8 @@ function post(message: WorkerMessage): void {
 
 function flush(): void {
   flushQueued = false;
-  lastFlush = performance.now();
+  // Results are recorded in the same turn as their flush (a microtask later at most).
+  lastFlush = outbox.length > 0 ? lastSettled : performance.now();
   if (calls.length > 0) sendCalls();
   if (outbox.length === 0) return;
   const results = outbox;
@@ -225,7 +233,9 @@ function settle(seq: number, start: number, ok: boolean, outcome: unknown, value
     // After an async call, the next one starts from here (a sync one continues the loop).
     if (!actorLoop && actorInbox.length > 0) queueMicrotask(nextActorCall);
   }
-  const ms = performance.now() - start;
+  settledCount++;
+  const now = lastSettled = performance.now();
+  const ms = now - start;
   if (ok) outbox.push(seq, ms, outcome);
   else {
     outbox.push(-seq, ms, encodeError(outcome));
@@ -431,6 +441,7 @@ function runTask(task: WireTask): boolean {
   // Claim the task, unless the host took it back (see _claims.ts).
   if (!claim(ctl, task.seq, task.slot)) return false;
   if (task.slot < 0) endpoint.started?.(task.seq);
+  const settledBefore = settledCount;
   const start = performance.now();
   const signal = new TaskSignal(task.seq);
   try {
@@ -449,7 +460,11 @@ function runTask(task: WireTask): boolean {
     settle(task.seq, start, false, error);
   }
   Atomics.store(ctl, Ctl.Returned, task.seq);
-  if (outbox.length > 0 && performance.now() - lastFlush > FLUSH_MS) flush();
+  if (outbox.length > 0) {
+    // A task that settled as it ran has just read the clock.
+    const now = settledCount !== settledBefore ? lastSettled : performance.now();
+    if (now - lastFlush > FLUSH_MS) flush();
+  }
   return true;
 }
 

@@ -5,12 +5,14 @@
  *
  * ```sh
  * deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile_submit.ts worker
+ * deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile_submit.ts sequential 20000
  * deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile_submit.ts async
  * deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile_submit.ts plimit
  * deno run -A bench/_cpuprofile_top.ts /tmp/prof/*.cpuprofile
  * ```
  *
- * Sides: `worker` (WorkerPoolExecutor, 2 workers, `add(i, 1)`), `async` (AsyncPoolExecutor with
+ * Sides: `worker` (WorkerPoolExecutor, 2 workers, `add(i, 1)`), `sequential` (the same pool,
+ * each `await pool.submit(add, i, 1)` before the next: the round trip), `async` (AsyncPoolExecutor with
  * `maxWorkers: 10`, a no-op async task, as in `async_pool_bench.ts`) and `plimit` (p-limit with
  * the same concurrency). Arguments after the side: tasks per round (default 100000), rounds
  * (default 5, the first one a warm-up that is not reported).
@@ -23,7 +25,8 @@ import pLimit from "npm:p-limit@6.2.0";
 import { AsyncPoolExecutor, WorkerPoolExecutor } from "../mod.ts";
 import { add } from "./_worker_tasks.ts";
 
-const USAGE = "Usage: deno run -A [--cpu-prof] bench/profile_submit.ts worker|async|plimit " +
+const USAGE =
+  "Usage: deno run -A [--cpu-prof] bench/profile_submit.ts worker|sequential|async|plimit " +
   "[tasks=100000] [rounds=5]";
 
 const noop = async (): Promise<void> => {};
@@ -37,17 +40,21 @@ async function main([side, tasksArg = "100000", roundsArg = "5"]: string[]): Pro
   }
   let round: () => Promise<unknown>;
   let close = (): Promise<void> => Promise.resolve();
-  if (side === "worker") {
+  if (side === "worker" || side === "sequential") {
     const pool = new WorkerPoolExecutor({
       maxWorkers: 2,
       modules: [new URL("./_worker_tasks.ts", import.meta.url)],
       idleTimeout: 60_000,
     });
-    round = () => {
-      const futures: PromiseLike<number>[] = [];
-      for (let i = 0; i < tasks; i++) futures.push(pool.submit(add, i, 1));
-      return Promise.all(futures);
-    };
+    round = side === "worker"
+      ? () => {
+        const futures: PromiseLike<number>[] = [];
+        for (let i = 0; i < tasks; i++) futures.push(pool.submit(add, i, 1));
+        return Promise.all(futures);
+      }
+      : async () => {
+        for (let i = 0; i < tasks; i++) await pool.submit(add, i, 1);
+      };
     close = () => pool.shutdown();
   } else if (side === "async") {
     const pool = new AsyncPoolExecutor({ maxWorkers: 10 });

@@ -63,6 +63,7 @@ Options:
                  the smallest
   --cases LIST   run only the cases whose name contains one of these words, comma-separated
                  (e.g. "submit,spawn" or "WorkerPool"); default all
+  --only memory  measure the heap per queued item alone (no timed runs; the µs columns stay empty)
   --budget S     seconds allowed to one case at one size before it is ended, or 60 µs per
                  item if that is more (default 20)
   -h, --help     show this help`;
@@ -254,9 +255,12 @@ async function runOp(op: Op, pool: Pool, items: number[]): Promise<void> {
   if (seen !== items.length) throw new Error(`${op.name}: saw ${seen} of ${items.length} items`);
 }
 
+/** Set in a child run with `--only memory`: the timed phase is skipped. */
+let memoryOnly = false;
+
 async function poolCase(kind: Kind, op: Op, n: number): Promise<Measure> {
-  let usPerItem: number;
-  {
+  let usPerItem = NaN;
+  if (!memoryOnly) {
     await using pool = await kind.ready();
     await runOp(op, pool, range(WARMUP));
     const items = range(n);
@@ -283,8 +287,8 @@ function callAll(actor: { inc(x: number): Promise<number> }, items: number[]) {
 }
 
 async function actorCase(n: number): Promise<Measure> {
-  let usPerItem: number;
-  {
+  let usPerItem = NaN;
+  if (!memoryOnly) {
     await using actor = await spawn<Incrementer>(ACTOR_URL);
     await Promise.all(callAll(actor, range(WARMUP)));
     const items = range(n);
@@ -315,7 +319,12 @@ type Outcome =
   | { kind: "over budget"; note: string }
   | { kind: "failed"; note: string };
 
-async function runChild(name: string, n: number, budgetMs: number): Promise<Outcome> {
+async function runChild(
+  name: string,
+  n: number,
+  budgetMs: number,
+  only: string[],
+): Promise<Outcome> {
   const signal = AbortSignal.timeout(budgetMs);
   let output: Deno.CommandOutput;
   try {
@@ -329,6 +338,7 @@ async function runChild(name: string, n: number, budgetMs: number): Promise<Outc
         name,
         "--n",
         String(n),
+        ...only,
       ],
       stdin: "null",
       stdout: "piped",
@@ -347,7 +357,10 @@ async function runChild(name: string, n: number, budgetMs: number): Promise<Outc
     return { kind: "failed", note: `exit code ${output.code}: ${stderr}` };
   }
   const line = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!;
-  return { kind: "measured", measure: JSON.parse(line) as Measure };
+  const measure = JSON.parse(line) as Measure;
+  // JSON has no NaN: an untimed child (`--only memory`) reports null.
+  measure.usPerItem ??= NaN;
+  return { kind: "measured", measure };
 }
 
 /**
@@ -384,12 +397,13 @@ function cells(row: Row, smallest: number): string[] {
   }
   const { usPerItem, heapPerItem } = outcome.measure;
   const heapMet = heapPerItem < GOAL_HEAP_BYTES;
-  const ratioMet = row.n === smallest || row.ratio! <= GOAL_RATIO;
+  // Not timed (`--only memory`): only the heap goal is judged.
+  const ratioMet = row.n === smallest || Number.isNaN(usPerItem) || row.ratio! <= GOAL_RATIO;
   return [
     row.name,
     fmtN(row.n),
-    usPerItem.toFixed(2),
-    row.ratio!.toFixed(2),
+    Number.isNaN(usPerItem) ? "" : usPerItem.toFixed(2),
+    Number.isNaN(usPerItem) ? "" : row.ratio!.toFixed(2),
     Math.round(heapPerItem).toString(),
     heapMet && ratioMet
       ? "yes"
@@ -428,6 +442,7 @@ async function parent(args: string[]): Promise<void> {
       sizes: { type: "string" },
       cases: { type: "string" },
       budget: { type: "string" },
+      only: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -438,6 +453,10 @@ async function parent(args: string[]): Promise<void> {
   if (!(budgetS > 0)) {
     throw new RangeError(`'--budget' must be a positive number: received "${values.budget}"`);
   }
+  if (values.only !== undefined && values.only !== "memory") {
+    throw new RangeError(`'--only' must be "memory": received "${values.only}"`);
+  }
+  const only = values.only === undefined ? [] : ["--only", values.only];
   const words = parseList("cases", values.cases)?.map((w) => w.toLowerCase());
   const cases = CASES.filter((c) => !words || words.some((w) => c.name.toLowerCase().includes(w)));
   if (cases.length === 0) {
@@ -463,7 +482,7 @@ async function parent(args: string[]): Promise<void> {
           kind: "over budget",
           note: `not run: predicted ${(predicted / 1000).toFixed(0)} s from the smaller sizes`,
         };
-      } else outcome = await runChild(name, n, budgetMs);
+      } else outcome = await runChild(name, n, budgetMs, only);
       if (outcome.kind === "measured") {
         measured.push({ n, usPerItem: outcome.measure.usPerItem });
       } else if (!over) over = `${fmtN(n)} was ${outcome.kind}`;
@@ -513,9 +532,10 @@ async function child(name: string, n: number): Promise<void> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { child: { type: "string" }, n: { type: "string" } },
+    options: { child: { type: "string" }, n: { type: "string" }, only: { type: "string" } },
     strict: false,
   });
+  memoryOnly = values.only === "memory";
   try {
     if (typeof values.child === "string") {
       await child(values.child, positiveInt("n", String(values.n)));

@@ -3,7 +3,6 @@
 
 import type { Future } from "../future/future.ts";
 import { type AwaitHook, setAwaitHook } from "../future/_hooks.ts";
-import { outcomeOf } from "../future/_hooks.ts";
 import { type BrokenExecutorError, InvalidStateError } from "../future/errors.ts";
 import { CircuitBreakers } from "./circuit_breaker.ts";
 import type { CircuitBreakerOptions } from "./circuit_breaker.ts";
@@ -36,6 +35,9 @@ let unloading = false;
 globalThis.addEventListener?.("unload", () => {
   unloading = true;
 });
+
+/** The options of a task submitted without any: one object shared by all of them. */
+const NO_OPTIONS: TaskOptions = Object.freeze({});
 
 /** A function as the core sees it. */
 export type AnyFn = (...args: unknown[]) => unknown;
@@ -181,7 +183,7 @@ export class ExecutorCore implements TaskHost, Executor {
     fn: (...args: A) => R,
     ...args: FuturesOr<A>
   ): Future<Awaited<R>> {
-    return this.submitWith({}, "call", fn as AnyFn, args) as Future<Awaited<R>>;
+    return this.submitWith(NO_OPTIONS, "call", fn as AnyFn, args) as Future<Awaited<R>>;
   }
 
   map<T, R>(
@@ -242,7 +244,8 @@ export class ExecutorCore implements TaskHost, Executor {
       );
     }
     const task = new Task(this, kind, fn, args, options);
-    task.traceparent = carriedTraceparent();
+    const traceparent = carriedTraceparent();
+    if (traceparent !== undefined) task.traceparent = traceparent;
     if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
     this.#queued++;
@@ -284,10 +287,9 @@ export class ExecutorCore implements TaskHost, Executor {
     );
   }
 
-  taskDone(task: Task): void {
-    const future = task.future;
-    if (future.cancelled()) this.#futures.cancelled++;
-    else if (outcomeOf(future).failed) this.#futures.failed++;
+  taskDone(task: Task, failed: boolean): void {
+    if (task.future.cancelled()) this.#futures.cancelled++;
+    else if (failed) this.#futures.failed++;
     else this.#futures.completed++;
     this.observer?.settled(task);
     this.#live.remove(task);

@@ -3,7 +3,7 @@
 
 import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
-import { type FutureOwner, setOwner } from "../future/_hooks.ts";
+import { type FutureOwner, outcomeOf, setOwner } from "../future/_hooks.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -49,7 +49,8 @@ export interface TaskHost {
   readonly broken: BrokenExecutorError | undefined;
   /** The task no longer waits to start: it started, or it settled first. Called once. */
   taskLeftQueue(task: Task): void;
-  taskDone(task: Task): void;
+  /** The task settled; `failed` tells whether with an error (when not cancelled). */
+  taskDone(task: Task, failed: boolean): void;
   readonly observer?: ExecutorObserver | undefined;
 }
 
@@ -67,60 +68,121 @@ export function bystanderCrash(
   return error;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+// A task's flags, in one small integer: a field each would cost 8 bytes on a million tasks.
+/** Its kind is `chunk` (else `call`). */
+const CHUNK = 1;
+/** The arguments are one value kept as is, not an array (most tasks take one argument). */
+const ONE_ARG = 2;
+/** This object is a later attempt of a task, not the task (and first attempt) itself. */
+const RETRY = 4;
+/** The task still waits to start (the host counts it as queued). */
+const QUEUED = 8;
+/** The task's first attempt (this object) is its current attempt. */
+const CURRENT = 16;
+// The attempt's state: queued, then running once an engine starts it; it settles as ended (after
+// running) or dropped (never started).
+const STATE = 32 | 64;
+const RUNNING = 32;
+const ENDED = 64;
+const DROPPED = 32 | 64;
 
-/** One attempt at running a task. Engines queue it, `start()` it, and settle it. */
-export class Job implements QueueLinks<Job> {
-  readonly task: Task;
-  readonly attempt: number;
-  // The links of the engine's queue the job waits in (see _job_queue.ts).
-  nextQueued: Job | undefined;
-  previousQueued: Job | undefined;
+/**
+ * A submitted task, and one attempt at running it: the task object is its own first attempt, so
+ * a queued task is one object (with its future), and only a retry makes another, for the next
+ * attempt. Engines see attempts as `Job`s: they queue them, `start()` them and settle them; the
+ * task owns the future, the deadline and the retry loop.
+ */
+export class Task implements QueueLinks<Task>, FutureOwner {
+  readonly future: Future<unknown>;
+  /** The host (on a task), or the task (on a later attempt). */
+  readonly #link: TaskHost | Task;
+  #flags: number;
+  readonly fn: (...args: unknown[]) => unknown;
+  /** The arguments, or the one argument (see `ONE_ARG`). */
+  #args: unknown;
+  readonly options: TaskOptions;
+  /** Links in the executor's list of unsettled tasks. */
+  previousLive: Task | undefined;
+  nextLive: Task | undefined;
+  // The links of the engine's queue the attempt waits in (see _job_queue.ts).
+  nextQueued: Task | undefined;
+  previousQueued: Task | undefined;
   queuedIn: object | undefined;
   /** When the engine queued it (`performance.now()`), for wait-time statistics. */
   queuedAt = 0;
-  /** Where the engine sent the job, while it runs there (fields, not a map entry per task). */
+  /** Where the engine sent the attempt, while it runs there (fields, not a map entry per task). */
   placedOn: unknown;
-  /** The job's number on that worker. */
+  /** The attempt's number on that worker. */
   placedSeq = 0;
   /** Where an observer keeps what it records of this attempt (see observe/_recorder.ts). */
   observerSlot = -1;
-  /** The signal's controller or the timeout's stop, made only for jobs that have one. */
-  #extra: { controller?: AbortController; stopTimer?: () => void } | undefined;
   /**
-   * `queued`, then `running` once an engine starts it; it settles as `ended` (after running) or
-   * `dropped` (never started).
+   * What few tasks need (inputs, a deadline, a signal, a timeout, retries, breakers, chunks, a
+   * stop, a trace context), made on first use: a million queued plain tasks do not each carry a
+   * dozen empty fields.
    */
-  #state: "queued" | "running" | "ended" | "dropped" = "queued";
+  #rare: TaskRare | undefined;
 
-  constructor(task: Task, attempt: number) {
-    this.task = task;
-    this.attempt = attempt;
+  constructor(
+    host: TaskHost,
+    kind: JobKind,
+    fn: (...args: unknown[]) => unknown,
+    args: unknown[],
+    options: TaskOptions,
+    /** Given for a later attempt: the task it is an attempt of (its future is the task's). */
+    of?: Task,
+  ) {
+    this.future = of ? of.future : new Future();
+    this.#link = of ?? host;
+    this.#flags = (kind === "chunk" ? CHUNK : 0) | (of ? RETRY : QUEUED);
+    this.fn = fn;
+    this.options = options;
+    this.args = args;
+    if (!of) setOwner(this.future, this);
+  }
+
+  // --- the attempt (what an engine sees as a Job) ---
+
+  /** The task this is an attempt of (itself, for the first attempt). */
+  get task(): Task {
+    return this.#flags & RETRY ? this.#link as Task : this;
+  }
+
+  /** 1 for the first attempt, then 2, 3, ... */
+  get attempt(): number {
+    return this.#flags & RETRY ? this.#rare!.attempt : 1;
   }
 
   get kind(): JobKind {
-    return this.task.kind;
+    return this.#flags & CHUNK ? "chunk" : "call";
   }
-  get fn(): (...args: unknown[]) => unknown {
-    return this.task.fn;
-  }
+
+  /** The arguments; futures among them are replaced by their values before the first attempt. */
   get args(): unknown[] {
-    return this.task.args;
+    return this.#flags & ONE_ARG ? [this.#args] : this.#args as unknown[];
   }
-  get options(): TaskOptions {
-    return this.task.options;
+  set args(args: unknown[]) {
+    if (args.length === 1) {
+      this.#args = args[0];
+      this.#flags |= ONE_ARG;
+    } else {
+      this.#args = args;
+      this.#flags &= ~ONE_ARG;
+    }
   }
+
   /** Whether it has settled: an engine drops a queued job that has. */
   get settled(): boolean {
-    return this.#state === "ended" || this.#state === "dropped";
+    return (this.#flags & ENDED) !== 0;
   }
   get started(): boolean {
-    return this.#state === "running" || this.#state === "ended";
+    const state = this.#flags & STATE;
+    return state === RUNNING || state === ENDED;
   }
 
   /** The signal the running function sees; created on first use. */
   get signal(): AbortSignal {
-    const extra = this.#extra ??= {};
+    const extra = this.#extra();
     extra.controller ??= new AbortController();
     return extra.controller.signal;
   }
@@ -131,24 +193,25 @@ export class Job implements QueueLinks<Job> {
    */
   start(): boolean {
     if (this.settled) return false;
+    const task = this.task;
     // The signal may have aborted while its abort event is still being dispatched: another
     // task's listener ran first and freed the slot this job is now offered.
-    const signal = this.task.options.signal;
+    const signal = this.options.signal;
     if (signal?.aborted) {
-      this.task.stop(signal.reason);
+      task.stop(signal.reason);
       return false;
     }
-    if (this.attempt === 1) {
-      if (!this.task.future.setRunningOrNotifyCancel()) {
-        this.#finish({ ok: false, error: new CancelledError() });
+    if (task === this) {
+      if (!this.future.setRunningOrNotifyCancel()) {
+        this.#finish(false, new CancelledError());
         return false;
       }
-      this.task.leftQueue();
+      this.leftQueue();
     }
-    this.#state = "running";
-    const timeout = this.task.options.timeout;
+    this.#flags = (this.#flags & ~STATE) | RUNNING;
+    const timeout = this.options.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
-      (this.#extra ??= {}).stopTimer = startTimer(
+      this.#extra().stopTimer = startTimer(
         () =>
           this.abort(
             new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`),
@@ -160,75 +223,40 @@ export class Job implements QueueLinks<Job> {
   }
 
   resolve(value: unknown): void {
-    this.#finish({ ok: true, value });
+    this.#finish(true, value);
   }
 
   reject(error: unknown): void {
-    this.#finish({ ok: false, error });
+    this.#finish(false, error);
   }
 
   /** Rejects at once with `reason` and tells the engine to stop the work. */
   abort(reason: unknown): void {
     if (this.settled) return;
-    this.#extra?.controller?.abort(reason);
-    const wasRunning = this.#state === "running";
-    this.#finish({ ok: false, error: reason });
-    if (wasRunning) this.task.policy.jobAborted?.(this, reason);
+    this.#rare?.controller?.abort(reason);
+    const wasRunning = (this.#flags & STATE) === RUNNING;
+    this.#finish(false, reason);
+    if (wasRunning) this.policy.jobAborted?.(this, reason);
   }
 
-  #finish(outcome: Outcome): void {
+  /** Settles the attempt: `ok` with the value `outcome`, or failed with the error `outcome`. */
+  #finish(ok: boolean, outcome: unknown): void {
     if (this.settled) return;
-    const ran = this.#state === "running";
-    this.#state = ran ? "ended" : "dropped";
-    this.#extra?.stopTimer?.();
+    const ran = (this.#flags & STATE) === RUNNING;
+    this.#flags = (this.#flags & ~STATE) | (ran ? ENDED : DROPPED);
+    this.#rare?.stopTimer?.();
     // The future settles before the engine hears of it: an engine that starts the next job at once
     // (a synchronous task on AsyncPoolExecutor) must not settle that job's future first.
-    const policy = this.task.policy;
-    this.task.attemptDone(this, outcome);
+    const policy = this.policy;
+    this.task.attemptDone(this, ok, outcome);
     if (ran) policy.jobEnded?.(this);
     else policy.jobDropped?.(this);
   }
-}
 
-/** A submitted task: owns the future, the deadline, and the retry loop. */
-export class Task implements FutureOwner {
-  readonly future: Future<unknown> = new Future();
-  readonly kind: JobKind;
-  readonly fn: (...args: unknown[]) => unknown;
-  /** The arguments; futures among them are replaced by their values before the first attempt. */
-  args: unknown[];
-  readonly options: TaskOptions;
-  /**
-   * The W3C trace context its attempts run in on a worker: set when it is submitted inside
-   * `carryTraceparent()`, or by a tracer for each attempt (see _observe.ts).
-   */
-  traceparent: string | undefined;
-  /** Links in the executor's list of unsettled tasks. */
-  previousLive: Task | undefined;
-  nextLive: Task | undefined;
-  #host: TaskHost;
-  #queued = true;
-  /** The attempt running or queued now. */
-  #current: Job | undefined;
-  /**
-   * What few tasks need (inputs, a deadline, a signal, retries, breakers, chunks, a stop), made
-   * on first use: a million queued plain tasks do not each carry a dozen empty fields.
-   */
-  #rare: TaskRare | undefined;
+  // --- the task ---
 
-  constructor(
-    host: TaskHost,
-    kind: JobKind,
-    fn: (...args: unknown[]) => unknown,
-    args: unknown[],
-    options: TaskOptions,
-  ) {
-    this.#host = host;
-    this.kind = kind;
-    this.fn = fn;
-    this.args = args;
-    this.options = options;
-    setOwner(this.future, this);
+  get #host(): TaskHost {
+    return this.#flags & RETRY ? (this.#link as Task).#host : this.#link as TaskHost;
   }
 
   /** The engine's policy for this task's jobs. */
@@ -236,14 +264,30 @@ export class Task implements FutureOwner {
     return this.#host.jobs;
   }
 
+  /**
+   * The W3C trace context its attempts run in on a worker: set when it is submitted inside
+   * `carryTraceparent()`, or by a tracer for each attempt (see _observe.ts).
+   */
+  get traceparent(): string | undefined {
+    return this.#rare?.traceparent;
+  }
+  set traceparent(traceparent: string | undefined) {
+    if (traceparent !== undefined || this.#rare) this.#extra().traceparent = traceparent;
+  }
+
   #extra(): TaskRare {
     return this.#rare ??= new TaskRare();
+  }
+
+  /** The attempt running or queued now. */
+  get #current(): Task | undefined {
+    return this.#flags & CURRENT ? this : this.#rare?.current;
   }
 
   /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
   cancelRunning(): boolean {
     const job = this.#current;
-    return job !== undefined && job.attempt === 1 && this.#host.jobs.jobRevoked?.(job) === true;
+    return job === this && this.#host.jobs.jobRevoked?.(job) === true;
   }
 
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
@@ -255,17 +299,17 @@ export class Task implements FutureOwner {
   run(): void {
     const { signal, deadline } = this.options;
     if (signal) {
-      if (signal.aborted) return this.#settle({ ok: false, error: signal.reason });
+      if (signal.aborted) return this.#settle(false, signal.reason);
       const onUserAbort = this.#extra().onUserAbort = () => this.stop(signal.reason);
       signal.addEventListener("abort", onUserAbort, { once: true });
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
       const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
-      if (left <= 0) return this.#settle({ ok: false, error });
+      if (left <= 0) return this.#settle(false, error);
       this.#extra().stopDeadline = startTimer(() => this.stop(error), left);
     }
-    if (!hasFutures(this.kind, this.args)) return this.#attempt(1);
+    if (!this.#hasFutures()) return this.#attempt(1);
     const rare = this.#extra();
     rare.stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
       if (inputs.ok) {
@@ -281,10 +325,15 @@ export class Task implements FutureOwner {
     });
   }
 
+  #hasFutures(): boolean {
+    if (this.#flags & ONE_ARG && !(this.#flags & CHUNK)) return this.#args instanceof Future;
+    return hasFutures(this.kind, this.args);
+  }
+
   /** The first attempt started: the task no longer counts as queued. */
   leftQueue(): void {
-    if (!this.#queued) return;
-    this.#queued = false;
+    if (!(this.#flags & QUEUED)) return;
+    this.#flags &= ~QUEUED;
     this.#host.taskLeftQueue(this);
   }
 
@@ -300,29 +349,30 @@ export class Task implements FutureOwner {
     if (rare.stopWaitingForInputs) {
       rare.stopWaitingForInputs();
       rare.stopWaitingForInputs = undefined;
-      this.#settle({ ok: false, error: reason });
+      this.#settle(false, reason);
     }
   }
 
   /** Called by a job when it settles: count it, then retry or settle the future. */
-  attemptDone(job: Job, outcome: Outcome): void {
-    this.#host.observer?.ended(job, outcome.ok, outcome.ok ? undefined : outcome.error);
+  attemptDone(job: Task, ok: boolean, outcome: unknown): void {
+    this.#host.observer?.ended(job, ok, ok ? undefined : outcome);
     if (job !== this.#current) return;
-    this.#current = undefined;
+    if (job === this) this.#flags &= ~CURRENT;
+    else this.#rare!.current = undefined;
     const rare = this.#rare;
     const permit = rare?.permit;
     if (rare) rare.permit = undefined;
-    if (outcome.ok) {
+    if (ok) {
       permit?.success();
       const done = rare?.done;
-      if (done) return this.#settle({ ok: true, value: [...done, ...outcome.value as unknown[]] });
-      return this.#settle(outcome);
+      if (done) return this.#settle(true, [...done, ...outcome as unknown[]]);
+      return this.#settle(true, outcome);
     }
-    return this.#failed(job, outcome.error, permit);
+    return this.#failed(job, outcome, permit);
   }
 
-  #failed(job: Job, error: unknown, permit: CircuitPermit | undefined): void {
-    let outcome: Outcome = { ok: false, error };
+  #failed(job: Task, error: unknown, permit: CircuitPermit | undefined): void {
+    let outcome = error;
     const rare = this.#extra();
     // A map() chunk that failed carries the task's own error: policies judge that one. The items
     // before the failing one keep their values; a retry runs the chunk from the failing item.
@@ -334,7 +384,7 @@ export class Task implements FutureOwner {
         this.args = [(this.args[0] as unknown[]).slice(values.length)];
         rare.itemAttempts = 1;
       }
-      if (rare.done) outcome = { ok: false, error: new ChunkFailure(rare.done, error) };
+      if (rare.done) outcome = new ChunkFailure(rare.done, error);
     }
     const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
     const callerStopped = this.future.cancelled() ||
@@ -346,31 +396,31 @@ export class Task implements FutureOwner {
     if (
       !retry || rare.stopped || this.#host.broken !== undefined ||
       error instanceof BrokenExecutorError || this.future.done()
-    ) return this.#settle(outcome);
+    ) return this.#settle(false, outcome);
     // Checked before the attempts left: a task that crashed its worker twice is reported as a
     // poison task whichever attempt the second crash was (others may have timed out first).
     if (rare.crashes >= 2) {
-      return this.#settle({
-        ok: false,
-        error: new WorkerCrashedError(
+      return this.#settle(
+        false,
+        new WorkerCrashedError(
           `the task crashed its worker ${rare.crashes} times and is not retried again (a poison task)`,
           { cause: error, ...crashDetails(error) },
         ),
-      });
+      );
     }
     if (
       attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
-    ) return this.#settle(outcome);
+    ) return this.#settle(false, outcome);
     rare.lastError = { error };
     sleep(retryDelay(attempts, retry.backoff), this.#stopSignal()).then(
       () => this.#attempt(job.attempt + 1),
-      () => this.#settle({ ok: false, error: rare.stopReason }),
+      () => this.#settle(false, rare.stopReason),
     );
   }
 
   #attempt(attempt: number): void {
     const rare = this.#rare;
-    if (rare?.stopped) return this.#settle({ ok: false, error: rare.stopReason });
+    if (rare?.stopped) return this.#settle(false, rare.stopReason);
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
@@ -378,17 +428,20 @@ export class Task implements FutureOwner {
       } catch (error) {
         // Retries stopped by the open circuit: the task reports its own last error.
         const last = rare?.lastError;
-        return this.#settle({
-          ok: false,
-          error: last && error instanceof CircuitOpenError
-            ? stoppedByCircuit(last.error, error)
-            : error,
-        });
+        return this.#settle(
+          false,
+          last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error,
+        );
       }
     }
-    if (this.kind === "chunk") this.#extra().itemAttempts++;
-    const job = new Job(this, attempt);
-    this.#current = job;
+    if (this.#flags & CHUNK) this.#extra().itemAttempts++;
+    if (attempt === 1) {
+      this.#flags |= CURRENT;
+      return this.#host.schedule(this);
+    }
+    const job = new Task(this.#host, this.kind, this.fn, this.args, this.options, this);
+    job.#extra().attempt = attempt;
+    this.#extra().current = job;
     this.#host.schedule(job);
   }
 
@@ -399,22 +452,38 @@ export class Task implements FutureOwner {
     return rare.stopController.signal;
   }
 
-  #settle(outcome: Outcome): void {
+  /** Settles the task: `ok` with the value `outcome`, or failed with the error `outcome`. */
+  #settle(ok: boolean, outcome: unknown): void {
     this.leftQueue();
     const rare = this.#rare;
     rare?.stopDeadline?.();
     if (rare?.onUserAbort) this.options.signal?.removeEventListener("abort", rare.onUserAbort);
     const future = this.future;
+    let failed = !ok;
     if (!future.done()) {
-      if (outcome.ok) future.setResult(outcome.value);
-      else future.setException(outcome.error);
-    }
-    this.#host.taskDone(this);
+      if (ok) future.setResult(outcome);
+      else future.setException(outcome);
+    } else failed = outcomeOf(future).failed;
+    this.#host.taskDone(this, failed);
   }
 }
 
-/** A task's fields that few tasks use (see `Task.#rare`). */
+/** One attempt at running a task, as an engine sees it: the task itself, or a later attempt. */
+export type Job = Task;
+
+/** The fields of a task (or attempt) that few use (see `Task.#rare`). */
 class TaskRare {
+  /** The attempt's number, on a later attempt. */
+  attempt = 1;
+  // Of an attempt:
+  /** The signal's controller, made only for jobs whose function asks for it. */
+  controller: AbortController | undefined;
+  /** Stops the attempt's timeout. */
+  stopTimer: (() => void) | undefined;
+  // Of a task:
+  traceparent: string | undefined;
+  /** The attempt running or queued now, when it is not the first. */
+  current: Task | undefined;
   stopWaitingForInputs: (() => void) | undefined;
   permit: CircuitPermit | undefined;
   crashes = 0;
