@@ -16,7 +16,15 @@ import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
-import { AsyncLocalStorage } from "node:async_hooks";
+import { nodeBuiltin } from "../actors/_node_builtin.ts";
+import type * as AsyncHooks from "node:async_hooks";
+
+// `node:async_hooks` is loaded by the first pool made, synchronously, so nothing runs in another
+// order: a program without an AsyncPoolExecutor does not start Deno's Node compatibility layer.
+function jobContext(): AsyncHooks.AsyncLocalStorage<Job> {
+  const { AsyncLocalStorage } = nodeBuiltin<typeof AsyncHooks>("node:async_hooks");
+  return new AsyncLocalStorage<Job>();
+}
 
 /**
  * A task that awaits a future of its own pool: it gives back its slot while it waits (secedes),
@@ -115,7 +123,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   #pumpScheduled = false;
   #pumping = false;
   /** The job whose function is running, across its awaits. */
-  readonly #current = new AsyncLocalStorage<Job>();
+  readonly #current = jobContext();
   /** Tasks that gave back their slot while awaiting this pool's futures. */
   readonly #seceded = new Map<Job, Secession>();
   /** Seceded tasks whose futures are done, waiting for a slot; served before queued jobs. */
