@@ -5,8 +5,7 @@
 // read from the middle of a message. The body has no checksum: the stream is a private socket, so
 // what can go wrong is framing, and a checksum would cost a pass over every byte of large values.
 
-import type * as V8 from "node:v8";
-import { nodeBuiltin } from "./_node_builtin.ts";
+import { v8 } from "./_node_builtin.ts";
 
 const NO_SHARED_MEMORY =
   "Cannot send a SharedArrayBuffer to another process: a ProcessPoolExecutor worker shares no memory with this one, so a copy of a Lock, a SharedQueue or another sync primitive, or of a typed array on shared memory, would silently stop being shared; use WorkerPoolExecutor";
@@ -22,10 +21,18 @@ interface Codec {
 
 let codec: Codec | undefined;
 
-// `node:v8` is loaded when the first frame is written or read: only a process pool needs it.
+/**
+ * Starts loading `node:v8`, which frames need: only a process pool does, so it is not imported
+ * with this module (see `_node_builtin.ts`). Called when a process pool is made and as a worker
+ * process starts; a frame written or read before it finished loads it at once.
+ */
+export function preloadFraming(): Promise<void> {
+  return v8.preload();
+}
+
 function frameCodec(): Codec {
   if (codec !== undefined) return codec;
-  const { DefaultSerializer, deserialize } = nodeBuiltin<typeof V8>("node:v8");
+  const { DefaultSerializer, deserialize } = v8.get();
   /**
    * V8's serializer, refusing shared memory: it would throw a bare error for a SharedArrayBuffer
    * and silently copy a typed array on one.

@@ -1,11 +1,12 @@
 // A static `node:` (or `npm:`) import makes Deno start its Node compatibility layer as the program
-// loads, 30-50 ms before the first line runs. The library's entry points and its worker's entry
-// load such modules only when the code that needs them is first used (`nodeBuiltin()`, dynamic
-// `import()`); this checks the module graph, as `deno info` sees it, for static ones.
+// loads, before the first line runs. The library's entry points and its worker's entry load such
+// modules only when the code that needs them is first used (see actors/_node_builtin.ts); this
+// checks the module graph, as `deno info` sees it, for static ones, and that the pools preload
+// what they need in time to take the cheap way.
 
 import assert from "node:assert/strict";
-import { nodeBuiltin } from "../../actors/_node_builtin.ts";
-import type * as V8 from "node:v8";
+import { NodeBuiltin } from "../../actors/_node_builtin.ts";
+import { runDeno, SCRIPTS } from "../executors/_worker_helpers.ts";
 
 interface Dependency {
   specifier: string;
@@ -20,7 +21,7 @@ interface ModuleInfo {
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** `module specifier -> dependency` for each static runtime import of a node: or npm: module. */
+/** `module -> dependency` for each static runtime import of a node: or npm: module. */
 async function staticNodeImports(entry: string): Promise<string[]> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--config", new URL("deno.json", ROOT).pathname, entry],
@@ -52,8 +53,39 @@ for (const entry of ["mod.ts", "actors/_worker_main.ts"]) {
   });
 }
 
-Deno.test("nodeBuiltin() loads a Node built-in module synchronously", () => {
-  const v8 = nodeBuiltin<typeof V8>("node:v8");
+Deno.test("NodeBuiltin.get() loads the module at once when it was not preloaded", () => {
+  const builtin = new NodeBuiltin<typeof import("node:v8")>("node:v8", () => import("node:v8"));
+  assert.equal(builtin.loadedBy, undefined);
+  const v8 = builtin.get();
   assert.equal(typeof v8.serialize, "function");
-  assert.equal(nodeBuiltin<typeof V8>("node:v8"), v8);
+  assert.equal(builtin.loadedBy, "getBuiltinModule");
+  assert.equal(builtin.get(), v8);
 });
+
+Deno.test("NodeBuiltin.preload() loads the module with import()", async () => {
+  const builtin = new NodeBuiltin<typeof import("node:v8")>("node:v8", () => import("node:v8"));
+  const preload = builtin.preload();
+  assert.equal(builtin.preload(), preload);
+  await preload;
+  assert.equal(builtin.loadedBy, "import");
+  assert.equal(builtin.get(), await import("node:v8"));
+});
+
+Deno.test("NodeBuiltin.preload() that fails leaves the loading to get()", async () => {
+  const builtin = new NodeBuiltin<typeof import("node:v8")>(
+    "node:v8",
+    () => Promise.reject(new Error("no")),
+  );
+  await builtin.preload();
+  assert.equal(builtin.loadedBy, undefined);
+  assert.equal(typeof builtin.get().serialize, "function");
+  assert.equal(builtin.loadedBy, "getBuiltinModule");
+});
+
+for (const kind of ["async", "process"]) {
+  Deno.test(`NodeBuiltin.preload() by a new ${kind} pool is done before its first task`, async () => {
+    const run = await runDeno(["run", "-A", new URL("builtin_loading.ts", SCRIPTS).pathname, kind]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { value: 2, loadedBy: "import" });
+  });
+}
