@@ -89,3 +89,12 @@ for (const kind of ["async", "process"]) {
     assert.deepEqual(JSON.parse(run.stdout), { value: 2, loadedBy: "import" });
   });
 }
+
+Deno.test("WorkerPoolExecutor loads Deno's timers while its first worker starts", async () => {
+  const run = await runDeno(["run", "-A", new URL("timers_before_ready.ts", SCRIPTS).pathname]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    value: 3,
+    events: ["setTimeout read", "worker message"],
+  });
+});
