@@ -5,41 +5,63 @@
 // read from the middle of a message. The body has no checksum: the stream is a private socket, so
 // what can go wrong is framing, and a checksum would cost a pass over every byte of large values.
 
-import { DefaultSerializer, deserialize } from "node:v8";
+import { v8 } from "./_node_builtin.ts";
 
 const NO_SHARED_MEMORY =
   "Cannot send a SharedArrayBuffer to another process: a ProcessPoolExecutor worker shares no memory with this one, so a copy of a Lock, a SharedQueue or another sync primitive, or of a typed array on shared memory, would silently stop being shared; use WorkerPoolExecutor";
-
-/**
- * V8's serializer, refusing shared memory: it would throw a bare error for a SharedArrayBuffer
- * and silently copy a typed array on one.
- */
-class FrameSerializer extends DefaultSerializer {
-  _getSharedArrayBufferId(): number {
-    throw new TypeError(NO_SHARED_MEMORY);
-  }
-
-  // Called for every typed array and DataView; not in the type declarations.
-  _writeHostObject(object: object): void {
-    if ((object as ArrayBufferView).buffer instanceof SharedArrayBuffer) {
-      throw new TypeError(NO_SHARED_MEMORY);
-    }
-    (DefaultSerializer.prototype as unknown as HostObjectWriter)._writeHostObject.call(
-      this,
-      object,
-    );
-  }
-}
 
 interface HostObjectWriter {
   _writeHostObject(object: object): void;
 }
 
-function serialize(value: unknown): Uint8Array {
-  const serializer = new FrameSerializer();
-  serializer.writeHeader();
-  serializer.writeValue(value);
-  return serializer.releaseBuffer();
+interface Codec {
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
+
+let codec: Codec | undefined;
+
+/**
+ * Starts loading `node:v8`, which frames need: only a process pool does, so it is not imported
+ * with this module (see `_node_builtin.ts`). Called when a process pool is made and as a worker
+ * process starts; a frame written or read before it finished loads it at once.
+ */
+export function preloadFraming(): Promise<void> {
+  return v8.preload();
+}
+
+function frameCodec(): Codec {
+  if (codec !== undefined) return codec;
+  const { DefaultSerializer, deserialize } = v8.get();
+  /**
+   * V8's serializer, refusing shared memory: it would throw a bare error for a SharedArrayBuffer
+   * and silently copy a typed array on one.
+   */
+  class FrameSerializer extends DefaultSerializer {
+    _getSharedArrayBufferId(): number {
+      throw new TypeError(NO_SHARED_MEMORY);
+    }
+
+    // Called for every typed array and DataView; not in the type declarations.
+    _writeHostObject(object: object): void {
+      if ((object as ArrayBufferView).buffer instanceof SharedArrayBuffer) {
+        throw new TypeError(NO_SHARED_MEMORY);
+      }
+      (DefaultSerializer.prototype as unknown as HostObjectWriter)._writeHostObject.call(
+        this,
+        object,
+      );
+    }
+  }
+  return codec = {
+    serialize(value) {
+      const serializer = new FrameSerializer();
+      serializer.writeHeader();
+      serializer.writeValue(value);
+      return serializer.releaseBuffer();
+    },
+    deserialize,
+  };
 }
 
 const MARKER = 0xcf_05_0f_7e;
@@ -56,6 +78,7 @@ export class CorruptStreamError extends Error {
  * @throws {TypeError} when it holds shared memory, which another process cannot share
  */
 export function encodeFrame(message: unknown): Uint8Array {
+  const { serialize } = frameCodec();
   let body: Uint8Array;
   try {
     body = serialize(message);
@@ -121,6 +144,7 @@ export class FrameReader {
       if (this.#buffered < this.#need) break;
       const body = this.#take(this.#need);
       this.#need = -1;
+      const { deserialize } = frameCodec();
       let message: unknown;
       try {
         message = deserialize(body);

@@ -7,7 +7,7 @@
 
 import type { HostMessage } from "./_protocol.ts";
 import { startActor } from "./_actor_runtime.ts";
-import { encodeFrame, readFrames } from "./_framing.ts";
+import { encodeFrame, preloadFraming, readFrames } from "./_framing.ts";
 
 /** What the pool writes to a new process's stdin. */
 export interface ProcessGreeting {
@@ -20,9 +20,12 @@ export async function runProcessActor(
   modules: Record<string, () => Promise<Record<string, unknown>>>,
 ): Promise<void> {
   let conn: Deno.TcpConn;
+  // `node:v8` loads while the greeting is on its way.
+  const framing = preloadFraming();
   try {
     const greeting = JSON.parse(await new Response(Deno.stdin.readable).text()) as ProcessGreeting;
     conn = await Deno.connect({ hostname: "127.0.0.1", port: greeting.port });
+    await framing;
     conn.setNoDelay(true);
     send(conn, encodeFrame({ token: greeting.token }));
   } catch (error) {

@@ -17,7 +17,8 @@ import { Queue } from "../future/_queue.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
-import { AsyncLocalStorage } from "node:async_hooks";
+import { asyncHooks } from "../actors/_node_builtin.ts";
+import type * as AsyncHooks from "node:async_hooks";
 
 /**
  * A task that awaits a future of its own pool: it gives back its slot while it waits (secedes),
@@ -115,8 +116,13 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   #failed = 0;
   #pumpScheduled = false;
   #pumping = false;
-  /** The job whose function is running, across its awaits. */
-  readonly #current = new AsyncLocalStorage<Job>();
+  /**
+   * The job whose function is running, across its awaits; made when the first task starts.
+   * `node:async_hooks` is not imported with this module, so that importing the library does not
+   * load Deno's Node compatibility layer: the constructor preloads it (see `_node_builtin.ts`),
+   * and the first task takes it, loading it at once if need be, so no task starts later.
+   */
+  #current: AsyncHooks.AsyncLocalStorage<Job> | undefined;
   /** Tasks that gave back their slot while awaiting this pool's futures. */
   readonly #seceded = new Map<Job, Secession>();
   /** Seceded tasks whose futures are done, waiting for a slot; served before queued jobs. */
@@ -203,6 +209,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
     });
     attachCore(this, this.#core);
     makeObservable(this, this.#core);
+    void asyncHooks.preload();
   }
 
   /** How many tasks run at once. */
@@ -328,7 +335,8 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
   // waits for can then run) and rejoins once the futures it awaits are done.
   #awaiting(): (() => Promise<void>) | undefined {
-    const job = this.#current.getStore();
+    // There is no context before the first task: no task of this pool can be awaiting.
+    const job = this.#current?.getStore();
     if (job === undefined || job.settled) return undefined;
     let secession = this.#seceded.get(job);
     if (secession === undefined) {
@@ -379,7 +387,8 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   #run(job: Job): void {
     let result: unknown;
     try {
-      result = this.#current.run(job, callWithSignal, job, job.fn, job.args);
+      const current = this.#current ??= new (asyncHooks.get().AsyncLocalStorage)<Job>();
+      result = current.run(job, callWithSignal, job, job.fn, job.args);
     } catch (error) {
       if (job.settled) return;
       this.#failed++;

@@ -13,6 +13,7 @@ import {
 } from "./worker_pool.ts";
 import { checkPositiveInt } from "./_options.ts";
 import { check } from "./_check.ts";
+import { preloadFraming } from "../actors/_framing.ts";
 
 /**
  * Options for {@linkcode ProcessPoolExecutor}: those of `WorkerPoolExecutor`, a heap limit, and
@@ -101,6 +102,8 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       "an array of strings",
       denoArgs,
     );
+    // Its processes talk in V8-serialized frames: `node:v8` loads now, before the first one.
+    void preloadFraming();
     super(asProcessPool(options, { memoryLimitMb, denoArgs: denoArgs && [...denoArgs] }));
   }
 
