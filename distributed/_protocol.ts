@@ -43,7 +43,11 @@ export interface ResultRecord {
   deliveries: number;
 }
 
-/** Published on `futs.started.<client>` when a worker starts a task. */
+/**
+ * One task's start, published on `futs.started.<client>` in a list: the tasks a worker started in
+ * one turn of its event loop that are still running at its end (a task done by then sends none;
+ * its outcome says it started). Workers before this list sent one note a message.
+ */
 export interface StartedNote {
   id: string;
   worker: string;

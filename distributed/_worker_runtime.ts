@@ -117,6 +117,9 @@ export class DistributedWorker {
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #fault = readFault();
+  /** Start notices to send at the end of this turn of the event loop, by task key. */
+  readonly #notices = new Map<string, { client: string; note: StartedNote }>();
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
   /** Lanes neither running a task nor promised to a pull under way. */
   #free = 0;
@@ -242,10 +245,11 @@ export class DistributedWorker {
 
   /**
    * Asks for as many messages as there are free lanes, in one pull; every message that arrives
-   * starts at once on a lane promised to it. Called again whenever lanes become free.
+   * starts at once on a lane promised to it. One pull at a time: lanes freed while it waits are
+   * asked for together by the next one, which starts when it ends (full, or expired).
    */
   #pull(): void {
-    if (this.#draining || this.#free === 0) return;
+    if (this.#draining || this.#free === 0 || this.#pulls.size > 0) return;
     const want = this.#free;
     this.#free = 0;
     const pulling = this.#pullBatch(want).finally(() => {
@@ -315,11 +319,10 @@ export class DistributedWorker {
       return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     crashAt(this.#fault, "crash-before-start", fnName);
-    const note: StartedNote = { id: env.id, worker: this.name, deliveries };
-    this.#nc.publish(startedSubject(env.client), serialize(note));
     const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
     const controller = new AbortController();
     this.#running.set(key, controller);
+    this.#announce(env, key, deliveries);
     let record: ResultRecord | undefined;
     try {
       // A broken local pool refused it: run it on the new pool (still holding the message).
@@ -338,6 +341,38 @@ export class DistributedWorker {
     // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
     if (!record) return;
     await this.#finish(msg, env, record, fnName);
+  }
+
+  /**
+   * Tells the task's client that it started, at the end of this turn of the event loop: a task
+   * that finished by then sends none (its outcome says it started), and the notices of one turn
+   * go to each client in one message.
+   */
+  #announce(env: TaskEnvelope, key: string, deliveries: number): void {
+    this.#notices.set(key, {
+      client: env.client,
+      note: { id: env.id, worker: this.name, deliveries },
+    });
+    this.#noticeTimer ??= setTimeout(() => this.#sendNotices(), 0);
+  }
+
+  #sendNotices(): void {
+    this.#noticeTimer = undefined;
+    const byClient = new Map<string, StartedNote[]>();
+    for (const [key, { client, note }] of this.#notices) {
+      if (!this.#running.has(key)) continue;
+      const notes = byClient.get(client);
+      if (notes) notes.push(note);
+      else byClient.set(client, [note]);
+    }
+    this.#notices.clear();
+    for (const [client, notes] of byClient) {
+      try {
+        this.#nc.publish(startedSubject(client), serialize(notes));
+      } catch {
+        // Closed: the outcome (or a redelivery) tells the client.
+      }
+    }
   }
 
   /** The task's outcome, or `undefined` when a broken local pool refused it (it did not run). */
@@ -437,11 +472,15 @@ export class DistributedWorker {
         { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
       );
     }
-    // The outcome pushed is the one stored: a duplicate run that lost the create pushes the
-    // winner's, so that every copy a client receives is the same.
+    // A first delivery's outcome is pushed while it is being stored: the client has it one round
+    // trip sooner, and the message is still acknowledged only once the outcome is stored. A later
+    // delivery may be a duplicate run: it pushes what is stored (the winner's outcome, when its
+    // create lost), so that a client receives the outcome that a reattached client would read.
+    const early = record.deliveries === 1;
+    if (early) this.#push(env, bytes);
     bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
-    this.#push(env, bytes);
+    if (!early) this.#push(env, bytes);
     ack(msg);
   }
 }
