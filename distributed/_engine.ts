@@ -19,7 +19,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
+import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
@@ -52,7 +52,14 @@ import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { Isolation } from "./_local_pool.ts";
-import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import {
+  PROTOCOL,
+  type ResultRecord,
+  type StartedNote,
+  type TaskEnvelope,
+  type WireFn,
+} from "./_protocol.ts";
+import { encodeBody } from "./_codec.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
 
@@ -308,7 +315,12 @@ export class NatsEngine implements Engine {
 
   async #start(): Promise<void> {
     const settings = this.#settings;
-    const connection = { ...settings.connection, name: `futures-client-${this.client}` };
+    // No stack captured per request (a JetStream publish is one): its cost showed in profiles.
+    const connection = {
+      noAsyncTraces: true,
+      ...settings.connection,
+      name: `futures-client-${this.client}`,
+    };
     if (!settings.servers) {
       this.#server = await NatsServer.start();
       connection.servers = [this.#server.url];
@@ -438,7 +450,7 @@ export class NatsEngine implements Engine {
     });
     const { timeout, deadline } = job.options;
     const envelope: TaskEnvelope = {
-      v: 1,
+      v: PROTOCOL,
       id,
       client: this.client,
       fn: this.#wireFn(job.fn),
@@ -452,7 +464,7 @@ export class NatsEngine implements Engine {
     let bytes: Uint8Array;
     let args: Uint8Array | undefined;
     try {
-      bytes = serialize(envelope);
+      bytes = encodeBody(envelope);
       // The server refuses a message over its max_payload (1 MiB by default), whatever we set.
       const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
       if (bytes.length > limit) args = serialize(job.args);
@@ -466,7 +478,7 @@ export class NatsEngine implements Engine {
       sent.blobs.push(name);
       delete envelope.args;
       envelope.argsBlob = name;
-      bytes = serialize(envelope);
+      bytes = encodeBody(envelope);
     }
     const subject = taskSubject(this.#settings.queue);
     // The message id makes a publish that did arrive before an error count once; the trace
@@ -633,16 +645,36 @@ export class NatsEngine implements Engine {
    * of this run that has not settled is cancelled.
    */
   async forget(id: string): Promise<void> {
-    this.futureOf(id).cancel();
+    const future = this.futureOf(id);
+    future.cancel();
     await this.ready;
     const conn = this.#conn!;
     const key = `${this.client}.${id}`;
-    const entry = await conn.kv.get(key);
+    // A worker's outcome settled it: the worker pushes a first run's outcome while it stores it.
+    const pushed = this.#perFuture.get(future)?.worker !== undefined;
+    const entry = pushed ? await this.#stored(key) : await conn.kv.get(key);
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
     await readOutcome(entry.value, conn.blobs, blobs).catch(() => {});
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
+  }
+
+  /**
+   * The entry of `key` once it is stored, or null when it is not within about an ack wait (the
+   * longest a worker tries to store an outcome before it leaves the message to a redelivery).
+   */
+  async #stored(key: string): Promise<KvEntry | null> {
+    const kv = this.#conn!.kv;
+    const watch = await kv.watch({ key, ignoreDeletes: true });
+    const timer = setTimeout(() => watch.stop(), Math.max(this.#settings.layout.ackWait, 5_000));
+    try {
+      for await (const entry of watch) if (entry.operation === "PUT") return entry;
+      return null;
+    } finally {
+      clearTimeout(timer);
+      watch.stop();
+    }
   }
 
   /** Reads the stored outcome of task `id` of this client; false when there is none (yet). */

@@ -20,6 +20,7 @@ import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
+import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 
@@ -126,6 +127,8 @@ export class DistributedWorker {
   /** Pulls under way and tasks running. */
   readonly #pulls = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
+  /** Outcomes being stored (then pushed and acknowledged) after their lanes were freed. */
+  readonly #storing = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
@@ -171,6 +174,8 @@ export class DistributedWorker {
       "start the worker",
     );
     connectOptions.name = `futures-worker-${options.name}`;
+    // No stack captured per request (each store is one): its cost showed in profiles.
+    connectOptions.noAsyncTraces ??= true;
     // A worker started before its server waits for it; refused credentials end it at once.
     const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
     try {
@@ -221,8 +226,8 @@ export class DistributedWorker {
     this.#draining = true;
     this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
-      while (this.#pulls.size + this.#tasks.size > 0) {
-        await Promise.all([...this.#pulls, ...this.#tasks]);
+      while (this.#pulls.size + this.#tasks.size + this.#storing.size > 0) {
+        await Promise.all([...this.#pulls, ...this.#tasks, ...this.#storing]);
       }
       await this.#pool.shutdown();
       this.#cancelSub.unsubscribe();
@@ -291,7 +296,7 @@ export class DistributedWorker {
   }
 
   async #handle(msg: JsMsg): Promise<void> {
-    const env = deserialize(msg.data) as TaskEnvelope;
+    const env = decodeBody<TaskEnvelope>(msg.data);
     const fnName = "name" in env.fn ? env.fn.name : "";
     crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
@@ -340,7 +345,14 @@ export class DistributedWorker {
     if (this.#cancelled.has(key)) return ack(msg);
     // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
     if (!record) return;
-    await this.#finish(msg, env, record, fnName);
+    // The lane takes its next task while this outcome is stored: up to `concurrency` outcomes are
+    // stored at once beyond the running tasks, past that the lane waits for its own store.
+    const storing = this.#finish(msg, env, record, fnName).catch((error) => {
+      // Not acknowledged: the message is delivered again after the ack wait.
+      console.error(`futures worker ${this.name}: ${String(error)}`);
+    }).finally(() => this.#storing.delete(storing));
+    this.#storing.add(storing);
+    if (this.#storing.size > this.#options.concurrency) await storing;
   }
 
   /**
@@ -464,12 +476,15 @@ export class DistributedWorker {
     const key = `${env.client}.${env.id}`;
     if (record.ok) this.completed++;
     else this.failed++;
-    let bytes = serializeRecord(record);
+    // A client of protocol version 1 reads V8-serialized outcomes only.
+    const json = env.v >= 2;
+    let bytes = serializeRecord(record, json);
     if (bytes.length > BLOB_THRESHOLD) {
       const name = `${key}.result`;
       await this.#blobs.put(name, bytes);
-      bytes = serialize(
+      bytes = encodeBody(
         { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
+        json,
       );
     }
     // A first delivery's outcome is pushed while it is being stored: the client has it one round
@@ -489,16 +504,16 @@ function failure(error: unknown, worker: string, deliveries: number): ResultReco
   return { v: 1, ok: false, error: encodeError(error), worker, deliveries };
 }
 
-/** Serializes a record; a value that cannot be serialized becomes the task's DataCloneError. */
-function serializeRecord(record: ResultRecord): Uint8Array {
+/** Encodes a record; a value that cannot be serialized becomes the task's DataCloneError. */
+function serializeRecord(record: ResultRecord, json: boolean): Uint8Array {
   try {
-    return serialize(record);
+    return encodeBody(record, json);
   } catch (error) {
     const clone = new DOMException(
       error instanceof Error ? error.message : String(error),
       "DataCloneError",
     );
-    return serialize(failure(clone, record.worker, record.deliveries));
+    return encodeBody(failure(clone, record.worker, record.deliveries), json);
   }
 }
 
