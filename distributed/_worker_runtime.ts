@@ -124,6 +124,7 @@ export class DistributedWorker {
   #draining = false;
   /** Lanes neither running a task nor promised to a pull under way. */
   #free = 0;
+  #pullQueued = false;
   /** Pulls under way and tasks running. */
   readonly #pulls = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
@@ -250,11 +251,20 @@ export class DistributedWorker {
 
   /**
    * Asks for as many messages as there are free lanes, in one pull; every message that arrives
-   * starts at once on a lane promised to it. One pull at a time: lanes freed while it waits are
-   * asked for together by the next one, which starts when it ends (full, or expired).
+   * starts at once on a lane promised to it. Lanes freed in the same microtask checkpoint (tasks
+   * whose stores were confirmed together) are asked for together.
    */
   #pull(): void {
-    if (this.#draining || this.#free === 0 || this.#pulls.size > 0) return;
+    if (this.#pullQueued) return;
+    this.#pullQueued = true;
+    queueMicrotask(() => {
+      this.#pullQueued = false;
+      this.#pullNow();
+    });
+  }
+
+  #pullNow(): void {
+    if (this.#draining || this.#free === 0) return;
     const want = this.#free;
     this.#free = 0;
     const pulling = this.#pullBatch(want).finally(() => {
