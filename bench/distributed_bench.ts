@@ -8,8 +8,11 @@
  * `chunksize` items/s, and the time from a worker's SIGKILL to its task's redelivered completion.
  *
  * ```sh
- * deno run -A bench/distributed_bench.ts [--rounds 5] [--json]
+ * deno run -A bench/distributed_bench.ts [--rounds 5] [--json] [--only floor,one,proc,two,bullmq,full,map,sigkill]
  * ```
+ *
+ * `--only` runs the parts named (contenders of the rounds: `floor`, `one`, `proc`, `two`,
+ * `bullmq`; after them: `full`, the 200k-outcome bucket; `map`; `sigkill`); all by default.
  *
  * @module
  */
@@ -28,6 +31,10 @@ const arg = (name: string, fallback: number) => {
   return at >= 0 ? Number(Deno.args[at + 1]) : fallback;
 };
 const ROUNDS = arg("--rounds", 5);
+const ONLY = Deno.args.includes("--only")
+  ? new Set(Deno.args[Deno.args.indexOf("--only") + 1]!.split(","))
+  : undefined;
+const part = (name: string) => !ONLY || ONLY.has(name);
 const TRIPS = 300;
 const TINY = 3_000;
 const TINY_TWO = 6_000;
@@ -102,7 +109,7 @@ try {
   await using two = executor("two");
   await using proc = executor("proc");
   await Promise.all([one.ready(), two.ready(), proc.ready()]);
-  bull = await BullPeer.start(log);
+  if (part("bullmq")) bull = await BullPeer.start(log);
 
   const contenders: [string, () => Promise<void>][] = [
     ["floor", async () => keep("rt floor", await p50(() => requester.request("bench.echo", "x")))],
@@ -127,15 +134,15 @@ try {
       );
     }],
   ];
-  if (bull) {
+  if (bull && part("bullmq")) {
     const peer = bull;
     contenders.push(["bullmq", async () => {
       keep("rt bullmq", await p50(() => peer.roundTrip(1, 2)));
       keep("tiny bullmq", await rate(TINY, () => peer.burst(TINY)));
     }]);
   }
-  const runRounds = async (rounds: number, only?: string[]) => {
-    const list = contenders.filter(([name]) => !only || only.includes(name));
+  const runRounds = async (rounds: number) => {
+    const list = contenders.filter(([name]) => part(name));
     for (let round = -1; round < rounds; round++) {
       const saved = structuredClone(samples);
       for (let k = 0; k < list.length; k++) {
@@ -151,8 +158,8 @@ try {
   await runRounds(ROUNDS);
 
   // The results bucket with FILL outcomes of the same client, then the round trips again.
-  log(`filling the results bucket with ${FILL} outcomes`);
-  {
+  if (part("full")) {
+    log(`filling the results bucket with ${FILL} outcomes`);
     const nc = await connect({ servers: server.url });
     const js = jetstream(nc);
     const body = new Uint8Array(40);
@@ -165,48 +172,46 @@ try {
       );
     }
     await nc.close();
+    for (let round = 0; round < ROUNDS; round++) {
+      keep("rt floor full", await p50(() => requester.request("bench.echo", "x")));
+      keep("rt inline full", await p50(() => one.submit(add, 1, 2)));
+    }
   }
-  const before = samples["rt inline"]!.length;
-  for (let round = 0; round < ROUNDS; round++) {
-    keep("rt floor full", await p50(() => requester.request("bench.echo", "x")));
-    keep("rt inline full", await p50(() => one.submit(add, 1, 2)));
-  }
-  log(
-    `round trips with a full bucket: ${
-      samples["rt inline full"]!.length - 0
-    } rounds (${before} before)`,
-  );
 
   // Chunked map and a SIGKILL, once each.
   const items = Array.from({ length: MAP_ITEMS }, (_, i) => i);
-  keep(
-    "map",
-    await rate(MAP_ITEMS, async () => {
-      let n = 0;
-      for await (const _ of two.map(inc, items, { chunksize: CHUNK })) n++;
-      if (n !== MAP_ITEMS) throw new Error(`map gave ${n} items`);
-    }),
-  );
-  const dir = await Deno.makeTempDir({ prefix: "futures-bench-" });
-  try {
-    const future = proc.submit(blockFirst, dir, 7);
-    let ran: string | undefined;
-    while (ran === undefined) {
-      try {
-        ran = Deno.readTextFileSync(`${dir}/ran`);
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+  if (part("map")) {
+    keep(
+      "map",
+      await rate(MAP_ITEMS, async () => {
+        let n = 0;
+        for await (const _ of two.map(inc, items, { chunksize: CHUNK })) n++;
+        if (n !== MAP_ITEMS) throw new Error(`map gave ${n} items`);
+      }),
+    );
+  }
+  if (part("sigkill")) {
+    const dir = await Deno.makeTempDir({ prefix: "futures-bench-" });
+    try {
+      const future = proc.submit(blockFirst, dir, 7);
+      let ran: string | undefined;
+      while (ran === undefined) {
+        try {
+          ran = Deno.readTextFileSync(`${dir}/ran`);
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
       }
+      const [child, worker] = ran.split(" ").map(Number) as [number, number];
+      const killedAt = performance.now();
+      Deno.kill(worker, "SIGKILL");
+      Deno.kill(child, "SIGKILL");
+      workers("proc", 1, "process");
+      if (await future !== 7) throw new Error("wrong value after redelivery");
+      keep("sigkill", (performance.now() - killedAt) / 1000);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const [child, worker] = ran.split(" ").map(Number) as [number, number];
-    const killedAt = performance.now();
-    Deno.kill(worker, "SIGKILL");
-    Deno.kill(child, "SIGKILL");
-    workers("proc", 1, "process");
-    if (await future !== 7) throw new Error("wrong value after redelivery");
-    keep("sigkill", (performance.now() - killedAt) / 1000);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 } finally {
   await bull?.close();

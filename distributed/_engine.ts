@@ -1,7 +1,10 @@
 // The client side of the distributed executor: an Engine (see executors/_core.ts) that publishes
 // jobs to the task stream and settles them from the outcomes workers push to it (core NATS), with
-// the results bucket as the record that a reconcile step reads for what a push missed. Futures, timeouts, deadlines,
-// retries and circuit breakers are the shared core's; this file only moves jobs and outcomes.
+// the results bucket as the record that a reconcile step reads for what a push missed. Per task
+// the client receives two messages: the publish acknowledgement and the pushed outcome (a start
+// notice too when the task runs long enough for its running state to matter). Futures, timeouts,
+// deadlines, retries and circuit breakers are the shared core's; this file only moves jobs and
+// outcomes.
 
 import { deserialize, serialize } from "node:v8";
 import {
@@ -16,7 +19,7 @@ import {
   type JetStreamManager,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
+import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
@@ -49,7 +52,14 @@ import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { Isolation } from "./_local_pool.ts";
-import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
+import {
+  PROTOCOL,
+  type ResultRecord,
+  type StartedNote,
+  type TaskEnvelope,
+  type WireFn,
+} from "./_protocol.ts";
+import { encodeBody } from "./_codec.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
 
@@ -188,8 +198,6 @@ export class NatsEngine implements Engine {
   #sweepOff = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #watch: { stop(): void } | undefined;
-  #watching: Promise<void> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** The connection is up; while down, publishing waits on `#back`. */
@@ -295,8 +303,6 @@ export class NatsEngine implements Engine {
     // Publishes waiting for the connection give up: their jobs are settled by now.
     this.#back.resolve();
     while (this.#chores.size > 0) await Promise.allSettled([...this.#chores]);
-    this.#watch?.stop();
-    await this.#watching;
     this.#reattached.close();
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
@@ -309,7 +315,12 @@ export class NatsEngine implements Engine {
 
   async #start(): Promise<void> {
     const settings = this.#settings;
-    const connection = { ...settings.connection, name: `futures-client-${this.client}` };
+    // No stack captured per request (a JetStream publish is one): its cost showed in profiles.
+    const connection = {
+      noAsyncTraces: true,
+      ...settings.connection,
+      name: `futures-client-${this.client}`,
+    };
     if (!settings.servers) {
       this.#server = await NatsServer.start();
       connection.servers = [this.#server.url];
@@ -339,14 +350,17 @@ export class NatsEngine implements Engine {
           this.#chore(this.#onResult(msg.subject.slice(pushed.length), msg.data)),
       }),
       nc.subscribe(startedSubject(this.client), {
-        callback: (_error, msg) => this.#onStarted(deserialize(msg.data) as StartedNote),
+        callback: (_error, msg) => {
+          // A list of notes; a worker of an earlier version sends one note a message.
+          const notes = deserialize(msg.data) as StartedNote[] | StartedNote;
+          for (const note of Array.isArray(notes) ? notes : [notes]) this.#onStarted(note);
+        },
       }),
       nc.subscribe(poisonAdvisory(settings.queue), {
         callback: (_error, msg) =>
           this.#onPoison(msg.json<{ stream_seq: number; deliveries?: number }>()),
       }),
     );
-    this.#watching = this.#watchResults();
     this.#chore(this.#sweep());
     this.#timer = setInterval(() => {
       this.#reconcile();
@@ -436,7 +450,7 @@ export class NatsEngine implements Engine {
     });
     const { timeout, deadline } = job.options;
     const envelope: TaskEnvelope = {
-      v: 1,
+      v: PROTOCOL,
       id,
       client: this.client,
       fn: this.#wireFn(job.fn),
@@ -450,7 +464,7 @@ export class NatsEngine implements Engine {
     let bytes: Uint8Array;
     let args: Uint8Array | undefined;
     try {
-      bytes = serialize(envelope);
+      bytes = encodeBody(envelope);
       // The server refuses a message over its max_payload (1 MiB by default), whatever we set.
       const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
       if (bytes.length > limit) args = serialize(job.args);
@@ -464,7 +478,7 @@ export class NatsEngine implements Engine {
       sent.blobs.push(name);
       delete envelope.args;
       envelope.argsBlob = name;
-      bytes = serialize(envelope);
+      bytes = encodeBody(envelope);
     }
     const subject = taskSubject(this.#settings.queue);
     // The message id makes a publish that did arrive before an error count once; the trace
@@ -571,25 +585,37 @@ export class NatsEngine implements Engine {
     const sent = this.#sent.get(note.id);
     if (!sent || sent.done) return;
     this.#delivered(sent, note.deliveries);
-    if (sent.started) return;
+    if (!this.#markStarted(sent, note.worker)) this.#cancelRemote(sent);
+  }
+
+  /**
+   * Task `sent` is known to have started on `worker` (a start notice, or its outcome: a worker
+   * sends a notice only for a task that runs a while). False when its job must not run any more.
+   */
+  #markStarted(sent: Sent, worker: string): boolean {
+    if (sent.started) return true;
     sent.started = true;
     sent.startedAt = performance.now();
-    if (!sent.job.started && !sent.job.start()) return this.#cancelRemote(sent);
-    this.observed?.observer?.started(sent.job, note.worker);
+    if (!sent.job.started && !sent.job.start()) return false;
+    this.observed?.observer?.started(sent.job, worker);
+    return true;
   }
 
   #onPoison(advisory: { stream_seq: number; deliveries?: number }): void {
     const sent = this.#bySeq.get(advisory.stream_seq);
     if (!sent || sent.done) return;
     this.#delivered(sent, advisory.deliveries ?? 0);
-    if (!this.#forget(sent)) return;
-    this.#chore(this.#deleteMessage(sent));
-    this.#count(false, undefined);
-    sent.job.reject(
-      new WorkerCrashedError(
-        "the task reached the queue's delivery limit without an outcome (a poison task)",
-      ),
-    );
+    this.#chore((async () => {
+      // Its last delivery may have stored the outcome and died before pushing it.
+      if (await this.#readStored(sent.id) || !this.#forget(sent)) return;
+      this.#chore(this.#deleteMessage(sent));
+      this.#count(false, undefined);
+      sent.job.reject(
+        new WorkerCrashedError(
+          "the task reached the queue's delivery limit without an outcome (a poison task)",
+        ),
+      );
+    })());
   }
 
   /** The id of the task behind `future` (its latest attempt), once it is scheduled. */
@@ -619,16 +645,36 @@ export class NatsEngine implements Engine {
    * of this run that has not settled is cancelled.
    */
   async forget(id: string): Promise<void> {
-    this.futureOf(id).cancel();
+    const future = this.futureOf(id);
+    future.cancel();
     await this.ready;
     const conn = this.#conn!;
     const key = `${this.client}.${id}`;
-    const entry = await conn.kv.get(key);
+    // A worker's outcome settled it: the worker pushes a first run's outcome while it stores it.
+    const pushed = this.#perFuture.get(future)?.worker !== undefined;
+    const entry = pushed ? await this.#stored(key) : await conn.kv.get(key);
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
     await readOutcome(entry.value, conn.blobs, blobs).catch(() => {});
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
+  }
+
+  /**
+   * The entry of `key` once it is stored, or null when it is not within about an ack wait (the
+   * longest a worker tries to store an outcome before it leaves the message to a redelivery).
+   */
+  async #stored(key: string): Promise<KvEntry | null> {
+    const kv = this.#conn!.kv;
+    const watch = await kv.watch({ key, ignoreDeletes: true });
+    const timer = setTimeout(() => watch.stop(), Math.max(this.#settings.layout.ackWait, 5_000));
+    try {
+      for await (const entry of watch) if (entry.operation === "PUT") return entry;
+      return null;
+    } finally {
+      clearTimeout(timer);
+      watch.stop();
+    }
   }
 
   /** Reads the stored outcome of task `id` of this client; false when there is none (yet). */
@@ -653,6 +699,9 @@ export class NatsEngine implements Engine {
     } finally {
       for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
     }
+    // No start notice came for a short task: its outcome says it started. A future cancelled
+    // meanwhile stays cancelled.
+    if (!this.#markStarted(sent, record.worker)) return;
     this.#delivered(sent, record.deliveries);
     sent.info.worker = record.worker;
     this.#count(record.ok, record.worker);
@@ -667,37 +716,6 @@ export class NatsEngine implements Engine {
     const counts = this.#perWorker[worker] ??= { completed: 0, failed: 0 };
     if (ok) counts.completed++;
     else counts.failed++;
-  }
-
-  /**
-   * The backup of the pushes: new entries of this client's keys, headers only (no replay of what
-   * is stored, so its cost does not grow with the bucket), for outcomes stored without a push
-   * (a worker that died between storing and pushing; a push lost on the way). A pending task
-   * whose entry arrives is read from the bucket.
-   */
-  async #watchResults(): Promise<void> {
-    const conn = this.#conn!;
-    const prefix = this.client.length + 1;
-    while (!this.#closed) {
-      try {
-        const iterator = await conn.kv.watch({
-          key: `${this.client}.>`,
-          include: "updates",
-          headers_only: true,
-          ignoreDeletes: true,
-        });
-        this.#watch = iterator;
-        if (this.#closed) iterator.stop();
-        for await (const entry of iterator) {
-          const id = entry.key.slice(prefix);
-          const sent = this.#sent.get(id);
-          if (sent ? !sent.done : this.#reattached.waits(id)) this.#chore(this.#readStored(id));
-        }
-      } catch {
-        // The watch broke (a server restart): open it again; the reconcile step covers the gap.
-      }
-      if (!this.#closed) await delay(250);
-    }
   }
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
@@ -747,29 +765,37 @@ export class NatsEngine implements Engine {
 
   /**
    * Reads stored outcomes directly, for what a push missed: pushes are lost while the connection
-   * is down. After a reconnect it reads every task published before it, on each tick until they
-   * settle; otherwise only those started more than an interval ago, so that a deep queue costs
-   * nothing (a task not started has no outcome), and the futures of `futureOf()` still waiting.
-   * A task with no stored outcome whose message is gone, or which the consumer delivered its last
-   * time (its delivery-limit advisory came while the connection was down), rejects.
+   * is down, and a push can be lost on the way (a slow consumer here, a broken route in a
+   * cluster). After a reconnect it reads every task published before it, on each tick until they
+   * settle; otherwise only those published more than an interval ago that the queue's consumer
+   * has delivered (or that started more than an interval ago, when the consumer cannot be read),
+   * so that a deep queue costs nothing (a task not delivered has no outcome), and the futures of
+   * `futureOf()` still waiting. A task with no stored outcome whose message is gone, or which the
+   * consumer delivered its last time (its delivery-limit advisory came while the connection was
+   * down), rejects.
    */
   #reconcile(): void {
     if (this.#closed || !this.#conn || this.#reconciling || !this.#connected) return;
     const before = performance.now() - this.#settings.reconcileInterval;
+    const publishedBefore = Date.now() - this.#settings.reconcileInterval;
     // Not taken within the result TTL: the stream has dropped it (its max_age).
     const dropped = Date.now() - this.#dropAfter;
     const expired = (sent: Sent) => !sent.started && sent.publishedAt <= dropped;
     const suspect = (sent: Sent) => sent.publishedAt <= this.#reconnectedAt;
     const todo: (Sent | string)[] = [...this.#sent.values()].filter((sent) =>
       sent.seq !== undefined &&
-      (suspect(sent) || sent.started && sent.startedAt <= before || expired(sent))
+      (suspect(sent) || sent.publishedAt <= publishedBefore || expired(sent))
     );
     todo.push(...this.#reattached.waiting());
     if (todo.length === 0) return;
     this.#reconciling = true;
-    const consumer = todo.some((item) => typeof item !== "string" && suspect(item))
+    const consumer = todo.some((item) => typeof item !== "string")
       ? this.#consumerState()
       : Promise.resolve(undefined);
+    // Delivered to a worker at least once (the consumer delivers in stream order), or known to
+    // have started when the consumer cannot be read.
+    const delivered = (sent: Sent, state: ConsumerState | undefined) =>
+      state ? sent.seq! <= state.delivered : sent.started && sent.startedAt <= before;
     let lanes = Math.min(16, todo.length);
     const next = async (): Promise<void> => {
       const state = await consumer;
@@ -780,6 +806,7 @@ export class NatsEngine implements Engine {
         }
         const sent = item;
         if (sent.done) continue;
+        if (!suspect(sent) && !expired(sent) && !delivered(sent, state)) continue;
         // Looked at before the outcome is read: a worker stores the outcome before it acks.
         const lost = state && suspect(sent) ? await this.#lost(sent, state) : undefined;
         if (await this.#readStored(sent.id)) continue;

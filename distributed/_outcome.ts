@@ -1,11 +1,11 @@
 // Reading a stored outcome: the record under `<client>.<id>`, or the record it points to in the
 // object store when it was too large for the bucket.
 
-import { deserialize } from "node:v8";
 import { ChunkFailure } from "../executors/_map.ts";
 import { decodeError } from "../actors/error_codec.ts";
 import type { Blobs } from "./_stores.ts";
 import type { ResultRecord } from "./_protocol.ts";
+import { decodeBody } from "./_codec.ts";
 
 /**
  * Reads the record in `bytes` (a stored outcome, or the same bytes pushed by the worker); `blobs`
@@ -16,10 +16,10 @@ export async function readOutcome(
   store: Blobs,
   blobs: string[],
 ): Promise<ResultRecord> {
-  let record = deserialize(bytes) as ResultRecord;
+  let record = decodeBody<ResultRecord>(bytes);
   if (record.blob !== undefined) {
     blobs.push(record.blob);
-    record = deserialize(await store.get(record.blob)) as ResultRecord;
+    record = decodeBody<ResultRecord>(await store.get(record.blob));
   }
   return record;
 }

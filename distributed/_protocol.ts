@@ -1,5 +1,6 @@
 // The messages between a DistributedExecutor and its workers. Types only: a protocol change is a
-// one-file diff. Bodies are V8-serialized, which keeps what structured clone keeps.
+// one-file diff. Task and outcome bodies are encoded by `_codec.ts` (JSON for plain data, V8
+// serialization otherwise); start notices are V8-serialized.
 
 import type { WireError } from "../actors/error_codec.ts";
 
@@ -9,9 +10,16 @@ import type { WireError } from "../actors/error_codec.ts";
  */
 export type WireFn = { module: string; name: string; hash?: string } | { source: string };
 
+/**
+ * The protocol version a client writes in its task messages. 2: the client reads outcomes encoded
+ * as JSON (a worker answers a version 1 task V8-serialized), and task bodies may be JSON (workers
+ * of version 1 cannot read them: upgrade workers first).
+ */
+export const PROTOCOL = 2;
+
 /** The body of a task message on `futs.task.<queue>`. */
 export interface TaskEnvelope {
-  v: 1;
+  v: 1 | 2;
   /** The task id, unique within its client. */
   id: string;
   /** The submitting client's id; the result key is `<client>.<id>`. */
@@ -43,7 +51,11 @@ export interface ResultRecord {
   deliveries: number;
 }
 
-/** Published on `futs.started.<client>` when a worker starts a task. */
+/**
+ * One task's start, published on `futs.started.<client>` in a list: the tasks a worker started in
+ * one turn of its event loop that are still running at its end (a task done by then sends none;
+ * its outcome says it started). Workers before this list sent one note a message.
+ */
 export interface StartedNote {
   id: string;
   worker: string;

@@ -20,6 +20,7 @@ import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
+import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 
@@ -117,12 +118,18 @@ export class DistributedWorker {
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #fault = readFault();
+  /** Start notices to send at the end of this turn of the event loop, by task key. */
+  readonly #notices = new Map<string, { client: string; note: StartedNote }>();
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
   /** Lanes neither running a task nor promised to a pull under way. */
   #free = 0;
+  #pullQueued = false;
   /** Pulls under way and tasks running. */
   readonly #pulls = new Set<Promise<void>>();
   readonly #tasks = new Set<Promise<void>>();
+  /** Outcomes being stored (then pushed and acknowledged) after their lanes were freed. */
+  readonly #storing = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
@@ -168,6 +175,8 @@ export class DistributedWorker {
       "start the worker",
     );
     connectOptions.name = `futures-worker-${options.name}`;
+    // No stack captured per request (each store is one): its cost showed in profiles.
+    connectOptions.noAsyncTraces ??= true;
     // A worker started before its server waits for it; refused credentials end it at once.
     const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
     try {
@@ -218,8 +227,8 @@ export class DistributedWorker {
     this.#draining = true;
     this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
-      while (this.#pulls.size + this.#tasks.size > 0) {
-        await Promise.all([...this.#pulls, ...this.#tasks]);
+      while (this.#pulls.size + this.#tasks.size + this.#storing.size > 0) {
+        await Promise.all([...this.#pulls, ...this.#tasks, ...this.#storing]);
       }
       await this.#pool.shutdown();
       this.#cancelSub.unsubscribe();
@@ -242,9 +251,19 @@ export class DistributedWorker {
 
   /**
    * Asks for as many messages as there are free lanes, in one pull; every message that arrives
-   * starts at once on a lane promised to it. Called again whenever lanes become free.
+   * starts at once on a lane promised to it. Lanes freed in the same microtask checkpoint (tasks
+   * whose stores were confirmed together) are asked for together.
    */
   #pull(): void {
+    if (this.#pullQueued) return;
+    this.#pullQueued = true;
+    queueMicrotask(() => {
+      this.#pullQueued = false;
+      this.#pullNow();
+    });
+  }
+
+  #pullNow(): void {
     if (this.#draining || this.#free === 0) return;
     const want = this.#free;
     this.#free = 0;
@@ -287,7 +306,7 @@ export class DistributedWorker {
   }
 
   async #handle(msg: JsMsg): Promise<void> {
-    const env = deserialize(msg.data) as TaskEnvelope;
+    const env = decodeBody<TaskEnvelope>(msg.data);
     const fnName = "name" in env.fn ? env.fn.name : "";
     crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
@@ -315,11 +334,10 @@ export class DistributedWorker {
       return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     crashAt(this.#fault, "crash-before-start", fnName);
-    const note: StartedNote = { id: env.id, worker: this.name, deliveries };
-    this.#nc.publish(startedSubject(env.client), serialize(note));
     const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
     const controller = new AbortController();
     this.#running.set(key, controller);
+    this.#announce(env, key, deliveries);
     let record: ResultRecord | undefined;
     try {
       // A broken local pool refused it: run it on the new pool (still holding the message).
@@ -337,7 +355,46 @@ export class DistributedWorker {
     if (this.#cancelled.has(key)) return ack(msg);
     // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
     if (!record) return;
-    await this.#finish(msg, env, record, fnName);
+    // The lane takes its next task while this outcome is stored: up to `concurrency` outcomes are
+    // stored at once beyond the running tasks, past that the lane waits for its own store.
+    const storing = this.#finish(msg, env, record, fnName).catch((error) => {
+      // Not acknowledged: the message is delivered again after the ack wait.
+      console.error(`futures worker ${this.name}: ${String(error)}`);
+    }).finally(() => this.#storing.delete(storing));
+    this.#storing.add(storing);
+    if (this.#storing.size > this.#options.concurrency) await storing;
+  }
+
+  /**
+   * Tells the task's client that it started, at the end of this turn of the event loop: a task
+   * that finished by then sends none (its outcome says it started), and the notices of one turn
+   * go to each client in one message.
+   */
+  #announce(env: TaskEnvelope, key: string, deliveries: number): void {
+    this.#notices.set(key, {
+      client: env.client,
+      note: { id: env.id, worker: this.name, deliveries },
+    });
+    this.#noticeTimer ??= setTimeout(() => this.#sendNotices(), 0);
+  }
+
+  #sendNotices(): void {
+    this.#noticeTimer = undefined;
+    const byClient = new Map<string, StartedNote[]>();
+    for (const [key, { client, note }] of this.#notices) {
+      if (!this.#running.has(key)) continue;
+      const notes = byClient.get(client);
+      if (notes) notes.push(note);
+      else byClient.set(client, [note]);
+    }
+    this.#notices.clear();
+    for (const [client, notes] of byClient) {
+      try {
+        this.#nc.publish(startedSubject(client), serialize(notes));
+      } catch {
+        // Closed: the outcome (or a redelivery) tells the client.
+      }
+    }
   }
 
   /** The task's outcome, or `undefined` when a broken local pool refused it (it did not run). */
@@ -434,19 +491,26 @@ export class DistributedWorker {
     const key = `${env.client}.${env.id}`;
     if (record.ok) this.completed++;
     else this.failed++;
-    let bytes = serializeRecord(record);
+    // A client of protocol version 1 reads V8-serialized outcomes only.
+    const json = env.v >= 2;
+    let bytes = serializeRecord(record, json);
     if (bytes.length > BLOB_THRESHOLD) {
       const name = `${key}.result`;
       await this.#blobs.put(name, bytes);
-      bytes = serialize(
+      bytes = encodeBody(
         { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
+        json,
       );
     }
-    // The outcome pushed is the one stored: a duplicate run that lost the create pushes the
-    // winner's, so that every copy a client receives is the same.
+    // A first delivery's outcome is pushed while it is being stored: the client has it one round
+    // trip sooner, and the message is still acknowledged only once the outcome is stored. A later
+    // delivery may be a duplicate run: it pushes what is stored (the winner's outcome, when its
+    // create lost), so that a client receives the outcome that a reattached client would read.
+    const early = record.deliveries === 1;
+    if (early) this.#push(env, bytes);
     bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
-    this.#push(env, bytes);
+    if (!early) this.#push(env, bytes);
     ack(msg);
   }
 }
@@ -455,16 +519,16 @@ function failure(error: unknown, worker: string, deliveries: number): ResultReco
   return { v: 1, ok: false, error: encodeError(error), worker, deliveries };
 }
 
-/** Serializes a record; a value that cannot be serialized becomes the task's DataCloneError. */
-function serializeRecord(record: ResultRecord): Uint8Array {
+/** Encodes a record; a value that cannot be serialized becomes the task's DataCloneError. */
+function serializeRecord(record: ResultRecord, json: boolean): Uint8Array {
   try {
-    return serialize(record);
+    return encodeBody(record, json);
   } catch (error) {
     const clone = new DOMException(
       error instanceof Error ? error.message : String(error),
       "DataCloneError",
     );
-    return serialize(failure(clone, record.worker, record.deliveries));
+    return encodeBody(failure(clone, record.worker, record.deliveries), json);
   }
 }
 

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
 import type { ResultRecord, TaskEnvelope } from "../../distributed/_protocol.ts";
+import { decodeBody } from "../../distributed/_codec.ts";
 import { add, counted, crash, gated, killWorker, sleepy } from "../fixtures/distributed_tasks.ts";
 
 Deno.test("DistributedExecutor.submit() completes once, elsewhere, when the worker running it is SIGKILLed", async () => {
@@ -44,7 +45,7 @@ Deno.test("DistributedExecutor.submit() runs a task once when its result was sto
       const consumer = await js.consumers.get("FUTS_TASKS", "workers_default");
       const msg = await consumer.next({ expires: 10_000 });
       assert(msg);
-      const envelope = deserialize(msg.data) as TaskEnvelope;
+      const envelope = decodeBody<TaskEnvelope>(msg.data);
       const value = counted(cluster.scratch, 5);
       const record: ResultRecord = { v: 1, ok: true, value, worker: "lost", deliveries: 1 };
       const kv = await new Kvm(js).open("futs_results");

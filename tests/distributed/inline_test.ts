@@ -1,8 +1,11 @@
 // Workers with `--isolation inline`: tasks run in the worker process itself.
 
 import assert from "node:assert/strict";
+import { deserialize } from "node:v8";
+import { connect } from "@nats-io/transport-node";
 import { Cluster } from "./_cluster.ts";
-import { add, failOn, square } from "../fixtures/distributed_tasks.ts";
+import { add, failOn, gated, square } from "../fixtures/distributed_tasks.ts";
+import type { StartedNote } from "../../distributed/_protocol.ts";
 
 Deno.test("DistributedExecutor isolation inline runs calls and chunks in the worker process, and a chunk throws at the failing item", async () => {
   const cluster = await Cluster.start({ workers: 2, concurrency: 4, isolation: "inline" });
@@ -24,6 +27,37 @@ Deno.test("DistributedExecutor isolation inline runs calls and chunks in the wor
     }, RangeError);
     assert.deepEqual(seen, items.slice(0, 13));
   } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedWorker sends no start notice for a task done in the turn it started, and one for a task still running", async () => {
+  const cluster = await Cluster.start({ workers: 1, concurrency: 4, isolation: "inline" });
+  const nc = await connect({ servers: cluster.url });
+  const executor = cluster.executor();
+  try {
+    await executor.ready();
+    // The worker publishes in order on one connection: a notice for one of the quick tasks would
+    // come before the held task's.
+    const sub = nc.subscribe("futs.started.>", { max: 1 });
+    const first = (async () => {
+      for await (const msg of sub) return [deserialize(msg.data)].flat() as StartedNote[];
+    })();
+    await nc.flush();
+    const sums = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => executor.submit(add, i, 1)),
+    );
+    assert.deepEqual(sums, Array.from({ length: 50 }, (_, i) => i + 1));
+    const held = executor.submit(gated, cluster.scratch, "r", 7);
+    const notes = await first;
+    assert.deepEqual(notes?.map((note) => note.id), [executor.taskId(held)]);
+    cluster.release("r");
+    assert.equal(await held, 7);
+    assert.equal(executor.stats().completed, 51);
+  } finally {
+    cluster.release("r");
+    await executor.shutdown();
+    await nc.close();
     await cluster.close();
   }
 });

@@ -1,0 +1,45 @@
+// Task and outcome bodies: JSON for plain data, V8 serialization for the rest.
+import assert from "node:assert/strict";
+import { serialize } from "node:v8";
+import { decodeBody, encodeBody } from "../../distributed/_codec.ts";
+
+Deno.test("encodeBody() writes plain data as JSON, and decodeBody() reads it back unchanged", () => {
+  const body = {
+    v: 2,
+    id: "1f",
+    args: [1, "two", true, null, { n: [0.5, -3] }],
+    fn: { name: "x" },
+  };
+  const bytes = encodeBody(body);
+  assert.equal(bytes[0], "{".charCodeAt(0));
+  assert.deepEqual(decodeBody(bytes), body);
+});
+
+Deno.test("encodeBody() serializes with V8 what JSON would change, and decodeBody() reads it", () => {
+  const sparse = [1];
+  sparse[2] = 3;
+  const values = [
+    undefined,
+    -0,
+    NaN,
+    Infinity,
+    1n,
+    new Date(0),
+    new Map([[1, 2]]),
+    new Uint8Array([1, 2]),
+    sparse,
+    { nested: { missing: undefined } },
+  ];
+  for (const [i, value] of values.entries()) {
+    const body = { v: 2, args: [value] };
+    const bytes = encodeBody(body);
+    assert.equal(bytes[0], 0xff, `V8 for value ${i}`);
+    assert.deepEqual(decodeBody(bytes), body);
+  }
+});
+
+Deno.test("encodeBody() with json false serializes with V8 (a reader of protocol version 1), and decodeBody() reads older V8 bodies", () => {
+  const body = { v: 1, ok: true, value: 3 };
+  assert.equal(encodeBody(body, false)[0], 0xff);
+  assert.deepEqual(decodeBody(serialize(body)), body);
+});
