@@ -348,19 +348,31 @@ export class DistributedWorker {
       ) {
         await this.#pool.ready();
       }
+    } catch (error) {
+      clearInterval(working);
+      throw error;
     } finally {
       this.#running.delete(key);
-      clearInterval(working);
     }
-    if (this.#cancelled.has(key)) return ack(msg);
-    // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
-    if (!record) return;
+    if (this.#cancelled.has(key)) {
+      clearInterval(working);
+      return ack(msg);
+    }
+    if (!record) {
+      // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
+      clearInterval(working);
+      return;
+    }
     // The lane takes its next task while this outcome is stored: up to `concurrency` outcomes are
-    // stored at once beyond the running tasks, past that the lane waits for its own store.
+    // stored at once beyond the running tasks, past that the lane waits for its own store. The
+    // message stays in progress until then: a slow store must not let it be delivered again.
     const storing = this.#finish(msg, env, record, fnName).catch((error) => {
       // Not acknowledged: the message is delivered again after the ack wait.
       console.error(`futures worker ${this.name}: ${String(error)}`);
-    }).finally(() => this.#storing.delete(storing));
+    }).finally(() => {
+      clearInterval(working);
+      this.#storing.delete(storing);
+    });
     this.#storing.add(storing);
     if (this.#storing.size > this.#options.concurrency) await storing;
   }
