@@ -52,6 +52,7 @@ import type { Isolation } from "./_local_pool.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
+import { LostRequests, streamLeaderElected } from "./_lost_requests.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
@@ -145,6 +146,7 @@ interface Connection {
   jsm: JetStreamManager;
   kv: KV;
   blobs: Blobs;
+  dropped: LostRequests;
 }
 
 /** Publishes jobs to JetStream and settles them from the results bucket. */
@@ -326,7 +328,8 @@ export class NatsEngine implements Engine {
       const js = jetstream(nc);
       const kv = await openResults(js, settings.layout, settings.requested);
       const blobs = new Blobs(js, settings.layout, settings.requested);
-      this.#conn = { nc, js, jsm, kv, blobs };
+      const dropped = new LostRequests(nc, [streamLeaderElected(STREAM)]);
+      this.#conn = { nc, js, jsm, kv, blobs, dropped };
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
@@ -495,7 +498,9 @@ export class NatsEngine implements Engine {
         continue;
       }
       try {
-        await step();
+        // A publish lost with its connection or its stream's leader is sent again (its message id
+        // dedupes it).
+        await conn.dropped.race(step());
         return true;
       } catch (error) {
         const permanent = /max_payload|permission|authoriz/i.test(String(error));
