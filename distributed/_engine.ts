@@ -22,7 +22,7 @@ import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
 import { ClusterWatch } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
-import { Queue } from "../future/_queue.ts";
+import { JobQueue } from "../executors/_job_queue.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -161,6 +161,10 @@ export class NatsEngine implements Engine {
     const sent = job.placedOn as Sent | undefined;
     if (sent) this.#abandon(sent, reason);
   }
+  /** The job policy: a job settled while it waited here (cancelled) leaves the queue now. */
+  jobDropped(job: Job): void {
+    this.#queue.remove(job);
+  }
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
@@ -168,7 +172,7 @@ export class NatsEngine implements Engine {
   observed: Observable | undefined;
   readonly ready: Promise<void>;
   readonly #settings: EngineSettings;
-  readonly #queue = new Queue<Job>();
+  readonly #queue = new JobQueue<Job>();
   readonly #sent = new Map<string, Sent>();
   readonly #bySeq = new Map<number, Sent>();
   readonly #chores = new Set<Promise<unknown>>();
@@ -244,8 +248,7 @@ export class NatsEngine implements Engine {
 
   stats(): DistributedStats {
     let inFlight = 0;
-    let queued = 0;
-    for (const job of this.#queuedJobs()) if (!job.settled) queued++;
+    let queued = this.#queue.length;
     let buffered = queued;
     for (const sent of this.#sent.values()) {
       sent.started ? inFlight++ : queued++;
@@ -263,9 +266,7 @@ export class NatsEngine implements Engine {
   }
 
   *#queuedJobs(): Generator<Job> {
-    const all = [...this.#queue.drain()];
-    for (const job of all) this.#queue.push(job);
-    yield* all;
+    for (let job = this.#queue.peek(); job; job = job.nextQueued) yield job;
   }
 
   validateFunction(fn: unknown): void {
