@@ -4,12 +4,12 @@
 
 import { show } from "../future/_options.ts";
 import {
-  connect,
   credsAuthenticator,
   type NatsConnection,
   nkeyAuthenticator,
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
+import { CLIENT_CERT_REQUIRED, connectNats } from "./_transport.ts";
 
 /** TLS settings: files are read when connecting; PEM text can be given instead of a file. */
 export interface NatsTlsOptions {
@@ -172,13 +172,21 @@ export function isAuthError(error: unknown): boolean {
   const text = error instanceof Error
     ? `${error.name} ${error.message} ${String((error as { cause?: unknown }).cause ?? "")}`
     : String(error);
-  return /authoriz|authentica|user.*(expired|revoked)/i.test(text);
+  return /authoriz|authentica|user.*(expired|revoked)/i.test(text) || needsClientCert(error);
+}
+
+/** Whether the server asked for a client certificate this side has not got. */
+function needsClientCert(error: unknown): boolean {
+  return error instanceof Error && error.message === CLIENT_CERT_REQUIRED;
 }
 
 /** What went wrong connecting, in one line that names the servers (passwords hidden). */
 export function describeConnectError(servers: string[], error: unknown): string {
   const reason = error instanceof Error ? error.message : String(error);
   const where = servers.map(redact).join(", ");
+  if (needsClientCert(error)) {
+    return `Cannot connect to NATS at ${where}: ${reason}; give a certificate and its key (options 'tls.certFile' and 'tls.keyFile', worker flags --tls-cert and --tls-key)`;
+  }
   if (isAuthError(error)) {
     return `Cannot connect to NATS at ${where}: the server refused the credentials (${reason}); check the user, password, token, NKey or .creds file`;
   }
@@ -191,7 +199,7 @@ export function describeConnectError(servers: string[], error: unknown): string 
  */
 export async function connectOnce(options: NodeConnectionOptions): Promise<NatsConnection> {
   try {
-    return await connect(options);
+    return await connectNats(options);
   } catch (error) {
     throw new Error(describeConnectError([options.servers ?? []].flat(), error), {
       cause: error,
@@ -211,7 +219,7 @@ export async function connectPatiently(
   let logged = false;
   for (;;) {
     try {
-      return await connect(options);
+      return await connectNats(options);
     } catch (error) {
       const servers = [options.servers ?? []].flat();
       if (isAuthError(error)) {

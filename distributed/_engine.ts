@@ -25,7 +25,7 @@ import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
 import { ClusterWatch } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
-import { Queue } from "../future/_queue.ts";
+import { JobQueue } from "../executors/_job_queue.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -62,6 +62,7 @@ import {
 import { encodeBody } from "./_codec.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
+import { LostRequests, streamLeaderElected } from "./_lost_requests.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
@@ -155,6 +156,7 @@ interface Connection {
   jsm: JetStreamManager;
   kv: KV;
   blobs: Blobs;
+  dropped: LostRequests;
 }
 
 /** Publishes jobs to JetStream and settles them from the results bucket. */
@@ -169,6 +171,10 @@ export class NatsEngine implements Engine {
     const sent = job.placedOn as Sent | undefined;
     if (sent) this.#abandon(sent, reason);
   }
+  /** The job policy: a job settled while it waited here (cancelled) leaves the queue now. */
+  jobDropped(job: Job): void {
+    this.#queue.remove(job);
+  }
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
   onBroken: (error: BrokenExecutorError) => void = () => {};
@@ -176,7 +182,7 @@ export class NatsEngine implements Engine {
   observed: Observable | undefined;
   readonly ready: Promise<void>;
   readonly #settings: EngineSettings;
-  readonly #queue = new Queue<Job>();
+  readonly #queue = new JobQueue<Job>();
   readonly #sent = new Map<string, Sent>();
   readonly #bySeq = new Map<number, Sent>();
   readonly #chores = new Set<Promise<unknown>>();
@@ -250,8 +256,7 @@ export class NatsEngine implements Engine {
 
   stats(): DistributedStats {
     let inFlight = 0;
-    let queued = 0;
-    for (const job of this.#queuedJobs()) if (!job.settled) queued++;
+    let queued = this.#queue.length;
     let buffered = queued;
     for (const sent of this.#sent.values()) {
       sent.started ? inFlight++ : queued++;
@@ -269,9 +274,7 @@ export class NatsEngine implements Engine {
   }
 
   *#queuedJobs(): Generator<Job> {
-    const all = [...this.#queue.drain()];
-    for (const job of all) this.#queue.push(job);
-    yield* all;
+    for (let job = this.#queue.peek(); job; job = job.nextQueued) yield job;
   }
 
   validateFunction(fn: unknown): void {
@@ -337,7 +340,8 @@ export class NatsEngine implements Engine {
       const js = jetstream(nc);
       const kv = await openResults(js, settings.layout, settings.requested);
       const blobs = new Blobs(js, settings.layout, settings.requested);
-      this.#conn = { nc, js, jsm, kv, blobs };
+      const dropped = new LostRequests(nc, [streamLeaderElected(STREAM)]);
+      this.#conn = { nc, js, jsm, kv, blobs, dropped };
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
@@ -509,7 +513,9 @@ export class NatsEngine implements Engine {
         continue;
       }
       try {
-        await step();
+        // A publish lost with its connection or its stream's leader is sent again (its message id
+        // dedupes it).
+        await conn.dropped.race(step());
         return true;
       } catch (error) {
         const permanent = /max_payload|permission|authoriz/i.test(String(error));

@@ -14,7 +14,14 @@ import type { TaskOptions } from "../executors/executor.ts";
 import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
-import { consumerName, ensureQueue, resultSubject, startedSubject, STREAM } from "./_layout.ts";
+import {
+  consumerName,
+  ensureQueue,
+  RESULTS,
+  resultSubject,
+  startedSubject,
+  STREAM,
+} from "./_layout.ts";
 import { workerLayout } from "./_settings.ts";
 import { crashAt, readFault } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
@@ -23,6 +30,12 @@ import { TrustedModules } from "./_trust.ts";
 import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
+import {
+  consumerLeaderElected,
+  LostRequests,
+  RequestLostError,
+  streamLeaderElected,
+} from "./_lost_requests.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -107,6 +120,7 @@ export class DistributedWorker {
   readonly name: string;
   readonly #options: WorkerRunOptions;
   readonly #nc: NatsConnection;
+  readonly #dropped: LostRequests;
   readonly #consumer: Consumer;
   readonly #kv: KV;
   readonly #blobs: Blobs;
@@ -149,6 +163,11 @@ export class DistributedWorker {
     this.name = options.name;
     this.#options = options;
     this.#nc = nc;
+    this.#dropped = new LostRequests(nc, [
+      consumerLeaderElected(STREAM, consumerName(options.queue)),
+      streamLeaderElected(STREAM),
+      streamLeaderElected(`KV_${RESULTS}`),
+    ]);
     this.#consumer = consumer;
     this.#kv = kv;
     this.#blobs = blobs;
@@ -276,11 +295,20 @@ export class DistributedWorker {
 
   async #pullBatch(want: number): Promise<void> {
     let got = 0;
+    // What the end of this pull undoes: a pull that lost the race to a disconnect is stopped when
+    // it comes; a pull that came no longer listens for the next disconnect.
+    let release = () => {};
+    const began = performance.now();
     try {
       // No pulls while the local pool is being rebuilt.
       await this.#pool.ready();
       if (this.#draining) return;
-      const batch = await this.#consumer.fetch({ max_messages: want, expires: 1_000 });
+      const fetching = this.#consumer.fetch({ max_messages: want, expires: 1_000 });
+      release = () => void fetching.then((batch) => batch.stop(), () => {});
+      const batch = await this.#dropped.race(fetching);
+      // A pull sent on a connection that dropped, or to a consumer leader that died, gets nothing:
+      // pull again.
+      release = this.#dropped.onNext(() => batch.stop());
       for await (const msg of batch) {
         got++;
         if (this.#draining) {
@@ -298,9 +326,11 @@ export class DistributedWorker {
         this.#tasks.add(task);
       }
     } catch {
-      // Disconnected, or the server is restarting: try again shortly.
-      if (!this.#draining) await delay(250);
+      // Disconnected, or the server is restarting: try again shortly (a pull that waited for its
+      // heartbeats has waited long enough).
+      if (!this.#draining) await delay(250 - (performance.now() - began));
     } finally {
+      release();
       this.#free += want - got;
     }
   }
@@ -314,7 +344,7 @@ export class DistributedWorker {
     // A redelivery whose outcome is stored already: the worker before stored it and died before
     // acknowledging.
     if (deliveries > 1) {
-      const stored = await this.#kv.get(key).catch(() => null);
+      const stored = await this.#dropped.race(this.#kv.get(key)).catch(() => null);
       if (stored) {
         if (stored.operation === "PUT") this.#push(env, stored.value);
         return ack(msg);
@@ -520,7 +550,7 @@ export class DistributedWorker {
     // create lost), so that a client receives the outcome that a reattached client would read.
     const early = record.deliveries === 1;
     if (early) this.#push(env, bytes);
-    bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait, this.#dropped);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);
     ack(msg);
@@ -554,20 +584,27 @@ async function storeOnce(
   key: string,
   bytes: Uint8Array,
   ackWait: number,
+  dropped: LostRequests,
 ): Promise<Uint8Array> {
   const until = Date.now() + Math.max(ackWait, 5_000);
   for (;;) {
     try {
-      await kv.create(key, bytes);
+      // A create that stays unanswered (no leader, or a lost connection) is tried again: if the
+      // first one did land, the next finds its outcome.
+      await dropped.race(kv.create(key, bytes), STORE_WAIT);
       return bytes;
     } catch (error) {
-      const existing = await kv.get(key).catch(() => null);
+      const existing = await dropped.race(kv.get(key), STORE_WAIT).catch(() => null);
       if (existing) return existing.operation === "PUT" ? existing.value : bytes;
       if (Date.now() > until) throw error;
-      await delay(250);
+      // A lost request has waited already; one refused at once (no leader yet) waits a little.
+      if (!(error instanceof RequestLostError)) await delay(250);
     }
   }
 }
+
+/** How long a store of an outcome waits for its answer before it tries again. */
+const STORE_WAIT = 1_000;
 
 /**
  * Acknowledges without waiting for the server's confirmation: a lost ack brings the message back,

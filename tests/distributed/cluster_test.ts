@@ -32,6 +32,17 @@ async function leaderOf(urls: string[], stream: string): Promise<string> {
   }
 }
 
+/** The node that leads the queue's consumer (it hands out the tasks). */
+async function consumerLeaderOf(urls: string[]): Promise<string> {
+  const nc = await connect({ servers: urls });
+  try {
+    const jsm = await jetstreamManager(nc);
+    return (await jsm.consumers.info("FUTS_TASKS", "workers_default")).cluster!.leader!;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** Runs `count` tasks and calls `midway` once a fifth of them settled; returns the stall in ms. */
 async function run(
   executor: DistributedExecutor,
@@ -125,13 +136,15 @@ Deno.test({
     const leaders = new Set([
       await leaderOf(cluster.urls, "FUTS_TASKS"),
       await leaderOf(cluster.urls, "KV_futs_results"),
+      await consumerLeaderOf(cluster.urls),
     ]);
     const bystander = cluster.nodes.find((node) => !leaders.has(node.name));
-    // Both streams can be led by different nodes, leaving none that leads nothing.
+    // The two streams and the consumer can be led by different nodes, leaving none that leads
+    // nothing.
     const victim = bystander?.name ?? [...leaders].find((name) => name !== [...leaders][0])!;
     const stall = await run(executor, 300, async () => void await cluster.kill(victim));
     console.log(
-      `${bystander ? "non-leader" : "results leader"} ${victim} killed: longest stall ${
+      `${bystander ? "non-leader" : "a leader"} ${victim} killed: longest stall ${
         stall.toFixed(0)
       } ms`,
     );

@@ -53,7 +53,10 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     });
     try {
       const kv = await openResults(jetstream(anc, { timeout: 2_000 }), defaultLayout);
-      assert.notEqual(await kv.get(aliceKey), null);
+      assert.equal((await kv.get(aliceKey))?.operation, "PUT");
+      // forget() removes the client's own outcome.
+      await alice.forget(alice.taskStats(aliceTask)!.ids[0]!);
+      assert.notEqual((await kv.get(aliceKey))?.operation, "PUT");
     } finally {
       await anc.close();
     }
@@ -70,6 +73,8 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
       const kv = await new Kvm(js).open("futs_results", { allow_direct: true });
       assert.notEqual(await kv.get(bobKey), null);
       await assert.rejects(kv.get(aliceKey), /permission/i);
+      // Nor remove them.
+      await assert.rejects(kv.delete(aliceKey), /permission/i);
       await assert.rejects(
         (async () => {
           const watch = await kv.watch({ key: "alice.>" });

@@ -1,0 +1,82 @@
+// Requests whose answer cannot come. When the connection drops, the answer of a request in flight
+// is lost (the server that would route it back is gone, the reply subscription is made again on
+// another), yet the NATS client waits for the request's own timeout before it gives up: 5 s for a
+// JetStream call, 1 s of missed heartbeats for a pull. The same happens without a disconnect when
+// the leader of a stream or consumer dies: what was sent to it is never answered. When a cluster
+// node died, those waits came on top of the leader election. Raced against the next disconnect and
+// the next election the server announces, such a request fails at once and is tried again (the
+// client holds it until the reconnect); a caller that can try again safely also gives it a shorter
+// wait of its own, for requests sent while there was no leader at all.
+
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** The error of a request whose answer cannot come: its connection dropped, or its wait ran out. */
+export class RequestLostError extends Error {
+  override name = "RequestLostError";
+}
+
+/** The subject on which the server announces a new leader of `stream`. */
+export const streamLeaderElected = (stream: string): string =>
+  `$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${stream}`;
+
+/** The subject on which the server announces a new leader of the consumer `name` of `stream`. */
+export const consumerLeaderElected = (stream: string, name: string): string =>
+  `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream}.${name}`;
+
+/** Signals each disconnect of one connection, and each election on `elections`, to requests. */
+export class LostRequests {
+  #next = LostRequests.#pending();
+
+  /**
+   * @param nc the connection
+   * @param elections subjects of leader elections that lose what was in flight (a user without
+   *   the permission to subscribe to them only waits longer after an election)
+   */
+  constructor(nc: NatsConnection, elections: string[]) {
+    (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === "disconnect") this.#lose(`the connection to ${status.server} dropped`);
+      }
+    })().catch(() => {});
+    for (const subject of elections) {
+      nc.subscribe(subject, {
+        callback: (error) => {
+          if (!error) this.#lose("a new leader was elected");
+        },
+      });
+    }
+  }
+
+  static #pending(): PromiseWithResolvers<never> {
+    const next = Promise.withResolvers<never>();
+    next.promise.catch(() => {});
+    return next;
+  }
+
+  #lose(why: string): void {
+    const lost = this.#next;
+    this.#next = LostRequests.#pending();
+    lost.reject(new RequestLostError(why));
+  }
+
+  /**
+   * Settles as `request` does, or rejects with RequestLostError at the next disconnect or
+   * election or, if `wait` is given, once `wait` ms passed without an answer.
+   */
+  race<T>(request: Promise<T>, wait?: number): Promise<T> {
+    request.catch(() => {});
+    if (wait === undefined) return Promise.race([request, this.#next.promise]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RequestLostError(`no answer within ${wait} ms`)), wait);
+    });
+    return Promise.race([request, this.#next.promise, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Calls `fn` at the next disconnect or election, unless the returned function is called first. */
+  onNext(fn: () => void): () => void {
+    let off = false;
+    this.#next.promise.catch(() => off || fn());
+    return () => off = true;
+  }
+}

@@ -1,0 +1,69 @@
+// Requests whose answer cannot come fail at once, so that they are tried again, instead of
+// waiting for their timeout: at a disconnect and at a leader election the server announces.
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { NatsServer } from "../../distributed/_processes.ts";
+import {
+  LostRequests,
+  RequestLostError,
+  streamLeaderElected,
+} from "../../distributed/_lost_requests.ts";
+import { CuttableProxy } from "./_proxy.ts";
+
+/** A subscriber on `subject` that never answers, and a promise of its first request. */
+function silent(nc: Awaited<ReturnType<typeof connect>>, subject: string): Promise<void> {
+  const heard = Promise.withResolvers<void>();
+  nc.subscribe(subject, { callback: () => heard.resolve() });
+  return heard.promise;
+}
+
+Deno.test("LostRequests.race() rejects a request in flight when its connection drops", async () => {
+  const server = await NatsServer.start();
+  const direct = await connect({ servers: server.url });
+  try {
+    await using proxy = new CuttableProxy(server.port);
+    const nc = await connect({ servers: proxy.url, reconnectTimeWait: 50 });
+    try {
+      const lost = new LostRequests(nc, []);
+      const heard = silent(direct, "nobody.answers");
+      await direct.flush();
+      // Its own timeout would end it a minute later.
+      const request = lost.race(nc.request("nobody.answers", "?", { timeout: 60_000 }));
+      await heard;
+      proxy.cut();
+      await assert.rejects(request, RequestLostError);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await direct.close();
+    await server.destroy();
+  }
+});
+
+Deno.test("LostRequests.race() rejects a request in flight when a new leader is announced, and onNext() is called", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    const election = streamLeaderElected("FUTS_TASKS");
+    const lost = new LostRequests(nc, [election]);
+    const heard = silent(nc, "nobody.answers");
+    let called = 0;
+    lost.onNext(() => called++);
+    const off = lost.onNext(() => called += 10);
+    off();
+    await nc.flush();
+    const request = lost.race(nc.request("nobody.answers", "?", { timeout: 60_000 }));
+    await heard;
+    nc.publish(election, "{}");
+    await assert.rejects(request, RequestLostError);
+    assert.equal(called, 1);
+    // A request that is answered settles as usual.
+    nc.subscribe("answers", { callback: (_error, msg) => void msg.respond("!") });
+    assert.equal((await lost.race(nc.request("answers", "?"), 60_000)).string(), "!");
+  } finally {
+    await nc.close();
+    await server.destroy();
+  }
+});
