@@ -122,9 +122,15 @@ Deno.test("WorkerPoolExecutor runs the tasks queued on a stopped worker on anoth
   const stopped = pool.with({ signal: controller.signal }).submit(spinUntilAbortedReport, c);
   const queued = [1, 2, 3, 4, 5].map((i) => pool.submit(add, i, 100));
   const name = pool.submit(threadName);
-  await startedAtLeast(c, 1);
-  assert.equal(pool.stats().queued, 0, "the tasks went to the worker that is spinning");
-  controller.abort();
+  try {
+    await startedAtLeast(c, 1);
+    // How many go ahead to the busy worker depends on how long the warm-up tasks took there (its
+    // pipeline covers ~10 ms of them): usually all six, fewer on a loaded machine. Those sent run
+    // elsewhere once it is stopped, those still queued too: every one must complete either way.
+  } finally {
+    // Also on a failure above: the spinning task ends only when aborted.
+    controller.abort();
+  }
   await errorOf(stopped);
   assert.deepEqual(await Promise.all(queued), [101, 102, 103, 104, 105]);
   assert.notEqual(await name, first, "they ran on the new worker");

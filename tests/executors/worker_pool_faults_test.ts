@@ -179,8 +179,8 @@ Deno.test("WorkerPoolExecutor runs the tasks sent to a worker that died before i
   for (let i = 0; i < 5; i++) await pool.submit(add, i, i);
   for (const dying of [pool.submit(exit, 5), pool.submit(close)]) {
     const queued = [1, 2, 3].map((i) => pool.submit(add, i, 10));
-    await Promise.resolve();
-    assert.equal(pool.stats().queued, 0, "they went to the dying worker");
+    // They go ahead to the dying worker as far as its pipeline allows (it covers ~10 ms of the
+    // warm-up tasks' run time: all of them, unless the machine is loaded); every one must complete.
     crashed(await errorOf(dying));
     assert.deepEqual(await Promise.all(queued), [11, 12, 13]);
   }
