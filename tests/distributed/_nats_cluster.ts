@@ -13,6 +13,14 @@ function freePort(): number {
   return port;
 }
 
+/** A node's server exited while the cluster was starting (its port was taken, most likely). */
+class NodeExited extends Error {
+  constructor(name: string) {
+    super(`cluster node ${name} exited while the cluster was starting`);
+    this.name = "NodeExited";
+  }
+}
+
 /** One node: its name, client port and process (undefined while it is down). */
 export interface ClusterNode {
   name: string;
@@ -37,7 +45,7 @@ export class NatsCluster {
    * is elected and knows all its peers: before that, a replicated stream is refused with "no
    * suitable peers for placement").
    */
-  static async start(size = 3): Promise<NatsCluster> {
+  static async start(size = 3, attempt = 1): Promise<NatsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "futures-nats-cluster-" });
     const nodes = Array.from({ length: size }, (_, i) => {
       const port = freePort();
@@ -55,6 +63,9 @@ export class NatsCluster {
       await cluster.#jetStreamReady(size);
     } catch (error) {
       await cluster.close();
+      // A port picked free can be taken by another process before its node binds it: that node
+      // exits at once. Start again on other ports, a few times.
+      if (error instanceof NodeExited && attempt < 3) return NatsCluster.start(size, attempt + 1);
       throw error;
     }
     return cluster;
@@ -96,7 +107,11 @@ export class NatsCluster {
   }
 
   async #jetStreamReady(replicas: number): Promise<void> {
-    for (let tries = 0;; tries++) {
+    let exited: string | undefined;
+    for (const node of this.nodes) node.process!.status.then(() => exited ??= node.name);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited !== undefined) throw new NodeExited(exited);
       try {
         const nc = await connect({ servers: this.urls, timeout: 1_000 });
         try {
@@ -110,7 +125,7 @@ export class NatsCluster {
           await nc.close();
         }
       } catch (error) {
-        if (tries > 300) throw error;
+        if (Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
