@@ -23,6 +23,7 @@ import { TrustedModules } from "./_trust.ts";
 import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
+import { coalesceWrites } from "./_coalesce.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -179,6 +180,7 @@ export class DistributedWorker {
     connectOptions.noAsyncTraces ??= true;
     // A worker started before its server waits for it; refused credentials end it at once.
     const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
+    coalesceWrites(nc);
     try {
       const jsm = await jetstreamManager(nc);
       const { layout, requested } = workerLayout(options);
