@@ -6,7 +6,7 @@
 // redelivery, and a redelivery whose outcome is stored is only pushed again and acknowledged.
 
 import { deserialize, serialize } from "node:v8";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { LocalPool } from "./_local_pool.ts";
@@ -24,6 +24,7 @@ import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 import { coalesceWrites } from "./_coalesce.ts";
+import { PubAcks } from "./_acks.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -110,6 +111,7 @@ export class DistributedWorker {
   readonly #nc: NatsConnection;
   readonly #consumer: Consumer;
   readonly #kv: KV;
+  readonly #acks: PubAcks;
   readonly #blobs: Blobs;
   readonly #pool: LocalPool;
   readonly #modules: TrustedModules;
@@ -132,6 +134,9 @@ export class DistributedWorker {
   /** Outcomes being stored (then pushed and acknowledged) after their lanes were freed. */
   readonly #storing = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
+  /** Messages of running tasks, told to the server as in progress every third of the ack wait. */
+  readonly #held = new Set<JsMsg>();
+  #working: ReturnType<typeof setInterval> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
   completed = 0;
@@ -152,6 +157,7 @@ export class DistributedWorker {
     this.#nc = nc;
     this.#consumer = consumer;
     this.#kv = kv;
+    this.#acks = new PubAcks(nc);
     this.#blobs = blobs;
     this.#modules = modules;
     this.#ackWait = ackWait;
@@ -233,6 +239,7 @@ export class DistributedWorker {
         await Promise.all([...this.#pulls, ...this.#tasks, ...this.#storing]);
       }
       await this.#pool.shutdown();
+      this.#acks.close();
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
       this.#options.log?.(
@@ -336,7 +343,7 @@ export class DistributedWorker {
       return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     crashAt(this.#fault, "crash-before-start", fnName);
-    const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
+    this.#hold(msg);
     const controller = new AbortController();
     this.#running.set(key, controller);
     this.#announce(env, key, deliveries);
@@ -352,7 +359,7 @@ export class DistributedWorker {
       }
     } finally {
       this.#running.delete(key);
-      clearInterval(working);
+      this.#release(msg);
     }
     if (this.#cancelled.has(key)) return ack(msg);
     // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
@@ -365,6 +372,21 @@ export class DistributedWorker {
     }).finally(() => this.#storing.delete(storing));
     this.#storing.add(storing);
     if (this.#storing.size > this.#options.concurrency) await storing;
+  }
+
+  /** One timer for all running tasks (a timer per task showed in profiles of tiny tasks). */
+  #hold(msg: JsMsg): void {
+    this.#held.add(msg);
+    this.#working ??= setInterval(() => {
+      for (const held of this.#held) held.working();
+    }, Math.max(100, this.#ackWait / 3));
+  }
+
+  #release(msg: JsMsg): void {
+    this.#held.delete(msg);
+    if (this.#held.size > 0 || this.#working === undefined) return;
+    clearInterval(this.#working);
+    this.#working = undefined;
   }
 
   /**
@@ -510,7 +532,7 @@ export class DistributedWorker {
     // create lost), so that a client receives the outcome that a reattached client would read.
     const early = record.deliveries === 1;
     if (early) this.#push(env, bytes);
-    bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait);
+    bytes = await storeOnce(this.#kv, this.#acks, key, bytes, this.#ackWait);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);
     ack(msg);
@@ -537,14 +559,23 @@ function serializeRecord(record: ResultRecord, json: boolean): Uint8Array {
 /**
  * Stores the outcome unless one is stored already (then this run was a duplicate). Retries while
  * the server is unreachable, for at most about one ack wait; after that the message is left
- * unacknowledged and is delivered again.
+ * unacknowledged and is delivered again. The first try is a create-only publish on the key's
+ * subject through the shared inbox of `acks`; the bucket's own `create()` takes over after an
+ * error (it also reopens a key whose outcome was deleted).
  */
 async function storeOnce(
   kv: KV,
+  acks: PubAcks,
   key: string,
   bytes: Uint8Array,
   ackWait: number,
 ): Promise<Uint8Array> {
+  try {
+    await acks.publish(keySubject(kv, key), bytes, createOnly());
+    return bytes;
+  } catch {
+    // Stored already (a duplicate run), refused or unanswered: the slow path below decides.
+  }
   const until = Date.now() + Math.max(ackWait, 5_000);
   for (;;) {
     try {
@@ -557,6 +588,22 @@ async function storeOnce(
       await delay(250);
     }
   }
+}
+
+/** The subject a put of `key` goes to (the bucket's own mapping, prefixes included). */
+function keySubject(kv: KV, key: string): string {
+  const impl = kv as unknown as {
+    encodeKey(key: string): string;
+    subjectForKey(key: string, edit: boolean): string;
+  };
+  return impl.subjectForKey(impl.encodeKey(key), true);
+}
+
+/** Headers that make a put succeed only when the key has no value yet. */
+function createOnly() {
+  const h = headers();
+  h.set("Nats-Expected-Last-Subject-Sequence", "0");
+  return h;
 }
 
 /**
