@@ -47,6 +47,8 @@ import {
   taskSubject,
 } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
+import { PubAcks, PublishRefused } from "./_acks.ts";
+import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
@@ -155,6 +157,7 @@ interface Connection {
   jsm: JetStreamManager;
   kv: KV;
   blobs: Blobs;
+  acks: PubAcks;
 }
 
 /** Publishes jobs to JetStream and settles them from the results bucket. */
@@ -306,7 +309,10 @@ export class NatsEngine implements Engine {
     this.#reattached.close();
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
-    if (conn) await conn.nc.drain().catch(() => conn.nc.close());
+    if (conn) {
+      await conn.nc.drain().catch(() => conn.nc.close());
+      conn.acks.close();
+    }
     await this.#statusWatch;
     clearTimeout(this.#reconnectTimer);
     await Promise.all(this.#workers.map((worker) => worker.stop("SIGTERM")));
@@ -328,6 +334,7 @@ export class NatsEngine implements Engine {
     await settings.modules.load();
     this.#hashes = await moduleHashes(settings.modules.urls);
     const nc = await connectOnce(connection);
+    coalesceWrites(nc);
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
@@ -337,7 +344,7 @@ export class NatsEngine implements Engine {
       const js = jetstream(nc);
       const kv = await openResults(js, settings.layout, settings.requested);
       const blobs = new Blobs(js, settings.layout, settings.requested);
-      this.#conn = { nc, js, jsm, kv, blobs };
+      this.#conn = { nc, js, jsm, kv, blobs, acks: new PubAcks(nc) };
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
@@ -484,11 +491,8 @@ export class NatsEngine implements Engine {
     // The message id makes a publish that did arrive before an error count once; the trace
     // context of the submitting code travels in the headers.
     const { traceparent } = job.task;
-    const options = traceparent
-      ? { msgID: sent.key, headers: traceHeaders(traceparent) }
-      : { msgID: sent.key };
     const published = await this.#persist(sent, conn, async () => {
-      sent.seq = (await conn.js.publish(subject, bytes, options)).seq;
+      sent.seq = (await publishTask(conn, subject, bytes, sent.key, traceparent)).seq;
     });
     if (!published) return;
     sent.publishedAt = Date.now();
@@ -880,8 +884,26 @@ function delay(ms: number): Promise<void> {
 }
 
 /** NATS headers that carry a task's W3C trace context to its worker. */
-function traceHeaders(traceparent: string) {
+/**
+ * Publishes a task message, first through the shared ack inbox (see _acks.ts); when that gets no
+ * answer, again through the JetStream client, whose errors name a refused permission. The message
+ * id makes a message that arrived both times count once.
+ */
+async function publishTask(
+  conn: Connection,
+  subject: string,
+  bytes: Uint8Array,
+  id: string,
+  traceparent: string | undefined,
+): Promise<{ seq: number }> {
   const h = headers();
-  h.set("traceparent", traceparent);
-  return h;
+  h.set("Nats-Msg-Id", id);
+  if (traceparent) h.set("traceparent", traceparent);
+  try {
+    return await conn.acks.publish(subject, bytes, h);
+  } catch (error) {
+    // The stream refused it (full, say): the caller decides whether to try again.
+    if (error instanceof PublishRefused) throw error;
+  }
+  return await conn.js.publish(subject, bytes, { headers: h });
 }
