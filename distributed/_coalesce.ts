@@ -14,6 +14,16 @@ interface Protocol {
   close(error?: Error): Promise<void>;
 }
 
+const immediate = new WeakMap<NatsConnection, () => void>();
+
+/**
+ * Writes what `nc` has buffered now, in its own write, instead of at the end of the turn: for a
+ * message that should reach the server before what follows it in this turn is processed there.
+ */
+export function writeNow(nc: NatsConnection): void {
+  immediate.get(nc)?.();
+}
+
 /**
  * Makes `nc` flush its outbound buffer once per turn of the event loop instead of once per
  * microtask checkpoint. Leaves `nc` as it is when its client does not have the expected shape.
@@ -25,6 +35,7 @@ export function coalesceWrites(nc: NatsConnection): void {
   ) return;
   const flushNow = protocol.flushPending.bind(protocol);
   const close = protocol.close.bind(protocol);
+  immediate.set(nc, flushNow);
   let scheduled = false;
   const flush = () => {
     scheduled = false;

@@ -23,7 +23,7 @@ import { TrustedModules } from "./_trust.ts";
 import { decodeBody, encodeBody } from "./_codec.ts";
 import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
-import { coalesceWrites } from "./_coalesce.ts";
+import { coalesceWrites, writeNow } from "./_coalesce.ts";
 import { PubAcks } from "./_acks.ts";
 
 /**
@@ -531,7 +531,12 @@ export class DistributedWorker {
     // delivery may be a duplicate run: it pushes what is stored (the winner's outcome, when its
     // create lost), so that a client receives the outcome that a reattached client would read.
     const early = record.deliveries === 1;
-    if (early) this.#push(env, bytes);
+    if (early) {
+      this.#push(env, bytes);
+      // nats-server relays the push only once it has processed the rest of what it read with it,
+      // the store included: with no other store under way, the push goes out in its own write.
+      if (this.#storing.size === 0) writeNow(this.#nc);
+    }
     bytes = await storeOnce(this.#kv, this.#acks, key, bytes, this.#ackWait);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);

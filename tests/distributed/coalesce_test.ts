@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NatsServer } from "../../distributed/_processes.ts";
-import { coalesceWrites } from "../../distributed/_coalesce.ts";
+import { coalesceWrites, writeNow } from "../../distributed/_coalesce.ts";
 
 /** Counts the frames the connection hands to its socket; `sent` gets their text. */
 function countWrites(nc: NatsConnection, sent: string[] = []): () => number {
@@ -62,6 +62,27 @@ Deno.test("coalesceWrites() writes what is buffered when the connection closes i
     for await (const msg of sub) assert.equal(msg.string(), "bye");
   } finally {
     await receiver.close();
+    await server.destroy();
+  }
+});
+
+Deno.test("writeNow() writes what is buffered at once, apart from what follows in the same turn", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    coalesceWrites(nc);
+    const sent: string[] = [];
+    const writes = countWrites(nc, sent);
+    nc.publish("first", "1");
+    writeNow(nc);
+    assert.equal(writes(), 1);
+    nc.publish("second", "2");
+    await nc.flush();
+    assert.equal(writes(), 2);
+    assert.match(sent[0]!, /^PUB first 1\r\n1\r\n$/);
+    assert.match(sent[1]!, /^PUB second 1\r\n2\r\n/);
+  } finally {
+    await nc.close();
     await server.destroy();
   }
 });
