@@ -47,6 +47,8 @@ import {
   taskSubject,
 } from "./_layout.ts";
 import { Blobs, openResults } from "./_stores.ts";
+import { PubAcks, PublishRefused } from "./_acks.ts";
+import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
 import { outcomeError, readOutcome } from "./_outcome.ts";
@@ -157,6 +159,7 @@ interface Connection {
   kv: KV;
   blobs: Blobs;
   dropped: LostRequests;
+  acks: PubAcks;
 }
 
 /** Publishes jobs to JetStream and settles them from the results bucket. */
@@ -309,7 +312,10 @@ export class NatsEngine implements Engine {
     this.#reattached.close();
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
-    if (conn) await conn.nc.drain().catch(() => conn.nc.close());
+    if (conn) {
+      await conn.nc.drain().catch(() => conn.nc.close());
+      conn.acks.close();
+    }
     await this.#statusWatch;
     clearTimeout(this.#reconnectTimer);
     await Promise.all(this.#workers.map((worker) => worker.stop("SIGTERM")));
@@ -331,6 +337,7 @@ export class NatsEngine implements Engine {
     await settings.modules.load();
     this.#hashes = await moduleHashes(settings.modules.urls);
     const nc = await connectOnce(connection);
+    coalesceWrites(nc);
     try {
       const jsm = await jetstreamManager(nc);
       await ensureQueue(jsm, settings.queue, settings.layout, settings.requested);
@@ -341,7 +348,7 @@ export class NatsEngine implements Engine {
       const kv = await openResults(js, settings.layout, settings.requested);
       const blobs = new Blobs(js, settings.layout, settings.requested);
       const dropped = new LostRequests(nc, [streamLeaderElected(STREAM)]);
-      this.#conn = { nc, js, jsm, kv, blobs, dropped };
+      this.#conn = { nc, js, jsm, kv, blobs, dropped, acks: new PubAcks(nc) };
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();
@@ -488,11 +495,8 @@ export class NatsEngine implements Engine {
     // The message id makes a publish that did arrive before an error count once; the trace
     // context of the submitting code travels in the headers.
     const { traceparent } = job.task;
-    const options = traceparent
-      ? { msgID: sent.key, headers: traceHeaders(traceparent) }
-      : { msgID: sent.key };
     const published = await this.#persist(sent, conn, async () => {
-      sent.seq = (await conn.js.publish(subject, bytes, options)).seq;
+      sent.seq = (await publishTask(conn, subject, bytes, sent.key, traceparent)).seq;
     });
     if (!published) return;
     sent.publishedAt = Date.now();
@@ -886,8 +890,26 @@ function delay(ms: number): Promise<void> {
 }
 
 /** NATS headers that carry a task's W3C trace context to its worker. */
-function traceHeaders(traceparent: string) {
+/**
+ * Publishes a task message, first through the shared ack inbox (see _acks.ts); when that gets no
+ * answer, again through the JetStream client, whose errors name a refused permission. The message
+ * id makes a message that arrived both times count once.
+ */
+async function publishTask(
+  conn: Connection,
+  subject: string,
+  bytes: Uint8Array,
+  id: string,
+  traceparent: string | undefined,
+): Promise<{ seq: number }> {
   const h = headers();
-  h.set("traceparent", traceparent);
-  return h;
+  h.set("Nats-Msg-Id", id);
+  if (traceparent) h.set("traceparent", traceparent);
+  try {
+    return await conn.acks.publish(subject, bytes, h);
+  } catch (error) {
+    // The stream refused it (full, say): the caller decides whether to try again.
+    if (error instanceof PublishRefused) throw error;
+  }
+  return await conn.js.publish(subject, bytes, { headers: h });
 }

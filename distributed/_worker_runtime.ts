@@ -6,7 +6,7 @@
 // redelivery, and a redelivery whose outcome is stored is only pushed again and acknowledged.
 
 import { deserialize, serialize } from "node:v8";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { LocalPool } from "./_local_pool.ts";
@@ -36,6 +36,8 @@ import {
   RequestLostError,
   streamLeaderElected,
 } from "./_lost_requests.ts";
+import { coalesceWrites, writeNow } from "./_coalesce.ts";
+import { PubAcks } from "./_acks.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -123,6 +125,7 @@ export class DistributedWorker {
   readonly #dropped: LostRequests;
   readonly #consumer: Consumer;
   readonly #kv: KV;
+  readonly #acks: PubAcks;
   readonly #blobs: Blobs;
   readonly #pool: LocalPool;
   readonly #modules: TrustedModules;
@@ -145,6 +148,9 @@ export class DistributedWorker {
   /** Outcomes being stored (then pushed and acknowledged) after their lanes were freed. */
   readonly #storing = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
+  /** Messages of running tasks, told to the server as in progress every third of the ack wait. */
+  readonly #held = new Set<JsMsg>();
+  #working: ReturnType<typeof setInterval> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
   completed = 0;
@@ -170,6 +176,7 @@ export class DistributedWorker {
     ]);
     this.#consumer = consumer;
     this.#kv = kv;
+    this.#acks = new PubAcks(nc);
     this.#blobs = blobs;
     this.#modules = modules;
     this.#ackWait = ackWait;
@@ -198,6 +205,7 @@ export class DistributedWorker {
     connectOptions.noAsyncTraces ??= true;
     // A worker started before its server waits for it; refused credentials end it at once.
     const nc = await connectPatiently(connectOptions, options.log ?? (() => {}));
+    coalesceWrites(nc);
     try {
       const jsm = await jetstreamManager(nc);
       const { layout, requested } = workerLayout(options);
@@ -250,6 +258,7 @@ export class DistributedWorker {
         await Promise.all([...this.#pulls, ...this.#tasks, ...this.#storing]);
       }
       await this.#pool.shutdown();
+      this.#acks.close();
       this.#cancelSub.unsubscribe();
       await this.#nc.drain().catch(() => this.#nc.close());
       this.#options.log?.(
@@ -364,7 +373,7 @@ export class DistributedWorker {
       return await this.#finish(msg, env, failure(error, this.name, deliveries));
     }
     crashAt(this.#fault, "crash-before-start", fnName);
-    const working = setInterval(() => msg.working(), Math.max(100, this.#ackWait / 3));
+    this.#hold(msg);
     const controller = new AbortController();
     this.#running.set(key, controller);
     this.#announce(env, key, deliveries);
@@ -379,18 +388,18 @@ export class DistributedWorker {
         await this.#pool.ready();
       }
     } catch (error) {
-      clearInterval(working);
+      this.#release(msg);
       throw error;
     } finally {
       this.#running.delete(key);
     }
     if (this.#cancelled.has(key)) {
-      clearInterval(working);
+      this.#release(msg);
       return ack(msg);
     }
     if (!record) {
       // Stopping before a new pool came: not acknowledged, it is delivered again elsewhere.
-      clearInterval(working);
+      this.#release(msg);
       return;
     }
     // The lane takes its next task while this outcome is stored: up to `concurrency` outcomes are
@@ -400,11 +409,26 @@ export class DistributedWorker {
       // Not acknowledged: the message is delivered again after the ack wait.
       console.error(`futures worker ${this.name}: ${String(error)}`);
     }).finally(() => {
-      clearInterval(working);
+      this.#release(msg);
       this.#storing.delete(storing);
     });
     this.#storing.add(storing);
     if (this.#storing.size > this.#options.concurrency) await storing;
+  }
+
+  /** One timer for all running tasks (a timer per task showed in profiles of tiny tasks). */
+  #hold(msg: JsMsg): void {
+    this.#held.add(msg);
+    this.#working ??= setInterval(() => {
+      for (const held of this.#held) held.working();
+    }, Math.max(100, this.#ackWait / 3));
+  }
+
+  #release(msg: JsMsg): void {
+    this.#held.delete(msg);
+    if (this.#held.size > 0 || this.#working === undefined) return;
+    clearInterval(this.#working);
+    this.#working = undefined;
   }
 
   /**
@@ -549,8 +573,13 @@ export class DistributedWorker {
     // delivery may be a duplicate run: it pushes what is stored (the winner's outcome, when its
     // create lost), so that a client receives the outcome that a reattached client would read.
     const early = record.deliveries === 1;
-    if (early) this.#push(env, bytes);
-    bytes = await storeOnce(this.#kv, key, bytes, this.#ackWait, this.#dropped);
+    if (early) {
+      this.#push(env, bytes);
+      // nats-server relays the push only once it has processed the rest of what it read with it,
+      // the store included: with no other store under way, the push goes out in its own write.
+      if (this.#storing.size === 0) writeNow(this.#nc);
+    }
+    bytes = await storeOnce(this.#kv, this.#acks, key, bytes, this.#ackWait, this.#dropped);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);
     ack(msg);
@@ -577,15 +606,25 @@ function serializeRecord(record: ResultRecord, json: boolean): Uint8Array {
 /**
  * Stores the outcome unless one is stored already (then this run was a duplicate). Retries while
  * the server is unreachable, for at most about one ack wait; after that the message is left
- * unacknowledged and is delivered again.
+ * unacknowledged and is delivered again. The first try is a create-only publish on the key's
+ * subject through the shared inbox of `acks`; the bucket's own `create()` takes over after an
+ * error (it also reopens a key whose outcome was deleted).
  */
 async function storeOnce(
   kv: KV,
+  acks: PubAcks,
   key: string,
   bytes: Uint8Array,
   ackWait: number,
   dropped: LostRequests,
 ): Promise<Uint8Array> {
+  try {
+    // Sent again through the slow path below at once when lost with a node or the connection.
+    await dropped.race(acks.publish(keySubject(kv, key), bytes, createOnly()), STORE_WAIT);
+    return bytes;
+  } catch {
+    // Stored already (a duplicate run), refused or unanswered: the slow path below decides.
+  }
   const until = Date.now() + Math.max(ackWait, 5_000);
   for (;;) {
     try {
@@ -605,6 +644,22 @@ async function storeOnce(
 
 /** How long a store of an outcome waits for its answer before it tries again. */
 const STORE_WAIT = 1_000;
+
+/** The subject a put of `key` goes to (the bucket's own mapping, prefixes included). */
+function keySubject(kv: KV, key: string): string {
+  const impl = kv as unknown as {
+    encodeKey(key: string): string;
+    subjectForKey(key: string, edit: boolean): string;
+  };
+  return impl.subjectForKey(impl.encodeKey(key), true);
+}
+
+/** Headers that make a put succeed only when the key has no value yet. */
+function createOnly() {
+  const h = headers();
+  h.set("Nats-Expected-Last-Subject-Sequence", "0");
+  return h;
+}
 
 /**
  * Acknowledges without waiting for the server's confirmation: a lost ack brings the message back,
