@@ -65,6 +65,8 @@ const STARTED = 1;
 const RUN_MS = 2;
 const LANE = 3;
 const LOOP_SLOT = 4;
+/** When the worker says the attempt ended (epoch ms), or -1. */
+const ENDED = 5;
 // A task bar: a row of the bars ring.
 const BAR = 8;
 const BAR_START = 0;
@@ -88,8 +90,9 @@ const SCANNED_LANES = 8;
 
 /**
  * Epoch milliseconds with sub-millisecond precision. A clock read is the dearest step of
- * recording (measured 150–300 ns on a VM's kvm-clock): the recorder reads it once per attempt on
- * the engines that report run times (WorkerPool and ProcessPool), three times elsewhere.
+ * recording (measured 150–300 ns on a VM's kvm-clock): the recorder reads none per attempt on
+ * the engines whose workers report when their tasks ran (WorkerPool and ProcessPool), three
+ * elsewhere.
  */
 export const now = (): number => ORIGIN + performance.now();
 
@@ -101,8 +104,8 @@ export const now = (): number => ORIGIN + performance.now();
  * The rest is done in batches, off the task's way: bars are folded into the run-time histogram
  * and the per-second timeline when half the ring is new, and before any read; wait times wait
  * in a buffer likewise. The queue time is the engine's own (`Job.queuedAt`) where it keeps one,
- * and where the worker reports how long the attempt ran its start is the end less that: no clock
- * read but the one when the attempt ends.
+ * and where the worker reports when the attempt ended and how long it ran, its end and start
+ * are those: no clock read at all.
  */
 export class Recorder implements ExecutorObserver {
   readonly #attempts = new Float64Array(3);
@@ -195,6 +198,7 @@ export class Recorder implements ExecutorObserver {
     rows[row + RUN_MS] = -1;
     rows[row + LANE] = -1;
     rows[row + LOOP_SLOT] = -1;
+    rows[row + ENDED] = -1;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.queued?.(job);
   }
@@ -234,11 +238,16 @@ export class Recorder implements ExecutorObserver {
     this.onChange?.();
   }
 
-  ran(job: Job, ms: number): void {
+  ran(job: Job, ms: number, end: number): void {
     this.#runsReported = true;
-    if (job.observerSlot >= 0) this.#rows[job.observerSlot * ROW + RUN_MS] = ms;
+    const slot = job.observerSlot;
+    if (slot >= 0) {
+      const row = slot * ROW;
+      this.#rows[row + RUN_MS] = ms;
+      this.#rows[row + ENDED] = end;
+    }
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms);
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms, end);
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
@@ -249,7 +258,8 @@ export class Recorder implements ExecutorObserver {
       const rows = this.#rows;
       const row = slot * ROW;
       if (rows[row + LANE]! >= 0) {
-        t = now();
+        const end = rows[row + ENDED]!;
+        t = end > 0 ? end : now();
         this.#attempts[outcome]!++;
         const runMs = rows[row + RUN_MS]!;
         const startedAt = rows[row + STARTED]!;
