@@ -38,7 +38,8 @@ export interface WorkerEvents<T> {
   initFailed(worker: PoolWorker<T>, stage: string, error: unknown): void;
   /**
    * A task finished after `ms` of run time in the worker; `values` holds a failed chunk's values
-   * before the failing item.
+   * before the failing item. `end` is when it ended, in epoch ms by the worker's clock, where it
+   * was sent with `send(batch, true)`; otherwise -1.
    */
   result(
     worker: PoolWorker<T>,
@@ -47,6 +48,7 @@ export interface WorkerEvents<T> {
     outcome: unknown,
     values: unknown[] | undefined,
     ms: number,
+    end: number,
   ): void;
   /** The worker answered `ping(id)`: its event loop was free when the ping arrived. */
   pong?(worker: PoolWorker<T>, id: number): void;
@@ -103,6 +105,10 @@ export abstract class PoolWorker<T> {
   dispatched = 0;
   /** Smoothed run time of its tasks, in ms; undefined before the first result. */
   runMs: number | undefined;
+  /** The worker's `performance.timeOrigin`, told when it is ready. */
+  #origin = 0;
+  /** Whether the worker was asked to tell when tasks end (see `StampMessage`). */
+  #stamping = false;
   /** Tasks sent and not yet answered, by seq. */
   protected readonly tasks = new Map<number, T>();
   protected readonly events: WorkerEvents<T>;
@@ -170,10 +176,11 @@ export abstract class PoolWorker<T> {
   }
 
   /**
-   * Sends tasks in one message. Returns the tasks that could not be sent (an argument that
-   * cannot be cloned) with the error; the others are in flight.
+   * Sends tasks in one message; with `stamp`, their results tell when they ended. Returns the
+   * tasks that could not be sent (an argument that cannot be cloned) with the error; the others
+   * are in flight.
    */
-  send(batch: Dispatch<T>[]): { item: T; error: unknown }[] {
+  send(batch: Dispatch<T>[], stamp = false): { item: T; error: unknown }[] {
     const tasks = new Array<Outgoing>(batch.length);
     const transfer: Transferable[] = [];
     for (let i = 0; i < batch.length; i++) {
@@ -185,6 +192,10 @@ export abstract class PoolWorker<T> {
       this.tasks.set(task.seq, d.item);
     }
     this.dispatched += batch.length;
+    if (stamp !== this.#stamping) {
+      this.#stamping = stamp;
+      this.post({ type: "stamp", on: stamp }, []);
+    }
     const { message, shipped } = this.#encode(tasks);
     try {
       this.post(message, transfer);
@@ -283,9 +294,13 @@ export abstract class PoolWorker<T> {
       case "calls":
         for (const call of message.calls) this.#call(call);
         return;
-      case "results": {
+      case "results":
+      case "stamped": {
         const results = message.results;
-        for (let i = 0; i < results.length; i += 3) {
+        // Stamped results have one more column, the end: `seq, ms, end, value`.
+        const stamped = message.type === "stamped";
+        const stride = stamped ? 4 : 3;
+        for (let i = 0; i < results.length; i += stride) {
           const signed = results[i] as number;
           const seq = signed < 0 ? -signed : signed;
           const item = this.tasks.get(seq);
@@ -294,16 +309,20 @@ export abstract class PoolWorker<T> {
           this.release(seq);
           const ms = results[i + 1] as number;
           this.runMs = this.runMs === undefined ? ms : this.runMs * 0.8 + ms * 0.2;
-          if (signed > 0) this.events.result(this, item, true, results[i + 2], undefined, ms);
+          // In epoch ms: each side's clock counts from its own origin.
+          const end = stamped ? this.#origin + (results[i + 2] as number) : -1;
+          const value = results[i + stride - 1];
+          if (signed > 0) this.events.result(this, item, true, value, undefined, ms, end);
           else {
             const values = message.values?.find(([of]) => of === seq)?.[1];
-            const error = decodeError(results[i + 2] as WireError);
-            this.events.result(this, item, false, error, values, ms);
+            const error = decodeError(value as WireError);
+            this.events.result(this, item, false, error, values, ms, end);
           }
         }
         return;
       }
       case "ready":
+        this.#origin = message.origin;
         if (this.state === "starting") this.state = "ready";
         return this.events.ready(this);
       case "pong":

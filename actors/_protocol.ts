@@ -7,7 +7,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -123,6 +123,16 @@ export interface RepliesMessage {
   readonly replies: WireReply[];
 }
 
+/**
+ * Host → worker: from now on, tell when each task ended (`on`, results of type `stamped`), or
+ * stop. Sent before a batch when it changes: while an observer watches the pool, the worker's
+ * clock reading at a task's end (which it reads anyway, for the run time) spares the host one.
+ */
+export interface StampMessage {
+  readonly type: "stamp";
+  readonly on: boolean;
+}
+
 /** Host → worker: answer with `pong` (a worker inside a running task cannot, until it returns). */
 export interface PingMessage {
   readonly type: "ping";
@@ -130,11 +140,22 @@ export interface PingMessage {
 }
 
 /** Everything the host sends. */
-export type HostMessage = InitMessage | RunMessage | AbortMessage | RepliesMessage | PingMessage;
+export type HostMessage =
+  | InitMessage
+  | RunMessage
+  | StampMessage
+  | AbortMessage
+  | RepliesMessage
+  | PingMessage;
 
 /** Worker → host: initialised and ready for tasks. */
 export interface ReadyMessage {
   readonly type: "ready";
+  /**
+   * The worker's `performance.timeOrigin`: its clock readings (the `end` of stamped results)
+   * plus this are epoch milliseconds, comparable with the host's.
+   */
+  readonly origin: number;
 }
 
 /** Worker → host: a module or the initializer failed; the pool breaks. */
@@ -157,10 +178,12 @@ export interface StartedMessage {
 /**
  * Worker → host: outcomes of finished tasks, flat: for each `seq, ms, value` when the task
  * returned a value, `-seq, ms, error` (a `WireError`) when it failed; `ms` is its run time in the
- * worker.
+ * worker. Of type `stamped` (see `StampMessage`), each has one more column, `seq, ms, end, value`:
+ * `end` is the worker's `performance.now()` when the task ended. The type tells the layout, so
+ * that the message has the same keys either way.
  */
 export interface ResultsMessage {
-  readonly type: "results";
+  readonly type: "results" | "stamped";
   readonly results: unknown[];
   /** For a chunk that failed, the values of the items before the failing one, by seq. */
   readonly values?: [number, unknown[]][];

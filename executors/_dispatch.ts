@@ -157,9 +157,11 @@ export class Dispatcher {
   /** Sends each worker its batch; returns those left with nothing in flight (a send failed). */
   send(batches: Map<Member, Dispatch<Job>[]>): Member[] {
     const emptied: Member[] = [];
+    // An observer wants each task's end: the worker tells it, so this side reads no clock.
+    const stamp = this.#counters.observed?.observer !== undefined;
     for (const [member, batch] of batches) {
       this.#members.busy(member);
-      const failed = member.handle.send(batch);
+      const failed = member.handle.send(batch, stamp);
       for (const { item, error } of failed) {
         this.#counters.failed++;
         item.reject(error);

@@ -34,8 +34,11 @@ export interface ExecutorObserver {
    * A task taken back from one worker and given to another is reported again.
    */
   started(job: Job, worker: string | undefined): void;
-  /** A worker reported how long the attempt ran there, just before it settles. */
-  ran(job: Job, ms: number): void;
+  /**
+   * A worker reported how long the attempt ran there (`ms`), just before it settles, and when it
+   * ended (`end`, epoch ms by the worker's clock), or -1 where it did not say.
+   */
+  ran(job: Job, ms: number, end: number): void;
   /** An attempt settled: `ok`, or with `error`. `job.started` says whether it ran. */
   ended(job: Job, ok: boolean, error: unknown): void;
   /** A task's future settled (`task.future` tells how). */

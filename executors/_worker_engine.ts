@@ -264,6 +264,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     outcome: unknown,
     values: unknown[] | undefined,
     ms: number,
+    end: number,
   ): void {
     const member = this.#dispatch.unplace(job) ?? this.#members.get(worker);
     // A stopped task that returned after all: it was settled and counted when it was stopped.
@@ -273,7 +274,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       return this.#members.afterTask(member);
     }
     this.#counters.runTime.add(ms);
-    this.#counters.observed?.observer?.ran(job, ms);
+    this.#counters.observed?.observer?.ran(job, ms, end);
     if (ok) {
       this.#counters.completed++;
       job.resolve(outcome);

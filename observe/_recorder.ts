@@ -56,8 +56,6 @@ const BARS = 1024;
 const FAILURES = 20;
 /** Seconds the timeline keeps (a power of two: the ring is indexed by `second & (SECONDS - 1)`). */
 const SECONDS = 512;
-/** Wait times held before they go into the histogram. */
-const PENDING = 256;
 // What is kept of an attempt in flight: a row of numbers per slot, one cache line.
 const ROW = 8;
 const QUEUED = 0;
@@ -65,6 +63,8 @@ const STARTED = 1;
 const RUN_MS = 2;
 const LANE = 3;
 const LOOP_SLOT = 4;
+/** When the worker says the attempt ended (epoch ms), or -1. */
+const ENDED = 5;
 // A task bar: a row of the bars ring.
 const BAR = 8;
 const BAR_START = 0;
@@ -73,6 +73,8 @@ const BAR_LANE = 2;
 const BAR_FN = 3;
 const BAR_OUTCOME = 4;
 const BAR_ATTEMPT = 5;
+/** The time it waited before it started, in seconds, or -1 (unknown, or already observed). */
+const BAR_WAIT = 6;
 // A second of the timeline: a row of the seconds ring.
 const SEC = 8;
 const SEC_T = 0;
@@ -88,24 +90,30 @@ const SCANNED_LANES = 8;
 
 /**
  * Epoch milliseconds with sub-millisecond precision. A clock read is the dearest step of
- * recording (measured 150–300 ns on a VM's kvm-clock): the recorder reads it once per attempt on
- * the engines that report run times (WorkerPool and ProcessPool), three times elsewhere.
+ * recording (measured 150–300 ns on a VM's kvm-clock): the recorder reads none per attempt on
+ * the engines whose workers report when their tasks ran (WorkerPool and ProcessPool), three
+ * elsewhere.
  */
 export const now = (): number => ORIGIN + performance.now();
 
 /**
  * The recorder of one executor. Recording allocates nothing per event and looks nothing up in a
  * map on the way of a task: what an attempt needs between its events is a row of a typed array
- * at a slot of its own (`Job.observerSlot`), an attempt that ends writes a row of the bars ring
- * and a count, and worker and function names are interned once (and found again by identity).
- * The rest is done in batches, off the task's way: bars are folded into the run-time histogram
- * and the per-second timeline when half the ring is new, and before any read; wait times wait
- * in a buffer likewise. The queue time is the engine's own (`Job.queuedAt`) where it keeps one,
- * and where the worker reports how long the attempt ran its start is the end less that: no clock
- * read but the one when the attempt ends.
+ * at a slot of its own (`Job.observerSlot`; free rows are a list through the rows), an attempt
+ * that ends writes a row of the bars ring (its wait time too) and a count, and worker and
+ * function names are interned once (and found again by identity). Between round trips the
+ * caches have gone cold, so what counts is how few cache lines an attempt touches: the row, the
+ * bar, this object and the worker's view. The rest is done in batches, off the task's way: bars
+ * are folded into the run-time and wait histograms and the per-second timeline when half the
+ * ring is new, and before any read. The queue time is the engine's own (`Job.queuedAt`) where it keeps one,
+ * and where the worker reports when the attempt ended and how long it ran, its end and start
+ * are those: no clock read at all.
  */
 export class Recorder implements ExecutorObserver {
-  readonly #attempts = new Float64Array(3);
+  // Attempts ended, by outcome: fields of this object, which every event reads anyway.
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
   readonly #tasks = new Float64Array(3);
   /** Whether `tasks` is counted here (the executor's stats() has no `futures`). */
   countTasks = true;
@@ -119,12 +127,11 @@ export class Recorder implements ExecutorObserver {
 
   readonly #duration = new Histogram();
   readonly #wait = new Histogram();
-  #pendingWait = new Float64Array(PENDING);
-  #waits = 0;
 
   // Per attempt in flight, a row at its slot.
   #rows = new Float64Array(64 * ROW);
-  #free: number[] = [];
+  /** The first free slot, or -1; a free row's first number is the next (a list through the rows). */
+  #freeSlot = -1;
   #slots = 0;
   /** Whether the engine stamps `Job.queuedAt` (learned from the first attempt that starts). */
   #engineQueueTime = false;
@@ -159,7 +166,7 @@ export class Recorder implements ExecutorObserver {
 
   /** Attempts ended, by outcome. */
   get attempts(): Record<Outcome, number> {
-    return counts(this.#attempts);
+    return { completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
   }
 
   /** Tasks settled, by outcome (counted only where `countTasks`). */
@@ -169,13 +176,13 @@ export class Recorder implements ExecutorObserver {
 
   /** Run times of attempts, in seconds. */
   get duration(): Histogram {
-    this.#flush();
+    this.#fold();
     return this.#duration;
   }
 
   /** Times attempts waited before they started, in seconds. */
   get wait(): Histogram {
-    this.#flush();
+    this.#fold();
     return this.#wait;
   }
 
@@ -195,6 +202,7 @@ export class Recorder implements ExecutorObserver {
     rows[row + RUN_MS] = -1;
     rows[row + LANE] = -1;
     rows[row + LOOP_SLOT] = -1;
+    rows[row + ENDED] = -1;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.queued?.(job);
   }
@@ -215,7 +223,9 @@ export class Recorder implements ExecutorObserver {
       this.#leave(row, t);
     } else {
       rows[row + STARTED] = t;
-      if (t > 0) this.#observeWait(row, t);
+      // Stamped as it starts (an engine that reports no run times): its wait is known now.
+      const queuedAt = rows[row + QUEUED]!;
+      if (t > 0 && queuedAt > 0) this.#wait.observe(Math.max(0, t - queuedAt) / 1000);
     }
     let lane: number;
     if (worker === undefined) {
@@ -234,11 +244,16 @@ export class Recorder implements ExecutorObserver {
     this.onChange?.();
   }
 
-  ran(job: Job, ms: number): void {
+  ran(job: Job, ms: number, end: number): void {
     this.#runsReported = true;
-    if (job.observerSlot >= 0) this.#rows[job.observerSlot * ROW + RUN_MS] = ms;
+    const slot = job.observerSlot;
+    if (slot >= 0) {
+      const row = slot * ROW;
+      this.#rows[row + RUN_MS] = ms;
+      this.#rows[row + ENDED] = end;
+    }
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms);
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms, end);
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
@@ -249,19 +264,22 @@ export class Recorder implements ExecutorObserver {
       const rows = this.#rows;
       const row = slot * ROW;
       if (rows[row + LANE]! >= 0) {
-        t = now();
-        this.#attempts[outcome]!++;
+        const end = rows[row + ENDED]!;
+        t = end > 0 ? end : now();
+        if (outcome === 0) this.#completed++;
+        else if (outcome === 1) this.#failed++;
+        else this.#cancelled++;
         const runMs = rows[row + RUN_MS]!;
         const startedAt = rows[row + STARTED]!;
+        const queuedAt = rows[row + QUEUED]!;
         // Not stamped when it started (the engine reports run times): from the run time it
         // reported, or, when it reported none (stopped, timed out, its worker died), from when
         // it was queued.
         const start = runMs >= 0
-          ? Math.max(startedAt, rows[row + QUEUED]!, t - runMs)
+          ? Math.max(startedAt, queuedAt, t - runMs)
           : startedAt > 0
           ? startedAt
-          : Math.min(t, rows[row + QUEUED]! || t);
-        if (startedAt === 0) this.#observeWait(row, start);
+          : Math.min(t, queuedAt || t);
         const bars = this.#barRows;
         const bar = (this.#bars++ & (BARS - 1)) * BAR;
         bars[bar + BAR_START] = start;
@@ -270,11 +288,16 @@ export class Recorder implements ExecutorObserver {
         bars[bar + BAR_FN] = this.#fnOf(job.fn);
         bars[bar + BAR_OUTCOME] = outcome;
         bars[bar + BAR_ATTEMPT] = job.attempt;
+        // Its wait, unless it was observed when the attempt started.
+        bars[bar + BAR_WAIT] = startedAt === 0 && queuedAt > 0
+          ? Math.max(0, start - queuedAt) / 1000
+          : -1;
         if (this.#bars - this.#folded >= BARS / 2) this.#fold();
         this.#leave(row, t);
       }
       job.observerSlot = -1;
-      this.#free.push(slot);
+      rows[row] = this.#freeSlot;
+      this.#freeSlot = slot;
     }
     if (outcome === 1) {
       push(
@@ -367,32 +390,17 @@ export class Recorder implements ExecutorObserver {
   }
 
   #slot(): number {
-    const free = this.#free.pop();
-    if (free !== undefined) return free;
+    const free = this.#freeSlot;
+    if (free >= 0) {
+      this.#freeSlot = this.#rows[free * ROW]!;
+      return free;
+    }
     if ((this.#slots + 1) * ROW > this.#rows.length) {
       const rows = new Float64Array(this.#rows.length * 2);
       rows.set(this.#rows);
       this.#rows = rows;
     }
     return this.#slots++;
-  }
-
-  /** The time the attempt at `row` waited, up to `start`, if its queue time is known. */
-  #observeWait(row: number, start: number): void {
-    const queuedAt = this.#rows[row + QUEUED]!;
-    if (queuedAt <= 0) return;
-    this.#pendingWait[this.#waits++] = Math.max(0, start - queuedAt) / 1000;
-    if (this.#waits === PENDING) this.#flushWaits();
-  }
-
-  #flush(): void {
-    this.#fold();
-    this.#flushWaits();
-  }
-
-  #flushWaits(): void {
-    for (let i = 0; i < this.#waits; i++) this.#wait.observe(this.#pendingWait[i]!);
-    this.#waits = 0;
   }
 
   /** Adds the bars not yet folded into the run-time histogram and the timeline. */
@@ -405,6 +413,8 @@ export class Recorder implements ExecutorObserver {
       const end = bars[bar + BAR_END]!;
       const ms = end - start;
       this.#duration.observe(ms / 1000);
+      const wait = bars[bar + BAR_WAIT]!;
+      if (wait >= 0) this.#wait.observe(wait);
       const second = Math.floor(end / 1000);
       const row = (second & (SECONDS - 1)) * SEC;
       if (secs[row + SEC_T] !== second) {

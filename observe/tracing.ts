@@ -144,7 +144,7 @@ class TaskTracer implements Sink {
     state.span.addEvent("started", { "concurrent_futures.worker": state.worker });
   }
 
-  ran(job: Job, ms: number): void {
+  ran(job: Job, ms: number, _end: number): void {
     if (this.#following === 0) return;
     const state = this.#jobs.get(job);
     if (state) state.runMs = ms;

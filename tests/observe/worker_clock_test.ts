@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { ProcessPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
+import { recorderOf } from "../../observe/_registry.ts";
+
+const epoch = () => performance.timeOrigin + performance.now();
+
+Deno.test("Recorder takes a worker pool task's end from the worker, not from when its result arrived", async () => {
+  await using cpu = new WorkerPoolExecutor({ name: "cpu", maxWorkers: 1 });
+  const recorder = recorderOf(cpu, "test");
+  await cpu.submit(() => 0);
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  // `first` ends, then `second` starts on the same worker and tells this thread it did.
+  const first = cpu.submit(() => 1);
+  const second = cpu.submit((s: Int32Array) => {
+    Atomics.store(s, 0, 1);
+    Atomics.notify(s, 0);
+    return 2;
+  }, shared);
+  // Both are on the worker once the pump has run (a microtask after submit).
+  await Promise.resolve();
+  assert.equal(cpu.stats().running, 2);
+  // This thread blocks until the second task started (if it has not yet): the first's result is
+  // not read before.
+  assert.notEqual(Atomics.wait(shared, 0, 0, 60_000), "timed-out");
+  const mark = epoch();
+  assert.deepEqual(await Promise.all([first, second]), [1, 2]);
+  const bar = recorder.bars.at(-2)!;
+  assert.ok(bar.start <= bar.end, JSON.stringify(bar));
+  assert.ok(bar.end < mark, `the bar ends at ${bar.end}, after ${mark}`);
+});
+
+Deno.test("Recorder places a process pool task's bar within its round trip, on this process's clock", async () => {
+  await using proc = new ProcessPoolExecutor({ maxWorkers: 1 });
+  const recorder = recorderOf(proc, "test");
+  await proc.submit(() => 0);
+  const before = epoch();
+  assert.equal(await proc.submit((a: number, b: number) => a + b, 2, 3), 5);
+  const after = epoch();
+  const bar = recorder.bars.at(-1)!;
+  assert.ok(before <= bar.start && bar.start <= bar.end && bar.end <= after, JSON.stringify(bar));
+});
+
+Deno.test("Recorder keeps the worker's end of a task whose value cannot be sent back", async () => {
+  await using cpu = new WorkerPoolExecutor({ name: "cpu", maxWorkers: 1 });
+  const recorder = recorderOf(cpu, "test");
+  await cpu.submit(() => 0);
+  const [sent, unsent] = await Promise.allSettled([
+    cpu.submit(() => 1),
+    cpu.submit(() => () => "a function is not cloneable"),
+  ]);
+  assert.deepEqual(sent, { status: "fulfilled", value: 1 });
+  assert.equal(unsent.status, "rejected");
+  const bars = recorder.bars.slice(-2);
+  assert.deepEqual(bars.map((b) => b.outcome), ["completed", "failed"]);
+  for (const bar of bars) assert.ok(bar.start <= bar.end, JSON.stringify(bar));
+});
