@@ -7,19 +7,23 @@
 // Points: crash-after-receive (the message is in hand, nothing checked yet: only the consumer's
 // max_deliver ends such a task), crash-before-start (checks done, the task not started: the
 // worker's own maxAttempts count ends it), crash-after-store-before-ack (the outcome is stored
-// and the message not acknowledged: the redelivery only acknowledges). Without the variable,
+// and the message not acknowledged: the redelivery only acknowledges). One point does not crash:
+// stall-before-store (the task has run; its outcome waits three ack waits before it is stored,
+// as a slow store would: the message must stay in progress meanwhile). Without the variable,
 // nothing happens; the worker never reads it anywhere else.
 
 /** Where a worker can be made to crash. */
 export type FaultPoint =
   | "crash-after-receive"
   | "crash-before-start"
-  | "crash-after-store-before-ack";
+  | "crash-after-store-before-ack"
+  | "stall-before-store";
 
 const POINTS: readonly string[] = [
   "crash-after-receive",
   "crash-before-start",
   "crash-after-store-before-ack",
+  "stall-before-store",
 ];
 
 /** The environment variable a worker reads its fault from. */
@@ -55,9 +59,23 @@ export function readFault(): Fault | undefined {
   return { point: point as FaultPoint, name: name || undefined };
 }
 
+function applies(fault: Fault | undefined, point: FaultPoint, name: string): boolean {
+  return fault !== undefined && fault.point === point &&
+    (fault.name === undefined || fault.name === name);
+}
+
 /** Ends this process at once when `fault` is set for `point` and the function `name`. */
 export function crashAt(fault: Fault | undefined, point: FaultPoint, name: string): void {
-  if (!fault || fault.point !== point) return;
-  if (fault.name !== undefined && fault.name !== name) return;
-  Deno.kill(Deno.pid, "SIGKILL");
+  if (applies(fault, point, name)) Deno.kill(Deno.pid, "SIGKILL");
+}
+
+/** Waits `ms` when `fault` is set for `point` and the function `name`; resolves at once otherwise. */
+export function stallAt(
+  fault: Fault | undefined,
+  point: FaultPoint,
+  name: string,
+  ms: number,
+): Promise<void> | undefined {
+  if (!applies(fault, point, name)) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

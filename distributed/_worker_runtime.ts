@@ -23,7 +23,7 @@ import {
   STREAM,
 } from "./_layout.ts";
 import { workerLayout } from "./_settings.ts";
-import { crashAt, readFault } from "./_faults.ts";
+import { crashAt, readFault, stallAt } from "./_faults.ts";
 import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
@@ -579,6 +579,7 @@ export class DistributedWorker {
       // the store included: with no other store under way, the push goes out in its own write.
       if (this.#storing.size === 0) writeNow(this.#nc);
     }
+    await stallAt(this.#fault, "stall-before-store", fnName, 3 * this.#ackWait);
     bytes = await storeOnce(this.#kv, this.#acks, key, bytes, this.#ackWait, this.#dropped);
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);

@@ -90,3 +90,21 @@ Deno.test("DistributedExecutor.submit() settles once and runs once when the work
     await cluster.close();
   }
 });
+
+Deno.test("DistributedWorker keeps a task's message in progress while its outcome waits to be stored, so it runs once", async () => {
+  // The lane is freed before the store; the store here waits three ack waits (a slow store).
+  const cluster = await Cluster.start({ workers: 0, ackWait: 1_000 });
+  const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "stall-before-store:counted" });
+  try {
+    await using executor = cluster.executor();
+    assert.equal(await executor.submit(counted, cluster.scratch, 7), 7);
+    // Acknowledged once stored: without the in-progress notices the message would have been
+    // delivered again meanwhile and run a second time.
+    await streamEmpty(cluster.url);
+    assert.equal(cluster.runs("n7").length, 1);
+    assert.equal(supervisor.starts, 1);
+  } finally {
+    supervisor.stop();
+    await cluster.close();
+  }
+});
