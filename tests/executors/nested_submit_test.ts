@@ -2,7 +2,7 @@
 // its slot back, so a full pool never deadlocks on its own nested work.
 
 import assert from "node:assert/strict";
-import { asCompleted, AsyncPoolExecutor, type Executor, wait } from "../../mod.ts";
+import { asCompleted, AsyncPoolExecutor, type Executor, type Future, wait } from "../../mod.ts";
 
 Deno.test("AsyncPoolExecutor.submit() from a task that awaits it completes with maxWorkers: 1", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
@@ -48,46 +48,46 @@ Deno.test("AsyncPoolExecutor.submit() nested through result(), wait(), asComplet
   );
 });
 
-Deno.test("asCompleted() in a task gives back its slot when a future of another pool comes first", async () => {
+/**
+ * A task of pool `a` (one slot) waits, through `waitOn`, on a future of pool `b` listed first and on
+ * a nested task of its own; `b`'s future waits for the nested task, which can run only once the
+ * outer task gives its slot back. Returns what `waitOn` returned.
+ */
+async function waitAcrossPools(
+  waitOn: (futures: [Future<number>, Future<number>]) => Promise<number>,
+): Promise<number> {
   await using a = new AsyncPoolExecutor({ maxWorkers: 1 });
   await using b = new AsyncPoolExecutor({ maxWorkers: 1 });
   const gate = Promise.withResolvers<void>();
-  // b's future waits for a's nested task, which can run only once the outer task gives its slot.
   const fromB = b.submit(async () => {
     await gate.promise;
     return 2;
   });
-  const outer = a.submit(async () => {
+  return await a.submit(() => {
     const child = a.submit(() => {
       gate.resolve();
       return 1;
     });
+    return waitOn([fromB, child]);
+  });
+}
+
+// The timeouts below only make a regression fail instead of hanging; they never decide a pass.
+
+Deno.test("asCompleted() in a task gives back its slot when a future of another pool comes first", async () => {
+  const sum = await waitAcrossPools(async (futures) => {
     let n = 0;
-    // A timeout only so that a regression fails instead of hanging; it never decides a pass.
-    for await (const f of asCompleted([fromB, child], { timeout: 30_000 })) n += await f;
+    for await (const f of asCompleted(futures, { timeout: 30_000 })) n += await f;
     return n;
   });
-  assert.equal(await outer, 3);
+  assert.equal(sum, 3);
 });
 
 Deno.test("wait() in a task gives back its slot when a future of another pool comes first", async () => {
-  await using a = new AsyncPoolExecutor({ maxWorkers: 1 });
-  await using b = new AsyncPoolExecutor({ maxWorkers: 1 });
-  const gate = Promise.withResolvers<void>();
-  const fromB = b.submit(async () => {
-    await gate.promise;
-    return 2;
-  });
-  const outer = a.submit(async () => {
-    const child = a.submit(() => {
-      gate.resolve();
-      return 1;
-    });
-    // A timeout only so that a regression fails instead of hanging; it never decides a pass.
-    const { done } = await wait([fromB, child], { timeout: 30_000 });
-    return done.size;
-  });
-  assert.equal(await outer, 2);
+  const done = await waitAcrossPools(async (futures) =>
+    (await wait(futures, { timeout: 30_000 })).done.size
+  );
+  assert.equal(done, 2);
 });
 
 Deno.test("AsyncPoolExecutor.submit() nested keeps at most maxWorkers tasks running", async () => {
