@@ -59,10 +59,21 @@ function handshakeFailure(error: unknown, presentedCert: boolean): Error {
         cause: error,
       });
   }
-  if (error === undefined) {
-    return new errors.ConnectionError("the server closed the connection during the TLS handshake");
-  }
-  return serverCertUntrusted(error);
+  if (isVerifyError(error)) return serverCertUntrusted(error);
+  // Anything else (a reset, a close) may pass: the caller may try again.
+  return new errors.ConnectionError(
+    error === undefined
+      ? "the server closed the connection during the TLS handshake"
+      : `the TLS handshake failed (${describe(error)})`,
+    { cause: error },
+  );
+}
+
+/** Whether an error is this side's check of the server's certificate failing (OpenSSL's codes). */
+function isVerifyError(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | undefined)?.code ?? "");
+  return /^(UNABLE_TO_|CERT_|SELF_SIGNED_|DEPTH_ZERO_|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_|HOSTNAME_MISMATCH|ERR_TLS_CERT_)/
+    .test(code);
 }
 
 /** A TLS handshake in progress on `socket`, with the listeners it keeps until handed over. */
