@@ -10,6 +10,7 @@ import {
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
 import { CLIENT_CERT_REQUIRED, connectNats } from "./_transport.ts";
+import { CertificateError } from "./_tls.ts";
 
 /** TLS settings: files are read when connecting; PEM text can be given instead of a file. */
 export interface NatsTlsOptions {
@@ -167,12 +168,16 @@ export function connectionOptions(
   return out;
 }
 
-/** Whether an error means the server refused these credentials (retrying cannot help). */
+/**
+ * Whether an error means the server refused these credentials or a certificate did not check
+ * out (retrying cannot help).
+ */
 export function isAuthError(error: unknown): boolean {
   const text = error instanceof Error
     ? `${error.name} ${error.message} ${String((error as { cause?: unknown }).cause ?? "")}`
     : String(error);
-  return /authoriz|authentica|user.*(expired|revoked)/i.test(text) || needsClientCert(error);
+  return /authoriz|authentica|user.*(expired|revoked)/i.test(text) || needsClientCert(error) ||
+    error instanceof CertificateError;
 }
 
 /** Whether the server asked for a client certificate this side has not got. */
@@ -187,6 +192,7 @@ export function describeConnectError(servers: string[], error: unknown): string 
   if (needsClientCert(error)) {
     return `Cannot connect to NATS at ${where}: ${reason}; give a certificate and its key (options 'tls.certFile' and 'tls.keyFile', worker flags --tls-cert and --tls-key)`;
   }
+  if (error instanceof CertificateError) return `Cannot connect to NATS at ${where}: ${reason}`;
   if (isAuthError(error)) {
     return `Cannot connect to NATS at ${where}: the server refused the credentials (${reason}); check the user, password, token, NKey or .creds file`;
   }

@@ -9,6 +9,7 @@
 
 import {
   type ConnectionOptions,
+  errors,
   type NatsConnection,
   NatsConnectionImpl,
   type NodeConnectionOptions,
@@ -16,6 +17,8 @@ import {
   setTransportFactory,
 } from "@nats-io/transport-node";
 import { nodeResolveHost, NodeTransport } from "@nats-io/transport-node/lib/node_transport.js";
+import type { ConnectionOptions as TlsConnectionOptions, TLSSocket } from "node:tls";
+import { clientCertRefused, Handshake } from "./_tls.ts";
 
 /** The message of the error a client without a certificate gets from a verifying server. */
 export const CLIENT_CERT_REQUIRED =
@@ -29,16 +32,87 @@ function hasClientCert(options: ConnectionOptions): boolean {
   return Boolean((cert || certFile) && (key || keyFile));
 }
 
-/** The node transport, refusing to start TLS without a certificate the server will ask for. */
+/**
+ * The node transport, refusing to start TLS without a certificate the server will ask for, and
+ * settling a TLS connection whose certificates do not check out with a clear error.
+ */
 class CheckedTransport extends NodeTransport {
+  #handshake: Handshake | undefined;
+  #answered = false;
+  #verified = false;
+
   override async peekInfo(): Promise<ServerInfo> {
     const info = await super.peekInfo();
     const tls = info.tls_required === true ||
       (info.tls_available === true && this.options.tls !== null && this.options.tls !== undefined);
-    if (tls && info.tls_verify === true && !hasClientCert(this.options)) {
+    this.#verified = tls && info.tls_verify === true;
+    if (this.#verified && !hasClientCert(this.options)) {
       throw new Error(CLIENT_CERT_REQUIRED);
     }
     return info;
+  }
+
+  override async startTLS(): Promise<TLSSocket> {
+    let options: TlsConnectionOptions = {
+      servername: this.tlsName || undefined,
+      rejectUnauthorized: true,
+    };
+    if (typeof this.options.tls === "object" && this.options.tls !== null) {
+      let files;
+      try {
+        files = await this.loadClientCerts();
+      } catch (error) {
+        throw new errors.ConnectionError(
+          `cannot read the TLS files: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      }
+      options = {
+        ...options,
+        ...this.options.tls as TlsConnectionOptions,
+        ...files as TlsConnectionOptions | undefined,
+      };
+    }
+    try {
+      this.#handshake = new Handshake(this.socket, options, hasClientCert(this.options));
+    } catch (error) {
+      // node:tls throws at once on some bad options (a malformed certificate or key).
+      throw new errors.ConnectionError(error instanceof Error ? error.message : String(error), {
+        cause: error,
+      });
+    }
+    return await this.#handshake.secured;
+  }
+
+  override setupHandlers(): void {
+    // The stock handlers, with their error and close listeners replaced by the ones below.
+    const socket = this.socket;
+    const kept = new Set([...socket.listeners("error"), ...socket.listeners("close")]);
+    super.setupHandlers();
+    for (const event of ["error", "close"]) {
+      for (const listener of socket.listeners(event)) {
+        if (!kept.has(listener)) socket.off(event, listener as () => void);
+      }
+    }
+    socket.prependListener("data", () => this.#answered = true);
+    // A TLS 1.3 server looks at the client's certificate after the client's handshake is done;
+    // refusing it, the server sends an alert and closes before answering anything, and the
+    // client's CONNECT then fails to write. Only a refusal ends a verifying server's
+    // connection there, so that is what the error says.
+    const refusable = this.#verified && hasClientCert(this.options) &&
+      (socket as TLSSocket).getProtocol?.() === "TLSv1.3";
+    let lastError: unknown;
+    socket.on("error", (error) => lastError ??= error);
+    socket.on("close", () => {
+      const early = refusable && !this.#answered;
+      void this.close(
+        early
+          ? clientCertRefused(lastError ?? new Error("closed"), true)
+          : lastError as Error | undefined,
+      );
+    });
+    this.#handshake?.handOver();
+    this.#handshake = undefined;
   }
 }
 
@@ -46,8 +120,20 @@ class CheckedTransport extends NodeTransport {
  * Connects like `connect()` of `@nats-io/transport-node`, through {@linkcode CheckedTransport}.
  * The transport is chosen per dial from a module-wide setting of the NATS client; the stock
  * `connect()` resets it, so a connection opened here after one opened there dials checked again.
+ *
+ * Reconnecting is off until the first connection is up. A connection that closes after its
+ * socket is open but before the server answered (a TLS 1.3 server refusing the client's
+ * certificate does that) hands the client's dial loop over to reconnecting, which waits for the
+ * very dial in progress: nothing settles it before the connect timeout (20 s by default). Without
+ * reconnecting, the client closes, and the connect rejects at once with the transport's error.
  */
-export function connectNats(options: NodeConnectionOptions): Promise<NatsConnection> {
+export async function connectNats(options: NodeConnectionOptions): Promise<NatsConnection> {
   setTransportFactory({ factory: () => new CheckedTransport(), dnsResolveFn: nodeResolveHost });
-  return NatsConnectionImpl.connect(options);
+  if (options.reconnect === false || options.waitOnFirstConnect === true) {
+    return await NatsConnectionImpl.connect(options);
+  }
+  const nc = await NatsConnectionImpl.connect({ ...options, reconnect: false });
+  // The client reads this setting, on the object it shares with its protocol, at each disconnect.
+  (nc as NatsConnectionImpl).options.reconnect = true;
+  return nc;
 }

@@ -4,7 +4,7 @@ import { DistributedExecutor, type DistributedExecutorOptions } from "../../dist
 import { BrokenExecutorError } from "../../mod.ts";
 import { add } from "../fixtures/distributed_tasks.ts";
 import { Cluster, TASKS } from "./_cluster.ts";
-import { makeCerts, makeNkey, makeOperator, WatchedWorker } from "./_secure.ts";
+import { type Certs, makeCerts, makeNkey, makeOperator, WatchedWorker } from "./_secure.ts";
 
 /** A server with `config`, one worker with `args` and `env`; `fn` gets the server's port. */
 async function withSecuredServer(
@@ -173,6 +173,90 @@ Deno.test("DistributedExecutor() rejects ready() naming the URL when a TLS serve
     await server.destroy();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * A verifying TLS server with certificates of one CA; `tls` picks the client's TLS options from
+ * those of that CA (`ours`) and of another (`theirs`). The executor's ready() must reject with
+ * `cause` and the URL, and the worker CLI given the same files must exit 1 with one such line.
+ */
+async function refusedTls(
+  tls: (ours: Certs, theirs: Certs) => { caFile: string; certFile: string; keyFile: string },
+  cause: RegExp,
+): Promise<void> {
+  const dirs = [
+    await Deno.makeTempDir({ prefix: "futures-tls-ours-" }),
+    await Deno.makeTempDir({ prefix: "futures-tls-theirs-" }),
+  ];
+  try {
+    const ours = await makeCerts(dirs[0]!);
+    const options = tls(ours, await makeCerts(dirs[1]!));
+    const server = await NatsServer.start({
+      config:
+        `tls { cert_file: "${ours.serverCert}", key_file: "${ours.serverKey}", ca_file: "${ours.ca}", verify: true }`,
+    });
+    try {
+      const url = `tls://127.0.0.1:${server.port}`;
+      {
+        await using client = new DistributedExecutor({
+          servers: url,
+          modules: [TASKS],
+          tls: options,
+        });
+        const error = await client.ready().then(() => undefined, (e) => e);
+        assert(error instanceof Error);
+        assert.match(error.message, new RegExp(`at tls://127\\.0\\.0\\.1:${server.port}: `));
+        assert.match(error.message, cause);
+        assert.throws(() => client.submit(add, 1, 1), BrokenExecutorError);
+      }
+      await using worker = new WatchedWorker([
+        "--nats",
+        url,
+        "--modules",
+        TASKS,
+        "--tls-ca",
+        options.caFile,
+        "--tls-cert",
+        options.certFile,
+        "--tls-key",
+        options.keyFile,
+      ]);
+      const { code, stderr } = await worker.end();
+      assert.equal(code, 1);
+      assert.equal(stderr.length, 1, stderr.join("\n"));
+      assert.match(
+        stderr[0]!,
+        /^futures worker: Cannot connect to NATS at tls:\/\/127\.0\.0\.1:\d+: /,
+      );
+      assert.match(stderr[0]!, cause);
+    } finally {
+      await server.destroy();
+    }
+  } finally {
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("DistributedExecutor() rejects ready() naming the URL when it does not trust the server's certificate, and the worker exits with one line", async () => {
+  await refusedTls(
+    (ours, theirs) => ({
+      caFile: theirs.ca,
+      certFile: ours.clientCert,
+      keyFile: ours.clientKey,
+    }),
+    /the server's certificate is not trusted \(.+\); give the CA that signed it.*--tls-ca/,
+  );
+});
+
+Deno.test("DistributedExecutor() rejects ready() naming the URL when the server refuses its client certificate, before the connect timeout, and the worker exits with one line", async () => {
+  await refusedTls(
+    (ours, theirs) => ({
+      caFile: ours.ca,
+      certFile: theirs.clientCert,
+      keyFile: theirs.clientKey,
+    }),
+    /the server refused the client certificate \(.+\); give a certificate signed by a CA the server trusts/,
+  );
 });
 
 Deno.test("DistributedWorker CLI exits with one line when the server refuses its credentials", async () => {
