@@ -222,6 +222,11 @@ export class NatsEngine implements Engine {
   #stats = { completed: 0, failed: 0, redelivered: 0, ghosts: 0 };
   #perWorker: Record<string, { completed: number; failed: number }> = {};
   #perFuture = new WeakMap<Future<unknown>, DistributedTaskStats>();
+  /**
+   * Tasks whose outcome was pushed lately (id → when): a worker pushes a first run's outcome while
+   * it stores it, so for about an ack wait the store may still be on its way. Oldest first.
+   */
+  #pushed = new Map<string, number>();
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
@@ -357,8 +362,11 @@ export class NatsEngine implements Engine {
     const pushed = resultSubject(this.client, "");
     this.#subs.push(
       nc.subscribe(`${pushed}>`, {
-        callback: (_error, msg) =>
-          this.#chore(this.#onResult(msg.subject.slice(pushed.length), msg.data)),
+        callback: (_error, msg) => {
+          const id = msg.subject.slice(pushed.length);
+          this.#notePushed(id);
+          this.#chore(this.#onResult(id, msg.data));
+        },
       }),
       nc.subscribe(startedSubject(this.client), {
         callback: (_error, msg) => {
@@ -661,13 +669,25 @@ export class NatsEngine implements Engine {
     const conn = this.#conn!;
     const key = `${this.client}.${id}`;
     // A worker's outcome settled it: the worker pushes a first run's outcome while it stores it.
-    const pushed = this.#perFuture.get(future)?.worker !== undefined;
+    // The future of a task that settled before is a new one: the pushes received tell then.
+    const pushed = this.#perFuture.get(future)?.worker !== undefined || this.#pushed.has(id);
     const entry = pushed ? await this.#stored(key) : await conn.kv.get(key);
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
     await readOutcome(entry.value, conn.blobs, blobs).catch(() => {});
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
+  }
+
+  #notePushed(id: string): void {
+    const now = Date.now();
+    const window = Math.max(this.#settings.layout.ackWait, 5_000);
+    for (const [old, at] of this.#pushed) {
+      if (now - at <= window) break;
+      this.#pushed.delete(old);
+    }
+    this.#pushed.delete(id);
+    this.#pushed.set(id, now);
   }
 
   /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Cluster } from "./_cluster.ts";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { add } from "../fixtures/distributed_tasks.ts";
 
 const SCRIPT = new URL("../fixtures/scripts/distributed_client.ts", import.meta.url);
@@ -74,6 +74,36 @@ Deno.test("DistributedExecutor.forget() removes a stored outcome nobody will rea
       await nc.close();
     }
     assert.throws(() => executor.futureOf("a.b"), /'taskId' must be a task id: received "a.b"/);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.forget() of a settled task removes an outcome still being stored when it is called", async () => {
+  // The worker pushes the outcome at once and stores it three ack waits later.
+  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  try {
+    cluster.addWorker({ env: { FUTURES_WORKER_FAULT: "stall-before-store:add" } });
+    await using executor = cluster.executor({ clientId: "late" });
+    const future = executor.submit(add, 3, 4);
+    assert.equal(await future, 7);
+    const id = executor.taskId(future)!;
+    // Settled, so forget() gets a new future for the id: it must still wait for the store.
+    await executor.forget(id);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      // The worker acknowledges once the outcome is stored: by then a forget() that did not wait
+      // for the store would have left it behind.
+      const jsm = await jetstreamManager(nc);
+      while ((await jsm.streams.info("FUTS_TASKS")).state.messages > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const kv = await new Kvm(jetstream(nc)).open("futs_results");
+      const entry = await kv.get(`late.${id}`);
+      assert(entry === null || entry.operation !== "PUT", "the outcome stored late is gone");
+    } finally {
+      await nc.close();
+    }
   } finally {
     await cluster.close();
   }
