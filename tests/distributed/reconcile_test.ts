@@ -1,18 +1,51 @@
 // What a client misses while its connection is down (core NATS messages are kept for no one): a
-// delivery-limit notice comes back only through the reconcile step after the reconnect, which
-// reads the consumer's state; a pushed outcome also through the results watch, which resumes where
-// it stopped (these tests pass with the reconcile step switched off; the first one does not).
+// delivery-limit notice and a pushed outcome come back through the reconcile step after the
+// reconnect, which reads the consumer's state and the outcomes stored for the tasks it delivered.
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Cluster } from "./_cluster.ts";
 import { CuttableProxy } from "./_proxy.ts";
-import { WorkerCrashedError } from "../../distributed/mod.ts";
+import { type DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
+import type { Future } from "../../mod.ts";
 import { gated, square } from "../fixtures/distributed_tasks.ts";
 
 async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!await condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
+ * Submits a held task through `proxy`, cuts the client off once it runs, lets it finish and waits
+ * until the worker has stored its outcome and acknowledged it (the stream is empty). Returns its
+ * future, which the client cannot have settled yet.
+ */
+async function settledWhileAway(
+  cluster: Cluster,
+  executor: DistributedExecutor,
+  proxy: CuttableProxy,
+): Promise<{ future: Future<number> }> {
+  await executor.ready();
+  const future = executor.with({ deadline: Date.now() + 30_000 }).submit(
+    gated,
+    cluster.scratch,
+    "g",
+    42,
+  );
+  await cluster.waitRuns("g");
+  proxy.cut();
+  await until(() => !executor.stats().connected);
+  cluster.release("g");
+  const nc = await connect({ servers: cluster.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await until(async () => (await jsm.streams.info("FUTS_TASKS")).state.messages === 0);
+  } finally {
+    await nc.close();
+  }
+  assert.equal(future.done(), false);
+  // Wrapped: an async function returning a future would wait for it (a future is a thenable).
+  return { future };
 }
 
 Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison task whose delivery-limit notice came while the client was disconnected", async () => {
@@ -60,29 +93,13 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison
 
 Deno.test("DistributedExecutor.submit() settles a task whose outcome was pushed while the client was disconnected", async () => {
   const cluster = await Cluster.start({ workers: 1 });
-  const nc = await connect({ servers: cluster.url });
   try {
-    const jsm = await jetstreamManager(nc);
     await using proxy = new CuttableProxy(cluster.server.port);
     await using executor = cluster.executor({ servers: proxy.url });
-    await executor.ready();
-    const future = executor.with({ deadline: Date.now() + 30_000 }).submit(
-      gated,
-      cluster.scratch,
-      "g",
-      42,
-    );
-    await cluster.waitRuns("g");
-    proxy.cut();
-    await until(() => !executor.stats().connected);
-    cluster.release("g");
-    // The worker has stored the outcome and acknowledged the task: the stream is empty.
-    await until(async () => (await jsm.streams.info("FUTS_TASKS")).state.messages === 0);
-    assert.equal(future.done(), false);
+    const { future } = await settledWhileAway(cluster, executor, proxy);
     proxy.restore();
     assert.equal(await future, 42);
   } finally {
-    await nc.close();
     await cluster.close();
   }
 });
@@ -92,23 +109,8 @@ Deno.test("DistributedExecutor.submit() settles a task whose outcome was pushed 
   const proxy = new CuttableProxy(cluster.server.port);
   try {
     await using executor = cluster.executor({ servers: proxy.url });
-    await executor.ready();
-    const future = executor.with({ deadline: Date.now() + 30_000 }).submit(
-      gated,
-      cluster.scratch,
-      "g",
-      42,
-    );
-    await cluster.waitRuns("g");
-    proxy.cut();
-    await until(() => !executor.stats().connected);
-    cluster.release("g");
-    const nc = await connect({ servers: cluster.url });
-    const jsm = await jetstreamManager(nc);
-    await until(async () => (await jsm.streams.info("FUTS_TASKS")).state.messages === 0);
-    await nc.close();
+    const { future } = await settledWhileAway(cluster, executor, proxy);
     await cluster.killAndRestartServer();
-    assert.equal(future.done(), false);
     proxy.restore();
     assert.equal(await future, 42);
   } finally {
