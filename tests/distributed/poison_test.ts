@@ -73,7 +73,9 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task w
 });
 
 Deno.test("DistributedExecutor.submit() settles once and runs once when the worker crashes after storing the outcome and before acking", async () => {
-  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  // The worker keeps the message in progress every third of the ack wait until it is stored: a
+  // second's ack wait leaves that margin even on a loaded machine, where 300 ms did not.
+  const cluster = await Cluster.start({ workers: 0, ackWait: 1_000 });
   const supervisor = supervise(cluster, {
     FUTURES_WORKER_FAULT: "crash-after-store-before-ack:counted",
   });
