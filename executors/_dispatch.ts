@@ -186,6 +186,20 @@ export class Dispatcher {
    */
   steal(): boolean {
     if (this.queued > 0) return false;
+    const victim = this.#victim();
+    if (!victim) return false;
+    const taken = victim.handle.revoke(Math.floor(victim.inflight / 2));
+    this.requeue(taken);
+    return taken.length > 0;
+  }
+
+  /** Whether `steal()` would find tasks to take back now. */
+  canSteal(): boolean {
+    return this.#victim() !== undefined;
+  }
+
+  /** The busiest worker with unstarted tasks to spare, when another worker is idle. */
+  #victim(): Member | undefined {
     const { maxTasksPerWorker } = this.#settings;
     let idle = false;
     let victim: Member | undefined;
@@ -193,9 +207,6 @@ export class Dispatcher {
       if (member.phase === "idle" && member.dispatched < maxTasksPerWorker) idle = true;
       if (member.inflight >= 2 && member.inflight > (victim?.inflight ?? 1)) victim = member;
     }
-    if (!idle || !victim) return false;
-    const taken = victim.handle.revoke(Math.floor(victim.inflight / 2));
-    this.requeue(taken);
-    return taken.length > 0;
+    return idle ? victim : undefined;
   }
 }

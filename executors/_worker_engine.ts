@@ -310,6 +310,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   #schedulePump(): void {
     if (this.#pumpQueued) return;
+    // With nothing queued and nothing to steal a pump finds no work. Skipping it matters after
+    // each result: its turn would come before the code awaiting that result goes on.
+    if (this.#dispatch.queued === 0 && !this.#dispatch.canSteal()) return;
     this.#pumpQueued = true;
     queueMicrotask(() => {
       this.#pumpQueued = false;
