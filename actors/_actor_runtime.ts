@@ -9,6 +9,7 @@ import {
   type HostMessage,
   type InitMessage,
   PROTOCOL_VERSION,
+  type RunBatch,
   type RunMessage,
   TASK_HEADER,
   type TaskExtras,
@@ -31,7 +32,8 @@ interface WireTask {
   seq: number;
   /** Its claim slot, or -1. */
   slot: number;
-  fn: FnRef;
+  /** Its function's index in `table`. */
+  fn: number;
   args: unknown[];
   extras: TaskExtras | undefined;
 }
@@ -60,6 +62,10 @@ let loaders: Record<string, () => Promise<Record<string, unknown>>> = {};
 let instance: Record<string, unknown> | undefined;
 const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
+/** The functions the host has sent, by index (see `RunMessage.fns`). */
+const table: FnRef[] = [];
+/** What each of them resolved to, once it has (an actor's methods are looked up each time). */
+const resolved: (Fn | undefined)[] = [];
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
 /** Results not yet sent, flat as in `ResultsMessage.results`. */
@@ -78,6 +84,8 @@ const awaiting = new Map<number, PromiseWithResolvers<unknown>>();
 const calling = new Set<number>();
 let lastCall = 0;
 let flushQueued = false;
+/** While a batch of tasks runs: results that settle wait for the flush at its end. */
+let inBatch = false;
 let lastFlush = 0;
 /**
  * The clock (`performance.now()`) when the last result was recorded: a flush that sends results
@@ -158,7 +166,8 @@ function flush(): void {
   outbox = [];
   outboxValues = undefined;
   try {
-    post(values ? { type, results, values } : { type, results });
+    if (values) post({ type, results, values });
+    else post(outboxStamped ? { type, results } : results);
   } catch {
     // One of the values cannot be cloned: send them one by one and fail only that one.
     const stride = outboxStamped ? 4 : 3;
@@ -253,7 +262,7 @@ function settle(seq: number, start: number, ok: boolean, outcome: unknown, value
   if (outboxStamped) outbox.push(signed, ms, now, value);
   else outbox.push(signed, ms, value);
   if (!ok && values) (outboxValues ??= []).push([seq, values]);
-  if (!flushQueued) {
+  if (!flushQueued && !inBatch) {
     flushQueued = true;
     queueMicrotask(flush);
   }
@@ -294,6 +303,15 @@ function construct(exported: unknown, args: unknown[]): Record<string, unknown> 
   throw new TypeError(
     `an actor module's default export must be a class or an object: received ${typeof exported}`,
   );
+}
+
+/** The function at `index` of the table, resolved (and kept, unless it is an actor's method). */
+function resolveIndex(index: number): Fn {
+  const ref = table[index];
+  if (ref === undefined) throw new Error(`no function was sent for index ${index}`);
+  const fn = resolve(ref);
+  if (!("method" in ref)) resolved[index] = fn;
+  return fn;
 }
 
 function resolve(ref: FnRef): Fn {
@@ -402,8 +420,18 @@ function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): vo
   step();
 }
 
-function run(message: RunMessage): void {
-  const { fns, tasks: flat, extras } = message;
+function run(flat: RunBatch, extras: RunMessage["extras"]): void {
+  inBatch = true;
+  try {
+    runBatch(flat, extras);
+  } finally {
+    inBatch = false;
+  }
+  // What the batch's synchronous tasks returned goes now, without waiting for a microtask.
+  if (outbox.length > 0) flush();
+}
+
+function runBatch(flat: RunBatch, extras: RunMessage["extras"]): void {
   let next = 0;
   for (let i = 0, t = 0; i < flat.length; t++) {
     const nargs = flat[i + 3] as number;
@@ -415,7 +443,7 @@ function run(message: RunMessage): void {
     const task: WireTask = {
       seq: flat[i + 1] as number,
       slot: flat[i + 2] as number,
-      fn: fns[flat[i] as number]!,
+      fn: flat[i] as number,
       args: flat.slice(start, start + nargs),
       extras: taskExtras,
     };
@@ -463,7 +491,7 @@ function runTask(task: WireTask): boolean {
       reviveProxies(task.args, proxies, (id) => remote(seq, id));
       calling.add(seq);
     }
-    const fn = resolve(task.fn);
+    const fn = resolved[task.fn] ?? resolveIndex(task.fn);
     const run = task.extras?.kind === "chunk" ? runChunk : runCall;
     const traceparent = task.extras?.traceparent;
     if (traceparent === undefined) run(task, fn, signal, start);
@@ -550,8 +578,11 @@ export function startActor(
   });
   return {
     receive(message) {
-      if (message.type === "run") run(message);
-      else if (message.type === "replies") message.replies.forEach(answer);
+      if (Array.isArray(message)) run(message, undefined);
+      else if (message.type === "run") {
+        for (const ref of message.fns) table.push(ref);
+        run(message.tasks, message.extras);
+      } else if (message.type === "replies") message.replies.forEach(answer);
       else if (message.type === "stamp") stamping = message.on;
       else if (message.type === "ping") post({ type: "pong", id: message.id });
       else if (message.type === "abort") {

@@ -6,6 +6,7 @@ import {
   type FnRef,
   type HostMessage,
   PROTOCOL_VERSION,
+  type ResultsMessage,
   type RunMessage,
   type TaskExtras,
   type WireCall,
@@ -112,7 +113,11 @@ export abstract class PoolWorker<T> {
   /** Tasks sent and not yet answered, by seq. */
   protected readonly tasks = new Map<number, T>();
   protected readonly events: WorkerEvents<T>;
-  readonly #sources = new Set<number>();
+  /**
+   * The functions this worker has been sent, by their index in its table (see `RunMessage.fns`):
+   * each goes once, with its source if it has one; later tasks name it by index.
+   */
+  readonly #table = new Map<FnRef, number>();
   /** The proxied callbacks of tasks in flight, by seq, then by proxy id. */
   readonly #callbacks = new Map<number, ((...args: unknown[]) => unknown)[]>();
   #replies: WireReply[] = [];
@@ -196,14 +201,14 @@ export abstract class PoolWorker<T> {
       this.#stamping = stamp;
       this.post({ type: "stamp", on: stamp }, []);
     }
-    const { message, shipped } = this.#encode(tasks);
+    const { message, added } = this.#encode(tasks);
     try {
       this.post(message, transfer);
       return [];
     } catch {
-      // Find the culprits: send one by one. A shipped function's source goes with the first of
-      // its tasks that does reach the worker, which may not be the one that was to carry it.
-      for (const id of shipped) this.#sources.delete(id);
+      // Find the culprits: send one by one. A function new to the worker goes with the first of
+      // its tasks that does reach it, which may not be the one that was to carry it.
+      for (const fn of added) this.#table.delete(fn);
       const failed: { item: T; error: unknown }[] = [];
       batch.forEach((d, i) => {
         const task = tasks[i]!;
@@ -211,7 +216,7 @@ export abstract class PoolWorker<T> {
         try {
           this.post(one.message, d.transfer ?? []);
         } catch (error) {
-          for (const id of one.shipped) this.#sources.delete(id);
+          for (const fn of one.added) this.#table.delete(fn);
           this.tasks.delete(task.seq);
           this.release(task.seq);
           this.dispatched--;
@@ -223,32 +228,25 @@ export abstract class PoolWorker<T> {
   }
 
   /**
-   * Lays tasks out in columns (see `RunMessage`): each function once, a shipped function's
-   * source only the first time this worker gets it. Returns the ids whose source it carries.
+   * Lays tasks out in columns (see `RunMessage`), each function by its index in the worker's
+   * table; a function new to the worker joins the table and goes in `fns`. Most batches bring
+   * no new function and no extras: they go as the bare `tasks` array, the cheapest message to
+   * clone. Returns the functions added to the table (taken out again if the message cannot go).
    */
-  #encode(tasks: Outgoing[]): { message: RunMessage; shipped: number[] } {
-    const fns: FnRef[] = [];
-    const given: FnRef[] = [];
-    const shipped: number[] = [];
+  #encode(tasks: Outgoing[]): { message: HostMessage; added: FnRef[] } {
+    const table = this.#table;
+    const added: FnRef[] = [];
     const flat: unknown[] = [];
     let extras: [number, TaskExtras][] | undefined;
     let lastFn: FnRef | undefined;
     let lastIndex = -1;
     for (let t = 0; t < tasks.length; t++) {
       const task = tasks[t]!;
-      let index = task.fn === lastFn ? lastIndex : given.indexOf(task.fn);
-      if (index < 0) {
-        index = given.length;
-        given.push(task.fn);
-        let fn = task.fn;
-        if ("id" in fn) {
-          if (this.#sources.has(fn.id)) fn = { id: fn.id };
-          else {
-            this.#sources.add(fn.id);
-            shipped.push(fn.id);
-          }
-        }
-        fns.push(fn);
+      let index = task.fn === lastFn ? lastIndex : table.get(task.fn);
+      if (index === undefined) {
+        index = table.size;
+        table.set(task.fn, index);
+        added.push(task.fn);
       }
       lastFn = task.fn;
       lastIndex = index;
@@ -257,10 +255,11 @@ export abstract class PoolWorker<T> {
       for (let a = 0; a < args.length; a++) flat.push(args[a]);
       if (task.extras) (extras ??= []).push([t, task.extras]);
     }
+    if (added.length === 0 && extras === undefined) return { message: flat, added };
     const message: RunMessage = extras
-      ? { type: "run", fns, tasks: flat, extras }
-      : { type: "run", fns, tasks: flat };
-    return { message, shipped };
+      ? { type: "run", fns: added, tasks: flat, extras }
+      : { type: "run", fns: added, tasks: flat };
+    return { message, added };
   }
 
   /**
@@ -290,37 +289,14 @@ export abstract class PoolWorker<T> {
 
   /** Handles a message from the worker. */
   protected onMessage(message: WorkerMessage): void {
+    if (Array.isArray(message)) return this.#results(message, false, undefined);
     switch (message.type) {
       case "calls":
         for (const call of message.calls) this.#call(call);
         return;
       case "results":
-      case "stamped": {
-        const results = message.results;
-        // Stamped results have one more column, the end: `seq, ms, end, value`.
-        const stamped = message.type === "stamped";
-        const stride = stamped ? 4 : 3;
-        for (let i = 0; i < results.length; i += stride) {
-          const signed = results[i] as number;
-          const seq = signed < 0 ? -signed : signed;
-          const item = this.tasks.get(seq);
-          if (item === undefined) continue;
-          this.tasks.delete(seq);
-          this.release(seq);
-          const ms = results[i + 1] as number;
-          this.runMs = this.runMs === undefined ? ms : this.runMs * 0.8 + ms * 0.2;
-          // In epoch ms: each side's clock counts from its own origin.
-          const end = stamped ? this.#origin + (results[i + 2] as number) : -1;
-          const value = results[i + stride - 1];
-          if (signed > 0) this.events.result(this, item, true, value, undefined, ms, end);
-          else {
-            const values = message.values?.find(([of]) => of === seq)?.[1];
-            const error = decodeError(value as WireError);
-            this.events.result(this, item, false, error, values, ms, end);
-          }
-        }
-        return;
-      }
+      case "stamped":
+        return this.#results(message.results, message.type === "stamped", message.values);
       case "ready":
         this.#origin = message.origin;
         if (this.state === "starting") this.state = "ready";
@@ -432,6 +408,31 @@ export abstract class PoolWorker<T> {
       args: encoded ? encoded.args : d.args,
       extras,
     };
+  }
+
+  /** Settles the tasks of a results message (see `ResultsMessage`). */
+  #results(results: unknown[], stamped: boolean, values: ResultsMessage["values"]): void {
+    // Stamped results have one more column, the end: `seq, ms, end, value`.
+    const stride = stamped ? 4 : 3;
+    for (let i = 0; i < results.length; i += stride) {
+      const signed = results[i] as number;
+      const seq = signed < 0 ? -signed : signed;
+      const item = this.tasks.get(seq);
+      if (item === undefined) continue;
+      this.tasks.delete(seq);
+      this.release(seq);
+      const ms = results[i + 1] as number;
+      this.runMs = this.runMs === undefined ? ms : this.runMs * 0.8 + ms * 0.2;
+      // In epoch ms: each side's clock counts from its own origin.
+      const end = stamped ? this.#origin + (results[i + 2] as number) : -1;
+      const value = results[i + stride - 1];
+      if (signed > 0) this.events.result(this, item, true, value, undefined, ms, end);
+      else {
+        const chunkValues = values?.find(([of]) => of === seq)?.[1];
+        const error = decodeError(value as WireError);
+        this.events.result(this, item, false, error, chunkValues, ms, end);
+      }
+    }
   }
 
   /**

@@ -195,7 +195,8 @@ export class ProcessHandle<T> extends PoolWorker<T> {
     try {
       for await (const message of this.#frames!) {
         const m = message as WorkerMessage;
-        if (m.type === "started") {
+        if (Array.isArray(m)) this.onMessage(m);
+        else if (m.type === "started") {
           if (this.tasks.has(m.seq)) this.#started.add(m.seq);
         } else if (m.type === "exit") {
           // The process reports its own end; the exit status, which follows, makes it final.

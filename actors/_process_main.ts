@@ -46,7 +46,7 @@ export async function runProcessActor(
       const m = message as HostMessage;
       // A task's "started" message must leave before the task runs (which may end the process):
       // a write that is under way would hold it back, so wait for it.
-      if (m.type === "run" && writing) await writing;
+      if ((Array.isArray(m) || m.type === "run") && writing) await writing;
       if (!ending) actor.receive(m);
     }
   } catch (error) {

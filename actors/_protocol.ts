@@ -7,7 +7,7 @@
 import type { WireError } from "./error_codec.ts";
 
 /** Bumped on every incompatible change; the worker refuses an `init` of another version. */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /**
  * The per-worker Int32Array in shared memory: control words, then one claim slot per task in
@@ -93,17 +93,22 @@ export interface InitMessage {
 
 /**
  * Host → worker: run these tasks in order. `tasks` is flat: for each task `fn, seq, slot, nargs`
- * (see `TASK_HEADER`) then its `nargs` arguments, where `fn` indexes `fns`, `seq` numbers the
- * task on this worker (positive), and `slot` is its claim slot in shared memory or -1 for none.
+ * (see `TASK_HEADER`) then its `nargs` arguments, where `fn` indexes the worker's table of
+ * functions, `seq` numbers the task on this worker (positive), and `slot` is its claim slot in
+ * shared memory or -1 for none. A batch with no new function and no extras goes as its `tasks`
+ * array alone (a {@linkcode RunBatch}).
  */
 export interface RunMessage {
   readonly type: "run";
-  /** The functions of the batch, each once. */
+  /** Functions new to the worker: they join its table, in order, before the tasks run. */
   readonly fns: FnRef[];
   readonly tasks: unknown[];
   /** Per-task rare fields, as `[index of the task in the batch, fields]`, in task order. */
   readonly extras?: [number, TaskExtras][];
 }
+
+/** Host → worker: the `tasks` of a {@linkcode RunMessage} that needs nothing else. */
+export type RunBatch = unknown[];
 
 /** Host → worker: abort the signal of a running (async) task. */
 export interface AbortMessage {
@@ -141,6 +146,7 @@ export interface PingMessage {
 
 /** Everything the host sends. */
 export type HostMessage =
+  | RunBatch
   | InitMessage
   | RunMessage
   | StampMessage
@@ -190,6 +196,12 @@ export interface ResultsMessage {
 }
 
 /**
+ * Worker → host: the `results` of a {@linkcode ResultsMessage} of type `results` without
+ * `values`, alone: the common case, and the cheapest message to clone.
+ */
+export type ResultsBatch = unknown[];
+
+/**
  * A task's call to one of its proxied callbacks: `proxy` is the callback's index in the task's
  * `TaskExtras.proxies`, and `call` numbers the call on this worker, for the reply.
  */
@@ -230,5 +242,6 @@ export type WorkerMessage =
   | InitFailedMessage
   | StartedMessage
   | ResultsMessage
+  | ResultsBatch
   | CallsMessage
   | ExitMessage;

@@ -84,6 +84,25 @@ Deno.test("WorkerPoolExecutor.submit() compiles an inline function again in a ne
   assert.deepEqual(calls, [1, 2, 1, 2, 1]);
 });
 
+Deno.test("WorkerPoolExecutor.submit() runs each task of a batch with its own function, known or new to the worker", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  assert.equal(await pool.submit(add, 1, 1), 2, "the worker knows add");
+  const double = (x: number) => x * 2;
+  const negate = (x: number) => -x;
+  // One turn: one message, where add is known and the two inline functions are new.
+  const futures = [
+    pool.submit(add, 1, 2),
+    pool.submit(double, 5),
+    pool.submit(add, 3, 4),
+    pool.submit(negate, 6),
+    pool.submit(double, 7),
+  ];
+  assert.deepEqual(await Promise.all(futures), [3, 10, 7, -6, 14]);
+  // The next batch names all three by their place in the worker's table.
+  const again = [pool.submit(negate, 1), pool.submit(add, 2, 2), pool.submit(double, 3)];
+  assert.deepEqual(await Promise.all(again), [-1, 4, 6]);
+});
+
 Deno.test("WorkerPoolExecutor.submit() runs method-shorthand functions", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
   const methods = {
