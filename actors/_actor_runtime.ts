@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   type RunBatch,
   type RunMessage,
+  STAMPED,
   TASK_HEADER,
   type TaskExtras,
   type WireCall,
@@ -167,11 +168,15 @@ function flush(): void {
   outboxValues = undefined;
   try {
     if (values) post({ type, results, values });
-    else post(outboxStamped ? { type, results } : results);
+    else if (outboxStamped) {
+      results.unshift(STAMPED);
+      post(results);
+    } else post(results);
   } catch {
     // One of the values cannot be cloned: send them one by one and fail only that one.
     const stride = outboxStamped ? 4 : 3;
-    for (let i = 0; i < results.length; i += stride) {
+    // Past the STAMPED mark, if it was put first (no seq is 0).
+    for (let i = results[0] === STAMPED ? 1 : 0; i < results.length; i += stride) {
       const signed = results[i] as number;
       const one = results.slice(i, i + stride);
       const chunkValues = signed < 0 ? values?.find(([seq]) => seq === -signed) : undefined;

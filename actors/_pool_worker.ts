@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   type ResultsMessage,
   type RunMessage,
+  STAMPED,
   type TaskExtras,
   type WireCall,
   type WireReply,
@@ -289,14 +290,17 @@ export abstract class PoolWorker<T> {
 
   /** Handles a message from the worker. */
   protected onMessage(message: WorkerMessage): void {
-    if (Array.isArray(message)) return this.#results(message, false, undefined);
+    if (Array.isArray(message)) {
+      const stamped = message[0] === STAMPED;
+      return this.#results(message, stamped, undefined, stamped ? 1 : 0);
+    }
     switch (message.type) {
       case "calls":
         for (const call of message.calls) this.#call(call);
         return;
       case "results":
       case "stamped":
-        return this.#results(message.results, message.type === "stamped", message.values);
+        return this.#results(message.results, message.type === "stamped", message.values, 0);
       case "ready":
         this.#origin = message.origin;
         if (this.state === "starting") this.state = "ready";
@@ -410,11 +414,16 @@ export abstract class PoolWorker<T> {
     };
   }
 
-  /** Settles the tasks of a results message (see `ResultsMessage`). */
-  #results(results: unknown[], stamped: boolean, values: ResultsMessage["values"]): void {
+  /** Settles the tasks of a results message (see `ResultsMessage`), read from `from` on. */
+  #results(
+    results: unknown[],
+    stamped: boolean,
+    values: ResultsMessage["values"],
+    from: number,
+  ): void {
     // Stamped results have one more column, the end: `seq, ms, end, value`.
     const stride = stamped ? 4 : 3;
-    for (let i = 0; i < results.length; i += stride) {
+    for (let i = from; i < results.length; i += stride) {
       const signed = results[i] as number;
       const seq = signed < 0 ? -signed : signed;
       const item = this.tasks.get(seq);

@@ -196,10 +196,14 @@ export interface ResultsMessage {
 }
 
 /**
- * Worker → host: the `results` of a {@linkcode ResultsMessage} of type `results` without
- * `values`, alone: the common case, and the cheapest message to clone.
+ * Worker → host: the `results` of a {@linkcode ResultsMessage} without `values`, alone: the
+ * common case, and the cheapest message to clone. Stamped results start with a 0 (no task's
+ * seq), which tells their layout.
  */
 export type ResultsBatch = unknown[];
+
+/** The first value of a {@linkcode ResultsBatch} of stamped results. */
+export const STAMPED = 0;
 
 /**
  * A task's call to one of its proxied callbacks: `proxy` is the callback's index in the task's
