@@ -17,6 +17,7 @@ import {
 import { decodeError, encodeError, type WireError } from "./error_codec.ts";
 import { InvalidStateError } from "../future/errors.ts";
 import { encodeProxies } from "./_proxy_wire.ts";
+import { startTimer } from "../future/_timer.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 
 /** How the worker ended. */
@@ -156,6 +157,11 @@ export abstract class PoolWorker<T> {
   abstract spinning(): boolean;
   /** Ends the worker's thread or process. */
   protected abstract kill(): void;
+
+  /** Calls `fn` after `ms` milliseconds, unless cancelled first with what it returns. */
+  after(ms: number, fn: () => void): () => void {
+    return startTimer(fn, ms);
+  }
 
   /** Settles once the worker's thread or process has ended and released what it held. */
   get gone(): Promise<void> {

@@ -23,12 +23,14 @@ export const Ctl = {
   AbortKind: 1,
   /** The seq of the last task whose synchronous part returned (to tell spinning workers). */
   Returned: 2,
+  /** Always 0, and only the host uses it: its timers wait on it (see `PoolWorker.after`). */
+  Timer: 3,
   /** Where the claim slots begin. */
-  Slots: 3,
+  Slots: 4,
   /** How many claim slots. */
   SlotCount: 256,
   /** The length of the array. */
-  Size: 3 + 256,
+  Size: 4 + 256,
 } as const;
 
 /**

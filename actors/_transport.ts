@@ -20,12 +20,6 @@ export interface TransportEvents {
 /** Deno's permission options for a worker. */
 export type WorkerPermissions = "inherit" | "none" | Deno.PermissionOptionsObject;
 
-// Deno defines `setTimeout` lazily: its first read loads Deno's timers with its Node compatibility
-// layer (15-40 ms on this thread). A pool arms its first timer when a worker is ready, just before
-// the first task goes out, so the first worker made reads it at once instead: the loading then
-// overlaps the worker's own start, on its thread.
-let timersLoaded = false;
-
 /** A transport over a Deno Web Worker running `url`. */
 export function webWorkerTransport(
   url: URL,
@@ -39,7 +33,6 @@ export function webWorkerTransport(
   };
   if (permissions !== undefined && permissions !== "inherit") options.deno = { permissions };
   const worker = new Worker(url, options);
-  timersLoaded ||= typeof setTimeout === "function";
   worker.onmessage = (event: MessageEvent<WorkerMessage>) => events.message(event.data);
   worker.onerror = (event: ErrorEvent) => {
     // Without preventDefault() an error in a worker ends the whole process.

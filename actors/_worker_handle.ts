@@ -44,6 +44,25 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     this.#transport.terminate();
   }
 
+  /**
+   * A timer that waits on the worker's shared memory: Deno loads its timers (with their Node
+   * compatibility layer, 15-25 ms) on the first read of `setTimeout`, and a program that only
+   * runs a few tasks need never pay for that. Like an unref'd timer, a wait keeps no program
+   * alive; the worker does, as long as it lives.
+   */
+  override after(ms: number, fn: () => void): () => void {
+    let cancelled = false;
+    const { value } = Atomics.waitAsync(this.#ctl, Ctl.Timer, 0, ms);
+    (value as Promise<string>).then(() => {
+      if (!cancelled) fn();
+    });
+    return () => {
+      cancelled = true;
+      // Releases the wait now rather than at its timeout.
+      Atomics.notify(this.#ctl, Ctl.Timer);
+    };
+  }
+
   protected override slotFor(seq: number, transfer: Transferable[] | undefined): number {
     if (transfer !== undefined && transfer.length > 0) return -1;
     return this.#claims.assign(seq) ?? -1;

@@ -44,8 +44,8 @@ export class Member implements Candidate {
   readonly #observed: Observable | undefined;
   /** When it last went idle, while it is idle. */
   idleSince: number | undefined;
-  /** One timer per idle spell at most (see Membership.#armIdle). */
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels its idle timer; one per idle spell at most (see Membership.#armIdle). */
+  idleTimer: (() => void) | undefined;
   /** While retiring: the tasks stopped on it that have not returned yet. */
   stopped: Set<Job> | undefined;
   /**
@@ -101,7 +101,7 @@ export class Member implements Candidate {
   }
 
   destroy(): void {
-    clearTimeout(this.idleTimer);
+    this.idleTimer?.();
     clearTimeout(this.graceTimer);
     this.idleTimer = this.graceTimer = this.idleSince = undefined;
   }
@@ -401,14 +401,14 @@ export class Membership {
   }
 
   #idleTimer(member: Member, ms: number): void {
-    member.idleTimer = setTimeout(() => {
+    member.idleTimer = member.handle.after(Math.min(ms, MAX_TIMER_MS), () => {
       member.idleTimer = undefined;
       const since = member.idleSince;
       if (since === undefined || member.phase !== "idle") return;
       const left = this.#settings.idleTimeout - (performance.now() - since);
       if (left > 0) this.#idleTimer(member, left);
       else this.end(member);
-    }, Math.min(ms, MAX_TIMER_MS));
+    });
   }
 }
 

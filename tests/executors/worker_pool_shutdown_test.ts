@@ -95,6 +95,14 @@ Deno.test("WorkerPoolExecutor lets the process exit after shutdown()", async () 
   assert.equal(run.stdout.trim(), "sums 2,4,6,8 workers 0");
 });
 
+Deno.test("WorkerPoolExecutor lets the process exit after shutdown() while its idle timers had long to run", async () => {
+  // Ten minutes: the idle workers' timers are pending when the pool shuts down.
+  const run = await runDeno(["run", "-A", script("pool_shutdown.ts"), "600000"], EXIT_BOUND_MS);
+  assert.equal(run.killed, false, `the process did not exit: ${run.stdout}${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.trim(), "sums 2,4,6,8 workers 0");
+});
+
 Deno.test("toThread() lets the process exit once the default executor is idle, without shutdown", async () => {
   const run = await runDeno(["run", "-A", script("to_thread.ts")], EXIT_BOUND_MS);
   assert.equal(run.killed, false, `the process did not exit: ${run.stdout}${run.stderr}`);
