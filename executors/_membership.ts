@@ -102,7 +102,7 @@ export class Member implements Candidate {
 
   destroy(): void {
     this.idleTimer?.();
-    clearTimeout(this.graceTimer);
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
     this.idleTimer = this.graceTimer = this.idleSince = undefined;
   }
 }
@@ -246,7 +246,7 @@ export class Membership {
   stoppedReturned(member: Member, job: Job): void {
     if (member.stopped?.delete(job) && member.stopped.size === 0) {
       // Its event loop is known to be free: its other tasks may finish in their own time.
-      clearTimeout(member.graceTimer);
+      if (member.graceTimer !== undefined) clearTimeout(member.graceTimer);
       member.graceTimer = undefined;
       member.ping = 0;
       member.graceOver = false;

@@ -167,7 +167,9 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#respawnTimer);
+    // Only when there is one: the first read of clearTimeout loads Deno's timers (see after()
+    // in actors/_worker_handle.ts), which a program that set no timer need not wait for.
+    if (this.#respawnTimer !== undefined) clearTimeout(this.#respawnTimer);
     await this.#members.close(this.#settings.label);
   }
 
@@ -356,7 +358,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   #broken(error: BrokenExecutorError): void {
-    clearTimeout(this.#respawnTimer);
+    if (this.#respawnTimer !== undefined) clearTimeout(this.#respawnTimer);
     this.#core?.breakWith(error);
     for (const job of this.#dispatch.drain()) job.reject(error);
     this.#members.endAll();
