@@ -14,7 +14,9 @@
  *     function of a task module and on an inline function (sent by source), and `map` with a
  *     chunksize. One untimed warm-up round runs first.
  * (b) Round trips: 5k sequential tasks (each awaited before the next), p50 and p99 in µs. Goal:
- *     p50 ≤ 1.1× the object floor's, for `await future` and `future.result()`. Measured twice: as the scheduler places the threads, and with every
+ *     p50 ≤ 1.1× the object floor's, for `await future` and `future.result()`. The array floor
+ *     runs beside it: the pool's messages are bare arrays too, so it is the fairer bar to read
+ *     the pool against. Measured twice: as the scheduler places the threads, and with every
  *     thread of the process pinned to one CPU (`taskset`, Linux). On a VM a message to a thread on
  *     an idle vCPU waits for the host to wake that vCPU, which can cost tens of µs and comes and
  *     goes with the host's load; pinned, what is left is the software's own cost.
@@ -318,6 +320,7 @@ async function roundTrips(settings: Settings, peer: PiscinaPeer | undefined, log
   await using noIdleTimer = newPool(Infinity);
   using raw = await RawPool.start(WORKERS);
   using raw1 = await RawPool.start(1);
+  using rawArray = await RawArrayPool.start(WORKERS);
   const trip = {
     raw: () => latencies(trips, (i) => raw.call("add", [i, 1])),
     submit: () => latencies(trips, (i) => pool.submit(add, i, 1)),
@@ -325,6 +328,11 @@ async function roundTrips(settings: Settings, peer: PiscinaPeer | undefined, log
   };
   const contenders: Contender<Latency>[] = [
     { name: "raw", warm: true, run: async () => ({ raw: await trip.raw() }) },
+    {
+      name: "rawArray",
+      warm: true,
+      run: async () => ({ rawArray: await latencies(trips, (i) => rawArray.inc(i)) }),
+    },
     { name: "submit", warm: true, run: async () => ({ submit: await trip.submit() }) },
     {
       name: "submitResult",
@@ -401,6 +409,24 @@ async function roundTrips(settings: Settings, peer: PiscinaPeer | undefined, log
       contender: "raw postMessage, 1 worker (the pool's pattern here)",
       figure: figure("raw1"),
       ratio: vsFloor("raw1"),
+    },
+    {
+      workload,
+      contender: "raw [id, x] array pool (cheaper messages to clone)",
+      figure: figure("rawArray"),
+      ratio: vsFloor("rawArray"),
+    },
+    {
+      workload,
+      contender: "WorkerPoolExecutor submit, await each, vs the array pool",
+      figure: figure("submit"),
+      ratio: ratio("submit", "rawArray"),
+    },
+    {
+      workload,
+      contender: "WorkerPoolExecutor submit, .result() each, vs the array pool",
+      figure: figure("submitResult"),
+      ratio: ratio("submitResult", "rawArray"),
     },
   ];
   if (samples.piscina) rows.push(...peerRows(workload, figure, vsFloor));
