@@ -137,7 +137,6 @@ export class Dispatcher {
         continue;
       }
       if (!job.started && !job.start()) continue;
-      this.#counters.observed?.observer?.started(job, member.name);
       this.#counters.waitTime.add(now - job.queuedAt);
       const dispatch: Dispatch<Job> = {
         item: job,
@@ -160,8 +159,12 @@ export class Dispatcher {
     // An observer wants each task's end: the worker tells it, so this side reads no clock.
     const stamp = this.#counters.observed?.observer !== undefined;
     for (const [member, batch] of batches) {
-      this.#members.busy(member);
       const failed = member.handle.send(batch, stamp);
+      // The worker and the observer hear of the batch once it is on its way: this bookkeeping
+      // then overlaps the tasks' run instead of delaying it.
+      this.#members.busy(member);
+      const observer = this.#counters.observed?.observer;
+      if (observer) for (const d of batch) observer.started(d.item, member.name);
       for (const { item, error } of failed) {
         this.#counters.failed++;
         item.reject(error);
