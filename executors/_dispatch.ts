@@ -164,7 +164,9 @@ export class Dispatcher {
       // then overlaps the tasks' run instead of delaying it.
       this.#members.busy(member);
       const observer = this.#counters.observed?.observer;
-      if (observer) for (const d of batch) observer.started(d.item, member.name);
+      if (observer) {
+        for (const d of batch) observer.started(d.item, member.name);
+      }
       for (const { item, error } of failed) {
         this.#counters.failed++;
         item.reject(error);
