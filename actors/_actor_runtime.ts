@@ -65,8 +65,6 @@ const modules: Record<string, unknown>[] = [];
 const compiled = new Map<number, Fn>();
 /** The functions the host has sent, by index (see `RunMessage.fns`). */
 const table: FnRef[] = [];
-/** What each of them resolved to, once it has (an actor's methods are looked up each time). */
-const resolved: (Fn | undefined)[] = [];
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
 /** Results not yet sent, flat as in `ResultsMessage.results`. */
@@ -310,13 +308,14 @@ function construct(exported: unknown, args: unknown[]): Record<string, unknown> 
   );
 }
 
-/** The function at `index` of the table, resolved (and kept, unless it is an actor's method). */
+/**
+ * The function at `index` of the table. Looked up each time: an export read through its module's
+ * namespace follows the module if it rebinds it, as an actor's method follows its instance.
+ */
 function resolveIndex(index: number): Fn {
   const ref = table[index];
   if (ref === undefined) throw new Error(`no function was sent for index ${index}`);
-  const fn = resolve(ref);
-  if (!("method" in ref)) resolved[index] = fn;
-  return fn;
+  return resolve(ref);
 }
 
 function resolve(ref: FnRef): Fn {
@@ -431,9 +430,9 @@ function run(flat: RunBatch, extras: RunMessage["extras"]): void {
     runBatch(flat, extras);
   } finally {
     inBatch = false;
+    // What the batch's synchronous tasks returned goes now, without waiting for a microtask.
+    if (outbox.length > 0) flush();
   }
-  // What the batch's synchronous tasks returned goes now, without waiting for a microtask.
-  if (outbox.length > 0) flush();
 }
 
 function runBatch(flat: RunBatch, extras: RunMessage["extras"]): void {
@@ -496,7 +495,7 @@ function runTask(task: WireTask): boolean {
       reviveProxies(task.args, proxies, (id) => remote(seq, id));
       calling.add(seq);
     }
-    const fn = resolved[task.fn] ?? resolveIndex(task.fn);
+    const fn = resolveIndex(task.fn);
     const run = task.extras?.kind === "chunk" ? runChunk : runCall;
     const traceparent = task.extras?.traceparent;
     if (traceparent === undefined) run(task, fn, signal, start);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Future, WorkerPoolExecutor } from "../../mod.ts";
+import { swapVersion, version } from "../fixtures/regression_tasks.ts";
 import {
   add,
   addLater,
@@ -101,6 +102,17 @@ Deno.test("WorkerPoolExecutor.submit() runs each task of a batch with its own fu
   // The next batch names all three by their place in the worker's table.
   const again = [pool.submit(negate, 1), pool.submit(add, 2, 2), pool.submit(double, 3)];
   assert.deepEqual(await Promise.all(again), [-1, 4, 6]);
+});
+
+Deno.test("WorkerPoolExecutor.submit() runs what a task module exports now, when the module rebinds an export", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    modules: [new URL("../fixtures/regression_tasks.ts", import.meta.url)],
+  });
+  assert.equal(await pool.submit(version), 1);
+  await pool.submit(swapVersion);
+  // The worker was sent `version` before: it reads the export again, as an import would.
+  assert.equal(await pool.submit(version), 2);
 });
 
 Deno.test("WorkerPoolExecutor.submit() runs method-shorthand functions", async () => {
