@@ -3,7 +3,8 @@
  * server) and its peer (BullMQ on Redis with AOF everysec, one worker process at concurrency 8),
  * in one run: contenders take turns in each round, in an order rotated per round, and the table
  * gives medians over rounds with their spread (min–max) and per-round ratios. Measured: sequential
- * round trip p50, tiny tasks/s with one worker at concurrency 8, tiny tasks/s unchunked on two
+ * round trip p50 (next to the stream's own floor: a bare JetStream publish, pulled by a bare
+ * consumer that answers on core NATS and acknowledges), tiny tasks/s with one worker at concurrency 8, tiny tasks/s unchunked on two
  * workers, round trip with 200k outcomes in the results bucket against an empty one, `map` with
  * `chunksize` items/s, and the time from a worker's SIGKILL to its task's redelivered completion.
  *
@@ -11,14 +12,21 @@
  * deno run -A bench/distributed_bench.ts [--rounds 5] [--json] [--only floor,one,proc,two,bullmq,full,map,sigkill]
  * ```
  *
- * `--only` runs the parts named (contenders of the rounds: `floor`, `one`, `proc`, `two`,
+ * `--only` runs the parts named (contenders of the rounds: `floor`, `jsfloor`, `one`, `proc`, `two`,
  * `bullmq`; after them: `full`, the 200k-outcome bucket; `map`; `sigkill`); all by default.
  *
  * @module
  */
 
-import { connect } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { connect, headers } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
 import { DistributedExecutor } from "../distributed/mod.ts";
 import { NatsServer, type Spawned, spawnWorker } from "../distributed/_processes.ts";
 import type { Isolation } from "../distributed/_local_pool.ts";
@@ -97,11 +105,42 @@ const keep = (name: string, value: number): void => {
   (samples[name] ??= []).push(value);
 };
 let bull: BullPeer | undefined;
+let jsConsumed: ConsumerMessages | undefined;
 const responder = await connect({ servers: server.url });
 const requester = await connect({ servers: server.url });
 try {
   responder.subscribe("bench.echo", { callback: (_e, msg) => void msg.respond(msg.data) });
+  // The stream's own floor: a bare work-queue stream on file storage, a bare pull consumer on the
+  // responder's connection that answers each message on core NATS (to the subject in its header)
+  // and acknowledges it, as a worker does, without the executor's envelope, store or notices.
+  const jsm = await jetstreamManager(requester);
+  await jsm.streams.add({
+    name: "BENCH_FLOOR",
+    subjects: ["bench.floor.>"],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+  });
+  await jsm.consumers.add("BENCH_FLOOR", { durable_name: "floor", ack_policy: AckPolicy.Explicit });
+  const floorConsumer = await jetstream(responder).consumers.get("BENCH_FLOOR", "floor");
+  const consumed = jsConsumed = await floorConsumer.consume({ max_messages: 8 });
+  void (async () => {
+    for await (const msg of consumed) {
+      responder.publish(msg.headers!.get("reply"), msg.data);
+      msg.ack();
+    }
+  })();
+  const floorJs = jetstream(requester);
+  let answered: (() => void) | undefined;
+  requester.subscribe("bench.floor-reply", { callback: () => answered?.() });
+  const jsTrip = () =>
+    new Promise<void>((resolve) => {
+      answered = resolve;
+      const h = headers();
+      h.set("reply", "bench.floor-reply");
+      floorJs.publish("bench.floor.task", "x", { headers: h }).catch(() => {});
+    });
   await responder.flush();
+  await requester.flush();
   workers("one", 1, "inline");
   workers("two", 2, "inline");
   workers("proc", 1, "process");
@@ -113,6 +152,7 @@ try {
 
   const contenders: [string, () => Promise<void>][] = [
     ["floor", async () => keep("rt floor", await p50(() => requester.request("bench.echo", "x")))],
+    ["jsfloor", async () => keep("rt jetstream", await p50(jsTrip))],
     ["one", async () => {
       keep("rt inline", await p50(() => one.submit(add, 1, 2)));
       keep(
@@ -215,6 +255,7 @@ try {
   }
 } finally {
   await bull?.close();
+  await jsConsumed?.close();
   await requester.close();
   await responder.close();
   await Promise.all(spawned.map((worker) => worker.stop("SIGTERM").catch(() => {})));
@@ -250,6 +291,15 @@ const row = (
   ]);
 const rtRatio = perRound(s("rt inline"), s("rt floor"));
 row("round trip p50", "NATS request/reply (floor)", s("rt floor"), "ms");
+if (s("rt jetstream").length) {
+  row(
+    "round trip p50",
+    "bare JetStream publish → pull → reply (the stream's own floor)",
+    s("rt jetstream"),
+    "ms",
+    `${spread(perRound(s("rt jetstream"), s("rt floor")), 2)}× floor`,
+  );
+}
 row(
   "round trip p50",
   "DistributedExecutor, inline",
@@ -259,6 +309,16 @@ row(
   "≤ 3× floor",
   median(rtRatio) <= 3,
 );
+if (s("rt jetstream").length) {
+  rows.push([
+    "round trip p50",
+    "DistributedExecutor inline / bare JetStream",
+    "",
+    `${spread(perRound(s("rt inline"), s("rt jetstream")), 2)}×`,
+    "",
+    "",
+  ]);
+}
 row(
   "round trip p50",
   "DistributedExecutor, process",
