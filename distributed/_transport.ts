@@ -6,6 +6,12 @@
 // uncaught `BadCertificate` error that ended the process, and the connect itself only failed at
 // its timeout. The server says in its first INFO line (before TLS) that it will verify clients,
 // so a client without a certificate is refused there, at once and with a message that says so.
+//
+// The stock transport also takes every listener off its socket between its phases (dial, reading
+// INFO, TLS, the connection's own handlers). An error the socket emits in such a gap (a reset
+// arriving right after INFO, seen once in a soak of the test suite) had no listener and ended the
+// process as an uncaught `read ECONNRESET`. Every socket made here keeps such an error instead,
+// and the next phase fails with it.
 
 import {
   type ConnectionOptions,
@@ -17,12 +23,44 @@ import {
   setTransportFactory,
 } from "@nats-io/transport-node";
 import { nodeResolveHost, NodeTransport } from "@nats-io/transport-node/lib/node_transport.js";
+import { createConnection, type Socket } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions, TLSSocket } from "node:tls";
 import { clientCertRefused, Handshake } from "./_tls.ts";
 
 /** The message of the error a client without a certificate gets from a verifying server. */
 export const CLIENT_CERT_REQUIRED =
   "the server asked for a client certificate (its TLS has verify: true) and none was given";
+
+/** Errors that sockets emitted while nothing listened, by socket. */
+const unheard = new WeakMap<object, Error>();
+const guarded = new WeakSet<object>();
+
+/**
+ * Makes an error that `socket` emits with no listener a recorded one (see {@linkcode unheard}):
+ * Node's rule is to throw it, which no code of ours could catch.
+ */
+export function keepUnheardErrors(socket: Socket | TLSSocket): void {
+  if (guarded.has(socket)) return;
+  guarded.add(socket);
+  const emit = socket.emit;
+  socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "error" && this.listenerCount("error") === 0) {
+      const error = args[0] instanceof Error ? args[0] : new Error(String(args[0]));
+      if (!unheard.has(this)) unheard.set(this, error);
+      return false;
+    }
+    return (emit as (event: string | symbol, ...args: unknown[]) => boolean).call(
+      this,
+      event,
+      ...args,
+    );
+  } as typeof socket.emit;
+}
+
+/** The error a socket emitted while nothing listened, if any. */
+export function unheardError(socket: object | undefined): Error | undefined {
+  return socket === undefined ? undefined : unheard.get(socket);
+}
 
 /** Whether connect options name a client certificate and its key. */
 function hasClientCert(options: ConnectionOptions): boolean {
@@ -36,13 +74,43 @@ function hasClientCert(options: ConnectionOptions): boolean {
  * The node transport, refusing to start TLS without a certificate the server will ask for, and
  * settling a TLS connection whose certificates do not check out with a clear error.
  */
-class CheckedTransport extends NodeTransport {
+export class CheckedTransport extends NodeTransport {
   #handshake: Handshake | undefined;
   #answered = false;
   #verified = false;
 
+  /** The stock dial, with the socket's unheard errors kept from its first moment. */
+  override dial(hp: { hostname: string; port: number }): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      let dialError: Error | undefined;
+      const socket = createConnection(hp.port, hp.hostname, () => {
+        resolve(socket);
+        socket.removeAllListeners();
+      });
+      keepUnheardErrors(socket);
+      socket.on("error", (error) => dialError = error);
+      socket.on("close", () => {
+        socket.removeAllListeners();
+        reject(dialError);
+      });
+      socket.setNoDelay(true);
+    });
+  }
+
+  /** Fails at once with an error the socket emitted since the last phase, if it did. */
+  #checkSocket(): void {
+    const error = unheardError(this.socket);
+    if (error === undefined && !this.socket?.destroyed) return;
+    throw new errors.ConnectionError(
+      `the connection failed: ${error?.message ?? "the socket closed"}`,
+      { cause: error },
+    );
+  }
+
   override async peekInfo(): Promise<ServerInfo> {
+    this.#checkSocket();
     const info = await super.peekInfo();
+    this.#checkSocket();
     const tls = info.tls_required === true ||
       (info.tls_available === true && this.options.tls !== null && this.options.tls !== undefined);
     this.#verified = tls && info.tls_verify === true;
@@ -87,6 +155,8 @@ class CheckedTransport extends NodeTransport {
   override setupHandlers(): void {
     // The stock handlers, with their error and close listeners replaced by the ones below.
     const socket = this.socket;
+    keepUnheardErrors(socket);
+    this.#checkSocket();
     const kept = new Set([...socket.listeners("error"), ...socket.listeners("close")]);
     super.setupHandlers();
     for (const event of ["error", "close"]) {
