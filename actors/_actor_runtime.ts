@@ -335,7 +335,6 @@ function resolve(ref: FnRef): Fn {
   }
   let fn = compiled.get(ref.id);
   if (!fn) {
-    if (ref.source === undefined) throw new Error(`no source was sent for function ${ref.id}`);
     fn = mainExport(ref) ?? compile(ref.source, ref.name, ref.site);
     compiled.set(ref.id, fn);
   }

@@ -34,14 +34,15 @@ export const Ctl = {
 } as const;
 
 /**
- * How a task names its function: an export of a task module, shipped source (cached by id), or a
- * method of the worker's actor instance (a user actor, see `InitMessage.actor`).
+ * How a task names its function: an export of a task module, shipped source (sent once per
+ * worker, in its table of functions; see `RunMessage.fns`), or a method of the worker's actor
+ * instance (a user actor, see `InitMessage.actor`).
  */
 export type FnRef =
   | { readonly module: number; readonly name: string }
   | {
     readonly id: number;
-    readonly source?: string;
+    readonly source: string;
     /** The function's own name, bound to it in the worker. */
     readonly name?: string;
     /** Where it was submitted from, shown in its stack frames. */
