@@ -272,6 +272,10 @@ export class Recorder implements ExecutorObserver {
         const runMs = rows[row + RUN_MS]!;
         const startedAt = rows[row + STARTED]!;
         const queuedAt = rows[row + QUEUED]!;
+        // A worker's clock (its own time origin) can run a fraction of a millisecond behind this
+        // thread's: the end it reports is never taken to be before the attempt was queued or
+        // started here, plus the time it ran.
+        if (end > 0 && runMs >= 0) t = Math.max(t, Math.max(startedAt, queuedAt) + runMs);
         // Not stamped when it started (the engine reports run times): from the run time it
         // reported, or, when it reported none (stopped, timed out, its worker died), from when
         // it was queued.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { ProcessPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
 import { recorderOf } from "../../observe/_registry.ts";
+import { Recorder } from "../../observe/_recorder.ts";
+import type { Job } from "../../executors/_task.ts";
 
 const epoch = () => performance.timeOrigin + performance.now();
 
@@ -53,4 +55,23 @@ Deno.test("Recorder keeps the worker's end of a task whose value cannot be sent 
   const bars = recorder.bars.slice(-2);
   assert.deepEqual(bars.map((b) => b.outcome), ["completed", "failed"]);
   for (const bar of bars) assert.ok(bar.start <= bar.end, JSON.stringify(bar));
+});
+
+Deno.test("Recorder never ends a bar before it starts when a worker's clock runs behind this thread's", () => {
+  const recorder = new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'skew'" });
+  const job = {
+    observerSlot: -1,
+    queuedAt: performance.now(),
+    fn: () => 0,
+    attempt: 1,
+  } as unknown as Job;
+  recorder.queued(job);
+  recorder.started(job, "worker 1");
+  // It ran 0.1 ms and, on the worker's clock, ended 0.3 ms before this thread queued it.
+  recorder.ran(job, 0.1, performance.timeOrigin + job.queuedAt - 0.3);
+  recorder.ended(job, true, undefined);
+  const [bar] = recorder.bars;
+  assert.ok(bar!.start <= bar!.end, JSON.stringify(bar));
+  assert.ok(Math.abs(bar!.end - bar!.start - 0.1) < 1e-3, JSON.stringify(bar));
+  assert.ok(bar!.start >= performance.timeOrigin + job.queuedAt, JSON.stringify(bar));
 });
