@@ -542,7 +542,7 @@ async function init(message: InitMessage): Promise<void> {
       return post({ type: "initFailed", stage: "initializer", error: encodeError(error) });
     }
   }
-  post({ type: "ready", origin: performance.timeOrigin });
+  post({ type: "ready", origin: performance.timeOrigin, now: performance.now() });
 }
 
 function announceExit(cause: "close" | "exit" | "uncaught", code: number, error?: unknown): void {

@@ -165,6 +165,8 @@ export interface ReadyMessage {
    * plus this are epoch milliseconds, comparable with the host's.
    */
   readonly origin: number;
+  /** The worker's `performance.now()` as it sent this: the host takes off a lead it shows. */
+  readonly now: number;
 }
 
 /** Worker → host: a module or the initializer failed; the pool breaks. */

@@ -14,6 +14,11 @@ Deno.test("Recorder takes a worker pool task's end from the worker, not from whe
   // `first` ends, then `second` starts on the same worker and tells this thread it did.
   const first = cpu.submit(() => 1);
   const second = cpu.submit((s: Int32Array) => {
+    // The worker's clock and this thread's are read from different origins, which drift apart
+    // by a fraction of a millisecond over a long run: 10 ms of work on the worker puts the mark
+    // far past the first task's end on either clock.
+    const until = performance.now() + 10;
+    while (performance.now() < until);
     Atomics.store(s, 0, 1);
     Atomics.notify(s, 0);
     return 2;
