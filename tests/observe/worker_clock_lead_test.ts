@@ -52,16 +52,17 @@ Deno.test("A worker whose clock runs ahead of this thread's has its task ends mo
   // The worker's origin says its clock is 5 ms ahead: its reading as it sent `ready` is later
   // than this thread's clock when `ready` arrives.
   const origin = performance.timeOrigin + 5;
-  worker.receive({ type: "ready", origin, now: performance.now() } as WorkerMessage);
+  const sentAt = performance.now();
+  worker.receive({ type: "ready", origin, now: sentAt } as WorkerMessage);
+  const received = epoch();
   const task = dispatch();
   assert.deepEqual(worker.send([task], true), []);
-  // It reports the task ended at its own clock's now.
-  const workerNow = performance.now();
-  worker.receive([STAMPED, task.seq, 0.1, workerNow, 42] as unknown as WorkerMessage);
-  const after = epoch();
+  // A task that ended, on the worker's clock, as it sent `ready` ended by the time it arrived
+  // on this thread's.
+  worker.receive([STAMPED, task.seq, 0.1, sentAt, 42] as unknown as WorkerMessage);
   assert.equal(ends.length, 1);
-  assert.ok(ends[0]! <= after, `the end ${ends[0]} is after this thread's ${after}`);
-  assert.ok(ends[0]! > after - 5, `the end ${ends[0]} was moved back more than the lead`);
+  assert.ok(ends[0]! <= received, `the end ${ends[0]} is after ${received}`);
+  assert.ok(ends[0]! > received - 5, `the end ${ends[0]} was moved back more than the lead`);
 });
 
 Deno.test("A worker whose clock runs behind keeps its origin (a lag cannot be told from the message's way)", () => {
