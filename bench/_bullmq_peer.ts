@@ -72,9 +72,20 @@ export class BullPeer {
         "--save",
         "",
       ],
-      stdout: "null",
+      stdout: "piped",
       stderr: "null",
     }).spawn();
+    // Clients made before it listens would log a refused connection and retry: wait for its line.
+    const lines = redis.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    for (let seen = ""; !seen.includes("Ready to accept connections");) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`${binary} exited before it accepted connections`);
+      seen = seen.slice(-64) + value;
+    }
+    // The rest of its log is read and dropped.
+    void (async () => {
+      while (!(await lines.read()).done);
+    })().catch(() => {});
     // BullMQ takes ioredis clients (its optional dependency does not load through npm: here).
     const clients: Redis[] = [];
     const client = () => {
