@@ -58,6 +58,11 @@ export class LocalPool {
     return this.#pool;
   }
 
+  /** Whether a rebuild is under way (then `ready()` resolves once it is done). */
+  get rebuilding(): boolean {
+    return this.#rebuilding !== undefined;
+  }
+
   /** Resolves when the pool takes tasks: at once, or once it has been rebuilt. */
   ready(): Promise<void> {
     return this.#rebuilding ?? Promise.resolve();

@@ -7,7 +7,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
@@ -38,6 +38,7 @@ import {
 } from "./_lost_requests.ts";
 import { coalesceWrites, writeNow } from "./_coalesce.ts";
 import { PubAcks } from "./_acks.ts";
+import { type Delivery, Puller } from "./_puller.ts";
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -123,7 +124,7 @@ export class DistributedWorker {
   readonly #options: WorkerRunOptions;
   readonly #nc: NatsConnection;
   readonly #dropped: LostRequests;
-  readonly #consumer: Consumer;
+  readonly #puller: Puller;
   readonly #kv: KV;
   readonly #acks: PubAcks;
   readonly #blobs: Blobs;
@@ -141,15 +142,20 @@ export class DistributedWorker {
   #draining = false;
   /** Lanes neither running a task nor promised to a pull under way. */
   #free = 0;
+  /** Tasks running that came beyond what was pulled (their lanes are not freed when they end). */
+  #extra = 0;
   #pullQueued = false;
-  /** Pulls under way and tasks running. */
-  readonly #pulls = new Set<Promise<void>>();
+  /** Whether pulls wait for the local pool's rebuild, or for a moment after a failed pull. */
+  #pullsHeld = false;
+  /** What the last failed pull said. */
+  #pullFailure = "";
+  /** Tasks running. */
   readonly #tasks = new Set<Promise<void>>();
   /** Outcomes being stored (then pushed and acknowledged) after their lanes were freed. */
   readonly #storing = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
   /** Messages of running tasks, told to the server as in progress every third of the ack wait. */
-  readonly #held = new Set<JsMsg>();
+  readonly #held = new Set<Delivery>();
   #working: ReturnType<typeof setInterval> | undefined;
   #heartbeat: { stop(): void } | undefined;
   /** Tasks it finished with a value. */
@@ -160,7 +166,6 @@ export class DistributedWorker {
   private constructor(
     options: WorkerRunOptions,
     nc: NatsConnection,
-    consumer: Consumer,
     kv: KV,
     blobs: Blobs,
     modules: TrustedModules,
@@ -174,7 +179,25 @@ export class DistributedWorker {
       streamLeaderElected(STREAM),
       streamLeaderElected(`KV_${RESULTS}`),
     ]);
-    this.#consumer = consumer;
+    this.#puller = new Puller(nc, STREAM, consumerName(options.queue), {
+      message: (delivery, credited) => this.#delivered(delivery, credited),
+      returned: (count) => {
+        this.#free += count;
+        this.#pull();
+      },
+      failed: (description) => this.#pullFailed(description),
+    });
+    // Pulls under way when the connection dropped or a leader was elected may be lost: written
+    // off, and the lanes asked for again (held by the client until it is connected again).
+    const renewAtNextLoss = () =>
+      this.#dropped.onNext(() => {
+        if (this.#draining) return;
+        this.#free += this.#puller.renew();
+        this.#pull();
+        renewAtNextLoss();
+      });
+    renewAtNextLoss();
+    void this.#renewOnReconnect(nc).catch(() => {});
     this.#kv = kv;
     this.#acks = new PubAcks(nc);
     this.#blobs = blobs;
@@ -218,7 +241,6 @@ export class DistributedWorker {
       const worker = new DistributedWorker(
         options,
         nc,
-        consumer,
         kv,
         new Blobs(js, layout, requested, "worker"),
         modules,
@@ -254,9 +276,12 @@ export class DistributedWorker {
     this.#draining = true;
     this.#heartbeat?.stop();
     this.#stopped ??= (async () => {
-      while (this.#pulls.size + this.#tasks.size + this.#storing.size > 0) {
-        await Promise.all([...this.#pulls, ...this.#tasks, ...this.#storing]);
+      while (this.#tasks.size + this.#storing.size > 0) {
+        await Promise.all([...this.#tasks, ...this.#storing]);
       }
+      // What the pulls under way still bring is handed back (see #delivered) until they end.
+      await this.#puller.settled();
+      this.#puller.close();
       await this.#pool.shutdown();
       this.#acks.close();
       this.#cancelSub.unsubscribe();
@@ -277,6 +302,15 @@ export class DistributedWorker {
     this.#running.get(key)?.abort(new CancelledError("the task was cancelled by its caller"));
   }
 
+  /** Pulls sent while the connection was down may have gone nowhere: asked for again once back. */
+  async #renewOnReconnect(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type !== "reconnect" || this.#draining) continue;
+      this.#free += this.#puller.renew();
+      this.#pull();
+    }
+  }
+
   /**
    * Asks for as many messages as there are free lanes, in one pull; every message that arrives
    * starts at once on a lane promised to it. Lanes freed in the same microtask checkpoint (tasks
@@ -292,64 +326,66 @@ export class DistributedWorker {
   }
 
   #pullNow(): void {
-    if (this.#draining || this.#free === 0) return;
+    if (this.#draining || this.#free === 0 || this.#pullsHeld) return;
+    if (this.#pool.rebuilding) {
+      // No pulls while the local pool is being rebuilt.
+      this.#pullsHeld = true;
+      void this.#pool.ready().then(() => {
+        this.#pullsHeld = false;
+        this.#pull();
+      });
+      return;
+    }
     const want = this.#free;
     this.#free = 0;
-    const pulling = this.#pullBatch(want).finally(() => {
-      this.#pulls.delete(pulling);
-      this.#pull();
-    });
-    this.#pulls.add(pulling);
-  }
-
-  async #pullBatch(want: number): Promise<void> {
-    let got = 0;
-    // What the end of this pull undoes: a pull that lost the race to a disconnect is stopped when
-    // it comes; a pull that came no longer listens for the next disconnect.
-    let release = () => {};
-    const began = performance.now();
     try {
-      // No pulls while the local pool is being rebuilt.
-      await this.#pool.ready();
-      if (this.#draining) return;
-      const fetching = this.#consumer.fetch({ max_messages: want, expires: 1_000 });
-      release = () => void fetching.then((batch) => batch.stop(), () => {});
-      const batch = await this.#dropped.race(fetching);
-      // A pull sent on a connection that dropped, or to a consumer leader that died, gets nothing:
-      // pull again.
-      release = this.#dropped.onNext(() => batch.stop());
-      for await (const msg of batch) {
-        got++;
-        if (this.#draining) {
-          msg.nak();
-          continue;
-        }
-        const task = this.#handle(msg).catch((error) => {
-          // Not acknowledged: the message is delivered again after the ack wait.
-          console.error(`futures worker ${this.name}: ${String(error)}`);
-        }).finally(() => {
-          this.#tasks.delete(task);
-          this.#free++;
-          this.#pull();
-        });
-        this.#tasks.add(task);
-      }
+      this.#puller.pull(want);
     } catch {
-      // Disconnected, or the server is restarting: try again shortly (a pull that waited for its
-      // heartbeats has waited long enough).
-      if (!this.#draining) await delay(250 - (performance.now() - began));
-    } finally {
-      release();
-      this.#free += want - got;
+      // Closed: the worker is ending.
+      this.#free += want;
     }
   }
 
-  async #handle(msg: JsMsg): Promise<void> {
+  /** A pull failed without giving its count back (no consumer, no JetStream): pull again soon. */
+  #pullFailed(description: string): void {
+    if (this.#pullsHeld || this.#draining) return;
+    this.#pullsHeld = true;
+    // Said once while the same failure repeats (a permission refused comes back every time).
+    if (description !== this.#pullFailure) {
+      this.#pullFailure = description;
+      console.error(`futures worker ${this.name}: a pull failed (${description}); pulling again`);
+    }
+    void delay(250).then(() => {
+      this.#pullsHeld = false;
+      this.#free += this.#puller.renew();
+      this.#pull();
+    });
+  }
+
+  #delivered(msg: Delivery, credited: boolean): void {
+    if (this.#draining) {
+      if (credited) this.#free++;
+      return msg.nak();
+    }
+    if (!credited) this.#extra++;
+    const task = this.#handle(msg).catch((error) => {
+      // Not acknowledged: the message is delivered again after the ack wait.
+      console.error(`futures worker ${this.name}: ${String(error)}`);
+    }).finally(() => {
+      this.#tasks.delete(task);
+      if (this.#extra > 0) this.#extra--;
+      else this.#free++;
+      this.#pull();
+    });
+    this.#tasks.add(task);
+  }
+
+  async #handle(msg: Delivery): Promise<void> {
     const env = decodeBody<TaskEnvelope>(msg.data);
     const fnName = "name" in env.fn ? env.fn.name : "";
     crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
-    const deliveries = msg.info.deliveryCount;
+    const deliveries = msg.deliveries;
     // A redelivery whose outcome is stored already: the worker before stored it and died before
     // acknowledging.
     if (deliveries > 1) {
@@ -417,14 +453,14 @@ export class DistributedWorker {
   }
 
   /** One timer for all running tasks (a timer per task showed in profiles of tiny tasks). */
-  #hold(msg: JsMsg): void {
+  #hold(msg: Delivery): void {
     this.#held.add(msg);
     this.#working ??= setInterval(() => {
       for (const held of this.#held) held.working();
     }, Math.max(100, this.#ackWait / 3));
   }
 
-  #release(msg: JsMsg): void {
+  #release(msg: Delivery): void {
     this.#held.delete(msg);
     if (this.#held.size > 0 || this.#working === undefined) return;
     clearInterval(this.#working);
@@ -549,7 +585,7 @@ export class DistributedWorker {
   }
 
   async #finish(
-    msg: JsMsg,
+    msg: Delivery,
     env: TaskEnvelope,
     record: ResultRecord,
     fnName = "",
@@ -666,7 +702,7 @@ function createOnly() {
  * Acknowledges without waiting for the server's confirmation: a lost ack brings the message back,
  * and the stored outcome absorbs it (it is pushed again and acknowledged).
  */
-function ack(msg: JsMsg): void {
+function ack(msg: Delivery): void {
   try {
     msg.ack();
   } catch {
