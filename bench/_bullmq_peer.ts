@@ -56,7 +56,10 @@ export class BullPeer {
       return undefined;
     }
     const dir = await Deno.makeTempDir({ prefix: "futures-redis-" });
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // A port the system says is free (a random one once fell on a port in use).
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
     const redis = new Deno.Command(binary, {
       args: [
         "--bind",
@@ -79,8 +82,10 @@ export class BullPeer {
     const lines = redis.stdout.pipeThrough(new TextDecoderStream()).getReader();
     for (let seen = ""; !seen.includes("Ready to accept connections");) {
       const { value, done } = await lines.read();
-      if (done) throw new Error(`${binary} exited before it accepted connections`);
-      seen = seen.slice(-64) + value;
+      if (done) {
+        throw new Error(`${binary} exited before it accepted connections: ${seen.slice(-200)}`);
+      }
+      seen = seen.slice(-400) + value;
     }
     // The rest of its log is read and dropped.
     void (async () => {
