@@ -203,9 +203,16 @@ export class Puller {
         this.#lastHeard = performance.now();
         if (error) return this.#events.failed(error.message);
         if (msg.reply) {
+          let delivery: Delivery;
+          try {
+            delivery = new Delivery(this.#nc, msg);
+          } catch {
+            // Only the server answers on this inbox: a reply that is no ack subject is no task.
+            return;
+          }
           const credited = this.#credit > 0;
           if (credited) this.#credit--;
-          this.#events.message(new Delivery(this.#nc, msg), credited);
+          this.#events.message(delivery, credited);
         } else this.#status(msg.headers);
         if (this.#credit === 0) this.#onSettle?.();
       },

@@ -159,3 +159,27 @@ Deno.test("Puller reports a pull that nothing answers (here: a consumer that doe
     }
   });
 });
+
+Deno.test("Puller ignores a message on its inbox that is not a delivery of the stream", async () => {
+  await withConsumer(async (nc, publish) => {
+    const events = new Recorded();
+    const subscribe = nc.subscribe.bind(nc);
+    const inboxes: string[] = [];
+    nc.subscribe = (subject, ...rest) => {
+      inboxes.push(subject);
+      return subscribe(subject, ...rest);
+    };
+    const puller = new Puller(nc, "PULLS", "c", events, 60_000);
+    try {
+      puller.pull(1);
+      // Something else arrives on the inbox with a reply subject: neither a task nor a status.
+      nc.publish(inboxes[0]!, "stray", { reply: "somewhere.else" });
+      await publish("a");
+      await events.until(1);
+      assert.deepEqual(events.seen, ["message a credited=true"]);
+      events.deliveries[0]!.ack();
+    } finally {
+      puller.close();
+    }
+  });
+});
