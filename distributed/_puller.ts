@@ -5,9 +5,10 @@
 // generation is answered on the same inbox, and the worker counts what it asked for (its
 // credit): a delivered message takes one, and the server's status at the end of a pull (request
 // timeout, leadership change) gives back what that pull did not bring. When pulls may have been
-// lost (a disconnect, an election), `renew()` drops the inbox and writes off its credit: what
-// those pulls still bring goes nowhere and is delivered again after the ack wait, as with a
-// stopped fetch.
+// lost (a disconnect, an election), `renew()` drops the inbox and writes off its credit: the
+// server skips a pull whose inbox nobody listens on, and a message it had sent there already is
+// delivered again after the ack wait, as with a stopped fetch. A pull that nothing answers
+// within its expiry is reported, so that its lanes are asked for again.
 
 import {
   createInbox,
@@ -229,6 +230,9 @@ export class Puller {
       if (count > 0) this.#events.returned(count);
       return;
     }
+    // A request timeout without a count gives nothing back to tell; were its credit held, the
+    // watchdog reports it. Any other status ends pulls it does not count.
+    if (headers.code === 408) return;
     this.#events.failed(`${headers.code} ${headers.description}`.trim());
   }
 }

@@ -192,8 +192,7 @@ export class DistributedWorker {
     const renewAtNextLoss = () =>
       this.#dropped.onNext(() => {
         if (this.#draining) return;
-        this.#free += this.#puller.renew();
-        this.#pull();
+        this.#renewPulls();
         renewAtNextLoss();
       });
     renewAtNextLoss();
@@ -306,9 +305,14 @@ export class DistributedWorker {
   async #renewOnReconnect(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type !== "reconnect" || this.#draining) continue;
-      this.#free += this.#puller.renew();
-      this.#pull();
+      this.#renewPulls();
     }
+  }
+
+  /** Writes the pulls under way off and asks for their lanes again, on a new inbox. */
+  #renewPulls(): void {
+    this.#free += this.#puller.renew();
+    this.#pull();
   }
 
   /**
@@ -357,8 +361,7 @@ export class DistributedWorker {
     }
     void delay(250).then(() => {
       this.#pullsHeld = false;
-      this.#free += this.#puller.renew();
-      this.#pull();
+      this.#renewPulls();
     });
   }
 

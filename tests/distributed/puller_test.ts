@@ -49,6 +49,17 @@ class Recorded implements PullerEvents {
   }
 }
 
+/** The subjects `nc` subscribes to from now on. */
+function subscribedTo(nc: NatsConnection): string[] {
+  const subjects: string[] = [];
+  const subscribe = nc.subscribe.bind(nc);
+  nc.subscribe = (subject, ...rest) => {
+    subjects.push(subject);
+    return subscribe(subject, ...rest);
+  };
+  return subjects;
+}
+
 async function withConsumer(
   test: (nc: NatsConnection, publish: (data: string) => Promise<void>) => Promise<void>,
 ): Promise<void> {
@@ -122,12 +133,7 @@ Deno.test("Puller.renew() writes off the pulls under way; the server skips them,
 Deno.test("Puller makes one subscription for all its pulls", async () => {
   await withConsumer(async (nc, publish) => {
     const events = new Recorded();
-    const subscribe = nc.subscribe.bind(nc);
-    let subscriptions = 0;
-    nc.subscribe = (...args) => {
-      subscriptions++;
-      return subscribe(...args);
-    };
+    const subscriptions = subscribedTo(nc);
     const puller = new Puller(nc, "PULLS", "c", events, 200);
     try {
       for (let i = 0; i < 5; i++) {
@@ -136,7 +142,7 @@ Deno.test("Puller makes one subscription for all its pulls", async () => {
         await events.until(i + 1);
         events.deliveries[i]!.ack();
       }
-      assert.equal(subscriptions, 1);
+      assert.equal(subscriptions.length, 1);
     } finally {
       puller.close();
     }
@@ -163,12 +169,7 @@ Deno.test("Puller reports a pull that nothing answers (here: a consumer that doe
 Deno.test("Puller ignores a message on its inbox that is not a delivery of the stream", async () => {
   await withConsumer(async (nc, publish) => {
     const events = new Recorded();
-    const subscribe = nc.subscribe.bind(nc);
-    const inboxes: string[] = [];
-    nc.subscribe = (subject, ...rest) => {
-      inboxes.push(subject);
-      return subscribe(subject, ...rest);
-    };
+    const inboxes = subscribedTo(nc);
     const puller = new Puller(nc, "PULLS", "c", events, 60_000);
     try {
       puller.pull(1);
