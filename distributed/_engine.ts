@@ -51,7 +51,7 @@ import { PubAcks, PublishRefused } from "./_acks.ts";
 import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
-import { outcomeError, readOutcome } from "./_outcome.ts";
+import { outcomeError, payloadOf, readOutcome } from "./_outcome.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { Isolation } from "./_local_pool.ts";
 import {
@@ -674,7 +674,8 @@ export class NatsEngine implements Engine {
     const entry = pushed ? await this.#stored(key) : await conn.kv.get(key);
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
-    await readOutcome(entry.value, conn.blobs, blobs).catch(() => {});
+    const result = payloadOf(entry.value);
+    if (result !== undefined) blobs.push(result);
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
   }

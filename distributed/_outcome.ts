@@ -24,6 +24,15 @@ export async function readOutcome(
   return record;
 }
 
+/** The name of the payload a stored outcome points to, if it points to one (nothing is read). */
+export function payloadOf(bytes: Uint8Array): string | undefined {
+  try {
+    return decodeBody<ResultRecord>(bytes).blob;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error a failed record stands for. */
 export function outcomeError(record: ResultRecord): unknown {
   const error = decodeError(record.error!);

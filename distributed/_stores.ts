@@ -1,7 +1,7 @@
 // The results bucket (one create-only key per task) and the object store for large payloads,
 // opened by clients and workers alike.
 
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { BLOBS, type LayoutOptions, nanos, notFound, RESULTS } from "./_layout.ts";
@@ -66,6 +66,7 @@ export class Blobs {
   readonly #requested: RequestedLayout;
   readonly #who: string;
   #store: Promise<ObjectStore> | undefined;
+  #manager: Promise<JetStreamManager> | undefined;
 
   constructor(
     js: JetStreamClient,
@@ -110,10 +111,45 @@ export class Blobs {
     await store.putBlob({ name }, bytes);
   }
 
+  /**
+   * Reads payload `name` chunk by chunk, each a direct get: every step is one request with the
+   * connection's timeout, so a read ends (or fails) in bounded time. The object store's own
+   * reader streams through an ordered push consumer that a stall holds until its heartbeat.
+   */
   async get(name: string): Promise<Uint8Array> {
     const store = await this.#open();
-    const bytes = await store.getBlob(name);
-    if (!bytes) throw new Error(`Cannot read payload '${name}' as it is not in the object store`);
+    const info = await store.info(name);
+    if (!info || info.deleted) {
+      throw new Error(`Cannot read payload '${name}' as it is not in the object store`);
+    }
+    const jsm = await (this.#manager ??= this.#js.jetstreamManager(false));
+    const subject = `$O.${BLOBS}.C.${info.nuid}`;
+    const bytes = new Uint8Array(info.size);
+    let offset = 0;
+    let seq = 0;
+    for (let chunk = 1; chunk <= info.chunks; chunk++) {
+      const msg = await jsm.direct.getMessage(`OBJ_${BLOBS}`, {
+        seq: seq + 1,
+        next_by_subj: subject,
+      });
+      if (!msg || offset + msg.data.length > info.size) {
+        throw new Error(
+          `Cannot read payload '${name}': its chunk ${chunk} of ${info.chunks} is ${
+            msg ? "larger than its size says" : "missing"
+          }`,
+        );
+      }
+      bytes.set(msg.data, offset);
+      offset += msg.data.length;
+      seq = msg.seq;
+    }
+    const digest = await sha256(bytes);
+    if (offset !== info.size || info.digest !== `SHA-256=${digest}`) {
+      throw new Error(
+        `Cannot read payload '${name}' as it is corrupt (${offset} bytes of ${info.size}, ` +
+          `digest ${digest} against ${info.digest})`,
+      );
+    }
     return bytes;
   }
 
@@ -121,4 +157,12 @@ export class Blobs {
     const store = await this.#open();
     await store.delete(name);
   }
+}
+
+/** SHA-256 of `bytes`, base64url with padding: how the object store writes a digest. */
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let binary = "";
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_");
 }

@@ -1,0 +1,67 @@
+// The object store of large payloads, read chunk by chunk with direct gets.
+
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Objm } from "@nats-io/obj";
+import { NatsServer } from "../../distributed/_processes.ts";
+import { Blobs } from "../../distributed/_stores.ts";
+import { BLOBS, defaultLayout } from "../../distributed/_layout.ts";
+
+/** A server, a connection and the payload store on it, closed after `test`. */
+async function withBlobs(
+  test: (blobs: Blobs, nc: Awaited<ReturnType<typeof connect>>) => Promise<void>,
+): Promise<void> {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    await test(new Blobs(jetstream(nc), { ...defaultLayout, storage: "memory" }), nc);
+  } finally {
+    await nc.close();
+    await server.destroy();
+  }
+}
+
+/** A payload of `size` bytes that differ from chunk to chunk. */
+function payload(size: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 17)) & 255;
+  return bytes;
+}
+
+Deno.test("Blobs.get() reads back what put() stored: empty, one chunk, many chunks", async () => {
+  await withBlobs(async (blobs) => {
+    for (const size of [0, 1000, 128 * 1024, (1 << 20) + 17]) {
+      const bytes = payload(size);
+      await blobs.put(`p${size}`, bytes);
+      assert.deepEqual(await blobs.get(`p${size}`), bytes, `${size} bytes`);
+    }
+  });
+});
+
+Deno.test("Blobs.get() of a payload whose chunks were purged under it rejects, naming the payload, instead of waiting", async () => {
+  await withBlobs(async (blobs, nc) => {
+    await blobs.put("gone", payload(300 * 1024));
+    // What a delete does first: its chunks go, and its entry says so only after.
+    const info = await (await new Objm(jetstream(nc)).open(BLOBS)).info("gone");
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(`OBJ_${BLOBS}`, { filter: `$O.${BLOBS}.C.${info!.nuid}` });
+    // A guard against a regression that waits for ever: the test fails instead of hanging.
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      guard = setTimeout(() => reject(new Error("Blobs.get() did not settle")), 20_000);
+    });
+    try {
+      await assert.rejects(
+        Promise.race([blobs.get("gone"), hung]),
+        /Cannot read payload 'gone': its chunk 1 of 3 is missing/,
+      );
+    } finally {
+      clearTimeout(guard);
+    }
+    await assert.rejects(
+      blobs.get("never"),
+      /Cannot read payload 'never' as it is not in the object store/,
+    );
+  });
+});
