@@ -5,6 +5,10 @@
 // process that happens to reuse the PID later.
 
 import type { Isolation } from "./_local_pool.ts";
+import { guard, unguard } from "../actors/_process_watchdog.ts";
+
+/** Process groups (and `kill(-pgid)`) are a POSIX notion. */
+const GROUPS = Deno.build.os !== "windows";
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
@@ -48,9 +52,12 @@ export class Spawned {
     Deno.mkdirSync(pidDir(), { recursive: true });
     const started = processStartTime(child.pid);
     Deno.writeTextFileSync(this.#pidFile, `${child.pid} ${started ?? ""}\n`);
+    // It ends with this program, however the program ends (a SIGKILL included): the watchdog of
+    // the process pools (actors/_process_watchdog.ts) kills it when this program is gone.
+    guard(child.pid);
     // The status comes once the PID file is gone, so that nothing is left running after it.
     this.status = child.status.then(async (status) => {
-      await Deno.remove(this.#pidFile).catch(() => {});
+      await Promise.all([Deno.remove(this.#pidFile).catch(() => {}), unguard(child.pid)]);
       return status;
     });
   }
@@ -190,6 +197,9 @@ export class NatsServer {
       stdin: "null",
       stdout: "null",
       stderr: "null",
+      // Its own process group: a Ctrl-C meant for this program reaches it through the program
+      // (which stops it, or whose end the watchdog sees), not before the program's own handlers.
+      detached: GROUPS,
     }).spawn();
     const process = new Spawned(child, "nats-server");
     const file = `${portsDir}/nats-server_${child.pid}.ports`;
@@ -271,6 +281,8 @@ export function spawnWorker(options: WorkerProcessOptions): Spawned {
     stdin: "null",
     stdout: options.quiet ? "null" : "inherit",
     stderr: options.quiet ? "null" : "inherit",
+    // Its own process group, as the embedded server's.
+    detached: GROUPS,
   }).spawn();
   return new Spawned(child, "worker");
 }

@@ -64,3 +64,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test("An embedded DistributedExecutor's server and workers end with its program when the program is SIGKILLed", async () => {
+  const program = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../fixtures/scripts/embedded_executor.ts", import.meta.url).href],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = program.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  const pids = JSON.parse(text) as number[];
+  // The server and two workers.
+  assert.equal(pids.length, 3);
+  program.kill("SIGKILL");
+  await program.status;
+  await lines.cancel();
+  const left: number[] = [];
+  for (const pid of pids) if (!await ends(pid, 10_000)) left.push(pid);
+  for (const pid of left) Deno.kill(pid, "SIGKILL");
+  assert.deepEqual(left, [], "these processes still ran 10 s after their program was killed");
+});
