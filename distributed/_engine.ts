@@ -52,6 +52,7 @@ import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
 import { outcomeError, payloadOf, readOutcome } from "./_outcome.ts";
+import { RecentKeys } from "./_recent.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { Isolation } from "./_local_pool.ts";
 import {
@@ -223,13 +224,14 @@ export class NatsEngine implements Engine {
   #perWorker: Record<string, { completed: number; failed: number }> = {};
   #perFuture = new WeakMap<Future<unknown>, DistributedTaskStats>();
   /**
-   * Tasks whose outcome was pushed lately (id → when): a worker pushes a first run's outcome while
-   * it stores it, so for about an ack wait the store may still be on its way. Oldest first.
+   * Tasks whose outcome was pushed lately: a worker pushes a first run's outcome while it stores
+   * it, so for about an ack wait the store may still be on its way.
    */
-  #pushed = new Map<string, number>();
+  readonly #pushed: RecentKeys;
 
   constructor(settings: EngineSettings) {
     this.#settings = settings;
+    this.#pushed = new RecentKeys(Math.max(settings.layout.ackWait, 5_000));
     this.client = settings.clientId ?? `c${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     // A fixed client id outlives this process: task ids then start with a random part of their
     // own, or a restarted client would reuse ids whose outcomes (and publish dedupe) are stored.
@@ -364,7 +366,7 @@ export class NatsEngine implements Engine {
       nc.subscribe(`${pushed}>`, {
         callback: (_error, msg) => {
           const id = msg.subject.slice(pushed.length);
-          this.#notePushed(id);
+          this.#pushed.note(id);
           this.#chore(this.#onResult(id, msg.data));
         },
       }),
@@ -678,17 +680,6 @@ export class NatsEngine implements Engine {
     if (result !== undefined) blobs.push(result);
     await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
     await conn.kv.delete(key);
-  }
-
-  #notePushed(id: string): void {
-    const now = Date.now();
-    const window = Math.max(this.#settings.layout.ackWait, 5_000);
-    for (const [old, at] of this.#pushed) {
-      if (now - at <= window) break;
-      this.#pushed.delete(old);
-    }
-    this.#pushed.delete(id);
-    this.#pushed.set(id, now);
   }
 
   /**
