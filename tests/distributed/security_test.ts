@@ -7,6 +7,8 @@ import { Cluster, TASKS } from "./_cluster.ts";
 import { type Certs, makeCerts, makeNkey, makeOperator, WatchedWorker } from "./_secure.ts";
 
 /** A server with `config`, one worker with `args` and `env`; `fn` gets the server's port. */
+const ACK_WAIT = 2_000;
+
 async function withSecuredServer(
   config: string,
   worker: { args?: string[]; env?: Record<string, string>; url?: (port: number) => string },
@@ -25,6 +27,9 @@ async function withSecuredServer(
       concurrency: 1,
       isolation: "process",
       allowSource: false,
+      // The clients' ack wait: whichever side starts first creates the consumer with its own,
+      // and the other refuses a consumer that differs.
+      ackWait: ACK_WAIT,
       quiet: true,
       args: worker.args ?? [],
       env: worker.env ?? {},
@@ -35,7 +40,7 @@ async function withSecuredServer(
         new DistributedExecutor({
           modules: [TASKS],
           servers: server.url,
-          ackWait: 2_000,
+          ackWait: ACK_WAIT,
           ...options,
         }),
     );
