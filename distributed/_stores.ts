@@ -114,7 +114,8 @@ export class Blobs {
   /**
    * Reads payload `name` chunk by chunk, each a direct get: every step is one request with the
    * connection's timeout, so a read ends (or fails) in bounded time. The object store's own
-   * reader streams through an ordered push consumer that a stall holds until its heartbeat.
+   * reader streams through an ordered push consumer, which waits for ever when the chunks are
+   * purged under it (a payload deleted while it is read).
    */
   async get(name: string): Promise<Uint8Array> {
     const store = await this.#open();
