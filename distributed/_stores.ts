@@ -59,6 +59,12 @@ export async function openResults(
   }
 }
 
+/** Reads of a payload before a passing failure is given up on. */
+const READS = 3;
+
+/** A payload that is missing, in part or whole, or corrupt: reading it again cannot help. */
+class PayloadError extends Error {}
+
 /** Payloads too large for one message, kept in the object store (opened on first use). */
 export class Blobs {
   readonly #js: JetStreamClient;
@@ -115,13 +121,26 @@ export class Blobs {
    * Reads payload `name` chunk by chunk, each a direct get: every step is one request with the
    * connection's timeout, so a read ends (or fails) in bounded time. The object store's own
    * reader streams through an ordered push consumer, which waits for ever when the chunks are
-   * purged under it (a payload deleted while it is read).
+   * purged under it (a payload deleted while it is read). A read that fails for a passing reason
+   * (a request that timed out while the connection was re-established) is tried twice more; one
+   * of a payload that is missing, in part or whole, or corrupt fails at once.
    */
   async get(name: string): Promise<Uint8Array> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#read(name);
+      } catch (error) {
+        if (error instanceof PayloadError || attempt >= READS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+  }
+
+  async #read(name: string): Promise<Uint8Array> {
     const store = await this.#open();
     const info = await store.info(name);
     if (!info || info.deleted) {
-      throw new Error(`Cannot read payload '${name}' as it is not in the object store`);
+      throw new PayloadError(`Cannot read payload '${name}' as it is not in the object store`);
     }
     const jsm = await (this.#manager ??= this.#js.jetstreamManager(false));
     const subject = `$O.${BLOBS}.C.${info.nuid}`;
@@ -134,7 +153,7 @@ export class Blobs {
         next_by_subj: subject,
       });
       if (!msg || offset + msg.data.length > info.size) {
-        throw new Error(
+        throw new PayloadError(
           `Cannot read payload '${name}': its chunk ${chunk} of ${info.chunks} is ${
             msg ? "larger than its size says" : "missing"
           }`,
@@ -146,7 +165,7 @@ export class Blobs {
     }
     const digest = await sha256(bytes);
     if (offset !== info.size || info.digest !== `SHA-256=${digest}`) {
-      throw new Error(
+      throw new PayloadError(
         `Cannot read payload '${name}' as it is corrupt (${offset} bytes of ${info.size}, ` +
           `digest ${digest} against ${info.digest})`,
       );

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { NatsServer } from "../../distributed/_processes.ts";
 import { Blobs } from "../../distributed/_stores.ts";
@@ -64,4 +64,60 @@ Deno.test("Blobs.get() of a payload whose chunks were purged under it rejects, n
       /Cannot read payload 'never' as it is not in the object store/,
     );
   });
+});
+
+/**
+ * `js` with direct gets that fail for a passing reason as long as `failing()` says so (as a request
+ * that timed out while the connection was re-established); the number of reads is counted.
+ */
+function flakyDirectGets(js: JetStreamClient, failing: () => boolean): JetStreamClient {
+  // Methods are called on the object itself (a proxy has none of its private fields).
+  const member = (object: object, key: PropertyKey): unknown => {
+    const value = Reflect.get(object, key, object);
+    return typeof value === "function" ? value.bind(object) : value;
+  };
+  return new Proxy(js, {
+    get(target, key) {
+      if (key !== "jetstreamManager") return member(target, key);
+      return async (checkAPI?: boolean) => {
+        const jsm = await target.jetstreamManager(checkAPI);
+        const direct = {
+          getMessage(...args: Parameters<typeof jsm.direct.getMessage>) {
+            if (failing()) return Promise.reject(new Error("TIMEOUT"));
+            return jsm.direct.getMessage(...args);
+          },
+        };
+        return new Proxy(jsm, {
+          get: (object, name) => name === "direct" ? direct : member(object, name),
+        });
+      };
+    },
+  });
+}
+
+Deno.test("Blobs.get() reads a payload again after a passing failure, and gives up after three reads", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    const bytes = payload(200 * 1024);
+    await new Blobs(jetstream(nc), { ...defaultLayout, storage: "memory" }).put("p", bytes);
+    // 200 KiB: two chunks. The first two reads fail at their first chunk.
+    let calls = 0;
+    const twice = new Blobs(
+      flakyDirectGets(jetstream(nc), () => ++calls <= 2),
+      { ...defaultLayout, storage: "memory" },
+    );
+    assert.deepEqual(await twice.get("p"), bytes);
+    assert.equal(calls, 4, "two reads failed, the third read both chunks");
+    let reads = 0;
+    const always = new Blobs(
+      flakyDirectGets(jetstream(nc), () => ++reads > 0),
+      { ...defaultLayout, storage: "memory" },
+    );
+    await assert.rejects(always.get("p"), /TIMEOUT/);
+    assert.equal(reads, 3);
+  } finally {
+    await nc.close();
+    await server.destroy();
+  }
 });
