@@ -67,8 +67,8 @@ Deno.test("Blobs.get() of a payload whose chunks were purged under it rejects, n
 });
 
 /**
- * `js` with direct gets that fail for a passing reason as long as `failing()` says so (as a request
- * that timed out while the connection was re-established); the number of reads is counted.
+ * `js` with direct gets that fail for a passing reason whenever `failing()` says so (as a request
+ * that timed out while the connection was re-established).
  */
 function flakyDirectGets(js: JetStreamClient, failing: () => boolean): JetStreamClient {
   // Methods are called on the object itself (a proxy has none of its private fields).
@@ -96,11 +96,9 @@ function flakyDirectGets(js: JetStreamClient, failing: () => boolean): JetStream
 }
 
 Deno.test("Blobs.get() reads a payload again after a passing failure, and gives up after three reads", async () => {
-  const server = await NatsServer.start();
-  const nc = await connect({ servers: server.url });
-  try {
+  await withBlobs(async (blobs, nc) => {
     const bytes = payload(200 * 1024);
-    await new Blobs(jetstream(nc), { ...defaultLayout, storage: "memory" }).put("p", bytes);
+    await blobs.put("p", bytes);
     // 200 KiB: two chunks. The first two reads fail at their first chunk.
     let calls = 0;
     const twice = new Blobs(
@@ -116,8 +114,5 @@ Deno.test("Blobs.get() reads a payload again after a passing failure, and gives 
     );
     await assert.rejects(always.get("p"), /TIMEOUT/);
     assert.equal(reads, 3);
-  } finally {
-    await nc.close();
-    await server.destroy();
-  }
+  });
 });
