@@ -151,6 +151,11 @@ interface Sent {
   info: DistributedTaskStats;
   /** When it was published (`Date.now()`): the stream drops it `resultTtl` later if not taken. */
   publishedAt: number;
+  /**
+   * When its first publish was sent (`Date.now()`, 0 before): it can have reached the stream
+   * then, although its acknowledgement came only from a publish sent again after a reconnect.
+   */
+  sentAt: number;
 }
 
 interface Connection {
@@ -462,6 +467,7 @@ export class NatsEngine implements Engine {
       blobs: [],
       info,
       publishedAt: 0,
+      sentAt: 0,
     };
     this.#sent.set(id, sent);
     job.placedOn = sent;
@@ -506,6 +512,7 @@ export class NatsEngine implements Engine {
     // context of the submitting code travels in the headers.
     const { traceparent } = job.task;
     const published = await this.#persist(sent, conn, async () => {
+      sent.sentAt ||= Date.now();
       sent.seq = (await publishTask(conn, subject, bytes, sent.key, traceparent)).seq;
     });
     if (!published) return;
@@ -788,7 +795,7 @@ export class NatsEngine implements Engine {
   /**
    * Reads stored outcomes directly, for what a push missed: pushes are lost while the connection
    * is down, and a push can be lost on the way (a slow consumer here, a broken route in a
-   * cluster). After a reconnect it reads every task published before it, on each tick until they
+   * cluster). After a reconnect it reads every task first sent before it, on each tick until they
    * settle; otherwise only those published more than an interval ago that the queue's consumer
    * has delivered (or that started more than an interval ago, when the consumer cannot be read),
    * so that a deep queue costs nothing (a task not delivered has no outcome), and the futures of
@@ -803,7 +810,9 @@ export class NatsEngine implements Engine {
     // Not taken within the result TTL: the stream has dropped it (its max_age).
     const dropped = Date.now() - this.#dropAfter;
     const expired = (sent: Sent) => !sent.started && sent.publishedAt <= dropped;
-    const suspect = (sent: Sent) => sent.publishedAt <= this.#reconnectedAt;
+    // Sent before the connection came back, whenever its acknowledgement came: news of it can
+    // have been missed.
+    const suspect = (sent: Sent) => sent.sentAt < this.#reconnectedAt;
     const todo: (Sent | string)[] = [...this.#sent.values()].filter((sent) =>
       sent.seq !== undefined &&
       (suspect(sent) || sent.publishedAt <= publishedBefore || expired(sent))

@@ -9,6 +9,7 @@ export class CuttableProxy {
   readonly #open = new Set<Deno.TcpConn>();
   readonly #pipes = new Set<Promise<void>>();
   #through = true;
+  #muted = false;
   readonly #accepting: Promise<void>;
 
   constructor(target: number) {
@@ -51,8 +52,14 @@ export class CuttableProxy {
     }
     this.#open.add(inbound).add(outbound);
     const copy = async (from: Deno.TcpConn, to: Deno.TcpConn) => {
+      // What the server sends is dropped while muted.
+      const gate = new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, out) => {
+          if (to !== inbound || !this.#muted) out.enqueue(chunk);
+        },
+      });
       try {
-        await from.readable.pipeTo(to.writable, { preventClose: true });
+        await from.readable.pipeThrough(gate).pipeTo(to.writable, { preventClose: true });
       } catch {
         // One side went away.
       }
@@ -63,9 +70,18 @@ export class CuttableProxy {
     await Promise.all([copy(inbound, outbound), copy(outbound, inbound)]);
   }
 
+  /**
+   * Drops what the server sends until `cut()`, while what the client sends still arrives: the
+   * client's requests take effect and their replies are lost.
+   */
+  mute(): void {
+    this.#muted = true;
+  }
+
   /** Closes every connection through it and refuses new ones until `restore()`. */
   cut(): void {
     this.#through = false;
+    this.#muted = false;
     for (const conn of this.#open) conn.close();
     this.#open.clear();
   }

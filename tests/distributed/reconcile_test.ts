@@ -48,7 +48,13 @@ async function settledWhileAway(
   return { future };
 }
 
-Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison task whose delivery-limit notice came while the client was disconnected", async () => {
+/**
+ * Submits a task that ends every worker it reaches, cuts the client off once the task is in the
+ * stream (first dropping what the server sends, when `ackLost`: its publish acknowledgement never
+ * comes, and the client publishes it again after the reconnect), crashes workers on it until the
+ * server gives up on it, lets the client back, and returns the error its future got.
+ */
+async function poisonedWhileAway(ackLost: boolean): Promise<void> {
   const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
   const nc = await connect({ servers: cluster.url });
   try {
@@ -61,6 +67,7 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison
     await using proxy = new CuttableProxy(cluster.server.port);
     await using executor = cluster.executor({ servers: proxy.url, maxDeliveries: 2 });
     await executor.ready();
+    if (ackLost) proxy.mute();
     // Without the reconcile step nothing else would settle it: its deadline ends the test then.
     const poison = executor.with({ deadline: Date.now() + 30_000 }).submit(square, 3);
     await until(async () => (await jsm.streams.info("FUTS_TASKS")).state.messages === 1);
@@ -85,10 +92,20 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison
     assert.match(error.message, /notice came while the connection was down/);
     assert(starts >= 3, `${starts} worker starts`);
     assert.equal(executor.stats().connected, true);
+    // Published once: a publish sent again after the reconnect was deduplicated.
+    assert.equal((await jsm.streams.info("FUTS_TASKS")).state.last_seq, 1);
   } finally {
     await nc.close();
     await cluster.close();
   }
+}
+
+Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison task whose delivery-limit notice came while the client was disconnected", async () => {
+  await poisonedWhileAway(false);
+});
+
+Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a poison task whose notice came while the client was disconnected and whose publish acknowledgement was lost", async () => {
+  await poisonedWhileAway(true);
 });
 
 Deno.test("DistributedExecutor.submit() settles a task whose outcome was pushed while the client was disconnected", async () => {
