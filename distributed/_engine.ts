@@ -358,8 +358,9 @@ export class NatsEngine implements Engine {
       this.#dropAfter = maxAge > 0 ? maxAge / 1e6 : Infinity;
       const js = jetstream(nc);
       const kv = await openResults(js, settings.layout, settings.requested);
-      const blobs = new Blobs(js, settings.layout, settings.requested);
       const dropped = new LostRequests(nc, [streamLeaderElected(STREAM)]);
+      // A payload read that fails with the connection waits for it: the outcome is stored.
+      const blobs = new Blobs(js, settings.layout, settings.requested, "client", dropped);
       this.#conn = { nc, js, jsm, kv, blobs, dropped, acks: new PubAcks(nc) };
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {

@@ -23,9 +23,15 @@ export const streamLeaderElected = (stream: string): string =>
 export const consumerLeaderElected = (stream: string, name: string): string =>
   `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream}.${name}`;
 
-/** Signals each disconnect of one connection, and each election on `elections`, to requests. */
+/**
+ * Signals each disconnect of one connection, and each election on `elections`, to requests; and
+ * tells whether the connection is up, for a caller that waits for it before it tries again.
+ */
 export class LostRequests {
   #next = LostRequests.#pending();
+  #drops = 0;
+  #up = true;
+  #back = LostRequests.#waiting();
 
   /**
    * @param nc the connection
@@ -35,9 +41,22 @@ export class LostRequests {
   constructor(nc: NatsConnection, elections: string[]) {
     (async () => {
       for await (const status of nc.status()) {
-        if (status.type === "disconnect") this.#lose(`the connection to ${status.server} dropped`);
+        if (status.type === "disconnect") {
+          this.#drops++;
+          this.#up = false;
+          this.#lose(`the connection to ${status.server} dropped`);
+        } else if (status.type === "reconnect" && !this.#up) {
+          this.#up = true;
+          const back = this.#back;
+          this.#back = LostRequests.#waiting();
+          back.resolve();
+        }
       }
     })().catch(() => {});
+    nc.closed().then(() => {
+      this.#up = false;
+      this.#back.reject(new Error("the connection is closed"));
+    });
     for (const subject of elections) {
       nc.subscribe(subject, {
         callback: (error) => {
@@ -45,6 +64,27 @@ export class LostRequests {
         },
       });
     }
+  }
+
+  /** Disconnects so far: a request that failed while this changed failed with its connection. */
+  get drops(): number {
+    return this.#drops;
+  }
+
+  /** Whether the connection is up now. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Resolves when the connection is up (at once when it is); rejects once it is closed. */
+  whenUp(): Promise<void> {
+    return this.#up ? Promise.resolve() : this.#back.promise;
+  }
+
+  static #waiting(): PromiseWithResolvers<void> {
+    const back = Promise.withResolvers<void>();
+    back.promise.catch(() => {});
+    return back;
   }
 
   static #pending(): PromiseWithResolvers<never> {

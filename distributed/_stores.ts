@@ -65,9 +65,20 @@ const READS = 3;
 /** A payload that is missing, in part or whole, or corrupt: reading it again cannot help. */
 class PayloadError extends Error {}
 
+/** The state of the connection that payload reads go through (see `LostRequests`). */
+export interface Link {
+  /** Disconnects so far. */
+  readonly drops: number;
+  /** Whether the connection is up now. */
+  readonly up: boolean;
+  /** Resolves when the connection is up; rejects once it is closed. */
+  whenUp(): Promise<void>;
+}
+
 /** Payloads too large for one message, kept in the object store (opened on first use). */
 export class Blobs {
   readonly #js: JetStreamClient;
+  readonly #link: Link | undefined;
   readonly #layout: LayoutOptions;
   readonly #requested: RequestedLayout;
   readonly #who: string;
@@ -79,8 +90,10 @@ export class Blobs {
     layout: LayoutOptions,
     requested: RequestedLayout = {},
     who = "client",
+    link?: Link,
   ) {
     this.#js = js;
+    this.#link = link;
     this.#layout = layout;
     this.#requested = requested;
     this.#who = who;
@@ -122,15 +135,26 @@ export class Blobs {
    * connection's timeout, so a read ends (or fails) in bounded time. The object store's own
    * reader streams through an ordered push consumer, which waits for ever when the chunks are
    * purged under it (a payload deleted while it is read). A read that fails for a passing reason
-   * (a request that timed out while the connection was re-established) is tried twice more; one
-   * of a payload that is missing, in part or whole, or corrupt fails at once.
+   * (a request that timed out, say) is tried twice more; one that failed with the connection (it
+   * dropped meanwhile, or is down), given a `link`, is tried again once the connection is back,
+   * however long the outage, and does not count. One of a payload that is missing, in part or
+   * whole, or corrupt fails at once.
    */
   async get(name: string): Promise<Uint8Array> {
+    const link = this.#link;
     for (let attempt = 1;; attempt++) {
+      const drops = link?.drops;
       try {
         return await this.#read(name);
       } catch (error) {
-        if (error instanceof PayloadError || attempt >= READS) throw error;
+        if (error instanceof PayloadError) throw error;
+        if (link && (link.drops !== drops || !link.up)) {
+          // Closed meanwhile: the read's own error says what failed.
+          await link.whenUp().catch(() => Promise.reject(error));
+          attempt--;
+          continue;
+        }
+        if (attempt >= READS) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       }
     }

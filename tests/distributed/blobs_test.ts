@@ -5,7 +5,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { NatsServer } from "../../distributed/_processes.ts";
-import { Blobs } from "../../distributed/_stores.ts";
+import { Blobs, type Link } from "../../distributed/_stores.ts";
 import { BLOBS, defaultLayout } from "../../distributed/_layout.ts";
 
 /** A server, a connection and the payload store on it, closed after `test`. */
@@ -114,5 +114,95 @@ Deno.test("Blobs.get() reads a payload again after a passing failure, and gives 
     );
     await assert.rejects(always.get("p"), /TIMEOUT/);
     assert.equal(reads, 3);
+  });
+});
+
+/** A link whose state the test sets: `down()` and `back()`; `waited` resolves at each wait. */
+class TestLink implements Link {
+  drops = 0;
+  up = true;
+  #back = Promise.withResolvers<void>();
+  #waited = Promise.withResolvers<void>();
+
+  /** Resolves when a reader next waits for the connection. */
+  get waited(): Promise<void> {
+    return this.#waited.promise;
+  }
+
+  whenUp(): Promise<void> {
+    if (this.up) return Promise.resolve();
+    this.#waited.resolve();
+    this.#waited = Promise.withResolvers<void>();
+    return this.#back.promise;
+  }
+
+  down(): void {
+    this.drops++;
+    this.up = false;
+  }
+
+  back(): void {
+    this.up = true;
+    this.#back.resolve();
+    this.#back = Promise.withResolvers<void>();
+  }
+
+  close(): void {
+    this.#back.reject(new Error("the connection is closed"));
+  }
+}
+
+Deno.test("Blobs.get() waits for a dropped connection however long it is down, and a read that failed with it does not count", async () => {
+  await withBlobs(async (_blobs, nc) => {
+    const bytes = payload(200 * 1024);
+    const link = new TestLink();
+    let failures = 0;
+    // Reads fail while the link is down, and the first two after it is back.
+    const blobs = new Blobs(
+      flakyDirectGets(jetstream(nc), () => (!link.up || failures < 3) && ++failures > 0),
+      { ...defaultLayout, storage: "memory" },
+      {},
+      "client",
+      link,
+    );
+    await blobs.put("p", bytes);
+    link.down();
+    const read = blobs.get("p");
+    await link.waited;
+    assert.equal(failures, 1);
+    link.back();
+    // Two more failures: three in all, which the read would give up at if the first counted.
+    assert.deepEqual(await read, bytes);
+    assert.equal(failures, 3);
+
+    // A connection that drops during a read (up again when the read fails) is waited for too.
+    let dropDuring = true;
+    const dropping = new Blobs(
+      flakyDirectGets(jetstream(nc), () => {
+        if (!dropDuring) return false;
+        dropDuring = false;
+        link.drops++;
+        return true;
+      }),
+      { ...defaultLayout, storage: "memory" },
+      {},
+      "client",
+      link,
+    );
+    assert.deepEqual(await dropping.get("p"), bytes);
+    assert.equal(dropDuring, false);
+
+    // Closed while down: the read fails with its own error.
+    link.down();
+    const closing = new Blobs(
+      flakyDirectGets(jetstream(nc), () => true),
+      { ...defaultLayout, storage: "memory" },
+      {},
+      "client",
+      link,
+    ).get("p");
+    await link.waited;
+    link.close();
+    await assert.rejects(closing, /TIMEOUT/);
   });
 });

@@ -67,3 +67,45 @@ Deno.test("LostRequests.race() rejects a request in flight when a new leader is 
     await server.destroy();
   }
 });
+
+Deno.test("LostRequests counts disconnects, says whether the connection is up, and whenUp() waits for it and rejects once it is closed", async () => {
+  const server = await NatsServer.start();
+  try {
+    await using proxy = new CuttableProxy(server.port);
+    const nc = await connect({ servers: proxy.url, reconnectTimeWait: 50 });
+    const lost = new LostRequests(nc, []);
+    const statuses = nc.status()[Symbol.asyncIterator]();
+    const next = async (type: string) => {
+      for (;;) if ((await statuses.next()).value?.type === type) return;
+    };
+    try {
+      assert.equal(lost.up, true);
+      assert.equal(lost.drops, 0);
+      await lost.whenUp();
+      proxy.cut();
+      await next("disconnect");
+      assert.equal(lost.up, false);
+      assert.equal(lost.drops, 1);
+      let back = false;
+      const waiting = lost.whenUp().then(() => back = true);
+      // Still down: nothing can have resolved it (the proxy refuses every connection).
+      await Promise.resolve();
+      assert.equal(back, false);
+      proxy.restore();
+      await waiting;
+      assert.equal(lost.up, true);
+      assert.equal(lost.drops, 1);
+      proxy.cut();
+      await next("disconnect");
+      const closing = lost.whenUp();
+      await nc.close();
+      await assert.rejects(closing, /the connection is closed/);
+      await assert.rejects(lost.whenUp(), /the connection is closed/);
+      assert.equal(lost.drops, 2);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await server.destroy();
+  }
+});
