@@ -6,16 +6,22 @@
 // (this program exited, was ended by a signal, crashed, or was killed with SIGKILL: the kernel
 // closes it in every case), the watchdog kills each listed process with its process group. It
 // leads its own session, so a Ctrl-C meant for the program does not end it first. It is stopped
-// once no pool process is left, so that an idle program runs no extra process.
+// once no pool process is left, so that an idle program runs no extra process. A process may come
+// with a directory of its own (an embedded server's temporary store): the watchdog removes it
+// after the kill, and may write only there.
 //
 // On a normal exit (`unload`) this program also kills its pool processes itself, at once.
 
 // Process groups (and `kill(-pgid)`) are a POSIX notion.
 const GROUPS = Deno.build.os !== "windows";
 
-/** The watchdog's program: lines "+pid" and "-pid" on stdin; at its end, kill what is listed. */
+/**
+ * The watchdog's program. Lines on stdin: "+pid" or "+pid<TAB>dir" lists a process (with its
+ * directory), "-pid" forgets one, "!" forgets all (a newer watchdog took over). At its end, it
+ * kills what is listed, then removes their directories.
+ */
 const WATCHDOG = `
-const live = new Set();
+const live = new Map();
 const decoder = new TextDecoder();
 let rest = "";
 try {
@@ -23,18 +29,34 @@ try {
     const lines = (rest + decoder.decode(chunk, { stream: true })).split("\\n");
     rest = lines.pop();
     for (const line of lines) {
-      if (line[0] === "+") live.add(Number(line.slice(1)));
-      else live.delete(Number(line.slice(1)));
+      if (line === "!") live.clear();
+      else if (line[0] === "+") {
+        const [pid, dir] = line.slice(1).split("\\t");
+        live.set(Number(pid), dir);
+      } else live.delete(Number(line.slice(1)));
     }
   }
 } catch {
   // A read error means the writer is gone as well.
 }
-for (const pid of live) {
+for (const pid of live.keys()) {
   try {
     Deno.kill(${GROUPS ? "-pid" : "pid"}, "SIGKILL");
   } catch {
     // Gone already.
+  }
+}
+for (const dir of live.values()) {
+  if (!dir) continue;
+  // A process being killed may still add a file as the directory is removed: tried again.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      break;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 `;
@@ -42,22 +64,45 @@ for (const pid of live) {
 interface Watchdog {
   child: Deno.ChildProcess;
   writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The directories it may remove. */
+  dirs: Set<string>;
 }
 
-const live = new Set<number>();
+/** The processes guarded, with the directory each leaves (or undefined). */
+const live = new Map<number, string | undefined>();
 let watchdog: Watchdog | undefined;
 let unloadListening = false;
 const encoder = new TextEncoder();
 
-/** Has `pid` (a pool process leading its own group) end with this program. */
-export function guard(pid: number): void {
-  live.add(pid);
+/**
+ * Has `pid` (a pool process leading its own group) end with this program; its directory `dir`,
+ * if given, is removed once it is killed that way (a process that exits while this program runs
+ * leaves it to its owner, who calls `unguard()`).
+ */
+export function guard(pid: number, dir?: string): void {
+  // A path that cannot travel in a line or a permission list is left to its owner.
+  if (dir !== undefined && /[\t\n,]/.test(dir)) dir = undefined;
+  live.set(pid, dir);
   if (!unloadListening) {
     unloadListening = true;
     globalThis.addEventListener("unload", killAll);
   }
-  if (watchdog) send(watchdog, `+${pid}\n`);
-  else watchdog = start();
+  if (watchdog && (dir === undefined || watchdog.dirs.has(dir))) {
+    send(watchdog, line(pid, dir));
+    return;
+  }
+  // None yet, or one that may not write in `dir`: a new one takes over, then the old one is told
+  // to forget all and let go.
+  const old = watchdog;
+  watchdog = start();
+  if (old) {
+    send(old, "!\n");
+    old.writer.close().catch(() => {});
+  }
+}
+
+function line(pid: number, dir: string | undefined): string {
+  return dir === undefined ? `+${pid}\n` : `+${pid}\t${dir}\n`;
 }
 
 /**
@@ -83,6 +128,7 @@ export function unguard(pid: number): Promise<void> {
 
 function start(): Watchdog | undefined {
   let child: Deno.ChildProcess;
+  const dirs = new Set([...live.values()].filter((dir) => dir !== undefined));
   try {
     child = new Deno.Command(Deno.execPath(), {
       args: [
@@ -91,6 +137,7 @@ function start(): Watchdog | undefined {
         "--no-config",
         "--no-lock",
         "--allow-run",
+        ...(dirs.size > 0 ? [`--allow-write=${[...dirs].join(",")}`] : []),
         `data:application/javascript;base64,${btoa(WATCHDOG)}`,
       ],
       stdin: "piped",
@@ -105,9 +152,9 @@ function start(): Watchdog | undefined {
   }
   // It must not keep the program alive: it waits for the program to end.
   child.unref();
-  const started: Watchdog = { child, writer: child.stdin.getWriter() };
+  const started: Watchdog = { child, writer: child.stdin.getWriter(), dirs };
   started.writer.closed.catch(() => {});
-  send(started, [...live].map((pid) => `+${pid}\n`).join(""));
+  send(started, [...live].map(([pid, dir]) => line(pid, dir)).join(""));
   // A watchdog that ended on its own (killed from outside) is replaced with the next process.
   child.status.then(() => {
     if (watchdog === started) watchdog = undefined;
@@ -115,12 +162,24 @@ function start(): Watchdog | undefined {
   return started;
 }
 
+/** Settles once every line sent so far is in the watchdogs' pipes. */
+let told: Promise<unknown> = Promise.resolve();
+
 function send(to: Watchdog, lines: string): void {
-  to.writer.write(encoder.encode(lines)).catch(() => {});
+  const written = to.writer.write(encoder.encode(lines)).catch(() => {});
+  told = Promise.all([told, written]);
+}
+
+/**
+ * Resolves once the watchdog has been told of every process guarded so far: a program killed
+ * before then may leave the latest ones running.
+ */
+export async function guarded(): Promise<void> {
+  await told;
 }
 
 function killAll(): void {
-  for (const pid of live) {
+  for (const pid of live.keys()) {
     try {
       Deno.kill(GROUPS ? -pid : pid, "SIGKILL");
     } catch {

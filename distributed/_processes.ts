@@ -45,7 +45,12 @@ export class Spawned {
   readonly #child: Deno.ChildProcess;
   #pidFile: string;
 
-  constructor(child: Deno.ChildProcess, role: string) {
+  /**
+   * @param child the process
+   * @param role what it is, in its PID file's name
+   * @param dir a directory of its own, removed when this program ends while it runs
+   */
+  constructor(child: Deno.ChildProcess, role: string, dir?: string) {
     this.#child = child;
     this.pid = child.pid;
     this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
@@ -53,8 +58,9 @@ export class Spawned {
     const started = processStartTime(child.pid);
     Deno.writeTextFileSync(this.#pidFile, `${child.pid} ${started ?? ""}\n`);
     // It ends with this program, however the program ends (a SIGKILL included): the watchdog of
-    // the process pools (actors/_process_watchdog.ts) kills it when this program is gone.
-    guard(child.pid);
+    // the process pools (actors/_process_watchdog.ts) kills it when this program is gone, and
+    // removes its directory.
+    guard(child.pid, dir);
     // The status comes once the PID file is gone, so that nothing is left running after it.
     this.status = child.status.then(async (status) => {
       await Promise.all([Deno.remove(this.#pidFile).catch(() => {}), unguard(child.pid)]);
@@ -201,7 +207,8 @@ export class NatsServer {
       // (which stops it, or whose end the watchdog sees), not before the program's own handlers.
       detached: GROUPS,
     }).spawn();
-    const process = new Spawned(child, "nats-server");
+    // A store made here goes with the program when the program ends while the server runs.
+    const process = new Spawned(child, "nats-server", options.dir === undefined ? dir : undefined);
     const file = `${portsDir}/nats-server_${child.pid}.ports`;
     let exited = false;
     process.status.then(() => exited = true);

@@ -65,7 +65,36 @@ Deno.test({
   },
 });
 
-Deno.test("An embedded DistributedExecutor's server and workers end with its program when the program is SIGKILLed", async () => {
+/** The store directory of the nats-server among `pids` (its `-sd` argument, less `/store`). */
+function storeDir(pids: number[]): string {
+  for (const pid of pids) {
+    const args = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    const at = args.indexOf("-sd");
+    if (at >= 0) return args[at + 1]!.replace(/\/store$/, "");
+  }
+  throw new Error(`no nats-server among ${pids}`);
+}
+
+/** Resolves true once `path` is gone, false if it is still there after `ms`. */
+async function removed(path: string, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  for (;;) {
+    try {
+      await Deno.stat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return true;
+      throw error;
+    }
+    if (performance.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Starts a program with an embedded executor, ends it with `signal` (it installs no handler),
+ * and checks that its server and workers end and the server's temporary store goes.
+ */
+async function endsWithItsProgram(signal: Deno.Signal): Promise<void> {
   const program = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../fixtures/scripts/embedded_executor.ts", import.meta.url).href],
     stdin: "null",
@@ -82,11 +111,24 @@ Deno.test("An embedded DistributedExecutor's server and workers end with its pro
   const pids = JSON.parse(text) as number[];
   // The server and two workers.
   assert.equal(pids.length, 3);
-  program.kill("SIGKILL");
+  const dir = storeDir(pids);
+  assert((await Deno.stat(dir)).isDirectory);
+  program.kill(signal);
   await program.status;
   await lines.cancel();
   const left: number[] = [];
   for (const pid of pids) if (!await ends(pid, 10_000)) left.push(pid);
   for (const pid of left) Deno.kill(pid, "SIGKILL");
   assert.deepEqual(left, [], "these processes still ran 10 s after their program was killed");
+  const gone = await removed(dir, 10_000);
+  if (!gone) await Deno.remove(dir, { recursive: true });
+  assert(gone, `the server's store ${dir} was still there 10 s after its program ended`);
+}
+
+Deno.test("An embedded DistributedExecutor's server and workers end with its program, and its store goes, when the program is SIGKILLed", async () => {
+  await endsWithItsProgram("SIGKILL");
+});
+
+Deno.test("An embedded DistributedExecutor's server and workers end with its program, and its store goes, at a Ctrl-C (SIGINT)", async () => {
+  await endsWithItsProgram("SIGINT");
 });

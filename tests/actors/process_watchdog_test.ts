@@ -1,0 +1,64 @@
+// The watchdog that ends a program's processes with it, and removes the directory a process
+// leaves, also when a second watchdog (one that may write there) takes over from the first.
+
+import assert from "node:assert/strict";
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `done()` holds, or false after `ms`. */
+async function within(ms: number, done: () => boolean): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "guard() ends a SIGKILLed program's processes and removes the directory given with one",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const program = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../fixtures/scripts/guarded.ts", import.meta.url).href],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = program.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const { pids, dir } = JSON.parse(text) as { pids: number[]; dir: string };
+    assert(pids.every(alive));
+    assert(exists(`${dir}/file`));
+    program.kill("SIGKILL");
+    await program.status;
+    await lines.cancel();
+    const ended = await within(10_000, () => !pids.some(alive));
+    const gone = await within(10_000, () => !exists(dir));
+    for (const pid of pids.filter(alive)) Deno.kill(pid, "SIGKILL");
+    if (!gone) await Deno.remove(dir, { recursive: true });
+    assert(ended, "a guarded process still ran 10 s after its program was killed");
+    assert(gone, `${dir} was still there 10 s after its program was killed`);
+  },
+});
