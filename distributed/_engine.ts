@@ -783,7 +783,10 @@ export class NatsEngine implements Engine {
     if (!conn || this.#closed || this.#sweeping || this.#sweepOff || !this.#connected) return;
     this.#sweeping = true;
     try {
-      const removed = await sweepGhosts(conn.jsm, STREAM, consumerName(this.#settings.queue));
+      // A request lost with the connection fails at once: `close()` waits for a sweep under way.
+      const removed = await conn.dropped.race(
+        sweepGhosts(conn.jsm, STREAM, consumerName(this.#settings.queue)),
+      );
       this.#stats.ghosts += removed;
     } catch (error) {
       // A client whose permissions do not let it read the task stream leaves ghosts to max_age.
