@@ -634,13 +634,27 @@ export class NatsEngine implements Engine {
     if (!sent || sent.done) return;
     this.#delivered(sent, advisory.deliveries ?? 0);
     this.#chore((async () => {
-      // Its last delivery may have stored the outcome and died before pushing it.
-      if (await this.#readStored(sent.id) || !this.#forget(sent)) return;
+      // Its last delivery may have stored the outcome and died before pushing it: rejected once
+      // the bucket was read and holds none. A read that fails is tried again (after the
+      // connection is back, when it dropped), five times.
+      let unread: unknown;
+      for (let tries = 1;; tries++) {
+        if (sent.done || this.#closed) return;
+        const absent = await this.#absent(sent.id);
+        if (absent === false) return;
+        if (absent === true) break;
+        unread = absent.failed;
+        if (tries === 5) break;
+        await this.#conn!.dropped.whenUp().catch(() => {});
+        await delay(250 * 2 ** (tries - 1));
+      }
+      if (!this.#forget(sent)) return;
       this.#chore(this.#deleteMessage(sent));
       this.#count(false, undefined);
       sent.job.reject(
         new WorkerCrashedError(
-          "the task reached the queue's delivery limit without an outcome (a poison task)",
+          "the task reached the queue's delivery limit without an outcome (a poison task)" +
+            (unread === undefined ? "" : `; its stored outcome could not be read: ${unread}`),
         ),
       );
     })());
@@ -707,12 +721,35 @@ export class NatsEngine implements Engine {
     }
   }
 
-  /** Reads the stored outcome of task `id` of this client; false when there is none (yet). */
-  async #readStored(id: string): Promise<boolean> {
-    const entry = await this.#conn!.kv.get(`${this.client}.${id}`).catch(() => null);
+  /**
+   * Reads the stored outcome of task `id` of this client and settles it from there: true when
+   * there is one, false when the bucket holds none (yet), and the error when the read failed.
+   */
+  async #readStored(id: string): Promise<boolean | { failed: unknown }> {
+    let entry: KvEntry | null;
+    try {
+      entry = await this.#conn!.kv.get(`${this.client}.${id}`);
+    } catch (error) {
+      return { failed: error };
+    }
     if (entry?.operation !== "PUT") return false;
     await this.#onResult(id, entry.value);
     return true;
+  }
+
+  /**
+   * Whether task `id` has no stored outcome, before its future is rejected for that: three reads
+   * that all find none, 100 and 200 ms apart, since a read may reach a replica of the bucket
+   * that has not applied the latest write yet. False when one finds it (and settles the task),
+   * the error when a read failed (nothing is known).
+   */
+  async #absent(id: string): Promise<boolean | { failed: unknown }> {
+    for (let read = 1;; read++) {
+      const stored = await this.#readStored(id);
+      if (stored !== false) return stored === true ? false : stored;
+      if (read === 3) return true;
+      await delay(100 * read);
+    }
   }
 
   /** An outcome of task `id` (pushed by its worker, or read from the bucket); the first counts. */
@@ -844,7 +881,11 @@ export class NatsEngine implements Engine {
         if (!suspect(sent) && !expired(sent) && !delivered(sent, state)) continue;
         // Looked at before the outcome is read: a worker stores the outcome before it acks.
         const lost = state && suspect(sent) ? await this.#lost(sent, state) : undefined;
-        if (await this.#readStored(sent.id)) continue;
+        // Read first as any task is; confirmed absent before a rejection (a failed read decides
+        // nothing: the next tick reads again).
+        if (await this.#readStored(sent.id) !== false) continue;
+        if (!lost && !expired(sent)) continue;
+        if (await this.#absent(sent.id) !== true) continue;
         if (lost && this.#forget(sent)) {
           this.#count(false, undefined);
           sent.job.reject(new WorkerCrashedError(lost));

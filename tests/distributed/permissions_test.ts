@@ -3,8 +3,8 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { NatsServer } from "../../distributed/_processes.ts";
-import { DistributedExecutor } from "../../distributed/mod.ts";
-import { add, echoBig } from "../fixtures/distributed_tasks.ts";
+import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
+import { add, echoBig, square } from "../fixtures/distributed_tasks.ts";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { openResults } from "../../distributed/_stores.ts";
 import { defaultLayout } from "../../distributed/_layout.ts";
@@ -117,5 +117,47 @@ Deno.test("DistributedExecutor clientId: a client that comes back with the same 
     assert.match(ids![0]!, /^[0-9a-f]{12}-\w+$/);
   } finally {
     await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor does not take an outcome it could not read for none: a poison task's rejection says the read failed", async () => {
+  // Alice without the direct gets of her results: every read of an outcome fails at once.
+  const example = await Deno.readTextFile(CONFIG);
+  const grant = `"$JS.API.DIRECT.GET.KV_futs_results.$KV.futs_results.alice.>"`;
+  assert(example.includes(grant));
+  const server = await NatsServer.start({ config: example.replace(grant, "") });
+  try {
+    const flags = [
+      ...["--nats", server.url, "--modules", TASKS, "--concurrency", "1", "--user", "worker"],
+      ...["--ack-wait", "300", "--max-deliveries", "1"],
+    ];
+    const env = { FUTURES_NATS_PASSWORD: "worker-secret" };
+    // The first worker dies on the task; the next one's pull brings the server's notice.
+    await using crashing = new WatchedWorker(flags, {
+      ...env,
+      FUTURES_WORKER_FAULT: "crash-after-receive:square",
+    });
+    assert(await crashing.waitFor(/started/), crashing.seen.join("\n"));
+    await using alice = new DistributedExecutor({
+      servers: server.url,
+      user: "alice",
+      pass: "alice-secret",
+      clientId: "alice",
+      connectOptions: { inboxPrefix: "_INBOX_alice" },
+      modules: [TASKS],
+      ackWait: 300,
+      maxDeliveries: 1,
+    });
+    const poison = alice.submit(square, 3);
+    await crashing.process.status;
+    await using _healthy = new WatchedWorker(flags, env);
+    const error = await poison.exception();
+    assert(error instanceof WorkerCrashedError, String(error));
+    assert.match(error.message, /delivery limit/);
+    // Read five times before it gave up; a failed read taken for a missing outcome would have
+    // rejected it at once, as if the worker had stored nothing.
+    assert.match(error.message, /its stored outcome could not be read: .*Permissions Violation/);
+  } finally {
+    await server.destroy();
   }
 });
