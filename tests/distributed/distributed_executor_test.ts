@@ -23,6 +23,24 @@ import {
   square,
 } from "../fixtures/distributed_tasks.ts";
 
+/**
+ * Waits until the task stream has taken `published` messages in all and holds `held`: a cancelled
+ * task's message was published and removed, so a worker freed now cannot be given it.
+ */
+async function streamAt(url: string, published: number, held: number): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (;;) {
+      const { state } = await jsm.streams.info("FUTS_TASKS");
+      if (state.last_seq === published && state.messages === held) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 Deno.test("DistributedExecutor.submit() runs 1000 tasks over 3 worker processes, each settled once", async () => {
   const cluster = await Cluster.start({ workers: 3 });
   try {
@@ -134,6 +152,9 @@ Deno.test("DistributedExecutor future.cancel() of a queued task means it never r
     await cluster.waitRuns("a");
     const queued = executor.submit(counted, cluster.scratch, 2);
     assert.equal(queued.cancel(), true);
+    // Its message published and removed before the lane frees: the test is then about the
+    // cancel, not about which of the client's writes the worker sees first.
+    await streamAt(cluster.url, 2, 1);
     cluster.release("a");
     assert.equal(await first, 1);
     // One lane pulls in stream order: had the cancelled task stayed, it would run before this one.
@@ -370,6 +391,7 @@ Deno.test("DistributedExecutor.shutdown() with cancelFutures cancels queued task
     const queued = executor.submit(counted, cluster.scratch, 6);
     const done = executor.shutdown({ cancelFutures: true });
     assert(queued.cancelled());
+    await streamAt(cluster.url, 2, 1);
     cluster.release("r");
     await done;
     assert.equal(await running, 1);

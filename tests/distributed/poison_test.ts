@@ -45,8 +45,9 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task t
     const error = await poison.exception();
     assert(error instanceof WorkerCrashedError);
     assert.match(error.message, /delivery limit/);
-    // Each delivery took a worker down.
-    assert(supervisor.starts >= 4, `${supervisor.starts} worker starts`);
+    // Each of the three deliveries took a worker down (a fourth starts after the last; the server
+    // may send its notice before that start, as it does from nats-server 2.11).
+    assert(supervisor.starts >= 3, `${supervisor.starts} worker starts`);
     assert.equal(await executor.submit(add, 2, 3), 5);
     assert.equal(executor.stats().failed, 1);
     await streamEmpty(cluster.url);
@@ -73,9 +74,9 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task w
 });
 
 Deno.test("DistributedExecutor.submit() settles once and runs once when the worker crashes after storing the outcome and before acking", async () => {
-  // The worker keeps the message in progress every third of the ack wait until it is stored: a
-  // second's ack wait leaves that margin even on a loaded machine, where 300 ms did not.
-  const cluster = await Cluster.start({ workers: 0, ackWait: 1_000 });
+  // The worker keeps the message in progress every third of the ack wait until it is stored: two
+  // seconds leave a margin of more than a second for a loaded machine (300 ms was too little).
+  const cluster = await Cluster.start({ workers: 0, ackWait: 2_000 });
   const supervisor = supervise(cluster, {
     FUTURES_WORKER_FAULT: "crash-after-store-before-ack:counted",
   });
@@ -94,8 +95,9 @@ Deno.test("DistributedExecutor.submit() settles once and runs once when the work
 });
 
 Deno.test("DistributedWorker keeps a task's message in progress while its outcome waits to be stored, so it runs once", async () => {
-  // The lane is freed before the store; the store here waits three ack waits (a slow store).
-  const cluster = await Cluster.start({ workers: 0, ackWait: 1_000 });
+  // The lane is freed before the store; the store here waits three ack waits (a slow store). The
+  // in-progress notices come every third of the ack wait: two seconds leave a margin for load.
+  const cluster = await Cluster.start({ workers: 0, ackWait: 2_000 });
   const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "stall-before-store:counted" });
   try {
     await using executor = cluster.executor();

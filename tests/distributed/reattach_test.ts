@@ -10,7 +10,16 @@ const SCRIPT = new URL("../fixtures/scripts/distributed_client.ts", import.meta.
 /** Runs the crashing client: returns its task ids once it printed them, after killing it. */
 async function crashedClient(cluster: Cluster, clientId: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", SCRIPT.href, cluster.url, cluster.scratch, clientId],
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      SCRIPT.href,
+      cluster.url,
+      cluster.scratch,
+      clientId,
+      String(cluster.options.ackWait),
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -32,8 +41,9 @@ async function crashedClient(cluster: Cluster, clientId: string) {
 }
 
 Deno.test("DistributedExecutor.futureOf() gives a client with the same clientId the outcomes of tasks a killed client submitted", async () => {
-  // Two lanes: the held task takes one, the other runs the rest.
-  const cluster = await Cluster.start({ workers: 1, concurrency: 2 });
+  // Two lanes: the held task takes one, the other runs the rest. The held task is kept in
+  // progress every third of the ack wait: two seconds leave a margin for a loaded machine.
+  const cluster = await Cluster.start({ workers: 1, concurrency: 2, ackWait: 2_000 });
   try {
     const ids = await crashedClient(cluster, "billing");
     await using executor = cluster.executor({ clientId: "billing" });
@@ -80,8 +90,10 @@ Deno.test("DistributedExecutor.forget() removes a stored outcome nobody will rea
 });
 
 Deno.test("DistributedExecutor.forget() of a settled task removes an outcome still being stored when it is called", async () => {
-  // The worker pushes the outcome at once and stores it three ack waits later.
-  const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
+  // The worker pushes the outcome at once and stores it three ack waits later (within the 5 s
+  // that forget() waits for a store). A second's ack wait keeps the message in progress meanwhile
+  // even on a loaded machine, where 300 ms could let it be delivered and run again.
+  const cluster = await Cluster.start({ workers: 0, ackWait: 1_000 });
   try {
     cluster.addWorker({ env: { FUTURES_WORKER_FAULT: "stall-before-store:add" } });
     await using executor = cluster.executor({ clientId: "late" });
