@@ -7,7 +7,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { LocalPool } from "./_local_pool.ts";
 import type { TaskOptions } from "../executors/executor.ts";
@@ -126,6 +126,7 @@ export class DistributedWorker {
   readonly #dropped: LostRequests;
   readonly #puller: Puller;
   readonly #kv: KV;
+  readonly #js: JetStreamClient;
   readonly #acks: PubAcks;
   readonly #blobs: Blobs;
   readonly #pool: LocalPool;
@@ -198,6 +199,7 @@ export class DistributedWorker {
     renewAtNextLoss();
     void this.#renewOnReconnect(nc).catch(() => {});
     this.#kv = kv;
+    this.#js = jetstream(nc);
     this.#acks = new PubAcks(nc);
     this.#blobs = blobs;
     this.#modules = modules;
@@ -619,7 +621,12 @@ export class DistributedWorker {
       if (this.#storing.size === 0) writeNow(this.#nc);
     }
     await stallAt(this.#fault, "stall-before-store", fnName, 3 * this.#ackWait);
-    bytes = await storeOnce(this.#kv, this.#acks, key, bytes, this.#ackWait, this.#dropped);
+    bytes = await storeOnce(
+      { kv: this.#kv, js: this.#js, acks: this.#acks, dropped: this.#dropped },
+      key,
+      bytes,
+      this.#ackWait,
+    );
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);
     ack(msg);
@@ -643,24 +650,32 @@ function serializeRecord(record: ResultRecord, json: boolean): Uint8Array {
   }
 }
 
+/** What `storeOnce()` stores through. */
+export interface OutcomeStore {
+  kv: KV;
+  js: JetStreamClient;
+  acks: PubAcks;
+  dropped: LostRequests;
+}
+
 /**
- * Stores the outcome unless one is stored already (then this run was a duplicate). Retries while
- * the server is unreachable, for at most about one ack wait; after that the message is left
- * unacknowledged and is delivered again. The first try is a create-only publish on the key's
- * subject through the shared inbox of `acks`; the bucket's own `create()` takes over after an
- * error (it also reopens a key whose outcome was deleted).
+ * Stores the outcome unless the key has one already (then this run was a duplicate: the stored
+ * outcome is returned) or had one that `forget()` deleted (then nobody will read it: it is not
+ * stored again). Retries while the server is unreachable, for at most about one ack wait; after
+ * that the message is left unacknowledged and is delivered again. Every try is a create-only
+ * publish on the key's subject: the first through the shared inbox of `acks`, the next through
+ * the JetStream client (whose errors name a refused permission).
  */
-async function storeOnce(
-  kv: KV,
-  acks: PubAcks,
+export async function storeOnce(
+  { kv, js, acks, dropped }: OutcomeStore,
   key: string,
   bytes: Uint8Array,
   ackWait: number,
-  dropped: LostRequests,
 ): Promise<Uint8Array> {
+  const subject = keySubject(kv, key);
   try {
     // Sent again through the slow path below at once when lost with a node or the connection.
-    await dropped.race(acks.publish(keySubject(kv, key), bytes, createOnly()), STORE_WAIT);
+    await dropped.race(acks.publish(subject, bytes, createOnly()), STORE_WAIT);
     return bytes;
   } catch {
     // Stored already (a duplicate run), refused or unanswered: the slow path below decides.
@@ -669,8 +684,9 @@ async function storeOnce(
   for (;;) {
     try {
       // A create that stays unanswered (no leader, or a lost connection) is tried again: if the
-      // first one did land, the next finds its outcome.
-      await dropped.race(kv.create(key, bytes), STORE_WAIT);
+      // first one did land, the next finds its outcome. (The bucket's own create() would also
+      // reopen a key whose outcome was deleted.)
+      await dropped.race(js.publish(subject, bytes, { headers: createOnly() }), STORE_WAIT);
       return bytes;
     } catch (error) {
       const existing = await dropped.race(kv.get(key), STORE_WAIT).catch(() => null);
