@@ -1,4 +1,5 @@
-// Keys noted lately: the client's record of the outcomes its workers pushed within an ack wait.
+// Keys noted lately: the client's record of the outcomes its workers pushed within an ack wait,
+// and a worker's record of the tasks cancelled lately.
 
 /**
  * Keys noted within the last `window` ms at least (and 2 × `window` at most): two generations of

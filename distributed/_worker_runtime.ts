@@ -38,6 +38,7 @@ import {
 } from "./_lost_requests.ts";
 import { coalesceWrites, writeNow } from "./_coalesce.ts";
 import { PubAcks } from "./_acks.ts";
+import { RecentKeys } from "./_recent.ts";
 import { type Delivery, Puller } from "./_puller.ts";
 
 /**
@@ -133,7 +134,12 @@ export class DistributedWorker {
   readonly #modules: TrustedModules;
   readonly #ackWait: number;
   readonly #cancelSub: Subscription;
-  readonly #cancelled = new Map<string, number>();
+  /**
+   * Keys of tasks cancelled by their clients within the last 10 minutes at least: one that comes
+   * later is dropped. (A map walked for what expired cost 880 µs a cancel at 100k cancels in
+   * 10 minutes, a `map()` that timed out, say; this costs 1–3 µs.)
+   */
+  readonly #cancelled = new RecentKeys(600_000);
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #fault = readFault();
@@ -295,11 +301,7 @@ export class DistributedWorker {
   }
 
   #onCancel(key: string): void {
-    this.#cancelled.set(key, Date.now());
-    if (this.#cancelled.size > 10_000) {
-      const old = Date.now() - 600_000;
-      for (const [k, at] of this.#cancelled) if (at < old) this.#cancelled.delete(k);
-    }
+    this.#cancelled.note(key);
     this.#running.get(key)?.abort(new CancelledError("the task was cancelled by its caller"));
   }
 
