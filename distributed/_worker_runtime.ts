@@ -624,7 +624,13 @@ export class DistributedWorker {
     }
     await stallAt(this.#fault, "stall-before-store", fnName, 3 * this.#ackWait);
     bytes = await storeOnce(
-      { kv: this.#kv, js: this.#js, acks: this.#acks, dropped: this.#dropped },
+      {
+        kv: this.#kv,
+        js: this.#js,
+        acks: this.#acks,
+        dropped: this.#dropped,
+        stopping: () => this.#draining,
+      },
       key,
       bytes,
       this.#ackWait,
@@ -658,18 +664,25 @@ export interface OutcomeStore {
   js: JetStreamClient;
   acks: PubAcks;
   dropped: LostRequests;
+  /** True once the worker is stopping: a store that keeps failing gives up then. */
+  stopping?: () => boolean;
 }
 
 /**
  * Stores the outcome unless the key has one already (then this run was a duplicate: the stored
  * outcome is returned) or had one that `forget()` deleted (then nobody will read it: it is not
- * stored again). Retries while the server is unreachable, for at most about one ack wait; after
- * that the message is left unacknowledged and is delivered again. Every try is a create-only
- * publish on the key's subject: the first through the shared inbox of `acks`, the next through
- * the JetStream client (whose errors name a refused permission).
+ * stored again). Every try is a create-only publish on the key's subject: the first through the
+ * shared inbox of `acks`, the next through the JetStream client (whose errors name a refused
+ * permission).
+ *
+ * A store that fails for a passing reason (no leader for the bucket, a lost connection) is tried
+ * again for as long as it takes, while the worker keeps the task's message in progress: given
+ * up, the message would be delivered again, and a long outage would count as deliveries of a
+ * poison task. It gives up (and the message is delivered again) when it is refused for good (a
+ * permission), or once the worker is stopping and an ack wait has passed.
  */
 export async function storeOnce(
-  { kv, js, acks, dropped }: OutcomeStore,
+  { kv, js, acks, dropped, stopping = () => true }: OutcomeStore,
   key: string,
   bytes: Uint8Array,
   ackWait: number,
@@ -683,7 +696,7 @@ export async function storeOnce(
     // Stored already (a duplicate run), refused or unanswered: the slow path below decides.
   }
   const until = Date.now() + Math.max(ackWait, 5_000);
-  for (;;) {
+  for (let pause = 250;; pause = Math.min(2 * pause, 2_000)) {
     try {
       // A create that stays unanswered (no leader, or a lost connection) is tried again: if the
       // first one did land, the next finds its outcome. (The bucket's own create() would also
@@ -693,9 +706,10 @@ export async function storeOnce(
     } catch (error) {
       const existing = await dropped.race(kv.get(key), STORE_WAIT).catch(() => null);
       if (existing) return existing.operation === "PUT" ? existing.value : bytes;
-      if (Date.now() > until) throw error;
+      if (/permission|authoriz/i.test(String(error))) throw error;
+      if (Date.now() > until && stopping()) throw error;
       // A lost request has waited already; one refused at once (no leader yet) waits a little.
-      if (!(error instanceof RequestLostError)) await delay(250);
+      if (!(error instanceof RequestLostError)) await delay(pause);
     }
   }
 }
