@@ -136,8 +136,9 @@ export class DistributedWorker {
   readonly #cancelSub: Subscription;
   /**
    * Keys of tasks cancelled by their clients within the last 10 minutes at least: one that comes
-   * later is dropped. (A map walked for what expired cost 880 µs a cancel at 100k cancels in
-   * 10 minutes, a `map()` that timed out, say; this costs 1–3 µs.)
+   * later is dropped. (A map walked for what expired cost 40 µs a cancel at 20k cancels within 10
+   * minutes and 109 µs at 40k, growing with their square; this costs about 1 µs up to 1M:
+   * `bench/recent_keys_bench.ts`.)
    */
   readonly #cancelled = new RecentKeys(600_000);
   readonly #running = new Map<string, AbortController>();
