@@ -881,10 +881,12 @@ export class NatsEngine implements Engine {
         if (!suspect(sent) && !expired(sent) && !delivered(sent, state)) continue;
         // Looked at before the outcome is read: a worker stores the outcome before it acks.
         const lost = state && suspect(sent) ? await this.#lost(sent, state) : undefined;
-        // Read first as any task is; confirmed absent before a rejection (a failed read decides
-        // nothing: the next tick reads again).
-        if (await this.#readStored(sent.id) !== false) continue;
-        if (!lost && !expired(sent)) continue;
+        if (!lost && !expired(sent)) {
+          await this.#readStored(sent.id);
+          continue;
+        }
+        // Rejected only once absence is confirmed (a failed read decides nothing: the next tick
+        // reads again).
         if (await this.#absent(sent.id) !== true) continue;
         if (lost && this.#forget(sent)) {
           this.#count(false, undefined);
