@@ -2,15 +2,7 @@
 // leaves, also when a second watchdog (one that may write there) takes over from the first.
 
 import assert from "node:assert/strict";
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+import { alive, firstLine } from "../_programs.ts";
 
 /** Resolves once `done()` holds, or false after `ms`. */
 async function within(ms: number, done: () => boolean): Promise<boolean> {
@@ -41,19 +33,12 @@ Deno.test({
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const lines = program.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
+    const text = await firstLine(program);
     const { pids, dir } = JSON.parse(text) as { pids: number[]; dir: string };
     assert(pids.every(alive));
     assert(exists(`${dir}/file`));
     program.kill("SIGKILL");
     await program.status;
-    await lines.cancel();
     const ended = await within(10_000, () => !pids.some(alive));
     const gone = await within(10_000, () => !exists(dir));
     for (const pid of pids.filter(alive)) Deno.kill(pid, "SIGKILL");

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { Cluster } from "./_cluster.ts";
 import { busy, gated } from "../fixtures/distributed_tasks.ts";
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // A zombie (state Z) has ended; it only waits for its parent to collect it.
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+import { alive, firstLine } from "../_programs.ts";
 
 /** Resolves true once `pid` has ended, false if it still runs after `ms`. */
 async function ends(pid: number, ms: number): Promise<boolean> {
@@ -101,13 +92,7 @@ async function endsWithItsProgram(signal: Deno.Signal): Promise<void> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const lines = program.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    text += value;
-  }
+  const text = await firstLine(program);
   const pids = JSON.parse(text) as number[];
   // The server and two workers.
   assert.equal(pids.length, 3);
@@ -115,7 +100,6 @@ async function endsWithItsProgram(signal: Deno.Signal): Promise<void> {
   assert((await Deno.stat(dir)).isDirectory);
   program.kill(signal);
   await program.status;
-  await lines.cancel();
   const left: number[] = [];
   for (const pid of pids) if (!await ends(pid, 10_000)) left.push(pid);
   for (const pid of left) Deno.kill(pid, "SIGKILL");

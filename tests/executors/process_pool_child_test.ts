@@ -17,6 +17,7 @@ import {
   startSleep,
 } from "../fixtures/process_tasks.ts";
 import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { alive } from "../_programs.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
@@ -25,16 +26,6 @@ const MODULES = [
 
 function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}) {
   return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
-}
-
-/** Whether `pid` is a live process (not gone, not a zombie), read from /proc. */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 function killQuietly(pid: number): void {

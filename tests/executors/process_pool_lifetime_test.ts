@@ -3,19 +3,10 @@
 
 import assert from "node:assert/strict";
 import { ROOT, SCRIPTS } from "./_worker_helpers.ts";
+import { alive } from "../_programs.ts";
 
 const LINUX = Deno.build.os === "linux";
 const PARENT = new URL("process_parent.ts", SCRIPTS).pathname;
-
-/** Whether `pid` is a live process (not gone, not a zombie), read from /proc. */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 function killQuietly(pid: number): void {
   try {
