@@ -311,7 +311,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     }
     if (!this.#hasFutures()) return this.#attempt(1);
     const rare = this.#extra();
-    rare.stopWaitingForInputs = awaitInputs(this.kind, this.args, (inputs) => {
+    // Inputs already done call back before awaitInputs() returns: the task waits from here on,
+    // so that a stop in that call back settles it, and what it returns is kept only if it still
+    // waits then.
+    const waiting = rare.stopWaitingForInputs = () => {};
+    const stopWaiting = awaitInputs(this.kind, this.args, (inputs) => {
       if (inputs.ok) {
         rare.stopWaitingForInputs = undefined;
         this.args = inputs.args;
@@ -323,6 +327,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
         this.stop(inputs.error);
       }
     });
+    if (rare.stopWaitingForInputs === waiting) rare.stopWaitingForInputs = stopWaiting;
   }
 
   #hasFutures(): boolean {

@@ -102,6 +102,46 @@ Deno.test("a dependent's signal, deadline and cancel() act while it waits for in
   await pool.onIdle();
 });
 
+Deno.test("an input that failed or was cancelled before submit() settles the dependent at once", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const failed = new Future<number>();
+  failed.setException(new RangeError("bad input"));
+  const cancelled = new Future<number>();
+  cancelled.cancel();
+  const onFailed = pool.submit((x: number) => x, failed);
+  const onCancelled = pool.submit((x: number) => x, cancelled);
+  // Both were left pending (and counted as live, so onIdle() and shutdown() hung).
+  assert.equal(onFailed.done(), true);
+  assert.ok((await onFailed.exception()) instanceof DependencyError);
+  assert.equal(onCancelled.cancelled(), true);
+  await pool.onIdle();
+  assert.deepEqual(pool.stats().futures, { completed: 0, failed: 1, cancelled: 1 });
+  // In map(), at the failed item's place.
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const x of pool.map((n: number) => n * 2, [1, failed, 3])) seen.push(x);
+  }, DependencyError);
+  assert.deepEqual(seen, [2]);
+});
+
+Deno.test("a task whose inputs were done at submit() is counted once when it is stopped", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const ready = new Future<number>();
+  ready.setResult(1);
+  const controller = new AbortController();
+  const started = Promise.withResolvers<void>();
+  const task = pool.with({ signal: controller.signal }).submit(async (x: number) => {
+    started.resolve();
+    await new Promise(() => {});
+    return x;
+  }, ready);
+  await started.promise;
+  controller.abort(new Error("stop"));
+  assert.equal(((await task.exception()) as Error).message, "stop");
+  // The abort settled it a second time through a stale hook: failed counted 2.
+  assert.deepEqual(pool.stats().futures, { completed: 0, failed: 1, cancelled: 0 });
+});
+
 Deno.test("tasks waiting for their inputs count toward maxQueued", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
   const input = new Future<number>();
