@@ -255,7 +255,9 @@ class MapIterator implements AsyncIterableIterator<unknown> {
         // A full executor queue makes map() wait, where submit() would throw.
         if (backpressure?.full) {
           await backpressure.whenReady();
-          continue;
+          // It also returns, still full, once the executor is shut down or broken: the submit
+          // below then raises why at this position (looping here would never yield).
+          if (!backpressure.full) continue;
         }
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {

@@ -62,6 +62,26 @@ Deno.test("map() waits for room instead of failing when the queue is full", asyn
   assert.ok(maxQueued <= 5 + 2, `at most maxQueued plus free slots waited: ${maxQueued}`);
 });
 
+Deno.test("map() waiting for room when the executor shuts down raises InvalidStateError there", async () => {
+  const pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  const it = pool.map(async (n: number) => (await gate, n), [1, 2, 3, 4]);
+  const first = it.next();
+  // 1 runs and 2 waits: the queue is full, and map() waits for room.
+  while (pool.stats().queued < 1) await Promise.resolve();
+  // whenReady() returns at once after shutdown, still full: map() spun there, starving the
+  // event loop, so that neither the tasks nor shutdown() ever finished.
+  const closed = pool.shutdown();
+  // The tasks finish in a later macrotask, as I/O would: a spinning map() never lets them.
+  setTimeout(open, 0);
+  assert.deepEqual(await first, { value: 1, done: false });
+  assert.deepEqual(await it.next(), { value: 2, done: false });
+  await assert.rejects(() => it.next(), (e: unknown) =>
+    e instanceof Error &&
+    e.name === "InvalidStateError" && /shut/.test(e.message));
+  await closed;
+});
+
 Deno.test("map() with buffersize and maxQueued together pulls an endless source lazily", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 2 });
   let pulled = 0;
