@@ -45,3 +45,8 @@ export function webWorkerTransport(
     terminate: () => worker.terminate(),
   };
 }
+
+/** Whether `error` says a value could not be cloned into a message (`DataCloneError`). */
+export function isCloneError(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === "DataCloneError";
+}

@@ -33,7 +33,14 @@ export class WorkerHandle<T> extends PoolWorker<T> {
       message: (message) => this.onMessage(message),
       error: (message) => this.died({ cause: "uncaught", code: 1, error: new Error(message) }),
     });
-    this.init(spec, this.#ctl.buffer as SharedArrayBuffer);
+    try {
+      this.init(spec, this.#ctl.buffer as SharedArrayBuffer);
+    } catch (error) {
+      // Its start message could not be sent (arguments that cannot be cloned): nothing else holds
+      // the worker, and a live worker keeps the program from ending.
+      this.#transport.terminate();
+      throw error;
+    }
   }
 
   protected post(message: HostMessage, transfer: Transferable[]): void {

@@ -7,7 +7,7 @@
 
 import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/_timer.ts";
-import type { WorkerPermissions } from "./_transport.ts";
+import { isCloneError, type WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
@@ -122,6 +122,11 @@ class ActorCell implements WorkerEvents<Call> {
   readonly #options: ActorOptions;
   #worker: WorkerHandle<Call> | undefined;
   #mailbox = new Queue<Call>();
+  /**
+   * One reference per method name: the worker's function table keys references by identity, so a
+   * new one per call grew it (on both sides) by one entry a call.
+   */
+  readonly #methods = new Map<string, { method: string }>();
   /** Calls sent to the worker and not answered: it handles them one at a time, in order. */
   #inflight = 0;
   #started = Promise.withResolvers<void>();
@@ -239,9 +244,15 @@ class ActorCell implements WorkerEvents<Call> {
     try {
       this.#spawnWorker();
     } catch (error) {
-      const reason = new Error(`${this.label} could not start: ${messageOf(error)}`, {
-        cause: error,
-      });
+      // Only its `args` in the start message can fail to clone.
+      const reason = isCloneError(error)
+        ? new TypeError(
+          `Cannot spawn ${this.label} as 'args' must be values a worker can receive: ${
+            messageOf(error)
+          }`,
+          { cause: error },
+        )
+        : new Error(`${this.label} could not start: ${messageOf(error)}`, { cause: error });
       this.#started.reject(reason);
       this.#end(reason);
     }
@@ -277,7 +288,7 @@ class ActorCell implements WorkerEvents<Call> {
       batch.push({
         item: call,
         kind: "call",
-        fn: { method: call.method },
+        fn: this.#methodRef(call.method),
         args: call.args,
         transfer: undefined,
       });
@@ -288,6 +299,12 @@ class ActorCell implements WorkerEvents<Call> {
       item.reject(error);
     }
     if (this.#inflight === 0) this.#deliver();
+  }
+
+  #methodRef(method: string): { method: string } {
+    let ref = this.#methods.get(method);
+    if (!ref) this.#methods.set(method, ref = { method });
+    return ref;
   }
 
   /** With `idleTimeout`, ends the worker once it has been idle that long. */

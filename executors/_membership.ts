@@ -19,6 +19,7 @@ import type { FunctionRefs } from "./_fn_ref.ts";
 import { bystanderCrash, type Job } from "./_task.ts";
 import type { PoolCounters, PoolSettings, WorkerCounts } from "./_worker_engine.ts";
 import type { Observable } from "./_observe.ts";
+import { isCloneError } from "../actors/_transport.ts";
 
 /** The host side of one worker, as the engine holds it. */
 export type Handle = PoolWorker<Job>;
@@ -194,7 +195,9 @@ export class Membership {
         ? new ProcessHandle<Job>(id, spec, this.#events)
         : new WorkerHandle<Job>(id, spec, this.#events);
     } catch (error) {
-      this.#host.break(`worker ${id} could not be started: ${messageOf(error)}`, error);
+      // Only the initializer's arguments in its start message can fail to clone.
+      const what = isCloneError(error) ? "its 'initargs' could not be sent: " : "";
+      this.#host.break(`worker ${id} could not be started: ${what}${messageOf(error)}`, error);
       return false;
     }
     const member = new Member(handle, this.#counters.observed);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { InvalidStateError, spawn, WorkerCrashedError } from "../../mod.ts";
+import {
+  BrokenExecutorError,
+  InvalidStateError,
+  spawn,
+  WorkerCrashedError,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
 import type Counter from "../fixtures/actors/counter.ts";
 import { runDeno } from "../executors/_worker_helpers.ts";
 
@@ -200,4 +206,71 @@ Deno.test("calls queued on an actor go to its worker in batches and are handled 
   assert.equal(await slow, 1);
   const values = await Promise.all(queued);
   assert.deepEqual(values, Array.from({ length: 2_000 }, (_, i) => i + 2));
+});
+
+Deno.test("an actor sends each method to its worker once, however many calls", async () => {
+  // The messages to the actor's worker, seen by wrapping the Worker class it is made with.
+  const sent: unknown[] = [];
+  const Original = globalThis.Worker;
+  globalThis.Worker = class extends Original {
+    override postMessage(message: unknown, transfer?: unknown): void {
+      sent.push(message);
+      super.postMessage(message, transfer as Transferable[]);
+    }
+  };
+  let counter;
+  try {
+    counter = await spawn<Counter>(COUNTER);
+  } finally {
+    globalThis.Worker = Original;
+  }
+  await using _ = counter;
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 200 }, () => counter.increment()));
+  }
+  assert.equal(await counter.count(), 1_000);
+  // A new reference per call made each call a new function: its table grew by one a call, on
+  // both sides, for as long as the actor lived.
+  const fns = sent.flatMap((m) =>
+    m && typeof m === "object" && "fns" in m ? (m as { fns: { method: string }[] }).fns : []
+  );
+  assert.deepEqual(fns.map((f) => f.method).sort(), ["count", "increment"]);
+});
+
+Deno.test("spawn() with args a worker cannot receive rejects naming 'args' and ends the worker it made", async () => {
+  // Workers made meanwhile, and whether each was ended: one left alive keeps the program running.
+  const made: { ended: boolean }[] = [];
+  const Original = globalThis.Worker;
+  globalThis.Worker = class extends Original {
+    readonly #record = { ended: false };
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      made.push(this.#record);
+    }
+    override terminate(): void {
+      this.#record.ended = true;
+      super.terminate();
+    }
+  };
+  try {
+    await assert.rejects(
+      () => spawn(COUNTER, { args: [() => 1] } as never),
+      (e: unknown) =>
+        e instanceof TypeError && /'args'/.test(e.message) && /cloned/.test(e.message),
+    );
+    const pool = new WorkerPoolExecutor({
+      maxWorkers: 1,
+      initializer: (_f: unknown) => {},
+      initargs: [() => 1],
+    } as never);
+    await assert.rejects(
+      () => pool.submit((x: number) => x, 1),
+      (e: unknown) => e instanceof BrokenExecutorError && /'initargs'/.test(e.message),
+    );
+    await pool.shutdown();
+  } finally {
+    globalThis.Worker = Original;
+  }
+  assert.equal(made.length, 2);
+  assert.deepEqual(made, [{ ended: true }, { ended: true }]);
 });
