@@ -250,6 +250,8 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     if (this.#pumping) return;
     this.#pumping = true;
     const { chunksize, limit, signal, backpressure } = this.#settings;
+    // The items pulled for the next unit: when the source throws, those before it still run.
+    let chunk: unknown[] = [];
     try {
       while (!this.#closed && !this.#exhausted && this.#units.length < limit) {
         // A full executor queue makes map() wait, where submit() would throw.
@@ -259,7 +261,7 @@ class MapIterator implements AsyncIterableIterator<unknown> {
           // below then raises why at this position (looping here would never yield).
           if (!backpressure.full) continue;
         }
-        const chunk: unknown[] = [];
+        chunk = [];
         while (chunk.length < chunksize) {
           const next = this.#isAsync ? await this.#source.next() : this.#source.next();
           if ((next as IteratorResult<unknown>).done) {
@@ -269,12 +271,21 @@ class MapIterator implements AsyncIterableIterator<unknown> {
           chunk.push((next as IteratorResult<unknown>).value);
         }
         if (this.#closed || chunk.length === 0) break;
-        this.#units.push(this.#submit(chunk, signal, this.#chunked));
+        const unit = chunk;
+        chunk = [];
+        this.#units.push(this.#submit(unit, signal, this.#chunked));
         this.#wake?.();
       }
     } catch (error) {
       // The source threw, or submit() refused (shutdown, broken): raise it at this position.
       this.#exhausted = true;
+      if (chunk.length > 0 && !this.#closed) {
+        try {
+          this.#units.push(this.#submit(chunk, signal, this.#chunked));
+        } catch {
+          // Refused too: the error below is raised in their place.
+        }
+      }
       this.#units.push(rejected(error));
       this.#wake?.();
     } finally {

@@ -293,6 +293,31 @@ Deno.test("WorkerPoolExecutor.map() throws at the failing item after yielding th
   assert.deepEqual(out, [0, 10, 20, 30, 40]);
 });
 
+Deno.test("WorkerPoolExecutor.map() with chunksize runs the items pulled before its source threw", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  for (const sync of [true, false]) {
+    function* items() {
+      yield* [1, 2, 3];
+      throw new RangeError("the source failed after 3 items");
+    }
+    async function* later() {
+      yield* items();
+    }
+    const out: unknown[] = [];
+    await assert.rejects(
+      async () => {
+        const source = sync ? items() : later();
+        for await (const value of pool.map((x: number) => x * 10, source, { chunksize: 2 })) {
+          out.push(value);
+        }
+      },
+      (e: unknown) => e instanceof RangeError && /after 3 items/.test(e.message),
+    );
+    // Item 3 was in the chunk being filled when the source threw: it was dropped.
+    assert.deepEqual(out, [10, 20, 30], sync ? "a sync source" : "an async source");
+  }
+});
+
 Deno.test("WorkerPoolExecutor.submit() rejects with DataCloneError for an unclonable argument; the worker lives on", async () => {
   await using pool = workerPool({ maxWorkers: 1 });
   const name = await pool.submit(threadName);
