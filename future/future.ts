@@ -5,7 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { checkOptionsArgument, checkTimeout } from "./_options.ts";
+import { checkOptionsArgument, checkSignal, checkTimeout } from "./_options.ts";
 import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 
@@ -517,7 +517,7 @@ export class Future<T> implements PromiseLike<T> {
       "timeout",
       options?.timeout,
     );
-    const signal = options?.signal;
+    const signal = checkSignal("wait for the future", "signal", options?.signal);
     if (this.done()) return;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (timeout === 0) {

@@ -2,7 +2,9 @@
 // structured-cloned copy is recognised, and the checks on its options.
 
 import { InvalidStateError } from "../future/errors.ts";
-import { checkInt, checkTimeout, show } from "../future/_options.ts";
+import { checkInt, checkOptionsArgument, checkTimeout, show } from "../future/_options.ts";
+
+const WAIT_KEYS = ["timeout"] as const;
 
 export { checkInt, show };
 
@@ -35,6 +37,8 @@ export interface SyncWaitOptions {
 
 /** The `performance.now()` by which a wait must end. */
 export function deadline(what: string, options: SyncWaitOptions | undefined): number {
+  // `wait(5)` as in Python, or a misspelt key, would otherwise wait for ever.
+  checkOptionsArgument(what, options, WAIT_KEYS, "timeout");
   const timeout = checkTimeout(what, "timeout", options?.timeout);
   return timeout === Infinity ? Infinity : performance.now() + timeout;
 }

@@ -10,6 +10,7 @@ import { QueueClosedError, TimeoutError } from "../future/errors.ts";
 export { QueueClosedError };
 import { decode, encode, encodeAsync, type Encoding, ENCODINGS } from "./_codec.ts";
 import { lockAsync, lockSync, MUTEX_WORDS, takeOver, testHooks, unlock } from "./_mutex.ts";
+import { checkOptionsArgument } from "../future/_options.ts";
 import {
   blockOn,
   bufferOf,
@@ -22,6 +23,7 @@ import {
 } from "./_shared.ts";
 
 const MAGIC = 0x51756575; // "Queu"
+const QUEUE_KEYS = ["maxBytes", "maxItems", "encoding"] as const;
 // Word 1 is unused (the mutex's old place).
 const HEAD = 2; // where the oldest item starts in the ring
 const TAIL = 3; // where the next item goes
@@ -124,6 +126,8 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       this.#i32 = new Int32Array(this.buffer, 0, HEADER);
     } else {
       const what = "create a SharedQueue";
+      // `SharedQueue(5)` as Python's `Queue(maxsize)` is refused with a hint.
+      checkOptionsArgument(what, options, QUEUE_KEYS, "maxItems");
       const maxBytes = checkInt(what, "maxBytes", options?.maxBytes ?? 1 << 20, 16, 2 ** 31 - 64);
       const maxItems = options?.maxItems === undefined || options.maxItems === Infinity
         ? 0x7fff_ffff
@@ -145,6 +149,12 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     }
     this.#capacity = Atomics.load(this.#i32, CAPACITY);
     this.#encoding = Atomics.load(this.#i32, ENCODING);
+    const room = this.buffer.byteLength - HEADER * 4;
+    if (this.#capacity < 16 || this.#capacity > room || !ENCODINGS[this.#encoding]) {
+      throw new TypeError(
+        `Cannot revive a SharedQueue as its buffer is damaged: its header says ${this.#capacity} bytes of items (${room} follow it) and encoding ${this.#encoding}`,
+      );
+    }
     this.#ring = new Uint8Array(this.buffer, HEADER * 4, this.#capacity);
   }
 

@@ -57,3 +57,53 @@ Deno.test("asCompleted() refuses a bare number: did you mean { timeout: 50 }?", 
     typeError(/did you mean 'timeout'/),
   );
 });
+
+Deno.test("Future.result() refuses a signal that is not an AbortSignal, and the future settles later unharmed", async () => {
+  const future = new Future<number>();
+  await assert.rejects(
+    future.result({ signal: {} as AbortSignal, timeout: 10 }),
+    typeError(/'signal' must be an AbortSignal/),
+  );
+  // The refused wait had left a callback that threw when the future settled (an uncaught error).
+  future.setResult(2);
+  assert.equal(await future.result(), 2);
+});
+
+Deno.test("the shared-state primitives refuse a Python-style timeout and misspelt keys", async () => {
+  const { Barrier, Condition, Event, Lock, Semaphore, SharedQueue } = await import("../../mod.ts");
+  const lock = new Lock();
+  const held = await lock.acquire();
+  const condition = new Condition();
+  const guard = await condition.acquire();
+  const semaphore = new Semaphore(0);
+  const queue = new SharedQueue();
+  // Each of these waited for ever.
+  const waits: [string, (options: never) => Promise<unknown>][] = [
+    ["Event.wait", (o) => new Event().wait(o)],
+    ["Lock.acquire", (o) => lock.acquire(o)],
+    ["Semaphore.acquire", (o) => semaphore.acquire(o)],
+    ["Condition.wait", (o) => condition.wait(guard, o)],
+    ["Barrier.wait", (o) => new Barrier(2).wait(o)],
+    ["SharedQueue.get", (o) => queue.get(o)],
+  ];
+  for (const [name, call] of waits) {
+    await assert.rejects(call(50 as never), typeError(/did you mean \{ timeout: 50 \}\?/), name);
+    await assert.rejects(
+      call({ timout: 50 } as never),
+      typeError(/'timout' is not an option \(did you mean 'timeout'\?\)/),
+      name,
+    );
+  }
+  assert.throws(() => new SharedQueue(5 as never), typeError(/did you mean \{ maxItems: 5 \}\?/));
+  guard.release();
+  held.release();
+});
+
+Deno.test("SharedQueue.from() refuses a damaged buffer with a TypeError that says so", async () => {
+  const { SharedQueue } = await import("../../mod.ts");
+  const queue = new SharedQueue({ maxBytes: 64 });
+  // Its header without the items that follow it.
+  const cut = new SharedArrayBuffer(queue.buffer.byteLength - 64);
+  new Uint8Array(cut).set(new Uint8Array(queue.buffer, 0, cut.byteLength));
+  assert.throws(() => SharedQueue.from(cut), typeError(/buffer is damaged/));
+});
