@@ -54,6 +54,9 @@ export class ProcessHandle<T> extends PoolWorker<T> {
         "the pool listens on 127.0.0.1 for its processes to connect, which needs --allow-net=127.0.0.1",
       );
     }
+    // Encoded first (it goes once the process connects): arguments that cannot be sent fail here,
+    // before there is a process to end.
+    this.init(spec);
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = this.#listener.addr.port;
     this.#modules = spec.modules;
@@ -99,7 +102,6 @@ export class ProcessHandle<T> extends PoolWorker<T> {
       await this.#exited(status);
     });
     this.#gone = Promise.all([reading, status]).then(() => {}).finally(() => unguard(pid));
-    this.init(spec);
   }
 
   override get gone(): Promise<void> {

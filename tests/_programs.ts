@@ -26,3 +26,20 @@ export async function firstLine(program: Deno.ChildProcess): Promise<string> {
   await lines.cancel();
   return text.slice(0, text.indexOf("\n") + 1 || undefined);
 }
+
+/** The command lines of the live child processes of `pid`, read from /proc. */
+export function childrenOf(pid: number): string[] {
+  const out: string[] = [];
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const ids = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+    for (const child of ids ? ids.split(" ").map(Number) : []) {
+      if (!alive(child)) continue;
+      try {
+        out.push(Deno.readTextFileSync(`/proc/${child}/cmdline`).replaceAll("\0", " ").trim());
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ import {
 } from "../../mod.ts";
 import { add, echo, exit, fail, setUp, spinForever } from "../fixtures/tasks.ts";
 import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { childrenOf } from "../_programs.ts";
 import { pid, readText, spinAfterWritingPid } from "../fixtures/process_tasks.ts";
 
 const MODULES = [
@@ -136,6 +137,19 @@ Deno.test("ProcessPoolExecutor gives the child its permissions", async () => {
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test("ProcessPoolExecutor with initargs that cannot be sent breaks naming them, and starts no process", async () => {
+  const before = new Set(childrenOf(Deno.pid));
+  const processes = pool({ initializer: setUp, initargs: [() => "a function"] });
+  const error = await processes.submit(add, 1, 1).exception();
+  assert.ok(error instanceof BrokenExecutorError);
+  assert.match(error.message, /'initargs' could not be sent/);
+  await processes.shutdown();
+  // Its process was started before the message failed, and left running: the program never
+  // ended. (The process watchdog, one per program, may have started with it.)
+  const left = childrenOf(Deno.pid).filter((cmd) => !before.has(cmd) && !/ data:/.test(cmd));
+  assert.deepEqual(left, []);
 });
 
 Deno.test("ProcessPoolExecutor runs the initializer in each process, and breaks when it fails", async () => {
