@@ -2,6 +2,9 @@
 // a missing permission shows as Deno's own prompt or error (twice, from two code paths), then a
 // broken pool with a long stack; here it is one error that names the flag.
 
+import { checkKnownKeys, refuse } from "../future/_options.ts";
+import { PERMISSIONS } from "./_process_flags.ts";
+
 /** What starting workers or processes needs. */
 export interface Needs {
   /** Local files that must be readable (worker entry, task modules); other URLs are skipped. */
@@ -55,5 +58,36 @@ function allowed(descriptor: Deno.PermissionDescriptor): boolean {
   } catch {
     // A runtime without the permission API: let the start itself report.
     return true;
+  }
+}
+
+/**
+ * Checks a pool's or an actor's `permissions` option: `"inherit"`, `"none"`, or an object that
+ * maps permission names to `true`/`false`, `"inherit"` or a list of strings or URLs. Anything
+ * else was taken for "nothing granted" by a process, or failed at the first start of a worker.
+ */
+export function checkWorkerPermissions(what: string, value: unknown): void {
+  if (value === undefined || value === "inherit" || value === "none") return;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    refuse(
+      { action: what, path: "permissions" },
+      `"inherit", "none" or an object of permissions (like { read: ["./data"] })`,
+      value,
+      false,
+    );
+  }
+  checkKnownKeys(what, value, PERMISSIONS, "a permission", "permissions.");
+  for (const [name, grant] of Object.entries(value)) {
+    const ok = typeof grant === "boolean" || grant === "inherit" ||
+      (Array.isArray(grant) &&
+        grant.every((item) => (typeof item === "string" && item !== "") || item instanceof URL));
+    if (!ok) {
+      refuse(
+        { action: what, path: `permissions.${name}` },
+        `true, false, "inherit" or a list of non-empty strings or URLs`,
+        grant,
+        false,
+      );
+    }
   }
 }

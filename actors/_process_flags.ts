@@ -4,7 +4,7 @@
 
 import type { WorkerPermissions } from "./_transport.ts";
 
-const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+export const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
 type PermissionName = (typeof PERMISSIONS)[number];
 
 /**
@@ -25,24 +25,32 @@ export function permissionFlags(
   let grants: Grants | undefined;
   const grantsOf = () => grants ??= grantFlags(commandLine());
   for (const name of PERMISSIONS) {
-    let value: unknown;
-    if (inherit) {
+    let value: unknown = inherit
+      ? "inherit"
+      : permissions === "none"
+      ? false
+      : (permissions as Record<string, unknown>)[name];
+    if (value === "inherit") {
       const status = query({ name });
       // A permission granted with exceptions (`--deny-NAME=...`) needs its denials passed too.
       if (status.partial) grantsOf();
       value = status.state === "granted"
         ? true
         : (grantsOf().allow.get(name) ?? []).filter((item) => stillGranted(name, item));
-    } else {
-      value = permissions === "none" ? false : (permissions as Record<string, unknown>)[name];
     }
-    const list = Array.isArray(value) ? value.map(String) : [];
+    const list = Array.isArray(value) ? value.map(grantText) : [];
     if (value === true) flags.push(`--allow-${name}`);
     else if (name === "net") flags.push(`--allow-net=${[...list, pool].join(",")}`);
     else if (list.length > 0) flags.push(`--allow-${name}=${list.join(",")}`);
   }
   if (grants) flags.push(...grants.deny);
   return flags;
+}
+
+/** A grant as a flag names it: a `file:` URL as its path. */
+function grantText(item: unknown): string {
+  if (item instanceof URL && item.protocol === "file:") return decodeURIComponent(item.pathname);
+  return String(item);
 }
 
 /** Whether a grant on the command line still holds (the program may have revoked it). */

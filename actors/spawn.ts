@@ -11,7 +11,7 @@ import { isCloneError, type WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
 import { WORKER_READS, WorkerHandle } from "./_worker_handle.ts";
-import { checkPermissions } from "./_permissions.ts";
+import { checkPermissions, checkWorkerPermissions } from "./_permissions.ts";
 import { RestartSupervisor } from "./_restart_supervisor.ts";
 import { type Backoff, checkBackoff, resolveBackoff } from "./_backoff.ts";
 import { checkAliases, checkKnownKeys, OPTION_ALIASES, refuse } from "../future/_options.ts";
@@ -471,6 +471,7 @@ function checkOptions(given: ActorOptions | undefined): ActorOptions {
     OPTION_ALIASES.actor,
   ) as ActorOptions;
   const permissions = options.permissions;
+  checkWorkerPermissions(what, permissions);
   if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
   if (options.args !== undefined && !Array.isArray(options.args)) {
     refuse(at("args"), "an array", options.args, false);

@@ -39,6 +39,9 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
   denoArgs?: string[];
 }
 
+/** Deno's permission flags: `--allow-*`, `--deny-*`, `--permission-set`, `-A`, `-R`, `-W`, …. */
+const PERMISSION_FLAG = /^(--(allow|deny)-|--permission-set|-[ARWNESP](=|$))/;
+
 /**
  * Runs functions in a pool of Deno subprocesses: for work that must be stoppable and contained.
  *
@@ -102,6 +105,15 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
       "an array of strings",
       denoArgs,
     );
+    // The processes' permissions are the pool's `permissions`: a flag here would widen them.
+    const permissionFlag = denoArgs?.find((arg) => PERMISSION_FLAG.test(arg));
+    if (permissionFlag !== undefined) {
+      throw new TypeError(
+        `Cannot create ProcessPoolExecutor as 'denoArgs' must not hold permission flags (give them with 'permissions'): received ${
+          JSON.stringify(permissionFlag)
+        }`,
+      );
+    }
     // Its processes talk in V8-serialized frames: `node:v8` loads now, before the first one.
     void preloadFraming();
     super(asProcessPool(options, { memoryLimitMb, denoArgs: denoArgs && [...denoArgs] }));

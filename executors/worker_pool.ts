@@ -6,7 +6,7 @@
 
 import type { WorkerPermissions } from "../actors/_transport.ts";
 import { checkWorkerOptionsFlag } from "../actors/_worker_options_flag.ts";
-import { checkPermissions } from "../actors/_permissions.ts";
+import { checkPermissions, checkWorkerPermissions } from "../actors/_permissions.ts";
 import { WORKER_READS } from "../actors/_worker_handle.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
@@ -271,6 +271,7 @@ export function poolSettings(
     throw new TypeError(`Cannot ${what} as 'restartLimit' needs both 'max' and 'within'`);
   }
   const permissions = o.permissions;
+  checkWorkerPermissions(what, permissions);
   if (kind === "thread" && permissions !== undefined && permissions !== "inherit") {
     checkWorkerOptionsFlag(what);
   }

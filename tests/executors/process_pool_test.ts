@@ -134,9 +134,61 @@ Deno.test("ProcessPoolExecutor gives the child its permissions", async () => {
       await using inherit = pool();
       assert.equal(await inherit.submit(readText, file), "secret");
     }
+    // Deno's other forms of a grant: "inherit" for one permission, a file URL. Both were taken for
+    // no access at all.
+    for (const read of ["inherit", [new URL(`file://${file}`)]] as const) {
+      await using some = pool({ permissions: { read } as never });
+      assert.equal(await some.submit(readText, file), "secret", JSON.stringify(read));
+    }
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test("pools and actors refuse a 'permissions' value they cannot apply, naming it", async () => {
+  const { spawn } = await import("../../mod.ts");
+  // Each was taken for "nothing granted" by a process pool, or broke a worker pool at its first
+  // task.
+  const cases: [unknown, RegExp][] = [
+    ["all", /'permissions' must be "inherit", "none" or an object.*received "all"/],
+    [42, /'permissions' must be .*received 42/],
+    [null, /'permissions' must be .*received null/],
+    [{ read: "yes" }, /'permissions\.read' must be true, false, "inherit" or a list.*"yes"/],
+    [
+      { reed: true },
+      /'permissions\.reed' is not a permission \(did you mean 'permissions\.read'\?\)/,
+    ],
+  ];
+  for (const [permissions, message] of cases) {
+    const refused = (e: unknown) => e instanceof TypeError && message.test(e.message);
+    assert.throws(() => pool({ permissions: permissions as never }), refused);
+    assert.throws(
+      () => new WorkerPoolExecutor({ modules: MODULES, permissions: permissions as never }),
+      refused,
+    );
+    await assert.rejects(
+      () =>
+        spawn(new URL("../fixtures/actors/counter.ts", import.meta.url), { permissions } as never),
+      refused,
+    );
+  }
+});
+
+Deno.test("ProcessPoolExecutor refuses permission flags in denoArgs: they would widen 'permissions'", async () => {
+  for (
+    const flag of ["--allow-env", "--allow-read=/etc", "-A", "-R", "--deny-net", "--permission-set"]
+  ) {
+    assert.throws(
+      () => pool({ permissions: "none", denoArgs: [flag] }),
+      (e: unknown) =>
+        e instanceof TypeError && e.message.includes(`must not hold permission flags`) &&
+        e.message.includes(JSON.stringify(flag)),
+      flag,
+    );
+  }
+  // A flag that only looks alike passes.
+  await using processes = pool({ denoArgs: ["--no-remote"] });
+  assert.equal(await processes.submit(add, 1, 2), 3);
 });
 
 Deno.test("ProcessPoolExecutor with initargs that cannot be sent breaks naming them, and starts no process", async () => {
