@@ -7,6 +7,19 @@
 
 import { CircuitOpenError } from "../future/errors.ts";
 import { check as checkOption } from "./_check.ts";
+import { checkKnownKeys } from "../future/_options.ts";
+
+const WHAT = "create circuit breakers";
+const BREAKER_KEYS = [
+  "threshold",
+  "halfOpenAfter",
+  "halfOpenProbes",
+  "maxDomains",
+  "failureRatio",
+  "isFailure",
+  "now",
+  "onStateChange",
+] as const;
 
 /**
  * The state of one domain's circuit: `"closed"` lets calls through, `"open"` rejects them,
@@ -232,7 +245,7 @@ function check(
   value: unknown,
   range = typeof value === "number",
 ) {
-  checkOption(ok, "create circuit breakers", `circuitBreaker${name}`, rule, value, range);
+  checkOption(ok, WHAT, `circuitBreaker${name}`, rule, value, range);
 }
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
@@ -248,6 +261,7 @@ function checkOptional(value: unknown, name: string, isCallback: boolean) {
 function validate(options: unknown): CircuitBreakerOptions {
   check(isObject(options), "", "an object", options, false);
   const o = options as Record<string, unknown>;
+  checkKnownKeys(WHAT, o, BREAKER_KEYS, "a circuit breaker option", "circuitBreaker.");
   check(isCount(o.threshold), ".threshold", "a positive integer", o.threshold);
   const wait = o.halfOpenAfter;
   check(
@@ -270,6 +284,13 @@ function validate(options: unknown): CircuitBreakerOptions {
     "an object",
     o.failureRatio,
     false,
+  );
+  checkKnownKeys(
+    WHAT,
+    o.failureRatio as object,
+    ["ratio", "window", "minimumCalls"],
+    "a failure ratio field",
+    "circuitBreaker.failureRatio.",
   );
   const { ratio, window, minimumCalls } = o.failureRatio as Record<
     string,

@@ -8,6 +8,9 @@
 import { TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/_timer.ts";
 import { check as checkOption } from "./_check.ts";
+import { checkKnownKeys } from "../future/_options.ts";
+
+const RETRY_KEYS = ["maxAttempts", "backoff", "retryOn"] as const;
 import { type Backoff, backoffDelay, checkBackoff } from "../actors/_backoff.ts";
 
 export type { Backoff };
@@ -92,6 +95,7 @@ export function validateRetryOptions(value: unknown): RetryOptions {
     value,
     false,
   );
+  checkKnownKeys("retry", value as object, RETRY_KEYS, "a retry option", "retry.");
   const { maxAttempts, backoff, retryOn } = value as Record<string, unknown>;
   check(
     Number.isSafeInteger(maxAttempts) && (maxAttempts as number) >= 1,

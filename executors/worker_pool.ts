@@ -265,6 +265,7 @@ export function poolSettings(
   );
   const limit = o.restartLimit ?? { max: 20, within: 60_000 };
   check(isObject(limit), what, "restartLimit", "{ max, within }", limit, false);
+  checkKnownKeys(what, limit, ["max", "within"], "a restartLimit field", "restartLimit.");
   const max = limit.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", limit.max);
   const within = checkMillis(what, "restartLimit.within", limit.within);
   if (max === undefined || within === undefined) {

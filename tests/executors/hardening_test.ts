@@ -235,3 +235,37 @@ Deno.test("map() over 100,000 items yields every result in order", async () => {
   }
   assert.equal(expected, 100_000);
 });
+
+Deno.test("a misspelt field of retry, circuitBreaker or restartLimit is refused with the closest one", async () => {
+  const { WorkerPoolExecutor } = await import("../../mod.ts");
+  const refused = (pattern: RegExp) => (e: unknown) =>
+    e instanceof TypeError && pattern.test(e.message);
+  // Each was ignored: a retry without its backoff, a registry without its bound.
+  await using pool = new AsyncPoolExecutor();
+  assert.throws(
+    () => pool.with({ retry: { maxAttempts: 3, backof: {} } as never }),
+    refused(/'retry\.backof' is not a retry option \(did you mean 'retry\.backoff'\?\)/),
+  );
+  assert.throws(
+    () =>
+      new AsyncPoolExecutor({
+        circuitBreaker: { threshold: 1, halfOpenAfter: 1, maxDomain: 2 } as never,
+      }),
+    refused(/'circuitBreaker\.maxDomain' is not .*did you mean 'circuitBreaker\.maxDomains'/),
+  );
+  assert.throws(
+    () =>
+      new AsyncPoolExecutor({
+        circuitBreaker: {
+          threshold: 1,
+          halfOpenAfter: 1,
+          failureRatio: { ratio: 0.5, window: 10, minimumCalls: 1, minCalls: 2 } as never,
+        },
+      }),
+    refused(/'circuitBreaker\.failureRatio\.minCalls' is not/),
+  );
+  assert.throws(
+    () => new WorkerPoolExecutor({ restartLimit: { max: 1, within: 1, withn: 2 } as never }),
+    refused(/'restartLimit\.withn' is not a restartLimit field/),
+  );
+});
