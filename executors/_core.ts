@@ -25,6 +25,7 @@ import {
   validateTaskOptions,
 } from "./_options.ts";
 import { QueueFullError } from "./errors.ts";
+import { Queue } from "../future/_queue.ts";
 import { show } from "./_check.ts";
 import { carriedTraceparent, type ExecutorObserver } from "./_observe.ts";
 
@@ -91,7 +92,7 @@ export class ExecutorCore implements TaskHost, Executor {
   #shutdown = false;
   #closing: Promise<void> | undefined;
   #live = new LiveTasks();
-  #idle: PromiseWithResolvers<void> | undefined;
+  readonly #idle = new Queue<{ upTo: number; resolve: () => void }>();
   readonly #maxQueued: number;
   /** Tasks submitted that have not started (nor settled). */
   #queued = 0;
@@ -137,11 +138,12 @@ export class ExecutorCore implements TaskHost, Executor {
     }
   }
 
-  /** Resolves when no task submitted is left unsettled. */
+  /** Resolves when every task submitted so far has settled (later ones are not waited for). */
   onIdle(): Promise<void> {
     if (this.#live.size === 0) return Promise.resolve();
-    this.#idle ??= Promise.withResolvers();
-    return this.#idle.promise;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#idle.push({ upTo: this.#live.newest, resolve });
+    return promise;
   }
 
   taskLeftQueue(_task: Task): void {
@@ -293,9 +295,17 @@ export class ExecutorCore implements TaskHost, Executor {
     else this.#futures.completed++;
     this.observer?.settled(task);
     this.#live.remove(task);
-    if (this.#live.size === 0 && this.#idle) {
-      this.#idle.resolve();
-      this.#idle = undefined;
+    // A task that ends frees its slot (just after this), which can make room as well: a waiter
+    // checks again.
+    if (this.#room) {
+      this.#room.resolve();
+      this.#room = undefined;
+    }
+    // The waiters of onIdle(), oldest first: each waits for the tasks submitted before it.
+    const idle = this.#idle;
+    if (idle.length > 0) {
+      const oldest = this.#live.oldest;
+      while (idle.length > 0 && idle.peek()!.upTo < oldest) idle.shift()!.resolve();
     }
   }
 
@@ -333,12 +343,19 @@ export class ExecutorCore implements TaskHost, Executor {
  * themselves: adding and removing allocate nothing, which matters at a million tasks.
  */
 class LiveTasks {
+  /** The newest task; each links to the one added before it (`nextLive`). */
   #head: Task | undefined;
+  /** The oldest task. */
+  #tail: Task | undefined;
   size = 0;
+  /** The number of the newest task added: tasks are numbered 1, 2, … as they are added. */
+  newest = 0;
 
   add(task: Task): void {
+    task.liveSeq = ++this.newest;
     task.nextLive = this.#head;
     if (this.#head) this.#head.previousLive = task;
+    else this.#tail = task;
     this.#head = task;
     this.size++;
   }
@@ -349,8 +366,14 @@ class LiveTasks {
     if (previousLive) previousLive.nextLive = nextLive;
     else this.#head = nextLive;
     if (nextLive) nextLive.previousLive = previousLive;
+    else this.#tail = previousLive;
     task.previousLive = task.nextLive = undefined;
     this.size--;
+  }
+
+  /** The number of the oldest task left, or Infinity when none is. */
+  get oldest(): number {
+    return this.#tail?.liveSeq ?? Infinity;
   }
 
   /** A snapshot, oldest first: stopping a task removes it from the list. */

@@ -104,6 +104,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   /** Links in the executor's list of unsettled tasks. */
   previousLive: Task | undefined;
   nextLive: Task | undefined;
+  /** Its number in that list (see `LiveTasks`). */
+  liveSeq = 0;
   // The links of the engine's queue the attempt waits in (see _job_queue.ts).
   nextQueued: Task | undefined;
   previousQueued: Task | undefined;

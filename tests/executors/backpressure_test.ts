@@ -44,6 +44,27 @@ Deno.test("whenReady() resolves once there is room, and at once after shutdown",
   await pool.whenReady();
 });
 
+Deno.test("whenReady() resolves when running tasks end and free their slots", async () => {
+  const { Future } = await import("../../mod.ts");
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 1 });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  const running = [pool.submit(() => gate), pool.submit(() => gate)];
+  // It waits for its input and counts toward maxQueued: with no free slot, the queue is full.
+  const input = new Future<number>();
+  const waiting = pool.submit((x: number) => x, input);
+  await Promise.resolve();
+  assert.throws(() => pool.submit(() => 0), QueueFullError);
+  const ready = pool.whenReady();
+  open();
+  await Promise.all(running);
+  // Two slots are free: submit() would take a task now, and whenReady() said so only once a
+  // task left the queue (here, never before the input came).
+  await ready;
+  assert.equal(await pool.submit(() => "room"), "room");
+  input.setResult(1);
+  assert.equal(await waiting, 1);
+});
+
 Deno.test("map() waits for room instead of failing when the queue is full", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 5 });
   let maxQueued = 0;
@@ -121,6 +142,24 @@ Deno.test("onIdle() resolves when every submitted task has settled", async () =>
   } finally {
     await worker.shutdown();
   }
+});
+
+Deno.test("onIdle() waits for the tasks submitted before it, not for later ones", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2 });
+  const first = Promise.withResolvers<void>();
+  const later = Promise.withResolvers<void>();
+  const a = pool.submit(() => first.promise);
+  const idle = pool.onIdle();
+  const b = pool.submit(() => later.promise);
+  first.resolve();
+  // It waited for b too: under a steady flow of submits it never resolved.
+  await idle;
+  assert.equal(a.done(), true);
+  assert.equal(b.done(), false);
+  const all = pool.onIdle();
+  later.resolve();
+  await all;
+  assert.equal(b.done(), true);
 });
 
 Deno.test("executors check maxQueued, naming the option", () => {
