@@ -114,8 +114,11 @@ export class ExecutorCore implements TaskHost, Executor {
       : new CircuitBreakers(options.circuitBreaker);
     this.#engine = engine;
     this.#awaitHook = engine.awaiting ? (engine as AwaitHook) : undefined;
-    this.#maxQueued = checkPositiveInt(`create ${kindName}`, "maxQueued", options?.maxQueued) ??
-      Infinity;
+    // Infinity, the default, may be given too.
+    const maxQueued = options?.maxQueued;
+    this.#maxQueued = maxQueued === Infinity
+      ? Infinity
+      : checkPositiveInt(`create ${kindName}`, "maxQueued", maxQueued) ?? Infinity;
   }
 
   /**

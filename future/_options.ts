@@ -217,3 +217,35 @@ export function checkOneOf<T extends string>(
     : `one of ${choices.map((c) => `"${c}"`).join(", ")}`;
   refuse({ action: what, path: name }, rule, value, false);
 }
+
+/**
+ * The futures of `wait()` or `asCompleted()` as a set, checked: an iterable (not a string) whose
+ * items are all futures. A promise among them is named with its position.
+ */
+export function futureSet<F>(
+  what: string,
+  futures: unknown,
+  isFuture: (value: unknown) => value is F,
+): Set<F> {
+  if (
+    futures === null || typeof futures !== "object" ||
+    typeof (futures as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    refuse({ action: what, path: "futures" }, "an iterable of futures", futures, false);
+  }
+  const set = new Set<F>();
+  let index = 0;
+  for (const item of futures as Iterable<unknown>) {
+    if (!isFuture(item)) {
+      const kind = item instanceof Promise ? "a Promise" : show(item);
+      throw new TypeError(
+        `Cannot ${what} as 'futures' must hold only futures: item ${index} is ${kind}${
+          item instanceof Promise ? " (submit the work to an executor to get a future)" : ""
+        }`,
+      );
+    }
+    set.add(item);
+    index++;
+  }
+  return set;
+}

@@ -5,12 +5,12 @@
  */
 
 import { TimeoutError } from "./errors.ts";
-import type { Future } from "./future.ts";
+import { Future } from "./future.ts";
 import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
 import { PendingHooks, removeDoneCallback } from "./_hooks.ts";
 import { Queue } from "./_queue.ts";
-import { checkOptionsArgument } from "./_options.ts";
+import { checkOptionsArgument, futureSet, refuse } from "./_options.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -136,8 +136,17 @@ export function asCompleted<T>(
     "timeout",
     options?.timeout,
   );
-  const iterator = new AsCompletedIterator(new Set(futures), timeout);
-  return options?.wrap ? wrapped(iterator) : iterator;
+  const wrap = options?.wrap;
+  if (wrap !== undefined && typeof wrap !== "boolean") {
+    refuse({ action: "iterate as completed", path: "wrap" }, "a boolean", wrap, false);
+  }
+  const set = futureSet(
+    "iterate as completed",
+    futures,
+    (value): value is Future<T> => value instanceof Future,
+  );
+  const iterator = new AsCompletedIterator(set, timeout);
+  return wrap ? wrapped(iterator) : iterator;
 }
 
 function wrapped<T>(inner: AsCompletedIterator<T>): AsyncIterableIterator<Completed<T>> {

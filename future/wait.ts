@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { Future } from "./future.ts";
+import { Future } from "./future.ts";
 import { joined, PendingHooks } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 import { checkTimeout } from "./_options.ts";
 import { outcomeOf, removeDoneCallback } from "./_hooks.ts";
-import { checkOptionsArgument, show } from "./_options.ts";
+import { checkOptionsArgument, futureSet, show } from "./_options.ts";
 
 /** `wait()` returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -95,7 +95,7 @@ export function wait<T>(
     );
   }
   const timeout = checkTimeout("wait", "timeout", options?.timeout);
-  const all = new Set(futures);
+  const all = futureSet("wait", futures, (value): value is Future<T> => value instanceof Future);
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
   for (const future of all) (future.done() ? done : notDone).add(future);

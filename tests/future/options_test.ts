@@ -107,3 +107,25 @@ Deno.test("SharedQueue.from() refuses a damaged buffer with a TypeError that say
   new Uint8Array(cut).set(new Uint8Array(queue.buffer, 0, cut.byteLength));
   assert.throws(() => SharedQueue.from(cut), typeError(/buffer is damaged/));
 });
+
+Deno.test("wait() and asCompleted() refuse what is not an iterable of futures, naming it", async () => {
+  const { AsyncPoolExecutor } = await import("../../mod.ts");
+  // wait(undefined) and asCompleted(null) returned nothing at once; a promise failed deep inside.
+  assert.throws(
+    () => wait(undefined as never),
+    typeError(/'futures' must be an iterable of futures: received undefined/),
+  );
+  assert.throws(
+    () => wait([Promise.resolve(1)] as never),
+    typeError(/'futures' must hold only futures: item 0 is a Promise/),
+  );
+  assert.throws(() => asCompleted(null as never), typeError(/'futures' must be an iterable/));
+  assert.throws(
+    () => asCompleted([], { wrap: "no" as never }),
+    typeError(/'wrap' must be a boolean/),
+  );
+  // Infinity, the documented default of maxQueued, may be given.
+  await using pool = new AsyncPoolExecutor({ maxQueued: Infinity });
+  const done = pool.submit(() => 1);
+  assert.deepEqual((await wait(new Set([done]))).done, new Set([done]));
+});
