@@ -84,11 +84,20 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
   idleTimeout?: number;
 }
 
-/** The methods of `T`, each returning a promise. */
+/**
+ * The methods of `T`, each returning a promise; not those that a reference never sends (see
+ * {@linkcode ActorRef}: `then`, `toJSON`, `constructor`, `valueOf`, `toString`, `toLocaleString`).
+ */
 export type ActorMethods<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends
-    (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [
+    K in keyof T as K extends NotMessage ? never
+      : T[K] extends (...args: never[]) => unknown ? K
+      : never
+  ]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
+
+/** Method names a reference never sends: runtimes, serializers and inspectors probe them. */
+type NotMessage = "then" | "toJSON" | "constructor" | "valueOf" | "toString" | "toLocaleString";
 
 /**
  * A reference to a running actor: its methods (each call is a message, handled one at a time,
@@ -433,14 +442,16 @@ export async function spawn(
   });
 }
 
-const NOT_MESSAGES = new Set([
-  "then",
-  "toJSON",
-  "constructor",
-  "valueOf",
-  "toString",
-  "toLocaleString",
-]);
+const NOT_MESSAGES = new Set<string>(
+  [
+    "then",
+    "toJSON",
+    "constructor",
+    "valueOf",
+    "toString",
+    "toLocaleString",
+  ] satisfies NotMessage[],
+);
 
 /** An actor's restart backoff when none is given (`resetAfter`: the restart limit's window). */
 const ACTOR_BACKOFF = { initial: 100, max: 5_000, multiplier: 2, jitter: 0.2, resetAfter: 60_000 };
@@ -475,6 +486,9 @@ function checkOptions(given: ActorOptions | undefined): ActorOptions {
   if (permissions !== undefined && permissions !== "inherit") checkWorkerOptionsFlag(what);
   if (options.args !== undefined && !Array.isArray(options.args)) {
     refuse(at("args"), "an array", options.args, false);
+  }
+  if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
+    refuse(at("name"), "a non-empty string", options.name, false);
   }
   const idleTimeout = options.idleTimeout;
   if (idleTimeout !== undefined && !(typeof idleTimeout === "number" && idleTimeout >= 0)) {

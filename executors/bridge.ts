@@ -7,6 +7,7 @@
 
 import type { Executor, ShutdownOptions } from "./executor.ts";
 import { WorkerPoolExecutor } from "./worker_pool.ts";
+import { refuse } from "../future/_options.ts";
 
 let defaultExecutor: Executor | undefined;
 
@@ -100,7 +101,21 @@ export function runInExecutor<A extends unknown[], R>(
   fn: (...args: A) => R,
   ...args: A
 ): Promise<Awaited<R>> {
-  return (executor ?? getDefaultExecutor()).submit(fn, ...args).result();
+  // A promise-returning function: what the submit refuses (a bad function, a shut-down
+  // executor) rejects it, as the task's own failure would.
+  try {
+    if (executor != null && typeof (executor as Partial<Executor>).submit !== "function") {
+      refuse(
+        { action: "run in an executor", path: "executor" },
+        "an executor (or null for the default one)",
+        executor,
+        false,
+      );
+    }
+    return (executor ?? getDefaultExecutor()).submit(fn, ...args).result();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**

@@ -197,6 +197,15 @@ Deno.test("spawn() refuses a negative or non-number idleTimeout, naming it", asy
   );
 });
 
+Deno.test("spawn() refuses a name that is not a non-empty string", async () => {
+  // It was taken as is: errors then spoke of actor '[object Object]'.
+  await assert.rejects(
+    spawn(COUNTER, { name: { id: 1 } as never }),
+    (e: unknown) => e instanceof TypeError && /'name' must be a non-empty string/.test(e.message),
+  );
+  await assert.rejects(spawn(COUNTER, { name: "" }), /'name'.*received ""/);
+});
+
 Deno.test("calls queued on an actor go to its worker in batches and are handled one at a time, in order", async () => {
   await using counter = await spawn<Counter>(COUNTER);
   const open = new Int32Array(new SharedArrayBuffer(4));

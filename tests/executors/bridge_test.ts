@@ -94,3 +94,19 @@ Deno.test("setDefaultExecutor() throws TypeError for what is not an executor", (
   }
   assert.equal(getDefaultExecutor(), original, "the default did not change");
 });
+
+Deno.test("runInExecutor() and toThread() reject, never throw, and name a bad executor", async () => {
+  // Each threw synchronously, so a .catch() on the call missed it; a number was called.
+  const bad = runInExecutor(5 as never, () => 1);
+  await assert.rejects(
+    bad,
+    (e: unknown) =>
+      e instanceof TypeError && /'executor' must be an executor .*received 5/.test(e.message),
+  );
+  const notFn = toThread(42 as never);
+  await assert.rejects(notFn, (e: unknown) => e instanceof TypeError && /'fn'/.test(e.message));
+  const pool = new AsyncPoolExecutor();
+  await pool.shutdown();
+  const closed = runInExecutor(pool, () => 1);
+  await assert.rejects(closed, (e: unknown) => e instanceof Error && /shut/.test(e.message));
+});
