@@ -168,9 +168,26 @@ export async function awaitTicket(
 
 /** The waiter of ticket `t` gives it up (true), or finds it admitted after all (false). */
 function giveUp(i32: Int32Array, base: number, t: number): boolean {
-  if (!cancel(i32, base, t)) return false;
   leaveLine(i32, base, t);
-  return true;
+  // The newest ticket is taken back, as if it had never been taken: a caller that tries again
+  // and again (a timeout of 0 while the lock is held) would otherwise fill the line with tickets
+  // given up, which leave it only at a release. It is never marked, so no release skips it; if
+  // a release admitted it meanwhile, its admission passes to whoever takes the number next.
+  if (Atomics.compareExchange(i32, base + NEXT, (t + 1) | 0, t) === ((t + 1) | 0)) return true;
+  return cancel(i32, base, t);
+}
+
+/** Tickets given up and still in the line (a release passes over them). */
+export function givenUp(i32: Int32Array, base: number): number {
+  let n = 0;
+  for (let word = 0; word < MAX_WAITERS / 32; word++) {
+    let bits = Atomics.load(i32, base + MARKS + word);
+    while (bits !== 0) {
+      bits &= bits - 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 /**

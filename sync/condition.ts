@@ -329,6 +329,18 @@ export class Condition {
     // Under the lock again: notified meanwhile, or else make notify() skip this number.
     if (((w - Atomics.load(this.#i32, SIGNALLED)) | 0) < 0) return true;
     Atomics.or(this.#i32, MARKS + ((w >>> 5) & (MAX_WAITERS / 32 - 1)), 1 << (w & 31));
+    // Numbers given up at the head of the line leave it now, as notify() would pass over them:
+    // a caller that waits with a timeout again and again, and is never notified, would otherwise
+    // fill the line.
+    while (true) {
+      const s = Atomics.load(this.#i32, SIGNALLED);
+      if (s === Atomics.load(this.#i32, WAITERS)) break;
+      const word = MARKS + ((s >>> 5) & (MAX_WAITERS / 32 - 1));
+      const bit = 1 << (s & 31);
+      if ((Atomics.load(this.#i32, word) & bit) === 0) break;
+      Atomics.and(this.#i32, word, ~bit);
+      Atomics.store(this.#i32, SIGNALLED, (s + 1) | 0);
+    }
     return false;
   }
 }

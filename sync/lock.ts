@@ -19,6 +19,7 @@ import { bufferOf, deadline, refuseMainThread, type SyncWaitOptions } from "./_s
 import {
   awaitTicket,
   awaitTicketSync,
+  givenUp,
   initTickets,
   outstanding,
   takeTicket,
@@ -251,7 +252,7 @@ export class Lock {
    * @returns the number of waiters
    */
   get waiting(): number {
-    return Math.max(0, outstanding(this.#i32, BASE) - 1);
+    return Math.max(0, outstanding(this.#i32, BASE) - 1 - givenUp(this.#i32, BASE));
   }
 
   /**

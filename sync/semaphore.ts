@@ -10,6 +10,7 @@ import { bufferOf, checkInt, deadline, refuseMainThread, type SyncWaitOptions } 
 import {
   awaitTicket,
   awaitTicketSync,
+  givenUp,
   initTickets,
   leaveLine,
   outstanding,
@@ -229,7 +230,8 @@ export class Semaphore {
    * @returns the number of waiters
    */
   get waiting(): number {
-    return Math.max(0, outstanding(this.#i32, BASE) - permitsOf(this.#i32, BASE));
+    const waiting = outstanding(this.#i32, BASE) - permitsOf(this.#i32, BASE);
+    return Math.max(0, waiting - givenUp(this.#i32, BASE));
   }
 }
 

@@ -165,3 +165,43 @@ Deno.test("Lock held by a worker that dies: waiters time out until forceRelease(
   assert.equal(await waiter, "acquired");
   (await lock.acquire({ timeout: 5000 })).release();
 });
+
+Deno.test("a caller that times out again and again never fills the line of a Lock, Semaphore or Condition", async () => {
+  const { Condition, Semaphore, TimeoutError } = await import("../../mod.ts");
+  const lock = new Lock();
+  const held = await lock.acquire();
+  const semaphore = new Semaphore(1);
+  const permit = await semaphore.acquire();
+  // Past 1024 tries each threw RangeError ("1024 callers are waiting already"): a try that timed
+  // out kept its place until a release.
+  for (let i = 0; i < 2_000; i++) {
+    await assert.rejects(lock.acquire({ timeout: 0 }), TimeoutError);
+    await assert.rejects(semaphore.acquire({ timeout: 0 }), TimeoutError);
+  }
+  assert.equal(lock.waiting, 0);
+  assert.equal(semaphore.waiting, 0);
+  held.release();
+  permit.release();
+  assert.equal(lock.locked(), false);
+  assert.equal(semaphore.value, 1);
+  // The usual polling loop on a condition that nobody notifies.
+  const condition = new Condition();
+  const guard = await condition.acquire();
+  for (let i = 0; i < 2_000; i++) assert.equal(await condition.wait(guard, { timeout: 0 }), false);
+  guard.release();
+});
+
+Deno.test("Lock.waiting counts the callers that still wait, not those that gave up", async () => {
+  const lock = new Lock();
+  const held = await lock.acquire();
+  const first = lock.acquire();
+  const gaveUp = lock.acquire({ timeout: 1 });
+  const last = lock.acquire();
+  await assert.rejects(gaveUp);
+  // Between two live waiters, its ticket stays in line until a release passes over it.
+  assert.equal(lock.waiting, 2);
+  held.release();
+  (await first).release();
+  (await last).release();
+  assert.equal(lock.locked(), false);
+});
