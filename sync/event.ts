@@ -15,7 +15,12 @@ import {
 
 const MAGIC = 0x4576656e; // "Even"
 const FLAG = 1;
-const WORDS = 2;
+/**
+ * How many times `set()` was called (it wraps): waiters sleep on it, so that a `set()` wakes
+ * them even when a `clear()` follows at once, as in Python.
+ */
+const SETS = 2;
+const WORDS = 3;
 
 /**
  * A flag in a `SharedArrayBuffer`, like Python's `multiprocessing.Event`: `set()` wakes every
@@ -71,10 +76,11 @@ export class Event {
     return value instanceof Event ? value : new Event(bufferOf("Event", MAGIC, WORDS, value));
   }
 
-  /** Sets the flag and wakes every waiter. */
+  /** Sets the flag and wakes every waiter (they return true even if `clear()` follows at once). */
   set(): void {
     Atomics.store(this.#i32, FLAG, 1);
-    Atomics.notify(this.#i32, FLAG);
+    Atomics.add(this.#i32, SETS, 1);
+    Atomics.notify(this.#i32, SETS);
   }
 
   /** Clears the flag: waiters from now on wait until the next `set()`. */
@@ -100,8 +106,10 @@ export class Event {
    */
   async wait(options?: SyncWaitOptions): Promise<boolean> {
     const end = deadline("wait for an Event", options);
-    while (Atomics.load(this.#i32, FLAG) === 0) {
-      if (!(await waitOn(this.#i32, FLAG, 0, end))) return false;
+    const sets = Atomics.load(this.#i32, SETS);
+    // Set since this call began, even if cleared again: true.
+    while (Atomics.load(this.#i32, FLAG) === 0 && Atomics.load(this.#i32, SETS) === sets) {
+      if (!(await waitOn(this.#i32, SETS, sets, end))) return false;
     }
     return true;
   }
@@ -117,8 +125,9 @@ export class Event {
   waitSync(options?: SyncWaitOptions): boolean {
     refuseMainThread("Event.waitSync()", "await event.wait()");
     const end = deadline("wait for an Event", options);
-    while (Atomics.load(this.#i32, FLAG) === 0) {
-      if (!blockOn(this.#i32, FLAG, 0, end)) return false;
+    const sets = Atomics.load(this.#i32, SETS);
+    while (Atomics.load(this.#i32, FLAG) === 0 && Atomics.load(this.#i32, SETS) === sets) {
+      if (!blockOn(this.#i32, SETS, sets, end)) return false;
     }
     return true;
   }

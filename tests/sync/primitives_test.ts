@@ -185,3 +185,14 @@ Deno.test("Barrier.waitSync() and Condition.waitSync() refuse to block the main 
   held.release();
   assert.throws(() => condition.acquireSync(), InvalidStateError);
 });
+
+Deno.test("Event.set() wakes the waiters even when clear() follows at once, as in Python", async () => {
+  const event = new Event();
+  // Registered before set(): the wait sleeps from its first step.
+  const waiting = event.wait({ timeout: 10_000 });
+  event.set();
+  event.clear();
+  // It looked at the flag only, found it cleared, and slept to its timeout (false).
+  assert.equal(await waiting, true);
+  assert.equal(await event.wait({ timeout: 0 }), false);
+});
