@@ -380,7 +380,7 @@ export class CircuitBreakers {
     if (circuit) {
       this.#circuits.delete(domain);
     } else {
-      this.#evict();
+      this.#evict(1);
       const ratio = this.#options.failureRatio;
       circuit = new Circuit(
         new FailureRun(this.#options.threshold),
@@ -451,6 +451,10 @@ export class CircuitBreakers {
       if (settled) return;
       settled = true;
       circuit.inFlight--;
+      // Past maxDomains while calls were in flight: back within it once they end.
+      if (circuit.inFlight === 0 && this.#circuits.size > this.#maxDomains) {
+        queueMicrotask(() => this.#evict(0));
+      }
       // Only a probe of the current half-open period decides it; a probe's slot is gone once
       // the state has changed, and calls let in while closed only count while it stays closed.
       const live = probe && circuit.epoch === epoch;
@@ -540,20 +544,26 @@ export class CircuitBreakers {
     }
   }
 
-  #evict() {
-    if (this.#circuits.size < this.#maxDomains) return;
-    let firstOpened: string | undefined;
-    let openedAt = Infinity;
-    // The map is in order of last entry: the first idle closed breaker is the least recent.
-    for (const [domain, circuit] of this.#circuits) {
-      if (circuit.inFlight > 0) continue;
-      if (circuit.state === "closed") {
-        this.#circuits.delete(domain);
-        return;
+  /**
+   * Drops idle breakers until `room` more fit within `maxDomains`: the least recently entered
+   * closed ones first, then the open ones opened first. Breakers with a call in flight stay.
+   */
+  #evict(room: number) {
+    while (this.#circuits.size > this.#maxDomains - room) {
+      let victim: string | undefined;
+      let openedAt = Infinity;
+      // The map is in order of last entry: the first idle closed breaker is the least recent.
+      for (const [domain, circuit] of this.#circuits) {
+        if (circuit.inFlight > 0) continue;
+        if (circuit.state === "closed") {
+          victim = domain;
+          break;
+        }
+        if (circuit.openedAt < openedAt) [victim, openedAt] = [domain, circuit.openedAt];
       }
-      if (circuit.openedAt < openedAt) [firstOpened, openedAt] = [domain, circuit.openedAt];
+      if (victim === undefined) return;
+      this.#circuits.delete(victim);
     }
-    if (firstOpened !== undefined) this.#circuits.delete(firstOpened);
   }
 }
 

@@ -280,6 +280,19 @@ Deno.test("CircuitBreakers evicts an open breaker only when no closed one is idl
   other.success();
 });
 
+Deno.test("CircuitBreakers comes back within maxDomains once a burst of busy domains ends", async () => {
+  const { breakers } = setup({ maxDomains: 2 });
+  // Six domains with a call in flight at once: none can go meanwhile.
+  const permits = ["p", "q", "r", "s", "t", "u"].map((domain) => breakers.enter(domain));
+  assert.equal(breakers.stats().size, 6);
+  for (const permit of permits) permit.success();
+  await Promise.resolve();
+  // It stayed at six: a new domain evicted one at most, and only when it came.
+  assert.deepEqual([...breakers.stats().keys()], ["t", "u"]);
+  breakers.enter("new").success();
+  assert.deepEqual([...breakers.stats().keys()], ["u", "new"]);
+});
+
 Deno.test("CircuitBreakers reports what onStateChange and isFailure throw without breaking", () => {
   const reported: unknown[] = [];
   const listener = (event: ErrorEvent) => {
