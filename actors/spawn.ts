@@ -147,6 +147,8 @@ class ActorCell implements WorkerEvents<Call> {
   #stopIdleTimer: (() => void) | undefined;
   /** The worker was ended while idle (`idleTimeout`); the next call starts another. */
   #passive = false;
+  /** A worker of this actor got ready once: a failed start after it is a failed restart. */
+  #wasReady = false;
 
   constructor(url: string, options: ActorOptions) {
     this.#url = url;
@@ -192,19 +194,30 @@ class ActorCell implements WorkerEvents<Call> {
   stop(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     this.#stopping ??= Promise.withResolvers();
-    this.#deliver();
+    // Waiting out a restart's backoff with nothing to deliver: there is nothing to restart for.
+    if (this.#stopRestartTimer && this.#mailbox.length === 0) this.#end();
+    else this.#deliver();
     return this.#stopping.promise;
   }
 
   // --- worker events ---
 
   ready(): void {
+    this.#wasReady = true;
     this.#started.resolve();
     this.#deliver();
   }
 
   initFailed(worker: PoolWorker<Call>, stage: string, error: unknown): void {
     worker.terminate();
+    if (this.#wasReady) {
+      // A rebuild after a crash (or after idleTimeout) that failed is a crash too: it counts
+      // toward the restart limit, and the calls waiting for it get a WorkerCrashedError.
+      const how = `could not restart (${stage}): ${messageOf(error)}`;
+      return this.#crashed((what) =>
+        new WorkerCrashedError(`${this.label} ${how} ${what}`, { cause: error })
+      );
+    }
     const reason = new Error(`${this.label} could not start (${stage}): ${messageOf(error)}`, {
       cause: error,
     });
@@ -233,6 +246,11 @@ class ActorCell implements WorkerEvents<Call> {
         cause: exit.error,
       });
     for (const call of started) call.reject(crash(`while handling '${call.method}'`));
+    this.#crashed(crash);
+  }
+
+  /** After a crash: restarts after the backoff, or stops for good (past the restart limit). */
+  #crashed(crash: (what: string) => Error): void {
     const now = performance.now();
     if (this.#options.onCrash === "restart" && !this.#stopping && this.#restarts.crashed(now)) {
       const delay = Math.max(0, this.#restarts.waitBeforeSpawn(now));

@@ -283,3 +283,41 @@ Deno.test("spawn() with args a worker cannot receive rejects naming 'args' and e
   assert.equal(made.length, 2);
   assert.deepEqual(made, [{ ended: true }, { ended: true }]);
 });
+
+const BUILDS = new URL("../fixtures/actors/builds.ts", import.meta.url);
+
+Deno.test("stop() while an actor waits out a restart's backoff, with nothing queued, ends it at once", async () => {
+  const builds = new Int32Array(new SharedArrayBuffer(4));
+  const actor = await spawn<import("../fixtures/actors/builds.ts").default>(BUILDS, {
+    args: [builds],
+    onCrash: "restart",
+    restartBackoff: { initial: 60_000, max: 60_000, jitter: 0 },
+  });
+  // The first crash restarts at once; the second waits out the backoff.
+  await assert.rejects(actor.crash(1), WorkerCrashedError);
+  assert.equal(await actor.echo(1), 1);
+  await assert.rejects(actor.crash(1), WorkerCrashedError);
+  // It waited the whole backoff, then built the actor again only to stop it.
+  await actor.stop();
+  assert.equal(Atomics.load(builds, 0), 2);
+});
+
+Deno.test("a restart whose construction fails counts as a crash, up to the restart limit", async () => {
+  const builds = new Int32Array(new SharedArrayBuffer(4));
+  const actor = await spawn<import("../fixtures/actors/builds.ts").default>(BUILDS, {
+    args: [builds, 2],
+    onCrash: "restart",
+    restartLimit: { max: 3, within: 60_000 },
+    restartBackoff: { initial: 1, max: 1, jitter: 0 },
+  });
+  const crash = actor.crash(1);
+  const queued = actor.echo("queued");
+  await assert.rejects(crash, WorkerCrashedError);
+  // The failed rebuild stopped the actor at once, and the queued call got a plain Error.
+  const error = await queued.catch((e) => e);
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.match(error.message, /could not restart \(actor\): construction \d failed/);
+  // The first build, then one for each of the 3 restarts the limit allows.
+  assert.equal(Atomics.load(builds, 0), 4);
+  await assert.rejects(actor.echo(1), InvalidStateError);
+});
