@@ -31,16 +31,22 @@ function spin(i32: Int32Array, at: number, me: number): boolean {
   return false;
 }
 
-/** Takes the mutex, blocking (Web Workers only). */
-export function lockSync(i32: Int32Array, at: number): void {
+/**
+ * Takes the mutex, blocking (Web Workers only); false if `end` (a `performance.now()` time)
+ * passes first. It cannot take the mutex over from a dead owner (that check is async): only the
+ * deadline, or someone's `recover()`, ends that wait.
+ */
+export function lockSync(i32: Int32Array, at: number, end = Infinity): boolean {
   const me = token();
-  if (spin(i32, at, me)) return;
+  if (spin(i32, at, me)) return true;
   while (true) {
+    const left = end - performance.now();
+    if (left <= 0) return false;
     Atomics.add(i32, at + 1, 1);
     const owner = Atomics.load(i32, at);
-    if (owner !== 0) Atomics.wait(i32, at, owner);
+    if (owner !== 0) Atomics.wait(i32, at, owner, left === Infinity ? undefined : left);
     Atomics.sub(i32, at + 1, 1);
-    if (Atomics.compareExchange(i32, at, 0, me) === 0) return;
+    if (Atomics.compareExchange(i32, at, 0, me) === 0) return true;
   }
 }
 

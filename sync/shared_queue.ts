@@ -237,7 +237,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const end = deadline("put into a SharedQueue", options);
     const bytes = this.#encode(value, false) as Uint8Array;
     while (true) {
-      lockSync(this.#i32, MUTEX);
+      if (!lockSync(this.#i32, MUTEX, end)) throw full(options);
       const seq = this.#tryPut(bytes);
       if (seq === undefined) return;
       if (!spun(this.#i32, GETS, seq) && !blockOn(this.#i32, GETS, seq, end)) throw full(options);
@@ -275,7 +275,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     refuseMainThread("SharedQueue.getSync()", "await queue.get()");
     const end = deadline("get from a SharedQueue", options);
     while (true) {
-      lockSync(this.#i32, MUTEX);
+      if (!lockSync(this.#i32, MUTEX, end)) throw empty(options);
       const got = this.#tryGet();
       if (typeof got !== "number") return decode(this.#encoding, got) as T;
       if (!spun(this.#i32, PUTS, got) && !blockOn(this.#i32, PUTS, got, end)) {

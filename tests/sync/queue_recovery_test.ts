@@ -55,3 +55,13 @@ Deno.test("SharedQueue.recover() takes the queue back for blocking callers", asy
   await queue.put(2, { timeout: 0 });
   assert.equal(await queue.get({ timeout: 0 }), 2);
 });
+
+Deno.test("SharedQueue.getSync() keeps its timeout while a dead thread holds the queue", async () => {
+  const { getWithTimeout } = await import("../fixtures/sync_tasks.ts");
+  const queue = new SharedQueue();
+  await dieInside(queue, "locked", 1);
+  await using pool = syncPool(1);
+  // It blocked on the queue's own mutex with no deadline: for ever, until someone's recover().
+  const got = pool.with({ timeout: 10_000 }).submit(getWithTimeout, queue, 100);
+  assert.equal(await got, "TimeoutError");
+});
