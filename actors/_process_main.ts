@@ -23,7 +23,7 @@ export async function runProcessActor(
   // `node:v8` loads while the greeting is on its way.
   const framing = preloadFraming();
   try {
-    const greeting = JSON.parse(await new Response(Deno.stdin.readable).text()) as ProcessGreeting;
+    const greeting = JSON.parse(await readStdin()) as ProcessGreeting;
     conn = await Deno.connect({ hostname: "127.0.0.1", port: greeting.port });
     await framing;
     conn.setNoDelay(true);
@@ -80,5 +80,20 @@ async function drain(conn: Deno.TcpConn): Promise<void> {
     Deno.exit(0);
   } finally {
     writing = undefined;
+  }
+}
+
+/**
+ * Reads stdin to its end (the pool writes the greeting and closes it) with `Deno.stdin.read()`:
+ * `Deno.stdin.readable` stays untouched, so a task that reads it finds it empty, not locked.
+ */
+async function readStdin(): Promise<string> {
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  while (true) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) return text + decoder.decode();
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
   }
 }

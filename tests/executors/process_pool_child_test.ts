@@ -14,6 +14,7 @@ import {
   endOnceFileExists,
   locationHref,
   pid,
+  readStdin,
   startSleep,
 } from "../fixtures/process_tasks.ts";
 import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
@@ -37,6 +38,12 @@ function killQuietly(pid: number): void {
 }
 
 const LINUX = Deno.build.os === "linux";
+
+Deno.test("ProcessPoolExecutor gives a task an empty stdin, through Deno.stdin.readable too", async () => {
+  await using processes = pool();
+  // The stream was taken to read the pool's greeting: "ReadableStream is locked or disturbed".
+  assert.deepEqual(await processes.submit(readStdin), ["", null]);
+});
 
 Deno.test("ProcessPoolExecutor lets a task write to stdout: the output is the program's and the task answers", async () => {
   const run = await runDeno(["run", "-A", new URL("process_stdout.ts", SCRIPTS).pathname]);
