@@ -67,6 +67,10 @@ const compiled = new Map<number, Fn>();
 const table: FnRef[] = [];
 const asyncTasks = new Map<number, TaskSignal>();
 let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
+/** The task whose synchronous part is running, or 0. */
+let syncSeq = 0;
+/** Where sync/_shared.ts looks for whether this worker was ended (the same registry symbol). */
+const THREAD_ENDED = Symbol.for("@concurrent/futures/thread-ended");
 /** Results not yet sent, flat as in `ResultsMessage.results`. */
 let outbox: unknown[] = [];
 /** The values of failed chunks among them, as in `ResultsMessage.values`. */
@@ -487,6 +491,7 @@ function runTask(task: WireTask): boolean {
   const settledBefore = settledCount;
   const start = performance.now();
   const signal = new TaskSignal(task.seq);
+  syncSeq = task.seq;
   try {
     const proxies = task.extras?.proxies;
     if (proxies) {
@@ -502,6 +507,7 @@ function runTask(task: WireTask): boolean {
   } catch (error) {
     settle(task.seq, start, false, error);
   }
+  syncSeq = 0;
   Atomics.store(ctl, Ctl.Returned, task.seq);
   if (outbox.length > 0) {
     // A task that settled as it ran has just read the clock.
@@ -517,7 +523,18 @@ async function init(message: InitMessage): Promise<void> {
     return post({ type: "initFailed", stage: "protocol", error: encodeError(error) });
   }
   // Without shared memory (a process), claims always succeed and aborts come as messages.
-  if (message.ctl) ctl = new Int32Array(message.ctl);
+  if (message.ctl) {
+    const words = ctl = new Int32Array(message.ctl);
+    // Read by the blocking waits of sync/ (whatever copy of the library the tasks import).
+    Object.defineProperty(globalThis, THREAD_ENDED, {
+      // Ended, or the task whose synchronous part is running was stopped (a blocking wait there
+      // wakes inside a task that its pool has given up on).
+      value: () =>
+        Atomics.load(words, Ctl.Ended) === 1 ||
+        (syncSeq !== 0 && Atomics.load(words, Ctl.Abort) === syncSeq),
+      configurable: true,
+    });
+  }
   for (const url of message.modules) {
     try {
       const load = loaders[url];

@@ -25,12 +25,18 @@ export const Ctl = {
   Returned: 2,
   /** Always 0, and only the host uses it: its timers wait on it (see `PoolWorker.after`). */
   Timer: 3,
+  /**
+   * 1 once the host ends the worker. Deno does not stop a thread asleep in `Atomics.wait()`: a
+   * blocking wait of sync/ that wakes in an ended worker gives up instead of going on (taking a
+   * lock and running the critical section of a task that was stopped).
+   */
+  Ended: 4,
   /** Where the claim slots begin. */
-  Slots: 4,
+  Slots: 5,
   /** How many claim slots. */
   SlotCount: 256,
   /** The length of the array. */
-  Size: 4 + 256,
+  Size: 5 + 256,
 } as const;
 
 /**

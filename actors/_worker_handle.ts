@@ -48,6 +48,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
   }
 
   protected kill(): void {
+    Atomics.store(this.#ctl, Ctl.Ended, 1);
     this.#transport.terminate();
   }
 

@@ -6,7 +6,7 @@
 // `repair` to finish or undo what the dead owner left half-done.
 
 import { liveOwners, ownerId } from "./_owner.ts";
-import { waitOn } from "./_shared.ts";
+import { threadEnded, waitOn } from "./_shared.ts";
 import { IDLE_MS } from "./_tickets.ts";
 
 const SPINS = 64;
@@ -46,6 +46,7 @@ export function lockSync(i32: Int32Array, at: number, end = Infinity): boolean {
     const owner = Atomics.load(i32, at);
     if (owner !== 0) Atomics.wait(i32, at, owner, left === Infinity ? undefined : left);
     Atomics.sub(i32, at + 1, 1);
+    if (threadEnded()) return false;
     if (Atomics.compareExchange(i32, at, 0, me) === 0) return true;
   }
 }

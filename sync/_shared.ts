@@ -49,9 +49,22 @@ export function deadline(what: string, options: SyncWaitOptions | undefined): nu
  */
 export function blockOn(i32: Int32Array, index: number, value: number, end: number): boolean {
   const left = end - performance.now();
-  if (left <= 0) return false;
+  if (left <= 0 || threadEnded()) return false;
   Atomics.wait(i32, index, value, left === Infinity ? undefined : left);
-  return true;
+  // Its worker was ended meanwhile (its task stopped): give up, as at a timeout.
+  return !threadEnded();
+}
+
+/**
+ * Whether the pool has ended this thread's worker: a pool's worker runtime sets the check under
+ * this registry symbol (actors/_actor_runtime.ts). Deno does not stop a thread asleep in
+ * `Atomics.wait()`, and such a thread must not go on to take a lock when it wakes.
+ */
+const THREAD_ENDED = Symbol.for("@concurrent/futures/thread-ended");
+
+/** See {@linkcode THREAD_ENDED}; false outside a pool's worker. */
+export function threadEnded(): boolean {
+  return (globalThis as { [THREAD_ENDED]?: () => boolean })[THREAD_ENDED]?.() === true;
 }
 
 // Longer timers overflow (Deno treats them as 1 ms); the loop around a wait re-arms them.

@@ -11,7 +11,8 @@
 // left behind across an `await`: Deno does not stop a worker in the middle of synchronous code.
 
 import { liveOwners, ownerId } from "./_owner.ts";
-import { blockOn, waitOn } from "./_shared.ts";
+import { InvalidStateError } from "../future/errors.ts";
+import { blockOn, threadEnded, waitOn } from "./_shared.ts";
 
 /** Where the ticket state lives, relative to its base index. */
 const NEXT = 0;
@@ -90,11 +91,8 @@ export async function recoverWaiters(i32: Int32Array, base: number): Promise<num
     // owner acts for it, once.
     const t = Atomics.load(i32, base + TICKETS + slot);
     if (Atomics.compareExchange(i32, base + OWNERS + slot, owner, 0) !== owner) continue;
-    if (!cancel(i32, base, t)) {
-      // Admitted, and never taken: give the permit back.
-      if (Atomics.load(i32, base + PERMITS) === 1) releaseHeld(i32, base, t);
-      else release(i32, base);
-    }
+    // Admitted, and never taken: give the permit back.
+    if (!cancel(i32, base, t)) passOn(i32, base, t);
     n++;
   }
   return n;
@@ -130,8 +128,28 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
   while (true) {
     const seen = Atomics.load(i32, turn);
     if (admitted(i32, base, t)) return true;
-    if (!blockOn(i32, turn, seen, end)) return !giveUp(i32, base, t);
+    if (!blockOn(i32, turn, seen, end)) {
+      if (giveUp(i32, base, t)) return ended();
+      if (!threadEnded()) return true;
+      // Admitted as it gave up, in a worker that was ended: the permit goes on, unused.
+      passOn(i32, base, t);
+      return ended();
+    }
   }
+}
+
+/** False at a timeout; throws in a worker that was ended (its task was stopped meanwhile). */
+function ended(): false {
+  if (!threadEnded()) return false;
+  throw new InvalidStateError(
+    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
+  );
+}
+
+/** Gives back the permit that admitted ticket `t`, which its waiter will never use. */
+function passOn(i32: Int32Array, base: number, t: number): void {
+  if (Atomics.load(i32, base + PERMITS) === 1) releaseHeld(i32, base, t);
+  else release(i32, base);
 }
 
 /** How often an async waiter runs its `idle` check (a dead holder), in milliseconds. */

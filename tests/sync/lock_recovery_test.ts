@@ -70,3 +70,38 @@ Deno.test("Lock.recover() lets a blocking waiter in once the holder's worker has
   assert.equal(await waiter, "acquired");
   assert.equal(await lock.recover(), false, "nothing to take back any more");
 });
+
+Deno.test("a task stopped at its timeout while blocked in acquireSync() never takes the lock after", async () => {
+  const { countUnderLockOnce } = await import("../fixtures/sync_tasks.ts");
+  const lock = new Lock();
+  const held = await lock.acquire();
+  await using pool = syncPool(1);
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const stopped = pool.with({ timeout: 100 }).submit(countUnderLockOnce, lock, cells);
+  assert.ok((await stopped.exception()) instanceof TimeoutError);
+  assert.equal(Atomics.load(cells, 0), 1, "it was waiting for the lock");
+  // Its thread sleeps in Atomics.wait(), which nothing interrupts: on the release it woke, took
+  // the lock and ran the critical section of a task already reported stopped.
+  held.release();
+  (await lock.acquire({ timeout: 10_000 })).release();
+  assert.equal(Atomics.load(cells, 1), 0);
+});
+
+Deno.test("a worker ended while blocked in acquireSync() never takes the lock after", async () => {
+  const { countUnderLockLater } = await import("../fixtures/sync_tasks.ts");
+  const lock = new Lock();
+  const held = await lock.acquire();
+  await using pool = syncPool(1);
+  const cells = new Int32Array(new SharedArrayBuffer(8));
+  const stopped = pool.with({ timeout: 100 }).submit(countUnderLockLater, lock, cells);
+  assert.ok((await stopped.exception()) instanceof TimeoutError);
+  // Past the pool's grace for a stopped task, the worker, which answers no ping, is ended.
+  assert.equal(pool.stats().workers.retiring, 1);
+  await until(() => pool.stats().workers.retiring === 0, "the worker is ended");
+  // Deno's terminate() does not stop a thread asleep in Atomics.wait(): it woke on the release
+  // and ran the critical section.
+  held.release();
+  (await lock.acquire({ timeout: 10_000 })).release();
+  assert.equal(Atomics.load(cells, 0), 1, "it was waiting for the lock");
+  assert.equal(Atomics.load(cells, 1), 0);
+});
