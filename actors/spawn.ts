@@ -90,14 +90,12 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
  */
 export type ActorMethods<T> = {
   [
-    K in keyof T as K extends NotMessage ? never
+    K in keyof T as K extends
+      "then" | "toJSON" | "constructor" | "valueOf" | "toString" | "toLocaleString" ? never
       : T[K] extends (...args: never[]) => unknown ? K
       : never
   ]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
-
-/** Method names a reference never sends: runtimes, serializers and inspectors probe them. */
-type NotMessage = "then" | "toJSON" | "constructor" | "valueOf" | "toString" | "toLocaleString";
 
 /**
  * A reference to a running actor: its methods (each call is a message, handled one at a time,
@@ -460,16 +458,15 @@ export async function spawn(
   });
 }
 
-const NOT_MESSAGES = new Set<string>(
-  [
-    "then",
-    "toJSON",
-    "constructor",
-    "valueOf",
-    "toString",
-    "toLocaleString",
-  ] satisfies NotMessage[],
-);
+// The names ActorMethods leaves out.
+const NOT_MESSAGES = new Set<string>([
+  "then",
+  "toJSON",
+  "constructor",
+  "valueOf",
+  "toString",
+  "toLocaleString",
+]);
 
 /** An actor's restart backoff when none is given (`resetAfter`: the restart limit's window). */
 const ACTOR_BACKOFF = { initial: 100, max: 5_000, multiplier: 2, jitter: 0.2, resetAfter: 60_000 };

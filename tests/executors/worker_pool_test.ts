@@ -295,14 +295,14 @@ Deno.test("WorkerPoolExecutor.map() throws at the failing item after yielding th
 
 Deno.test("WorkerPoolExecutor.map() with chunksize runs the items pulled before its source threw", async () => {
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const items = function* () {
+    yield* [1, 2, 3];
+    throw new RangeError("the source failed after 3 items");
+  };
+  const later = async function* () {
+    yield* items();
+  };
   for (const sync of [true, false]) {
-    function* items() {
-      yield* [1, 2, 3];
-      throw new RangeError("the source failed after 3 items");
-    }
-    async function* later() {
-      yield* items();
-    }
     const out: unknown[] = [];
     await assert.rejects(
       async () => {
