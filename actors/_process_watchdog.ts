@@ -155,9 +155,10 @@ function start(): Watchdog | undefined {
   const started: Watchdog = { child, writer: child.stdin.getWriter(), dirs };
   started.writer.closed.catch(() => {});
   send(started, [...live].map(([pid, dir]) => line(pid, dir)).join(""));
-  // A watchdog that ended on its own (killed from outside) is replaced with the next process.
+  // A watchdog that ended on its own (killed from outside) is replaced at once while it guarded
+  // processes: the new one is told of them all.
   child.status.then(() => {
-    if (watchdog === started) watchdog = undefined;
+    if (watchdog === started) watchdog = live.size > 0 ? start() : undefined;
   }, () => {});
   return started;
 }

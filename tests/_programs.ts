@@ -29,13 +29,19 @@ export async function firstLine(program: Deno.ChildProcess): Promise<string> {
 
 /** The command lines of the live child processes of `pid`, read from /proc. */
 export function childrenOf(pid: number): string[] {
-  const out: string[] = [];
+  return childProcesses(pid).map((child) => child.cmd);
+}
+
+/** The live child processes of `pid` with their command lines, read from /proc. */
+export function childProcesses(pid: number): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
   for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
     const ids = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
     for (const child of ids ? ids.split(" ").map(Number) : []) {
       if (!alive(child)) continue;
       try {
-        out.push(Deno.readTextFileSync(`/proc/${child}/cmdline`).replaceAll("\0", " ").trim());
+        const cmd = Deno.readTextFileSync(`/proc/${child}/cmdline`).replaceAll("\0", " ").trim();
+        out.push({ pid: child, cmd });
       } catch {
         // Gone meanwhile.
       }

@@ -2,7 +2,7 @@
 // leaves, also when a second watchdog (one that may write there) takes over from the first.
 
 import assert from "node:assert/strict";
-import { alive, firstLine } from "../_programs.ts";
+import { alive, childProcesses, firstLine } from "../_programs.ts";
 
 /** Resolves once `done()` holds, or false after `ms`. */
 async function within(ms: number, done: () => boolean): Promise<boolean> {
@@ -45,5 +45,35 @@ Deno.test({
     if (!gone) await Deno.remove(dir, { recursive: true });
     assert(ended, "a guarded process still ran 10 s after its program was killed");
     assert(gone, `${dir} was still there 10 s after its program was killed`);
+  },
+});
+
+Deno.test({
+  name: "a watchdog killed from outside is replaced at once, and the new one guards the processes",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const program = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../fixtures/scripts/guarded.ts", import.meta.url).href],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const { pids, dir } = JSON.parse(await firstLine(program)) as { pids: number[]; dir: string };
+    const watchdogs = () =>
+      childProcesses(program.pid).filter((child) => child.cmd.includes(" data:application/"));
+    // The one that took over, and perhaps the first, still letting go.
+    const killed = new Set(watchdogs().map((w) => w.pid));
+    assert(killed.size > 0, "the program has a watchdog");
+    for (const pid of killed) Deno.kill(pid, "SIGKILL");
+    // It was replaced only when a next process was guarded: until then a SIGKILL of the program
+    // left its processes running.
+    const replaced = await within(10_000, () => watchdogs().some((w) => !killed.has(w.pid)));
+    program.kill("SIGKILL");
+    await program.status;
+    const ended = await within(10_000, () => !pids.some(alive));
+    for (const pid of pids.filter(alive)) Deno.kill(pid, "SIGKILL");
+    if (exists(dir)) await Deno.remove(dir, { recursive: true });
+    assert(replaced, "no new watchdog 10 s after the first was killed");
+    assert(ended, "a guarded process still ran 10 s after its program was killed");
   },
 });
