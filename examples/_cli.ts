@@ -345,3 +345,30 @@ export function seconds(ms: number): string {
 export function count(n: number): string {
   return Math.round(n).toLocaleString("en");
 }
+
+/**
+ * A temporary directory that is removed when the program ends, also by Ctrl-C or `kill`
+ * (SIGINT, SIGTERM), which skip `finally` blocks. Remove it yourself at the normal end, then call
+ * the returned function to stop listening.
+ */
+export async function tempDir(prefix: string): Promise<{ path: string; release(): void }> {
+  const path = await Deno.makeTempDir({ prefix });
+  const signals = Deno.build.os === "windows"
+    ? (["SIGINT"] as const)
+    : (["SIGINT", "SIGTERM"] as const);
+  const onSignal = () => {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // Gone already.
+    }
+    Deno.exit(130);
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  return {
+    path,
+    release() {
+      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+    },
+  };
+}

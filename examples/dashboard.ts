@@ -15,7 +15,7 @@
 import { AsyncPoolExecutor, WorkerPoolExecutor } from "../mod.ts";
 import { serveDashboard } from "../observe/mod.ts";
 import { countPrimes } from "./primes_tasks.ts";
-import { commandLine } from "./_cli.ts";
+import { commandLine, refuse } from "./_cli.ts";
 
 const COMMAND = {
   name: "dashboard.ts",
@@ -74,14 +74,23 @@ async function main(): Promise<void> {
     maxWorkers: 6,
     circuitBreaker: { threshold: 3, halfOpenAfter: 5_000 },
   });
-  await using server = serveDashboard([cpu, io], {
-    port: flags.port,
-    onListen: ({ hostname, port }) => {
-      console.log(
-        `Dashboard: http://${hostname}:${port}/  metrics: http://${hostname}:${port}/metrics`,
-      );
-    },
-  });
+  const serve = () =>
+    serveDashboard([cpu, io], {
+      port: flags.port,
+      onListen: ({ hostname, port }) => {
+        console.log(
+          `Dashboard: http://${hostname}:${port}/  metrics: http://${hostname}:${port}/metrics`,
+        );
+      },
+    });
+  let started: ReturnType<typeof serve>;
+  try {
+    started = serve();
+  } catch (error) {
+    // A port in use is the command line's to fix: one line, as for a bad flag.
+    refuse(COMMAND, `--port ${flags.port}: ${(error as Error).message}`);
+  }
+  await using server = started;
 
   const retrying = io.with({
     retry: { maxAttempts: 3, retryOn: () => true, backoff: { initial: 50, max: 200 } },

@@ -16,7 +16,7 @@
 import { asCompleted } from "../mod.ts";
 import { DistributedExecutor } from "../distributed/mod.ts";
 import { countPrimes } from "./primes_tasks.ts";
-import { commandLine } from "./_cli.ts";
+import { commandLine, refuse } from "./_cli.ts";
 
 const COMMAND = {
   name: "distributed_primes.ts",
@@ -50,7 +50,10 @@ await using executor = new DistributedExecutor({
   modules: [new URL("./primes_tasks.ts", import.meta.url)],
   ...(nats.length > 0 ? { servers: nats } : { maxWorkers: workers }),
 });
-await executor.whenStarted();
+// A server that cannot be reached is the command line's to fix: one line, as for a bad flag.
+await executor.whenStarted().catch((error: Error) =>
+  refuse(COMMAND, nats.length > 0 ? `--nats ${values.nats}: ${error.message}` : error.message)
+);
 
 const size = Math.ceil(limit / chunkCount);
 const started = performance.now();

@@ -11,7 +11,8 @@
  * The input is `--files` CSV files of `--rows` sales each, generated in a temporary folder that is
  * removed at the end; the transform totals each file by region. `--missing N` adds N paths that do
  * not exist: their read fails, and the transform and write that depend on it reject with
- * `DependencyError` (its `cause` is the read's error), reported at the end while the other files
+ * `DependencyError` (its `cause` is the error of the input that failed: the read's for the
+ * transform, the transform's for the write), reported at the end while the other files
  * go through. The same work done one file and one step at a time gives the baseline; both must
  * write the same files.
  *
@@ -50,7 +51,7 @@
  */
 
 import { AsyncPoolExecutor, DependencyError, type Future, WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, count, Progress, seconds, table } from "./_cli.ts";
+import { commandLine, count, Progress, seconds, table, tempDir } from "./_cli.ts";
 import { formatSummary, generateCsv, summarize, type Summary } from "./etl_tasks.ts";
 
 const COMMAND = {
@@ -161,7 +162,8 @@ async function sequential(paths: string[], out: string): Promise<number> {
 
 async function main(): Promise<number> {
   const flags = commandLine(COMMAND);
-  const dir = await Deno.makeTempDir({ prefix: "etl_pipeline_" });
+  const temp = await tempDir("etl_pipeline_");
+  const dir = temp.path;
   try {
     const paths = [];
     for (let f = 0; f < flags.files; f++) {
@@ -238,6 +240,7 @@ async function main(): Promise<number> {
     return same && failed.length === flags.missing ? 0 : 1;
   } finally {
     await Deno.remove(dir, { recursive: true });
+    temp.release();
   }
 }
 

@@ -38,7 +38,7 @@
  */
 
 import { asCompleted, WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, Progress, refuse, table } from "./_cli.ts";
+import { commandLine, Progress, refuse, table, tempDir } from "./_cli.ts";
 import { crc32, crc32Combine, crc32OfSlice } from "./fan_out_fan_in_tasks.ts";
 
 const COMMAND = {
@@ -137,7 +137,8 @@ async function main(): Promise<number> {
     if (info instanceof Error) refuse(COMMAND, `--file ${flags.file}: ${info.message}`);
     if (!info.isFile) refuse(COMMAND, `--file ${flags.file}: not a file`);
   }
-  const dir = flags.file === "" ? await Deno.makeTempDir({ prefix: "fan_out_fan_in_" }) : "";
+  const temp = flags.file === "" ? await tempDir("fan_out_fan_in_") : undefined;
+  const dir = temp?.path ?? "";
   try {
     const path = flags.file === "" ? `${dir}/data.bin` : flags.file;
     if (flags.file === "") await generate(path, flags.size);
@@ -174,6 +175,7 @@ async function main(): Promise<number> {
     return match ? 0 : 1;
   } finally {
     if (dir) await Deno.remove(dir, { recursive: true });
+    temp?.release();
   }
 }
 

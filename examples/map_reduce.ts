@@ -38,7 +38,7 @@
  */
 
 import { WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, count, Progress, refuse, table } from "./_cli.ts";
+import { commandLine, count, Progress, refuse, table, tempDir } from "./_cli.ts";
 import { countWordsInFile } from "./map_reduce_tasks.ts";
 
 const COMMAND = {
@@ -130,19 +130,28 @@ async function countHere(paths: string[]): Promise<Map<string, number>> {
   return total;
 }
 
-/** The map step on `workers` workers, reduced as the results come back in order. */
-async function countOnPool(paths: string[], workers: number): Promise<Map<string, number>> {
+/**
+ * The map step on `workers` workers, reduced as the results come back in order; with the time it
+ * took, once the workers had started (as the main thread's run has no start-up either).
+ */
+async function countOnPool(
+  paths: string[],
+  workers: number,
+): Promise<[Map<string, number>, number]> {
   await using pool = new WorkerPoolExecutor({
     maxWorkers: workers,
     modules: [new URL("./map_reduce_tasks.ts", import.meta.url)],
   });
-  const total = new Map<string, number>();
-  const bar = new Progress(`${workers} workers`.padEnd(11), paths.length);
-  for await (const counts of pool.map(countWordsInFile, paths)) {
-    merge(total, counts);
-    bar.tick();
-  }
-  return total;
+  await Promise.all(Array.from({ length: workers }, () => pool.submit(() => 0)));
+  return await timed(async () => {
+    const total = new Map<string, number>();
+    const bar = new Progress(`${workers} workers`.padEnd(11), paths.length);
+    for await (const counts of pool.map(countWordsInFile, paths)) {
+      merge(total, counts);
+      bar.tick();
+    }
+    return total;
+  });
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -158,7 +167,8 @@ async function main(): Promise<number> {
     if (info instanceof Error) refuse(COMMAND, `--input ${flags.input}: ${info.message}`);
     if (!info.isDirectory) refuse(COMMAND, `--input ${flags.input}: not a folder`);
   }
-  const dir = flags.input === "" ? await Deno.makeTempDir({ prefix: "map_reduce_" }) : "";
+  const temp = flags.input === "" ? await tempDir("map_reduce_") : undefined;
+  const dir = temp?.path ?? "";
   try {
     let paths: string[];
     if (dir) paths = await generate(dir, flags.files, flags.words);
@@ -176,7 +186,7 @@ async function main(): Promise<number> {
     }
 
     const [here, hereMs] = await timed(() => countHere(paths));
-    const [pooled, poolMs] = await timed(() => countOnPool(paths, flags.workers));
+    const [pooled, poolMs] = await countOnPool(paths, flags.workers);
 
     const words = [...pooled.values()].reduce((a, b) => a + b, 0);
     const same = here.size === pooled.size &&
@@ -210,6 +220,7 @@ async function main(): Promise<number> {
     return same ? 0 : 1;
   } finally {
     if (dir) await Deno.remove(dir, { recursive: true });
+    temp?.release();
   }
 }
 

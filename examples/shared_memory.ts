@@ -143,7 +143,8 @@ async function measure(mode: Result["mode"], mb: number, workers: number): Promi
 
 /** Runs one mode in a subprocess of its own. */
 async function measureApart(mode: Result["mode"], mb: number, workers: number): Promise<Result> {
-  const args = ["run", "-A", new URL(import.meta.url).pathname, "--mode", mode];
+  // The module's URL as it is: a path taken from it would be percent-encoded a second time.
+  const args = ["run", "-A", import.meta.url, "--mode", mode];
   args.push("--mb", String(mb), "--workers", String(workers));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args,
@@ -182,6 +183,10 @@ function report(results: Result[], mb: number, workers: number): string {
 async function main(): Promise<void> {
   const { mb, workers, mode } = commandLine(COMMAND);
   if (mode === "copied" || mode === "shared") {
+    // Run for the program that measures both modes: it ends if that program ends first.
+    const parent = Deno.ppid;
+    const watch = setInterval(() => Deno.ppid !== parent && Deno.exit(130), 250);
+    Deno.unrefTimer(watch);
     return console.log(JSON.stringify(await measure(mode, mb, workers)));
   }
   // Each mode runs for a second or more in a subprocess: the bar shows which one is done.

@@ -137,3 +137,25 @@ Deno.test("Progress.end() writes the line as it stands once, for work that stopp
   assert.equal(written.length, 1);
   assert.match(written[0]!, /^work \[#{6}\.{18}\] 1\/4 \d+\.\d s\n$/);
 });
+
+Deno.test({
+  name: "tempDir() removes its directory when the program is stopped by SIGINT or SIGTERM",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const { firstLine } = await import("../_programs.ts");
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const program = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../fixtures/scripts/temp_dir.ts", import.meta.url).href],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const path = (await firstLine(program)).trim();
+      assert.equal(Deno.statSync(`${path}/data`).isFile, true);
+      program.kill(signal);
+      // A signal skips `finally`: the examples left their generated data behind.
+      assert.equal((await program.status).code, 130, signal);
+      assert.throws(() => Deno.statSync(path), Deno.errors.NotFound, signal);
+    }
+  },
+});
