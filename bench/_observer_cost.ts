@@ -79,6 +79,7 @@ function recordingCost(observer: ExecutorObserver, settled: Task["future"], task
       attempt: 1,
       started: true,
       observerSlot: -1,
+      options: {},
       queuedAt: performance.now(),
     } as unknown as Job;
   });

@@ -188,7 +188,13 @@ export class Recorder implements ExecutorObserver {
 
   submitted(task: Task): void {
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.submitted?.(task);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.submitted?.(task);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
   }
 
   queued(job: Job): void {
@@ -204,7 +210,13 @@ export class Recorder implements ExecutorObserver {
     rows[row + LOOP_SLOT] = -1;
     rows[row + ENDED] = -1;
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.queued?.(job);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.queued?.(job);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
   }
 
   started(job: Job, worker: string | undefined): void {
@@ -216,8 +228,12 @@ export class Recorder implements ExecutorObserver {
       this.#engineQueueTime = true;
       rows[row + QUEUED] = ORIGIN + job.queuedAt;
     }
-    // Where the worker reports the run time, the start follows from it when the attempt ends.
-    const t = this.#runsReported ? 0 : now();
+    // Where the worker reports the run time, the start follows from it when the attempt ends;
+    // an attempt that may be stopped (then no run time comes) is stamped as it starts.
+    const options = job.options;
+    const stoppable = options.timeout !== undefined || options.deadline !== undefined ||
+      options.signal !== undefined;
+    const t = this.#runsReported && !stoppable ? 0 : now();
     if (rows[row + LANE]! >= 0) {
       // Taken back from one worker and given to another.
       this.#leave(row, t);
@@ -240,7 +256,13 @@ export class Recorder implements ExecutorObserver {
     view.running++;
     view.state = "busy";
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.started?.(job, worker);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.started?.(job, worker);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
     this.onChange?.();
   }
 
@@ -253,7 +275,13 @@ export class Recorder implements ExecutorObserver {
       this.#rows[row + ENDED] = end;
     }
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.ran?.(job, ms, end);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.ran?.(job, ms, end);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
   }
 
   ended(job: Job, ok: boolean, error: unknown): void {
@@ -311,7 +339,13 @@ export class Recorder implements ExecutorObserver {
       );
     }
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.ended?.(job, ok, error);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.ended?.(job, ok, error);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
     this.onChange?.();
   }
 
@@ -321,7 +355,13 @@ export class Recorder implements ExecutorObserver {
       this.#tasks[future.cancelled() ? 2 : outcomeOf(future).failed ? 1 : 0]!++;
     }
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.settled?.(task);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.settled?.(task);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
   }
 
   worker(name: string, state: ObservedWorkerState): void {
@@ -331,7 +371,13 @@ export class Recorder implements ExecutorObserver {
       if (lane !== undefined) this.#views[lane] = undefined;
     } else this.#view(this.#laneOf(name), 0).state = state;
     const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.worker?.(name, state);
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.worker?.(name, state);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
     this.onChange?.();
   }
 
@@ -510,4 +556,21 @@ export function fnName(fn: (...args: unknown[]) => unknown): string {
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+const reported = new WeakSet<Sink>();
+
+/**
+ * A sink (a tracer) threw: the engine that called the recorder must not see it (it would break
+ * the task's bookkeeping, or end the program as an uncaught error), so it is logged, once per
+ * sink, and the sink is called again at the next event.
+ */
+function failed(sink: Sink, error: unknown): void {
+  if (reported.has(sink)) return;
+  reported.add(sink);
+  console.error(
+    `@concurrent/futures: an observer of an executor threw (later errors of it are not shown): ${
+      error instanceof Error ? error.stack ?? error.message : String(error)
+    }`,
+  );
 }

@@ -28,9 +28,13 @@ export function recorderOf(executor: object, what: string): Recorder {
   if (recorder) return recorder;
   const core = observableOf(executor);
   if (!core) {
+    const view = typeof (executor as { with?: unknown }).with === "function" &&
+      typeof (executor as { submit?: unknown }).submit === "function";
     throw new TypeError(
       `Cannot ${what} as 'executors' must hold executors of this library: received ${
-        Object.prototype.toString.call(executor)
+        view
+          ? "a view made by with() (pass the executor it was made from)"
+          : Object.prototype.toString.call(executor)
       }`,
     );
   }
@@ -48,22 +52,37 @@ export function recorderOf(executor: object, what: string): Recorder {
 
 /** Resolves `executors` to named, recorded executors. */
 export function observeAll(executors: Executors, what: string): Observed[] {
-  if (executors === null || typeof executors !== "object") {
+  const refuse = (received: string): never => {
     throw new TypeError(
-      `Cannot ${what} as 'executors' must be a list or a record of executors: received ${
-        String(executors)
-      }`,
+      `Cannot ${what} as 'executors' must be a list or a record of executors: received ${received}`,
     );
-  }
+  };
+  if (executors === null || typeof executors !== "object") refuse(String(executors));
+  // One executor, whose keys would be taken for names (none): nothing would be recorded.
+  if (observableOf(executors)) refuse("one executor (put it in a list: [executor])");
+  if (executors instanceof Map) refuse("a Map (use a record, { cpu: pool }, or a list)");
   const entries: [string | undefined, object][] = Symbol.iterator in executors
     ? [...(executors as Iterable<object>)].map((e) => [undefined, e])
     : Object.entries(executors);
-  return entries.map(([name, executor]) => {
+  const seen = new Set<object>();
+  const names = new Map<string, number>();
+  const observed: Observed[] = [];
+  for (const [given, executor] of entries) {
+    // Listed twice: observed once (its series would be there twice).
+    if (seen.has(executor)) continue;
+    seen.add(executor);
     const recorder = recorderOf(executor, what);
     const label = recorder.core.label;
     const kind = label.split(" ")[0]!;
-    const own = /'(.*)'$/.exec(label)?.[1];
+    const own = /'(.*)'$/s.exec(label)?.[1];
     const cluster = clusterOf(executor);
-    return { name: name ?? own ?? kind, kind, executor, recorder, cluster };
-  });
+    // Two executors of the same name (two unnamed pools of a class) would share their series
+    // and their card: the second is "name (2)", and so on.
+    const base = given ?? own ?? kind;
+    const count = (names.get(base) ?? 0) + 1;
+    names.set(base, count);
+    const name = count === 1 ? base : `${base} (${count})`;
+    observed.push({ name, kind, executor, recorder, cluster });
+  }
+  return observed;
 }

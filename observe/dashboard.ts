@@ -7,7 +7,11 @@
  */
 
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
-import { formatMetrics, type MetricsOptions, snapshotOf } from "./metrics.ts";
+import { checkMetricsOptions, formatMetrics, type MetricsOptions, snapshotOf } from "./metrics.ts";
+import { checkOptionsArgument, refuse } from "../future/_options.ts";
+
+const DASHBOARD_KEYS = ["interval", "window", "workerExpiry"] as const;
+const SERVE_KEYS = [...DASHBOARD_KEYS, "port", "hostname", "signal", "onListen"] as const;
 import { PAGE } from "./_page.ts";
 
 /** Options of {@linkcode dashboardHandler} and {@linkcode serveDashboard}. */
@@ -114,8 +118,17 @@ export function dashboardHandler(
   executors: Executors,
   options?: DashboardOptions,
 ): DashboardHandler {
-  const observed = observeAll(executors, "serve the dashboard");
+  const what = "serve the dashboard";
+  checkMetricsOptions(what, options, DASHBOARD_KEYS);
   const interval = options?.interval ?? 1000;
+  if (!(typeof interval === "number" && interval >= 10 && interval < 2 ** 31)) {
+    refuse({ action: what, path: "interval" }, "a number of ms from 10 to 2^31 - 1", interval);
+  }
+  const window = options?.window;
+  if (window !== undefined && !(typeof window === "number" && window > 0)) {
+    refuse({ action: what, path: "window" }, "a positive number of seconds", window);
+  }
+  const observed = observeAll(executors, what);
   const streams = new Set<() => void>();
   const handler = (request: Request): Response => {
     const { pathname } = new URL(request.url);
@@ -144,6 +157,9 @@ export function dashboardHandler(
         };
         streams.add(end);
         const send = () => {
+          // A client that does not read keeps one snapshot waiting, not one per interval: the
+          // next is sent once it has taken that one.
+          if ((controller.desiredSize ?? 1) <= 0) return;
           try {
             controller.enqueue(encoder.encode(`data: ${snapshot(observed, options)}\n\n`));
           } catch {
@@ -156,7 +172,7 @@ export function dashboardHandler(
         timer = setInterval(send, interval);
       },
       cancel: () => end(),
-    });
+    }, { highWaterMark: 1 });
     return new Response(body, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
     });
@@ -193,13 +209,22 @@ export function serveDashboard(
   executors: Executors,
   options?: ServeDashboardOptions,
 ): DashboardServer {
-  const handler = dashboardHandler(executors, options);
+  checkOptionsArgument("serve the dashboard", options, SERVE_KEYS, "port");
+  const handler = dashboardHandler(
+    executors,
+    options && {
+      interval: options.interval,
+      window: options.window,
+      workerExpiry: options.workerExpiry,
+    },
+  );
   const server = Deno.serve({
     hostname: options?.hostname ?? "127.0.0.1",
     port: options?.port ?? 8080,
     ...(options?.signal ? { signal: options.signal } : {}),
     onListen: options?.onListen ?? ((address) => {
-      console.error(`Dashboard: http://${address.hostname}:${address.port}/`);
+      const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+      console.error(`Dashboard: http://${host}:${address.port}/`);
     }),
   }, handler);
   options?.signal?.addEventListener("abort", () => handler.close(), { once: true });

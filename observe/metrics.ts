@@ -17,6 +17,7 @@ import type { CircuitState, DomainCircuitStats } from "../executors/circuit_brea
 export type Outcome = "completed" | "failed" | "cancelled";
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
 import { BUCKETS } from "./_histogram.ts";
+import { checkOptionsArgument, refuse } from "../future/_options.ts";
 
 export type { Executors } from "./_registry.ts";
 
@@ -178,7 +179,21 @@ function histogram(h: import("./_histogram.ts").Histogram): HistogramSnapshot {
  * ```
  */
 export function readMetrics(executors: Executors, options?: MetricsOptions): ExecutorMetrics[] {
+  checkMetricsOptions("read metrics", options);
   return observeAll(executors, "read metrics").map((o) => snapshotOf(o, options));
+}
+
+/** Checks the options of the metrics (and the dashboard's): known keys, valid values. */
+export function checkMetricsOptions(
+  what: string,
+  options: unknown,
+  keys: readonly string[] = ["workerExpiry"],
+): void {
+  checkOptionsArgument(what, options as object | undefined, keys, keys[0]!);
+  const expiry = (options as MetricsOptions | undefined)?.workerExpiry;
+  if (expiry !== undefined && !(typeof expiry === "number" && expiry > 0)) {
+    refuse({ action: what, path: "workerExpiry" }, "a positive number of ms", expiry);
+  }
 }
 
 /**
@@ -345,6 +360,7 @@ export function metricsHandler(
   executors: Executors,
   options?: MetricsOptions,
 ): (request: Request) => Response {
+  checkMetricsOptions("serve metrics", options);
   const observed = observeAll(executors, "serve metrics");
   return () =>
     new Response(formatMetrics(observed.map((o) => snapshotOf(o, options))), {

@@ -193,7 +193,8 @@ class TaskTracer implements Sink {
 }
 
 function fail(api: Api, span: Span, error: unknown): void {
-  if (error instanceof Error) span.recordException(error);
+  // A thrown value that is not an Error is recorded as its text (an exception event still).
+  span.recordException(error instanceof Error ? error : String(error));
   span.setStatus({
     code: api.SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),

@@ -69,6 +69,7 @@ Deno.test("Recorder never ends a bar before it starts when a worker's clock runs
     queuedAt: performance.now(),
     fn: () => 0,
     attempt: 1,
+    options: {},
   } as unknown as Job;
   recorder.queued(job);
   recorder.started(job, "worker 1");
