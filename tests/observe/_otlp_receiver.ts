@@ -11,6 +11,7 @@ export interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   attributes?: { key: string; value: Record<string, unknown> }[];
+  events?: { name: string; attributes?: { key: string; value: Record<string, unknown> }[] }[];
 }
 
 /** The value of a span's attribute. */

@@ -32,6 +32,10 @@ await tracer.startActiveSpan("request", async (span) => {
     await io.submit(innerSpan, "event loop"),
   ];
   if (!ids.every((id) => id === traceId)) throw new Error(`trace ids ${ids} are not ${traceId}`);
+  // A task that throws a value that is not an Error: its spans still get an exception event.
+  await io.submit(function throwsText() {
+    throw "not an Error";
+  }).exception();
   // The pool's processes are killed at shutdown: their spans must be out before.
   await spanExported("inner process");
   span.end();

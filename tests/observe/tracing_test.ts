@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { attribute, otlpReceiver } from "./_otlp_receiver.ts";
+import { attribute, otlpReceiver, type OtlpSpan } from "./_otlp_receiver.ts";
 
 Deno.test("traceExecutors() makes one trace from the submitter's span to the run on a worker", async () => {
   await using receiver = otlpReceiver();
@@ -21,6 +21,11 @@ Deno.test("traceExecutors() makes one trace from the submitter's span to the run
   assert.equal(attribute(attempt, "concurrent_futures.outcome"), "completed");
   assert.equal(attribute(task, "concurrent_futures.outcome"), "completed");
   assert.equal(typeof attribute(attempt, "concurrent_futures.queue_ms"), "number");
+  // Only an Error got an exception event: a thrown string got none.
+  const thrown = receiver.byName("io throwsText attempt");
+  const exception = thrown.events?.find((event) => event.name === "exception");
+  assert.ok(exception, JSON.stringify(thrown.events));
+  assert.equal(attribute(exception as OtlpSpan, "exception.message"), "not an Error");
 });
 
 Deno.test("traceExecutors() carries the trace context into Web Workers, pool processes and async pool tasks", async () => {
