@@ -83,16 +83,29 @@ export function connectionOptions(
   servers: string[],
   options: NatsConnectOptions,
   what: string,
+  names: Readonly<Record<string, string>> = {},
 ): NodeConnectionOptions {
+  // Errors name what the caller wrote: an option, or a worker's flag or variable (`names`).
+  const label = (name: string) => names[name] ?? name;
   const text = (name: keyof NatsConnectOptions) => {
     const value = options[name];
     if (value !== undefined && (typeof value !== "string" || value === "")) {
       throw new TypeError(
-        `Cannot ${what} as '${name}' must be a non-empty string: received ${show(value)}`,
+        `Cannot ${what} as '${label(name)}' must be a non-empty string: received ${show(value)}`,
       );
     }
     return value as string | undefined;
   };
+  const extra = options.connectOptions;
+  if (
+    extra !== undefined && (extra === null || typeof extra !== "object" || Array.isArray(extra))
+  ) {
+    throw new TypeError(
+      `Cannot ${what} as 'connectOptions' must be an object of connect() options: received ${
+        show(extra)
+      }`,
+    );
+  }
   let user = text("user");
   let pass = text("pass");
   let token = text("token");
@@ -111,10 +124,20 @@ export function connectionOptions(
         pass ??= secret;
       }
     }
+    // The client parses it as an http URL and, when that fails, retries for ever.
+    if (!URL.canParse(`http://${match[3]}`)) {
+      throw new TypeError(
+        `Cannot ${what} as '${label("servers")}' must hold URLs of NATS servers: received ${
+          show(redact(server))
+        }`,
+      );
+    }
     return `${scheme || "nats://"}${match[3]}`;
   });
   if (pass !== undefined && user === undefined) {
-    throw new TypeError(`Cannot ${what} as 'pass' needs 'user': received only a password`);
+    throw new TypeError(
+      `Cannot ${what} as '${label("pass")}' needs '${label("user")}': received only a password`,
+    );
   }
   const out: NodeConnectionOptions = {
     maxReconnectAttempts: -1,
@@ -128,7 +151,9 @@ export function connectionOptions(
   if (nkeySeed !== undefined) {
     if (!/^SU[A-Z2-7]+$/.test(nkeySeed.trim())) {
       throw new TypeError(
-        `Cannot ${what} as 'nkeySeed' must be a user NKey seed (it starts with "SU"): received a value that does not`,
+        `Cannot ${what} as '${
+          label("nkeySeed")
+        }' must be a user NKey seed (it starts with "SU"): received a value that does not`,
       );
     }
     out.authenticator = nkeyAuthenticator(new TextEncoder().encode(nkeySeed.trim()));
@@ -139,7 +164,7 @@ export function connectionOptions(
       creds = Deno.readFileSync(credsFile);
     } catch (error) {
       throw new TypeError(
-        `Cannot ${what} as 'credsFile' cannot be read: received ${show(credsFile)} (${
+        `Cannot ${what} as '${label("credsFile")}' cannot be read: received ${show(credsFile)} (${
           error instanceof Error ? error.message : String(error)
         })`,
       );

@@ -12,6 +12,7 @@ import {
 import type { ExecutorStats } from "../executors/executor.ts";
 import { attachCore, ExecutorBase } from "../executors/_facade.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
+import { moduleUrl } from "../actors/_module_url.ts";
 import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
 import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
 import { makeObservable } from "../executors/_observe.ts";
@@ -299,6 +300,13 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     ) {
       refuse(at("clientId"), "letters, digits, '_' or '-'", clientId, false);
     }
+    const modules = options?.modules ?? [];
+    if (!Array.isArray(modules)) refuse(at("modules"), "a list of URLs or paths", modules, false);
+    for (const module of modules) moduleUrl(module, what, "modules");
+    const allowSource = options?.allowSource;
+    if (allowSource !== undefined && typeof allowSource !== "boolean") {
+      refuse(at("allowSource"), "true or false", allowSource, false);
+    }
     // Checked now (a bad option throws here); the embedded server's URL is added at start.
     const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
@@ -325,7 +333,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       connection,
       clientId,
       queue,
-      modules: new FunctionRefs(options?.modules ?? []),
+      modules: new FunctionRefs(modules),
       layout,
       requested: requestedLayout(layout, options ?? {}),
       maxPublished: int("maxPublished", 10_000),

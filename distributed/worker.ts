@@ -46,7 +46,7 @@ import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
-import type { NatsConnectOptions } from "./_auth.ts";
+import { connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 import { type Isolation, ISOLATIONS } from "./_local_pool.ts";
 
 export { DistributedWorker, type WorkerRunOptions };
@@ -245,8 +245,21 @@ export function parseWorkerArgs(
   if (Object.keys(tls).length > 0) connection.tls = tls;
   else if (values.tls) connection.tls = true;
   if (Object.keys(connection).length > 0) options.connection = connection;
+  // Checked now, naming the flags and variables (a URL that cannot be parsed was retried for
+  // ever, and errors named the executor's options).
+  connectionOptions([options.servers].flat(), connection, what, CLI_NAMES);
   return options;
 }
+
+/** The flags and variables behind the connection options, for errors. */
+const CLI_NAMES: Readonly<Record<string, string>> = {
+  servers: "--nats / FUTURES_NATS_URL",
+  user: "--user / FUTURES_NATS_USER",
+  pass: "--password / FUTURES_NATS_PASSWORD",
+  token: "--token / FUTURES_NATS_TOKEN",
+  nkeySeed: "--nkey-seed-file / FUTURES_NATS_NKEY_SEED",
+  credsFile: "--creds / FUTURES_NATS_CREDS",
+};
 
 /** The first sentence of an error, for a one-line message. */
 function oneLine(error: unknown): string {

@@ -133,3 +133,41 @@ Deno.test("parseWorkerArgs() reads the JetStream settings and names a bad one", 
   assert.throws(() => parseWorkerArgs(["--replicas", "two"]), /'--replicas'.*received "two"/);
   assert.throws(() => parseWorkerArgs(["--storage", "disk"]), /'--storage'.*received "disk"/);
 });
+
+Deno.test("parseWorkerArgs() refuses a URL it cannot parse and names the flags behind a credential", () => {
+  // A URL that cannot be parsed was retried every second for ever.
+  assert.throws(
+    () => parseWorkerArgs(["--nats", "nats://127.0.0.1:notaport"]),
+    /'--nats \/ FUTURES_NATS_URL' must hold URLs of NATS servers: received "nats:\/\/127\.0\.0\.1:notaport"/,
+  );
+  // Errors named the executor's options ('pass', 'credsFile'), which a worker's user never wrote.
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.throws(
+    () => parseWorkerArgs([], env({ FUTURES_NATS_PASSWORD: "s3cret" })),
+    /'--password \/ FUTURES_NATS_PASSWORD' needs '--user \/ FUTURES_NATS_USER'/,
+  );
+  assert.throws(
+    () => parseWorkerArgs([], env({ FUTURES_NATS_CREDS: "/no/such/file.creds" })),
+    /'--creds \/ FUTURES_NATS_CREDS' cannot be read: received "\/no\/such\/file\.creds"/,
+  );
+});
+
+Deno.test("DistributedExecutor refuses bad modules, allowSource, connectOptions and server URLs, naming them", async () => {
+  const { DistributedExecutor } = await import("../../distributed/mod.ts");
+  const cases: [Record<string, unknown>, RegExp][] = [
+    // Each was taken as false: tasks by source were then refused "without --allow-source".
+    [{ allowSource: "yes" }, /'allowSource' must be true or false: received "yes"/],
+    [{ connectOptions: 5 }, /'connectOptions' must be an object/],
+    // "modules.map is not a function", and "Cannot create a worker pool".
+    [{ modules: "./tasks.ts" }, /Cannot create DistributedExecutor as 'modules' must be a list/],
+    [{ modules: [5] }, /Cannot create DistributedExecutor as 'modules' must be URLs or paths/],
+    [{ servers: "nats://h:notaport" }, /'servers' must hold URLs of NATS servers/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => new DistributedExecutor(options as never),
+      (e: unknown) => e instanceof TypeError && message.test(e.message),
+      JSON.stringify(options),
+    );
+  }
+});
