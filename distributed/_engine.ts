@@ -23,7 +23,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import type { Engine } from "../executors/_core.ts";
 import type { Job } from "../executors/_task.ts";
 import type { Observable } from "../executors/_observe.ts";
-import { ClusterWatch } from "./_heartbeat.ts";
+import { ClusterWatch, type Heartbeat, heartbeatSubject } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { JobQueue } from "../executors/_job_queue.ts";
 import {
@@ -190,6 +190,12 @@ export class NatsEngine implements Engine {
   /** Set by the executor: where task events go (see executors/_observe.ts). */
   observed: Observable | undefined;
   readonly ready: Promise<void>;
+  /**
+   * In embedded mode, resolves once every local worker has sent its first heartbeat (it pulls
+   * from then on); rejects when they keep exiting instead. At once otherwise.
+   */
+  readonly workersUp: Promise<void>;
+  readonly #workersUp = Promise.withResolvers<void>();
   readonly #settings: EngineSettings;
   readonly #queue = new JobQueue<Job>();
   readonly #sent = new Map<string, Sent>();
@@ -244,6 +250,9 @@ export class NatsEngine implements Engine {
       this.#idPrefix = `${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}-`;
     }
     this.#reattached = new Reattached(this.client);
+    this.workersUp = this.#workersUp.promise;
+    this.workersUp.catch(() => {});
+    if (settings.servers) this.#workersUp.resolve();
     this.ready = this.#start();
     this.ready.then(() => this.#pump(), (error) => {
       this.onBroken(
@@ -314,6 +323,8 @@ export class NatsEngine implements Engine {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // Nothing is started any more: whoever waits for the workers waits no longer.
+    this.#workersUp.resolve();
     this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
@@ -395,6 +406,23 @@ export class NatsEngine implements Engine {
     }, settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
     if (this.#server) {
+      // Their first heartbeats say they are up (a heartbeat follows a worker's first pull).
+      const waiting = new Set(
+        Array.from({ length: settings.embedded.workers }, (_, i) => localWorkerName(i)),
+      );
+      const beats = nc.subscribe(heartbeatSubject(settings.queue), {
+        callback: (_error, msg) => {
+          try {
+            waiting.delete((msg.json() as Heartbeat).name);
+          } catch {
+            // Not a heartbeat of ours.
+          }
+          if (waiting.size > 0) return;
+          beats.unsubscribe();
+          this.#workersUp.resolve();
+        },
+      });
+      this.#subs.push(beats);
       for (let i = 0; i < settings.embedded.workers; i++) this.#spawnWorker(this.#server, i);
     }
   }
@@ -410,7 +438,7 @@ export class NatsEngine implements Engine {
       url: server.url,
       queue: this.#settings.queue,
       modules: this.#settings.modules.urls,
-      name: `local-${index + 1}`,
+      name: localWorkerName(index),
       ackWait: this.#settings.layout.ackWait,
       ...rest,
       // An embedded worker is an implementation detail: no start and stop lines of its own.
@@ -421,11 +449,11 @@ export class NatsEngine implements Engine {
       if (this.#closed) return;
       if (++this.#workerExits > 3 * workers) {
         const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-        this.onBroken(
-          new BrokenExecutorError(
-            `the embedded worker processes exited ${this.#workerExits} times (the last with ${how})`,
-          ),
+        const error = new BrokenExecutorError(
+          `the embedded worker processes exited ${this.#workerExits} times (the last with ${how})`,
         );
+        this.#workersUp.reject(error);
+        this.onBroken(error);
         return;
       }
       this.#spawnWorker(server, index);
@@ -684,11 +712,15 @@ export class NatsEngine implements Engine {
 
   /**
    * Removes the stored outcome of task `id` and its payloads (an outcome nobody will read); a task
-   * of this run that has not settled is cancelled.
+   * of this run still queued is cancelled, and one running is waited for.
    */
   async forget(id: string): Promise<void> {
     const future = this.futureOf(id);
     future.cancel();
+    // Running on a worker of this run: its outcome is stored as it ends, and removed after.
+    if (!future.done() && this.#sent.has(id)) {
+      await new Promise<void>((resolve) => future.addDoneCallback(() => resolve()));
+    }
     await this.ready;
     const conn = this.#conn!;
     const key = `${this.client}.${id}`;
@@ -980,4 +1012,9 @@ async function publishTask(
     if (error instanceof PublishRefused) throw error;
   }
   return await conn.js.publish(subject, bytes, { headers: h });
+}
+
+/** The name of embedded worker `index`. */
+function localWorkerName(index: number): string {
+  return `local-${index + 1}`;
 }

@@ -392,7 +392,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
    * ```
    */
   whenStarted(): Promise<void> {
-    return this.#engine.ready;
+    return this.#engine.ready.then(() => this.#engine.workersUp);
   }
 
   /**
@@ -515,9 +515,10 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
 
   /**
    * Removes the stored outcome of task `taskId` and its payloads now rather than at the end of
-   * `resultTtl`: for outcomes nobody will read (a crashed run's large results). A task that has
-   * not settled here is cancelled. A task still queued or running elsewhere may store its outcome
-   * again.
+   * `resultTtl`: for outcomes nobody will read (a crashed run's large results). A task of this
+   * run that is still queued is cancelled; one that is running is waited for (its future settles
+   * as usual), and its outcome removed once stored. A task of another run still queued or running
+   * may store its outcome again.
    *
    * @param taskId an id from {@linkcode DistributedExecutor.taskId}
    * @returns a promise that resolves once it is removed

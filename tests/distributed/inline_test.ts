@@ -61,3 +61,36 @@ Deno.test("DistributedWorker sends no start notice for a task done in the turn i
     await cluster.close();
   }
 });
+
+Deno.test("an embedded DistributedExecutor's whenStarted() waits for its workers to be up", async () => {
+  const { DistributedExecutor } = await import("../../distributed/mod.ts");
+  const gated = await import("../fixtures/gated_load_tasks.ts");
+  const dir = await Deno.makeTempDir({ prefix: "futures-gate-" });
+  const gate = `${dir}/open`;
+  Deno.env.set("FUTURES_TEST_GATE", gate);
+  try {
+    await using executor = new DistributedExecutor({
+      modules: [new URL("../fixtures/gated_load_tasks.ts", import.meta.url)],
+      maxWorkers: 1,
+      isolation: "inline",
+    });
+    let started = false;
+    const whenStarted = executor.whenStarted().then(() => started = true);
+    const sum = executor.submit(gated.add, 1, 2);
+    try {
+      // Published: the client is connected and its stream made, while its worker cannot load.
+      while (executor.stats().buffered > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // It resolved here, before the worker processes were up.
+      assert.equal(started, false);
+    } finally {
+      await Deno.writeTextFile(gate, "");
+    }
+    await whenStarted;
+    assert.equal(await sum, 3);
+  } finally {
+    Deno.env.delete("FUTURES_TEST_GATE");
+    await Deno.remove(dir, { recursive: true });
+  }
+});

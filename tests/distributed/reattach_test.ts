@@ -89,6 +89,34 @@ Deno.test("DistributedExecutor.forget() removes a stored outcome nobody will rea
   }
 });
 
+Deno.test("DistributedExecutor.forget() of a running task waits for it, then removes its outcome", async () => {
+  const { gated } = await import("../fixtures/distributed_tasks.ts");
+  const cluster = await Cluster.start({ workers: 1 });
+  try {
+    await using executor = cluster.executor({ clientId: "running" });
+    const future = executor.submit(gated, cluster.scratch, "f", 5);
+    await cluster.waitRuns("f");
+    const id = executor.taskId(future)!;
+    const forgotten = executor.forget(id);
+    cluster.release("f");
+    // It resolved at once, doing nothing, and the outcome was stored after.
+    await forgotten;
+    assert.equal(future.done(), true);
+    assert.equal(await future, 5);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open("futs_results");
+      const entry = await kv.get(`running.${id}`);
+      assert(entry === null || entry.operation !== "PUT", "the outcome is gone");
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    cluster.release("f");
+    await cluster.close();
+  }
+});
+
 Deno.test("DistributedExecutor.forget() of a settled task removes an outcome still being stored when it is called", async () => {
   // The worker pushes the outcome at once and stores it three ack waits later (within the 5 s
   // that forget() waits for a store). A second's ack wait keeps the message in progress meanwhile
