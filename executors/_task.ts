@@ -511,7 +511,8 @@ function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): bool
   try {
     return retryOn(error) === true;
   } catch (thrown) {
-    reportError(thrown);
+    // Reported after the engine's step (see Future's callbacks).
+    queueMicrotask(() => reportError(thrown));
     return false;
   }
 }

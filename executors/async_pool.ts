@@ -143,8 +143,10 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
     super();
     const what = "create AsyncPoolExecutor";
     if (options !== undefined && (options === null || typeof options !== "object")) {
+      // Python's ThreadPoolExecutor(10): the number is max_workers.
+      const hint = typeof options === "number" ? ` (did you mean { maxWorkers: ${options} }?)` : "";
       throw new TypeError(
-        `Cannot ${what} as 'options' must be an object: received ${show(options)}`,
+        `Cannot ${what} as 'options' must be an object: received ${show(options)}${hint}`,
       );
     }
     checkKnownKeys(what, options ?? {}, [

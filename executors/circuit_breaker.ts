@@ -498,7 +498,8 @@ export class CircuitBreakers {
     try {
       return isFailure(error);
     } catch (thrown) {
-      reportError(thrown);
+      // Reported after the engine's step (see Future's callbacks).
+      queueMicrotask(() => reportError(thrown));
       return true;
     }
   }
@@ -540,7 +541,8 @@ export class CircuitBreakers {
     try {
       this.#options.onStateChange?.({ domain, from, to });
     } catch (error) {
-      reportError(error);
+      // Reported after the engine's step (see Future's callbacks).
+      queueMicrotask(() => reportError(error));
     }
   }
 

@@ -234,6 +234,12 @@ export function poolSettings(
 ): PoolSettings {
   const what = `create ${kindName}`;
   const isObject = (value: unknown) => typeof value === "object" && value !== null;
+  if (typeof options === "number") {
+    // Python's ProcessPoolExecutor(4): the number is max_workers.
+    throw new TypeError(
+      `Cannot ${what} as 'options' must be an object: received ${options} (did you mean { maxWorkers: ${options} }?)`,
+    );
+  }
   check(options === undefined || isObject(options), what, "options", "an object", options, false);
   const o = options ?? {};
   checkKnownKeys(what, o, kind === "process" ? PROCESS_POOL_KEYS : WORKER_POOL_KEYS);

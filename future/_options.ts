@@ -28,7 +28,8 @@ export function checkKnownKeys(
 ): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const near = closest(key, known);
+    const python = PYTHON_NAMES[key];
+    const near = python !== undefined && known.includes(python) ? python : closest(key, known);
     throw new TypeError(
       `Cannot ${what} as '${prefix}${key}' is not ${kind}${
         near ? ` (did you mean '${prefix}${near}'?)` : ""
@@ -120,6 +121,15 @@ export function checkOptionsArgument<T extends object>(
   checkKnownKeys(what, options, known);
   return options;
 }
+
+/** Python's names whose counterpart here is spelt too differently for `closest()` to find. */
+const PYTHON_NAMES: Readonly<Record<string, string>> = {
+  max_tasks_per_child: "maxTasksPerWorker",
+  maxTasksPerChild: "maxTasksPerWorker",
+  thread_name_prefix: "name",
+  cancel_futures: "cancelFutures",
+  return_when: "returnWhen",
+};
 
 function closest(key: string, known: readonly string[]): string | undefined {
   const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, "");

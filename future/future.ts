@@ -500,7 +500,9 @@ export class Future<T> implements PromiseLike<T> {
     try {
       fn(this);
     } catch (error) {
-      reportError(error);
+      // Reported once the producer's step and the other callbacks are done: in Deno an error
+      // nobody listens for ends the program at once, inside setResult() or cancel() else.
+      queueMicrotask(() => reportError(error));
     }
   }
 

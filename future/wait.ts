@@ -86,6 +86,14 @@ export function wait<T>(
   options?: WaitForOptions,
 ): Promise<DoneAndNotDone<T>> {
   checkOptionsArgument("wait", options, ["timeout", "returnWhen"], "timeout");
+  // Python's wait(fs, None, FIRST_COMPLETED): a third argument would be ignored.
+  if (arguments.length > 2) {
+    throw new TypeError(
+      `Cannot wait as it takes the futures and one options object: received ${arguments.length} arguments (did you mean { returnWhen: ${
+        typeof arguments[2] === "string" ? arguments[2] : show(arguments[2])
+      } }?)`,
+    );
+  }
   const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
   if (!RETURN_WHEN.has(returnWhen)) {
     throw new TypeError(
