@@ -203,6 +203,13 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       task.stop(signal.reason);
       return false;
     }
+    // Likewise its deadline may have passed with its timer not yet run (the task that held the
+    // slot was stopped at the same deadline): a task never starts after its deadline.
+    const deadline = this.options.deadline;
+    if (deadline !== undefined && Date.now() >= deadline) {
+      task.stop(deadlineError(deadline));
+      return false;
+    }
     if (task === this) {
       if (!this.future.setRunningOrNotifyCancel()) {
         this.#finish(false, new CancelledError());
@@ -307,7 +314,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
-      const error = new TimeoutError(`the task was not done by its deadline (${deadline})`);
+      const error = deadlineError(deadline);
       if (left <= 0) return this.#settle(false, error);
       this.#extra().stopDeadline = startTimer(() => this.stop(error), left);
     }
@@ -428,6 +435,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   #attempt(attempt: number): void {
     const rare = this.#rare;
     if (rare?.stopped) return this.#settle(false, rare.stopReason);
+    // A retry whose backoff ended past the deadline (a busy event loop delayed it) never starts.
+    const deadline = this.options.deadline;
+    if (attempt > 1 && deadline !== undefined && Date.now() >= deadline) {
+      return this.#settle(false, deadlineError(deadline));
+    }
     const domain = this.options.domain;
     if (domain !== undefined && this.#host.breakers) {
       try {
@@ -523,4 +535,9 @@ function crashDetails(error: unknown): { exitCode?: number; signal?: string } {
   if (error.exitCode !== undefined) details.exitCode = error.exitCode;
   if (error.signal !== undefined) details.signal = error.signal;
   return details;
+}
+
+/** What a task rejects with when its deadline passes. */
+function deadlineError(deadline: number): TimeoutError {
+  return new TimeoutError(`the task was not done by its deadline (${deadline})`);
 }

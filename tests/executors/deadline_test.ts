@@ -37,3 +37,43 @@ Deno.test("A deadline in the past rejects at submit without running", async () =
   assert.ok(error instanceof TimeoutError);
   assert.equal(pool.stats().workers.total, 0, "no worker was started for it");
 });
+
+Deno.test("a task whose deadline passed while the event loop was busy never starts", async () => {
+  const { AsyncPoolExecutor } = await import("../../mod.ts");
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const deadline = Date.now() + 50;
+  // Holds the only slot, and the event loop, past the deadline: the queued task's deadline timer
+  // cannot run before the pool offers it the slot.
+  const blocking = pool.submit(() => {
+    while (Date.now() <= deadline + 20);
+  });
+  let ran = false;
+  const late = pool.with({ deadline }).submit(() => ran = true);
+  await blocking;
+  // It ran (and was fulfilled) 20 ms after its deadline.
+  assert.ok((await late.exception()) instanceof TimeoutError);
+  assert.equal(ran, false);
+});
+
+Deno.test("a retry whose backoff ends past the deadline never starts", async () => {
+  const { AsyncPoolExecutor } = await import("../../mod.ts");
+  await using pool = new AsyncPoolExecutor();
+  const deadline = Date.now() + 100;
+  let attempts = 0;
+  const task = pool.with({
+    deadline,
+    retry: { maxAttempts: 3, retryOn: () => true, backoff: { initial: 50, jitter: "none" } },
+  }).submit(() => {
+    if (++attempts === 1) throw new Error("flaky");
+    return "second";
+  });
+  // While the first attempt's backoff runs, the event loop is busy past the deadline: the
+  // backoff's timer, due before the deadline's, runs first.
+  setTimeout(() => {
+    while (Date.now() <= deadline + 20);
+  }, 10);
+  const error = await task.exception();
+  // The second attempt started 20 ms past the deadline and fulfilled the task.
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(attempts, 1);
+});
