@@ -293,10 +293,16 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     return this.#flags & CURRENT ? this : this.#rare?.current;
   }
 
-  /** `cancel()` on the running future: the engine may still take back an unstarted first attempt. */
+  /**
+   * `cancel()` on the running future: true when no attempt runs and none will (then the task is
+   * stopped): between attempts (a retry's backoff), with a retry still queued, or when the engine
+   * takes back an unstarted first attempt.
+   */
   cancelRunning(): boolean {
     const job = this.#current;
-    return job === this && this.#host.jobs.jobRevoked?.(job) === true;
+    if (job === undefined) return this.#rare?.stopped !== true;
+    if (job !== this) return !job.started;
+    return this.#host.jobs.jobRevoked?.(job) === true;
   }
 
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */

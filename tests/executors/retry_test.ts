@@ -258,3 +258,39 @@ Deno.test("WorkerPoolExecutor.map() with chunksize yields the values before an i
   assert.deepEqual(results, [0]);
   assert.deepEqual([...counts], [1, 2, 0, 0]);
 });
+
+Deno.test("cancel() between a task's attempts stops its retries, and leaving a map() does it too", async () => {
+  const { AsyncPoolExecutor, TimeoutError: Timeout } = await import("../../mod.ts");
+  await using pool = new AsyncPoolExecutor();
+  const retry = { maxAttempts: 4, retryOn: () => true, backoff: { initial: 60_000 } };
+  let attempts = 0;
+  const failedOnce = Promise.withResolvers<void>();
+  const task = pool.with({ retry }).submit(() => {
+    attempts++;
+    failedOnce.resolve();
+    throw new Timeout("flaky");
+  });
+  await failedOnce.promise;
+  await Promise.resolve();
+  // Waiting out a backoff, nothing runs: cancel() returned false, and the attempts went on.
+  assert.equal(task.cancel(), true);
+  assert.equal(task.cancelled(), true);
+  await pool.onIdle();
+  assert.equal(attempts, 1);
+  // Leaving a map() cancels its tasks, those waiting to retry included.
+  let mapped = 0;
+  const items = pool.with({ retry }).map((i: number) => {
+    if (i === 1) {
+      mapped++;
+      throw new Timeout("flaky");
+    }
+    return i;
+  }, [0, 1, 2]);
+  for await (const value of items) {
+    assert.equal(value, 0);
+    break;
+  }
+  await pool.onIdle();
+  // Item 1 failed once (or was cancelled before it ran), and never ran again.
+  assert.ok(mapped <= 1, `item 1 ran ${mapped} times`);
+});
