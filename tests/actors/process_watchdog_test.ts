@@ -23,18 +23,25 @@ function exists(path: string): boolean {
   }
 }
 
+/** Starts the fixture that guards two processes; returns it with their PIDs and directory. */
+async function guardedProgram(): Promise<
+  { program: Deno.ChildProcess; pids: number[]; dir: string }
+> {
+  const program = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../fixtures/scripts/guarded.ts", import.meta.url).href],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const { pids, dir } = JSON.parse(await firstLine(program)) as { pids: number[]; dir: string };
+  return { program, pids, dir };
+}
+
 Deno.test({
   name: "guard() ends a SIGKILLed program's processes and removes the directory given with one",
   ignore: Deno.build.os === "windows",
   fn: async () => {
-    const program = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../fixtures/scripts/guarded.ts", import.meta.url).href],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const text = await firstLine(program);
-    const { pids, dir } = JSON.parse(text) as { pids: number[]; dir: string };
+    const { program, pids, dir } = await guardedProgram();
     assert(pids.every(alive));
     assert(exists(`${dir}/file`));
     program.kill("SIGKILL");
@@ -52,13 +59,7 @@ Deno.test({
   name: "a watchdog killed from outside is replaced at once, and the new one guards the processes",
   ignore: Deno.build.os !== "linux",
   fn: async () => {
-    const program = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../fixtures/scripts/guarded.ts", import.meta.url).href],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const { pids, dir } = JSON.parse(await firstLine(program)) as { pids: number[]; dir: string };
+    const { program, pids, dir } = await guardedProgram();
     const watchdogs = () =>
       childProcesses(program.pid).filter((child) => child.cmd.includes(" data:application/"));
     // The one that took over, and perhaps the first, still letting go.
