@@ -346,6 +346,19 @@ export class NatsEngine implements Engine {
   }
 
   async #start(): Promise<void> {
+    try {
+      await this.#startOnce();
+    } catch (error) {
+      // An embedded server started for an executor that cannot start would keep the program
+      // alive until shutdown().
+      const server = this.#server;
+      this.#server = undefined;
+      await server?.destroy().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #startOnce(): Promise<void> {
     const settings = this.#settings;
     // No stack captured per request (a JetStream publish is one): its cost showed in profiles.
     const connection = {

@@ -116,3 +116,22 @@ Deno.test("An embedded DistributedExecutor's server and workers end with its pro
 Deno.test("An embedded DistributedExecutor's server and workers end with its program, and its store goes, at a Ctrl-C (SIGINT)", async () => {
   await endsWithItsProgram("SIGINT");
 });
+
+Deno.test({
+  name: "an embedded DistributedExecutor that cannot start stops the server it started",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const { DistributedExecutor } = await import("../../distributed/mod.ts");
+    const { childrenOf } = await import("../_programs.ts");
+    const servers = () => childrenOf(Deno.pid).filter((cmd) => cmd.includes("nats-server"));
+    const before = servers().length;
+    const executor = new DistributedExecutor({
+      modules: [new URL("./no_such_tasks.ts", import.meta.url)],
+      maxWorkers: 1,
+    });
+    await assert.rejects(executor.whenStarted(), /no_such_tasks/);
+    // Its nats-server ran on until shutdown(), keeping a program that never called it alive.
+    assert.equal(servers().length, before);
+    await executor.shutdown();
+  },
+});
