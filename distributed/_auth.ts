@@ -221,7 +221,15 @@ export function describeConnectError(servers: string[], error: unknown): string 
   if (isAuthError(error)) {
     return `Cannot connect to NATS at ${where}: the server refused the credentials (${reason}); check the user, password, token, NKey or .creds file`;
   }
+  if (noTlsServer(error)) {
+    return `Cannot connect to NATS at ${where}: ${reason}, and TLS was asked for (a tls:// URL, the 'tls' option, or the worker's --tls flags and FUTURES_NATS_TLS_* variables)`;
+  }
   return `Cannot connect to NATS at ${where}: ${reason}`;
+}
+
+/** The server answered without TLS where TLS was asked for: trying again cannot help. */
+function noTlsServer(error: unknown): boolean {
+  return error instanceof Error && error.message === "server does not support 'tls'";
 }
 
 /**
@@ -253,7 +261,8 @@ export async function connectPatiently(
       return await connectNats(options);
     } catch (error) {
       const servers = [options.servers ?? []].flat();
-      if (isAuthError(error)) {
+      // Refused, or a server without TLS where TLS was asked for: the same answer each time.
+      if (isAuthError(error) || noTlsServer(error)) {
         throw new Error(describeConnectError(servers, error), { cause: error });
       }
       if (!logged) {

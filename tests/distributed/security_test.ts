@@ -249,6 +249,23 @@ Deno.test("DistributedWorker CLI exits with one line when the server refuses its
   }
 });
 
+Deno.test("DistributedWorker CLI asked for TLS by a server without it exits with one line", async () => {
+  const server = await NatsServer.start();
+  try {
+    // It retried every second for ever: the server's answer never changes.
+    await using worker = new WatchedWorker(["--nats", server.url, "--tls"]);
+    const { code, stderr } = await worker.end();
+    assert.equal(code, 1);
+    assert.equal(stderr.length, 1, stderr.join("\n"));
+    assert.match(
+      stderr[0]!,
+      /^futures worker: Cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: server does not support 'tls', and TLS was asked for/,
+    );
+  } finally {
+    await server.destroy();
+  }
+});
+
 Deno.test("DistributedWorker CLI started before its server waits, says so once, and serves when it comes", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
