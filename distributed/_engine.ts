@@ -88,6 +88,8 @@ export interface EngineSettings {
     concurrency: number;
     isolation: Isolation;
     allowSource: boolean;
+    /** More exits of the workers than `max` within `within` ms break the executor. */
+    restartLimit: { max: number; within: number };
   };
 }
 
@@ -210,7 +212,8 @@ export class NatsEngine implements Engine {
   #idPrefix = "";
   /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
   #hashes: (string | undefined)[] = [];
-  #workerExits = 0;
+  /** When embedded workers exited (`performance.now()`), within the restart limit's window. */
+  #workerExits: number[] = [];
   #reconciling = false;
   /** When the connection last came back (`Date.now()`): tasks published before it are checked. */
   #reconnectedAt = -Infinity;
@@ -446,7 +449,7 @@ export class NatsEngine implements Engine {
    * futures waiting.
    */
   #spawnWorker(server: NatsServer, index: number): void {
-    const { workers, ...rest } = this.#settings.embedded;
+    const { workers: _, restartLimit, ...rest } = this.#settings.embedded;
     const worker = spawnWorker({
       url: server.url,
       queue: this.#settings.queue,
@@ -460,10 +463,18 @@ export class NatsEngine implements Engine {
     this.#workers[index] = worker;
     worker.status.then((status) => {
       if (this.#closed) return;
-      if (++this.#workerExits > 3 * workers) {
+      // A rate, not a lifetime count: an executor that runs for months may lose a worker to a
+      // poison task now and then.
+      const now = performance.now();
+      const exits = this.#workerExits.filter((at) => now - at < restartLimit.within);
+      exits.push(now);
+      this.#workerExits = exits;
+      if (exits.length > restartLimit.max) {
         const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
         const error = new BrokenExecutorError(
-          `the embedded worker processes exited ${this.#workerExits} times (the last with ${how})`,
+          `the embedded worker processes exited ${exits.length} times within ` +
+            `${restartLimit.within} ms, more than the restart limit of ${restartLimit.max} ` +
+            `(the last with ${how})`,
         );
         this.#workersUp.reject(error);
         this.onBroken(error);

@@ -13,7 +13,7 @@ import type { ExecutorStats } from "../executors/executor.ts";
 import { attachCore, ExecutorBase } from "../executors/_facade.ts";
 import { FunctionRefs } from "../executors/_fn_ref.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
-import { checkKnownKeys, checkPositiveInt } from "../executors/_options.ts";
+import { checkKnownKeys, checkPositiveInt, checkRestartLimit } from "../executors/_options.ts";
 import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
 import { makeObservable } from "../executors/_observe.ts";
 import type { Future } from "../future/future.ts";
@@ -138,6 +138,14 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
    * @default {false}
    */
   allowSource?: boolean;
+  /**
+   * Embedded mode only: local worker processes are started again when they exit (a task that
+   * ends its worker); more exits than `max` within `within` ms break the executor with
+   * `BrokenExecutorError` (workers that cannot start, or a poison task that keeps killing them).
+   * With `servers`, a supervisor (systemd, a container runtime) restarts the workers.
+   * @default {{ max: 3 × maxWorkers, within: 60000 }}
+   */
+  restartLimit?: { max: number; within: number };
   /**
    * Milliseconds a worker may hold a task without a sign of life before it is delivered to
    * another; running tasks send in-progress acks every third of it. Applies when this executor
@@ -266,6 +274,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       "concurrency",
       "isolation",
       "allowSource",
+      "restartLimit",
       "ackWait",
       "poisonAfter",
       "maxAttempts",
@@ -307,6 +316,16 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     if (allowSource !== undefined && typeof allowSource !== "boolean") {
       refuse(at("allowSource"), "true or false", allowSource, false);
     }
+    if (servers !== undefined) {
+      // These shape the processes this executor starts; with `servers` it starts none.
+      for (const [key, flag] of EMBEDDED_ONLY) {
+        if (options?.[key] === undefined) continue;
+        throw new TypeError(
+          `Cannot ${what} as '${keyGiven(given, key)}' applies to the embedded workers only, ` +
+            `which are not started when 'servers' is given: ${flag}`,
+        );
+      }
+    }
     // Checked now (a bad option throws here); the embedded server's URL is added at start.
     const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
@@ -345,6 +364,10 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
         concurrency: int("concurrency", 1),
         isolation,
         allowSource: options?.allowSource === true,
+        restartLimit: checkRestartLimit(what, options?.restartLimit, {
+          max: 3 * int("maxWorkers", navigator.hardwareConcurrency),
+          within: 60_000,
+        }),
       },
     });
     this.#maxWorkers = servers === undefined
@@ -568,3 +591,12 @@ function keyGiven(given: DistributedExecutorOptions | undefined, name: string): 
   }
   return name;
 }
+
+/** The options that only the embedded workers take, and what stands for each with `servers`. */
+const EMBEDDED_ONLY: [keyof DistributedExecutorOptions, string][] = [
+  ["maxWorkers", "start that many worker processes (deno run -A jsr:@concurrent/futures/worker)"],
+  ["concurrency", "give each worker process --concurrency"],
+  ["isolation", "give each worker process --isolation"],
+  ["allowSource", "give each worker process that may run functions sent by source --allow-source"],
+  ["restartLimit", "run each worker process under a supervisor (systemd, a container runtime)"],
+];

@@ -3,7 +3,7 @@
 
 import type { MapOptions, ShutdownOptions, TaskOptions } from "./executor.ts";
 import { validateRetryOptions } from "./retry.ts";
-import { show } from "./_check.ts";
+import { check, show } from "./_check.ts";
 import {
   checkKnownKeys,
   checkMillis,
@@ -95,4 +95,32 @@ export function checkShutdownOptions(options: unknown): ShutdownOptions | undefi
     }
   }
   return checked;
+}
+
+/**
+ * Checks a `restartLimit` option (`{ max, within }`: more restarts than `max` within `within` ms
+ * break); `fallback` when it is not given.
+ */
+export function checkRestartLimit(
+  what: string,
+  limit: unknown,
+  fallback: { max: number; within: number },
+): { max: number; within: number } {
+  if (limit === undefined) return fallback;
+  check(
+    typeof limit === "object" && limit !== null,
+    what,
+    "restartLimit",
+    "{ max, within }",
+    limit,
+    false,
+  );
+  const given = limit as { max?: unknown; within?: unknown };
+  checkKnownKeys(what, given, ["max", "within"], "a restartLimit field", "restartLimit.");
+  const max = given.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", given.max);
+  const within = checkMillis(what, "restartLimit.within", given.within);
+  if (max === undefined || within === undefined) {
+    throw new TypeError(`Cannot ${what} as 'restartLimit' needs both 'max' and 'within'`);
+  }
+  return { max, within };
 }

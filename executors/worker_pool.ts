@@ -12,7 +12,7 @@ import { moduleUrl } from "../actors/_module_url.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
 import { makeObservable } from "./_observe.ts";
-import { checkKnownKeys, checkMillis, checkPositiveInt } from "./_options.ts";
+import { checkKnownKeys, checkMillis, checkPositiveInt, checkRestartLimit } from "./_options.ts";
 import { check } from "./_check.ts";
 import { type Backoff, checkBackoff, resolveBackoff } from "../actors/_backoff.ts";
 import { type PoolSettings, WorkerEngine, type WorkerPoolStats } from "./_worker_engine.ts";
@@ -269,14 +269,7 @@ export function poolSettings(
     o.onCrash,
     false,
   );
-  const limit = o.restartLimit ?? { max: 20, within: 60_000 };
-  check(isObject(limit), what, "restartLimit", "{ max, within }", limit, false);
-  checkKnownKeys(what, limit, ["max", "within"], "a restartLimit field", "restartLimit.");
-  const max = limit.max === 0 ? 0 : checkPositiveInt(what, "restartLimit.max", limit.max);
-  const within = checkMillis(what, "restartLimit.within", limit.within);
-  if (max === undefined || within === undefined) {
-    throw new TypeError(`Cannot ${what} as 'restartLimit' needs both 'max' and 'within'`);
-  }
+  const restartLimit = checkRestartLimit(what, o.restartLimit, { max: 20, within: 60_000 });
   const permissions = o.permissions;
   checkWorkerPermissions(what, permissions);
   if (kind === "thread" && permissions !== undefined && permissions !== "inherit") {
@@ -304,7 +297,7 @@ export function poolSettings(
     idleTimeout: checkMillis(what, "idleTimeout", o.idleTimeout) ?? 1_000,
     permissions,
     onCrash: o.onCrash ?? "restart",
-    restartLimit: { max, within },
+    restartLimit,
     restartBackoff: backoffSettings(what, o.restartBackoff),
   };
 }

@@ -171,3 +171,36 @@ Deno.test("DistributedExecutor refuses bad modules, allowSource, connectOptions 
     );
   }
 });
+
+Deno.test("DistributedExecutor with servers refuses the options of embedded workers, naming them and what stands for them", async () => {
+  const { DistributedExecutor } = await import("../../distributed/mod.ts");
+  const servers = "nats://127.0.0.1:4222";
+  // Each was taken and ignored: the workers on other machines take their own flags.
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ maxWorkers: 3 }, /'maxWorkers' applies to the embedded workers only.*worker processes/],
+    [{ workers: 3 }, /'workers' applies to the embedded workers only/],
+    [{ concurrency: 2 }, /'concurrency' applies to the embedded workers only.*--concurrency/],
+    [{ isolation: "inline" }, /'isolation' applies to the embedded workers only.*--isolation/],
+    [{ allowSource: true }, /'allowSource' applies to the embedded workers only.*--allow-source/],
+    [
+      { restartLimit: { max: 1, within: 1_000 } },
+      /'restartLimit' applies to the embedded workers only.*supervisor/,
+    ],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => new DistributedExecutor({ servers, ...options } as never),
+      (e: unknown) => e instanceof TypeError && message.test(e.message),
+      JSON.stringify(options),
+    );
+  }
+  // Without servers they are taken; a bad restartLimit is refused as the pools' is.
+  assert.throws(
+    () => new DistributedExecutor({ restartLimit: { max: 1 } } as never),
+    /'restartLimit' needs both 'max' and 'within'/,
+  );
+  assert.throws(
+    () => new DistributedExecutor({ restartLimit: { max: 1, within: 5, per: 2 } } as never),
+    /restartLimit\.per/,
+  );
+});

@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.ts";
+import { BrokenExecutorError } from "../../mod.ts";
 import type { ResultRecord, TaskEnvelope } from "../../distributed/_protocol.ts";
 import { decodeBody } from "../../distributed/_codec.ts";
 import { add, counted, crash, gated, killWorker, sleepy } from "../fixtures/distributed_tasks.ts";
@@ -175,6 +176,50 @@ Deno.test("DistributedExecutor restarts an embedded worker that a task killed", 
     assert.equal(await executor.submit(add, 20, 1), 21);
     const runs = Deno.readTextFileSync(`${scratch}/e.runs`).trim().split("\n");
     assert.equal(runs.length, 2);
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+});
+
+Deno.test("DistributedExecutor's restart limit is a rate: workers killed now and then are restarted for ever", async () => {
+  const scratch = await Deno.makeTempDir({ prefix: "futures-dist-test-" });
+  try {
+    // One exit allowed within 1 ms: two exits of one worker are a process start apart at least.
+    // The limit was a lifetime count (3 × maxWorkers): the fourth exit broke the executor.
+    await using executor = new DistributedExecutor({
+      maxWorkers: 1,
+      modules: [TASKS],
+      ackWait: 500,
+      poisonAfter: 2,
+      restartLimit: { max: 1, within: 1 },
+    });
+    for (const tag of ["r1", "r2", "r3"]) {
+      const error = await executor.submit(killWorker, scratch, tag).exception();
+      assert(error instanceof WorkerCrashedError, String(error));
+    }
+    assert.equal(await executor.submit(add, 20, 1), 21);
+    for (const tag of ["r1", "r2", "r3"]) {
+      assert.equal(Deno.readTextFileSync(`${scratch}/${tag}.runs`).trim().split("\n").length, 2);
+    }
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
+});
+
+Deno.test("DistributedExecutor breaks with BrokenExecutorError when its workers exit more often than restartLimit", async () => {
+  const scratch = await Deno.makeTempDir({ prefix: "futures-dist-test-" });
+  try {
+    await using executor = new DistributedExecutor({
+      maxWorkers: 1,
+      modules: [TASKS],
+      ackWait: 500,
+      poisonAfter: 2,
+      restartLimit: { max: 1, within: 60_000 },
+    });
+    const error = await executor.submit(killWorker, scratch, "b").exception();
+    assert(error instanceof BrokenExecutorError, String(error));
+    assert.match(error.message, /exited 2 times within 60000 ms, more than the restart limit of 1/);
+    assert.throws(() => executor.submit(add, 1, 2), BrokenExecutorError);
   } finally {
     await Deno.remove(scratch, { recursive: true });
   }

@@ -11,11 +11,12 @@ Deno.test("DistributedExecutor() reads the deprecated workers, refusing it with 
       /'workers' and 'maxWorkers' are the same option: give one/.test(error.message),
   );
   assert.throws(
-    () => new DistributedExecutor({ servers: "nats://x", maxWorkers: 0 }),
+    // Embedded mode: with servers, maxWorkers is refused whatever its value.
+    () => new DistributedExecutor({ maxWorkers: 0 }),
     /'maxWorkers' must be a positive integer: received 0/,
   );
   assert.throws(
-    () => new DistributedExecutor({ servers: "nats://x", workers: 0 }),
+    () => new DistributedExecutor({ workers: 0 }),
     /'workers' must be a positive integer: received 0/,
   );
 });
