@@ -114,7 +114,10 @@ export interface DistributedStats {
   redelivered: number;
   /** Outcomes per worker name. */
   workers: Record<string, { completed: number; failed: number }>;
-  /** Whether the connection to NATS is up; while it is down, submits are held here. */
+  /**
+   * Whether the connection to NATS is up (false before the executor first connects and after
+   * shutdown); while it is down, submits are held here.
+   */
   connected: boolean;
   /** Tasks held here, not yet in the stream (waiting for room or for the connection). */
   buffered: number;
@@ -224,8 +227,8 @@ export class NatsEngine implements Engine {
   #timer: ReturnType<typeof setInterval> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The connection is up; while down, publishing waits on `#back`. */
-  #connected = true;
+  /** The connection is up (not before the first, nor after `close()`); while down, publishing waits on `#back`. */
+  #connected = false;
   #back = Promise.withResolvers<void>();
   #maxPayload = 1024 * 1024;
   /** Milliseconds after which the stream drops a message nobody took (its max_age). */
@@ -274,10 +277,10 @@ export class NatsEngine implements Engine {
     return this.#server?.url;
   }
 
-  /** PIDs of the processes this executor started (the embedded server and workers). */
+  /** PIDs of the processes this executor started and that run (the embedded server and workers). */
   get pids(): number[] {
-    const pids = this.#workers.map((w) => w.pid);
-    if (this.#server) pids.unshift(this.#server.pid);
+    const pids = this.#workers.filter((w) => !w.exited).map((w) => w.pid);
+    if (this.#server && !this.#server.exited) pids.unshift(this.#server.pid);
     return pids;
   }
 
@@ -343,6 +346,7 @@ export class NatsEngine implements Engine {
       conn.acks.close();
     }
     await this.#statusWatch;
+    this.#connected = false;
     clearTimeout(this.#reconnectTimer);
     await Promise.all(this.#workers.map((worker) => worker.stop("SIGTERM")));
     await this.#server?.destroy();
@@ -389,6 +393,7 @@ export class NatsEngine implements Engine {
       // A payload read that fails with the connection waits for it: the outcome is stored.
       const blobs = new Blobs(js, settings.layout, settings.requested, "client", dropped);
       this.#conn = { nc, js, jsm, kv, blobs, dropped, acks: new PubAcks(nc) };
+      this.#connected = true;
       this.#maxPayload = nc.info?.max_payload ?? this.#maxPayload;
     } catch (error) {
       await nc.close();

@@ -44,6 +44,7 @@ export class Spawned {
   readonly status: Promise<Deno.CommandStatus>;
   readonly #child: Deno.ChildProcess;
   #pidFile: string;
+  #exited = false;
 
   /**
    * @param child the process
@@ -63,9 +64,15 @@ export class Spawned {
     guard(child.pid, dir);
     // The status comes once the PID file is gone, so that nothing is left running after it.
     this.status = child.status.then(async (status) => {
+      this.#exited = true;
       await Promise.all([Deno.remove(this.#pidFile).catch(() => {}), unguard(child.pid)]);
       return status;
     });
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
   }
 
   /** Sends a signal unless the process has exited. */
@@ -165,6 +172,11 @@ export class NatsServer {
 
   get pid(): number {
     return this.#process.pid;
+  }
+
+  /** Whether the server process has exited. */
+  get exited(): boolean {
+    return this.#process.exited;
   }
 
   /**

@@ -564,8 +564,8 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
   }
 
   /**
-   * PIDs of the processes this executor started: the embedded server first, then its workers
-   * (empty with `servers`).
+   * PIDs of the processes this executor started that are running: the embedded server first,
+   * then its workers (empty with `servers`, and after shutdown).
    *
    * @returns the PIDs
    *

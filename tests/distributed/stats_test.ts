@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { Cluster } from "./_cluster.ts";
-import { Future, TimeoutError } from "../../distributed/mod.ts";
+import { Cluster, TASKS } from "./_cluster.ts";
+import { DistributedExecutor, Future, TimeoutError } from "../../distributed/mod.ts";
 import { add } from "../fixtures/distributed_tasks.ts";
 
 Deno.test("DistributedExecutor.stats() counts a task timed out here in failed, and a cancel not", async () => {
@@ -54,4 +54,24 @@ Deno.test("DistributedExecutor.stats() counts every server-side redelivery, and 
   } finally {
     await cluster.close();
   }
+});
+
+Deno.test("DistributedExecutor.stats().connected and pids say what runs: nothing before the connection and after shutdown", async () => {
+  // A server that is not there: never connected.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  await using unreachable = new DistributedExecutor({ servers: `nats://127.0.0.1:${port}` });
+  assert.equal(unreachable.stats().connected, false);
+  await assert.rejects(unreachable.whenStarted());
+  assert.equal(unreachable.stats().connected, false);
+
+  // Both said so after shutdown: connected true, and the PIDs of the ended processes.
+  const executor = new DistributedExecutor({ maxWorkers: 1, modules: [TASKS] });
+  assert.equal(await executor.submit(add, 1, 2), 3);
+  assert.equal(executor.stats().connected, true);
+  assert.equal(executor.pids.length, 2);
+  await executor.shutdown();
+  assert.equal(executor.stats().connected, false);
+  assert.deepEqual(executor.pids, []);
 });
