@@ -270,7 +270,9 @@ const spread = (values: number[], digits: number) =>
     : `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${
       Math.max(...values).toFixed(digits)
     })`;
-const perRound = (a: number[], b: number[]) => a.map((value, i) => value / b[i]!);
+// Rounds where both were measured (a part left out with --only has no samples).
+const perRound = (a: number[], b: number[]) =>
+  a.slice(0, b.length).map((value, i) => value / b[i]!);
 const rows: string[][] = [];
 const row = (
   measure: string,
@@ -281,13 +283,14 @@ const row = (
   goal = "",
   met?: boolean,
 ) =>
-  rows.push([
+  // A part not run (--only) has no row; a goal is judged only on what was measured.
+  values.length > 0 && rows.push([
     measure,
     contender,
     unit === "/s" ? `${spread(values, 0)}/s` : `${spread(values, unit === "s" ? 2 : 3)} ${unit}`,
     ratio,
     goal,
-    met === undefined ? "" : met ? "yes" : "no",
+    met === undefined || ratio.startsWith("–") ? "" : met ? "yes" : "no",
   ]);
 const rtRatio = perRound(s("rt inline"), s("rt floor"));
 row("round trip p50", "NATS request/reply (floor)", s("rt floor"), "ms");
@@ -341,7 +344,7 @@ if (s("rt bullmq").length) {
     "",
     `${spread(vs, 2)}×`,
     "> 1",
-    median(vs) > 1 ? "yes" : "no",
+    vs.length === 0 ? "" : median(vs) > 1 ? "yes" : "no",
   ]);
 }
 row("tiny tasks/s, 1 worker × 8", "DistributedExecutor, inline", s("tiny one"), "/s");
@@ -354,7 +357,7 @@ if (s("tiny bullmq").length) {
     "",
     `${spread(vs, 2)}×`,
     "> 1",
-    median(vs) > 1 ? "yes" : "no",
+    vs.length === 0 ? "" : median(vs) > 1 ? "yes" : "no",
   ]);
 }
 row(
