@@ -191,7 +191,12 @@ function render(snapshot) {
 
 const events = new EventSource("events");
 events.onmessage = (event) => render(JSON.parse(event.data));
-events.onerror = () => { status.textContent = "disconnected, retrying…"; };
+events.onerror = () => {
+  // Closed: the server answered with an error (403: a host it does not serve; 503: too many
+  // pages open), and the browser does not retry that.
+  status.textContent = events.readyState === EventSource.CLOSED
+    ? "refused by the server (reload to retry)" : "disconnected, retrying…";
+};
 </script>
 </body>
 </html>

@@ -3,6 +3,11 @@
  * no CDN: it works offline), `/events` streams snapshots as server-sent events, `/metrics` serves
  * the Prometheus metrics.
  *
+ * It answers only requests addressed to a loopback name (`localhost`, `127.x.y.z`, `[::1]`) unless
+ * `allowedHosts` lists more: a page on another site could otherwise read it through the user's
+ * browser by pointing a name of its own at 127.0.0.1 (DNS rebinding). All open event streams share
+ * one snapshot per interval, and at most `maxStreams` are open at once.
+ *
  * @module
  */
 
@@ -10,7 +15,13 @@ import { type Executors, observeAll, type Observed } from "./_registry.ts";
 import { checkMetricsOptions, formatMetrics, type MetricsOptions, snapshotOf } from "./metrics.ts";
 import { checkOptionsArgument, refuse } from "../future/_options.ts";
 
-const DASHBOARD_KEYS = ["interval", "window", "workerExpiry"] as const;
+const DASHBOARD_KEYS = [
+  "interval",
+  "window",
+  "workerExpiry",
+  "allowedHosts",
+  "maxStreams",
+] as const;
 const SERVE_KEYS = [...DASHBOARD_KEYS, "port", "hostname", "signal", "onListen"] as const;
 import { PAGE } from "./_page.ts";
 
@@ -26,6 +37,56 @@ export interface DashboardOptions extends MetricsOptions {
    * @default {30}
    */
   window?: number;
+  /**
+   * Host names (or addresses) the dashboard answers besides the loopback ones (`localhost`,
+   * `127.x.y.z`, `[::1]`, always answered), for a dashboard exposed on purpose. The name of
+   * each request (its `Host` header and URL) is compared without its port and case-insensitively;
+   * any other is refused with 403. This stops a web page from reading the dashboard through the
+   * user's browser by pointing a name of its own at the dashboard's address (DNS rebinding).
+   * `"*"` answers any name: only behind a reverse proxy that checks it.
+   *
+   * @default {[]}
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * import { dashboardHandler } from "@concurrent/futures/observe";
+   *
+   * await using io = new AsyncPoolExecutor({ name: "io" });
+   * const handler = dashboardHandler([io], { allowedHosts: ["dash.example.com"] });
+   * const ok = handler(new Request("https://dash.example.com:8443/metrics"));
+   * assert.equal(ok.status, 200);
+   * await ok.body?.cancel();
+   * const refused = handler(new Request("http://attacker.example/metrics"));
+   * assert.equal(refused.status, 403);
+   * assert.match(await refused.text(), /attacker\.example.*allowedHosts/);
+   * ```
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * How many event streams (`/events`, one per open page) may be open at once; past it `/events`
+   * answers 503. All of them are sent the same snapshot, built once per `interval`.
+   *
+   * @default {16}
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * import { dashboardHandler } from "@concurrent/futures/observe";
+   *
+   * await using io = new AsyncPoolExecutor({ name: "io" });
+   * const handler = dashboardHandler([io], { maxStreams: 1 });
+   * const first = handler(new Request("http://127.0.0.1/events"));
+   * const second = handler(new Request("http://127.0.0.1/events"));
+   * assert.equal(second.status, 503);
+   * await second.body?.cancel();
+   * await first.body?.cancel();
+   * handler.close();
+   * ```
+   */
+  maxStreams?: number;
 }
 
 /** Options of {@linkcode serveDashboard}. */
@@ -38,7 +99,7 @@ export interface ServeDashboardOptions extends DashboardOptions {
   /**
    * The address to listen on. Anyone who can reach it sees task names and error messages, so it
    * is the loopback address unless you choose otherwise (e.g. `"0.0.0.0"` behind a proxy that
-   * authenticates).
+   * authenticates, with the name it is reached by in `allowedHosts`).
    * @default {"127.0.0.1"}
    */
   hostname?: string;
@@ -95,12 +156,16 @@ function snapshot(observed: Observed[], options: DashboardOptions | undefined): 
 /**
  * A request handler that serves the dashboard page at `/`, its event stream at `/events` and the
  * Prometheus metrics at `/metrics`; recording starts when it is created. Use it to mount the
- * dashboard in a server you already run; {@linkcode serveDashboard} starts one.
+ * dashboard in a server you already run; {@linkcode serveDashboard} starts one. Requests for a
+ * host that is not a loopback name nor in `allowedHosts` get 403, and `/events` gets 503 while
+ * `maxStreams` streams are open.
  *
  * @param executors a record (`{ cpu: pool }`) or a list of executors
  * @param options see {@linkcode DashboardOptions}
  * @returns the handler
- * @throws {TypeError} when an entry is not an executor of this library
+ * @throws {TypeError} when an entry is not an executor of this library, or an option is unknown
+ * or of the wrong type
+ * @throws {RangeError} when a number option is out of range
  *
  * @example
  * ```ts
@@ -128,9 +193,91 @@ export function dashboardHandler(
   if (window !== undefined && !(typeof window === "number" && window > 0)) {
     refuse({ action: what, path: "window" }, "a positive number of seconds", window);
   }
+  const allowed = allowedHostsOf(what, options?.allowedHosts);
+  const maxStreams = options?.maxStreams ?? 16;
+  if (!(Number.isInteger(maxStreams) && maxStreams >= 1)) {
+    refuse({ action: what, path: "maxStreams" }, "a positive integer", maxStreams);
+  }
   const observed = observeAll(executors, what);
-  const streams = new Set<() => void>();
+
+  // The open event streams share one timer and one snapshot per interval: it is built once,
+  // encoded once, and the same bytes are queued on each stream that has room.
+  const streams = new Set<EventStream>();
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let latest: { bytes: Uint8Array; at: number } | undefined;
+  // A snapshot that cannot be built ends the streams it was for (as it always did), rather than
+  // throwing in a timer.
+  const build = (): Uint8Array | undefined => {
+    try {
+      const bytes = encoder.encode(`data: ${snapshot(observed, options)}\n\n`);
+      latest = { bytes, at: performance.now() };
+      return bytes;
+    } catch {
+      return undefined;
+    }
+  };
+  const tick = () => {
+    const ready = [...streams].filter(hasRoom);
+    if (ready.length === 0) return;
+    const bytes = build();
+    for (const stream of ready) {
+      if (bytes) offer(stream, bytes);
+      else stream.end();
+    }
+  };
+  const open = (): Response => {
+    if (streams.size >= maxStreams) {
+      return text(
+        503,
+        `${maxStreams} dashboard event streams are open already (the 'maxStreams' option): ` +
+          "close a page or raise it",
+      );
+    }
+    let stream!: EventStream;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        stream = {
+          controller,
+          end() {
+            if (streams.delete(stream) && streams.size === 0) {
+              clearInterval(timer);
+              timer = undefined;
+            }
+            try {
+              controller.close();
+            } catch {
+              // Already closed.
+            }
+          },
+        };
+        streams.add(stream);
+        // A client that goes away cancels the stream (request.signal is no guide: Deno aborts it
+        // once the response has started).
+        timer ??= setInterval(tick, interval);
+        // A new page is sent the last snapshot if it is from this interval, else a new one: pages
+        // that connect again and again cost at most one more snapshot per interval.
+        const bytes = latest && performance.now() - latest.at < interval ? latest.bytes : build();
+        if (bytes) offer(stream, bytes);
+        else stream.end();
+      },
+      cancel: () => stream.end(),
+    }, { highWaterMark: 1 });
+    return new Response(body, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+    });
+  };
+
   const handler = (request: Request): Response => {
+    const refused = allowed === "*" ? undefined : refusedHost(request, allowed);
+    if (refused !== undefined) {
+      return text(
+        403,
+        `This dashboard does not answer requests for host ${
+          JSON.stringify(refused.slice(0, 100))
+        }: it answers loopback names only unless the 'allowedHosts' option lists the host`,
+      );
+    }
     const { pathname } = new URL(request.url);
     if (pathname === "/") {
       return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
@@ -140,48 +287,113 @@ export function dashboardHandler(
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     }
-    if (pathname !== "/events") return new Response("Not found", { status: 404 });
-    const encoder = new TextEncoder();
-    let timer: ReturnType<typeof setInterval> | undefined;
-    let end = () => clearInterval(timer);
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        end = () => {
-          clearInterval(timer);
-          streams.delete(end);
-          try {
-            controller.close();
-          } catch {
-            // Already closed.
-          }
-        };
-        streams.add(end);
-        const send = () => {
-          // A client that does not read keeps one snapshot waiting, not one per interval: the
-          // next is sent once it has taken that one.
-          if ((controller.desiredSize ?? 1) <= 0) return;
-          try {
-            controller.enqueue(encoder.encode(`data: ${snapshot(observed, options)}\n\n`));
-          } catch {
-            end();
-          }
-        };
-        send();
-        // A client that goes away cancels the stream (request.signal is no guide: Deno aborts it
-        // once the response has started).
-        timer = setInterval(send, interval);
-      },
-      cancel: () => end(),
-    }, { highWaterMark: 1 });
-    return new Response(body, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
-    });
+    if (pathname === "/events") return open();
+    return new Response("Not found", { status: 404 });
   };
   return Object.assign(handler, {
     close() {
-      for (const end of [...streams]) end();
+      for (const stream of [...streams]) stream.end();
     },
   });
+}
+
+/** An open `/events` stream. */
+interface EventStream {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Closes it and forgets it (the timer stops with the last one). */
+  end(): void;
+}
+
+// A client that does not read keeps one snapshot waiting, not one per interval: the next is sent
+// once it has taken that one (the streams' highWaterMark is 1).
+const hasRoom = (stream: EventStream) => (stream.controller.desiredSize ?? 1) > 0;
+
+function offer(stream: EventStream, bytes: Uint8Array): void {
+  if (!hasRoom(stream)) return;
+  try {
+    stream.controller.enqueue(bytes);
+  } catch {
+    stream.end();
+  }
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
+  });
+}
+
+/**
+ * The host name of `host` (a `Host` header's value, or a URL's host) as the URL parser writes it:
+ * lower case, IPv4 in dotted form, IPv6 in brackets, without the port and a final dot; undefined
+ * when it is not a host.
+ */
+function hostName(host: string): string | undefined {
+  if (host === "" || /[\s/\\@?#%]/.test(host)) return undefined;
+  try {
+    return new URL(`http://${host}`).hostname.replace(/\.$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopback(name: string): boolean {
+  return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * The host a request is for (its `Host` header, then its URL's host), when one of them is neither
+ * a loopback name nor in `allowed`; undefined when the request may be answered.
+ */
+function refusedHost(request: Request, allowed: ReadonlySet<string>): string | undefined {
+  const header = request.headers.get("host");
+  let url: string;
+  try {
+    url = new URL(request.url).host;
+  } catch {
+    return request.url;
+  }
+  for (const host of header === null ? [url] : [header, url]) {
+    const name = hostName(host);
+    if (name === undefined || !(isLoopback(name) || allowed.has(name))) return host;
+  }
+  return undefined;
+}
+
+/** The `allowedHosts` option, checked: `"*"`, or the set of host names as hostName() writes them. */
+function allowedHostsOf(what: string, hosts: unknown): "*" | ReadonlySet<string> {
+  if (hosts === undefined) return new Set();
+  if (!Array.isArray(hosts)) {
+    refuse(
+      { action: what, path: "allowedHosts" },
+      'an array of host names (e.g. ["dash.example.com"])',
+      hosts,
+      false,
+    );
+  }
+  const names = new Set<string>();
+  let any = false;
+  for (const [i, host] of hosts.entries()) {
+    if (host === "*") {
+      any = true;
+      continue;
+    }
+    // A port is not part of the name (and a name with one would never match).
+    const bare = typeof host === "string" &&
+      (host.startsWith("[") ? host.endsWith("]") : !host.includes(":"));
+    const name = bare ? hostName(host) : undefined;
+    if (name === undefined) {
+      refuse(
+        { action: what, path: `allowedHosts[${i}]` },
+        'a host name or address without scheme nor port (e.g. "dash.example.com", "[fd00::5]") or "*"',
+        host,
+        false,
+      );
+    }
+    names.add(name);
+  }
+  return any ? "*" : names;
 }
 
 /**
@@ -216,6 +428,8 @@ export function serveDashboard(
       interval: options.interval,
       window: options.window,
       workerExpiry: options.workerExpiry,
+      allowedHosts: options.allowedHosts,
+      maxStreams: options.maxStreams,
     },
   );
   const server = Deno.serve({
