@@ -213,6 +213,11 @@ export class NatsEngine implements Engine {
   #workers: Spawned[] = [];
   #counter = 0;
   #idPrefix = "";
+  /**
+   * The random part of each task id: ids that another client could guess would let it publish
+   * first under the same message id (the stream's dedupe would then drop this client's task).
+   */
+  readonly #unguessable = new RandomTokens();
   /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
   #hashes: (string | undefined)[] = [];
   /** When embedded workers exited (`performance.now()`), within the restart limit's window. */
@@ -312,7 +317,7 @@ export class NatsEngine implements Engine {
   }
 
   schedule(job: Job): void {
-    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}`;
+    const id = `${this.#idPrefix}${(++this.#counter).toString(36)}${this.#unguessable.next()}`;
     this.#jobIds.set(job, id);
     this.#futureIds.set(job.task.future, id);
     this.#queue.push(job);
@@ -408,16 +413,34 @@ export class NatsEngine implements Engine {
           this.#chore(this.#onResult(id, msg.data));
         },
       }),
+      // A callback that throws stops the connection's reader: a malformed message (from a peer
+      // allowed to publish there) is dropped here, whatever it holds.
       nc.subscribe(startedSubject(this.client), {
         callback: (_error, msg) => {
           // A list of notes; a worker of an earlier version sends one note a message.
-          const notes = deserialize(msg.data) as StartedNote[] | StartedNote;
-          for (const note of Array.isArray(notes) ? notes : [notes]) this.#onStarted(note);
+          let notes: unknown;
+          try {
+            notes = deserialize(msg.data);
+          } catch {
+            return;
+          }
+          for (const note of Array.isArray(notes) ? notes : [notes]) {
+            if (isStartedNote(note)) this.#onStarted(note);
+          }
         },
       }),
       nc.subscribe(poisonAdvisory(settings.queue), {
-        callback: (_error, msg) =>
-          this.#onPoison(msg.json<{ stream_seq: number; deliveries?: number }>()),
+        callback: (_error, msg) => {
+          let advisory: { stream_seq?: unknown; deliveries?: unknown };
+          try {
+            advisory = msg.json();
+          } catch {
+            return;
+          }
+          if (typeof advisory?.stream_seq !== "number") return;
+          const deliveries = typeof advisory.deliveries === "number" ? advisory.deliveries : 0;
+          this.#onPoison({ stream_seq: advisory.stream_seq, deliveries });
+        },
       }),
     );
     this.#chore(this.#sweep());
@@ -565,7 +588,7 @@ export class NatsEngine implements Engine {
       envelope.argsBlob = name;
       bytes = encodeBody(envelope);
     }
-    const subject = taskSubject(this.#settings.queue);
+    const subject = taskSubject(this.#settings.queue, this.client);
     // The message id makes a publish that did arrive before an error count once; the trace
     // context of the submitting code travels in the headers.
     const { traceparent } = job.task;
@@ -770,15 +793,15 @@ export class NatsEngine implements Engine {
    * longest a worker tries to store an outcome before it leaves the message to a redelivery).
    */
   async #stored(key: string): Promise<KvEntry | null> {
+    // Read again and again rather than watched: a watch is a consumer, and letting clients create
+    // consumers lets one deliver messages to any subject (a forged delivery-limit notice).
     const kv = this.#conn!.kv;
-    const watch = await kv.watch({ key, ignoreDeletes: true });
-    const timer = setTimeout(() => watch.stop(), Math.max(this.#settings.layout.ackWait, 5_000));
-    try {
-      for await (const entry of watch) if (entry.operation === "PUT") return entry;
-      return null;
-    } finally {
-      clearTimeout(timer);
-      watch.stop();
+    const until = performance.now() + Math.max(this.#settings.layout.ackWait, 5_000);
+    for (let pause = 20;; pause = Math.min(2 * pause, 500)) {
+      const entry = await kv.get(key).catch(() => null);
+      if (entry?.operation === "PUT") return entry;
+      if (this.#closed || performance.now() > until) return null;
+      await delay(pause);
     }
   }
 
@@ -1046,4 +1069,31 @@ async function publishTask(
 /** The name of embedded worker `index`. */
 function localWorkerName(index: number): string {
   return `local-${index + 1}`;
+}
+
+/** Random tokens of 11 characters (66 bits) of `[A-Za-z0-9_-]`, drawn in batches. */
+export class RandomTokens {
+  static readonly #ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static readonly #LENGTH = 11;
+  readonly #bytes = new Uint8Array(RandomTokens.#LENGTH * 512);
+  #at = this.#bytes.length;
+
+  next(): string {
+    if (this.#at === this.#bytes.length) {
+      crypto.getRandomValues(this.#bytes);
+      this.#at = 0;
+    }
+    let token = "";
+    for (let i = 0; i < RandomTokens.#LENGTH; i++) {
+      token += RandomTokens.#ALPHABET[this.#bytes[this.#at++]! & 63];
+    }
+    return token;
+  }
+}
+
+/** Whether `note` has the shape of a start notice (a malformed one is dropped). */
+function isStartedNote(note: unknown): note is StartedNote {
+  const n = note as Partial<StartedNote> | null;
+  return typeof n === "object" && n !== null && typeof n.id === "string" &&
+    typeof n.worker === "string" && typeof n.deliveries === "number";
 }

@@ -17,7 +17,18 @@ export const STREAM = "FUTS_TASKS";
 export const RESULTS = "futs_results";
 export const BLOBS = "futs_blobs";
 
-export const taskSubject = (queue: string): string => `futs.task.${queue}`;
+/**
+ * Where `client` publishes its tasks for `queue`. The client's id is in the subject so that NATS
+ * permissions can hold each client to its own (`futs.task.*.<client>`), and a worker takes the
+ * client from the subject, never from the message body.
+ */
+export const taskSubject = (queue: string, client: string): string =>
+  `futs.task.${queue}.${client}`;
+/** The tasks of every client for `queue`: the queue's consumer's filter. */
+export const queueFilter = (queue: string): string => `futs.task.${queue}.*`;
+/** The client of a task message, from its subject (see {@linkcode taskSubject}). */
+export const clientOfSubject = (subject: string): string =>
+  subject.slice(subject.lastIndexOf(".") + 1);
 export const consumerName = (queue: string): string => `workers_${queue}`;
 export const cancelSubject = (client: string, id: string): string => `futs.cancel.${client}.${id}`;
 export const startedSubject = (client: string): string => `futs.started.${client}`;
@@ -88,12 +99,12 @@ export async function ensureQueue(
   }
   const durable = consumerName(queue);
   const consumer = await jsm.consumers.info(STREAM, durable).catch(notFound);
-  if (consumer) verifyConsumer(durable, consumer.config, requested, who);
+  if (consumer) verifyConsumer(durable, consumer.config, requested, who, queueFilter(queue));
   else {
     try {
       await jsm.consumers.add(STREAM, {
         durable_name: durable,
-        filter_subject: taskSubject(queue),
+        filter_subject: queueFilter(queue),
         ack_policy: AckPolicy.Explicit,
         ack_wait: nanos(layout.ackWait),
         max_deliver: layout.maxDeliver,
@@ -103,7 +114,7 @@ export async function ensureQueue(
       const info = await jsm.consumers.info(STREAM, durable).catch(() => {
         throw error;
       });
-      verifyConsumer(durable, info.config, requested, who);
+      verifyConsumer(durable, info.config, requested, who, queueFilter(queue));
     }
   }
 }

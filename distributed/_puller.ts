@@ -21,6 +21,7 @@ import {
 const ACK = new TextEncoder().encode("+ACK");
 const NAK = new TextEncoder().encode("-NAK");
 const WORKING = new TextEncoder().encode("+WPI");
+const TERM = new TextEncoder().encode("+TERM");
 
 /** A task message as the worker reads and answers it. */
 export class Delivery {
@@ -41,6 +42,11 @@ export class Delivery {
     return this.#msg.data;
   }
 
+  /** The subject it was published on. */
+  get subject(): string {
+    return this.#msg.subject;
+  }
+
   /** Its headers, if it has any. */
   get headers(): MsgHdrs | undefined {
     return this.#msg.headers;
@@ -54,6 +60,11 @@ export class Delivery {
   /** Not taken: the server delivers it again. */
   nak(): void {
     this.#answer(NAK, true);
+  }
+
+  /** Never to be delivered again (a message that is no task of ours). */
+  term(): void {
+    this.#answer(TERM, true);
   }
 
   /** Still running: its ack wait starts again. */

@@ -99,6 +99,14 @@ export class Blobs {
     this.#who = who;
   }
 
+  /**
+   * Opens the object store now, creating it when missing: workers do it as they start, so that
+   * clients need no right to create streams.
+   */
+  async open(): Promise<void> {
+    await this.#open();
+  }
+
   #open(): Promise<ObjectStore> {
     this.#store ??= (async () => {
       const objm = new Objm(this.#js);

@@ -49,6 +49,40 @@ function verify(
   }
 }
 
+/**
+ * Refuses a JetStream object whose shape is not the one this library creates, whatever was asked
+ * for: whoever creates the objects first sets their configuration, and one made by somebody else
+ * with more subjects, sources or a push delivery would route messages where they do not belong
+ * (tasks into results, results to a stranger). `fields` are [what (with its verb), actual,
+ * expected].
+ */
+function verifyShape(
+  kind: string,
+  name: string,
+  fields: [string, unknown, unknown][],
+): void {
+  for (const [what, actual, expected] of fields) {
+    if (JSON.stringify(actual ?? null) === JSON.stringify(expected ?? null)) continue;
+    throw new Error(
+      `Cannot use the JetStream ${kind} '${name}' as its ${what} ${
+        JSON.stringify(actual ?? null)
+      }, not ${
+        JSON.stringify(expected ?? null)
+      }: it was not created by this library (or by an older version); remove the ${kind} (it is created again)`,
+    );
+  }
+}
+
+/** The fields of a stream that copy or move messages from or to elsewhere. */
+function streamLinks(config: StreamConfig): [string, unknown, unknown][] {
+  const c = config as StreamConfig & { republish?: unknown; sources?: unknown[] };
+  return [
+    ["mirror is", c.mirror, null],
+    ["sources are", c.sources?.length ? c.sources : null, null],
+    ["republish is", c.republish, null],
+  ];
+}
+
 /** Verifies the task stream's configuration. */
 export function verifyTaskStream(
   name: string,
@@ -56,6 +90,11 @@ export function verifyTaskStream(
   requested: RequestedLayout,
   who: string,
 ): void {
+  verifyShape("stream", name, [
+    ["subjects are", config.subjects, ["futs.task.>"]],
+    ["retention is", config.retention, "workqueue"],
+    ...streamLinks(config),
+  ]);
   verify(
     "stream",
     name,
@@ -80,13 +119,20 @@ export function verifyTaskStream(
   );
 }
 
-/** Verifies a queue's consumer configuration. */
+/** Verifies a queue's consumer configuration (`filter`: the subjects of its queue's tasks). */
 export function verifyConsumer(
   name: string,
   config: ConsumerConfig,
   requested: RequestedLayout,
   who: string,
+  filter: string,
 ): void {
+  verifyShape("consumer", name, [
+    ["filter subject is", config.filter_subject, filter],
+    ["ack policy is", config.ack_policy, "explicit"],
+    // A pull consumer: a push one would deliver the tasks to whoever chose its subject.
+    ["deliver subject is", config.deliver_subject, null],
+  ]);
   verify(
     "consumer",
     name,
@@ -117,6 +163,14 @@ export function verifyStoreStream(
   requested: RequestedLayout,
   who: string,
 ): void {
+  // The subjects the KV and object store clients give their streams.
+  const subjects = name.startsWith("KV_")
+    ? [`$KV.${name.slice(3)}.>`]
+    : [`$O.${name.slice(4)}.C.>`, `$O.${name.slice(4)}.M.>`];
+  verifyShape("stream", name, [
+    ["subjects are", config.subjects, subjects],
+    ...streamLinks(config),
+  ]);
   verify(
     "stream",
     name,

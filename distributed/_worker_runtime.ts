@@ -15,6 +15,7 @@ import { carryTraceparent } from "../executors/_observe.ts";
 import { CancelledError, TimeoutError, WorkerCrashedError } from "../future/errors.ts";
 import { encodeError } from "../actors/error_codec.ts";
 import {
+  clientOfSubject,
   consumerName,
   ensureQueue,
   RESULTS,
@@ -40,6 +41,9 @@ import { coalesceWrites, writeNow } from "./_coalesce.ts";
 import { PubAcks } from "./_acks.ts";
 import { RecentKeys } from "./_recent.ts";
 import { type Delivery, Puller } from "./_puller.ts";
+
+/** What a client id and a task id are made of (a key of the results bucket, a subject token). */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
@@ -146,6 +150,8 @@ export class DistributedWorker {
   readonly #fault = readFault();
   /** Start notices to send at the end of this turn of the event loop, by task key. */
   readonly #notices = new Map<string, { client: string; note: StartedNote }>();
+  /** Messages dropped as no task of ours (see `#envelope`). */
+  #refused = 0;
   #noticeTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
   /** Lanes neither running a task nor promised to a pull under way. */
@@ -246,14 +252,9 @@ export class DistributedWorker {
       const info = await consumer.info(true);
       const ackWait = (info.config.ack_wait ?? 30e9) / 1e6;
       const kv = await openResults(js, layout, requested, "worker");
-      const worker = new DistributedWorker(
-        options,
-        nc,
-        kv,
-        new Blobs(js, layout, requested, "worker"),
-        modules,
-        ackWait,
-      );
+      const blobs = new Blobs(js, layout, requested, "worker");
+      await blobs.open();
+      const worker = new DistributedWorker(options, nc, kv, blobs, modules, ackWait);
       worker.#free = options.concurrency;
       worker.#pull();
       worker.#heartbeat = startHeartbeat(
@@ -389,7 +390,8 @@ export class DistributedWorker {
   }
 
   async #handle(msg: Delivery): Promise<void> {
-    const env = decodeBody<TaskEnvelope>(msg.data);
+    const env = this.#envelope(msg);
+    if (!env) return msg.term();
     const fnName = "name" in env.fn ? env.fn.name : "";
     crashAt(this.#fault, "crash-after-receive", fnName);
     const key = `${env.client}.${env.id}`;
@@ -458,6 +460,50 @@ export class DistributedWorker {
     });
     this.#storing.add(storing);
     if (this.#storing.size > this.#options.concurrency) await storing;
+  }
+
+  /**
+   * The task in `msg`, or undefined (logged) when it is none that this worker may run: a body that
+   * does not decode, or an envelope whose client is not the one in its subject (a client may
+   * publish only on its own subject, so a client that names another in the body is forging its
+   * outcomes) or whose ids would make no key. Such a message is never delivered again.
+   */
+  #envelope(msg: Delivery): TaskEnvelope | undefined {
+    const refuse = (why: string) => {
+      this.#refused++;
+      // One line for the first few: a flood of them must not flood the log.
+      if (this.#refused <= 10) {
+        console.error(`futures worker ${this.name}: dropped a message on ${msg.subject}: ${why}`);
+      }
+      return undefined;
+    };
+    let env: TaskEnvelope;
+    try {
+      env = decodeBody<TaskEnvelope>(msg.data);
+    } catch (error) {
+      return refuse(`its body does not decode (${String(error)})`);
+    }
+    if (typeof env !== "object" || env === null || Array.isArray(env)) {
+      return refuse("its body is no task envelope");
+    }
+    const client = clientOfSubject(msg.subject);
+    if (env.client !== client) {
+      return refuse(
+        `its envelope names client ${JSON.stringify(env.client)}, not ${
+          JSON.stringify(client)
+        } of its subject`,
+      );
+    }
+    if (!TOKEN.test(client)) return refuse("its subject names no client id");
+    if (typeof env.id !== "string" || !TOKEN.test(env.id)) {
+      return refuse(`its task id ${JSON.stringify(env.id)} is not made of [A-Za-z0-9_-]`);
+    }
+    if (typeof env.fn !== "object" || env.fn === null) return refuse("it names no function");
+    if (env.argsBlob !== undefined && env.argsBlob !== `${client}.${env.id}.args`) {
+      return refuse(`its arguments are in a payload of another task (${String(env.argsBlob)})`);
+    }
+    if (typeof env.maxAttempts !== "number") return refuse("it has no maxAttempts");
+    return env;
   }
 
   /** One timer for all running tasks (a timer per task showed in profiles of tiny tasks). */

@@ -267,6 +267,21 @@ function oneLine(error: unknown): string {
   return message.split("\n")[0]!;
 }
 
+/**
+ * Removes the connection's variables (`FUTURES_NATS_PASSWORD`...) from this process's environment
+ * once read: the task processes it starts inherit its environment, and a task has no business
+ * reading the worker's credentials.
+ */
+function forgetSecrets(): void {
+  try {
+    for (const name of Object.keys(Deno.env.toObject())) {
+      if (name.startsWith("FUTURES_NATS_")) Deno.env.delete(name);
+    }
+  } catch {
+    // Without the right to write the environment, a task may read it only with that right too.
+  }
+}
+
 if (import.meta.main) {
   if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
     console.log(USAGE);
@@ -280,6 +295,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (!options.quiet) options.log = (line) => console.error(line);
+  forgetSecrets();
   // The signals are listened to before the worker starts: without a listener a signal ends the
   // process at once, so one that came as the worker started (its first heartbeat out, tasks
   // perhaps pulled) would skip the drain and the last heartbeat. A signal during the start

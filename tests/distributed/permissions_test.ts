@@ -93,7 +93,7 @@ Deno.test("DistributedExecutor under the example permissions: clients run tasks 
     const wnc = await connect({ servers: server.url, user: "worker", pass: "worker-secret" });
     try {
       await assert.rejects(
-        jetstream(wnc, { timeout: 2_000 }).publish("futs.task.default", new Uint8Array(1)),
+        jetstream(wnc, { timeout: 2_000 }).publish("futs.task.default.worker", new Uint8Array(1)),
         /permission/i,
       );
     } finally {
@@ -114,7 +114,7 @@ Deno.test("DistributedExecutor clientId: a client that comes back with the same 
     await using again = cluster.executor({ clientId: "reports" });
     assert.equal(await again.submit(add, 5, 5), 10);
     const ids = again.taskStats(again.submit(add, 0, 1))?.ids;
-    assert.match(ids![0]!, /^[0-9a-f]{12}-\w+$/);
+    assert.match(ids![0]!, /^[0-9a-f]{12}-[\w-]+$/);
   } finally {
     await cluster.close();
   }
