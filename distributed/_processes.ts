@@ -14,13 +14,116 @@ const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
 /**
  * The directory where PID files of started processes are kept: `FUTURES_PID_DIR` when set (a CI
- * run sets a directory of its own), else one shared directory under the temporary directory.
+ * run sets a directory of its own: it is the caller's, used as it is, made with mode 0700 if
+ * missing), else `concurrent-futures-pids-UID` under the temporary directory, made with mode 0700.
+ * Another local user may have made that one first (the temporary directory is shared), or made
+ * it a symbolic link: unless it is a directory of this user's own with mode 0700 (checked without
+ * following a link), it is not used, and the PID files go to a new private directory there
+ * instead (with a warning, once). Refusing to start at all would let any local user stop every
+ * embedded executor of another one by making one directory; the private directory is as safe,
+ * and only its name is not known in advance (nothing relies on it: a CI run names its own). The
+ * same goes where the user is not known (no `--allow-sys=uid`, or Windows).
  */
 export function pidDir(): string {
   const own = Deno.env.get("FUTURES_PID_DIR");
-  if (own) return own;
+  if (own) {
+    Deno.mkdirSync(own, { recursive: true, mode: 0o700 });
+    return own;
+  }
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
-  return `${tmp}/concurrent-futures-pids`;
+  const uid = ownUid();
+  if (uid === undefined || uid === null) return privatePidDir(tmp, "");
+  const shared = `${tmp}/concurrent-futures-pids-${uid}`;
+  try {
+    Deno.mkdirSync(shared, { mode: 0o700 });
+    // The umask may have taken bits off; nobody else can have the directory yet.
+    Deno.chmodSync(shared, 0o700);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  const info = Deno.lstatSync(shared);
+  if (info.isDirectory && info.uid === uid && info.mode !== null && (info.mode & 0o777) === 0o700) {
+    return shared;
+  }
+  const what = info.isSymlink
+    ? "a symbolic link"
+    : !info.isDirectory
+    ? "not a directory"
+    : info.uid !== uid
+    ? `owned by uid ${info.uid}`
+    : `open to others (mode ${((info.mode ?? 0) & 0o777).toString(8).padStart(4, "0")})`;
+  return privatePidDir(tmp, `${shared} is ${what}, not a private directory of this user`);
+}
+
+/** This program's user id; null where there is none (Windows), undefined without permission. */
+function ownUid(): number | null | undefined {
+  try {
+    // Asked first: Deno.uid() would prompt for the permission on a terminal.
+    if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.uid();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The private PID directories made in place of a shared one, by the temporary directory. */
+const privateDirs = new Map<string, string>();
+
+/**
+ * A directory of this program's own under `tmp` (made once, with mode 0700 and a new name), and
+ * removed at the program's end if no PID file is left there; `why` it is used, warned once.
+ */
+function privatePidDir(tmp: string, why: string): string {
+  let dir = privateDirs.get(tmp);
+  if (dir === undefined) {
+    dir = Deno.makeTempDirSync({ dir: tmp, prefix: "concurrent-futures-pids-" });
+    privateDirs.set(tmp, dir);
+    const made = dir;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(made);
+      } catch {
+        // PID files of processes still running are kept (or it is gone already).
+      }
+    });
+    if (why) console.warn(`concurrent-futures: ${why}; PID files go to ${dir} instead`);
+  }
+  return dir;
+}
+
+/**
+ * Creates the PID file `path` holding `text`, never through what is already there: a symbolic
+ * link or a file someone else planted under that name is refused (an Error that names it). A
+ * regular file of this user's own is a stale one (a process that had the same PID was killed with
+ * its program) and is replaced.
+ */
+function createPidFile(path: string, text: string): void {
+  for (let attempt = 0;; attempt++) {
+    try {
+      // O_CREAT | O_EXCL: fails on anything already there, a dangling link included.
+      Deno.writeTextFileSync(path, text, { createNew: true, mode: 0o600 });
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists) || attempt > 0) throw error;
+    }
+    const info = Deno.lstatSync(path);
+    const uid = ownUid();
+    if (!info.isFile || uid === undefined || info.uid !== uid) {
+      const what = info.isSymlink
+        ? "a symbolic link"
+        : !info.isFile
+        ? "not a regular file"
+        : uid === undefined
+        ? "a file whose owner cannot be checked (no --allow-sys=uid)"
+        : `a file of uid ${info.uid}`;
+      throw new Error(
+        `Cannot write the PID file ${path}: something is there already (${what}); remove it`,
+      );
+    }
+    Deno.removeSync(path);
+  }
 }
 
 /**
@@ -54,10 +157,20 @@ export class Spawned {
   constructor(child: Deno.ChildProcess, role: string, dir?: string) {
     this.#child = child;
     this.pid = child.pid;
-    this.#pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
-    Deno.mkdirSync(pidDir(), { recursive: true });
-    const started = processStartTime(child.pid);
-    Deno.writeTextFileSync(this.#pidFile, `${child.pid} ${started ?? ""}\n`);
+    let pidFile: string;
+    try {
+      pidFile = `${pidDir()}/${role}-${child.pid}.pid`;
+      createPidFile(pidFile, `${child.pid} ${processStartTime(child.pid) ?? ""}\n`);
+    } catch (error) {
+      // A process without its PID file is not started: nothing could end it after a crash.
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has exited already.
+      }
+      throw error;
+    }
+    this.#pidFile = pidFile;
     // It ends with this program, however the program ends (a SIGKILL included): the watchdog of
     // the process pools (actors/_process_watchdog.ts) kills it when this program is gone, and
     // removes its directory.
