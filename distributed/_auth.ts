@@ -66,12 +66,34 @@ export const CONNECT_OPTION_KEYS = [
   "connectOptions",
 ] as const;
 
-/** A server URL with its password hidden, for messages and logs. */
+/**
+ * A server URL in parts: its scheme (`nats://`, or "" when it has none), the credentials written
+ * in it (everything up to its last "@": a password may hold "@", "/" and ":", percent-encoded or
+ * not) or undefined, and the rest (host, port...). Spaces around it are in `scheme` and `rest`.
+ */
+function splitServerUrl(url: string): { scheme: string; auth?: string; rest: string } {
+  const match = /^(\s*(?:[a-z][a-z0-9+.-]*:\/\/)?)(?:([^]*)@)?([^]*)$/i.exec(url)!;
+  return { scheme: match[1]!, auth: match[2], rest: match[3]! };
+}
+
+/**
+ * A server URL with its credentials hidden, for messages and logs: a password (`user:***@`) or a
+ * token (`***@`), whatever characters it holds.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_, auth: string) => {
-    const user = auth.split(":")[0];
-    return auth.includes(":") ? `//${user}:***@` : "//***@";
-  });
+  const { scheme, auth, rest } = splitServerUrl(url);
+  if (auth === undefined) return url;
+  const colon = auth.indexOf(":");
+  return `${scheme}${colon >= 0 ? `${auth.slice(0, colon)}:***` : "***"}@${rest}`;
+}
+
+/** Percent-decoded, or as it is when it is not valid percent-encoding (a password with "%"). */
+function decodeCredential(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -113,26 +135,27 @@ export function connectionOptions(
   const credsFile = text("credsFile");
   let tlsRequired = false;
   const plain = servers.map((server) => {
-    const match = /^([a-z][a-z0-9+.-]*:\/\/)?(?:([^@/]*)@)?(.*)$/i.exec(server.trim())!;
-    const scheme = (match[1] ?? "").toLowerCase();
+    const { scheme: written, auth, rest } = splitServerUrl(server.trim());
+    const scheme = written.toLowerCase();
     if (scheme === "tls://") tlsRequired = true;
-    if (match[2] !== undefined && match[2] !== "") {
-      const [name, secret] = match[2].split(":").map(decodeURIComponent) as [string, string?];
-      if (secret === undefined) token ??= name;
+    if (auth !== undefined && auth !== "") {
+      // A user name holds no ":"; the password is all that follows the first one.
+      const colon = auth.indexOf(":");
+      if (colon < 0) token ??= decodeCredential(auth);
       else {
-        user ??= name;
-        pass ??= secret;
+        user ??= decodeCredential(auth.slice(0, colon));
+        pass ??= decodeCredential(auth.slice(colon + 1));
       }
     }
     // The client parses it as an http URL and, when that fails, retries for ever.
-    if (!URL.canParse(`http://${match[3]}`)) {
+    if (!URL.canParse(`http://${rest}`)) {
       throw new TypeError(
         `Cannot ${what} as '${label("servers")}' must hold URLs of NATS servers: received ${
           show(redact(server))
         }`,
       );
     }
-    return `${scheme || "nats://"}${match[3]}`;
+    return `${scheme || "nats://"}${rest}`;
   });
   if (pass !== undefined && user === undefined) {
     throw new TypeError(

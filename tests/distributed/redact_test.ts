@@ -1,0 +1,157 @@
+// "Passwords in URLs are hidden (`***`) in logs and errors" (README), tokens too: a password that
+// held "/" or "@" was printed in full (`nats://worker:Pa/ss-SECRET@host`) or in part
+// (`nats://alice:p@ss@host` gave `alice:***@ss@host`), and taken wrong as a credential. The
+// credentials written in a URL are everything between "//" and its last "@". Each place that
+// prints a server URL is tested: the option check of the executor and of the worker's flags, the
+// connect errors, and the worker's start line.
+
+import assert from "node:assert/strict";
+import { connectionOptions, describeConnectError, redact } from "../../distributed/_auth.ts";
+import { NatsServer } from "../../distributed/_processes.ts";
+import { DistributedExecutor } from "../../distributed/mod.ts";
+import { parseWorkerArgs } from "../../distributed/worker.ts";
+import { add } from "../fixtures/distributed_tasks.ts";
+import { TASKS } from "./_cluster.ts";
+import { WatchedWorker } from "./_secure.ts";
+
+/** Asserts that `text` holds no part of `secret` longer than two characters. */
+function assertHidden(text: string, secret: string): void {
+  for (let start = 0; start + 3 <= secret.length; start++) {
+    const part = secret.slice(start, start + 3);
+    assert(!text.includes(part), `${JSON.stringify(text)} shows ${JSON.stringify(part)}`);
+  }
+}
+
+/** Passwords and tokens that held characters of a URL's own. */
+const SECRETS = [
+  "Pa/ss-SECRET",
+  "p@ss",
+  "p@ss/w:rd",
+  "a:b:c",
+  "50%off",
+  "p%40ss%2Fw%3Ard",
+  "@@//::",
+];
+/** Those that can be tokens: in a URL, a ":" ends a user name. */
+const TOKENS = SECRETS.filter((secret) => !secret.includes(":"));
+
+Deno.test("redact() hides a password or token whatever it holds: '/', '@', ':', percent-encoded or not", () => {
+  const cases: [string, string][] = [
+    ["nats://worker:Pa/ss-SECRET@host:4222", "nats://worker:***@host:4222"],
+    ["nats://alice:p@ss@host:4222", "nats://alice:***@host:4222"],
+    ["nats://alice:p@ss/w:rd@127.0.0.1:4222", "nats://alice:***@127.0.0.1:4222"],
+    ["tls://alice:a:b:c@[::1]:4222", "tls://alice:***@[::1]:4222"],
+    ["nats://alice:p%40ss%2Fw%3Ard@host", "nats://alice:***@host"],
+    ["nats://alice:pa ss@host:4222", "nats://alice:***@host:4222"],
+    ["nats://alice:s3cret@host:4222/x", "nats://alice:***@host:4222/x"],
+    // A token alone, which may hold the same characters.
+    ["nats://t0k/en@host:4222", "nats://***@host:4222"],
+    ["nats://t0k@en@host:4222", "nats://***@host:4222"],
+    // Without a scheme (the client takes nats://), and with spaces around.
+    ["alice:Pa/ss@host:4222", "alice:***@host:4222"],
+    ["t0k/en@host", "***@host"],
+    [" nats://alice:p@ss@host ", " nats://alice:***@host "],
+    // Nothing to hide.
+    ["tls://[::1]:4222", "tls://[::1]:4222"],
+    ["nats://127.0.0.1:4222", "nats://127.0.0.1:4222"],
+    ["127.0.0.1", "127.0.0.1"],
+  ];
+  for (const [url, expected] of cases) assert.equal(redact(url), expected, url);
+  for (const secret of SECRETS) assertHidden(redact(`nats://alice:${secret}@host:4222`), secret);
+  for (const token of TOKENS) {
+    assert.equal(redact(`nats://${token}@host:4222`), "nats://***@host:4222");
+  }
+});
+
+Deno.test("connectionOptions() takes the password or token of a URL whole, and hides it when the URL is refused", () => {
+  const cases: [string, Record<string, string>][] = [
+    ["nats://alice:p@ss/w:rd@127.0.0.1:4222", { user: "alice", pass: "p@ss/w:rd" }],
+    ["nats://alice:p%40ss%2Fw%3Ard@127.0.0.1:4222", { user: "alice", pass: "p@ss/w:rd" }],
+    ["nats://alice:a:b:c@127.0.0.1:4222", { user: "alice", pass: "a:b:c" }],
+    ["nats://alice:50%off@127.0.0.1:4222", { user: "alice", pass: "50%off" }],
+    ["tls://t0k@n/x@127.0.0.1:4222", { token: "t0k@n/x" }],
+    ["al%3Aice:pw@127.0.0.1:4222", { user: "al:ice", pass: "pw" }],
+  ];
+  for (const [url, credentials] of cases) {
+    const options = connectionOptions([url], {}, "connect");
+    assert.deepEqual(
+      { user: options.user, pass: options.pass, token: options.token },
+      { user: undefined, pass: undefined, token: undefined, ...credentials },
+      url,
+    );
+    assert.deepEqual(options.servers, [
+      `${url.startsWith("tls:") ? "tls" : "nats"}://127.0.0.1:4222`,
+    ]);
+  }
+  // A URL whose host part cannot be parsed is refused by the executor and by the worker's flags,
+  // naming it with its credentials hidden.
+  const urls: [string, string][] = [
+    ...SECRETS.map((secret): [string, string] => [secret, `nats://alice:${secret}@127.0.0.1:x`]),
+    ...TOKENS.map((token): [string, string] => [token, `nats://${token}@h:x`]),
+  ];
+  for (const [secret, url] of urls) {
+    const masked = url.replace(/\/\/.*@/, url.includes("alice") ? "//alice:***@" : "//***@");
+    const refused = (error: unknown) => {
+      assert(error instanceof TypeError);
+      assert(error.message.includes(`received "${masked}"`), error.message);
+      assertHidden(error.message, secret);
+      return true;
+    };
+    assert.throws(() => new DistributedExecutor({ servers: url, modules: [TASKS] }), refused);
+    assert.throws(() => parseWorkerArgs(["--nats", url]), refused);
+    const env = (name: string) => name === "FUTURES_NATS_URL" ? url : undefined;
+    assert.throws(() => parseWorkerArgs([], env), refused);
+  }
+});
+
+Deno.test("describeConnectError() hides the credentials of the URLs it names", () => {
+  const urls = SECRETS.map((secret, i) => `nats://alice:${secret}@host${i}:4222`);
+  const tokens = TOKENS.map((token, i) => `tls://${token}@other${i}:4222`);
+  for (const error of [new Error("connection refused"), new Error("Authorization Violation")]) {
+    const message = describeConnectError([...urls, ...tokens], error);
+    for (const secret of SECRETS) assertHidden(message, secret);
+    SECRETS.forEach((_, i) => assert(message.includes(`nats://alice:***@host${i}:4222`), message));
+    TOKENS.forEach((_, i) => assert(message.includes(`tls://***@other${i}:4222`), message));
+  }
+});
+
+Deno.test("a password that holds '@', '/' and ':' in a URL connects the executor and the worker, and the worker's start line hides it", async () => {
+  const secret = "p@ss/w:rd";
+  const server = await NatsServer.start({
+    config: `authorization { users = [ { user: alice, password: "${secret}" } ] }`,
+  });
+  try {
+    const url = `nats://alice:${secret}@127.0.0.1:${server.port}`;
+    await using worker = new WatchedWorker([
+      "--nats",
+      url,
+      "--modules",
+      TASKS,
+      "--concurrency",
+      "1",
+    ]);
+    const line = await worker.waitFor(/started|trying again|Cannot/);
+    assert.match(
+      line ?? worker.seen.join("\n"),
+      new RegExp(`started: .* servers=nats://alice:\\*\\*\\*@127\\.0\\.0\\.1:${server.port}$`),
+    );
+    assertHidden(line!, secret);
+    {
+      await using executor = new DistributedExecutor({ servers: url, modules: [TASKS] });
+      assert.equal(await executor.submit(add, 40, 2), 42);
+    }
+    // A wrong password of the same kind is refused, and named nowhere.
+    const wrong = "wr@ng/pa:ss";
+    await using refused = new DistributedExecutor({
+      servers: `nats://alice:${wrong}@127.0.0.1:${server.port}`,
+      modules: [TASKS],
+    });
+    const error = await refused.whenStarted().then(() => undefined, (e: unknown) => e);
+    assert(error instanceof Error);
+    assert.match(error.message, /refused the credentials/);
+    assertHidden(error.message, wrong);
+    assertHidden(worker.seen.join("\n"), secret);
+  } finally {
+    await server.destroy();
+  }
+});
