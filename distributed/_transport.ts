@@ -23,9 +23,9 @@ import {
   setTransportFactory,
 } from "@nats-io/transport-node";
 import { nodeResolveHost, NodeTransport } from "@nats-io/transport-node/lib/node_transport.js";
-import { createConnection, type Socket } from "node:net";
+import { createConnection, isIP, type Socket } from "node:net";
 import type { ConnectionOptions as TlsConnectionOptions, TLSSocket } from "node:tls";
-import { clientCertRefused, Handshake } from "./_tls.ts";
+import { CertificateError, clientCertRefused, Handshake } from "./_tls.ts";
 
 /** The message of the error a client without a certificate gets from a verifying server. */
 export const CLIENT_CERT_REQUIRED =
@@ -78,9 +78,12 @@ export class CheckedTransport extends NodeTransport {
   #handshake: Handshake | undefined;
   #answered = false;
   #verified = false;
+  /** The host dialed: an IP address, or a name the client did not resolve. */
+  #hostname = "";
 
   /** The stock dial, with the socket's unheard errors kept from its first moment. */
   override dial(hp: { hostname: string; port: number }): Promise<Socket> {
+    this.#hostname = hp.hostname;
     return new Promise((resolve, reject) => {
       let dialError: Error | undefined;
       const socket = createConnection(hp.port, hp.hostname, () => {
@@ -121,8 +124,15 @@ export class CheckedTransport extends NodeTransport {
   }
 
   override async startTLS(): Promise<TLSSocket> {
+    // The server's certificate must name what the URL named: the host name the client resolved
+    // to the address dialed (`tlsName`), else the address itself. node:tls checks the
+    // certificate against `servername`, else `host`, else "localhost": with neither given, a URL
+    // with an IP address accepted any certificate for localhost and refused one for that address.
+    // An IP address is no server name for SNI (RFC 6066), so it goes in `host` only.
+    const identity = this.tlsName || this.#hostname.replace(/^\[(.*)\]$/, "$1");
     let options: TlsConnectionOptions = {
-      servername: this.tlsName || undefined,
+      host: identity || undefined,
+      servername: identity && isIP(identity) === 0 ? identity : undefined,
       rejectUnauthorized: true,
     };
     if (typeof this.options.tls === "object" && this.options.tls !== null) {
@@ -149,7 +159,11 @@ export class CheckedTransport extends NodeTransport {
         cause: error,
       });
     }
-    return await this.#handshake.secured;
+    try {
+      return await this.#handshake.secured;
+    } catch (error) {
+      throw identityMismatch(error, identity) ?? error;
+    }
   }
 
   override setupHandlers(): void {
@@ -184,6 +198,24 @@ export class CheckedTransport extends NodeTransport {
     this.#handshake?.handOver();
     this.#handshake = undefined;
   }
+}
+
+/**
+ * The error of a handshake refused as the server's certificate names neither the host nor the
+ * address of the URL (`identity`), saying so, in place of the advice to give a CA; or undefined.
+ */
+function identityMismatch(error: unknown, identity: string): CertificateError | undefined {
+  const cause = error instanceof CertificateError ? error.cause : undefined;
+  if ((cause as { code?: unknown } | undefined)?.code !== "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return undefined;
+  }
+  const san = isIP(identity) === 0 ? `DNS:${identity}` : `IP:${identity}`;
+  return new CertificateError(
+    `the server's certificate does not name ${identity} (${
+      (cause as Error).message
+    }); connect by a name or address it holds, or give the server a certificate whose subjectAltName holds ${san}`,
+    { cause },
+  );
 }
 
 /**
