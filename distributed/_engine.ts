@@ -220,6 +220,8 @@ export class NatsEngine implements Engine {
   readonly #unguessable = new RandomTokens();
   /** The SHA-256 of each task module's file, which lets a worker with a copy elsewhere run it. */
   #hashes: (string | undefined)[] = [];
+  /** The token the embedded server asks of its clients. */
+  #token = "";
   /** When embedded workers exited (`performance.now()`), within the restart limit's window. */
   #workerExits: number[] = [];
   #reconciling = false;
@@ -379,8 +381,12 @@ export class NatsEngine implements Engine {
       name: `futures-client-${this.client}`,
     };
     if (!settings.servers) {
-      this.#server = await NatsServer.start();
+      // Every local user can reach 127.0.0.1: the server asks for a token that only this program
+      // and its workers know (the workers read it from their environment).
+      this.#token = new RandomTokens().next() + new RandomTokens().next();
+      this.#server = await NatsServer.start({ token: this.#token });
       connection.servers = [this.#server.url];
+      (connection as { token?: string }).token = this.#token;
     }
     await settings.modules.load();
     this.#hashes = await moduleHashes(settings.modules.urls);
@@ -487,6 +493,7 @@ export class NatsEngine implements Engine {
       ...rest,
       // An embedded worker is an implementation detail: no start and stop lines of its own.
       logLess: true,
+      env: { FUTURES_NATS_TOKEN: this.#token },
     });
     this.#workers[index] = worker;
     worker.status.then((status) => {

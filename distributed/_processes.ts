@@ -295,10 +295,11 @@ export class NatsServer {
   /**
    * Starts a server on a random port (or `port`) with its store in `dir` (a new temporary one by
    * default), and with the settings of a configuration file's text, `config`, if given (its
-   * listen address, port and store directory are overridden); resolves once it listens.
+   * listen address, port and store directory are overridden), and requiring `token` of every
+   * client if given; resolves once it listens.
    */
   static async start(
-    options: { dir?: string; port?: number; config?: string } = {},
+    options: { dir?: string; port?: number; config?: string; token?: string } = {},
   ): Promise<NatsServer> {
     const binary = findNatsServer();
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "futures-nats-" });
@@ -308,8 +309,16 @@ export class NatsServer {
       await Deno.remove(`${portsDir}/${entry.name}`);
     }
     const config: string[] = [];
-    if (options.config !== undefined) {
-      await Deno.writeTextFile(`${dir}/nats.conf`, options.config);
+    // A token goes in the configuration file (mode 0600), not on the command line, which every
+    // local user can read.
+    const text = [
+      options.config ?? "",
+      options.token === undefined
+        ? ""
+        : `authorization { token: ${JSON.stringify(options.token)} }`,
+    ].join("\n");
+    if (text.trim() !== "") {
+      await Deno.writeTextFile(`${dir}/nats.conf`, text, { mode: 0o600 });
       config.push("-c", `${dir}/nats.conf`);
     }
     const child = new Deno.Command(binary, {

@@ -316,16 +316,6 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     if (allowSource !== undefined && typeof allowSource !== "boolean") {
       refuse(at("allowSource"), "true or false", allowSource, false);
     }
-    if (servers !== undefined) {
-      // These shape the processes this executor starts; with `servers` it starts none.
-      for (const [key, flag] of EMBEDDED_ONLY) {
-        if (options?.[key] === undefined) continue;
-        throw new TypeError(
-          `Cannot ${what} as '${keyGiven(given, key)}' applies to the embedded workers only, ` +
-            `which are not started when 'servers' is given: ${flag}`,
-        );
-      }
-    }
     // Checked now (a bad option throws here); the embedded server's URL is added at start.
     const connection = connectionOptions([servers ?? []].flat(), options ?? {}, what);
     const queue = options?.queue ?? "default";
@@ -337,6 +327,33 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     const storage = checkOneOf(what, "storage", options?.storage, ["file", "memory"]) ?? "file";
     const int = (name: keyof DistributedExecutorOptions, fallback: number) =>
       checkPositiveInt(what, keyGiven(given, name), options?.[name]) ?? fallback;
+    const maxWorkers = int("maxWorkers", navigator.hardwareConcurrency);
+    const concurrency = int("concurrency", 1);
+    const restartLimit = checkRestartLimit(what, options?.restartLimit, {
+      max: 3 * maxWorkers,
+      within: 60_000,
+    });
+    // Values are checked first (a bad one is named as such), then where they belong.
+    if (servers !== undefined) {
+      // These shape the processes this executor starts; with `servers` it starts none.
+      for (const [key, flag] of EMBEDDED_ONLY) {
+        if (options?.[key] === undefined) continue;
+        throw new TypeError(
+          `Cannot ${what} as '${keyGiven(given, key)}' applies to the embedded workers only, ` +
+            `which are not started when 'servers' is given: ${flag}`,
+        );
+      }
+    }
+    if (servers === undefined) {
+      // The embedded server asks for a token of its own, which this executor and its workers use.
+      for (const key of ["user", "pass", "token", "nkeySeed", "credsFile", "tls"] as const) {
+        if (options?.[key] === undefined) continue;
+        throw new TypeError(
+          `Cannot ${what} as '${key}' applies to a server given in 'servers' only: the embedded ` +
+            "server (started without 'servers') asks for a token it makes itself",
+        );
+      }
+    }
     const layout: LayoutOptions = {
       ...defaultLayout,
       ackWait: int("ackWait", defaultLayout.ackWait),
@@ -360,19 +377,14 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       payloadThreshold: int("payloadThreshold", 256 * 1024),
       reconcileInterval: Math.min(5_000, layout.ackWait),
       embedded: {
-        workers: int("maxWorkers", navigator.hardwareConcurrency),
-        concurrency: int("concurrency", 1),
+        workers: maxWorkers,
+        concurrency,
         isolation,
         allowSource: options?.allowSource === true,
-        restartLimit: checkRestartLimit(what, options?.restartLimit, {
-          max: 3 * int("maxWorkers", navigator.hardwareConcurrency),
-          within: 60_000,
-        }),
+        restartLimit,
       },
     });
-    this.#maxWorkers = servers === undefined
-      ? int("maxWorkers", navigator.hardwareConcurrency) * int("concurrency", 1)
-      : 0;
+    this.#maxWorkers = servers === undefined ? maxWorkers * concurrency : 0;
     this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
     attachCore(this, this.#core);

@@ -206,3 +206,27 @@ Deno.test("DistributedWorker does not hand its credentials from the environment 
     await server.destroy();
   }
 });
+
+Deno.test("DistributedExecutor's embedded server asks for a token that only the executor and its workers have", async () => {
+  await using executor = new DistributedExecutor({ maxWorkers: 1, modules: [TASKS] });
+  assert.equal(await executor.submit(add, 1, 2), 3);
+  // The server's address, from the ports file named on its command line.
+  const server = executor.pids[0]!;
+  const args = Deno.readTextFileSync(`/proc/${server}/cmdline`).split("\0");
+  const portsDir = args[args.indexOf("--ports_file_dir") + 1]!;
+  const { nats } = JSON.parse(
+    Deno.readTextFileSync(`${portsDir}/nats-server_${server}.ports`),
+  ) as { nats: string[] };
+  // Another local user reached it without credentials, and ran tasks and read results.
+  await assert.rejects(connect({ servers: nats[0]! }), /authorization/i);
+  // Not on any command line, which every local user can read.
+  for (const pid of executor.pids) {
+    const line = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    assert(!/--auth|--token|token=/.test(line), line);
+  }
+  // Credentials are for a server of one's own.
+  assert.throws(
+    () => new DistributedExecutor({ token: "t" }),
+    /'token' applies to a server given in 'servers' only/,
+  );
+});
