@@ -46,7 +46,7 @@ import {
   STREAM,
   taskSubject,
 } from "./_layout.ts";
-import { Blobs, openResults } from "./_stores.ts";
+import { Blobs, openResults, type PayloadSeal } from "./_stores.ts";
 import { PubAcks, PublishRefused } from "./_acks.ts";
 import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
@@ -588,11 +588,15 @@ export class NatsEngine implements Engine {
     }
     if (args) {
       const name = `${sent.key}.args`;
-      const stored = await this.#persist(sent, conn, () => conn.blobs.put(name, args));
+      let seal: PayloadSeal | undefined;
+      const stored = await this.#persist(sent, conn, async () => {
+        seal = await conn.blobs.put(name, args);
+      });
       if (!stored) return;
       sent.blobs.push(name);
       delete envelope.args;
       envelope.argsBlob = name;
+      envelope.argsSeal = seal;
       bytes = encodeBody(envelope);
     }
     const subject = taskSubject(this.#settings.queue, this.client);

@@ -19,7 +19,7 @@ export async function readOutcome(
   let record = decodeBody<ResultRecord>(bytes);
   if (record.blob !== undefined) {
     blobs.push(record.blob);
-    record = decodeBody<ResultRecord>(await store.get(record.blob));
+    record = decodeBody<ResultRecord>(await store.get(record.blob, record.seal));
   }
   return record;
 }

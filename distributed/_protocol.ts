@@ -30,6 +30,8 @@ export interface TaskEnvelope {
   /** The arguments, unless they are in the object store under `argsBlob`. */
   args?: unknown[];
   argsBlob?: string;
+  /** What the payload `argsBlob` was when the client stored it (checked by the reader). */
+  argsSeal?: { digest: string; size: number };
   timeout?: number;
   deadline?: number;
   /** Deliveries a task may use before it counts as a poison task. */
@@ -47,6 +49,8 @@ export interface ResultRecord {
   values?: unknown[];
   /** The encoded record is in the object store under this name. */
   blob?: string;
+  /** What the payload `blob` was when the worker stored it (checked by the reader). */
+  seal?: { digest: string; size: number };
   worker: string;
   deliveries: number;
 }

@@ -17,9 +17,16 @@ export class RecentKeys {
   /** When the current generation began. */
   #since = -Infinity;
 
-  /** @param window how long a key stays at least, in ms */
-  constructor(window: number) {
+  readonly #maxKeys: number;
+
+  /**
+   * @param window how long a key stays at least, in ms
+   * @param maxKeys keys a generation holds at most: past it a new one begins at once (and the
+   *   oldest keys go early), so that a flood of notes cannot grow the memory without bound
+   */
+  constructor(window: number, maxKeys = Infinity) {
     this.#window = window;
+    this.#maxKeys = maxKeys;
   }
 
   /** Keys kept now (those of the last two generations). */
@@ -32,6 +39,11 @@ export class RecentKeys {
   /** Notes `key` at `now` (a clock in ms that does not go back). */
   note(key: string, now: number = Date.now()): void {
     this.#age(now);
+    if (this.#current.size >= this.#maxKeys) {
+      this.#previous = this.#current;
+      this.#current = new Set();
+      this.#since = now;
+    }
     this.#current.add(key);
   }
 

@@ -133,9 +133,15 @@ export class Blobs {
     return this.#store;
   }
 
-  async put(name: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Stores payload `name`; resolves with its seal, which the message that refers to it carries:
+   * the reader checks the payload against it, not against the object store's own record of it,
+   * which any peer allowed to write payloads could rewrite.
+   */
+  async put(name: string, bytes: Uint8Array): Promise<PayloadSeal> {
     const store = await this.#open();
-    await store.putBlob({ name }, bytes);
+    const info = await store.putBlob({ name }, bytes);
+    return { digest: info.digest, size: info.size };
   }
 
   /**
@@ -148,12 +154,12 @@ export class Blobs {
    * however long the outage, and does not count. One of a payload that is missing, in part or
    * whole, or corrupt fails at once.
    */
-  async get(name: string): Promise<Uint8Array> {
+  async get(name: string, seal?: PayloadSeal): Promise<Uint8Array> {
     const link = this.#link;
     for (let attempt = 1;; attempt++) {
       const drops = link?.drops;
       try {
-        return await this.#read(name);
+        return await this.#read(name, seal);
       } catch (error) {
         if (error instanceof PayloadError) throw error;
         if (link && (link.drops !== drops || !link.up)) {
@@ -168,11 +174,18 @@ export class Blobs {
     }
   }
 
-  async #read(name: string): Promise<Uint8Array> {
+  async #read(name: string, seal: PayloadSeal | undefined): Promise<Uint8Array> {
     const store = await this.#open();
     const info = await store.info(name);
     if (!info || info.deleted) {
       throw new PayloadError(`Cannot read payload '${name}' as it is not in the object store`);
+    }
+    // Checked before anything is allocated: a rewritten record could claim any size.
+    if (seal && (info.size !== seal.size || info.digest !== seal.digest)) {
+      throw new PayloadError(
+        `Cannot read payload '${name}' as it is not the one stored for this task (${info.size} ` +
+          `bytes, ${info.digest}, where ${seal.size} bytes, ${seal.digest} were stored)`,
+      );
     }
     const jsm = await (this.#manager ??= this.#js.jetstreamManager(false));
     const subject = `$O.${BLOBS}.C.${info.nuid}`;
@@ -209,6 +222,12 @@ export class Blobs {
     const store = await this.#open();
     await store.delete(name);
   }
+}
+
+/** What a payload was when it was stored: its size and digest (`SHA-256=...`). */
+export interface PayloadSeal {
+  digest: string;
+  size: number;
 }
 
 /** SHA-256 of `bytes`, base64url with padding: how the object store writes a digest. */

@@ -46,6 +46,13 @@ import { type Delivery, Puller } from "./_puller.ts";
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /**
+ * Cancels a worker keeps (for a task it is delivered after its cancel) in each of its two
+ * generations: any client may send cancels, and a flood of made-up ones grew a worker's memory by
+ * 870 MB for 10 minutes.
+ */
+const CANCELS_KEPT = 50_000;
+
+/**
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
  * `maxInFlight`, `maxDeliveries`, `streamMaxMessages`) create the JetStream objects when they are
  * missing; given for objects that exist, they must match them, or the worker does not start.
@@ -144,7 +151,7 @@ export class DistributedWorker {
    * minutes and 109 µs at 40k, growing with their square; this costs about 1 µs up to 1M:
    * `bench/recent_keys_bench.ts`.)
    */
-  readonly #cancelled = new RecentKeys(600_000);
+  readonly #cancelled = new RecentKeys(600_000, CANCELS_KEPT);
   readonly #running = new Map<string, AbortController>();
   readonly #sources = new Map<string, Fn>();
   readonly #fault = readFault();
@@ -303,6 +310,12 @@ export class DistributedWorker {
   }
 
   #onCancel(key: string): void {
+    // `<client>.<id>`: anything else names no task (and a long one would only take memory).
+    const dot = key.indexOf(".");
+    if (
+      key.length > 200 || dot < 0 || !TOKEN.test(key.slice(0, dot)) ||
+      !TOKEN.test(key.slice(dot + 1))
+    ) return;
     this.#cancelled.note(key);
     this.#running.get(key)?.abort(new CancelledError("the task was cancelled by its caller"));
   }
@@ -566,7 +579,7 @@ export class DistributedWorker {
       fn = this.#resolve(env.fn);
       args = env.argsBlob === undefined
         ? env.args ?? []
-        : deserialize(await this.#blobs.get(env.argsBlob)) as unknown[];
+        : deserialize(await this.#blobs.get(env.argsBlob, env.argsSeal)) as unknown[];
     } catch (error) {
       return failure(error, this.name, deliveries);
     }
@@ -652,9 +665,9 @@ export class DistributedWorker {
     let bytes = serializeRecord(record, json);
     if (bytes.length > BLOB_THRESHOLD) {
       const name = `${key}.result`;
-      await this.#blobs.put(name, bytes);
+      const seal = await this.#blobs.put(name, bytes);
       bytes = encodeBody(
-        { v: 1, ok: record.ok, blob: name, worker: this.name, deliveries: record.deliveries },
+        { v: 1, ok: record.ok, blob: name, seal, worker: this.name, deliveries: record.deliveries },
         json,
       );
     }

@@ -206,3 +206,20 @@ Deno.test("Blobs.get() waits for a dropped connection however long it is down, a
     await assert.rejects(closing, /TIMEOUT/);
   });
 });
+
+Deno.test("Blobs.get() with the seal put() gave refuses a payload rewritten since, before it reads a byte", async () => {
+  await withBlobs(async (blobs, nc) => {
+    const bytes = payload(300 * 1024);
+    const seal = await blobs.put("victim", bytes);
+    assert.equal(seal.size, bytes.length);
+    assert.match(seal.digest, /^SHA-256=/);
+    assert.deepEqual(await blobs.get("victim", seal), bytes);
+    // Another peer allowed to write payloads replaces it under the same name, with other bytes
+    // and a record of them that checks out on its own (and one claiming 3 GB).
+    const store = await new Objm(jetstream(nc)).open(BLOBS);
+    await store.putBlob({ name: "victim" }, new TextEncoder().encode("TAMPERED"));
+    await assert.rejects(blobs.get("victim", seal), /not the one stored for this task/);
+    // Without a seal (a peer of an earlier version), the record is all there is to check.
+    assert.equal(new TextDecoder().decode(await blobs.get("victim")), "TAMPERED");
+  });
+});

@@ -34,3 +34,12 @@ Deno.test("RecentKeys holds only the last two windows' keys through a million no
   assert(recent.has("t998000", 999_999));
   assert(!recent.has("t997999", 999_999));
 });
+
+Deno.test("RecentKeys with maxKeys holds at most twice that many keys, however fast they come", () => {
+  // A worker's record of cancels: a flood of made-up ones within its window grew it without bound.
+  const recent = new RecentKeys(600_000, 1_000);
+  for (let i = 0; i < 100_000; i++) recent.note(`c.t${i}`, 0);
+  assert(recent.size <= 2_000, String(recent.size));
+  // The latest are kept.
+  assert(recent.has("c.t99999", 1));
+});
