@@ -109,3 +109,28 @@ Deno.test("LostRequests counts disconnects, says whether the connection is up, a
     await server.destroy();
   }
 });
+
+Deno.test("LostRequests.race() keeps nothing of a request that settled", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    const lost = new LostRequests(nc, []);
+    // Each race left a reaction on the promise of the next loss, kept until a disconnect: 300–400
+    // bytes a task on a healthy connection, for a client and a worker alike.
+    const answered = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => lost.race(Promise.resolve(i), 1_000)),
+    );
+    assert.equal(answered.length, 1_000);
+    await assert.rejects(lost.race(Promise.reject(new Error("refused"))), /refused/);
+    assert.equal(lost.racing, 0);
+    // One in flight is held until it settles, and lost with the connection.
+    const pending = assert.rejects(lost.race(new Promise<never>(() => {})), RequestLostError);
+    assert.equal(lost.racing, 1);
+    await server.stop("SIGKILL");
+    await pending;
+    assert.equal(lost.racing, 0);
+  } finally {
+    await nc.close();
+    await server.destroy();
+  }
+});
