@@ -216,7 +216,9 @@ export function checkMetricsOptions(
 export function formatMetrics(metrics: ExecutorMetrics[]): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string, lines: string[]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    // One by one: spread as arguments, a family of some 120k lines overflowed the stack.
+    for (const line of lines) out.push(line);
   };
   const sample = (name: string, labels: Record<string, string>, value: number) =>
     `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(",")}} ${

@@ -106,6 +106,31 @@ Deno.test("formatMetrics() escapes label values", () => {
   );
 });
 
+Deno.test("formatMetrics() formats a family of 300k lines (a circuit per domain)", () => {
+  // Spread as call arguments, a family of some 120k lines overflowed the stack.
+  const circuits = Array.from({ length: 300_000 }, (_, i) => ({
+    domain: `host${i}.example`,
+    state: 0 as const,
+  }));
+  const text = formatMetrics([{
+    executor: "io",
+    kind: "AsyncPoolExecutor",
+    tasks: { completed: 0, failed: 0, cancelled: 0 },
+    attempts: { completed: 0, failed: 0, cancelled: 0 },
+    queued: 0,
+    running: 0,
+    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
+    restarts: 0,
+    duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    circuits,
+  }]);
+  assert.match(
+    text,
+    /^concurrent_futures_circuit_state\{executor="io",domain="host299999\.example"\} 0$/m,
+  );
+});
+
 Deno.test("readMetrics() refuses an object that is not an executor", () => {
   assert.throws(() => readMetrics([{}]), TypeError);
 });
