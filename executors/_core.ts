@@ -130,6 +130,11 @@ export class ExecutorCore implements TaskHost, Executor {
       this.#queued - this.#engine.freeSlots() >= this.#maxQueued;
   }
 
+  /** Whether the executor takes no more tasks (shut down or broken): `whenReady()` returns then. */
+  get closed(): boolean {
+    return this.#shutdown || this.#broken !== undefined;
+  }
+
   /**
    * Resolves when a task can be submitted without `QueueFullError` (or the executor closed).
    */

@@ -35,6 +35,8 @@ export type SubmitUnit = (
 /** An executor's queue limit, which map() waits on instead of failing. */
 export interface Backpressure {
   readonly full: boolean;
+  /** Shut down or broken: a submit raises why, and `whenReady()` returns at once. */
+  readonly closed: boolean;
   whenReady(): Promise<void>;
 }
 
@@ -254,13 +256,11 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     let chunk: unknown[] = [];
     try {
       while (!this.#closed && !this.#exhausted && this.#units.length < limit) {
-        // A full executor queue makes map() wait, where submit() would throw.
-        if (backpressure?.full) {
-          await backpressure.whenReady();
-          // It also returns, still full, once the executor is shut down or broken: the submit
-          // below then raises why at this position (looping here would never yield).
-          if (!backpressure.full) continue;
-        }
+        // A full executor queue makes map() wait, where submit() would throw. Another map() or
+        // submit() may take the room first: it waits again. A closed executor (whenReady()
+        // returns at once then) is left to the submit below, which raises why at this position.
+        while (backpressure?.full && !backpressure.closed) await backpressure.whenReady();
+        if (this.#closed) break;
         chunk = [];
         while (chunk.length < chunksize) {
           const next = this.#isAsync ? await this.#source.next() : this.#source.next();
@@ -271,6 +271,9 @@ class MapIterator implements AsyncIterableIterator<unknown> {
           chunk.push((next as IteratorResult<unknown>).value);
         }
         if (this.#closed || chunk.length === 0) break;
+        // The source may have yielded while it gave these items: the room may be gone again.
+        while (backpressure?.full && !backpressure.closed) await backpressure.whenReady();
+        if (this.#closed) break;
         const unit = chunk;
         chunk = [];
         this.#units.push(this.#submit(unit, signal, this.#chunked));

@@ -167,3 +167,29 @@ Deno.test("executors check maxQueued, naming the option", () => {
   assert.throws(() => workerPool({ maxQueued: -1 }), RangeError);
   assert.throws(() => new AsyncPoolExecutor({ maxQueue: 3 } as never), /did you mean 'maxQueued'/);
 });
+
+Deno.test("map() calls that share a full queue wait for room in turn, none raising QueueFullError", async () => {
+  // Each woken waiter found the room taken by another map() and submitted anyway.
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 10 });
+  const items = Array.from({ length: 300 }, (_, i) => i);
+  const sums = await Promise.all(
+    Array.from({ length: 5 }, async () => {
+      let sum = 0;
+      for await (const value of pool.map(async (x: number) => x, items)) sum += value;
+      return sum;
+    }),
+  );
+  assert.deepEqual(sums, Array(5).fill(300 * 299 / 2));
+  // The same with an async source, which yields between taking an item and submitting it.
+  async function* source() {
+    for (const item of items) yield await Promise.resolve(item);
+  }
+  const counts = await Promise.all(
+    Array.from({ length: 5 }, async () => {
+      let n = 0;
+      for await (const _ of pool.map(async (x: number) => x, source())) n++;
+      return n;
+    }),
+  );
+  assert.deepEqual(counts, Array(5).fill(300));
+});
