@@ -188,6 +188,7 @@ export class NatsEngine implements Engine {
   /** The job policy: a job settled while it waited here (cancelled) leaves the queue now. */
   jobDropped(job: Job): void {
     this.#queue.remove(job);
+    this.#queuedById.delete(this.#jobIds.get(job)!);
   }
   readonly client: string;
   /** Set by the executor: breaks it when the engine cannot start. */
@@ -203,6 +204,8 @@ export class NatsEngine implements Engine {
   readonly #workersUp = Promise.withResolvers<void>();
   readonly #settings: EngineSettings;
   readonly #queue = new JobQueue<Job>();
+  /** The jobs of `#queue` by task id (`futureOf()` looked for one by walking the queue). */
+  readonly #queuedById = new Map<string, Job>();
   readonly #sent = new Map<string, Sent>();
   readonly #bySeq = new Map<number, Sent>();
   readonly #chores = new Set<Promise<unknown>>();
@@ -310,10 +313,6 @@ export class NatsEngine implements Engine {
     return info && { ...info, ids: [...info.ids] };
   }
 
-  *#queuedJobs(): Generator<Job> {
-    for (let job = this.#queue.peek(); job; job = job.nextQueued) yield job;
-  }
-
   validateFunction(fn: unknown): void {
     this.#settings.modules.validate(fn);
   }
@@ -323,6 +322,7 @@ export class NatsEngine implements Engine {
     this.#jobIds.set(job, id);
     this.#futureIds.set(job.task.future, id);
     this.#queue.push(job);
+    this.#queuedById.set(id, job);
     this.#pump();
   }
 
@@ -529,6 +529,7 @@ export class NatsEngine implements Engine {
     if (!this.#conn || !this.#connected || this.#closed && this.#queue.length === 0) return;
     while (this.#sent.size < this.#settings.maxPublished && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
+      this.#queuedById.delete(this.#jobIds.get(job)!);
       if (!job.settled) this.#chore(this.#publish(job, this.#conn));
     }
   }
@@ -761,8 +762,7 @@ export class NatsEngine implements Engine {
    * here, otherwise a new one settled from the stored outcome (a task of an earlier run).
    */
   futureOf(id: string): Future<unknown> {
-    const live = this.#sent.get(id)?.job ??
-      [...this.#queuedJobs()].find((job) => this.#jobIds.get(job) === id);
+    const live = this.#sent.get(id)?.job ?? this.#queuedById.get(id);
     if (live) return live.task.future;
     const { future, created } = this.#reattached.futureOf(id);
     if (created) {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { Cluster } from "./_cluster.ts";
+import { Cluster, TASKS } from "./_cluster.ts";
+import { NatsServer } from "../../distributed/_processes.ts";
+import { DistributedExecutor } from "../../distributed/mod.ts";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -146,5 +148,26 @@ Deno.test("DistributedExecutor.forget() of a settled task removes an outcome sti
     }
   } finally {
     await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.futureOf() of a task still held here gives its own future, and a cancelled one's id no longer does", async () => {
+  // No worker: the first task is published and held by the stream, the rest wait here.
+  const server = await NatsServer.start();
+  try {
+    await using executor = new DistributedExecutor({
+      servers: server.url,
+      modules: [TASKS],
+      maxPublished: 1,
+    });
+    const futures = Array.from({ length: 50 }, (_, i) => executor.submit(add, i, 1));
+    for (const future of futures) assert.equal(executor.futureOf(executor.taskId(future)!), future);
+    const last = futures.at(-1)!;
+    const id = executor.taskId(last)!;
+    assert(last.cancel());
+    assert.notEqual(executor.futureOf(id), last);
+    await executor.shutdown({ cancelFutures: true });
+  } finally {
+    await server.destroy();
   }
 });
