@@ -96,7 +96,13 @@ export class ExecutorCore implements TaskHost, Executor {
   readonly #maxQueued: number;
   /** Tasks submitted that have not started (nor settled). */
   #queued = 0;
-  #room: PromiseWithResolvers<void> | undefined;
+  /**
+   * Waiters of `whenReady()`, first come first woken: only as many as there are places are woken
+   * at a time (waking them all at every event made each event cost one wake per waiter).
+   */
+  readonly #roomWaiters = new Queue<() => void>();
+  /** A later look for room not taken by the waiters woken last (see `#wakeForRoom`). */
+  #roomCheck: ReturnType<typeof setTimeout> | undefined;
   #futures: FutureCounts = { completed: 0, failed: 0, cancelled: 0 };
   /** The public executor over this core, whose stats() and size its views report. */
   facade: Facade | undefined;
@@ -141,9 +147,34 @@ export class ExecutorCore implements TaskHost, Executor {
   async whenReady(): Promise<void> {
     // Checked again on waking: an engine tells of room while it is still handing out tasks.
     while (this.full && !this.#shutdown && !this.#broken) {
-      this.#room ??= Promise.withResolvers();
-      await this.#room.promise;
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
+  }
+
+  /**
+   * Wakes as many waiters of `whenReady()` as there are places now (one at least: a task that ends
+   * frees its slot just after it tells). A woken waiter that does not submit leaves its place
+   * unused: a later look wakes the next ones then, so that none waits while there is room.
+   */
+  #wakeForRoom(): void {
+    const places = this.#maxQueued - (this.#queued - this.#engine.freeSlots());
+    for (let n = Math.max(1, places); n > 0 && this.#roomWaiters.length > 0; n--) {
+      this.#roomWaiters.shift()!();
+    }
+    // Looked at again after this turn, whether waiters remain or a woken one waits again (found
+    // no place: the slot of the task that ended was not free yet).
+    if (this.#roomCheck === undefined) {
+      this.#roomCheck = setTimeout(() => {
+        this.#roomCheck = undefined;
+        if (this.#roomWaiters.length > 0 && !this.full) this.#wakeForRoom();
+      }, 0);
+    }
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#roomWaiters.drain()) wake();
+    clearTimeout(this.#roomCheck);
+    this.#roomCheck = undefined;
   }
 
   /** Resolves when every task submitted so far has settled (later ones are not waited for). */
@@ -156,10 +187,7 @@ export class ExecutorCore implements TaskHost, Executor {
 
   taskLeftQueue(_task: Task): void {
     this.#queued--;
-    if (this.#room && !this.full) {
-      this.#room.resolve();
-      this.#room = undefined;
-    }
+    if (this.#roomWaiters.length > 0 && !this.full) this.#wakeForRoom();
   }
 
   get jobs(): JobPolicy {
@@ -224,8 +252,7 @@ export class ExecutorCore implements TaskHost, Executor {
   shutdown(options?: ShutdownOptions): Promise<void> {
     checkShutdownOptions(options);
     this.#shutdown = true;
-    this.#room?.resolve();
-    this.#room = undefined;
+    this.#wakeAll();
     if (options?.cancelFutures) {
       for (const task of this.#live.list()) task.future.cancel();
     }
@@ -305,10 +332,7 @@ export class ExecutorCore implements TaskHost, Executor {
     this.#live.remove(task);
     // A task that ends frees its slot (just after this), which can make room as well: a waiter
     // checks again.
-    if (this.#room) {
-      this.#room.resolve();
-      this.#room = undefined;
-    }
+    if (this.#roomWaiters.length > 0) this.#wakeForRoom();
     // The waiters of onIdle(), oldest first: each waits for the tasks submitted before it.
     const idle = this.#idle;
     if (idle.length > 0) {
@@ -324,8 +348,7 @@ export class ExecutorCore implements TaskHost, Executor {
   breakWith(error: BrokenExecutorError): void {
     if (this.#broken) return;
     this.#broken = error;
-    this.#room?.resolve();
-    this.#room = undefined;
+    this.#wakeAll();
     for (const task of this.#live.list()) task.stop(error);
   }
 

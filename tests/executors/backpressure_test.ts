@@ -193,3 +193,65 @@ Deno.test("map() calls that share a full queue wait for room in turn, none raisi
   );
   assert.deepEqual(counts, Array(5).fill(300));
 });
+
+Deno.test("whenReady() wakes as many waiters as there are places, not every waiter at every event", async () => {
+  const { ExecutorCore } = await import("../../executors/_core.ts");
+  const full = Object.getOwnPropertyDescriptor(ExecutorCore.prototype, "full")!;
+  let looks = 0;
+  Object.defineProperty(ExecutorCore.prototype, "full", {
+    ...full,
+    get(this: InstanceType<typeof ExecutorCore>) {
+      looks++;
+      return full.get!.call(this);
+    },
+  });
+  try {
+    await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+    const gates = Array.from({ length: 210 }, () => Promise.withResolvers<void>());
+    let next = 0;
+    const gated = () => {
+      const gate = gates[next]!;
+      const task = pool.submit(() => gate.promise);
+      next++;
+      return task;
+    };
+    // Filled up to maxQueued.
+    const tasks: Promise<void>[] = [];
+    for (;;) {
+      try {
+        tasks.push(gated());
+      } catch (error) {
+        assert(error instanceof QueueFullError);
+        break;
+      }
+    }
+    const first = tasks.length;
+    // 200 producers wait for room; each submits when it gets some (whenReady() is no
+    // reservation: one woken with another may find the place taken, and waits again).
+    const producers = Array.from({ length: 200 }, async () => {
+      for (;;) {
+        await pool.whenReady();
+        try {
+          tasks.push(gated());
+          return;
+        } catch (error) {
+          assert(error instanceof QueueFullError);
+        }
+      }
+    });
+    looks = 0;
+    // Each task that ends makes one place: one producer takes it.
+    for (let i = 0; i < 200; i++) {
+      gates[i]!.resolve();
+      await tasks[i];
+    }
+    await Promise.all(producers);
+    for (let i = 200; i < gates.length; i++) gates[i]!.resolve();
+    await Promise.all(tasks);
+    assert.equal(tasks.length, first + 200);
+    // Every waiter looked again at every event: about 200 × 200 looks. A few per event now.
+    assert(looks < 200 * 10, `${looks} looks at the queue for 200 places`);
+  } finally {
+    Object.defineProperty(ExecutorCore.prototype, "full", full);
+  }
+});
