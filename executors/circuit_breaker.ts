@@ -218,11 +218,130 @@ class Circuit {
   rejected = 0;
   /** The failure that last opened the circuit: the `cause` of its `CircuitOpenError`s. */
   openedBy: { error: unknown } | undefined;
+  // Its place in the eviction order (see EvictionOrder).
+  /** When it was last entered, on the registry's counter. */
+  entered = 0;
+  /** Its key in the eviction order of its state: `entered` while closed, else `openedAt`. */
+  key = 0;
+  /** When it last took its place, on the registry's counter: tells stale heap entries apart. */
+  order = 0;
+  /** The list it is in, if any. */
+  list: Set<Circuit> | undefined;
+  /** The `order` of its heap entry, if it has one. */
+  heaped = -1;
+  /** Forgotten by the registry. */
+  gone = false;
 
   constructor(
+    readonly domain: string,
     readonly run: FailureRun,
     readonly window: FailureWindow | undefined,
   ) {}
+}
+
+/** A heap entry: the circuit's key and order when it was pushed. */
+interface Entry {
+  circuit: Circuit;
+  key: number;
+  order: number;
+}
+
+const before = (a: Entry | Circuit, b: Entry | Circuit) =>
+  a.key < b.key || (a.key === b.key && a.order < b.order);
+
+/**
+ * The circuits of one kind (closed, or open and half-open) in eviction order: by `key`, then
+ * `order`. Most take their place with the largest key yet and go at the end of a list, which
+ * keeps that order. The list may hold busy circuits, and closed ones entered again since (they
+ * keep their old place, so that a call costs no move): eviction takes them out as it passes them,
+ * once per place, so it never looks at them again. A circuit out of the list, or that took its
+ * place with a smaller key (a circuit closed by a probe goes back to its last entry; a clock that
+ * went back), goes into a heap once idle. The first idle circuit of the list and the top of the
+ * heap are the two candidates, so choosing one costs O(1) amortized, plus O(log n) for a circuit
+ * that went through the heap.
+ */
+class EvictionOrder {
+  #list = new Set<Circuit>();
+  #last = -Infinity;
+  #heap: Entry[] = [];
+
+  /** @param keyOf The circuit's key now, which may have grown since it took its place. */
+  constructor(readonly keyOf: (circuit: Circuit) => number) {}
+
+  /** Places `circuit` (its `order` is new); it must be out of every list. */
+  add(circuit: Circuit) {
+    const key = circuit.key = this.keyOf(circuit);
+    if (key >= this.#last) {
+      this.#last = key;
+      this.#list.add(circuit);
+      circuit.list = this.#list;
+    } else this.idle(circuit);
+  }
+
+  /** Tells the order that `circuit` may have no call in flight any more. */
+  idle(circuit: Circuit) {
+    const { order } = circuit;
+    if (circuit.gone || circuit.list || circuit.inFlight > 0 || circuit.heaped === order) return;
+    circuit.heaped = order;
+    const heap = this.#heap;
+    let i = heap.push({ circuit, key: circuit.key, order }) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  /** Takes out and returns the first idle circuit, if any. */
+  take(): Circuit | undefined {
+    let first: Circuit | undefined;
+    for (const circuit of this.#list) {
+      const key = this.keyOf(circuit);
+      if (circuit.inFlight === 0 && key === circuit.key) {
+        first = circuit;
+        break;
+      }
+      // Busy, or entered again since it took its place (so later than its place says): out of
+      // the list for good, into the heap with its key now once idle.
+      this.#list.delete(circuit);
+      circuit.list = undefined;
+      circuit.key = key;
+      this.idle(circuit);
+    }
+    let top = this.#heap[0];
+    while (top && (top.order !== top.circuit.order || top.circuit.inFlight > 0)) {
+      this.#pop();
+      // A probe in flight: back into the heap once idle.
+      if (top.order === top.circuit.order) top.circuit.heaped = -1;
+      top = this.#heap[0];
+    }
+    if (top && (!first || before(top, first))) {
+      this.#pop();
+      return top.circuit;
+    }
+    if (first) {
+      this.#list.delete(first);
+      first.list = undefined;
+    }
+    return first;
+  }
+
+  #pop() {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    for (let i = 0;;) {
+      const left = 2 * i + 1, right = left + 1;
+      let least = i;
+      if (left < heap.length && before(heap[left]!, heap[least]!)) least = left;
+      if (right < heap.length && before(heap[right]!, heap[least]!)) least = right;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+      i = least;
+    }
+  }
 }
 
 /** Failures in a row; `failure()` says whether they reached the threshold. */
@@ -349,7 +468,14 @@ export class CircuitBreakers {
   #probes: number;
   #maxDomains: number;
   #now: () => number;
+  /** In order of last entry (the order of `stats()`). */
   #circuits = new Map<string, Circuit>();
+  /** Idle closed circuits are forgotten first, by last entry; then open ones, by `openedAt`. */
+  #closed = new EvictionOrder((circuit) => circuit.entered);
+  #open = new EvictionOrder((circuit) => circuit.openedAt);
+  /** Counts entries and places taken in an eviction order. */
+  #counter = 0;
+  #trimming = false;
 
   /**
    * Creates an empty registry.
@@ -383,11 +509,15 @@ export class CircuitBreakers {
       this.#evict(1);
       const ratio = this.#options.failureRatio;
       circuit = new Circuit(
+        domain,
         new FailureRun(this.#options.threshold),
         ratio && new FailureWindow(ratio.window),
       );
     }
     this.#circuits.set(domain, circuit);
+    circuit.entered = ++this.#counter;
+    // One already in the list keeps its place there until eviction comes to it.
+    if (circuit.state === "closed" && !circuit.list) this.#place(circuit);
     this.#advance(domain, circuit);
     const probe = circuit.state === "halfOpen";
     if (circuit.state === "open" || probe && circuit.probes >= this.#probes) {
@@ -452,8 +582,12 @@ export class CircuitBreakers {
       settled = true;
       circuit.inFlight--;
       // Past maxDomains while calls were in flight: back within it once they end.
-      if (circuit.inFlight === 0 && this.#circuits.size > this.#maxDomains) {
-        queueMicrotask(() => this.#evict(0));
+      if (circuit.inFlight === 0 && this.#circuits.size > this.#maxDomains && !this.#trimming) {
+        this.#trimming = true;
+        queueMicrotask(() => {
+          this.#trimming = false;
+          this.#evict(0);
+        });
       }
       // Only a probe of the current half-open period decides it; a probe's slot is gone once
       // the state has changed, and calls let in while closed only count while it stays closed.
@@ -482,6 +616,7 @@ export class CircuitBreakers {
           }
         }
       }
+      if (circuit.inFlight === 0) this.#order(circuit).idle(circuit);
     };
     return {
       success: () => settle("success"),
@@ -538,6 +673,8 @@ export class CircuitBreakers {
       circuit.run.success();
       circuit.window?.reset();
     }
+    // Opened again, or closed by a probe: a new place. Half-open keeps the place of open.
+    if (to !== "halfOpen") this.#place(circuit);
     try {
       this.#options.onStateChange?.({ domain, from, to });
     } catch (error) {
@@ -546,25 +683,30 @@ export class CircuitBreakers {
     }
   }
 
+  #order(circuit: Circuit): EvictionOrder {
+    return circuit.state === "closed" ? this.#closed : this.#open;
+  }
+
+  /** Gives `circuit` a new place in the eviction order of its state. */
+  #place(circuit: Circuit) {
+    if (circuit.gone) return;
+    circuit.list?.delete(circuit);
+    circuit.list = undefined;
+    circuit.order = ++this.#counter;
+    this.#order(circuit).add(circuit);
+  }
+
   /**
    * Drops idle breakers until `room` more fit within `maxDomains`: the least recently entered
-   * closed ones first, then the open ones opened first. Breakers with a call in flight stay.
+   * closed ones first, then the open (or half-open) ones opened first. Breakers with a call in
+   * flight stay, so the registry grows past `maxDomains` by at most as many as they are.
    */
   #evict(room: number) {
     while (this.#circuits.size > this.#maxDomains - room) {
-      let victim: string | undefined;
-      let openedAt = Infinity;
-      // The map is in order of last entry: the first idle closed breaker is the least recent.
-      for (const [domain, circuit] of this.#circuits) {
-        if (circuit.inFlight > 0) continue;
-        if (circuit.state === "closed") {
-          victim = domain;
-          break;
-        }
-        if (circuit.openedAt < openedAt) [victim, openedAt] = [domain, circuit.openedAt];
-      }
-      if (victim === undefined) return;
-      this.#circuits.delete(victim);
+      const victim = this.#closed.take() ?? this.#open.take();
+      if (!victim) return;
+      victim.gone = true;
+      if (this.#circuits.get(victim.domain) === victim) this.#circuits.delete(victim.domain);
     }
   }
 }
