@@ -4,6 +4,7 @@
 import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
 import { type FutureOwner, outcomeOf, setOwner } from "../future/_hooks.ts";
+import { subscribeAbort, unsubscribeAbort } from "../future/_abort_registry.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -305,6 +306,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     return this.#host.jobs.jobRevoked?.(job) === true;
   }
 
+  /** The task's `signal` aborted (see `run()`): the task stops with its reason. */
+  signalAborted(): void {
+    this.stop(this.options.signal!.reason);
+  }
+
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
   cancelled(): void {
     this.stop(new CancelledError());
@@ -315,8 +321,9 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     const { signal, deadline } = this.options;
     if (signal) {
       if (signal.aborted) return this.#settle(false, signal.reason);
-      const onUserAbort = this.#extra().onUserAbort = () => this.stop(signal.reason);
-      signal.addEventListener("abort", onUserAbort, { once: true });
+      // The task itself is the subscriber (see `signalAborted`): one listener serves every task
+      // sharing the signal, and a task needs no closure for it.
+      subscribeAbort(signal, this);
     }
     if (deadline !== undefined) {
       const left = deadline - Date.now();
@@ -482,7 +489,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     this.leftQueue();
     const rare = this.#rare;
     rare?.stopDeadline?.();
-    if (rare?.onUserAbort) this.options.signal?.removeEventListener("abort", rare.onUserAbort);
+    const signal = this.options.signal;
+    if (signal !== undefined) unsubscribeAbort(signal, this);
     const future = this.future;
     let failed = !ok;
     if (!future.done()) {
@@ -522,7 +530,6 @@ class TaskRare {
   stopped = false;
   stopController: AbortController | undefined;
   stopDeadline: (() => void) | undefined;
-  onUserAbort: (() => void) | undefined;
 }
 
 function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {

@@ -8,6 +8,7 @@ import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { checkOptionsArgument, checkSignal, checkTimeout } from "./_options.ts";
 import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
+import { subscribeAbort, unsubscribeAbort } from "./_abort_registry.ts";
 
 /** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
@@ -28,9 +29,80 @@ export interface WaitOptions {
 // covariant in `T` (a `Future<string>` is a `Future<unknown>`, as with promises).
 type DoneCallback<T> = { call(future: Future<T>): void }["call"];
 
+// A future's callbacks in the order added; one removed from a long list leaves REMOVED in its
+// place (a hole that does nothing when called: the loop that calls them checks nothing).
+type Callbacks<T> = DoneCallback<T>[];
+
 // Shared by every future without callbacks; never pushed to (see #addCallback).
 // deno-lint-ignore no-explicit-any
-const NO_CALLBACKS: DoneCallback<any>[] = [];
+const NO_CALLBACKS: Callbacks<any> = [];
+
+const REMOVED = (): void => {};
+
+// A list longer than this gets an index (below) on its first removal: many waiters that give up
+// on one future, or many dependents cancelled, each remove their callback in O(1) instead of
+// searching the list and splicing it. Shorter lists (nearly every future has one or two
+// callbacks) are searched, and have no holes; a long list nothing is removed from has no index.
+const INDEXED_ABOVE = 8;
+
+/** Where each callback of a long list is, so that removing one need not search the list. */
+interface CallbackIndex {
+  /** A callback's index, or its indices in ascending order when it was added more than once. */
+  at: Map<unknown, number | number[]>;
+  /** How many entries are holes (REMOVED): the list is compacted when they are the most. */
+  removed: number;
+}
+
+// Keyed by the list: only a long list something was removed from has one, and a future has no
+// field for it.
+const INDEXES = new WeakMap<Callbacks<unknown>, CallbackIndex>();
+
+/** Indexes a long list (without holes) on its first removal. */
+function indexCallbacks(callbacks: Callbacks<unknown>): CallbackIndex {
+  const index: CallbackIndex = { at: new Map(), removed: 0 };
+  for (let i = 0; i < callbacks.length; i++) indexAt(index, callbacks[i], i);
+  INDEXES.set(callbacks, index);
+  return index;
+}
+
+function indexAt(index: CallbackIndex, fn: unknown, i: number): void {
+  const at = index.at.get(fn);
+  if (at === undefined) index.at.set(fn, i);
+  else if (typeof at === "number") index.at.set(fn, [at, i]);
+  else at.push(i);
+}
+
+/** Appends to a list of INDEXED_ABOVE callbacks or more, and to its index if it has one. */
+function pushLong<T>(callbacks: Callbacks<T>, fn: DoneCallback<T>): void {
+  const index = INDEXES.get(callbacks);
+  if (index !== undefined) indexAt(index, fn, callbacks.length);
+  callbacks.push(fn);
+}
+
+/**
+ * Removes the first registration of `fn` from a long list, leaving a hole; returns the list to
+ * keep: a compacted copy once holes are more than half of it. Indexing a list costs what adding
+ * its callbacks did, and a compaction (with the index made after it) less than the removals that
+ * led to it: O(1) amortized per callback added or removed.
+ */
+function removeLong<T>(callbacks: Callbacks<T>, fn: DoneCallback<T>): Callbacks<T> {
+  const index = INDEXES.get(callbacks) ?? indexCallbacks(callbacks);
+  const at = index.at.get(fn);
+  if (at === undefined) return callbacks;
+  let i: number;
+  if (typeof at === "number") {
+    i = at;
+    index.at.delete(fn);
+  } else {
+    i = at.shift()!;
+    if (at.length === 1) index.at.set(fn, at[0]!);
+  }
+  callbacks[i] = REMOVED;
+  if (++index.removed * 2 <= callbacks.length) return callbacks;
+  const kept: Callbacks<T> = [];
+  for (const callback of callbacks) if (callback !== REMOVED) kept.push(callback);
+  return kept.length === 0 ? NO_CALLBACKS : kept;
+}
 
 const WAIT_OPTION_KEYS = ["timeout", "signal"];
 
@@ -61,7 +133,7 @@ export class Future<T> implements PromiseLike<T> {
   #state: FutureState | "failed" = "pending";
   /** The value, or the error once failed or cancelled. */
   #outcome: unknown;
-  #callbacks: DoneCallback<T>[] = NO_CALLBACKS;
+  #callbacks: Callbacks<T> = NO_CALLBACKS;
   // The promise awaiters share, made on the first `then()`, with its resolvers while it is
   // pending. Typed without T: a field that takes a T would make Future<T> invariant in T.
   #awaited: Partial<PromiseWithResolvers<unknown>> | undefined;
@@ -271,18 +343,27 @@ export class Future<T> implements PromiseLike<T> {
     else this.#addCallback(fn);
   }
 
-  // Most futures get one or two callbacks (their task's and an awaiting promise's): arrays of
-  // exactly that size, where push() on an empty array would reserve room for 17.
+  /** Removes the first registration of `fn`, if any; callbacks run as they would have. */
   #removeCallback(fn: DoneCallback<T>): void {
-    const index = this.#callbacks.indexOf(fn);
-    if (index >= 0) this.#callbacks.splice(index, 1);
+    const callbacks = this.#callbacks;
+    if (callbacks.length > INDEXED_ABOVE) {
+      const kept = removeLong(callbacks, fn);
+      if (kept !== callbacks) this.#callbacks = kept;
+      return;
+    }
+    const index = callbacks.indexOf(fn);
+    if (index >= 0) callbacks.splice(index, 1);
   }
 
+  // Most futures get one or two callbacks (their task's and an awaiting promise's): arrays of
+  // exactly that size, where push() on an empty array would reserve room for 17.
   #addCallback(fn: DoneCallback<T>): void {
     const callbacks = this.#callbacks;
-    if (callbacks.length === 0) this.#callbacks = [fn];
-    else if (callbacks.length === 1) this.#callbacks = [callbacks[0]!, fn];
-    else callbacks.push(fn);
+    const length = callbacks.length;
+    if (length === 0) this.#callbacks = [fn];
+    else if (length === 1) this.#callbacks = [callbacks[0]!, fn];
+    else if (length < INDEXED_ABOVE) callbacks.push(fn);
+    else pushLong(callbacks, fn);
   }
 
   /**
@@ -529,7 +610,7 @@ export class Future<T> implements PromiseLike<T> {
     let stopTimer: (() => void) | undefined;
     const finish = () => {
       stopTimer?.();
-      signal?.removeEventListener("abort", onAbort);
+      if (signal) unsubscribeAbort(signal, onAbort);
       this.#removeCallback(onDone);
     };
     const onDone = () => {
@@ -541,7 +622,8 @@ export class Future<T> implements PromiseLike<T> {
       reject(signal!.reason);
     };
     this.#addCallback(onDone);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    // One listener on the signal serves every waiter sharing it (see _abort_registry.ts).
+    if (signal) subscribeAbort(signal, onAbort);
     if (timeout !== Infinity) {
       stopTimer = startTimer(() => {
         finish();
