@@ -122,12 +122,12 @@ export function tryTicket(i32: Int32Array, base: number): number | undefined {
 export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: number): boolean {
   const turn = base + TURNS + (t & (TURN_COUNT - 1));
   for (let i = 0; i < SPINS; i++) {
-    if (admitted(i32, base, t)) return true;
+    if (admitted(i32, base, t)) return admittedHere(i32, base, t);
     Atomics.pause();
   }
   while (true) {
     const seen = Atomics.load(i32, turn);
-    if (admitted(i32, base, t)) return true;
+    if (admitted(i32, base, t)) return admittedHere(i32, base, t);
     if (!blockOn(i32, turn, seen, end)) {
       if (giveUp(i32, base, t)) return ended();
       if (!threadEnded()) return true;
@@ -136,6 +136,18 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
       return ended();
     }
   }
+}
+
+/**
+ * True for admitted ticket `t`, unless this thread's worker was ended or its task stopped: code
+ * that goes on after its task was stopped (Deno cannot stop a busy thread) must not take a lock
+ * or a permit, blocked or not. The permit then goes on, unused, and this throws.
+ */
+function admittedHere(i32: Int32Array, base: number, t: number): true {
+  if (!threadEnded()) return true;
+  passOn(i32, base, t);
+  ended();
+  return true;
 }
 
 /** False at a timeout; throws in a worker that was ended (its task was stopped meanwhile). */

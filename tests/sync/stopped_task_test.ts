@@ -1,0 +1,49 @@
+// A task stopped while its synchronous code runs on reaches a lock or a semaphore after the stop:
+// it must not take it, blocked or not (a lock free at once was taken).
+import assert from "node:assert/strict";
+import { Lock, Semaphore, WorkerPoolExecutor } from "../../mod.ts";
+
+const TASKS = new URL("../fixtures/late_lock_tasks.ts", import.meta.url);
+
+/** Waits, without blocking the event loop, until `cells[index]` is no longer 0. */
+async function marked(cells: Int32Array, index: number): Promise<number> {
+  while (Atomics.load(cells, index) === 0) {
+    const waiting = Atomics.waitAsync(cells, index, 0, 30_000);
+    if (waiting.async) await waiting.value;
+  }
+  return Atomics.load(cells, index);
+}
+
+for (const kind of ["Lock", "Semaphore"] as const) {
+  Deno.test(`a task stopped before it reaches a free ${kind} does not take it`, async () => {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: [TASKS] });
+    const { lockAfterStop, permitAfterStop } = await import("../fixtures/late_lock_tasks.ts");
+    const cells = new Int32Array(new SharedArrayBuffer(16));
+    const controller = new AbortController();
+    const view = pool.with({ signal: controller.signal });
+    const lock = new Lock();
+    const semaphore = new Semaphore(1);
+    const stopped = kind === "Lock"
+      ? view.submit(lockAfterStop, lock, cells)
+      : view.submit(permitAfterStop, semaphore, cells);
+    await marked(cells, 0);
+    controller.abort(new Error("stopped by the test"));
+    await assert.rejects(stopped, /stopped by the test/);
+    // Its thread goes on to the lock, free, after the stop.
+    Atomics.store(cells, 2, 1);
+    Atomics.notify(cells, 2);
+    // 2: its acquireSync() threw InvalidStateError (1: it took the lock after its stop).
+    assert.equal(await marked(cells, 3), 2);
+    assert.equal(Atomics.load(cells, 1), 0);
+    // The place it did not take is free for the next.
+    if (kind === "Lock") {
+      const held = lock.tryAcquire();
+      assert(held, "the lock stayed taken");
+      held.release();
+    } else {
+      const permit = semaphore.tryAcquire();
+      assert(permit, "the permit was kept");
+      permit.release();
+    }
+  });
+}
