@@ -8,7 +8,7 @@ import {
 } from "../../mod.ts";
 import { add, echo, exit, fail, setUp, spinForever } from "../fixtures/tasks.ts";
 import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
-import { childrenOf } from "../_programs.ts";
+import { alive } from "../_programs.ts";
 import { pid, readText, spinAfterWritingPid } from "../fixtures/process_tasks.ts";
 
 const MODULES = [
@@ -18,6 +18,24 @@ const MODULES = [
 
 function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}) {
   return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
+}
+
+/** The live processes whose command line holds `text`, read from /proc. */
+function processesWith(text: string): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let cmd: string;
+    try {
+      cmd = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ").trim();
+    } catch {
+      continue; // Gone meanwhile.
+    }
+    if (cmd.includes(text) && alive(Number(entry.name))) {
+      found.push({ pid: Number(entry.name), cmd });
+    }
+  }
+  return found;
 }
 
 Deno.test("ProcessPoolExecutor runs tasks by reference and by source in a subprocess", async () => {
@@ -192,16 +210,21 @@ Deno.test("ProcessPoolExecutor refuses permission flags in denoArgs: they would 
 });
 
 Deno.test("ProcessPoolExecutor with initargs that cannot be sent breaks naming them, and starts no process", async () => {
-  const before = new Set(childrenOf(Deno.pid));
-  const processes = pool({ initializer: setUp, initargs: [() => "a function"] });
+  // Tests of other files may run in this process (`deno test --parallel`) and start processes of
+  // their own: this pool's processes are told apart by a flag no other process has.
+  const marker = `https://initargs-${crypto.randomUUID()}.invalid/`;
+  const processes = pool({
+    initializer: setUp,
+    initargs: [() => "a function"],
+    denoArgs: [`--location=${marker}`],
+  });
   const error = await processes.submit(add, 1, 1).exception();
   assert.ok(error instanceof BrokenExecutorError);
   assert.match(error.message, /'initargs' could not be sent/);
   await processes.shutdown();
   // Its process was started before the message failed, and left running: the program never
-  // ended. (The process watchdog, one per program, may have started with it.)
-  const left = childrenOf(Deno.pid).filter((cmd) => !before.has(cmd) && !/ data:/.test(cmd));
-  assert.deepEqual(left, []);
+  // ended.
+  assert.deepEqual(processesWith(marker), []);
 });
 
 Deno.test("ProcessPoolExecutor runs the initializer in each process, and breaks when it fails", async () => {

@@ -9,6 +9,16 @@ import {
 } from "../fixtures/sync_tasks.ts";
 import { syncPool, until } from "./_helpers.ts";
 
+/**
+ * Stops a running task as its timeout would. A `timeout` option starts its timer as the task is
+ * sent, and on a loaded machine it may fire before the worker started the task, which then never
+ * runs; these tests stop a task seen running instead. A signal aborted with a TimeoutError takes
+ * the pool's path for a timeout: the same abort of the job, with the same reason.
+ */
+function stopAtTimeout(controller: AbortController): void {
+  controller.abort(new TimeoutError("stopped by the test, as at a task timeout"));
+}
+
 Deno.test("Lock.acquire() takes the lock back from a worker that died holding it", async () => {
   await using pool = syncPool(1);
   const lock = new Lock();
@@ -29,9 +39,11 @@ Deno.test("Lock.acquire() takes the lock back from a worker the pool stopped at 
   await using pool = syncPool(1);
   const lock = new Lock();
   const cells = new Int32Array(new SharedArrayBuffer(4));
-  const stuck = pool.with({ timeout: 100 }).submit(holdLockForever, lock, cells);
+  const controller = new AbortController();
+  const stuck = pool.with({ signal: controller.signal }).submit(holdLockForever, lock, cells);
+  await until(() => Atomics.load(cells, 0) === 1, "the task holds the lock");
+  stopAtTimeout(controller);
   assert.ok((await stuck.exception()) instanceof TimeoutError);
-  assert.equal(Atomics.load(cells, 0), 1);
   const held = await lock.acquire({ timeout: 10_000 });
   assert.equal(held.abandoned, true);
   held.release();
@@ -77,7 +89,10 @@ Deno.test("a task stopped at its timeout while blocked in acquireSync() never ta
   const held = await lock.acquire();
   await using pool = syncPool(1);
   const cells = new Int32Array(new SharedArrayBuffer(8));
-  const stopped = pool.with({ timeout: 100 }).submit(countUnderLockOnce, lock, cells);
+  const controller = new AbortController();
+  const stopped = pool.with({ signal: controller.signal }).submit(countUnderLockOnce, lock, cells);
+  await until(() => lock.waiting === 1, "the task waits for the lock");
+  stopAtTimeout(controller);
   assert.ok((await stopped.exception()) instanceof TimeoutError);
   assert.equal(Atomics.load(cells, 0), 1, "it was waiting for the lock");
   // Its thread sleeps in Atomics.wait(), which nothing interrupts: on the release it woke, took
@@ -93,7 +108,10 @@ Deno.test("a worker ended while blocked in acquireSync() never takes the lock af
   const held = await lock.acquire();
   await using pool = syncPool(1);
   const cells = new Int32Array(new SharedArrayBuffer(8));
-  const stopped = pool.with({ timeout: 100 }).submit(countUnderLockLater, lock, cells);
+  const controller = new AbortController();
+  const stopped = pool.with({ signal: controller.signal }).submit(countUnderLockLater, lock, cells);
+  await until(() => lock.waiting === 1, "the task waits for the lock");
+  stopAtTimeout(controller);
   assert.ok((await stopped.exception()) instanceof TimeoutError);
   // Past the pool's grace for a stopped task, the worker, which answers no ping, is ended.
   assert.equal(pool.stats().workers.retiring, 1);
