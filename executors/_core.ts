@@ -173,6 +173,8 @@ export class ExecutorCore implements TaskHost, Executor {
 
   #wakeAll(): void {
     for (const wake of this.#roomWaiters.drain()) wake();
+    // Only when one was set: a pool that never waited must not load Deno's timers.
+    if (this.#roomCheck === undefined) return;
     clearTimeout(this.#roomCheck);
     this.#roomCheck = undefined;
   }
