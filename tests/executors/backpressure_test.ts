@@ -175,7 +175,7 @@ Deno.test("map() calls that share a full queue wait for room in turn, none raisi
   const sums = await Promise.all(
     Array.from({ length: 5 }, async () => {
       let sum = 0;
-      for await (const value of pool.map(async (x: number) => x, items)) sum += value;
+      for await (const value of pool.map((x: number) => Promise.resolve(x), items)) sum += value;
       return sum;
     }),
   );
@@ -187,7 +187,7 @@ Deno.test("map() calls that share a full queue wait for room in turn, none raisi
   const counts = await Promise.all(
     Array.from({ length: 5 }, async () => {
       let n = 0;
-      for await (const _ of pool.map(async (x: number) => x, source())) n++;
+      for await (const _ of pool.map((x: number) => Promise.resolve(x), source())) n++;
       return n;
     }),
   );
