@@ -16,25 +16,29 @@
 const GROUPS = Deno.build.os !== "windows";
 
 /**
- * The watchdog's program. Lines on stdin: "+pid" or "+pid<TAB>dir" lists a process (with its
- * directory), "-pid" forgets one, "!" forgets all (a newer watchdog took over). At its end, it
- * kills what is listed, then removes their directories.
+ * The watchdog's program. Its arguments list the processes it starts with, each as "+pid" or
+ * "+pid<TAB>dir" (with its directory): it knows them from its first instant, so a program killed
+ * just after starting it loses none of them. Lines on stdin: "+pid" or "+pid<TAB>dir" lists a
+ * process, "-pid" forgets one, "!" forgets all (a newer watchdog took over). At its end, it kills
+ * what is listed, then removes their directories.
  */
 const WATCHDOG = `
 const live = new Map();
+function apply(line) {
+  if (line === "!") live.clear();
+  else if (line[0] === "+") {
+    const [pid, dir] = line.slice(1).split("\\t");
+    live.set(Number(pid), dir);
+  } else live.delete(Number(line.slice(1)));
+}
+Deno.args.forEach(apply);
 const decoder = new TextDecoder();
 let rest = "";
 try {
   for await (const chunk of Deno.stdin.readable) {
     const lines = (rest + decoder.decode(chunk, { stream: true })).split("\\n");
     rest = lines.pop();
-    for (const line of lines) {
-      if (line === "!") live.clear();
-      else if (line[0] === "+") {
-        const [pid, dir] = line.slice(1).split("\\t");
-        live.set(Number(pid), dir);
-      } else live.delete(Number(line.slice(1)));
-    }
+    lines.forEach(apply);
   }
 } catch {
   // A read error means the writer is gone as well.
@@ -139,6 +143,7 @@ function start(): Watchdog | undefined {
         "--allow-run",
         ...(dirs.size > 0 ? [`--allow-write=${[...dirs].join(",")}`] : []),
         `data:application/javascript;base64,${btoa(WATCHDOG)}`,
+        ...[...live].map(([pid, dir]) => line(pid, dir).slice(0, -1)),
       ],
       stdin: "piped",
       stdout: "null",
@@ -154,7 +159,6 @@ function start(): Watchdog | undefined {
   child.unref();
   const started: Watchdog = { child, writer: child.stdin.getWriter(), dirs };
   started.writer.closed.catch(() => {});
-  send(started, [...live].map(([pid, dir]) => line(pid, dir)).join(""));
   // A watchdog that ended on its own (killed from outside) is replaced at once while it guarded
   // processes: the new one is told of them all.
   child.status.then(() => {

@@ -4,12 +4,12 @@
 import assert from "node:assert/strict";
 import { alive, childProcesses, firstLine } from "../_programs.ts";
 
-/** Resolves once `done()` holds, or false after `ms`. */
-async function within(ms: number, done: () => boolean): Promise<boolean> {
+/** Resolves once `done()` holds (asked every `every` ms), or false after `ms`. */
+async function within(ms: number, done: () => boolean, every = 50): Promise<boolean> {
   const until = performance.now() + ms;
   while (!done()) {
     if (performance.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, every));
   }
   return true;
 }
@@ -67,8 +67,9 @@ Deno.test({
     assert(killed.size > 0, "the program has a watchdog");
     for (const pid of killed) Deno.kill(pid, "SIGKILL");
     // It was replaced only when a next process was guarded: until then a SIGKILL of the program
-    // left its processes running.
-    const replaced = await within(10_000, () => watchdogs().some((w) => !killed.has(w.pid)));
+    // left its processes running. The program is killed the instant the new one shows: it must
+    // know its processes from its start, not from a write that may come later.
+    const replaced = await within(10_000, () => watchdogs().some((w) => !killed.has(w.pid)), 0);
     program.kill("SIGKILL");
     await program.status;
     const ended = await within(10_000, () => !pids.some(alive));
