@@ -178,7 +178,8 @@ export function parseWorkerArgs(
       }`,
     );
   }
-  const urls = values.nats ?? env("FUTURES_NATS_URL")?.split(",").map((u) => u.trim());
+  const listed = env("FUTURES_NATS_URL");
+  const urls = values.nats ?? (listed === undefined ? undefined : serverList(listed));
   const options: WorkerRunOptions = {
     servers: urls ?? ["nats://127.0.0.1:4222"],
     queue: values.queue,
@@ -322,4 +323,14 @@ if (import.meta.main) {
     clearTimeout(giveUp);
     drain();
   }
+}
+
+/**
+ * The servers of a comma-separated list. A password or token may hold a comma: where the list
+ * holds credentials (an "@"), a comma separates servers only before a scheme (`nats://`,
+ * `tls://`), so that no credential is cut in two (and a piece of it shown in an error).
+ */
+function serverList(value: string): string[] {
+  const separator = value.includes("@") ? /,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i : ",";
+  return value.split(separator).map((url) => url.trim());
 }

@@ -104,6 +104,30 @@ Deno.test("connectionOptions() takes the password or token of a URL whole, and h
   }
 });
 
+Deno.test("FUTURES_NATS_URL keeps a password that holds ',' whole, and an error never shows a piece of it", () => {
+  const env = (url: string) => (name: string) => name === "FUTURES_NATS_URL" ? url : undefined;
+  const listed = "nats://alice:s3,cr,et@127.0.0.1:4222, tls://127.0.0.1:4223";
+  const { servers } = parseWorkerArgs([], env(listed));
+  assert.deepEqual(servers, ["nats://alice:s3,cr,et@127.0.0.1:4222", "tls://127.0.0.1:4223"]);
+  const options = connectionOptions(servers, {}, "connect");
+  assert.deepEqual([options.user, options.pass], ["alice", "s3,cr,et"]);
+  // Without credentials, every comma separates servers, with or without schemes.
+  assert.deepEqual(parseWorkerArgs([], env("h1:4222, nats://h2:4222")).servers, [
+    "h1:4222",
+    "nats://h2:4222",
+  ]);
+  // A list with credentials and a server without its scheme is one URL, refused whole and hidden.
+  assert.throws(
+    () => parseWorkerArgs([], env("nats://alice:s3,cr,et@h1:4222,h2:x")),
+    (error: unknown) => {
+      assert(error instanceof TypeError);
+      for (const piece of ["s3", "cr", "et"]) assertHidden(error.message, `:${piece}`);
+      assert(error.message.includes('"nats://alice:***@h1:4222,h2:x"'), error.message);
+      return true;
+    },
+  );
+});
+
 Deno.test("describeConnectError() hides the credentials of the URLs it names", () => {
   const urls = SECRETS.map((secret, i) => `nats://alice:${secret}@host${i}:4222`);
   const tokens = TOKENS.map((token, i) => `tls://${token}@other${i}:4222`);
