@@ -14,6 +14,7 @@ import { inTraceContext } from "../actors/_trace_context.ts";
 import type { Job } from "./_task.ts";
 import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
+import type { Future } from "../future/future.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
@@ -87,6 +88,7 @@ export interface AsyncPoolStats extends ExecutorStats {
  *
  * A task that awaits a pending future of this pool gives its slot back while it waits and takes
  * one again before it goes on, so nested submits never deadlock, even with `maxWorkers: 1`.
+ * A task that returns or awaits its own future fails at once with a `TypeError`.
  *
  * @example
  * ```ts
@@ -194,7 +196,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
         this.#schedulePump();
       },
       close: () => Promise.resolve(),
-      awaiting: () => this.#awaiting(),
+      awaiting: (future) => this.#awaiting(future),
       // The job policy: one object for every job.
       jobEnded: (job) => {
         const secession = this.#seceded.get(job);
@@ -336,10 +338,16 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
 
   // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
   // waits for can then run) and rejoins once the futures it awaits are done.
-  #awaiting(): (() => Promise<void>) | undefined {
+  #awaiting(future: Future<unknown> | undefined): (() => Promise<void>) | undefined {
     // There is no context before the first task: no task of this pool can be awaiting.
     const job = this.#current?.getStore();
     if (job === undefined || job.settled) return undefined;
+    // An async function that returns its own future awaits it here too (the engine adopts it in
+    // the task's context): the task fails, as a promise resolved with itself rejects.
+    if (future === job.task.future) {
+      job.abort(waitsForItself("returned or awaited"));
+      return undefined;
+    }
     let secession = this.#seceded.get(job);
     if (secession === undefined) {
       secession = new Secession(job);
@@ -404,6 +412,10 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
         ? (result as PromiseLike<unknown>).then
         : undefined;
       if (typeof then === "function") {
+        if (result === job.task.future) {
+          this.#failed++;
+          return job.reject(waitsForItself("returned"));
+        }
         (then as PromiseLike<unknown>["then"]).call(
           result,
           (value) => {
@@ -429,4 +441,11 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
       job.resolve(result);
     }
   }
+}
+
+/** What a task that waits for its own future fails with: it could never settle. */
+function waitsForItself(how: string): TypeError {
+  return new TypeError(
+    `Cannot finish a task that ${how} its own future: it would wait for itself forever`,
+  );
 }

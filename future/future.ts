@@ -447,7 +447,7 @@ export class Future<T> implements PromiseLike<T> {
   #joined(): Promise<T> {
     const promise = this.#asPromise();
     if (this.#awaitHook === undefined || this.done()) return promise;
-    return joined(promise, this.#awaitHook.awaiting());
+    return joined(promise, this.#awaitHook.awaiting(this));
   }
 
   /**
@@ -523,6 +523,8 @@ export class Future<T> implements PromiseLike<T> {
 
   /**
    * Finishes the future with a value (allowed from pending or running).
+   * A value that is this future, or a future finished with it, fails it with a `TypeError`
+   * instead (awaiting it would wait for itself), as a promise resolved with itself rejects.
    *
    * @param value the value
    * @throws {InvalidStateError} if the future is cancelled or finished; the first outcome is kept
@@ -565,10 +567,36 @@ export class Future<T> implements PromiseLike<T> {
         `Cannot settle a ${this.#state} future: it keeps its outcome`,
       );
     }
+    // Only a future can lead back here: any other value costs a check or two.
+    if (
+      !failed && typeof outcome === "object" && outcome !== null && #state in outcome &&
+      this.#leadsBack(outcome)
+    ) {
+      failed = true;
+      outcome = new TypeError(
+        `Cannot finish a future with ${
+          outcome === this ? "itself" : "a future finished with it"
+        }: awaiting it would wait for itself forever`,
+      );
+    }
     this.#state = failed ? "failed" : "finished";
     this.#owner = undefined;
     this.#outcome = outcome;
     this.#invokeCallbacks();
+  }
+
+  /**
+   * Whether awaiting `future` would wait for this one: it is this future, or a future finished
+   * with one that is. No cycle of finished futures can form, so the walk ends.
+   */
+  #leadsBack(future: Future<unknown>): boolean {
+    let next: unknown = future;
+    while (typeof next === "object" && next !== null && #state in next) {
+      if (next === this) return true;
+      if (next.#state !== "finished") return false;
+      next = next.#outcome;
+    }
+    return false;
   }
 
   #invokeCallbacks(): void {
@@ -590,7 +618,7 @@ export class Future<T> implements PromiseLike<T> {
   #waitJoined(options: WaitOptions | undefined): Promise<void> | void {
     const wait = this.#wait(options);
     if (wait === undefined || this.#awaitHook === undefined) return wait;
-    return joined(wait, this.#awaitHook.awaiting());
+    return joined(wait, this.#awaitHook.awaiting(this));
   }
 
   #wait(options: WaitOptions | undefined): Promise<void> | void {

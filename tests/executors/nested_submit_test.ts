@@ -140,3 +140,71 @@ Deno.test("AsyncPoolExecutor.submit() awaiting another pool's future keeps the s
   await outer;
   assert.equal(await queued, "second");
 });
+
+// A task that waits for its own future: the future rejects with TypeError, as a promise resolved
+// with itself does. Were it never to settle, shutdown({ wait: true }) would not end either: these
+// tests read its state once the pool's other work is done, and wait only for futures that settled.
+
+Deno.test("AsyncPoolExecutor.submit() rejects with TypeError when an async task returns or awaits its own future", async () => {
+  // One slot: the next task starts only once the one before has settled, or given back its slot
+  // to wait.
+  const pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const returns: Future<unknown> = pool.submit(async () => {
+    await null;
+    return returns;
+  });
+  const awaits: Future<unknown> = pool.submit(async () => {
+    await null;
+    await awaits;
+    return "unreachable";
+  });
+  try {
+    assert.equal(await pool.submit(() => "next"), "next");
+    for (const own of [returns, awaits]) {
+      assert.equal(own.state, "finished");
+      const error = await own.exception();
+      assert(error instanceof TypeError, String(error));
+      assert.match(error.message, /returned or awaited its own future/);
+    }
+    assert.equal(pool.stats().running, 0);
+  } finally {
+    await pool.shutdown({ wait: returns.done() && awaits.done() });
+  }
+});
+
+Deno.test("AsyncPoolExecutor.submit() rejects with TypeError when a task returns its own future", async () => {
+  // Two slots: the next task starts in the same turn, after the first has returned.
+  const pool = new AsyncPoolExecutor({ maxWorkers: 2 });
+  const own: Future<unknown> = pool.submit(() => own);
+  try {
+    assert.equal(await pool.submit(() => "next"), "next");
+    assert.equal(own.state, "finished");
+    const error = await own.exception();
+    assert(error instanceof TypeError, String(error));
+    assert.match(error.message, /returned its own future/);
+    assert.deepEqual(pool.stats().attempts, { completed: 1, failed: 1 });
+  } finally {
+    await pool.shutdown({ wait: own.done() });
+  }
+});
+
+Deno.test("AsyncPoolExecutor.with({ retry }) fails each attempt of a task that returns its own future", async () => {
+  const pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const retry = {
+    maxAttempts: 3,
+    backoff: { initial: 0, jitter: "none" as const },
+    retryOn: () => true,
+  };
+  const own: Future<unknown> = pool.with({ retry }).submit(async () => {
+    await null;
+    return own;
+  });
+  try {
+    // The timeout only makes a regression fail instead of hanging; it never decides a pass.
+    const error = await own.exception({ timeout: 30_000 });
+    assert(error instanceof TypeError, String(error));
+    assert.deepEqual(pool.stats().attempts, { completed: 0, failed: 3 });
+  } finally {
+    await pool.shutdown({ wait: own.done() });
+  }
+});

@@ -468,6 +468,37 @@ Deno.test("Future.setResult() is allowed on a pending future", async () => {
   assert.equal(await failing.exception(), error);
 });
 
+Deno.test("Future.setResult() with the future itself fails it with TypeError, as a promise resolved with itself rejects", async () => {
+  const future = new Future<unknown>();
+  future.setResult(future);
+  assert.equal(future.state, "finished");
+  // Read without awaiting the value: a future finished with itself would be awaited forever.
+  const error = await future.exception();
+  assert(error instanceof TypeError, String(error));
+  assert.match(error.message, /with itself/);
+  await assert.rejects(future.result(), TypeError);
+});
+
+Deno.test("Future.setResult() with a future finished with it fails it with TypeError", async () => {
+  const first = new Future<unknown>();
+  const second = new Future<unknown>();
+  const third = new Future<unknown>();
+  first.setResult(second);
+  second.setResult(third);
+  third.setResult(first);
+  const error = await third.exception();
+  assert(error instanceof TypeError, String(error));
+  assert.match(error.message, /a future finished with it/);
+  // The others took a future as their value, and awaiting them adopts it, as with promises.
+  assert.equal(await first.exception(), undefined);
+  await assert.rejects(first.result(), (e) => e === error);
+  const settled = new Future<number>();
+  settled.setResult(5);
+  const adopting = new Future<unknown>();
+  adopting.setResult(settled);
+  assert.equal(await adopting, 5);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Awaiting
 
