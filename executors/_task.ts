@@ -5,6 +5,7 @@ import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
 import { type FutureOwner, outcomeOf, setOwner } from "../future/_hooks.ts";
 import { subscribeAbort, unsubscribeAbort } from "../future/_abort_registry.ts";
+import { subscribeDeadline, unsubscribeDeadline } from "./_deadlines.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -311,6 +312,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     this.stop(this.options.signal!.reason);
   }
 
+  /** The task's deadline passed (it subscribed to it in `run()`). */
+  deadlinePassed(): void {
+    this.stop(deadlineError(this.options.deadline!));
+  }
+
   /** A future cancelled while queued settles its task at once: nothing waits for the queue. */
   cancelled(): void {
     this.stop(new CancelledError());
@@ -326,10 +332,9 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       subscribeAbort(signal, this);
     }
     if (deadline !== undefined) {
-      const left = deadline - Date.now();
-      const error = deadlineError(deadline);
-      if (left <= 0) return this.#settle(false, error);
-      this.#extra().stopDeadline = startTimer(() => this.stop(error), left);
+      if (Date.now() >= deadline) return this.#settle(false, deadlineError(deadline));
+      // Tasks of one deadline share its timer (see `deadlinePassed`).
+      subscribeDeadline(deadline, this);
     }
     if (!this.#hasFutures()) return this.#attempt(1);
     const rare = this.#extra();
@@ -487,9 +492,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   /** Settles the task: `ok` with the value `outcome`, or failed with the error `outcome`. */
   #settle(ok: boolean, outcome: unknown): void {
     this.leftQueue();
-    const rare = this.#rare;
-    rare?.stopDeadline?.();
-    const signal = this.options.signal;
+    const { signal, deadline } = this.options;
+    if (deadline !== undefined) unsubscribeDeadline(deadline, this);
     if (signal !== undefined) unsubscribeAbort(signal, this);
     const future = this.future;
     let failed = !ok;
@@ -529,7 +533,6 @@ class TaskRare {
   stopReason: unknown;
   stopped = false;
   stopController: AbortController | undefined;
-  stopDeadline: (() => void) | undefined;
 }
 
 function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {

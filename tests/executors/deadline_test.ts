@@ -77,3 +77,51 @@ Deno.test("a retry whose backoff ends past the deadline never starts", async () 
   assert.ok(error instanceof TimeoutError, String(error));
   assert.equal(attempts, 1);
 });
+
+Deno.test("tasks that share a deadline share one timer, disarmed when the last of them settles", async () => {
+  const { AsyncPoolExecutor } = await import("../../mod.ts");
+  const { armedDeadlines } = await import("../../executors/_deadlines.ts");
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const holder = pool.submit(() => gate);
+  const armed = armedDeadlines();
+  const deadline = Date.now() + 600_000;
+  const view = pool.with({ deadline });
+  const futures = Array.from({ length: 10_000 }, (_, i) => view.submit((x: number) => x, i));
+  const other = pool.with({ deadline: deadline + 1 }).submit(() => 0);
+  try {
+    assert.equal(
+      armedDeadlines(),
+      armed + 2,
+      "one timer for 10,000 tasks of one deadline, one more",
+    );
+    // Cancelled while queued, the last of a deadline's tasks disarms its timer.
+    other.cancel();
+    assert.equal(armedDeadlines(), armed + 1);
+  } finally {
+    other.cancel();
+    open();
+  }
+  await holder;
+  assert.deepEqual(await Promise.all(futures), futures.map((_, i) => i));
+  assert.equal(armedDeadlines(), armed, "no timer is left once they all settled");
+});
+
+Deno.test("a deadline shared by queued tasks stops them all when it passes, in the order submitted", async () => {
+  const { AsyncPoolExecutor } = await import("../../mod.ts");
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  let open!: () => void;
+  const holder = pool.submit(() => new Promise<void>((resolve) => open = resolve));
+  const view = pool.with({ deadline: Date.now() + 50 });
+  const order: number[] = [];
+  const queued = Array.from({ length: 100 }, (_, i) => {
+    const future = view.submit(() => i);
+    future.addDoneCallback(() => order.push(i));
+    return future;
+  });
+  for (const future of queued) assert.ok(await future.exception() instanceof TimeoutError);
+  assert.deepEqual(order, queued.map((_, i) => i));
+  open();
+  await holder;
+});
