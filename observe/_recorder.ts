@@ -1,6 +1,8 @@
 // One executor's recorder: the observer installed on its core. It keeps what stats() does not:
 // the histograms, a per-second timeline, the recent task bars (for the task stream), recent
-// failures and what each worker is doing. Everything is bounded.
+// failures and what each worker is doing. Everything is bounded, however many workers come and go:
+// an ended worker's lane is reused once no bar in the ring and no attempt names it, so the lanes
+// are the live workers' and those an attempt in flight or one of the 1024 bars still names.
 
 import type { ExecutorObserver, Observable, ObservedWorkerState } from "../executors/_observe.ts";
 import type { Job, Task } from "../executors/_task.ts";
@@ -141,10 +143,21 @@ export class Recorder implements ExecutorObserver {
   #lastFn: unknown;
   #lastFnId = 0;
 
-  // Lanes (worker names) and function names, interned.
+  // Lanes (worker names) and function names, interned. A lane is a live worker's, or an ended
+  // worker's that a bar in the ring or an attempt still names (it is reused after that).
+  /** The live workers' lanes, by name. */
   readonly #laneIds = new Map<string, number>();
-  readonly #laneNames: string[] = [];
+  /** Each lane's name while its worker lives (then `#laneOf` finds it), else undefined. */
+  readonly #laneNames: (string | undefined)[] = [];
+  /**
+   * Each lane's view. An ended worker's stays (out of `workers`) until its lane is reused: its
+   * bars are named after it, and its `running` counts the attempts that still name the lane.
+   */
   readonly #views: (WorkerView | undefined)[] = [];
+  /** Per lane, `#bars` just after its newest bar. */
+  readonly #laneBars: number[] = [];
+  /** The lanes of ended workers, oldest first. */
+  readonly #endedLanes: number[] = [];
   readonly #fnIds = new Map<string, number>();
   readonly #fnNames: string[] = [];
   /** Event-loop slots in use (AsyncPoolExecutor has no workers: its tasks run in slots). */
@@ -172,6 +185,11 @@ export class Recorder implements ExecutorObserver {
   /** Tasks settled, by outcome (counted only where `countTasks`). */
   get tasks(): Record<Outcome, number> {
     return counts(this.#tasks);
+  }
+
+  /** @internal Lanes held, live or not: for tests, which check that ended ones are reused. */
+  get lanes(): number {
+    return this.#laneNames.length;
   }
 
   /** Run times of attempts, in seconds. */
@@ -312,11 +330,13 @@ export class Recorder implements ExecutorObserver {
           : startedAt > 0
           ? startedAt
           : Math.min(t, queuedAt || t);
+        const lane = rows[row + LANE]!;
         const bars = this.#barRows;
         const bar = (this.#bars++ & (BARS - 1)) * BAR;
+        this.#laneBars[lane] = this.#bars;
         bars[bar + BAR_START] = start;
         bars[bar + BAR_END] = t;
-        bars[bar + BAR_LANE] = rows[row + LANE]!;
+        bars[bar + BAR_LANE] = lane;
         bars[bar + BAR_FN] = this.#fnOf(job.fn);
         bars[bar + BAR_OUTCOME] = outcome;
         bars[bar + BAR_ATTEMPT] = job.attempt;
@@ -368,7 +388,12 @@ export class Recorder implements ExecutorObserver {
     if (state === "ended") {
       this.workers.delete(name);
       const lane = this.#laneIds.get(name);
-      if (lane !== undefined) this.#views[lane] = undefined;
+      if (lane !== undefined) {
+        // The name may come back (a cluster worker heard of again): it gets a lane anew.
+        this.#laneIds.delete(name);
+        this.#laneNames[lane] = undefined;
+        this.#endedLanes.push(lane);
+      }
     } else this.#view(this.#laneOf(name), 0).state = state;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) {
@@ -405,7 +430,7 @@ export class Recorder implements ExecutorObserver {
     for (let i = Math.max(0, this.#bars - BARS); i < this.#bars; i++) {
       const bar = (i & (BARS - 1)) * BAR;
       out.push({
-        lane: this.#laneNames[bars[bar + BAR_LANE]!]!,
+        lane: this.#views[bars[bar + BAR_LANE]!]!.name,
         fn: this.#fnNames[bars[bar + BAR_FN]!]!,
         start: bars[bar + BAR_START]!,
         end: bars[bar + BAR_END]!,
@@ -486,10 +511,29 @@ export class Recorder implements ExecutorObserver {
     for (let i = 0; i < scanned; i++) if (names[i] === name) return i;
     let id = this.#laneIds.get(name);
     if (id === undefined) {
-      id = this.#laneNames.push(name) - 1;
+      id = this.#reusableLane();
+      if (id < 0) {
+        id = names.length;
+        this.#laneBars.push(-BARS);
+      }
+      names[id] = name;
+      this.#views[id] = undefined;
       this.#laneIds.set(name, id);
     }
     return id;
+  }
+
+  /** An ended worker's lane that no bar in the ring and no attempt names any more, or -1. */
+  #reusableLane(): number {
+    const ended = this.#endedLanes;
+    for (let i = 0; i < ended.length; i++) {
+      const lane = ended[i]!;
+      if (this.#bars - this.#laneBars[lane]! >= BARS && !this.#views[lane]?.running) {
+        ended.splice(i, 1);
+        return lane;
+      }
+    }
+    return -1;
   }
 
   // By name: a closure submitted in a loop is a new function each time, with the same name.

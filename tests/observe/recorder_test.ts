@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { Recorder } from "../../observe/_recorder.ts";
+import type { Job } from "../../executors/_task.ts";
+
+/** The bars the ring keeps. */
+const BARS = 1024;
+
+const recorder = () => new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'churn'" });
+
+function square(n: number): number {
+  return n * n;
+}
+
+/** A queued attempt of `square`. */
+function queued(r: Recorder): Job {
+  const job = {
+    observerSlot: -1,
+    queuedAt: performance.now(),
+    fn: square,
+    attempt: 1,
+    options: {},
+  } as unknown as Job;
+  r.queued(job);
+  return job;
+}
+
+/** Ends `job` as a worker pool does when the worker's result arrives. */
+function finish(r: Recorder, job: Job): void {
+  r.ran(job, 0.1, performance.timeOrigin + performance.now());
+  r.ended(job, true, undefined);
+}
+
+/** Runs one attempt on worker `name` from queued to ended, as a worker pool reports it. */
+function runOn(r: Recorder, name: string): void {
+  const job = queued(r);
+  r.started(job, name);
+  r.worker(name, "busy");
+  finish(r, job);
+  r.worker(name, "idle");
+}
+
+Deno.test("Recorder reuses ended workers' lanes: 10,000 workers in turn, each bar still names its own", () => {
+  const r = recorder();
+  const workers = 10_000;
+  for (let id = 1; id <= workers; id++) {
+    // A worker replaced after each task (maxTasksPerChild: 1).
+    const name = `worker ${id}`;
+    r.worker(name, "starting");
+    r.worker(name, "idle");
+    runOn(r, name);
+    r.worker(name, "retiring");
+    r.worker(name, "ended");
+  }
+  // A lane per bar in the ring, and one for the next worker.
+  assert.ok(r.lanes <= BARS + 1, `${r.lanes} lanes for ${workers} workers`);
+  assert.equal(r.workers.size, 0);
+  const bars = r.bars;
+  assert.equal(bars.length, BARS);
+  assert.deepEqual(
+    bars.map((bar) => bar.lane),
+    Array.from({ length: BARS }, (_, i) => `worker ${workers - BARS + 1 + i}`),
+  );
+  assert.ok(bars.every((bar) => bar.fn === "square" && bar.outcome === "completed"));
+});
+
+Deno.test("Recorder keeps an ended worker's lane while an attempt that ran on it has not left", () => {
+  const r = recorder();
+  r.worker("worker 1", "idle");
+  // Two attempts on worker 1 when it crashes: one given to another worker later, one that fails.
+  const movedJob = queued(r);
+  const failedJob = queued(r);
+  r.started(movedJob, "worker 1");
+  r.started(failedJob, "worker 1");
+  r.worker("worker 1", "ended");
+  // Its replacement takes a task, which is still running when the others move on.
+  r.worker("worker 2", "idle");
+  const running = queued(r);
+  r.started(running, "worker 2");
+  r.ended(failedJob, false, new Error("worker 1 was ended while running the task"));
+  r.started(movedJob, "worker 3");
+  assert.deepEqual(
+    { ...r.workers.get("worker 2")!, seen: 0 },
+    { name: "worker 2", state: "busy", running: 1, seen: 0 },
+  );
+  finish(r, movedJob);
+  finish(r, running);
+  assert.deepEqual(r.bars.map((bar) => [bar.lane, bar.outcome]), [
+    ["worker 1", "failed"],
+    ["worker 3", "completed"],
+    ["worker 2", "completed"],
+  ]);
+  assert.deepEqual([...r.workers.keys()].sort(), ["worker 2", "worker 3"]);
+  assert.deepEqual([...r.workers.values()].map((w) => [w.state, w.running]), [
+    ["idle", 0],
+    ["idle", 0],
+  ]);
+});
+
+Deno.test("Recorder.syncCluster() gives a worker that leaves and comes back a lane of its own", () => {
+  const r = recorder();
+  const alive = (...names: string[]) => names.map((name) => ({ name, running: 0 }));
+  r.syncCluster(alive("w1"));
+  runOn(r, "w1");
+  r.syncCluster(alive());
+  assert.equal(r.workers.size, 0);
+  r.syncCluster(alive("w1"));
+  assert.deepEqual([...r.workers.keys()], ["w1"]);
+  // Other cluster workers come and go (each after a task) while w1 stays.
+  const others = 3 * BARS;
+  for (let i = 1; i <= others; i++) {
+    r.syncCluster(alive("w1", `node ${i}`));
+    runOn(r, `node ${i}`);
+    assert.equal(r.workers.size, 2);
+  }
+  runOn(r, "w1");
+  r.syncCluster(alive("w1"));
+  assert.deepEqual([...r.workers.keys()], ["w1"]);
+  assert.deepEqual({ ...r.workers.get("w1")!, seen: 0 }, {
+    name: "w1",
+    state: "idle",
+    running: 0,
+    seen: 0,
+  });
+  assert.ok(r.lanes <= BARS + 2, `${r.lanes} lanes for ${others + 1} workers`);
+  assert.deepEqual(
+    r.bars.slice(-3).map((bar) => bar.lane),
+    [`node ${others - 1}`, `node ${others}`, "w1"],
+  );
+});
