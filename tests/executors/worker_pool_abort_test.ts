@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
-import { type Future, TimeoutError, type WorkerPoolExecutor } from "../../mod.ts";
+import {
+  type Future,
+  TimeoutError,
+  WorkerCrashedError,
+  type WorkerPoolExecutor,
+} from "../../mod.ts";
 import {
   add,
   Cell,
   cell,
   countPrimes,
+  countPrimesStarted,
   crashOnAbort,
   echo,
   hold,
@@ -76,10 +82,18 @@ Deno.test("WorkerPoolExecutor.with({ timeout }) rejects a task that never yields
 
 Deno.test("WorkerPoolExecutor.with({ timeout }) stops a CPU-bound task that calls throwIfAborted()", async () => {
   await using pool = workerPool({ maxWorkers: 1 });
-  const error = await errorOf(pool.with({ timeout: 100 }).submit(countPrimes, 0, 2 ** 40));
+  const c = cell();
+  const { future } = await startedWithTimeout(
+    pool,
+    c,
+    // Without a signal that stops it, the loop runs for hours.
+    () => pool.with({ timeout: 100 }).submit(countPrimesStarted, c, 0, 2 ** 40),
+  );
+  const error = await errorOf(future);
   assert.ok(error instanceof TimeoutError, String(error));
   // The loop throws at its next check, so the thread is free again.
   await statsUntil(pool, (s) => s.workers.spinning === 0 && s.workers.retiring === 0);
+  assert.equal(pool.stats().restarts, 1, "the worker running the task was replaced");
   assert.equal(await pool.submit(countPrimes, 0, 100), 25);
 });
 
@@ -208,14 +222,35 @@ Deno.test("WorkerPoolExecutor lets the other tasks of a stopped worker finish on
   controller.abort();
   await errorOf(stopped);
   assert.equal(await changed(c, Cell.Noticed, 0), NOTICED_OTHER);
-  // Past the 2 s grace that a stopped task gets to return: only the passing of time can show that
-  // nothing ends the held task.
-  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  // The grace period a stopped task gets to return is a timer of this thread that a test cannot
+  // shorten: that the held task outlives it is shown against the grace period of a second
+  // stopped worker, started later. That one spins in its stopped task, so it cannot answer its
+  // ping: it is ended when its grace period runs out, and its other task rejects. Timers of equal
+  // delay fire in the order they were set, so by then the first grace period has run out too.
+  // Warmed up, the new worker takes both of the next tasks at once; the held one lets the other
+  // start.
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await pool.submit(add, i, 1), i + 1, "a new worker serves meanwhile");
+  }
+  const clock = cell();
+  const spinner = new AbortController();
+  const bystander = pool.submit(hold, clock, "ended with its worker");
+  const spinning = pool.with({ signal: spinner.signal }).submit(spinUntilReleased, clock);
+  try {
+    await startedAtLeast(clock, 2);
+    spinner.abort();
+    await errorOf(spinning);
+    const ended = await errorOf(bystander);
+    assert.ok(ended instanceof WorkerCrashedError, String(ended));
+    assert.match(ended.message, /did not answer a ping/);
+  } finally {
+    // Also on a failure above: the spinning task ends only when released.
+    release(clock);
+  }
   assert.equal(held.done(), false);
-  assert.equal(await pool.submit(add, 1, 1), 2, "a new worker serves meanwhile");
   release(c);
   assert.equal(await held, "finished");
-  await statsUntil(pool, (s) => s.workers.retiring === 0);
+  await statsUntil(pool, (s) => s.workers.retiring === 0 && s.workers.spinning === 0);
 });
 
 Deno.test("WorkerPoolExecutor counts a stopped task once when its worker then crashes", async () => {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { AsyncPoolExecutor, ProcessPoolExecutor, WorkerPoolExecutor } from "../../mod.ts";
-import { formatMetrics, metricsHandler, readMetrics } from "../../observe/mod.ts";
+import {
+  type ExecutorMetrics,
+  formatMetrics,
+  metricsHandler,
+  readMetrics,
+} from "../../observe/mod.ts";
 import { TimeoutError } from "../../future/errors.ts";
 import { recorderOf } from "../../observe/_registry.ts";
 import { parsePrometheus, valueOf } from "./_prom_parser.ts";
@@ -21,6 +26,26 @@ async function scrape(handler: (request: Request) => Response) {
   const response = handler(new Request("http://127.0.0.1/metrics"));
   assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   return parsePrometheus(await response.text());
+}
+
+/** The metrics of an AsyncPoolExecutor named `executor` that has done nothing, with `circuits`. */
+function idleMetrics(
+  executor: string,
+  circuits: ExecutorMetrics["circuits"] = [],
+): ExecutorMetrics {
+  return {
+    executor,
+    kind: "AsyncPoolExecutor",
+    tasks: { completed: 0, failed: 0, cancelled: 0 },
+    attempts: { completed: 0, failed: 0, cancelled: 0 },
+    queued: 0,
+    running: 0,
+    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
+    restarts: 0,
+    duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
+    circuits,
+  };
 }
 
 Deno.test("metricsHandler() serves every metric in the Prometheus text format, and counters move", async () => {
@@ -86,19 +111,7 @@ Deno.test("readMetrics() counts a process pool's tasks and names executors after
 });
 
 Deno.test("formatMetrics() escapes label values", () => {
-  const text = formatMetrics([{
-    executor: 'a"b\\c\nd',
-    kind: "AsyncPoolExecutor",
-    tasks: { completed: 0, failed: 0, cancelled: 0 },
-    attempts: { completed: 0, failed: 0, cancelled: 0 },
-    queued: 0,
-    running: 0,
-    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
-    restarts: 0,
-    duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
-    wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
-    circuits: [],
-  }]);
+  const text = formatMetrics([idleMetrics('a"b\\c\nd')]);
   const parsed = parsePrometheus(text);
   assert.equal(
     valueOf(parsed, "concurrent_futures_tasks_queued", { executor: 'a"b\\c\nd' }),
@@ -112,19 +125,7 @@ Deno.test("formatMetrics() formats a family of 300k lines (a circuit per domain)
     domain: `host${i}.example`,
     state: 0 as const,
   }));
-  const text = formatMetrics([{
-    executor: "io",
-    kind: "AsyncPoolExecutor",
-    tasks: { completed: 0, failed: 0, cancelled: 0 },
-    attempts: { completed: 0, failed: 0, cancelled: 0 },
-    queued: 0,
-    running: 0,
-    workers: { starting: 0, idle: 0, busy: 0, retiring: 0, draining: 0, spinning: 0 },
-    restarts: 0,
-    duration: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
-    wait: { buckets: [{ le: "+Inf", count: 0 }], sum: 0, count: 0 },
-    circuits,
-  }]);
+  const text = formatMetrics([idleMetrics("io", circuits)]);
   assert.match(
     text,
     /^concurrent_futures_circuit_state\{executor="io",domain="host299999\.example"\} 0$/m,

@@ -17,15 +17,16 @@ async function marked(cells: Int32Array, index: number): Promise<number> {
 for (const kind of ["Lock", "Semaphore"] as const) {
   Deno.test(`a task stopped before it reaches a free ${kind} does not take it`, async () => {
     await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: [TASKS] });
-    const { lockAfterStop, permitAfterStop } = await import("../fixtures/late_lock_tasks.ts");
+    const { takeAfterStop } = await import("../fixtures/late_lock_tasks.ts");
     const cells = new Int32Array(new SharedArrayBuffer(16));
     const controller = new AbortController();
-    const view = pool.with({ signal: controller.signal });
-    const lock = new Lock();
-    const semaphore = new Semaphore(1);
-    const stopped = kind === "Lock"
-      ? view.submit(lockAfterStop, lock, cells)
-      : view.submit(permitAfterStop, semaphore, cells);
+    const place = kind === "Lock" ? new Lock() : new Semaphore(1);
+    const stopped = pool.with({ signal: controller.signal }).submit(
+      takeAfterStop,
+      kind,
+      place,
+      cells,
+    );
     await marked(cells, 0);
     controller.abort(new Error("stopped by the test"));
     await assert.rejects(stopped, /stopped by the test/);
@@ -36,14 +37,8 @@ for (const kind of ["Lock", "Semaphore"] as const) {
     assert.equal(await marked(cells, 3), 2);
     assert.equal(Atomics.load(cells, 1), 0);
     // The place it did not take is free for the next.
-    if (kind === "Lock") {
-      const held = lock.tryAcquire();
-      assert(held, "the lock stayed taken");
-      held.release();
-    } else {
-      const permit = semaphore.tryAcquire();
-      assert(permit, "the permit was kept");
-      permit.release();
-    }
+    const taken = place.tryAcquire();
+    assert(taken, kind === "Lock" ? "the lock stayed taken" : "the permit was kept");
+    taken.release();
   });
 }
