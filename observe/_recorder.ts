@@ -60,6 +60,8 @@ const FAILURES = 20;
 const SECONDS = 512;
 // What is kept of an attempt in flight: a row of numbers per slot, one cache line.
 const ROW = 8;
+/** Rows the recorder starts with, and returns to once no attempt is in flight. */
+const ROWS = 64;
 const QUEUED = 0;
 const STARTED = 1;
 const RUN_MS = 2;
@@ -131,10 +133,12 @@ export class Recorder implements ExecutorObserver {
   readonly #wait = new Histogram();
 
   // Per attempt in flight, a row at its slot.
-  #rows = new Float64Array(64 * ROW);
+  #rows = new Float64Array(ROWS * ROW);
   /** The first free slot, or -1; a free row's first number is the next (a list through the rows). */
   #freeSlot = -1;
   #slots = 0;
+  /** Slots taken: once none is, rows grown by a burst of attempts are let go. */
+  #taken = 0;
   /** Whether the engine stamps `Job.queuedAt` (learned from the first attempt that starts). */
   #engineQueueTime = false;
   /** Whether the engine reports run times (`ran()`), learned from the first report. */
@@ -185,6 +189,11 @@ export class Recorder implements ExecutorObserver {
   /** Tasks settled, by outcome (counted only where `countTasks`). */
   get tasks(): Record<Outcome, number> {
     return counts(this.#tasks);
+  }
+
+  /** @internal Rows held for attempts in flight: for tests, which check that a burst's go. */
+  get rows(): number {
+    return this.#rows.length / ROW;
   }
 
   /** @internal Lanes held, live or not: for tests, which check that ended ones are reused. */
@@ -350,6 +359,12 @@ export class Recorder implements ExecutorObserver {
       job.observerSlot = -1;
       rows[row] = this.#freeSlot;
       this.#freeSlot = slot;
+      if (--this.#taken === 0 && rows.length > ROWS * ROW) {
+        // Nothing in flight names a slot: a million attempts queued once keep no 64 MB after.
+        this.#rows = new Float64Array(ROWS * ROW);
+        this.#freeSlot = -1;
+        this.#slots = 0;
+      }
     }
     if (outcome === 1) {
       push(
@@ -465,6 +480,7 @@ export class Recorder implements ExecutorObserver {
   }
 
   #slot(): number {
+    this.#taken++;
     const free = this.#freeSlot;
     if (free >= 0) {
       this.#freeSlot = this.#rows[free * ROW]!;

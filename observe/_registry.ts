@@ -43,9 +43,15 @@ export function recorderOf(executor: object, what: string): Recorder {
   const stats = (executor as { stats?(): { futures?: unknown } }).stats?.();
   recorder.countTasks = stats?.futures === undefined;
   core.observer = recorder;
-  // A cluster's workers joining and leaving are changes too (the dashboard sends an update).
+  // A cluster's workers joining and leaving are changes too (the dashboard sends an update), and
+  // those gone leave the recorder then, read or not (their names would pile up otherwise).
   const cluster = clusterOf(executor);
-  if (cluster) cluster.onChange = () => recorder.onChange?.();
+  if (cluster) {
+    cluster.onChange = () => {
+      recorder.syncCluster(cluster.workers());
+      recorder.onChange?.();
+    };
+  }
   recorders.set(executor, recorder);
   return recorder;
 }

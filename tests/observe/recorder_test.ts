@@ -127,3 +127,49 @@ Deno.test("Recorder.syncCluster() gives a worker that leaves and comes back a la
     [`node ${others - 1}`, `node ${others}`, "w1"],
   );
 });
+
+Deno.test("Recorder lets go of the rows a burst of queued attempts took once none is in flight", () => {
+  const r = recorder();
+  const burst = Array.from({ length: 100_000 }, () => queued(r));
+  assert.ok(r.rows >= burst.length, `${r.rows} rows for ${burst.length} attempts in flight`);
+  // Half of them run and end: the others still hold their rows.
+  for (const job of burst.splice(0, burst.length / 2)) {
+    r.started(job, "worker 1");
+    finish(r, job);
+  }
+  assert.ok(r.rows >= burst.length);
+  // The rest are cancelled while queued; then one more attempt runs in a small table again.
+  for (const job of burst) r.ended(job, false, new Error("cancelled"));
+  assert.equal(r.rows, 64);
+  runOn(r, "worker 1");
+  assert.equal(r.attempts.completed, 50_001);
+  assert.equal(r.bars.at(-1)!.lane, "worker 1");
+});
+
+Deno.test("a cluster's workers that leave leave the recorder when the cluster tells, with no read of the metrics", async () => {
+  const { makeObservable } = await import("../../executors/_observe.ts");
+  const { recorderOf } = await import("../../observe/_registry.ts");
+  let alive = [{ name: "host:1", running: 0, pid: 1, host: "host" }];
+  const cluster = {
+    expiry: undefined,
+    onChange: undefined as (() => void) | undefined,
+    workers: () => alive,
+    streamDepth: () => 0,
+  };
+  const executor = {};
+  makeObservable(
+    executor,
+    { observer: undefined, label: "DistributedExecutor 'q'" },
+    () => cluster,
+  );
+  const r = recorderOf(executor, "observe");
+  for (let pid = 2; pid <= 3_000; pid++) {
+    // A worker restarted under a new PID: its task starts there, then the old one's beat stops.
+    const name = `host:${pid}`;
+    alive = [{ name, running: 0, pid, host: "host" }];
+    runOn(r, name);
+    cluster.onChange!();
+  }
+  assert.deepEqual([...r.workers.keys()], ["host:3000"]);
+  assert.ok(r.lanes <= BARS + 2, `${r.lanes} lanes for 3,000 workers in turn`);
+});
