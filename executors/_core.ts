@@ -59,7 +59,7 @@ export interface Engine extends JobPolicy {
    * For an engine whose tasks can await the executor's own futures (on the same thread): called
    * when a pending future of this executor is awaited; see {@linkcode AwaitHook}.
    */
-  awaiting?(future?: Future<unknown>): (() => Promise<void>) | undefined;
+  awaiting?(): (() => Promise<void>) | undefined;
 }
 
 /** Options every executor accepts. */

@@ -14,7 +14,6 @@ import { inTraceContext } from "../actors/_trace_context.ts";
 import type { Job } from "./_task.ts";
 import { JobQueue } from "./_job_queue.ts";
 import { Queue } from "../future/_queue.ts";
-import type { Future } from "../future/future.ts";
 import { checkKnownKeys, checkPositiveInt } from "./_options.ts";
 import { check, show } from "./_check.ts";
 import { callWithSignal } from "../actors/task_signal.ts";
@@ -88,7 +87,8 @@ export interface AsyncPoolStats extends ExecutorStats {
  *
  * A task that awaits a pending future of this pool gives its slot back while it waits and takes
  * one again before it goes on, so nested submits never deadlock, even with `maxWorkers: 1`.
- * A task that returns or awaits its own future fails at once with a `TypeError`.
+ * A task that returns its own future fails with a `TypeError` (an `async` one that returns or
+ * awaits it waits for itself, as promises that wait for each other do).
  *
  * @example
  * ```ts
@@ -196,7 +196,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
         this.#schedulePump();
       },
       close: () => Promise.resolve(),
-      awaiting: (future) => this.#awaiting(future),
+      awaiting: () => this.#awaiting(),
       // The job policy: one object for every job.
       jobEnded: (job) => {
         const secession = this.#seceded.get(job);
@@ -338,16 +338,10 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
 
   // A task of this pool awaits one of its futures: it gives back its slot (the queued task it
   // waits for can then run) and rejoins once the futures it awaits are done.
-  #awaiting(future: Future<unknown> | undefined): (() => Promise<void>) | undefined {
+  #awaiting(): (() => Promise<void>) | undefined {
     // There is no context before the first task: no task of this pool can be awaiting.
     const job = this.#current?.getStore();
     if (job === undefined || job.settled) return undefined;
-    // An async function that returns its own future awaits it here too (the engine adopts it in
-    // the task's context): the task fails, as a promise resolved with itself rejects.
-    if (future === job.task.future) {
-      job.abort(waitsForItself("returned or awaited"));
-      return undefined;
-    }
     let secession = this.#seceded.get(job);
     if (secession === undefined) {
       secession = new Secession(job);
@@ -414,7 +408,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
       if (typeof then === "function") {
         if (result === job.task.future) {
           this.#failed++;
-          return job.reject(waitsForItself("returned"));
+          return job.reject(waitsForItself());
         }
         (then as PromiseLike<unknown>["then"]).call(
           result,
@@ -444,8 +438,8 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
 }
 
 /** What a task that waits for its own future fails with: it could never settle. */
-function waitsForItself(how: string): TypeError {
+function waitsForItself(): TypeError {
   return new TypeError(
-    `Cannot finish a task that ${how} its own future: it would wait for itself forever`,
+    "Cannot finish a task that returned its own future: it would wait for itself forever",
   );
 }

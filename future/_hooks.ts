@@ -31,13 +31,11 @@ export interface FutureOwner {
  */
 export interface AwaitHook {
   /**
-   * Called as a pending future (`future`, when one is awaited alone) is awaited. Inside one of
-   * the executor's own tasks the task gives back its slot and this returns the rejoin: called once
-   * the future is done, it resolves when the task may go on (it holds a slot again). Elsewhere it
-   * returns `undefined`. Inside the future's own task, the task fails instead (it would wait for
-   * itself), and this returns `undefined`.
+   * Called as a pending future is awaited. Inside one of the executor's own tasks the task gives
+   * back its slot and this returns the rejoin: called once the future is done, it resolves when
+   * the task may go on (it holds a slot again). Elsewhere it returns `undefined`.
    */
-  awaiting(future?: Future<unknown>): (() => Promise<void>) | undefined;
+  awaiting(): (() => Promise<void>) | undefined;
 }
 
 interface Hooks {

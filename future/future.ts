@@ -57,6 +57,12 @@ interface CallbackIndex {
 // field for it.
 const INDEXES = new WeakMap<Callbacks<unknown>, CallbackIndex>();
 
+/**
+ * For a future finished with a future: a later point of the chain it finished with (see
+ * `#leadsBack`), so that the chain is not walked again from its start.
+ */
+const chainEnds = new WeakMap<Future<unknown>, unknown>();
+
 /** Indexes a long list (without holes) on its first removal. */
 function indexCallbacks(callbacks: Callbacks<unknown>): CallbackIndex {
   const index: CallbackIndex = { at: new Map(), removed: 0 };
@@ -447,7 +453,7 @@ export class Future<T> implements PromiseLike<T> {
   #joined(): Promise<T> {
     const promise = this.#asPromise();
     if (this.#awaitHook === undefined || this.done()) return promise;
-    return joined(promise, this.#awaitHook.awaiting(this));
+    return joined(promise, this.#awaitHook.awaiting());
   }
 
   /**
@@ -591,12 +597,16 @@ export class Future<T> implements PromiseLike<T> {
    */
   #leadsBack(future: Future<unknown>): boolean {
     let next: unknown = future;
+    const walked: Future<unknown>[] = [];
     while (typeof next === "object" && next !== null && #state in next) {
-      if (next === this) return true;
-      if (next.#state !== "finished") return false;
-      next = next.#outcome;
+      if (next === this || next.#state !== "finished") break;
+      walked.push(next);
+      next = chainEnds.get(next) ?? next.#outcome;
     }
-    return false;
+    // Each future walked leads to where the walk stopped: a chain of n futures, each finished
+    // with the one before, is walked in O(n) in all, not O(n²).
+    for (const step of walked) chainEnds.set(step, next);
+    return next === this;
   }
 
   #invokeCallbacks(): void {
@@ -618,7 +628,7 @@ export class Future<T> implements PromiseLike<T> {
   #waitJoined(options: WaitOptions | undefined): Promise<void> | void {
     const wait = this.#wait(options);
     if (wait === undefined || this.#awaitHook === undefined) return wait;
-    return joined(wait, this.#awaitHook.awaiting(this));
+    return joined(wait, this.#awaitHook.awaiting());
   }
 
   #wait(options: WaitOptions | undefined): Promise<void> | void {
