@@ -179,7 +179,7 @@ export function parseWorkerArgs(
     );
   }
   const listed = env("FUTURES_NATS_URL");
-  const urls = values.nats ?? (listed === undefined ? undefined : serverList(listed));
+  const urls = values.nats ?? (listed === undefined ? undefined : serverList(listed, what));
   const options: WorkerRunOptions = {
     servers: urls ?? ["nats://127.0.0.1:4222"],
     queue: values.queue,
@@ -326,11 +326,44 @@ if (import.meta.main) {
 }
 
 /**
- * The servers of a comma-separated list. A password or token may hold a comma: where the list
- * holds credentials (an "@"), a comma separates servers only before a scheme (`nats://`,
- * `tls://`), so that no credential is cut in two (and a piece of it shown in an error).
+ * The servers of a comma-separated list (`FUTURES_NATS_URL`). A comma separates servers, except in
+ * a password or token: a server whose text has no "@" yet and does not read as a host and port
+ * (`nats://alice:pa`, of `nats://alice:pa,rt@host`) goes on past the comma. A list that could be
+ * read two ways (`nats://alice:12,34@host`: a server `alice:12`, or a password `12,34`), or that
+ * ends in a server cut that way, is refused without being shown: a piece of a password must not
+ * appear in an error.
  */
-function serverList(value: string): string[] {
-  const separator = value.includes("@") ? /,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i : ",";
-  return value.split(separator).map((url) => url.trim());
+function serverList(value: string, what: string): string[] {
+  // No credentials: every comma separates servers (and an error may show them).
+  if (!value.includes("@")) return value.split(",").map((url) => url.trim());
+  const servers: string[] = [];
+  let open = false;
+  for (const piece of value.split(",")) {
+    if (open) servers[servers.length - 1] += `,${piece}`;
+    else servers.push(piece);
+    const server = servers.at(-1)!;
+    open = !server.includes("@") && !URL.canParse(`http://${server.replace(SCHEME, "").trim()}`);
+  }
+  const hidden = "(not shown: it may hold a password)";
+  if (open) {
+    throw new TypeError(
+      `Cannot ${what} as 'FUTURES_NATS_URL' must hold URLs of NATS servers, comma-separated ` +
+        `${hidden}: a server does not read as host:port; write a ',' in a password as %2C`,
+    );
+  }
+  // `nats://h1:4222,alice:pw@h2` could also be one server: user h1, password `4222,alice:pw`.
+  for (let i = 1; i < servers.length; i++) {
+    const server = servers[i]!;
+    if (server.includes("@") && !SCHEME.test(server) && !servers[i - 1]!.includes("@")) {
+      throw new TypeError(
+        `Cannot ${what} as 'FUTURES_NATS_URL' is ambiguous ${hidden}: a server with credentials ` +
+          "and no scheme follows one without; give each server its scheme (nats://, tls://), " +
+          "and write a ',' in a password as %2C",
+      );
+    }
+  }
+  return servers.map((url) => url.trim());
 }
+
+/** A URL's scheme, with the spaces before it. */
+const SCHEME = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
