@@ -6,6 +6,7 @@
 // what can go wrong is framing, and a checksum would cost a pass over every byte of large values.
 
 import { v8 } from "./_node_builtin.ts";
+import { checkSendable } from "./_unsendable.ts";
 
 const NO_SHARED_MEMORY =
   "Cannot send a SharedArrayBuffer to another process: a ProcessPoolExecutor worker shares no memory with this one, so a copy of a Lock, a SharedQueue or another sync primitive, or of a typed array on shared memory, would silently stop being shared; use WorkerPoolExecutor";
@@ -79,6 +80,7 @@ export class CorruptStreamError extends Error {
  */
 export function encodeFrame(message: unknown): Uint8Array {
   const { serialize } = frameCodec();
+  checkSendable(message, "another process");
   let body: Uint8Array;
   try {
     body = serialize(message);

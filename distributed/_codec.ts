@@ -5,6 +5,7 @@
 // byte: `{` for JSON, 0xFF (V8's version tag) for V8.
 
 import { deserialize, serialize } from "node:v8";
+import { checkSendable } from "../actors/_unsendable.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -13,6 +14,7 @@ const OPEN_BRACE = 0x7b;
 /** Encodes `body` (an object); `json` false forces V8 serialization (a reader of an older version). */
 export function encodeBody(body: object, json = true): Uint8Array {
   if (json && plain(body, 0)) return encoder.encode(JSON.stringify(body));
+  checkSendable(body, "another process");
   return serialize(body);
 }
 

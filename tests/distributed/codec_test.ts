@@ -43,3 +43,21 @@ Deno.test("encodeBody() with json false serializes with V8 (a reader of protocol
   assert.equal(encodeBody(body, false)[0], 0xff);
   assert.deepEqual(decodeBody(serialize(body)), body);
 });
+
+Deno.test("encodeBody() refuses, naming it, a value that V8 would send as something else", () => {
+  for (
+    const [value, type] of [[new Blob(["x"]), "Blob"], [new URL("https://a/"), "URL"]] as const
+  ) {
+    for (const json of [true, false]) {
+      assert.throws(
+        () => encodeBody({ v: 2, args: [{ inside: value }] }, json),
+        (error: unknown) => {
+          assert.ok(error instanceof DOMException);
+          assert.equal(error.name, "DataCloneError");
+          assert.match(error.message, new RegExp(`Cannot send a ${type} to another process`));
+          return true;
+        },
+      );
+    }
+  }
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   BrokenExecutorError,
+  type Future,
   ProcessPoolExecutor,
   TimeoutError,
   WorkerCrashedError,
@@ -118,6 +119,42 @@ Deno.test("ProcessPoolExecutor rejects a value it cannot send with DataCloneErro
   assert.ok(result instanceof DOMException, String(result));
   assert.equal(result.name, "DataCloneError");
   assert.deepEqual(await processes.submit(echo, new Map([[1, [2n]]])), new Map([[1, [2n]]]));
+});
+
+Deno.test("ProcessPoolExecutor refuses, naming it, a value that would arrive as something else", async () => {
+  await using processes = pool();
+  const refused = async (future: Future<unknown>, type: string) => {
+    const error = await future.exception();
+    assert.ok(error instanceof DOMException, String(error));
+    assert.equal(error.name, "DataCloneError");
+    assert.match(error.message, new RegExp(`Cannot send a ${type} to another process`));
+  };
+  // Structured clone keeps these (a Web Worker gets them) or refuses them; V8's serializer sent
+  // each as an empty object, or an Error without its message.
+  const key = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
+  const values: [unknown, string][] = [
+    [new Blob(["x"]), "Blob"],
+    [new File(["x"], "a.txt"), "Blob"],
+    [key, "CryptoKey"],
+    [new DOMException("stopped", "AbortError"), "DOMException"],
+    [new URL("https://example.com/"), "URL"],
+    [new Headers({ a: "1" }), "Headers"],
+    // Anywhere in the value.
+    [{ list: [1, new Map([["k", { deep: new Blob([]) }]])] }, "Blob"],
+  ];
+  for (const [value, type] of values) await refused(processes.submit(echo, value), type);
+  await refused(processes.submit(() => new Blob(["made there"])), "Blob");
+  await refused(
+    processes.submit(() => [{ reason: new DOMException("m", "AbortError") }]),
+    "DOMException",
+  );
+  // What V8 carries as it is still goes: a cycle, an error with its cause, shared references.
+  const cycle: Record<string, unknown> = { name: "cycle" };
+  cycle.self = cycle;
+  const back = await processes.submit(echo, cycle) as Record<string, unknown>;
+  assert.equal(back.self, back);
+  const error = await processes.submit(echo, new TypeError("t", { cause: new RangeError("r") }));
+  assert.ok(error instanceof TypeError && error.cause instanceof RangeError);
 });
 
 Deno.test("ProcessPoolExecutor lets tasks use the console: their lines are the program's", async () => {
