@@ -105,9 +105,7 @@ export class FunctionRefs {
       loadParser().finally(() => {
         this.#parserSettled = true;
         this.onReady?.();
-      }).catch(() => {
-        // Without the parser nothing is refused: the worker reports what it cannot resolve.
-      });
+      }).catch(warnUnchecked);
     }
   }
 
@@ -210,4 +208,22 @@ function callSite(): string {
     if (match && !LIBRARY.some((prefix) => match[1]!.startsWith(prefix))) return match[1]!;
   }
   return "";
+}
+
+let warned = false;
+
+/**
+ * Without the parser nothing is refused: a function that uses a variable from outside itself
+ * fails in the worker with a bare ReferenceError, or reads a worker global. Said once.
+ */
+function warnUnchecked(error: unknown): void {
+  if (warned) return;
+  warned = true;
+  console.warn(
+    "@concurrent/futures: functions sent to workers by source are not checked for variables " +
+      `they use from outside (the parser 'acorn' did not load: ${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }); such a function fails there with a bare ReferenceError. Import the library with its ` +
+      "deno.json (as from JSR), or export task functions from a module in 'modules'.",
+  );
 }

@@ -4,6 +4,7 @@ import { findCaptures, loadParser } from "../../executors/_closure_check.ts";
 import { SHARED_GLOBALS } from "../../executors/_globals.ts";
 import { add, countPrimes } from "../fixtures/tasks.ts";
 import { taskSignal } from "../../mod.ts";
+import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 
@@ -224,4 +225,22 @@ Deno.test("WorkerPoolExecutor.submit() by-source errors name the function and wh
   // A named arrow can call itself in the worker.
   const fib = (n: number): number => n < 2 ? n : fib(n - 1) + fib(n - 2);
   assert.equal(await pool.submit(fib, 10), 55);
+});
+
+Deno.test("without its parser, a pool says once that functions sent by source go unchecked", async () => {
+  const run = await runDeno([
+    "run",
+    "-A",
+    "--no-npm",
+    new URL("unchecked_source.ts", SCRIPTS).pathname,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  // The worker still reports what it could not resolve.
+  assert.deepEqual(run.stdout.trim().split("\n"), [
+    "ReferenceError: k is not defined",
+    "ReferenceError: k is not defined",
+  ]);
+  const warnings = run.stderr.split("\n").filter((line) => line.includes("are not checked"));
+  assert.equal(warnings.length, 1, run.stderr);
+  assert.match(warnings[0]!, /the parser 'acorn' did not load/);
 });
