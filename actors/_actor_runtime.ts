@@ -306,7 +306,15 @@ function construct(exported: unknown, args: unknown[]): Record<string, unknown> 
   if (typeof exported === "function") {
     return new (exported as new (...args: unknown[]) => Record<string, unknown>)(...args);
   }
-  if (exported !== null && typeof exported === "object") return exported as Record<string, unknown>;
+  if (exported !== null && typeof exported === "object") {
+    // Not ignored: the caller meant them for a constructor.
+    if (args.length > 0) {
+      throw new TypeError(
+        `an actor module whose default export is an object (not a class) takes no 'args': received ${args.length}`,
+      );
+    }
+    return exported as Record<string, unknown>;
+  }
   throw new TypeError(
     `an actor module's default export must be a class or an object: received ${typeof exported}`,
   );

@@ -525,6 +525,21 @@ function checkOptions(given: ActorOptions | undefined): ActorOptions {
   }
   const backoffAt = at(given.backoff !== undefined ? "backoff" : "restartBackoff");
   resolveBackoff(backoffAt, checkBackoff(backoffAt, options.restartBackoff), ACTOR_BACKOFF);
+  // Restarts are tuned only where there are restarts: a setting is never ignored.
+  if (onCrash !== "restart") {
+    const key = limit !== undefined
+      ? "restartLimit"
+      : options.restartBackoff !== undefined
+      ? (given.backoff !== undefined ? "backoff" : "restartBackoff")
+      : undefined;
+    if (key !== undefined) {
+      throw new TypeError(
+        `Cannot ${what} as '${key}' applies only with onCrash: "restart" (the actor stops at its first crash): received onCrash ${
+          onCrash === undefined ? 'unset ("stop")' : JSON.stringify(onCrash)
+        }`,
+      );
+    }
+  }
   return options;
 }
 

@@ -114,6 +114,15 @@ export class ProcessPoolExecutor extends WorkerPoolExecutor {
         }`,
       );
     }
+    // Two heap limits: one would be ignored.
+    const heapFlag = denoArgs?.find((arg) => /max[-_]old[-_]space[-_]size/.test(arg));
+    if (memoryLimitMb !== undefined && heapFlag !== undefined) {
+      throw new TypeError(
+        `Cannot create ProcessPoolExecutor as 'memoryLimitMb' and 'denoArgs' both set the heap limit: received ${
+          JSON.stringify(heapFlag)
+        } (give one)`,
+      );
+    }
     // Its processes talk in V8-serialized frames: `node:v8` loads now, before the first one.
     void preloadFraming();
     super(asProcessPool(options, { memoryLimitMb, denoArgs: denoArgs && [...denoArgs] }));

@@ -269,6 +269,17 @@ export function poolSettings(
     o.onCrash,
     false,
   );
+  // Restarts are tuned only where there are restarts: a setting is never ignored.
+  const restartKey = o.restartLimit !== undefined
+    ? "restartLimit"
+    : o.restartBackoff !== undefined
+    ? "restartBackoff"
+    : undefined;
+  if (o.onCrash === "break" && restartKey !== undefined) {
+    throw new TypeError(
+      `Cannot ${what} as '${restartKey}' applies only with onCrash: "restart" (with "break" the first crash breaks the pool)`,
+    );
+  }
   const restartLimit = checkRestartLimit(what, o.restartLimit, { max: 20, within: 60_000 });
   const permissions = o.permissions;
   checkWorkerPermissions(what, permissions);

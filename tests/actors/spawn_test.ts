@@ -25,6 +25,28 @@ Deno.test("spawn() constructs the default export with args and calls its methods
   assert.equal(await counter.count(), 16);
 });
 
+Deno.test("spawn() refuses settings it would ignore: args for an object, restarts without onCrash restart", async () => {
+  await assert.rejects(
+    spawn(GREETER, { args: [1, 2] }),
+    /default export is an object \(not a class\) takes no 'args': received 2/,
+  );
+  await assert.rejects(
+    spawn(COUNTER, { restartLimit: { max: 1, within: 1000 } }),
+    /Cannot spawn an actor as 'restartLimit' applies only with onCrash: "restart".*unset/,
+  );
+  await assert.rejects(
+    spawn(COUNTER, { onCrash: "stop", restartBackoff: { initial: 5 } }),
+    /'restartBackoff' applies only with onCrash: "restart".*received onCrash "stop"/,
+  );
+  // With restarts, both are taken.
+  await using counter = await spawn<Counter>(COUNTER, {
+    onCrash: "restart",
+    restartLimit: { max: 1, within: 1000 },
+    restartBackoff: { initial: 5 },
+  });
+  assert.equal(await counter.increment(), 1);
+});
+
 Deno.test("spawn() accepts an object as the default export", async () => {
   await using greeter = await spawn<{ greet(name: string): string }>(GREETER);
   assert.equal(await greeter.greet("Ada"), "hello, Ada");

@@ -157,6 +157,25 @@ Deno.test("ProcessPoolExecutor refuses, naming it, a value that would arrive as 
   assert.ok(error instanceof TypeError && error.cause instanceof RangeError);
 });
 
+Deno.test("ProcessPoolExecutor refuses settings it would ignore: restarts with onCrash break, two heap limits", () => {
+  assert.throws(
+    () => new ProcessPoolExecutor({ onCrash: "break", restartLimit: { max: 1, within: 1000 } }),
+    /'restartLimit' applies only with onCrash: "restart"/,
+  );
+  assert.throws(
+    () => new WorkerPoolExecutor({ onCrash: "break", restartBackoff: { initial: 5 } }),
+    /'restartBackoff' applies only with onCrash: "restart"/,
+  );
+  assert.throws(
+    () =>
+      new ProcessPoolExecutor({
+        memoryLimitMb: 64,
+        denoArgs: ["--v8-flags=--max-old-space-size=4000"],
+      }),
+    /'memoryLimitMb' and 'denoArgs' both set the heap limit: received "--v8-flags=--max-old-space-size=4000"/,
+  );
+});
+
 Deno.test("ProcessPoolExecutor lets tasks use the console: their lines are the program's", async () => {
   const run = await runDeno(["run", "-A", new URL("process_console.ts", SCRIPTS).pathname]);
   assert.equal(run.code, 0, run.stderr);
