@@ -139,6 +139,8 @@ class ActorCell implements WorkerEvents<Call> {
   #started = Promise.withResolvers<void>();
   #stopping: PromiseWithResolvers<void> | undefined;
   #stopped = false;
+  /** What stopped it, when it did not stop on request. */
+  #endedBy: unknown;
   /** The restart limit and backoff, as a pool's workers have them. */
   readonly #restarts: RestartSupervisor;
   #stopRestartTimer: (() => void) | undefined;
@@ -173,8 +175,15 @@ class ActorCell implements WorkerEvents<Call> {
 
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.#stopping || this.#stopped) {
+      // Stopped by a crash (or a failed start): the call says which.
+      const why = this.#endedBy;
       return Promise.reject(
-        new InvalidStateError(`Cannot call '${method}' on ${this.label}: it is stopped`),
+        new InvalidStateError(
+          `Cannot call '${method}' on ${this.label}: it is stopped${
+            why === undefined ? "" : ` (${messageOf(why)})`
+          }`,
+          why === undefined ? undefined : { cause: why },
+        ),
       );
     }
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
@@ -351,6 +360,7 @@ class ActorCell implements WorkerEvents<Call> {
   #end(error?: unknown): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#endedBy = error;
     this.#stopRestartTimer?.();
     this.#stopIdleTimer?.();
     this.#worker?.terminate();

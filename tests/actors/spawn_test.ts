@@ -83,8 +83,19 @@ Deno.test("supervision 'stop': a crash rejects the message and stops the actor",
   assert.ok(error instanceof WorkerCrashedError);
   assert.equal(error.exitCode, 4);
   assert.ok((await queued.catch((e) => e)) instanceof WorkerCrashedError);
-  await assert.rejects(counter.increment(), InvalidStateError);
+  // A later call says why it is stopped.
+  const later = await counter.increment().catch((e) => e);
+  assert.ok(later instanceof InvalidStateError);
+  assert.match(later.message, /it is stopped \(.*called Deno\.exit\(4\) and is stopped\)/);
+  assert.ok(later.cause instanceof WorkerCrashedError);
   await counter.stop();
+  // Stopped on request, it says nothing more.
+  const other = await spawn<Counter>(COUNTER);
+  await other.stop();
+  const stopped = await other.increment().catch((e) => e);
+  assert.ok(stopped instanceof InvalidStateError);
+  assert.match(stopped.message, /it is stopped$/);
+  assert.equal(stopped.cause, undefined);
 });
 
 Deno.test("spawn() onCrash 'restart': the state is rebuilt and queued messages are delivered after", async () => {
