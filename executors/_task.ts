@@ -396,6 +396,17 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (rare) rare.permit = undefined;
     if (ok) {
       permit?.success();
+      if (rare?.isolating) {
+        // The item run alone after a crash did not crash: the rest of the chunk goes on together.
+        rare.isolating = false;
+        const items = this.args[0] as unknown[];
+        if (items.length > 1 && !rare.stopped && !this.future.done()) {
+          rare.done = [...rare.done ?? [], ...outcome as unknown[]];
+          this.args = [items.slice(1)];
+          rare.itemAttempts = 0;
+          return this.#attempt(job.attempt + 1);
+        }
+      }
       const done = rare?.done;
       if (done) return this.#settle(true, [...done, ...outcome as unknown[]]);
       return this.#settle(true, outcome);
@@ -416,15 +427,26 @@ export class Task implements QueueLinks<Task>, FutureOwner {
         this.args = [(this.args[0] as unknown[]).slice(values.length)];
         rare.itemAttempts = 1;
       }
-      if (rare.done) outcome = new ChunkFailure(rare.done, error);
     }
-    const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
+    // The values of the items done before (kept through retries) come before the error.
+    if (rare.done) outcome = new ChunkFailure(rare.done, error);
     const callerStopped = this.future.cancelled() ||
       (this.options.signal?.aborted === true && error === this.options.signal.reason);
     if (callerStopped) permit?.release();
     else permit?.failure(error);
-    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) rare.crashes++;
     const retry = this.options.retry;
+    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) {
+      // A worker that died in a chunk of several items cannot say which one ended it: the crash
+      // is charged to none of them, and the next attempt runs the first item left alone (then
+      // the rest together), so that only an item that crashes alone is charged, and a poison
+      // item does not take the items before it in its chunk with it.
+      const items = this.kind === "chunk" ? (this.args[0] as unknown[]).length : 1;
+      if (retry && !rare.isolating && items > 1) {
+        rare.isolating = true;
+        rare.itemAttempts--;
+      } else rare.crashes++;
+    }
+    const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
     if (
       !retry || rare.stopped || this.#host.broken !== undefined ||
       error instanceof BrokenExecutorError || this.future.done()
@@ -432,13 +454,11 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     // Checked before the attempts left: a task that crashed its worker twice is reported as a
     // poison task whichever attempt the second crash was (others may have timed out first).
     if (rare.crashes >= 2) {
-      return this.#settle(
-        false,
-        new WorkerCrashedError(
-          `the task crashed its worker ${rare.crashes} times and is not retried again (a poison task)`,
-          { cause: error, ...crashDetails(error) },
-        ),
+      const poison = new WorkerCrashedError(
+        `the task crashed its worker ${rare.crashes} times and is not retried again (a poison task)`,
+        { cause: error, ...crashDetails(error) },
       );
+      return this.#settle(false, rare.done ? new ChunkFailure(rare.done, poison) : poison);
     }
     if (
       attempts >= retry.maxAttempts || !safeRetryOn(retry.retryOn ?? defaultRetryOn, error)
@@ -476,7 +496,9 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       this.#flags |= CURRENT;
       return this.#host.schedule(this);
     }
-    const job = new Task(this.#host, this.kind, this.fn, this.args, this.options, this);
+    const isolated = rare?.isolating === true;
+    const args = isolated ? [(this.args[0] as unknown[]).slice(0, 1)] : this.args;
+    const job = new Task(this.#host, this.kind, this.fn, args, this.options, this);
     job.#extra().attempt = attempt;
     this.#extra().current = job;
     this.#host.schedule(job);
@@ -528,6 +550,8 @@ class TaskRare {
   done: unknown[] | undefined;
   /** Attempts at a chunk's first item not yet done: each item has its own. */
   itemAttempts = 0;
+  /** A chunk's worker died: its first item left runs alone in the next attempt. */
+  isolating = false;
   /** The last attempt's error, while a retry is pending. */
   lastError: { error: unknown } | undefined;
   stopReason: unknown;

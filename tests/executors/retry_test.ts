@@ -259,6 +259,36 @@ Deno.test("WorkerPoolExecutor.map() with chunksize yields the values before an i
   assert.deepEqual([...counts], [1, 2, 0, 0]);
 });
 
+Deno.test("WorkerPoolExecutor.map() with chunksize charges a crash to the item that crashes alone, not to the items before it", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const counts = new Int32Array(new SharedArrayBuffer(9 * 4));
+  // Item 5 ends its worker each time; every item counts its calls.
+  const exitsAtFive = (item: { counts: Int32Array; index: number }) => {
+    Atomics.add(item.counts, item.index, 1);
+    if (item.index === 5) Deno.exit(7);
+    return item.index * 10;
+  };
+  const items = Array.from({ length: 9 }, (_, index) => ({ counts, index }));
+  const retrying = pool.with({
+    retry: { maxAttempts: 4, backoff: { initial: 0 }, retryOn: () => true },
+  });
+  const results: number[] = [];
+  const error = await (async () => {
+    for await (const value of retrying.map(exitsAtFive, items, { chunksize: 3 })) {
+      results.push(value);
+    }
+  })().then(() => undefined, (error) => error);
+  // The items before item 5 in its chunk, whose values died with the worker, ran again and
+  // are yielded; the crash is charged to item 5 alone, which crashed twice on its own.
+  assert.deepEqual(results, [0, 10, 20, 30, 40]);
+  assert.ok(error instanceof WorkerCrashedError, String(error));
+  assert.match(error.message, /poison task/);
+  assert.equal(error.exitCode, 7);
+  // Item 3 ran with its chunk, then alone; item 4 with the chunk, with what was left of it, then
+  // alone; item 5 with both, then alone twice.
+  assert.deepEqual([...counts].slice(0, 6), [1, 1, 1, 2, 3, 4]);
+});
+
 Deno.test("cancel() between a task's attempts stops its retries, and leaving a map() does it too", async () => {
   const { AsyncPoolExecutor, TimeoutError: Timeout } = await import("../../mod.ts");
   await using pool = new AsyncPoolExecutor();
