@@ -291,9 +291,11 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   // Starts as many new slots as the work waiting needs (a new slot runs the initializer first).
   #startSlots(): void {
     const waiting = this.#queue.length + this.#rejoins.length;
+    // More work waits than free slots and slots being initialized can take: one more slot. (A
+    // synchronous initializer leaves its slot free at once, and the next is started as well.)
     while (
-      this.#slots < this.#maxWorkers && this.#running >= this.#slots &&
-      waiting > this.#initializing && !this.#core.broken
+      this.#slots < this.#maxWorkers &&
+      waiting > this.#slots - this.#running + this.#initializing && !this.#core.broken
     ) {
       this.#slots++;
       this.#initializing++;

@@ -3,6 +3,7 @@ import {
   AsyncPoolExecutor,
   CircuitOpenError,
   type Executor,
+  InvalidStateError,
   taskSignal,
   TimeoutError,
 } from "../../mod.ts";
@@ -481,4 +482,55 @@ Deno.test("taskSignal() outside a task returns a signal that never aborts", () =
   const signal = taskSignal();
   assert.ok(signal instanceof AbortSignal);
   assert.equal(signal.aborted, false);
+});
+
+Deno.test("AsyncPoolExecutor with a synchronous initializer starts a slot for each waiting task, up to maxWorkers", async () => {
+  for (const initializer of [() => {}, async () => {}]) {
+    let initialized = 0;
+    await using pool = new AsyncPoolExecutor({
+      maxWorkers: 4,
+      initializer: () => {
+        initialized++;
+        return initializer();
+      },
+    });
+    const tasks = new GatedTasks();
+    const futures = Array.from({ length: 6 }, (_, i) => pool.submit(tasks.run, i));
+    // Four slots, each initialized once, run four tasks at once within a turn; two wait.
+    await turn();
+    try {
+      assert.equal(tasks.running, 4);
+      assert.equal(initialized, 4);
+    } finally {
+      tasks.openAll(6);
+    }
+    assert.deepEqual(await Promise.all(futures), [0, 1, 2, 3, 4, 5]);
+    assert.equal(tasks.maxRunning, 4);
+    assert.equal(initialized, 4);
+  }
+});
+
+Deno.test("a queued task whose future its holder settled or set running does not run, and the pool goes on", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  const ran: number[] = [];
+  const record = (x: number) => {
+    ran.push(x);
+    return x;
+  };
+  const tasks = new GatedTasks();
+  const blocker = pool.submit(tasks.run, "blocker");
+  const settled = pool.submit(record, 1);
+  const claimed = pool.submit(record, 2);
+  const after = pool.submit(record, 3);
+  settled.setResult(-1);
+  assert.equal(claimed.setRunningOrNotifyCancel(), true);
+  tasks.openAll(1);
+  assert.equal(await blocker, "blocker");
+  assert.equal(await after, 3);
+  assert.equal(await settled, -1);
+  // Left running by its holder, it fails with why once the pool reaches it.
+  const error = await claimed.exception();
+  assert.ok(error instanceof InvalidStateError, String(error));
+  assert.match(error.message, /its holder settled or set running/);
+  assert.deepEqual(ran, [3]);
 });
