@@ -10,6 +10,7 @@ import {
   BrokenExecutorError,
   CancelledError,
   CircuitOpenError,
+  InvalidStateError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
@@ -213,7 +214,21 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       return false;
     }
     if (task === this) {
-      if (!this.future.setRunningOrNotifyCancel()) {
+      let claimed: boolean;
+      try {
+        claimed = this.future.setRunningOrNotifyCancel();
+      } catch {
+        // Its holder settled the future (or set it running) while it waited: the task does not
+        // run, and a future left running fails with why.
+        this.#finish(
+          false,
+          new InvalidStateError(
+            "Cannot start a task whose future its holder settled or set running while it was queued: the task did not run",
+          ),
+        );
+        return false;
+      }
+      if (!claimed) {
         this.#finish(false, new CancelledError());
         return false;
       }

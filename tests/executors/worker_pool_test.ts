@@ -458,3 +458,21 @@ Deno.test("WorkerPoolExecutor takes task modules as URLs or as paths", async () 
   await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: [path] });
   assert.equal(await pool.submit(add, 20, 22), 42);
 });
+
+Deno.test("WorkerPoolExecutor: a queued task whose future its holder settled does not run, and the pool goes on", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const blocker = pool.submit(hold, c, "blocker");
+  await startedAtLeast(c, 1);
+  const settled = pool.submit(add, 1, 1);
+  const claimed = pool.submit(add, 2, 2);
+  const after = pool.submit(add, 3, 3);
+  settled.setResult(-1);
+  assert.equal(claimed.setRunningOrNotifyCancel(), true);
+  release(c);
+  assert.equal(await blocker, "blocker");
+  assert.equal(await after, 6);
+  assert.equal(await settled, -1);
+  const error = await claimed.exception();
+  assert.match(String(error), /InvalidStateError: .*its holder settled or set running/);
+});
