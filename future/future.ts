@@ -293,9 +293,32 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   async #result(options: WaitOptions): Promise<T> {
+    const start = performance.now();
     await this.#waitJoined(options);
     if (this.#failed) throw this.#outcome;
-    return this.#outcome as T;
+    const outcome = this.#outcome;
+    // A value that is a promise is awaited as well (as `await` does): within what is left of the
+    // timeout, and until the signal, not for ever.
+    if (
+      outcome !== null && (typeof outcome === "object" || typeof outcome === "function") &&
+      typeof (outcome as PromiseLike<unknown>).then === "function"
+    ) {
+      const adopted = new Future<T>();
+      Promise.resolve(outcome as PromiseLike<T>).then(
+        (value) => adopted.setResult(value),
+        (error) => adopted.setException(error),
+      );
+      const { timeout = Infinity, signal } = options;
+      const left = Math.max(0, timeout - (performance.now() - start));
+      try {
+        return await adopted.result(signal ? { timeout: left, signal } : { timeout: left });
+      } catch (error) {
+        // Named with the timeout the caller gave.
+        if (!(error instanceof TimeoutError) || adopted.done()) throw error;
+        throw new TimeoutError(`the future was not done within ${timeout} ms`);
+      }
+    }
+    return outcome as T;
   }
 
   /**

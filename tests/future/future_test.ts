@@ -641,3 +641,23 @@ Deno.test("future.ts exports no hook of the library's own (they live in future/_
   future.setResult(7);
   assert.deepEqual(hooks.outcomeOf(future), { failed: false, value: 7, error: undefined });
 });
+
+Deno.test("Future.result({ timeout }) bounds the wait for a value that is itself a promise", async () => {
+  const never = new Future<unknown>();
+  never.setResult(new Promise(() => {}));
+  assert.equal(never.state, "finished");
+  const error = await never.result({ timeout: 10 }).catch((e) => e);
+  assert.ok(error instanceof TimeoutError, String(error));
+  assert.equal(error.message, "the future was not done within 10 ms");
+  const stop = new AbortController();
+  stop.abort(new Error("stopped"));
+  const stopped = await never.result({ signal: stop.signal }).catch((e: Error) => e);
+  assert.equal((stopped as Error).message, "stopped");
+  // A value that settles in time is awaited, as `await` does.
+  const later = new Future<unknown>();
+  later.setResult(Promise.resolve(7));
+  assert.equal(await later.result({ timeout: 60_000 }), 7);
+  const failing = new Future<unknown>();
+  failing.setResult(Promise.reject(new RangeError("inner")));
+  await assert.rejects(failing.result({ timeout: 60_000 }), RangeError);
+});
