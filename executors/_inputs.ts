@@ -53,16 +53,13 @@ export function awaitInputs(
     pending.delete(future);
     if (future.cancelled()) {
       stop();
-      return done({ ok: false, cancelled: true });
+      return settleDependent(() => done({ ok: false, cancelled: true }));
     }
     const outcome = outcomeOf(future);
     if (outcome.failed) {
       stop();
-      return done({
-        ok: false,
-        cancelled: false,
-        error: new DependencyError(at[0]!, outcome.error),
-      });
+      const error = new DependencyError(at[0]!, outcome.error);
+      return settleDependent(() => done({ ok: false, cancelled: false, error }));
     }
     for (const index of at) values[index] = outcome.value;
     if (pending.size === 0) {
@@ -76,4 +73,25 @@ export function awaitInputs(
     future.addDoneCallback(onDone);
   }
   return stop;
+}
+
+/**
+ * How deep a failure (or a cancellation) has gone down a chain of dependent tasks in this call
+ * stack: each dependent settles in the done callback of its input, so a chain of thousands of
+ * tasks would overflow the stack. Past `MAX_DEPTH` levels the next settles in a microtask.
+ */
+let depth = 0;
+const MAX_DEPTH = 64;
+
+function settleDependent(settle: () => void): void {
+  if (depth >= MAX_DEPTH) {
+    queueMicrotask(settle);
+    return;
+  }
+  depth++;
+  try {
+    settle();
+  } finally {
+    depth--;
+  }
 }

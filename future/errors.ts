@@ -235,15 +235,28 @@ export class DependencyError extends Error {
    * @param cause the future's error
    */
   constructor(argument: number, cause: unknown) {
+    // Down a chain of tasks, each says where the failure came from once, not each message above.
+    const levels = cause instanceof DependencyError ? cause.#levels + 1 : 0;
+    const root = cause instanceof DependencyError ? cause.#root : cause;
+    const what = root instanceof Error ? root.message : String(root);
     super(
-      `the task did not run: the future passed as argument ${argument} failed: ${
-        cause instanceof Error ? cause.message : String(cause)
-      }`,
+      levels === 0
+        ? `the task did not run: the future passed as argument ${argument} failed: ${what}`
+        : `the task did not run: the future passed as argument ${argument} did not run either (a failure ${
+          levels + 1
+        } tasks up the graph): ${what}`,
       { cause },
     );
     this.name = "DependencyError";
     this.argument = argument;
+    this.#levels = levels;
+    this.#root = root;
   }
+
+  /** Tasks between this one and the failure (0: its input itself failed). */
+  readonly #levels: number;
+  /** The failure at the top of the chain. */
+  readonly #root: unknown;
 }
 
 /**

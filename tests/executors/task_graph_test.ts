@@ -152,3 +152,35 @@ Deno.test("tasks waiting for their inputs count toward maxQueued", async () => {
   input.setResult(1);
   assert.deepEqual(await Promise.all([a, b]), [1, 2]);
 });
+
+Deno.test("a failure or a cancellation at the head of a chain of 10,000 tasks settles every one, without deep recursion", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 4 });
+  const chain = (head: Future<number>) => {
+    const futures = [head];
+    for (let i = 1; i < 10_000; i++) {
+      futures.push(pool.submit((x: number) => x + 1, futures.at(-1)!));
+    }
+    return futures;
+  };
+  const failed = chain(pool.submit((): number => {
+    throw new RangeError("the head failed");
+  }));
+  const errors = await Promise.all(failed.map((future) => future.exception()));
+  assert.ok(errors[0] instanceof RangeError);
+  for (const error of errors.slice(1)) assert.ok(error instanceof DependencyError, String(error));
+  // Each says where the failure came from once: the messages do not grow down the chain.
+  const last = errors.at(-1) as DependencyError;
+  assert.match(
+    last.message,
+    /did not run either \(a failure 9999 tasks up the graph\): the head failed$/,
+  );
+  assert.ok(last.message.length < 200, `${last.message.length} characters`);
+  // A cancelled head cancels them all.
+  let open!: () => void;
+  const blocker = pool.submit(() => new Promise<number>((resolve) => open = () => resolve(0)));
+  const cancelled = chain(pool.submit((x: number) => x, blocker));
+  assert.ok(cancelled[0]!.cancel());
+  await Promise.all(cancelled.map((future) => future.exception().catch(() => {})));
+  assert.ok(cancelled.every((future) => future.cancelled()));
+  open();
+});
