@@ -1,3 +1,5 @@
+import { Future } from "../future/future.ts";
+
 // Values that cannot go to another process. Structured clone (what a Web Worker gets) keeps a Blob,
 // a File, a CryptoKey or a DOMException, and refuses a URL, Headers, a Request, a Response or a
 // stream. V8's serializer, which carries values between processes, knows none of them: it sends
@@ -8,6 +10,10 @@
 /** The classes looked for, with what to do instead. */
 function unsendableClasses(): [abstract new (...args: never[]) => object, string][] {
   const classes: [(abstract new (...args: never[]) => object) | undefined, string][] = [
+    [
+      Future,
+      "a task waits for the futures that are its own arguments (or map() items), not for one inside another value: pass it as one",
+    ],
     [globalThis.Blob, "read it first (await blob.arrayBuffer()) and send the bytes"],
     [globalThis.CryptoKey, "export it (crypto.subtle.exportKey) and import it there"],
     [globalThis.DOMException, "send its name and message, or throw it (errors are carried)"],
@@ -36,8 +42,9 @@ const LOOKS_WITHOUT_SET = 1 << 18;
  *
  * @param value what is about to be serialized
  * @param where whence it goes, for the message: "another process"
+ * @param sharedMemory the TypeError's message for shared memory, which is then refused too
  */
-export function checkSendable(value: unknown, where: string): void {
+export function checkSendable(value: unknown, where: string, sharedMemory?: string): void {
   if (typeof value !== "object" || value === null) return;
   // Objects met again are looked through again (a set of those seen costs more than the walk):
   // only past 262,144 looks, where a cycle or much sharing may be, are they kept to be skipped.
@@ -61,7 +68,18 @@ export function checkSendable(value: unknown, where: string): void {
       continue;
     }
     if (proto !== Object.prototype && proto !== null) {
-      if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) continue;
+      if (ArrayBuffer.isView(object)) {
+        if (sharedMemory !== undefined && object.buffer instanceof SharedArrayBuffer) {
+          throw new TypeError(sharedMemory);
+        }
+        continue;
+      }
+      if (object instanceof ArrayBuffer) continue;
+      if (object instanceof SharedArrayBuffer) {
+        // V8's serializer copies it (or a typed array on it) as if it were not shared.
+        if (sharedMemory !== undefined) throw new TypeError(sharedMemory);
+        continue;
+      }
       for (const [type, instead] of classes ??= unsendableClasses()) {
         if (object instanceof type) {
           throw new DOMException(

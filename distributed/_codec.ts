@@ -7,6 +7,9 @@
 import { deserialize, serialize } from "node:v8";
 import { checkSendable } from "../actors/_unsendable.ts";
 
+const NO_SHARED_MEMORY =
+  "Cannot send a SharedArrayBuffer to a DistributedExecutor worker: it runs in another process, on another machine maybe, so a copy of a Lock, a SharedQueue or another sync primitive, or of a typed array on shared memory, would silently stop being shared; use WorkerPoolExecutor";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const OPEN_BRACE = 0x7b;
@@ -14,7 +17,7 @@ const OPEN_BRACE = 0x7b;
 /** Encodes `body` (an object); `json` false forces V8 serialization (a reader of an older version). */
 export function encodeBody(body: object, json = true): Uint8Array {
   if (json && plain(body, 0)) return encoder.encode(JSON.stringify(body));
-  checkSendable(body, "another process");
+  checkSendable(body, "another process", NO_SHARED_MEMORY);
   return serialize(body);
 }
 

@@ -61,3 +61,25 @@ Deno.test("encodeBody() refuses, naming it, a value that V8 would send as someth
     }
   }
 });
+
+Deno.test("encodeBody() refuses shared memory with a TypeError, and a Future inside a value with DataCloneError", async () => {
+  const { Future } = await import("../../future/mod.ts");
+  const { Lock } = await import("../../sync/mod.ts");
+  const shared = new SharedArrayBuffer(8);
+  for (const value of [shared, new Int32Array(shared), new Lock()]) {
+    assert.throws(
+      () => encodeBody({ v: 2, args: [value] }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /SharedArrayBuffer to a DistributedExecutor worker/.test(error.message),
+    );
+  }
+  const future = new Future<number>();
+  future.setResult(1);
+  assert.throws(
+    () => encodeBody({ v: 2, args: [[future]] }),
+    (error: unknown) =>
+      error instanceof DOMException && error.name === "DataCloneError" &&
+      /Cannot send a Future to another process/.test(error.message),
+  );
+});

@@ -141,6 +141,8 @@ Deno.test("ProcessPoolExecutor refuses, naming it, a value that would arrive as 
     [new Headers({ a: "1" }), "Headers"],
     // Anywhere in the value.
     [{ list: [1, new Map([["k", { deep: new Blob([]) }]])] }, "Blob"],
+    // A future is waited for only as an argument of its own.
+    [[processes.submit(add, 1, 2)], "Future"],
   ];
   for (const [value, type] of values) await refused(processes.submit(echo, value), type);
   await refused(processes.submit(() => new Blob(["made there"])), "Blob");
