@@ -5,7 +5,7 @@
  * @module
  */
 
-import { QueueClosedError, TimeoutError } from "../future/errors.ts";
+import { InvalidStateError, QueueClosedError, TimeoutError } from "../future/errors.ts";
 
 export { QueueClosedError };
 import { decode, encode, encodeAsync, type Encoding, ENCODINGS } from "./_codec.ts";
@@ -19,6 +19,7 @@ import {
   refuseMainThread,
   show,
   type SyncWaitOptions,
+  threadEnded,
   waitOn,
 } from "./_shared.ts";
 
@@ -238,10 +239,23 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const bytes = this.#encode(value, false) as Uint8Array;
     while (true) {
       if (!lockSync(this.#i32, MUTEX, end)) throw full(options);
+      this.#refuseStopped();
       const seq = this.#tryPut(bytes);
       if (seq === undefined) return;
       if (!spun(this.#i32, GETS, seq) && !blockOn(this.#i32, GETS, seq, end)) throw full(options);
     }
+  }
+
+  /**
+   * A task stopped while its synchronous code ran on (Deno cannot stop a busy thread) must not
+   * take an item nobody will see, nor put one its caller was told did not happen: with the mutex
+   * held, it lets go and throws.
+   */
+  #refuseStopped(): void {
+    const error = stopped();
+    if (error === undefined) return;
+    unlock(this.#i32, MUTEX);
+    throw error;
   }
 
   /**
@@ -276,6 +290,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const end = deadline("get from a SharedQueue", options);
     while (true) {
       if (!lockSync(this.#i32, MUTEX, end)) throw empty(options);
+      this.#refuseStopped();
       const got = this.#tryGet();
       if (typeof got !== "number") return decode(this.#encoding, got) as T;
       if (!spun(this.#i32, PUTS, got) && !blockOn(this.#i32, PUTS, got, end)) {
@@ -471,10 +486,19 @@ function spun(i32: Int32Array, index: number, seq: number): boolean {
   return false;
 }
 
-function full(options: SyncWaitOptions | undefined): TimeoutError {
-  return new TimeoutError(`the SharedQueue had no room within ${options?.timeout} ms`);
+function full(options: SyncWaitOptions | undefined): Error {
+  return stopped() ?? new TimeoutError(`the SharedQueue had no room within ${options?.timeout} ms`);
 }
 
-function empty(options: SyncWaitOptions | undefined): TimeoutError {
-  return new TimeoutError(`the SharedQueue had nothing to get within ${options?.timeout} ms`);
+function empty(options: SyncWaitOptions | undefined): Error {
+  return stopped() ??
+    new TimeoutError(`the SharedQueue had nothing to get within ${options?.timeout} ms`);
+}
+
+/** A wait that gave up because its worker was ended (its task stopped), not at a timeout. */
+function stopped(): InvalidStateError | undefined {
+  if (!threadEnded()) return undefined;
+  return new InvalidStateError(
+    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
+  );
 }

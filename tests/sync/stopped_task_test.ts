@@ -1,7 +1,7 @@
 // A task stopped while its synchronous code runs on reaches a lock or a semaphore after the stop:
 // it must not take it, blocked or not (a lock free at once was taken).
 import assert from "node:assert/strict";
-import { Lock, Semaphore, WorkerPoolExecutor } from "../../mod.ts";
+import { Lock, Semaphore, SharedQueue, WorkerPoolExecutor } from "../../mod.ts";
 
 const TASKS = new URL("../fixtures/late_lock_tasks.ts", import.meta.url);
 
@@ -14,13 +14,18 @@ async function marked(cells: Int32Array, index: number): Promise<number> {
   return Atomics.load(cells, index);
 }
 
-for (const kind of ["Lock", "Semaphore"] as const) {
+for (const kind of ["Lock", "Semaphore", "SharedQueue"] as const) {
   Deno.test(`a task stopped before it reaches a free ${kind} does not take it`, async () => {
     await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: [TASKS] });
     const { takeAfterStop } = await import("../fixtures/late_lock_tasks.ts");
     const cells = new Int32Array(new SharedArrayBuffer(16));
     const controller = new AbortController();
-    const place = kind === "Lock" ? new Lock() : new Semaphore(1);
+    const place = kind === "Lock"
+      ? new Lock()
+      : kind === "Semaphore"
+      ? new Semaphore(1)
+      : new SharedQueue<string>();
+    if (place instanceof SharedQueue) await place.put("the item");
     const stopped = pool.with({ signal: controller.signal }).submit(
       takeAfterStop,
       kind,
@@ -37,6 +42,10 @@ for (const kind of ["Lock", "Semaphore"] as const) {
     assert.equal(await marked(cells, 3), 2);
     assert.equal(Atomics.load(cells, 1), 0);
     // The place it did not take is free for the next.
+    if (place instanceof SharedQueue) {
+      assert.equal(await place.get({ timeout: 0 }), "the item", "the item was taken");
+      return;
+    }
     const taken = place.tryAcquire();
     assert(taken, kind === "Lock" ? "the lock stayed taken" : "the permit was kept");
     taken.release();
