@@ -67,6 +67,17 @@ export function threadEnded(): boolean {
   return (globalThis as { [THREAD_ENDED]?: () => boolean })[THREAD_ENDED]?.() === true;
 }
 
+/**
+ * Throws `InvalidStateError` in a worker that was ended, or in the synchronous part of a task
+ * that was stopped: a blocking wait that woke there must not let the task go on.
+ */
+export function refuseStopped(): void {
+  if (!threadEnded()) return;
+  throw new InvalidStateError(
+    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
+  );
+}
+
 // Longer timers overflow (Deno treats them as 1 ms); the loop around a wait re-arms them.
 const MAX_TIMER = 0x7fff_ffff;
 

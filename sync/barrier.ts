@@ -13,6 +13,7 @@ import {
   checkInt,
   deadline,
   refuseMainThread,
+  refuseStopped,
   type SyncWaitOptions,
   waitOn,
 } from "./_shared.ts";
@@ -200,7 +201,12 @@ export class Barrier {
     while (true) {
       const state = this.#passed(gen);
       if (state === undefined) return index;
-      if (!blockOn(this.#i32, STATE, state, end)) return this.#timedOut(gen, index, options);
+      if (!blockOn(this.#i32, STATE, state, end)) {
+        // Woken in a task that was stopped meanwhile: its arrival counted (the others may have
+        // gone on), but the task itself does not go on past the barrier.
+        refuseStopped();
+        return this.#timedOut(gen, index, options);
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import {
   bufferOf,
   deadline,
   refuseMainThread,
+  refuseStopped,
   type SyncWaitOptions,
   waitOn,
 } from "./_shared.ts";
@@ -127,7 +128,11 @@ export class Event {
     const end = deadline("wait for an Event", options);
     const sets = Atomics.load(this.#i32, SETS);
     while (Atomics.load(this.#i32, FLAG) === 0 && Atomics.load(this.#i32, SETS) === sets) {
-      if (!blockOn(this.#i32, SETS, sets, end)) return false;
+      if (!blockOn(this.#i32, SETS, sets, end)) {
+        // Woken in a task that was stopped meanwhile: it does not go on as if the time ran out.
+        refuseStopped();
+        return false;
+      }
     }
     return true;
   }

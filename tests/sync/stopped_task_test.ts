@@ -1,7 +1,7 @@
 // A task stopped while its synchronous code runs on reaches a lock or a semaphore after the stop:
 // it must not take it, blocked or not (a lock free at once was taken).
 import assert from "node:assert/strict";
-import { Lock, Semaphore, SharedQueue, WorkerPoolExecutor } from "../../mod.ts";
+import { Barrier, Event, Lock, Semaphore, SharedQueue, WorkerPoolExecutor } from "../../mod.ts";
 
 const TASKS = new URL("../fixtures/late_lock_tasks.ts", import.meta.url);
 
@@ -50,4 +50,33 @@ for (const kind of ["Lock", "Semaphore", "SharedQueue"] as const) {
     assert(taken, kind === "Lock" ? "the lock stayed taken" : "the permit was kept");
     taken.release();
   });
+}
+
+for (const kind of ["Event", "Barrier"] as const) {
+  Deno.test(
+    `a task stopped while it waits at ${
+      kind === "Event" ? "an Event" : "a Barrier"
+    } does not go on when the wait ends`,
+    async () => {
+      await using pool = new WorkerPoolExecutor({ maxWorkers: 1, modules: [TASKS] });
+      const { waitThenGoOn } = await import("../fixtures/late_lock_tasks.ts");
+      const cells = new Int32Array(new SharedArrayBuffer(16));
+      const controller = new AbortController();
+      const place = kind === "Event" ? new Event() : new Barrier(2);
+      const stopped = pool.with({ signal: controller.signal }).submit(
+        waitThenGoOn,
+        kind,
+        place,
+        cells,
+      );
+      await marked(cells, 0);
+      controller.abort(new Error("stopped by the test"));
+      await assert.rejects(stopped, /stopped by the test/);
+      // The wait ends: the event is set, or the other party arrives (the stopped one counted).
+      if (place instanceof Event) place.set();
+      else assert.equal(await place.wait({ timeout: 30_000 }), 1);
+      // 2: its wait threw InvalidStateError (1: the task went on past it).
+      assert.equal(await marked(cells, 3), 2);
+    },
+  );
 }
