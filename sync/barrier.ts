@@ -191,6 +191,8 @@ export class Barrier {
   waitSync(options?: SyncWaitOptions): number {
     refuseMainThread("Barrier.waitSync()", "await barrier.wait()");
     const end = deadline("wait at a Barrier", options);
+    // A stopped task's synchronous code that reaches the barrier does not arrive.
+    refuseStopped();
     let arrival = this.#arrive();
     while ("resetting" in arrival) {
       if (!blockOn(this.#i32, STATE, arrival.resetting, end)) throw this.#resetTimeout(options);
@@ -200,10 +202,10 @@ export class Barrier {
     if (gen < 0) return index;
     while (true) {
       const state = this.#passed(gen);
-      if (state === undefined) return index;
+      // Stopped after it arrived: its arrival counted (the others may have gone on), but the task
+      // itself does not go on past the barrier.
+      if (state === undefined) return refuseStopped(), index;
       if (!blockOn(this.#i32, STATE, state, end)) {
-        // Woken in a task that was stopped meanwhile: its arrival counted (the others may have
-        // gone on), but the task itself does not go on past the barrier.
         refuseStopped();
         return this.#timedOut(gen, index, options);
       }

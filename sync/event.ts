@@ -128,12 +128,10 @@ export class Event {
     const end = deadline("wait for an Event", options);
     const sets = Atomics.load(this.#i32, SETS);
     while (Atomics.load(this.#i32, FLAG) === 0 && Atomics.load(this.#i32, SETS) === sets) {
-      if (!blockOn(this.#i32, SETS, sets, end)) {
-        // Woken in a task that was stopped meanwhile: it does not go on as if the time ran out.
-        refuseStopped();
-        return false;
-      }
+      if (!blockOn(this.#i32, SETS, sets, end)) break;
     }
-    return true;
+    // A task stopped before or during the wait does not go on, whatever the wait saw.
+    refuseStopped();
+    return Atomics.load(this.#i32, FLAG) !== 0 || Atomics.load(this.#i32, SETS) !== sets;
   }
 }

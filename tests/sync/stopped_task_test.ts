@@ -70,6 +70,10 @@ for (const kind of ["Event", "Barrier"] as const) {
         cells,
       );
       await marked(cells, 0);
+      // At a barrier, it is stopped once it has arrived (a task stopped before does not arrive).
+      while (place instanceof Barrier && place.waiting === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       controller.abort(new Error("stopped by the test"));
       await assert.rejects(stopped, /stopped by the test/);
       // The wait ends: the event is set, or the other party arrives (the stopped one counted).
