@@ -5,6 +5,7 @@
 // last one to leave disarms it.
 
 import { startTimer } from "../future/_timer.ts";
+import { Subscribers } from "../future/_subscribers.ts";
 
 /** What a deadline calls when it passes. */
 export interface DeadlineHandler {
@@ -12,44 +13,8 @@ export interface DeadlineHandler {
 }
 
 /** The handlers of one deadline, and its timer. */
-class Due {
-  /** The only handler, while there has been one: most deadlines serve a single task. */
-  #one: DeadlineHandler | undefined;
-  /** From the second handler on: a `Set` iterates in insertion order, the order subscribed. */
-  #many: Set<DeadlineHandler> | undefined;
+class Due extends Subscribers<DeadlineHandler> {
   disarm: () => void = () => {};
-
-  constructor(handler: DeadlineHandler) {
-    this.#one = handler;
-  }
-
-  add(handler: DeadlineHandler): void {
-    if (this.#many !== undefined) this.#many.add(handler);
-    else if (handler !== this.#one) this.#many = new Set([this.#one!, handler]);
-  }
-
-  /** Removes `handler` if it is there; returns whether none is left. */
-  delete(handler: DeadlineHandler): boolean {
-    if (this.#many !== undefined) return this.#many.delete(handler) && this.#many.size === 0;
-    if (handler !== this.#one) return false;
-    this.#one = undefined;
-    return true;
-  }
-
-  /** Calls each handler in the order they subscribed; one that left meanwhile is skipped. */
-  pass(): void {
-    const many = this.#many;
-    if (many === undefined) {
-      const one = this.#one;
-      this.#one = undefined;
-      if (one !== undefined) call(one);
-      return;
-    }
-    for (const handler of many) {
-      many.delete(handler);
-      call(handler);
-    }
-  }
 }
 
 function call(handler: DeadlineHandler): void {
@@ -75,7 +40,8 @@ export function subscribeDeadline(deadline: number, handler: DeadlineHandler): v
   dues.set(deadline, due);
   due.disarm = startTimer(() => {
     if (dues.get(deadline) === due) dues.delete(deadline);
-    due.pass();
+    // Each in the order subscribed; one that left meanwhile is skipped.
+    due.drain(call);
   }, Math.max(0, deadline - Date.now()));
 }
 

@@ -3,33 +3,18 @@
 // list of listeners: a listener each for 100,000 tasks sharing one signal cost minutes. Here the
 // signal holds one listener, and each subscriber is an entry in a set, added and deleted in O(1).
 
+import { Subscribers } from "./_subscribers.ts";
+
 /** What runs when the signal aborts: a function, or an object whose `signalAborted()` is called. */
 export type AbortHandler = (() => void) | { signalAborted(): void };
 
 /** The subscribers of one signal, and its one listener (`handleEvent`). */
-class Subscribers {
+class SignalSubscribers extends Subscribers<AbortHandler> {
   readonly #signal: AbortSignal;
-  /** The only subscriber, while there has been one: most signals serve a single task or wait. */
-  #one: AbortHandler | undefined;
-  /** From the second subscriber on: a `Set` iterates in insertion order, the order subscribed. */
-  #many: Set<AbortHandler> | undefined;
 
   constructor(signal: AbortSignal, handler: AbortHandler) {
+    super(handler);
     this.#signal = signal;
-    this.#one = handler;
-  }
-
-  add(handler: AbortHandler): void {
-    if (this.#many !== undefined) this.#many.add(handler);
-    else if (handler !== this.#one) this.#many = new Set([this.#one!, handler]);
-  }
-
-  /** Removes `handler` if subscribed; returns whether none is left. */
-  delete(handler: AbortHandler): boolean {
-    if (this.#many !== undefined) return this.#many.delete(handler) && this.#many.size === 0;
-    if (handler !== this.#one) return false;
-    this.#one = undefined;
-    return true;
   }
 
   /**
@@ -38,18 +23,7 @@ class Subscribers {
    * listener is; none subscribes now (the signal is aborted, see `subscribeAbort`).
    */
   handleEvent(): void {
-    const many = this.#many;
-    if (many === undefined) {
-      const one = this.#one;
-      this.#one = undefined;
-      if (one !== undefined) call(one);
-    } else {
-      for (const handler of many) {
-        // Deleted before it runs, as a `once` listener is removed before it is called.
-        many.delete(handler);
-        call(handler);
-      }
-    }
+    this.drain(call);
     if (Slot.get(this.#signal) === this) Slot.set(this.#signal, undefined);
   }
 }
@@ -77,14 +51,14 @@ class ReturnsItsArgument {
 }
 
 class Slot extends ReturnsItsArgument {
-  #subscribers: Subscribers | undefined;
+  #subscribers: SignalSubscribers | undefined;
 
-  static get(signal: AbortSignal): Subscribers | undefined {
+  static get(signal: AbortSignal): SignalSubscribers | undefined {
     if (#subscribers in signal) return (signal as Slot).#subscribers;
     return frozen === undefined ? undefined : frozen.get(signal);
   }
 
-  static set(signal: AbortSignal, subscribers: Subscribers | undefined): void {
+  static set(signal: AbortSignal, subscribers: SignalSubscribers | undefined): void {
     if (#subscribers in signal) (signal as Slot).#subscribers = subscribers;
     else if (subscribers === undefined) frozen?.delete(signal);
     else if (Object.isExtensible(signal)) new Slot(signal).#subscribers = subscribers;
@@ -93,7 +67,7 @@ class Slot extends ReturnsItsArgument {
 }
 
 // Made for the first signal that needs it: until then, no lookup in it for a signal seen anew.
-let frozen: WeakMap<AbortSignal, Subscribers> | undefined;
+let frozen: WeakMap<AbortSignal, SignalSubscribers> | undefined;
 
 /**
  * Calls `handler` when `signal` aborts, as `addEventListener("abort", handler, { once: true })`
@@ -105,7 +79,7 @@ let frozen: WeakMap<AbortSignal, Subscribers> | undefined;
 export function subscribeAbort(signal: AbortSignal, handler: AbortHandler): void {
   const subscribers = Slot.get(signal);
   if (subscribers !== undefined) return subscribers.add(handler);
-  const created = new Subscribers(signal, handler);
+  const created = new SignalSubscribers(signal, handler);
   Slot.set(signal, created);
   signal.addEventListener("abort", created, { once: true });
 }
