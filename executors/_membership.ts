@@ -116,6 +116,8 @@ export interface MembershipHost {
   /** The job no longer runs where it was placed. */
   unplace(job: Job): void;
   break(message: string, cause: unknown): void;
+  /** Whether a worker that ends is replaced: not once the pool is closed or broken. */
+  replaces(): boolean;
 }
 
 // How long a task stopped on a worker has to return, and the worker to answer a ping; a worker
@@ -236,7 +238,7 @@ export class Membership {
     if (handle.inflight === 0) {
       if (handle.dispatched >= this.#settings.maxTasksPerWorker) {
         this.end(member);
-        this.#counters.restarts++;
+        if (this.#host.replaces()) this.#counters.restarts++;
       } else {
         member.phase = "idle";
         this.#armIdle(member);
@@ -283,7 +285,7 @@ export class Membership {
     member.phase = "retiring";
     member.idleSince = undefined;
     this.#host.requeue(member.handle.retire().unstarted);
-    this.#counters.restarts++;
+    if (this.#host.replaces()) this.#counters.restarts++;
     this.#host.schedulePump();
   }
 

@@ -130,6 +130,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       requeue: (jobs) => this.#requeue(jobs),
       unplace: (job) => void this.#dispatch.unplace(job),
       break: (message, cause) => this.#supervision.break(message, cause),
+      replaces: () => !this.#closed && this.#core?.broken === undefined,
     });
     this.#dispatch = new Dispatcher(settings, this.#counters, this.#refs, this.#members);
     this.#supervision = new Supervision(settings, {

@@ -198,6 +198,8 @@ Deno.test("WorkerPoolExecutor with onCrash 'break' is broken after a crash", asy
   broken(await errorOf(held), /Deno\.exit\(9\).*'onCrash' is "break"/);
   assert.throws(() => pool.submit(add, 1, 1), BrokenExecutorError);
   assert.equal(pool.stats().workers.total, 0);
+  // The worker of the held task was retired by the break, not replaced.
+  assert.equal(pool.stats().restarts, 0);
 });
 
 Deno.test("WorkerPoolExecutor counts a thread that a break could not stop as spinning", async () => {
