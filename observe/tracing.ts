@@ -14,6 +14,7 @@ import type {
 } from "@opentelemetry/api";
 import type { Job, Task } from "../executors/_task.ts";
 import { outcomeOf } from "../future/_hooks.ts";
+import { CancelledError } from "../future/errors.ts";
 import { type Executors, observeAll } from "./_registry.ts";
 import { fnName, now, type Sink } from "./_recorder.ts";
 
@@ -157,7 +158,8 @@ class TaskTracer implements Sink {
     this.#jobs.delete(job);
     const api = this.#api;
     const end = now();
-    const outcome = ok ? "completed" : job.started ? "failed" : "cancelled";
+    const cancelled = !ok && error instanceof CancelledError;
+    const outcome = ok ? "completed" : cancelled ? "cancelled" : "failed";
     state.span.setAttribute("concurrent_futures.outcome", outcome);
     if (state.runMs !== undefined && state.worker !== undefined) {
       // The worker's part, from the run time it reported: workers do not load the OTel API.
@@ -171,7 +173,8 @@ class TaskTracer implements Sink {
       }, api.trace.setSpan(api.context.active(), state.span));
       run.end(end);
     }
-    if (!ok) fail(api, state.span, error);
+    // A cancelled attempt is no error (its task's span says so too).
+    if (!ok && !cancelled) fail(api, state.span, error);
     state.span.end(end);
   }
 
