@@ -79,6 +79,8 @@ const BAR_OUTCOME = 4;
 const BAR_ATTEMPT = 5;
 /** The time it waited before it started, in seconds, or -1 (unknown, or already observed). */
 const BAR_WAIT = 6;
+/** 1 when how long it ran is known (it goes into the run-time histogram and the timeline's). */
+const BAR_TIMED = 7;
 // A second of the timeline: a row of the seconds ring.
 const SEC = 8;
 const SEC_T = 0;
@@ -318,27 +320,37 @@ export class Recorder implements ExecutorObserver {
     if (slot >= 0) {
       const rows = this.#rows;
       const row = slot * ROW;
-      if (rows[row + LANE]! >= 0) {
+      const runMs = rows[row + RUN_MS]!;
+      const startedAt = rows[row + STARTED]!;
+      // Handed to a worker, and called off there before it started (a worker pool takes back a
+      // task its worker has not started): it did not run, so it leaves no bar and no run time.
+      const ran = outcome !== 2 || runMs >= 0 || startedAt > 0;
+      if (rows[row + LANE]! >= 0 && !ran) {
+        this.#cancelled++;
+        this.#leave(row, 0);
+      } else if (rows[row + LANE]! >= 0) {
         const end = rows[row + ENDED]!;
         t = end > 0 ? end : now();
         if (outcome === 0) this.#completed++;
         else if (outcome === 1) this.#failed++;
         else this.#cancelled++;
-        const runMs = rows[row + RUN_MS]!;
-        const startedAt = rows[row + STARTED]!;
         const queuedAt = rows[row + QUEUED]!;
         // A worker's clock (its own time origin) can run a fraction of a millisecond behind this
         // thread's: the end it reports is never taken to be before the attempt was queued or
         // started here, plus the time it ran.
         if (end > 0 && runMs >= 0) t = Math.max(t, Math.max(startedAt, queuedAt) + runMs);
-        // Not stamped when it started (the engine reports run times): from the run time it
-        // reported, or, when it reported none (stopped, timed out, its worker died), from when
-        // it was queued.
-        const start = runMs >= 0
+        // From the run time its worker reported: after when it was queued and, when the end is
+        // the worker's reading, after when it was handed over here too. An end read here (a
+        // distributed task's outcome) may come long after a start heard of late (a start notice,
+        // or the outcome itself), so that start does not count then. With no run time either
+        // (its worker died before it said), when it started is not known: its bar marks when it
+        // ended, and it has no run time.
+        const timed = runMs >= 0 || startedAt > 0;
+        const start = runMs < 0
+          ? startedAt || t
+          : end > 0
           ? Math.max(startedAt, queuedAt, t - runMs)
-          : startedAt > 0
-          ? startedAt
-          : Math.min(t, queuedAt || t);
+          : Math.max(queuedAt, t - runMs);
         const lane = rows[row + LANE]!;
         const bars = this.#barRows;
         const bar = (this.#bars++ & (BARS - 1)) * BAR;
@@ -350,9 +362,10 @@ export class Recorder implements ExecutorObserver {
         bars[bar + BAR_OUTCOME] = outcome;
         bars[bar + BAR_ATTEMPT] = job.attempt;
         // Its wait, unless it was observed when the attempt started.
-        bars[bar + BAR_WAIT] = startedAt === 0 && queuedAt > 0
+        bars[bar + BAR_WAIT] = startedAt === 0 && queuedAt > 0 && timed
           ? Math.max(0, start - queuedAt) / 1000
           : -1;
+        bars[bar + BAR_TIMED] = timed ? 1 : 0;
         if (this.#bars - this.#folded >= BARS / 2) this.#fold();
         this.#leave(row, t);
       }
@@ -503,7 +516,8 @@ export class Recorder implements ExecutorObserver {
       const start = bars[bar + BAR_START]!;
       const end = bars[bar + BAR_END]!;
       const ms = end - start;
-      this.#duration.observe(ms / 1000);
+      const timed = bars[bar + BAR_TIMED] === 1;
+      if (timed) this.#duration.observe(ms / 1000);
       const wait = bars[bar + BAR_WAIT]!;
       if (wait >= 0) this.#wait.observe(wait);
       const second = Math.floor(end / 1000);
@@ -513,9 +527,13 @@ export class Recorder implements ExecutorObserver {
         secs[row + SEC_COMPLETED] = secs[row + SEC_FAILED] = secs[row + SEC_RUN_MS] = 0;
         secs[row + SEC_RUNS] = 0;
       }
-      secs[row + (bars[bar + BAR_OUTCOME] === 0 ? SEC_COMPLETED : SEC_FAILED)]!++;
-      secs[row + SEC_RUN_MS]! += ms;
-      secs[row + SEC_RUNS]!++;
+      // The timeline counts what completed and what failed; a cancelled attempt is neither.
+      const outcome = bars[bar + BAR_OUTCOME];
+      if (outcome !== 2) secs[row + (outcome === 0 ? SEC_COMPLETED : SEC_FAILED)]!++;
+      if (timed) {
+        secs[row + SEC_RUN_MS]! += ms;
+        secs[row + SEC_RUNS]!++;
+      }
     }
     this.#folded = this.#bars;
   }
@@ -613,9 +631,13 @@ export function fnName(fn: (...args: unknown[]) => unknown): string {
   return fn.name || "anonymous";
 }
 
+/** The longest failure text kept, in characters: the dashboard sends the failures each second. */
+export const FAILURE_TEXT = 2_000;
+
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (text.length <= FAILURE_TEXT) return text;
+  return `${text.slice(0, FAILURE_TEXT)}… (${text.length - FAILURE_TEXT} more characters)`;
 }
 
 const reported = new WeakSet<Sink>();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Recorder } from "../../observe/_recorder.ts";
+import { FAILURE_TEXT, Recorder } from "../../observe/_recorder.ts";
 import type { Job } from "../../executors/_task.ts";
+import { CancelledError, WorkerCrashedError } from "../../future/errors.ts";
 
 /** The bars the ring keeps. */
 const BARS = 1024;
@@ -172,4 +173,70 @@ Deno.test("a cluster's workers that leave leave the recorder when the cluster te
   }
   assert.deepEqual([...r.workers.keys()], ["host:3000"]);
   assert.ok(r.lanes <= BARS + 2, `${r.lanes} lanes for 3,000 workers in turn`);
+});
+
+Deno.test("Recorder: an attempt taken back from its worker before it started leaves no bar and no run time", () => {
+  const r = recorder();
+  // A first attempt that ran: the engine reports run times (no start is stamped after it).
+  runOn(r, "worker 1");
+  const job = queued(r);
+  r.started(job, "worker 1");
+  r.ended(job, false, new CancelledError());
+  assert.equal(r.bars.length, 1, "only the attempt that ran has a bar");
+  assert.equal(r.duration.count, 1);
+  assert.equal(r.attempts.cancelled, 1);
+  assert.equal(r.workers.get("worker 1")?.running, 0);
+  const [second] = r.recent(1);
+  assert.deepEqual([second!.completed, second!.failed, second!.runs], [1, 0, 1]);
+});
+
+Deno.test("Recorder: an attempt whose worker died before it said how long it ran has no run time", () => {
+  const r = recorder();
+  runOn(r, "worker 1");
+  const job = queued(r);
+  r.started(job, "worker 1");
+  r.ended(job, false, new WorkerCrashedError("worker 1 died"));
+  const bars = r.bars;
+  assert.equal(bars.length, 2);
+  // Its bar marks when it failed; it neither ran for its queue time nor counts in the histogram.
+  assert.equal(bars[1]!.outcome, "failed");
+  assert.equal(bars[1]!.end - bars[1]!.start, 0);
+  assert.equal(r.duration.count, 1);
+  const [second] = r.recent(1);
+  assert.deepEqual([second!.completed, second!.failed, second!.runs], [1, 1, 1]);
+});
+
+Deno.test("Recorder: the timeline counts a cancelled attempt as neither completed nor failed", () => {
+  const r = recorder();
+  // An engine that reports no run times (an async pool): starts are stamped.
+  const job = queued(r);
+  r.started(job, undefined);
+  r.ended(job, false, new CancelledError());
+  assert.equal(r.bars[0]!.outcome, "cancelled");
+  const [second] = r.recent(1);
+  assert.deepEqual([second!.completed, second!.failed], [0, 0]);
+});
+
+Deno.test("Recorder: a run time told after a late start (a distributed outcome) places the bar by it", () => {
+  const r = recorder();
+  const job = queued(r);
+  // At least 30 ms pass: the task runs 25 of them, somewhere else.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+  // Its start is heard of late (stamped now), then its run time and its end, read now too.
+  r.started(job, "remote 1");
+  r.ran(job, 25, -1);
+  r.ended(job, true, undefined);
+  const [bar] = r.bars;
+  assert.ok(bar!.end - bar!.start >= 25, `a bar of ${bar!.end - bar!.start} ms for 25 ms of run`);
+  assert.ok(r.duration.sum >= 0.025, `${r.duration.sum} s of run time recorded`);
+});
+
+Deno.test("Recorder keeps a failure's text short: a megabyte message is cut", () => {
+  const r = recorder();
+  const job = queued(r);
+  r.started(job, "worker 1");
+  r.ended(job, false, new Error("x".repeat(1_000_000)));
+  const text = r.failures[0]!.error;
+  assert.ok(text.length < FAILURE_TEXT + 50, `${text.length} characters kept`);
+  assert.match(text, /^Error: x+… \(998007 more characters\)$/);
 });
