@@ -148,6 +148,8 @@ interface Sent {
   started: boolean;
   /** When the start notice came (`performance.now()`). */
   startedAt: number;
+  /** The worker it was last heard to run on (a redelivery may move it to another). */
+  startedOn: string | undefined;
   /** Settled here (an outcome arrived, or it was cancelled): later news about it is ignored. */
   done: boolean;
   deliveries: number;
@@ -551,6 +553,7 @@ export class NatsEngine implements Engine {
       seq: undefined,
       started: false,
       startedAt: 0,
+      startedOn: undefined,
       done: false,
       deliveries: 0,
       blobs: [],
@@ -713,9 +716,17 @@ export class NatsEngine implements Engine {
    * sends a notice only for a task that runs a while). False when its job must not run any more.
    */
   #markStarted(sent: Sent, worker: string): boolean {
-    if (sent.started) return true;
+    if (sent.started) {
+      // Delivered again to another worker (the first died or stalled): observers hear of the move.
+      if (worker !== sent.startedOn) {
+        sent.startedOn = worker;
+        this.observed?.observer?.started(sent.job, worker);
+      }
+      return true;
+    }
     sent.started = true;
     sent.startedAt = performance.now();
+    sent.startedOn = worker;
     if (!sent.job.started && !sent.job.start()) return false;
     this.observed?.observer?.started(sent.job, worker);
     return true;
@@ -860,6 +871,12 @@ export class NatsEngine implements Engine {
       return sent.job.reject(error);
     } finally {
       for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
+    }
+    // How long it ran there, as its worker measured it: told first, so that observers take
+    // its start from it rather than from now (a short task sent no start notice).
+    const ms = record.ms;
+    if (typeof ms === "number" && ms >= 0 && ms < Infinity) {
+      this.observed?.observer?.ran(sent.job, ms, -1);
     }
     // No start notice came for a short task: its outcome says it started. A future cancelled
     // meanwhile stays cancelled.

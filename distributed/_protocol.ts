@@ -53,6 +53,8 @@ export interface ResultRecord {
   seal?: { digest: string; size: number };
   worker: string;
   deliveries: number;
+  /** How long the task ran on the worker, in ms (absent where it did not run). */
+  ms?: number;
 }
 
 /**

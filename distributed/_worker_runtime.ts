@@ -587,16 +587,22 @@ export class DistributedWorker {
     if (env.timeout !== undefined) options.timeout = env.timeout;
     if (env.deadline !== undefined) options.deadline = env.deadline;
     const view = this.#pool.executor.with(options);
+    // How long it ran, for the client's observers (a short task sends no start notice).
+    const start = performance.now();
+    const ran = (record: ResultRecord): ResultRecord => {
+      record.ms = performance.now() - start;
+      return record;
+    };
     if (env.kind === "call") {
       try {
         const value = await carryTraceparent(
           traceparent || undefined,
           () => view.submit(fn, ...args),
         );
-        return { v: 1, ok: true, value, worker: this.name, deliveries };
+        return ran({ v: 1, ok: true, value, worker: this.name, deliveries });
       } catch (error) {
         if (this.#pool.refused(error)) return undefined;
-        return failure(error, this.name, deliveries);
+        return ran(failure(error, this.name, deliveries));
       }
     }
     const items = args[0] as unknown[];
@@ -617,10 +623,10 @@ export class DistributedWorker {
         );
         for await (const value of results) values.push(value);
       }
-      return { v: 1, ok: true, value: values, worker: this.name, deliveries };
+      return ran({ v: 1, ok: true, value: values, worker: this.name, deliveries });
     } catch (error) {
       if (this.#pool.refused(error)) return undefined;
-      return { ...failure(error, this.name, deliveries), values };
+      return ran({ ...failure(error, this.name, deliveries), values });
     }
   }
 

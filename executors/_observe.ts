@@ -36,7 +36,8 @@ export interface ExecutorObserver {
   started(job: Job, worker: string | undefined): void;
   /**
    * A worker reported how long the attempt ran there (`ms`), just before it settles, and when it
-   * ended (`end`, epoch ms by the worker's clock), or -1 where it did not say.
+   * ended (`end`, epoch ms by the worker's clock), or -1 where it did not say. A distributed
+   * executor tells it before `started()` when the outcome is the first news of the start.
    */
   ran(job: Job, ms: number, end: number): void;
   /** An attempt settled: `ok`, or with `error`. `job.started` says whether it ran. */

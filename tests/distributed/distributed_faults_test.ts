@@ -8,21 +8,36 @@ import { DistributedExecutor, WorkerCrashedError } from "../../distributed/mod.t
 import { BrokenExecutorError } from "../../mod.ts";
 import type { ResultRecord, TaskEnvelope } from "../../distributed/_protocol.ts";
 import { decodeBody } from "../../distributed/_codec.ts";
+import { recorderOf } from "../../observe/_registry.ts";
 import { add, counted, crash, gated, killWorker, sleepy } from "../fixtures/distributed_tasks.ts";
 
 Deno.test("DistributedExecutor.submit() completes once, elsewhere, when the worker running it is SIGKILLed", async () => {
   const cluster = await Cluster.start({ workers: 2 });
   try {
     await using executor = cluster.executor();
+    // Observed: the task stream shows the task where it ran last.
+    const recorder = recorderOf(executor, "observe the test's executor");
+    const heardOfStart = Promise.withResolvers<void>();
+    recorder.onChange = () => {
+      if ([...recorder.workers.values()].some((view) => view.running === 1)) {
+        heardOfStart.resolve();
+      }
+    };
     const future = executor.submit(gated, cluster.scratch, "k", 7);
     const [[child, parent]] = await cluster.waitRuns("k") as [[number, number]];
     const victim = cluster.workers.find((worker) => worker.pid === parent);
     assert(victim, "the task ran in a child of a worker process");
+    const victimName = `w${cluster.workers.indexOf(victim) + 1}`;
+    await heardOfStart.promise;
+    assert.equal(recorder.workers.get(victimName)?.running, 1);
     victim.kill("SIGKILL");
     Deno.kill(child, "SIGKILL");
     await victim.status;
     cluster.release("k");
     assert.equal(await future, 7);
+    const survivorName = victimName === "w1" ? "w2" : "w1";
+    assert.deepEqual(recorder.bars.map((bar) => bar.lane), [survivorName]);
+    assert.equal(recorder.workers.get(victimName)?.running ?? 0, 0, "the dead worker runs nothing");
     const runs = cluster.runs("k");
     assert.equal(runs.length, 2);
     assert.notEqual(runs[1]![1], parent);

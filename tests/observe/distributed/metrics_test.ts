@@ -56,3 +56,33 @@ Deno.test("readMetrics() follows a DistributedExecutor's cluster: stream depth, 
     await server.destroy();
   }
 });
+
+Deno.test("readMetrics() times a task a distributed worker runs inline by the run time it measured", async () => {
+  const server = await NatsServer.start();
+  let worker: ReturnType<typeof spawnWorker> | undefined;
+  try {
+    await using executor = new DistributedExecutor({ servers: server.url, modules: [TASKS] });
+    const read = () => readMetrics({ cluster: executor })[0]!;
+    read();
+    worker = spawnWorker({
+      url: server.url,
+      queue: "default",
+      modules: [TASKS],
+      concurrency: 1,
+      isolation: "inline",
+      allowSource: false,
+      name: "i1",
+      quiet: true,
+    });
+    const { spinFor } = await import(TASKS);
+    // Synchronous: it ends in the turn it started, so no start notice comes before its outcome.
+    assert.equal(await executor.submit(spinFor, 150), 150);
+    const m = read();
+    assert.equal(m.duration.count, 1);
+    assert.ok(m.duration.sum >= 0.15, `a run of ${m.duration.sum} s recorded for 150 ms`);
+  } finally {
+    worker?.kill("SIGKILL");
+    await worker?.status;
+    await server.destroy();
+  }
+});
