@@ -71,7 +71,9 @@ export function observeAll(executors: Executors, what: string): Observed[] {
     ? [...(executors as Iterable<object>)].map((e) => [undefined, e])
     : Object.entries(executors);
   const seen = new Set<object>();
+  /** The last count given after each name, and the names given. */
   const names = new Map<string, number>();
+  const taken = new Set<string>();
   const observed: Observed[] = [];
   for (const [given, executor] of entries) {
     // Listed twice: observed once (its series would be there twice).
@@ -83,11 +85,14 @@ export function observeAll(executors: Executors, what: string): Observed[] {
     const own = /'(.*)'$/s.exec(label)?.[1];
     const cluster = clusterOf(executor);
     // Two executors of the same name (two unnamed pools of a class) would share their series
-    // and their card: the second is "name (2)", and so on.
+    // and their card: the second is "name (2)", and so on, past any name already taken (a pool
+    // may be named "name (2)" itself).
     const base = given ?? own ?? kind;
-    const count = (names.get(base) ?? 0) + 1;
+    let count = names.get(base) ?? 1;
+    let name = count === 1 ? base : `${base} (${count})`;
+    while (taken.has(name)) name = `${base} (${++count})`;
     names.set(base, count);
-    const name = count === 1 ? base : `${base} (${count})`;
+    taken.add(name);
     observed.push({ name, kind, executor, recorder, cluster });
   }
   return observed;

@@ -80,6 +80,18 @@ Deno.test("executors of the same name get series and cards of their own; one lis
     family.samples.map((s) => `${s.name}${JSON.stringify(s.labels)}`)
   );
   assert.equal(new Set(series).size, series.length, "no series twice");
+  // A pool named like the second of another name keeps that name apart too.
+  await using x1 = new AsyncPoolExecutor({ name: "x" });
+  await using x2 = new AsyncPoolExecutor({ name: "x" });
+  await using x3 = new AsyncPoolExecutor({ name: "x (2)" });
+  await using x4 = new AsyncPoolExecutor({ name: "x" });
+  assert.deepEqual(readMetrics([x1, x2, x3, x4]).map((m) => m.executor), [
+    "x",
+    "x (2)",
+    "x (2) (2)",
+    "x (3)",
+  ]);
+  assert.deepEqual(readMetrics([x3, x1, x2]).map((m) => m.executor), ["x (2)", "x", "x (3)"]);
   // A name with a newline is kept (it was replaced by the class name).
   await using odd = new AsyncPoolExecutor({ name: "a\nb" });
   assert.equal(readMetrics([odd])[0]!.executor, "a\nb");
