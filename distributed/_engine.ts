@@ -532,7 +532,9 @@ export class NatsEngine implements Engine {
     while (this.#sent.size < this.#settings.maxPublished && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#queuedById.delete(this.#jobIds.get(job)!);
-      if (!job.settled) this.#chore(this.#publish(job, this.#conn));
+      // Its pass through its domain's circuit is taken as it leaves (a task queued while the
+      // circuit opened is not published).
+      if (!job.settled && job.admit()) this.#chore(this.#publish(job, this.#conn));
     }
   }
 

@@ -88,6 +88,8 @@ const STATE = 32 | 64;
 const RUNNING = 32;
 const ENDED = 64;
 const DROPPED = 32 | 64;
+/** The attempt holds its pass through its domain's circuit (see `admit()`). */
+const ADMITTED = 128;
 
 /**
  * A submitted task, and one attempt at running it: the task object is its own first attempt, so
@@ -234,6 +236,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       }
       this.leftQueue();
     }
+    if (!this.admit()) return false;
     this.#flags = (this.#flags & ~STATE) | RUNNING;
     const timeout = this.options.timeout;
     if (timeout !== undefined && timeout !== Infinity) {
@@ -245,6 +248,32 @@ export class Task implements QueueLinks<Task>, FutureOwner {
         timeout,
       );
     }
+    return true;
+  }
+
+  /**
+   * Takes the attempt's pass through its domain's circuit as its engine hands it over: a pool as
+   * it starts it (`start()` does), a distributed executor as it publishes it. So a task queued
+   * while the circuit opened does not run. False when the circuit refuses: the task is stopped
+   * with `CircuitOpenError` (with its last error, after retries), and nothing ran.
+   */
+  admit(): boolean {
+    const domain = this.options.domain;
+    if (domain === undefined || this.#flags & ADMITTED) return true;
+    const task = this.task;
+    const breakers = task.#host.breakers;
+    if (!breakers) return true;
+    try {
+      task.#extra().permit = breakers.enter(domain);
+    } catch (error) {
+      // Retries stopped by the open circuit: the task reports its own last error.
+      const last = task.#rare?.lastError;
+      task.stop(
+        last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error,
+      );
+      return false;
+    }
+    this.#flags |= ADMITTED;
     return true;
   }
 
@@ -493,12 +522,14 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (attempt > 1 && deadline !== undefined && Date.now() >= deadline) {
       return this.#settle(false, deadlineError(deadline));
     }
+    // A circuit open now refuses at once: the attempt does not wait for its turn to be refused
+    // (its pass is taken only as it starts, see `admit()`).
     const domain = this.options.domain;
-    if (domain !== undefined && this.#host.breakers) {
+    const breakers = this.#host.breakers;
+    if (domain !== undefined && breakers?.state(domain) === "open") {
       try {
-        this.#extra().permit = this.#host.breakers.enter(domain);
+        breakers.enter(domain).release();
       } catch (error) {
-        // Retries stopped by the open circuit: the task reports its own last error.
         const last = rare?.lastError;
         return this.#settle(
           false,

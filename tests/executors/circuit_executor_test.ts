@@ -89,3 +89,37 @@ Deno.test("CircuitOpenError.cause is the failure that opened the circuit; a retr
   assert.ok(blocked instanceof CircuitOpenError);
   assert.equal(blocked.cause, error);
 });
+
+/** Submits 100 failing 'api' tasks at once; returns how each ended. */
+async function backlog(executor: Executor, options = {}): Promise<unknown[]> {
+  const api = executor.with({ domain: "api", ...options });
+  const futures = Array.from({ length: 100 }, (_, i) => api.submit(fail, `call ${i}`));
+  return await Promise.all(futures.map((future) => future.exception()));
+}
+
+Deno.test("AsyncPoolExecutor: tasks queued when their circuit opens do not run", async () => {
+  await using pool = new AsyncPoolExecutor({
+    maxWorkers: 1,
+    circuitBreaker: { threshold: 2, halfOpenAfter: 60_000 },
+  });
+  const errors = await backlog(pool);
+  assert.equal(errors.filter((error) => error instanceof RangeError).length, 2);
+  assert.equal(errors.filter((error) => error instanceof CircuitOpenError).length, 98);
+  assert.equal(pool.stats().attempts.failed, 2, "only the two that opened the circuit ran");
+  const api = pool.circuitStats().get("api")!;
+  assert.equal(api.state, "open");
+  assert.equal(api.inFlight, 0);
+});
+
+Deno.test("WorkerPoolExecutor: tasks queued when their circuit opens do not run", async () => {
+  await using pool = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    modules: [TASKS],
+    circuitBreaker: { threshold: 2, halfOpenAfter: 60_000 },
+  });
+  // With a timeout each task waits for the idle worker: they run one by one.
+  const errors = await backlog(pool, { timeout: 60_000 });
+  assert.equal(errors.filter((error) => error instanceof RangeError).length, 2);
+  assert.equal(errors.filter((error) => error instanceof CircuitOpenError).length, 98);
+  assert.equal(pool.stats().attempts.failed, 2, "only the two that opened the circuit ran");
+});
