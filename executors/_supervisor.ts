@@ -17,19 +17,13 @@ import type { PoolSettings } from "./_worker_engine.ts";
 export type ExitVerdict = "failedToStart" | "crash" | "retired";
 
 /** Why a worker in `phase` ended with `exit`. */
-export function exitVerdict(
-  phase: Phase,
-  exit: WorkerExit,
-  kind: "thread" | "process",
-): ExitVerdict {
+export function exitVerdict(phase: Phase, exit: WorkerExit): ExitVerdict {
   if (phase === "retiring") return "retired";
-  // A thread that fails before it is ready has failed to load; so has a process that exits then
-  // (its import errors go to its stderr, and only its exit code comes here). A process killed by
-  // a signal did not fail to load: something ended it from outside.
-  if (
-    phase === "starting" && exit.cause !== "signal" &&
-    (exit.cause === "uncaught" || kind === "process")
-  ) return "failedToStart";
+  // A worker that ends before it is ready has failed to start: its modules or its initializer
+  // threw, exited (`Deno.exit()`) or closed it (`self.close()`); a process's import errors go to
+  // its stderr, and only its exit code comes here. Restarting it would fail the same way. A
+  // process killed by a signal did not fail to load: something ended it from outside.
+  if (phase === "starting" && exit.cause !== "signal") return "failedToStart";
   return "crash";
 }
 

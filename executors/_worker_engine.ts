@@ -292,7 +292,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     const member = this.#members.get(worker);
     if (!member) return;
     // Why it ended follows from the phase it was in, read before it moves to `ended`.
-    const verdict = exitVerdict(member.phase, exit, this.#settings.kind);
+    const verdict = exitVerdict(member.phase, exit);
     this.#members.forget(member);
     for (const job of started) {
       this.#dispatch.unplace(job);

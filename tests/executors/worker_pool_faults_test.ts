@@ -242,6 +242,21 @@ Deno.test("WorkerPoolExecutor is broken when the initializer throws", async () =
   assert.equal(pool.stats().workers.total, 0);
 });
 
+for (
+  const [how, initializer] of [
+    ["Deno.exit(9)", () => Deno.exit(9)],
+    ["self.close()", () => (self as unknown as { close(): void }).close()],
+  ] as const
+) {
+  Deno.test(`WorkerPoolExecutor is broken at once when the initializer calls ${how}`, async () => {
+    await using pool = new WorkerPoolExecutor({ maxWorkers: 2, initializer });
+    const error = await errorOf(pool.submit(add, 1, 1));
+    broken(error, /worker \d+ failed to start: called (Deno\.exit\(9\)|self\.close\(\))/);
+    // Not restarted until the restart limit: such a worker fails the same way each time.
+    assert.equal(pool.stats().restarts, 0);
+  });
+}
+
 Deno.test("WorkerPoolExecutor is broken when an inline initializer throws", async () => {
   await using pool = new WorkerPoolExecutor({
     initializer: () => {
