@@ -51,7 +51,7 @@
  */
 
 import { AsyncPoolExecutor, DependencyError, type Future, WorkerPoolExecutor } from "../mod.ts";
-import { commandLine, count, Progress, seconds, table, tempDir } from "./_cli.ts";
+import { commandLine, count, Progress, refuse, seconds, table, tempDir } from "./_cli.ts";
 import { formatSummary, generateCsv, summarize, type Summary } from "./etl_tasks.ts";
 
 const COMMAND = {
@@ -162,6 +162,14 @@ async function sequential(paths: string[], out: string): Promise<number> {
 
 async function main(): Promise<number> {
   const flags = commandLine(COMMAND);
+  if (flags.out) {
+    // Checked before anything is made: a folder that cannot be made is a bad flag.
+    try {
+      await Deno.mkdir(flags.out, { recursive: true });
+    } catch (error) {
+      refuse(COMMAND, `--out ${flags.out}: ${(error as Error).message}`);
+    }
+  }
   const temp = await tempDir("etl_pipeline_");
   const dir = temp.path;
   try {

@@ -118,7 +118,11 @@ async function download(url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { delays, broken } = commandLine(COMMAND);
+  const flags = commandLine(COMMAND);
+  const { delays } = flags;
+  // The default (the second mirror) names none when there is one mirror.
+  const given = Deno.args.some((arg) => arg === "--broken" || arg.startsWith("--broken="));
+  const broken = !given && flags.broken > delays.length ? 0 : flags.broken;
   if (broken > delays.length) {
     refuse(COMMAND, `--broken must name one of the ${delays.length} mirrors: received ${broken}`);
   }

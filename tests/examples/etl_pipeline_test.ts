@@ -83,6 +83,18 @@ Deno.test("examples/etl_pipeline.ts removes its temporary folder", async () => {
   }
 });
 
+Deno.test("examples/etl_pipeline.ts refuses an --out it cannot make a folder of, in one line with exit code 2", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    const { code, stdout, stderr } = await runExample("etl_pipeline.ts", "--out", file);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.match(stderr, new RegExp(`^etl_pipeline\\.ts: --out ${file}: .+\n$`));
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 commandLineTests("etl_pipeline.ts", {
   args: ["--missing", "-1"],
   message: /^etl_pipeline\.ts: --missing must be an integer >= 0: received "-1" \(see --help\)$/m,

@@ -50,6 +50,12 @@ Deno.test("examples/first_completed.ts refuses a --broken mirror that does not e
   assert.equal(stderr, "first_completed.ts: --broken must name one of the 2 mirrors: received 3\n");
 });
 
+Deno.test("examples/first_completed.ts runs one mirror without --broken (its default names none then)", async () => {
+  const { code, stdout } = await runExample("first_completed.ts", "--delays", "10");
+  assert.equal(code, 0);
+  assert.deepEqual(tableRows(stdout, "mirror").map((row) => row[2]), ["first complete: kept"]);
+});
+
 commandLineTests("first_completed.ts", {
   args: ["--delays", "100,x"],
   message:
