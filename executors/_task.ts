@@ -476,7 +476,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (rare.done) outcome = new ChunkFailure(rare.done, error);
     const callerStopped = this.future.cancelled() ||
       (this.options.signal?.aborted === true && error === this.options.signal.reason);
-    if (callerStopped) permit?.release();
+    // Neither the caller's stop nor the pool's own break says anything of the domain.
+    if (callerStopped || error instanceof BrokenExecutorError) permit?.release();
     else permit?.failure(error);
     const retry = this.options.retry;
     if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) {

@@ -202,6 +202,23 @@ Deno.test("WorkerPoolExecutor with onCrash 'break' is broken after a crash", asy
   assert.equal(pool.stats().restarts, 0);
 });
 
+Deno.test("WorkerPoolExecutor's break does not count against the circuits of the tasks it stops", async () => {
+  await using pool = workerPool({
+    maxWorkers: 2,
+    onCrash: "break",
+    circuitBreaker: { threshold: 1, halfOpenAfter: 60_000 },
+  });
+  const c = cell();
+  const held = pool.with({ domain: "api" }).submit(hold, c, "held");
+  await startedAtLeast(c, 1);
+  crashed(await errorOf(pool.submit(exit, 9)));
+  broken(await errorOf(held), /Deno\.exit\(9\)/);
+  const api = pool.circuitStats().get("api")!;
+  assert.equal(api.state, "closed", "the pool's break is no failure of the domain");
+  assert.equal(api.failures, 0);
+  assert.equal(api.inFlight, 0);
+});
+
 Deno.test("WorkerPoolExecutor counts a thread that a break could not stop as spinning", async () => {
   await using pool = workerPool({ maxWorkers: 2, onCrash: "break" });
   const c = cell();
