@@ -323,6 +323,7 @@ export class ExecutorCore implements TaskHost, Executor {
       items,
       mapOptions,
       this,
+      this.observer?.context?.(),
     );
   }
 

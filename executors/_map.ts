@@ -5,6 +5,7 @@ import { startTimer } from "../future/_timer.ts";
 import { TimeoutError } from "../future/errors.ts";
 import { Queue } from "../future/_queue.ts";
 import type { MapOptions } from "./executor.ts";
+import type { InContext } from "./_observe.ts";
 import { checkMillis, checkPositiveInt, checkSignal } from "./_options.ts";
 
 /**
@@ -52,6 +53,7 @@ export function mapTasks(
   items: Iterable<unknown> | AsyncIterable<unknown>,
   options: MapOptions | undefined,
   backpressure?: Backpressure,
+  inCallerContext?: InContext,
 ): AsyncIterableIterator<unknown> {
   const what = "map";
   const timeout = checkMillis(what, "timeout", options?.timeout) ?? Infinity;
@@ -81,6 +83,7 @@ export function mapTasks(
     limit: buffersize,
     signal,
     backpressure,
+    inCallerContext,
   });
 }
 
@@ -91,6 +94,8 @@ interface Settings {
   limit: number;
   signal: AbortSignal | undefined;
   backpressure: Backpressure | undefined;
+  /** The caller's context, for the chunks submitted after the call (see `#refill()`). */
+  inCallerContext: InContext | undefined;
 }
 
 class MapIterator implements AsyncIterableIterator<unknown> {
@@ -204,12 +209,12 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     }
     this.#units.shift();
     this.#ready(this.#chunked ? result as unknown[] : [result]);
-    void this.#pump();
+    this.#refill();
   }
 
   async #awaitUnit(): Promise<void> {
     if (this.#exhausted) return this.#close();
-    void this.#pump();
+    this.#refill();
     if (this.#units.length > 0 || this.#failure || this.#closed) return;
     const { signal, deadline } = this.#settings;
     const left = deadline - performance.now();
@@ -245,6 +250,16 @@ class MapIterator implements AsyncIterableIterator<unknown> {
     const { signal, timeout } = this.#settings;
     if (signal?.aborted) return signal.reason;
     return new TimeoutError(`map() did not finish within its timeout of ${timeout} ms`);
+  }
+
+  /**
+   * Pulls more after a unit was taken: in the caller's context where an observer captured one, so
+   * that the chunks submitted now have the parent that those submitted at the call have.
+   */
+  #refill(): void {
+    const inContext = this.#settings.inCallerContext;
+    if (inContext) inContext(() => void this.#pump());
+    else void this.#pump();
   }
 
   /** Pulls items and submits units until `limit` units are outstanding or the source ends. */

@@ -46,7 +46,16 @@ export interface ExecutorObserver {
   settled(task: Task): void;
   /** A worker changed state. */
   worker(name: string, state: ObservedWorkerState): void;
+  /**
+   * The calling code's context (a tracer's active span), as a function that runs code in it, or
+   * undefined: `map()` asks at its call, and submits the chunks it pulls later in that context, as
+   * if they were submitted at the call.
+   */
+  context?(): InContext | undefined;
 }
+
+/** Runs `run` in a context captured earlier (see `ExecutorObserver.context`). */
+export type InContext = (run: () => void) => void;
 
 /** What an executor's core offers an observer. */
 export interface Observable {

@@ -4,7 +4,12 @@
 // an ended worker's lane is reused once no bar in the ring and no attempt names it, so the lanes
 // are the live workers' and those an attempt in flight or one of the 1024 bars still names.
 
-import type { ExecutorObserver, Observable, ObservedWorkerState } from "../executors/_observe.ts";
+import type {
+  ExecutorObserver,
+  InContext,
+  Observable,
+  ObservedWorkerState,
+} from "../executors/_observe.ts";
 import type { Job, Task } from "../executors/_task.ts";
 import { CancelledError } from "../future/errors.ts";
 import { outcomeOf } from "../future/_hooks.ts";
@@ -432,6 +437,19 @@ export class Recorder implements ExecutorObserver {
       }
     }
     this.onChange?.();
+  }
+
+  context(): InContext | undefined {
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        const inContext = sinks[i]!.context?.();
+        if (inContext) return inContext;
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
+    return undefined;
   }
 
   /**

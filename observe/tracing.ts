@@ -13,6 +13,7 @@ import type {
   TracerProvider,
 } from "@opentelemetry/api";
 import type { Job, Task } from "../executors/_task.ts";
+import type { InContext } from "../executors/_observe.ts";
 import { outcomeOf } from "../future/_hooks.ts";
 import { CancelledError } from "../future/errors.ts";
 import { type Executors, observeAll } from "./_registry.ts";
@@ -115,6 +116,13 @@ class TaskTracer implements Sink {
     if (!span.isRecording()) return span.end();
     this.#tasks.set(task, { span, context: api.trace.setSpan(parent, span) });
     this.#following++;
+  }
+
+  context(): InContext | undefined {
+    if (this.#proxy?.getDelegate() === this.#noop) return undefined;
+    const api = this.#api;
+    const active = api.context.active();
+    return (run) => api.context.with(active, run);
   }
 
   queued(job: Job): void {

@@ -1,8 +1,12 @@
-// The outcome an attempt's span records, read from a tracer provider registered in this test
-// (in memory): cancelled when the attempt was called off, failed when it failed, whether or not it
-// had started; only a failure is recorded as an error.
+// The spans traceExecutors() makes, read from a tracer provider registered in this test (in
+// memory, with a synchronous context manager): the outcome of attempts stopped before they
+// started or taken back, and the parent of the chunks map() submits after its call.
 import assert from "node:assert/strict";
 import {
+  type Context,
+  context,
+  type ContextManager,
+  ROOT_CONTEXT,
   type Span,
   type SpanContext,
   type SpanOptions,
@@ -17,6 +21,8 @@ import { release, startedAtLeast, statsUntil, workerPool } from "../executors/_w
 
 interface Recorded {
   name: string;
+  id: string;
+  parent: string | undefined;
   attributes: Record<string, unknown>;
   exceptions: number;
   status: number | undefined;
@@ -28,8 +34,7 @@ let ids = 0;
 class RecordedSpan {
   readonly #context: SpanContext;
   constructor(readonly span: Recorded) {
-    const id = (++ids).toString(16).padStart(16, "0");
-    this.#context = { traceId: id.padStart(32, "0"), spanId: id, traceFlags: 1 };
+    this.#context = { traceId: span.id.padStart(32, "0"), spanId: span.id, traceFlags: 1 };
   }
   spanContext() {
     return this.#context;
@@ -69,17 +74,55 @@ class RecordedSpan {
 }
 
 class RecordingTracer {
-  startSpan(name: string, options?: SpanOptions): Span {
-    const span = { name, attributes: { ...options?.attributes }, exceptions: 0, status: undefined };
+  startSpan(name: string, options?: SpanOptions, parent?: Context): Span {
+    const span: Recorded = {
+      name,
+      id: (++ids).toString(16).padStart(16, "0"),
+      parent: trace.getSpan(parent ?? context.active())?.spanContext().spanId,
+      attributes: { ...options?.attributes },
+      exceptions: 0,
+      status: undefined,
+    };
     recorded.push(span);
-    return new RecordingTracer.Span(span) as unknown as Span;
+    return new RecordedSpan(span) as unknown as Span;
   }
-  static Span = RecordedSpan;
   startActiveSpan(): never {
     throw new Error("not used by the library");
   }
 }
 
+/** The context set by `with()` while its function runs (nothing follows an await). */
+class SyncContextManager implements ContextManager {
+  #active = ROOT_CONTEXT;
+  active(): Context {
+    return this.#active;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    const outer = this.#active;
+    this.#active = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.#active = outer;
+    }
+  }
+  bind<T>(_context: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    return this;
+  }
+}
+
+context.setGlobalContextManager(new SyncContextManager());
 trace.setGlobalTracerProvider(
   { getTracer: () => new RecordingTracer() as unknown as Tracer } satisfies TracerProvider,
 );
@@ -128,4 +171,25 @@ Deno.test("traceExecutors(): an attempt a worker pool takes back from its worker
   assert.equal(span.attributes["concurrent_futures.outcome"], "cancelled");
   assert.equal(span.exceptions, 0);
   assert.equal(span.status, undefined);
+});
+
+Deno.test("traceExecutors(): the chunks map() submits as its results are read have the span active at the call as parent", async () => {
+  await using pool = new AsyncPoolExecutor({ name: "io", maxWorkers: 1 });
+  await traceExecutors([pool]);
+  const request = new RecordingTracer().startSpan("request");
+  function double(n: number): number {
+    return 2 * n;
+  }
+  // One chunk at a time: the later ones are submitted while the loop reads, outside the span.
+  const results = context.with(
+    trace.setSpan(context.active(), request),
+    () => pool.map(double, [1, 2, 3, 4], { buffersize: 1 }),
+  );
+  const values = [];
+  for await (const value of results) values.push(value);
+  assert.deepEqual(values, [2, 4, 6, 8]);
+  const tasks = recorded.filter((span) => span.name === "io double");
+  assert.equal(tasks.length, 4);
+  const requestId = request.spanContext().spanId;
+  assert.deepEqual(tasks.map((span) => span.parent), [requestId, requestId, requestId, requestId]);
 });
