@@ -155,10 +155,15 @@ export class CircuitOpenError extends Error {
   /** Milliseconds until the circuit lets a probe through. */
   retryAfter: number;
 
-  /** Creates the error for `domain`, which lets a probe through in `retryAfter` ms. */
+  /**
+   * Creates the error for `domain`, which lets a probe through in `retryAfter` ms (0: it is
+   * half-open, and the probes it lets through are out).
+   */
   constructor(domain: string, retryAfter: number, options?: ErrorOptions) {
     super(
-      `the circuit for domain '${domain}' is open: retry after ${Math.ceil(retryAfter)} ms`,
+      retryAfter > 0
+        ? `the circuit for domain '${domain}' is open: retry after ${Math.ceil(retryAfter)} ms`
+        : `the circuit for domain '${domain}' is half-open and its probes are out: retry once they have settled`,
       options,
     );
     this.name = "CircuitOpenError";

@@ -101,6 +101,10 @@ Deno.test("CircuitBreakers.enter() lets only halfOpenProbes probes through and r
   const second = breakers.enter("api");
   const error = rejection(breakers, "api");
   assert.equal(error.retryAfter, 0);
+  assert.equal(
+    error.message,
+    "the circuit for domain 'api' is half-open and its probes are out: retry once they have settled",
+  );
   assert.equal(breakers.stats().get("api")?.inFlight, 2);
   first.release();
   breakers.enter("api").release();
