@@ -1,8 +1,8 @@
 /**
  * Counts the primes below a limit with a `DistributedExecutor`. With no `--nats`, it starts an
  * embedded nats-server and local worker processes (it needs `nats-server`: `apt-get install
- * nats-server`); with `--nats`, workers started elsewhere with the same `--queue` and module do the
- * counting.
+ * nats-server`); with `--nats`, workers started elsewhere (on the default queue, with this
+ * example's task module) do the counting.
  *
  * ```sh
  * deno run -A examples/distributed_primes.ts                       # embedded, 2 local workers
@@ -45,9 +45,14 @@ const COMMAND = {
 const values = commandLine(COMMAND);
 const { limit, chunks: chunkCount, workers } = values;
 const nats = values.nats.split(",").map((url) => url.trim()).filter(Boolean);
+const given = (flag: string) => Deno.args.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+if (nats.length > 0 && given("--workers")) {
+  refuse(COMMAND, "--workers starts local workers: it goes without --nats");
+}
+const TASKS = new URL("./primes_tasks.ts", import.meta.url);
 
 await using executor = new DistributedExecutor({
-  modules: [new URL("./primes_tasks.ts", import.meta.url)],
+  modules: [TASKS],
   ...(nats.length > 0 ? { servers: nats } : { maxWorkers: workers }),
 });
 // A server that cannot be reached is the command line's to fix: one line, as for a bad flag.
@@ -61,8 +66,20 @@ const futures = [];
 for (let from = 0; from < limit; from += size) {
   futures.push(executor.submit(countPrimes, from, Math.min(limit, from + size)));
 }
+// Remote workers may not be running: the tasks then wait in the stream, which is said once.
+const waiting = nats.length > 0
+  ? setTimeout(() => {
+    console.error(
+      `No chunk done after 5 s: the tasks wait for workers on the default queue (start one with: deno run -A jsr:@concurrent/futures/worker --nats ${values.nats} --modules ${TASKS.href})`,
+    );
+  }, 5_000)
+  : undefined;
 let primes = 0;
-for await (const future of asCompleted(futures)) primes += await future;
+for await (const future of asCompleted(futures)) {
+  clearTimeout(waiting);
+  primes += await future;
+}
+clearTimeout(waiting);
 const seconds = (performance.now() - started) / 1000;
 const stats = executor.stats();
 
@@ -74,7 +91,7 @@ if (values.json) {
       seconds.toFixed(2)
     } s, ${futures.length} chunks`,
   );
-  for (const [name, counts] of Object.entries(stats.workers)) {
+  for (const [name, counts] of Object.entries(stats.byWorker)) {
     console.log(`  worker ${name}: ${counts.completed} chunks`);
   }
 }
