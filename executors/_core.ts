@@ -215,7 +215,12 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   schedule(job: Job): void {
-    this.observer?.queued(job);
+    const observer = this.observer;
+    if (observer) {
+      // When it was queued, for the observer's wait times (a worker pool keeps this stamp).
+      job.queuedAt = performance.now();
+      observer.queued(job);
+    }
     this.#engine.schedule(job);
   }
 

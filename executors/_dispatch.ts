@@ -42,7 +42,8 @@ export class Dispatcher {
   }
 
   enqueue(job: Job): void {
-    job.queuedAt = performance.now();
+    // Stamped already where the executor is observed (see _core.ts `schedule()`).
+    if (job.queuedAt === 0) job.queuedAt = performance.now();
     this.#queueOf(job).push(job);
   }
 

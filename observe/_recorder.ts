@@ -146,8 +146,6 @@ export class Recorder implements ExecutorObserver {
   #slots = 0;
   /** Slots taken: once none is, rows grown by a burst of attempts are let go. */
   #taken = 0;
-  /** Whether the engine stamps `Job.queuedAt` (learned from the first attempt that starts). */
-  #engineQueueTime = false;
   /** Whether the engine reports run times (`ran()`), learned from the first report. */
   #runsReported = false;
   // The last task function and its id: a loop submits the same function again and again.
@@ -232,17 +230,8 @@ export class Recorder implements ExecutorObserver {
   }
 
   queued(job: Job): void {
-    let slot = job.observerSlot;
-    if (slot < 0) slot = job.observerSlot = this.#slot();
-    const rows = this.#rows;
-    const row = slot * ROW;
-    // The engine stamps the queue time itself (just after this call): no clock read here then.
-    rows[row + QUEUED] = this.#engineQueueTime ? 0 : now();
-    rows[row + STARTED] = 0;
-    rows[row + RUN_MS] = -1;
-    rows[row + LANE] = -1;
-    rows[row + LOOP_SLOT] = -1;
-    rows[row + ENDED] = -1;
+    // Nothing kept here: the core stamps when the attempt was queued (`Job.queuedAt`), and its
+    // row is taken once it starts, so a million queued attempts hold no rows.
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
@@ -254,14 +243,8 @@ export class Recorder implements ExecutorObserver {
   }
 
   started(job: Job, worker: string | undefined): void {
-    const slot = job.observerSlot;
-    if (slot < 0) return;
+    const row = this.#rowOf(job);
     const rows = this.#rows;
-    const row = slot * ROW;
-    if (job.queuedAt > 0) {
-      this.#engineQueueTime = true;
-      rows[row + QUEUED] = ORIGIN + job.queuedAt;
-    }
     // Where the worker reports the run time, the start follows from it when the attempt ends;
     // an attempt that may be stopped (then no run time comes) is stamped as it starts.
     const options = job.options;
@@ -302,12 +285,9 @@ export class Recorder implements ExecutorObserver {
 
   ran(job: Job, ms: number, end: number): void {
     this.#runsReported = true;
-    const slot = job.observerSlot;
-    if (slot >= 0) {
-      const row = slot * ROW;
-      this.#rows[row + RUN_MS] = ms;
-      this.#rows[row + ENDED] = end;
-    }
+    const row = this.#rowOf(job);
+    this.#rows[row + RUN_MS] = ms;
+    this.#rows[row + ENDED] = end;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
@@ -508,6 +488,21 @@ export class Recorder implements ExecutorObserver {
       );
     }
     return out;
+  }
+
+  /** The row of `job`'s attempt, taken (as it starts, or its run time comes first) if it has none. */
+  #rowOf(job: Job): number {
+    const slot = job.observerSlot;
+    if (slot >= 0) return slot * ROW;
+    const row = (job.observerSlot = this.#slot()) * ROW;
+    const rows = this.#rows;
+    rows[row + QUEUED] = job.queuedAt > 0 ? ORIGIN + job.queuedAt : 0;
+    rows[row + STARTED] = 0;
+    rows[row + RUN_MS] = -1;
+    rows[row + LANE] = -1;
+    rows[row + LOOP_SLOT] = -1;
+    rows[row + ENDED] = -1;
+    return row;
   }
 
   #slot(): number {
