@@ -35,15 +35,6 @@ export class Guard implements Disposable, AsyncDisposable {
     this.abandoned = Atomics.exchange(this.i32, ABANDONED, 0) === 1;
   }
 
-  /**
-   * Gives the lock back unused (a stopped waiter that took it only to leave the shared state
-   * right): the next holder is still told that it was taken back from a holder that died.
-   */
-  releaseUnused(): void {
-    if (this.abandoned) Atomics.store(this.i32, ABANDONED, 1);
-    this.release();
-  }
-
   get held(): boolean {
     return !this.released && Atomics.load(this.i32, LOCK_BASE + 1) === this.ticket;
   }

@@ -72,12 +72,8 @@ export function threadEnded(): boolean {
  * that was stopped: a blocking wait that woke there must not let the task go on.
  */
 export function refuseStopped(): void {
-  if (threadEnded()) throw stoppedError();
-}
-
-/** The error a blocking wait throws in a worker that was ended (its task stopped). */
-export function stoppedError(): InvalidStateError {
-  return new InvalidStateError(
+  if (!threadEnded()) return;
+  throw new InvalidStateError(
     "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
   );
 }

@@ -11,7 +11,8 @@
 // left behind across an `await`: Deno does not stop a worker in the middle of synchronous code.
 
 import { liveOwners, ownerId } from "./_owner.ts";
-import { blockOn, stoppedError, threadEnded, waitOn } from "./_shared.ts";
+import { InvalidStateError } from "../future/errors.ts";
+import { blockOn, threadEnded, waitOn } from "./_shared.ts";
 
 /** Where the ticket state lives, relative to its base index. */
 const NEXT = 0;
@@ -138,20 +139,6 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
 }
 
 /**
- * Blocks until ticket `t` is admitted, even in a worker that was ended (its task stopped): for the
- * one step a stopped waiter still takes under a lock to leave shared state right (a `Condition`
- * waiter hands on the notification it took), releasing it at once.
- */
-export function awaitTicketWhileStopped(i32: Int32Array, base: number, t: number): void {
-  const turn = base + TURNS + (t & (TURN_COUNT - 1));
-  while (true) {
-    const seen = Atomics.load(i32, turn);
-    if (admitted(i32, base, t)) return;
-    Atomics.wait(i32, turn, seen);
-  }
-}
-
-/**
  * True for admitted ticket `t`, unless this thread's worker was ended or its task stopped: code
  * that goes on after its task was stopped (Deno cannot stop a busy thread) must not take a lock
  * or a permit, blocked or not. The permit then goes on, unused, and this throws.
@@ -166,7 +153,9 @@ function admittedHere(i32: Int32Array, base: number, t: number): true {
 /** False at a timeout; throws in a worker that was ended (its task was stopped meanwhile). */
 function ended(): false {
   if (!threadEnded()) return false;
-  throw stoppedError();
+  throw new InvalidStateError(
+    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
+  );
 }
 
 /** Gives back the permit that admitted ticket `t`, which its waiter will never use. */

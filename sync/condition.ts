@@ -14,12 +14,10 @@ import {
   checkInt,
   deadline,
   refuseMainThread,
-  stoppedError,
   type SyncWaitOptions,
-  threadEnded,
   waitOn,
 } from "./_shared.ts";
-import { awaitTicket, awaitTicketSync, awaitTicketWhileStopped, takeTicket } from "./_tickets.ts";
+import { awaitTicket, awaitTicketSync, takeTicket } from "./_tickets.ts";
 import { Lock, type LockGuard } from "./lock.ts";
 
 const MAGIC = 0x436f6e64; // "Cond"
@@ -194,21 +192,8 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    if (threadEnded()) return this.#stopped(i32, guard, t, w);
     awaitTicketSync(i32, LOCK_BASE, t, Infinity);
     return this.#leave(guard, t, w, notified);
-  }
-
-  /**
-   * A waiter whose task was stopped (its thread runs on: Deno cannot stop it) leaves the line
-   * under the lock, hands on a notification it took to the next live waiter, gives the lock back
-   * and throws: the task must not go on, and a `notify()` meant for a live waiter is not lost.
-   */
-  #stopped(i32: Int32Array, guard: Guard, t: number, w: number): never {
-    awaitTicketWhileStopped(i32, LOCK_BASE, t);
-    if (this.#leave(guard, t, w, false)) this.notify(1);
-    guard.releaseUnused();
-    throw stoppedError();
   }
 
   /**
