@@ -243,6 +243,8 @@ export class Recorder implements ExecutorObserver {
   }
 
   started(job: Job, worker: string | undefined): void {
+    // Settled already (its end was heard of): a row taken now would never be given back.
+    if (job.settled) return;
     const row = this.#rowOf(job);
     const rows = this.#rows;
     // Where the worker reports the run time, the start follows from it when the attempt ends;
@@ -285,6 +287,7 @@ export class Recorder implements ExecutorObserver {
 
   ran(job: Job, ms: number, end: number): void {
     this.#runsReported = true;
+    if (job.settled && job.observerSlot < 0) return;
     const row = this.#rowOf(job);
     this.#rows[row + RUN_MS] = ms;
     this.#rows[row + ENDED] = end;
@@ -309,7 +312,9 @@ export class Recorder implements ExecutorObserver {
       const startedAt = rows[row + STARTED]!;
       // Handed to a worker, and called off there before it started (a worker pool takes back a
       // task its worker has not started): it did not run, so it leaves no bar and no run time.
-      const ran = outcome !== 2 || runMs >= 0 || startedAt > 0;
+      // Where workers report run times, a cancelled attempt that reported none did not run, even
+      // one stamped as it was handed over (a task with a timeout, a deadline or a signal).
+      const ran = outcome !== 2 || runMs >= 0 || (startedAt > 0 && !this.#runsReported);
       if (rows[row + LANE]! >= 0 && !ran) {
         this.#cancelled++;
         this.#leave(row, 0);

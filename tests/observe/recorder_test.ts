@@ -188,6 +188,14 @@ Deno.test("Recorder: an attempt taken back from its worker before it started lea
   assert.equal(r.workers.get("worker 1")?.running, 0);
   const [second] = r.recent(1);
   assert.deepEqual([second!.completed, second!.failed, second!.runs], [1, 0, 1]);
+  // One that could be stopped (a signal) is stamped as it is handed over: it did not run either.
+  const stoppable = queued(r);
+  (stoppable as { options: object }).options = { signal: new AbortController().signal };
+  r.started(stoppable, "worker 1");
+  r.ended(stoppable, false, new CancelledError());
+  assert.equal(r.bars.length, 1);
+  assert.equal(r.duration.count, 1);
+  assert.equal(r.attempts.cancelled, 2);
 });
 
 Deno.test("Recorder: an attempt whose worker died before it said how long it ran has no run time", () => {
