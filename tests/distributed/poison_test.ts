@@ -38,12 +38,16 @@ async function streamEmpty(url: string): Promise<void> {
 
 Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task that crashes its worker on receipt, after maxDeliveries, and the queue goes on", async () => {
   const cluster = await Cluster.start({ workers: 0, ackWait: 300 });
-  const supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-after-receive:square" });
+  let supervisor: ReturnType<typeof supervise> | undefined;
   try {
     await using executor = cluster.executor({ maxDeliveries: 3, poisonAfter: 5 });
+    // The executor makes the queue's consumer, with its maxDeliveries, before a worker starts: a
+    // worker first would make it with its default (10), which the executor then refuses.
+    await executor.ready();
+    supervisor = supervise(cluster, { FUTURES_WORKER_FAULT: "crash-after-receive:square" });
     const poison = executor.submit(square, 3);
     const error = await poison.exception();
-    assert(error instanceof WorkerCrashedError);
+    assert(error instanceof WorkerCrashedError, String(error));
     assert.match(error.message, /delivery limit/);
     // Each of the three deliveries took a worker down (a fourth starts after the last; the server
     // may send its notice before that start, as it does from nats-server 2.11).
@@ -52,7 +56,7 @@ Deno.test("DistributedExecutor.submit() rejects with WorkerCrashedError a task t
     assert.equal(executor.stats().failed, 1);
     await streamEmpty(cluster.url);
   } finally {
-    supervisor.stop();
+    supervisor?.stop();
     await cluster.close();
   }
 });
