@@ -266,11 +266,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     try {
       task.#extra().permit = breakers.enter(domain);
     } catch (error) {
-      // Retries stopped by the open circuit: the task reports its own last error.
-      const last = task.#rare?.lastError;
-      task.stop(
-        last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error,
-      );
+      task.stop(task.#refusedBy(error));
       return false;
     }
     this.#flags |= ADMITTED;
@@ -531,11 +527,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       try {
         breakers.enter(domain).release();
       } catch (error) {
-        const last = rare?.lastError;
-        return this.#settle(
-          false,
-          last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error,
-        );
+        return this.#settle(false, this.#refusedBy(error));
       }
     }
     if (this.#flags & CHUNK) this.#extra().itemAttempts++;
@@ -549,6 +541,15 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     job.#extra().attempt = attempt;
     this.#extra().current = job;
     this.#host.schedule(job);
+  }
+
+  /**
+   * What the task rejects with when its circuit refuses an attempt (`error`): after retries, its
+   * own last error (with the `CircuitOpenError` attached), else the refusal.
+   */
+  #refusedBy(error: unknown): unknown {
+    const last = this.#rare?.lastError;
+    return last && error instanceof CircuitOpenError ? stoppedByCircuit(last.error, error) : error;
   }
 
   #stopSignal(): AbortSignal {

@@ -72,8 +72,14 @@ export function threadEnded(): boolean {
  * that was stopped: a blocking wait that woke there must not let the task go on.
  */
 export function refuseStopped(): void {
-  if (!threadEnded()) return;
-  throw new InvalidStateError(
+  const error = stoppedError();
+  if (error) throw error;
+}
+
+/** The error of a wait that gives up because its worker was ended (its task stopped), or undefined. */
+export function stoppedError(): InvalidStateError | undefined {
+  if (!threadEnded()) return undefined;
+  return new InvalidStateError(
     "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
   );
 }

@@ -11,8 +11,7 @@
 // left behind across an `await`: Deno does not stop a worker in the middle of synchronous code.
 
 import { liveOwners, ownerId } from "./_owner.ts";
-import { InvalidStateError } from "../future/errors.ts";
-import { blockOn, threadEnded, waitOn } from "./_shared.ts";
+import { blockOn, refuseStopped, threadEnded, waitOn } from "./_shared.ts";
 
 /** Where the ticket state lives, relative to its base index. */
 const NEXT = 0;
@@ -152,10 +151,8 @@ function admittedHere(i32: Int32Array, base: number, t: number): true {
 
 /** False at a timeout; throws in a worker that was ended (its task was stopped meanwhile). */
 function ended(): false {
-  if (!threadEnded()) return false;
-  throw new InvalidStateError(
-    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
-  );
+  refuseStopped();
+  return false;
 }
 
 /** Gives back the permit that admitted ticket `t`, which its waiter will never use. */

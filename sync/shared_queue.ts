@@ -5,7 +5,7 @@
  * @module
  */
 
-import { InvalidStateError, QueueClosedError, TimeoutError } from "../future/errors.ts";
+import { QueueClosedError, TimeoutError } from "../future/errors.ts";
 
 export { QueueClosedError };
 import { decode, encode, encodeAsync, type Encoding, ENCODINGS } from "./_codec.ts";
@@ -18,8 +18,8 @@ import {
   deadline,
   refuseMainThread,
   show,
+  stoppedError,
   type SyncWaitOptions,
-  threadEnded,
   waitOn,
 } from "./_shared.ts";
 
@@ -252,7 +252,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * held, it lets go and throws.
    */
   #refuseStopped(): void {
-    const error = stopped();
+    const error = stoppedError();
     if (error === undefined) return;
     unlock(this.#i32, MUTEX);
     throw error;
@@ -487,18 +487,11 @@ function spun(i32: Int32Array, index: number, seq: number): boolean {
 }
 
 function full(options: SyncWaitOptions | undefined): Error {
-  return stopped() ?? new TimeoutError(`the SharedQueue had no room within ${options?.timeout} ms`);
+  return stoppedError() ??
+    new TimeoutError(`the SharedQueue had no room within ${options?.timeout} ms`);
 }
 
 function empty(options: SyncWaitOptions | undefined): Error {
-  return stopped() ??
+  return stoppedError() ??
     new TimeoutError(`the SharedQueue had nothing to get within ${options?.timeout} ms`);
-}
-
-/** A wait that gave up because its worker was ended (its task stopped), not at a timeout. */
-function stopped(): InvalidStateError | undefined {
-  if (!threadEnded()) return undefined;
-  return new InvalidStateError(
-    "Cannot go on waiting in shared memory as this worker was ended (its task was stopped)",
-  );
 }

@@ -5,6 +5,7 @@ import { clusterOf } from "../../../executors/_observe.ts";
 import { formatMetrics, readMetrics } from "../../../observe/mod.ts";
 import { parsePrometheus, valueOf } from "../_prom_parser.ts";
 import { until } from "./_until.ts";
+import { Cluster } from "../../distributed/_cluster.ts";
 
 const TASKS = new URL("../../fixtures/distributed_tasks.ts", import.meta.url).href;
 
@@ -58,22 +59,11 @@ Deno.test("readMetrics() follows a DistributedExecutor's cluster: stream depth, 
 });
 
 Deno.test("readMetrics() times a task a distributed worker runs inline by the run time it measured", async () => {
-  const server = await NatsServer.start();
-  let worker: ReturnType<typeof spawnWorker> | undefined;
+  const cluster = await Cluster.start({ workers: 1, isolation: "inline" });
   try {
-    await using executor = new DistributedExecutor({ servers: server.url, modules: [TASKS] });
+    await using executor = cluster.executor();
     const read = () => readMetrics({ cluster: executor })[0]!;
     read();
-    worker = spawnWorker({
-      url: server.url,
-      queue: "default",
-      modules: [TASKS],
-      concurrency: 1,
-      isolation: "inline",
-      allowSource: false,
-      name: "i1",
-      quiet: true,
-    });
     const { spinFor } = await import(TASKS);
     // Synchronous: it ends in the turn it started, so no start notice comes before its outcome.
     assert.equal(await executor.submit(spinFor, 150), 150);
@@ -81,8 +71,6 @@ Deno.test("readMetrics() times a task a distributed worker runs inline by the ru
     assert.equal(m.duration.count, 1);
     assert.ok(m.duration.sum >= 0.15, `a run of ${m.duration.sum} s recorded for 150 ms`);
   } finally {
-    worker?.kill("SIGKILL");
-    await worker?.status;
-    await server.destroy();
+    await cluster.close();
   }
 });
