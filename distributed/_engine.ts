@@ -26,6 +26,7 @@ import type { Observable } from "../executors/_observe.ts";
 import { ClusterWatch, type Heartbeat, heartbeatSubject } from "./_heartbeat.ts";
 import type { FunctionRefs } from "../executors/_fn_ref.ts";
 import { JobQueue } from "../executors/_job_queue.ts";
+import { ChunkFailure } from "../executors/_map.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -756,7 +757,7 @@ export class NatsEngine implements Engine {
       if (!this.#forget(sent)) return;
       this.#chore(this.#deleteMessage(sent));
       this.#count(false, undefined);
-      sent.job.reject(
+      sent.job.crashed(
         new WorkerCrashedError(
           "the task reached the queue's delivery limit without an outcome (a poison task)" +
             (unread === undefined ? "" : `; its stored outcome could not be read: ${unread}`),
@@ -887,7 +888,13 @@ export class NatsEngine implements Engine {
     sent.info.worker = record.worker;
     this.#count(record.ok, record.worker);
     if (record.ok) return sent.job.resolve(record.value);
-    sent.job.reject(outcomeError(record));
+    const error = outcomeError(record);
+    // A worker's local pool that lost the process or thread running the task says so with this
+    // error (a chunk's comes with the values before it); so would a task that threw one itself,
+    // which the outcome does not tell apart.
+    const cause = error instanceof ChunkFailure ? error.error : error;
+    if (cause instanceof WorkerCrashedError) sent.job.crashed(error as Error);
+    else sent.job.reject(error);
   }
 
   #count(ok: boolean, worker: string | undefined): void {
@@ -1004,7 +1011,7 @@ export class NatsEngine implements Engine {
         if (await this.#absent(sent.id) !== true) continue;
         if (lost && this.#forget(sent)) {
           this.#count(false, undefined);
-          sent.job.reject(new WorkerCrashedError(lost));
+          sent.job.crashed(new WorkerCrashedError(lost));
         } else if (expired(sent) && this.#forget(sent)) {
           this.#count(false, undefined);
           sent.job.reject(

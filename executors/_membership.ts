@@ -320,7 +320,7 @@ export class Membership {
       this.#host.unplace(job);
       if (job.settled) continue;
       this.#counters.failed++;
-      job.reject(
+      job.crashed(
         wasRetiring
           ? bystanderCrash(
             `worker ${member.id} was ended because another task on it was stopped and the worker did not answer a ping within ${GRACE_MS} ms (its thread stayed busy, likely inside that task)`,

@@ -90,6 +90,13 @@ const ENDED = 64;
 const DROPPED = 32 | 64;
 /** The attempt holds its pass through its domain's circuit (see `admit()`). */
 const ADMITTED = 128;
+/**
+ * The attempt's worker died under it, by the attempt's own doing as far as anyone can tell (see
+ * `crashed()`): it counts toward the poison-task rule. An attempt that rejected with a
+ * `WorkerCrashedError` of its own (an `AsyncPoolExecutor` task awaiting a crashed task of another
+ * pool, say) did not crash anything.
+ */
+const CRASHED = 256;
 
 /**
  * A submitted task, and one attempt at running it: the task object is its own first attempt, so
@@ -278,6 +285,18 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   }
 
   reject(error: unknown): void {
+    this.#finish(false, error);
+  }
+
+  /**
+   * Rejects with `error` because the worker running the attempt died: the crash is charged to the
+   * task (two make it a poison task) unless `error` says the worker was ended for another task's
+   * sake (`bystanderCrash()`). `error` is the `WorkerCrashedError`, or a map() chunk's failure
+   * that carries one.
+   */
+  crashed(error: Error): void {
+    if (this.settled) return;
+    if (!bystanderCrashes.has(error)) this.#flags |= CRASHED;
     this.#finish(false, error);
   }
 
@@ -476,7 +495,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     if (callerStopped || error instanceof BrokenExecutorError) permit?.release();
     else permit?.failure(error);
     const retry = this.options.retry;
-    if (error instanceof WorkerCrashedError && !bystanderCrashes.has(error)) {
+    if (job.#flags & CRASHED) {
       // A worker that died in a chunk of several items cannot say which one ended it: the crash
       // is charged to none of them, and the next attempt runs the first item left alone (then
       // the rest together), so that only an item that crashes alone is charged, and a poison

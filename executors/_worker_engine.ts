@@ -299,7 +299,7 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
       // A task stopped on a retiring worker was settled and counted then.
       if (job.settled) continue;
       this.#counters.failed++;
-      job.reject(this.#supervision.crashError(member, exit, verdict));
+      job.crashed(this.#supervision.crashError(member, exit, verdict));
     }
     this.#requeue(unstarted);
     if (this.#closed || this.#core?.broken) return;

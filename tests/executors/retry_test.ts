@@ -324,3 +324,37 @@ Deno.test("cancel() between a task's attempts stops its retries, and leaving a m
   // Item 1 failed once (or was cancelled before it ran), and never ran again.
   assert.ok(mapped <= 1, `item 1 ran ${mapped} times`);
 });
+
+Deno.test("a task that rejects with a WorkerCrashedError of its own crashed no worker: it is retried to maxAttempts, never called a poison task", async () => {
+  // An AsyncPoolExecutor task awaiting another pool's task whose worker died rejects with that
+  // pool's error; so does a task on a worker pool that throws one itself.
+  await using crashing = new WorkerPoolExecutor({ maxWorkers: 1 });
+  await using asyncPool = new AsyncPoolExecutor();
+  await using workers = new WorkerPoolExecutor({ maxWorkers: 1 });
+  const retry = { maxAttempts: 4, backoff: { initial: 0 } };
+  let attempts = 0;
+  const awaitingACrash = asyncPool.with({ retry }).submit(async () => {
+    attempts++;
+    return await crashing.submit(() => Deno.exit(3));
+  });
+  const passedOn = await awaitingACrash.exception();
+  assert.ok(passedOn instanceof WorkerCrashedError, String(passedOn));
+  assert.doesNotMatch(passedOn.message, /poison/);
+  assert.equal(passedOn.exitCode, 3);
+  assert.equal(attempts, 4);
+
+  const counts = new Int32Array(new SharedArrayBuffer(4));
+  const errors = new URL("../../future/errors.ts", import.meta.url).href;
+  const thrown = await workers.with({ retry }).submit(
+    async (counts: Int32Array, errors: string) => {
+      Atomics.add(counts, 0, 1);
+      const { WorkerCrashedError } = await import(errors);
+      throw new WorkerCrashedError("a pool this task used lost its worker");
+    },
+    counts,
+    errors,
+  ).exception();
+  assert.ok(thrown instanceof WorkerCrashedError, String(thrown));
+  assert.equal(thrown.message, "a pool this task used lost its worker");
+  assert.equal(Atomics.load(counts, 0), 4);
+});
