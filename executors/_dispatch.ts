@@ -137,8 +137,13 @@ export class Dispatcher {
         job.reject(refused);
         continue;
       }
-      if (!job.started && !job.start()) continue;
-      this.#counters.waitTime.add(now - job.queuedAt);
+      // A job's wait is counted once, up to its first dispatch: one sent again (taken back from
+      // a worker that had not started it, or left over by a worker that died) waited in that
+      // worker's queue meanwhile, as a task sent ahead of its turn does.
+      if (!job.started) {
+        if (!job.start()) continue;
+        this.#counters.waitTime.add(now - job.queuedAt);
+      }
       const dispatch: Dispatch<Job> = {
         item: job,
         kind: job.kind,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Future, WorkerPoolExecutor } from "../../mod.ts";
+import { type Future, WorkerCrashedError, WorkerPoolExecutor } from "../../mod.ts";
 import { swapVersion, version } from "../fixtures/regression_tasks.ts";
 import {
   add,
@@ -475,4 +475,38 @@ Deno.test("WorkerPoolExecutor: a queued task whose future its holder settled doe
   assert.equal(await settled, -1);
   const error = await claimed.exception();
   assert.match(String(error), /InvalidStateError: .*its holder settled or set running/);
+});
+
+Deno.test("WorkerPoolExecutor.stats() counts the wait of a task put back in the queue once, up to its first dispatch", async () => {
+  const t0 = performance.now();
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  // Once a short task has run, the worker is sent tasks ahead of its turn.
+  await pool.submit(() => 0);
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  // The first task signals that it runs, waits to be let go, then ends its worker; the two sent
+  // to the worker with it never started there, and are sent again to its replacement.
+  const crashes = pool.submit((flags: Int32Array) => {
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    Atomics.wait(flags, 1, 0);
+    Deno.exit(9);
+  }, flags);
+  const after = [pool.submit(() => 1), pool.submit(() => 2)];
+  await Atomics.waitAsync(flags, 0, 0).value;
+  await statsUntil(pool, (stats) => stats.running === 3 && stats.queued === 0);
+  // Every wait counted so far ended by now.
+  const firstDispatchesBy = performance.now() - t0;
+  // Only so that a wait counted again at the second dispatch would show (the bound below holds
+  // whatever the timing).
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  Atomics.store(flags, 1, 1);
+  Atomics.notify(flags, 1);
+  assert.ok(await crashes.exception() instanceof WorkerCrashedError);
+  assert.deepEqual(await Promise.all(after), [1, 2]);
+  const stats = pool.stats();
+  assert.equal(stats.restarts, 1);
+  assert.ok(
+    stats.waitTime.p99 <= firstDispatchesBy,
+    `waitTime ${JSON.stringify(stats.waitTime)} against ${firstDispatchesBy} ms`,
+  );
 });
