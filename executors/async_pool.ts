@@ -237,7 +237,8 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   override stats(): AsyncPoolStats {
     return {
       queued: this.#queue.length,
-      running: this.#running,
+      // A slot running its initializer is held, but runs no task.
+      running: this.#running - this.#initializing,
       completed: this.#completed,
       failed: this.#failed,
       futures: this.#core.futureCounts(),
@@ -269,7 +270,11 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
         secession.grant!();
         secession.grant = undefined;
       }
-      while (this.#running < this.#slots && this.#queue.length > 0) {
+      // A broken pool starts nothing: breaking it stops its running tasks one by one, and each
+      // frees a slot that the next queued task (rejected a moment later) must not take.
+      while (
+        this.#running < this.#slots && this.#queue.length > 0 && this.#core.broken === undefined
+      ) {
         const job = this.#queue.shift()!;
         this.#running++;
         if (!job.start()) {

@@ -304,7 +304,10 @@ export function poolSettings(
     modules,
     initializer: o.initializer,
     initargs: o.initargs ?? [],
-    maxTasksPerWorker: checkPositiveInt(what, "maxTasksPerWorker", o.maxTasksPerWorker) ?? Infinity,
+    // Infinity, the default, may be given too.
+    maxTasksPerWorker: o.maxTasksPerWorker === Infinity
+      ? Infinity
+      : checkPositiveInt(what, "maxTasksPerWorker", o.maxTasksPerWorker) ?? Infinity,
     idleTimeout: checkMillis(what, "idleTimeout", o.idleTimeout) ?? 1_000,
     permissions,
     onCrash: o.onCrash ?? "restart",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   AsyncPoolExecutor,
+  BrokenExecutorError,
   CircuitOpenError,
   type Executor,
   InvalidStateError,
@@ -533,4 +534,34 @@ Deno.test("a queued task whose future its holder settled or set running does not
   assert.ok(error instanceof InvalidStateError, String(error));
   assert.match(error.message, /its holder settled or set running/);
   assert.deepEqual(ran, [3]);
+});
+
+Deno.test("AsyncPoolExecutor whose initializer rejects later starts none of its queued tasks, and counts no slot in its initializer as running", async () => {
+  const slowInit = Promise.withResolvers<void>();
+  let slot = 0;
+  await using pool = new AsyncPoolExecutor({
+    maxWorkers: 2,
+    // The first slot is ready at once; the second's initializer fails when told to.
+    initializer: () => ++slot === 2 ? slowInit.promise : undefined,
+  });
+  const ran: number[] = [];
+  const firstRuns = Promise.withResolvers<void>();
+  const futures = Array.from({ length: 6 }, (_, i) =>
+    pool.submit(async () => {
+      ran.push(i);
+      firstRuns.resolve();
+      await new Promise(() => {});
+    }));
+  await firstRuns.promise;
+  const stats = pool.stats();
+  assert.equal(stats.running, 1, JSON.stringify(stats));
+  assert.equal(stats.queued, 5);
+  slowInit.reject(new Error("slot 2 cannot connect"));
+  for (const future of futures) {
+    assert.ok(await future.exception() instanceof BrokenExecutorError);
+  }
+  // Only the task that ran before the break ever started.
+  assert.deepEqual(ran, [0]);
+  // One attempt ran (and was stopped); the other five never started.
+  assert.deepEqual(pool.stats().attempts, { completed: 0, failed: 1 });
 });

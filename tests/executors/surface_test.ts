@@ -314,3 +314,12 @@ Deno.test("WorkerPoolExecutor() gives the workers of two unnamed pools different
   assert.match(b, /^WorkerPoolExecutor-\d+ worker 1$/);
   assert.notEqual(a, b);
 });
+
+Deno.test("WorkerPoolExecutor takes maxTasksPerWorker: Infinity, its documented default, and refuses 0", async () => {
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1, maxTasksPerWorker: Infinity });
+  assert.equal(await pool.submit((a: number) => a + 1, 1), 2);
+  assert.throws(
+    () => new WorkerPoolExecutor({ maxTasksPerWorker: 0 }),
+    (error: unknown) => error instanceof RangeError && /'maxTasksPerWorker'/.test(error.message),
+  );
+});
