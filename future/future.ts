@@ -651,6 +651,9 @@ export class Future<T> implements PromiseLike<T> {
   #waitJoined(options: WaitOptions | undefined): Promise<void> | void {
     const wait = this.#wait(options);
     if (wait === undefined || this.#awaitHook === undefined) return wait;
+    // A wait that ends before it begins (`timeout: 0`, a signal aborted already) gives no slot
+    // up: taking one back could take as long as the longest task running.
+    if (options?.timeout === 0 || options?.signal?.aborted) return wait;
     return joined(wait, this.#awaitHook.awaiting());
   }
 

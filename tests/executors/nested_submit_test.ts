@@ -204,3 +204,22 @@ Deno.test("a task may watch its own future, and a follow-up task on another pool
   assert.equal(await followUp!, "post-processed A");
   assert.deepEqual(watched.sort(), ["done callback", "then: A"]);
 });
+
+Deno.test("AsyncPoolExecutor: a task's wait that ends at once (timeout 0, a signal aborted already) on its pool's future keeps its slot", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+  for (const options of [{ timeout: 0 }, { signal: AbortSignal.abort(new Error("stop")) }]) {
+    let otherStarted = false;
+    const polls = pool.submit(async () => {
+      const outcome = await other.result(options).then(() => "value", (error) => error);
+      // Had the poll given the slot up, the task queued behind would have run meanwhile.
+      return { outcome, otherStarted };
+    });
+    const other = pool.submit(() => {
+      otherStarted = true;
+    });
+    const { outcome, otherStarted: ranMeanwhile } = await polls;
+    assert.ok(outcome instanceof Error, String(outcome));
+    assert.equal(ranMeanwhile, false, `the other task ran while ${JSON.stringify(options)} polled`);
+    await other;
+  }
+});
