@@ -152,8 +152,11 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
   }
 
   freeSlots(): number {
+    // A worker still starting has nothing placed on it: it takes a task as soon as it is ready.
     let idle = 0;
-    for (const member of this.#members.serving) if (member.phase === "idle") idle++;
+    for (const member of this.#members.serving) {
+      if (member.phase === "idle" || member.phase === "starting") idle++;
+    }
     return idle + Math.max(0, this.#settings.maxWorkers - this.#members.serving.size);
   }
 

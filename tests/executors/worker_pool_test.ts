@@ -510,3 +510,15 @@ Deno.test("WorkerPoolExecutor.stats() counts the wait of a task put back in the 
     `waitTime ${JSON.stringify(stats.waitTime)} against ${firstDispatchesBy} ms`,
   );
 });
+
+Deno.test("WorkerPoolExecutor({ maxQueued }) counts a worker still starting as a free slot", async () => {
+  await using pool = workerPool({ maxWorkers: 2, maxQueued: 1 });
+  const accepted = [pool.submit(add, 1, 1)];
+  await statsUntil(pool, (stats) => stats.workers.total === 1);
+  accepted.push(pool.submit(add, 2, 2));
+  await statsUntil(pool, (stats) => stats.workers.total === 2);
+  // Two tasks for two workers (ready or not), and room for one more to wait (whether a fourth
+  // fits depends on how far the workers got, so it is not tried).
+  accepted.push(pool.submit(add, 3, 3));
+  assert.deepEqual(await Promise.all(accepted), [2, 4, 6]);
+});
