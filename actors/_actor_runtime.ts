@@ -75,6 +75,11 @@ const THREAD_ENDED = Symbol.for("@concurrent/futures/thread-ended");
 let outbox: unknown[] = [];
 /** The values of failed chunks among them, as in `ResultsMessage.values`. */
 let outboxValues: [number, unknown[]][] | undefined;
+/**
+ * The tasks among them that are map() chunks done whole (their value is the list of the items'
+ * values): one value that cannot be sent fails the chunk from that item on, not before it.
+ */
+let outboxChunks: Set<number> | undefined;
 /** Whether the host asked for end times (`StampMessage`). */
 let stamping = false;
 /** Whether the outbox holds stamped results (`seq, ms, end, value`). */
@@ -165,9 +170,11 @@ function flush(): void {
   if (outbox.length === 0) return;
   const results = outbox;
   const values = outboxValues;
+  const chunks = outboxChunks;
   const type = outboxStamped ? "stamped" : "results";
   outbox = [];
   outboxValues = undefined;
+  outboxChunks = undefined;
   try {
     if (values) post({ type, results, values });
     else if (outboxStamped) {
@@ -189,11 +196,32 @@ function flush(): void {
       } catch (error) {
         const seq = signed < 0 ? -signed : signed;
         one[0] = -seq;
+        if (signed > 0 && chunks?.has(seq)) {
+          // A chunk's items before the first value that cannot be sent keep their values, as
+          // they would have one item a task.
+          const items = one[stride - 1] as unknown[];
+          const { sendable, error: itemError } = sendablePrefix(items);
+          one[stride - 1] = encodeError(itemError ?? error);
+          post({ type, results: one, values: [[seq, sendable]] });
+          continue;
+        }
         one[stride - 1] = encodeError(error);
         post({ type, results: one });
       }
     }
   }
+}
+
+/** The values before the first one that cannot be cloned, and that one's error. */
+function sendablePrefix(values: unknown[]): { sendable: unknown[]; error?: unknown } {
+  for (let i = 0; i < values.length; i++) {
+    try {
+      structuredClone(values[i]);
+    } catch (error) {
+      return { sendable: values.slice(0, i), error };
+    }
+  }
+  return { sendable: values };
 }
 
 function sendCalls(): void {
@@ -431,6 +459,8 @@ function runChunk(task: WireTask, fn: Fn, signal: TaskSignal, start: number): vo
     }
     asyncTasks.delete(task.seq);
     settle(task.seq, start, true, values);
+    // Noted once its result is in the outbox (settle() may send what was there before it).
+    (outboxChunks ??= new Set()).add(task.seq);
   };
   step();
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { AsyncPoolExecutor, InvalidStateError, taskSignal, TimeoutError } from "../../mod.ts";
+import {
+  AsyncPoolExecutor,
+  InvalidStateError,
+  ProcessPoolExecutor,
+  taskSignal,
+  TimeoutError,
+  WorkerPoolExecutor,
+} from "../../mod.ts";
 import { gate, GatedTasks, turn, untilAborted } from "./_gates.ts";
 
 function delay(ms: number): Promise<void> {
@@ -394,4 +401,26 @@ Deno.test("AsyncPoolExecutor.map() on a with({ signal }) view with a map signal 
   await assert.rejects(results.next(), (error) => error === reason);
   await pool.shutdown();
   assert.deepEqual(ran, [0]);
+});
+
+Deno.test("map() with chunksize on worker and process pools: a value that cannot be sent back fails its item, and the items before it in its chunk keep their values", async () => {
+  for (const Pool of [WorkerPoolExecutor, ProcessPoolExecutor]) {
+    await using pool = new Pool({ maxWorkers: 1 });
+    for (const chunksize of [1, 4]) {
+      const got: unknown[] = [];
+      const error = await (async () => {
+        for await (
+          const value of pool.map((x: number) => x === 2 ? () => x : x, [0, 1, 2, 3, 4, 5], {
+            chunksize,
+          })
+        ) got.push(value);
+      })().then(() => undefined, (error) => error);
+      assert.ok(
+        error instanceof DOMException && error.name === "DataCloneError",
+        `${Pool.name}, chunksize ${chunksize}: ${error}`,
+      );
+      assert.deepEqual(got, [0, 1], `${Pool.name}, chunksize ${chunksize}`);
+    }
+    assert.equal(await pool.submit(() => "alive"), "alive");
+  }
 });
