@@ -71,7 +71,8 @@ export interface CommonExecutorOptions {
   /**
    * The most tasks that may wait to start (submitted, not yet running). Past it `submit()` throws
    * `QueueFullError` at once, `map()` waits for room before it submits more, and `whenReady()`
-   * resolves when there is room.
+   * resolves when there is room. A task waiting for its future arguments counts only once they are
+   * done.
    * @default {Infinity}
    */
   maxQueued?: number;
@@ -94,7 +95,7 @@ export class ExecutorCore implements TaskHost, Executor {
   #live = new LiveTasks();
   readonly #idle = new Queue<{ upTo: number; resolve: () => void }>();
   readonly #maxQueued: number;
-  /** Tasks submitted that have not started (nor settled). */
+  /** Tasks scheduled (their inputs ready) that have not started (nor settled). */
   #queued = 0;
   /**
    * Waiters of `whenReady()`, first come first woken: only as many as there are places are woken
@@ -185,6 +186,10 @@ export class ExecutorCore implements TaskHost, Executor {
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#idle.push({ upTo: this.#live.newest, resolve });
     return promise;
+  }
+
+  taskQueued(_task: Task): void {
+    this.#queued++;
   }
 
   taskLeftQueue(_task: Task): void {
@@ -292,7 +297,6 @@ export class ExecutorCore implements TaskHost, Executor {
     if (traceparent !== undefined) task.traceparent = traceparent;
     if (this.#awaitHook) setAwaitHook(task.future, this.#awaitHook);
     this.#live.add(task);
-    this.#queued++;
     scope?.add(task.future);
     this.observer?.submitted(task);
     task.run();

@@ -50,7 +50,15 @@ export interface TaskHost {
   readonly jobs: JobPolicy;
   readonly breakers: CircuitBreakers | undefined;
   readonly broken: BrokenExecutorError | undefined;
-  /** The task no longer waits to start: it started, or it settled first. Called once. */
+  /**
+   * The task's first attempt is about to be scheduled: it waits to start from now on. Called once,
+   * once its inputs are ready: a task that waits for them holds no place in the queue.
+   */
+  taskQueued(task: Task): void;
+  /**
+   * The task no longer waits to start: it started, or it settled first. Called once, and only for
+   * a task that `taskQueued()` counted.
+   */
   taskLeftQueue(task: Task): void;
   /** The task settled; `failed` tells whether with an error (when not cancelled). */
   taskDone(task: Task, failed: boolean): void;
@@ -78,7 +86,7 @@ const CHUNK = 1;
 const ONE_ARG = 2;
 /** This object is a later attempt of a task, not the task (and first attempt) itself. */
 const RETRY = 4;
-/** The task still waits to start (the host counts it as queued). */
+/** The first attempt is scheduled and has not started (the host counts the task as queued). */
 const QUEUED = 8;
 /** The task's first attempt (this object) is its current attempt. */
 const CURRENT = 16;
@@ -148,7 +156,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   ) {
     this.future = of ? of.future : new Future();
     this.#link = of ?? host;
-    this.#flags = (kind === "chunk" ? CHUNK : 0) | (of ? RETRY : QUEUED);
+    this.#flags = (kind === "chunk" ? CHUNK : 0) | (of ? RETRY : 0);
     this.fn = fn;
     this.options = options;
     this.args = args;
@@ -551,7 +559,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     }
     if (this.#flags & CHUNK) this.#extra().itemAttempts++;
     if (attempt === 1) {
-      this.#flags |= CURRENT;
+      this.#flags |= CURRENT | QUEUED;
+      this.#host.taskQueued(this);
       return this.#host.schedule(this);
     }
     const isolated = rare?.isolating === true;

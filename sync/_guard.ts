@@ -76,7 +76,7 @@ export class Guard implements Disposable, AsyncDisposable {
  */
 export async function recover(i32: Int32Array): Promise<boolean> {
   const holder = await recoverHolder(i32);
-  return (await recoverWaiters(i32, LOCK_BASE)) > 0 || holder;
+  return (await recoverWaiters(i32, LOCK_BASE, "Lock")) > 0 || holder;
 }
 
 /** Takes the lock back if its holder's thread has died, for the next waiter. */

@@ -35,6 +35,14 @@ export const TICKET_WORDS = TICKETS + MAX_WAITERS;
 /** Checks before sleeping: a holder often releases within a few hundred nanoseconds. */
 const SPINS = 100;
 
+/**
+ * What a ticket state serves. A lock's permit belongs to its ticket (`forceRelease()` may take it
+ * from a holder and move the line on), so a permit given back must still be that ticket's; a
+ * semaphore's permits are a count, and any give-back adds one. A `Semaphore(1)` is no lock: a
+ * `release()` beyond those taken moves the line past tickets still held.
+ */
+export type Kind = "Lock" | "Semaphore";
+
 /** Sets up the ticket state at `base`. */
 export function initTickets(i32: Int32Array, base: number, permits: number): void {
   Atomics.store(i32, base + PERMITS, permits);
@@ -73,7 +81,11 @@ export function leaveLine(i32: Int32Array, base: number, t: number): void {
  * Gives up the tickets whose waiters' threads have died, each as its own timeout would have; a
  * ticket admitted meanwhile gives its permit back. Returns how many it gave up.
  */
-export async function recoverWaiters(i32: Int32Array, base: number): Promise<number> {
+export async function recoverWaiters(
+  i32: Int32Array,
+  base: number,
+  kind: Kind,
+): Promise<number> {
   const me = ownerId();
   const dead: number[] = [];
   for (let slot = 0; slot < MAX_WAITERS; slot++) {
@@ -91,7 +103,7 @@ export async function recoverWaiters(i32: Int32Array, base: number): Promise<num
     const t = Atomics.load(i32, base + TICKETS + slot);
     if (Atomics.compareExchange(i32, base + OWNERS + slot, owner, 0) !== owner) continue;
     // Admitted, and never taken: give the permit back.
-    if (!cancel(i32, base, t)) passOn(i32, base, t);
+    if (!cancel(i32, base, t)) passOn(i32, base, t, kind);
     n++;
   }
   return n;
@@ -118,20 +130,26 @@ export function tryTicket(i32: Int32Array, base: number): number | undefined {
  * Blocks until ticket `t` is admitted; false on timeout (the ticket is then given up). On true,
  * the caller calls {@linkcode leaveLine} once it has recorded itself.
  */
-export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: number): boolean {
+export function awaitTicketSync(
+  i32: Int32Array,
+  base: number,
+  t: number,
+  end: number,
+  kind: Kind,
+): boolean {
   const turn = base + TURNS + (t & (TURN_COUNT - 1));
   for (let i = 0; i < SPINS; i++) {
-    if (admitted(i32, base, t)) return admittedHere(i32, base, t);
+    if (admitted(i32, base, t)) return admittedHere(i32, base, t, kind);
     Atomics.pause();
   }
   while (true) {
     const seen = Atomics.load(i32, turn);
-    if (admitted(i32, base, t)) return admittedHere(i32, base, t);
+    if (admitted(i32, base, t)) return admittedHere(i32, base, t, kind);
     if (!blockOn(i32, turn, seen, end)) {
       if (giveUp(i32, base, t)) return ended();
       if (!threadEnded()) return true;
       // Admitted as it gave up, in a worker that was ended: the permit goes on, unused.
-      passOn(i32, base, t);
+      passOn(i32, base, t, kind);
       return ended();
     }
   }
@@ -142,9 +160,9 @@ export function awaitTicketSync(i32: Int32Array, base: number, t: number, end: n
  * that goes on after its task was stopped (Deno cannot stop a busy thread) must not take a lock
  * or a permit, blocked or not. The permit then goes on, unused, and this throws.
  */
-function admittedHere(i32: Int32Array, base: number, t: number): true {
+function admittedHere(i32: Int32Array, base: number, t: number, kind: Kind): true {
   if (!threadEnded()) return true;
-  passOn(i32, base, t);
+  passOn(i32, base, t, kind);
   ended();
   return true;
 }
@@ -156,8 +174,8 @@ function ended(): false {
 }
 
 /** Gives back the permit that admitted ticket `t`, which its waiter will never use. */
-function passOn(i32: Int32Array, base: number, t: number): void {
-  if (Atomics.load(i32, base + PERMITS) === 1) releaseHeld(i32, base, t);
+function passOn(i32: Int32Array, base: number, t: number, kind: Kind): void {
+  if (kind === "Lock") releaseHeld(i32, base, t);
   else release(i32, base);
 }
 
@@ -174,6 +192,7 @@ export async function awaitTicket(
   base: number,
   t: number,
   end: number,
+  kind: Kind,
   idle?: () => Promise<unknown>,
 ): Promise<boolean> {
   const turn = base + TURNS + (t & (TURN_COUNT - 1));
@@ -184,7 +203,7 @@ export async function awaitTicket(
     const now = performance.now();
     if (now >= end) return !giveUp(i32, base, t);
     if (now >= check) {
-      await recoverWaiters(i32, base);
+      await recoverWaiters(i32, base, kind);
       await idle?.();
       check = performance.now() + IDLE_MS;
       continue;

@@ -162,7 +162,7 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    await awaitTicket(i32, LOCK_BASE, t, Infinity, () => recoverHolder(i32));
+    await awaitTicket(i32, LOCK_BASE, t, Infinity, "Lock", () => recoverHolder(i32));
     return this.#leave(guard, t, w, notified);
   }
 
@@ -192,7 +192,7 @@ export class Condition {
     }
     const i32 = new Int32Array(this.lock.buffer);
     const t = takeTicket(i32, LOCK_BASE, "take back a Condition's lock");
-    awaitTicketSync(i32, LOCK_BASE, t, Infinity);
+    awaitTicketSync(i32, LOCK_BASE, t, Infinity, "Lock");
     return this.#leave(guard, t, w, notified);
   }
 

@@ -160,7 +160,7 @@ export class Lock {
     const end = deadline("acquire a Lock", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Lock");
     const i32 = this.#i32;
-    if (!(await awaitTicket(i32, BASE, t, end, () => recoverHolder(i32)))) {
+    if (!(await awaitTicket(i32, BASE, t, end, "Lock", () => recoverHolder(i32)))) {
       throw timedOut(options);
     }
     return new Guard(this.#i32, t);
@@ -179,7 +179,7 @@ export class Lock {
     refuseMainThread("Lock.acquireSync()", "await lock.acquire()");
     const end = deadline("acquire a Lock", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Lock");
-    if (!awaitTicketSync(this.#i32, BASE, t, end)) throw timedOut(options);
+    if (!awaitTicketSync(this.#i32, BASE, t, end, "Lock")) throw timedOut(options);
     return new Guard(this.#i32, t);
   }
 

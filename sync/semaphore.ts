@@ -120,7 +120,7 @@ export class Semaphore {
   async acquire(options?: SyncWaitOptions): Promise<Permit> {
     const end = deadline("acquire a Semaphore", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Semaphore");
-    if (!(await awaitTicket(this.#i32, BASE, t, end))) throw timedOut(options);
+    if (!(await awaitTicket(this.#i32, BASE, t, end, "Semaphore"))) throw timedOut(options);
     leaveLine(this.#i32, BASE, t);
     return permit(this.#i32);
   }
@@ -138,7 +138,7 @@ export class Semaphore {
     refuseMainThread("Semaphore.acquireSync()", "await semaphore.acquire()");
     const end = deadline("acquire a Semaphore", options);
     const t = takeTicket(this.#i32, BASE, "acquire a Semaphore");
-    if (!awaitTicketSync(this.#i32, BASE, t, end)) throw timedOut(options);
+    if (!awaitTicketSync(this.#i32, BASE, t, end, "Semaphore")) throw timedOut(options);
     leaveLine(this.#i32, BASE, t);
     return permit(this.#i32);
   }
@@ -212,7 +212,7 @@ export class Semaphore {
    * ```
    */
   recover(): Promise<number> {
-    return recoverWaiters(this.#i32, BASE);
+    return recoverWaiters(this.#i32, BASE, "Semaphore");
   }
 
   /**

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { AsyncPoolExecutor, QueueFullError } from "../../mod.ts";
+import {
+  AsyncPoolExecutor,
+  DependencyError,
+  Future,
+  QueueFullError,
+  TimeoutError,
+} from "../../mod.ts";
 import { add } from "../fixtures/tasks.ts";
 import { workerPool } from "./_worker_helpers.ts";
 
@@ -45,24 +51,65 @@ Deno.test("whenReady() resolves once there is room, and at once after shutdown",
 });
 
 Deno.test("whenReady() resolves when running tasks end and free their slots", async () => {
-  const { Future } = await import("../../mod.ts");
   await using pool = new AsyncPoolExecutor({ maxWorkers: 2, maxQueued: 1 });
   const { promise: gate, resolve: open } = Promise.withResolvers<void>();
   const running = [pool.submit(() => gate), pool.submit(() => gate)];
-  // It waits for its input and counts toward maxQueued: with no free slot, the queue is full.
-  const input = new Future<number>();
-  const waiting = pool.submit((x: number) => x, input);
-  await Promise.resolve();
+  const queued = pool.submit(() => "queued");
   assert.throws(() => pool.submit(() => 0), QueueFullError);
   const ready = pool.whenReady();
   open();
   await Promise.all(running);
-  // Two slots are free: submit() would take a task now, and whenReady() said so only once a
-  // task left the queue (here, never before the input came).
   await ready;
   assert.equal(await pool.submit(() => "room"), "room");
-  input.setResult(1);
-  assert.equal(await waiting, 1);
+  assert.equal(await queued, "queued");
+});
+
+Deno.test("AsyncPoolExecutor.submit() and whenReady() leave out tasks waiting for their inputs", async () => {
+  const pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  try {
+    const never = new Future<number>();
+    const input = new Future<number>();
+    // Waiting for inputs, each settled there in its own way: none ever held a place in the queue.
+    const controller = new AbortController();
+    const aborted = pool.with({ signal: controller.signal }).submit((x: number) => x, never);
+    const late = pool.with({ deadline: Date.now() + 20 }).submit((x: number) => x, never);
+    const cancelled = pool.submit((x: number) => x, never);
+    const failedInput = new Future<number>();
+    const failed = pool.submit((x: number) => x, failedInput);
+    const waiting = [1, 2, 3].map((i) => pool.submit((x: number) => x + i, input));
+    // No task is queued: the pool was full of these (QueueFullError, whenReady() pending for ever).
+    assert.equal(pool.stats().queued, 0);
+    const running = pool.submit(() => gate);
+    await pool.whenReady();
+    controller.abort(new Error("stop"));
+    assert.equal(cancelled.cancel(), true);
+    failedInput.setException(new RangeError("bad input"));
+    assert.ok((await late.exception()) instanceof TimeoutError);
+    assert.equal(((await aborted.exception()) as Error).message, "stop");
+    assert.ok((await failed.exception()) instanceof DependencyError);
+    // They left no place behind either: one task waits behind the running one, and that is all.
+    const queued = pool.submit(() => "queued");
+    assert.equal(pool.stats().queued, 1);
+    assert.throws(() => pool.submit(() => "one too many"), QueueFullError);
+    // shutdown() waits for the tasks waiting for their inputs; once the inputs are done they are
+    // queued (past maxQueued: they were accepted already) and run.
+    let closed = false;
+    const closing = pool.shutdown().then(() => closed = true);
+    open();
+    assert.equal(await queued, "queued");
+    await running;
+    assert.equal(closed, false);
+    input.setResult(10);
+    assert.equal(pool.stats().queued, 3);
+    assert.deepEqual(await Promise.all(waiting), [11, 12, 13]);
+    await closing;
+    assert.equal(pool.stats().queued, 0);
+  } finally {
+    // A failed check leaves a task running and tasks waiting for inputs that never come.
+    open();
+    await pool.shutdown({ cancelFutures: true });
+  }
 });
 
 Deno.test("map() waits for room instead of failing when the queue is full", async () => {

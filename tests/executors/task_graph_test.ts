@@ -142,15 +142,23 @@ Deno.test("a task whose inputs were done at submit() is counted once when it is 
   assert.deepEqual(pool.stats().futures, { completed: 0, failed: 1, cancelled: 0 });
 });
 
-Deno.test("tasks waiting for their inputs count toward maxQueued", async () => {
+Deno.test("tasks waiting for their inputs hold no place in the queue until the inputs are done", async () => {
   await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
   const input = new Future<number>();
-  // One free slot: the first waiting task does not count, the second does.
-  const a = pool.submit((x: number) => x, input);
-  const b = pool.submit((x: number) => x + 1, input);
-  assert.throws(() => pool.submit((x: number) => x, input), QueueFullError);
-  input.setResult(1);
-  assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+  try {
+    const a = pool.submit((x: number) => x, input);
+    const b = pool.submit((x: number) => x + 1, input);
+    // One for the free slot and one waiting behind it fill the queue, whatever waits for inputs.
+    const first = pool.submit(() => "first");
+    const second = pool.submit(() => "second");
+    assert.throws(() => pool.submit(() => "third"), QueueFullError);
+    // Their input done, they are queued past maxQueued: they were accepted already.
+    input.setResult(1);
+    assert.deepEqual(await Promise.all([a, b, first, second]), [1, 2, "first", "second"]);
+  } finally {
+    // A failed check would leave them waiting for ever, and the pool's disposal with them.
+    input.cancel();
+  }
 });
 
 Deno.test("a failure or a cancellation at the head of a chain of 10,000 tasks settles every one, without deep recursion", async () => {

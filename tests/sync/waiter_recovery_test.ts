@@ -98,6 +98,24 @@ Deno.test("Semaphore.recover() gives up the place of a waiter whose worker died"
   assert.equal(semaphore.value, 1, "the permit passed over the dead waiter");
 });
 
+Deno.test("Semaphore.recover() gives back a dead waiter's permit after a release() beyond those taken", async () => {
+  // A Semaphore(1) used as a signal: the extra release() moves the line past the dead waiter's
+  // admitted ticket, and the permit it never took must still come back.
+  await using pool = syncPool(1);
+  const semaphore = new Semaphore(1);
+  const go = new Event();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  const permit = await semaphore.acquire();
+  const dying = pool.submit(waitPermitThenExit, semaphore, cells, go);
+  await until(() => semaphore.waiting === 1, "a worker waits for a permit");
+  go.set();
+  await dying.exception();
+  permit.release();
+  semaphore.release();
+  await untilAsync(async () => (await semaphore.recover()) === 1, "its place is given up");
+  assert.equal(semaphore.value, 2, "the permit it was admitted to came back");
+});
+
 Deno.test("Condition.wait() of a worker that died taking the lock back does not strand the lock", async () => {
   await using pool = syncPool(1);
   const condition = new Condition();
