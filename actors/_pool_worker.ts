@@ -189,21 +189,33 @@ export abstract class PoolWorker<T> {
 
   /**
    * Sends tasks in one message; with `stamp`, their results tell when they ended. Returns the
-   * tasks that could not be sent (an argument that cannot be cloned) with the error; the others
-   * are in flight.
+   * tasks that could not be sent (an argument that cannot be cloned or searched for proxies)
+   * with the error; the others are in flight. It does not throw: its callers run it from message
+   * handlers, where a throw would end the program and strand the rest of the batch.
    */
   send(batch: Dispatch<T>[], stamp = false): { item: T; error: unknown }[] {
-    const tasks = new Array<Outgoing>(batch.length);
+    const failed: { item: T; error: unknown }[] = [];
+    const sent: Dispatch<T>[] = [];
+    const tasks: Outgoing[] = [];
     const transfer: Transferable[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const d = batch[i]!;
-      const task = this.#task(d);
+    for (const d of batch) {
+      let task: Outgoing;
+      try {
+        task = this.#task(d);
+      } catch (error) {
+        // Searching the arguments for proxies runs the caller's getters and recurses as deep as
+        // they nest: what that throws fails this task alone, as structured clone's throw does.
+        failed.push({ item: d.item, error });
+        continue;
+      }
       d.seq = task.seq;
-      tasks[i] = task;
+      sent.push(d);
+      tasks.push(task);
       if (d.transfer) transfer.push(...d.transfer);
       this.tasks.set(task.seq, d.item);
     }
-    this.dispatched += batch.length;
+    if (tasks.length === 0) return failed;
+    this.dispatched += tasks.length;
     if (stamp !== this.#stamping) {
       this.#stamping = stamp;
       this.post({ type: "stamp", on: stamp }, []);
@@ -211,13 +223,12 @@ export abstract class PoolWorker<T> {
     const { message, added } = this.#encode(tasks);
     try {
       this.post(message, transfer);
-      return [];
+      return failed;
     } catch {
       // Find the culprits: send one by one. A function new to the worker goes with the first of
       // its tasks that does reach it, which may not be the one that was to carry it.
       for (const fn of added) this.#table.delete(fn);
-      const failed: { item: T; error: unknown }[] = [];
-      batch.forEach((d, i) => {
+      sent.forEach((d, i) => {
         const task = tasks[i]!;
         const one = this.#encode([task]);
         try {

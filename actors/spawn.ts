@@ -258,6 +258,10 @@ class ActorCell implements WorkerEvents<Call> {
 
   /** After a crash: restarts after the backoff, or stops for good (past the restart limit). */
   #crashed(crash: (what: string) => Error): void {
+    // The idle time counted was the dead worker's: passivating during the backoff would let the
+    // next call start a worker at once, beside the one the restart then starts.
+    this.#stopIdleTimer?.();
+    this.#stopIdleTimer = undefined;
     const now = performance.now();
     if (this.#options.onCrash === "restart" && !this.#stopping && this.#restarts.crashed(now)) {
       const delay = Math.max(0, this.#restarts.waitBeforeSpawn(now));
@@ -275,6 +279,8 @@ class ActorCell implements WorkerEvents<Call> {
   // --- internals ---
 
   #start(): void {
+    // One worker per actor: a second would hold state of its own and outlive stop().
+    if (this.#worker && this.#worker.state !== "dead") return;
     try {
       this.#spawnWorker();
     } catch (error) {

@@ -335,6 +335,95 @@ Deno.test("stop() while an actor waits out a restart's backoff, with nothing que
   assert.equal(Atomics.load(builds, 0), 2);
 });
 
+/**
+ * Holds the timers armed for `delays` ms (each rounded), for the test to fire when it chooses:
+ * an actor's idle and restart timers then fire in a set order, and without waiting for them.
+ */
+function holdTimers(delays: number[]) {
+  const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  const held = new Map<number, { ms: number; fn: () => void }>();
+  // Ids no real timer has, so that clearTimeout() can tell a held one.
+  let nextId = 2 ** 40;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    const [fn, ms] = args;
+    const rounded = Math.round(ms ?? 0);
+    if (!delays.includes(rounded)) return real.setTimeout(...args);
+    held.set(nextId, { ms: rounded, fn: fn as () => void });
+    return nextId++;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: number) => {
+    if (id === undefined || !held.delete(id)) real.clearTimeout(id);
+  }) as typeof clearTimeout;
+  return {
+    /** Fires the timer held for `ms`, if one is; returns whether one was. */
+    fire(ms: number): boolean {
+      for (const [id, timer] of held) {
+        if (timer.ms !== ms) continue;
+        held.delete(id);
+        timer.fn();
+        return true;
+      }
+      return false;
+    },
+    [Symbol.dispose](): void {
+      globalThis.setTimeout = real.setTimeout;
+      globalThis.clearTimeout = real.clearTimeout;
+    },
+  };
+}
+
+Deno.test("spawn() with idleTimeout keeps one worker while a restart waits out its backoff", async () => {
+  const IDLE = 1_000_000_000;
+  const BACKOFF = 2_000_000_000;
+  using timers = holdTimers([IDLE, BACKOFF]);
+  // The workers made meanwhile, and whether each was ended (with a promise of it).
+  const made: { worker: Worker; ended: boolean; end: PromiseWithResolvers<void> }[] = [];
+  const Original = globalThis.Worker;
+  globalThis.Worker = class extends Original {
+    readonly #record = { worker: this, ended: false, end: Promise.withResolvers<void>() };
+    constructor(url: string | URL, options?: WorkerOptions) {
+      super(url, options);
+      made.push(this.#record);
+    }
+    override terminate(): void {
+      this.#record.ended = true;
+      this.#record.end.resolve();
+      super.terminate();
+    }
+  };
+  try {
+    const builds = new Int32Array(new SharedArrayBuffer(4));
+    const actor = await spawn<import("../fixtures/actors/builds.ts").default>(BUILDS, {
+      args: [builds],
+      onCrash: "restart",
+      idleTimeout: IDLE,
+      restartBackoff: { initial: BACKOFF, max: BACKOFF, jitter: 0 },
+    });
+    // The first crash restarts at once.
+    await assert.rejects(actor.crash(1), WorkerCrashedError);
+    assert.equal(await actor.echo(1), 1);
+    // The second worker crashes while idle, its idle timer armed: the restart waits the backoff.
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    await actor.exitWhenOpened(gate, 3);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    await made[1]!.end.promise;
+    // The idle timer passivated the dead worker: this call started a worker at once, and the
+    // restart then started another over it, which nothing ended.
+    timers.fire(IDLE);
+    const call = actor.echo(2);
+    assert.ok(timers.fire(BACKOFF), "the restart waited out its backoff");
+    assert.equal(await call, 2);
+    await actor.stop();
+    assert.deepEqual(made.map(({ ended }) => ended), [true, true, true]);
+    assert.equal(Atomics.load(builds, 0), 3);
+  } finally {
+    globalThis.Worker = Original;
+    // A worker left running would keep the test from ending.
+    for (const { worker } of made) worker.terminate();
+  }
+});
+
 Deno.test("a restart whose construction fails counts as a crash, up to the restart limit", async () => {
   const builds = new Int32Array(new SharedArrayBuffer(4));
   const actor = await spawn<import("../fixtures/actors/builds.ts").default>(BUILDS, {

@@ -263,6 +263,34 @@ for (const kind of ["WorkerPoolExecutor", "ProcessPoolExecutor"]) {
   });
 }
 
+for (const kind of ["WorkerPoolExecutor", "ProcessPoolExecutor"]) {
+  Deno.test(`proxy() fails only the task whose argument cannot be searched for proxies (${kind})`, async () => {
+    await using pool = KINDS[kind]!();
+    const seen: number[] = [];
+    const reportItem = proxy((i: number) => void seen.push(i));
+    // Its search runs the getter, as structured clone would: it threw out of submit()'s
+    // dispatch, which ended the program.
+    const unreadable = {
+      i: 2,
+      get report(): never {
+        throw new Error("getter throws");
+      },
+    };
+    const settled = await Promise.allSettled([
+      pool.submit(mapItem, { i: 1, report: reportItem }),
+      pool.submit(mapItem, unreadable),
+      pool.submit(mapItem, { i: 3, report: reportItem }),
+    ]);
+    assert.deepEqual(settled, [
+      { status: "fulfilled", value: 2 },
+      { status: "rejected", reason: new Error("getter throws") },
+      { status: "fulfilled", value: 6 },
+    ]);
+    assert.deepEqual(seen, [1, 3]);
+    assert.equal(crashed(pool), 0);
+  });
+}
+
 Deno.test("proxy() refuses what is not a function", () => {
   assert.throws(
     () => proxy(42 as unknown as () => void),
