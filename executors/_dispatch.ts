@@ -85,7 +85,12 @@ export class Dispatcher {
   }
 
   #queueOf(job: Job): JobQueue<Job> {
-    return job.options.timeout === undefined ? this.#queue : this.#exclusive;
+    // A task with a timeout waits for an idle worker so that its time counts from its start; one
+    // with a domain, so that it takes its pass through the domain's circuit as it runs: sent ahead
+    // of its turn, a burst of them would have taken their passes before the first failures came
+    // back, and would all run after the circuit opened.
+    const { timeout, domain } = job.options;
+    return timeout === undefined && domain === undefined ? this.#queue : this.#exclusive;
   }
 
   /** Places as many queued jobs as the workers have room for; returns the workers that got some. */
