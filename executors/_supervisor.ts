@@ -81,32 +81,36 @@ export class Supervision {
   }
 
   /**
-   * Judges a worker's end. Returns whether the pool carries on (and counts a crash); otherwise
-   * it has been broken.
+   * Judges a worker's end, before the pool acts on it: why the pool must break, or undefined when
+   * it carries on (a crash is counted toward the restart limit then). The caller settles the tasks
+   * that were running on the worker first (knowing whether the pool breaks: a task whose worker's
+   * death breaks the pool is not retried), then breaks the pool with what this returned.
    */
-  ended(member: Member, exit: WorkerExit, verdict: ExitVerdict): boolean {
-    if (verdict === "retired") return true;
+  judge(
+    member: Member,
+    exit: WorkerExit,
+    verdict: ExitVerdict,
+  ): { message: string; cause: unknown } | undefined {
+    if (verdict === "retired") return undefined;
     const how = describeExit(exit, this.#settings.kind);
     if (verdict === "failedToStart") {
-      this.break(
-        `worker ${member.id} failed to start: ${messageOf(exit.error ?? how)}`,
-        exit.error,
-      );
-      return false;
+      return {
+        message: `worker ${member.id} failed to start: ${messageOf(exit.error ?? how)}`,
+        cause: exit.error,
+      };
     }
     if (this.#settings.onCrash === "break") {
-      this.break(`worker ${member.id} ${how} and 'onCrash' is "break"`, exit.error);
-      return false;
+      return { message: `worker ${member.id} ${how} and 'onCrash' is "break"`, cause: exit.error };
     }
     if (!this.#restarts.crashed(performance.now())) {
       const { max, within } = this.#settings.restartLimit;
-      this.break(
-        `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${member.id} ${how}`,
-        exit.error,
-      );
-      return false;
+      return {
+        message:
+          `more than ${max} worker restarts within ${within} ms (the restart limit); the last: worker ${member.id} ${how}`,
+        cause: exit.error,
+      };
     }
-    return true;
+    return undefined;
   }
 
   /** Milliseconds until the next worker may be spawned (0 or less: now). */

@@ -105,6 +105,8 @@ const ADMITTED = 128;
  * pool, say) did not crash anything.
  */
 const CRASHED = 256;
+/** The attempt's crash broke its pool: the task is not retried (see `crashed()`). */
+const FINAL = 512;
 
 /**
  * A submitted task, and one attempt at running it: the task object is its own first attempt, so
@@ -300,11 +302,13 @@ export class Task implements QueueLinks<Task>, FutureOwner {
    * Rejects with `error` because the worker running the attempt died: the crash is charged to the
    * task (two make it a poison task) unless `error` says the worker was ended for another task's
    * sake (`bystanderCrash()`). `error` is the `WorkerCrashedError`, or a map() chunk's failure
-   * that carries one.
+   * that carries one. `final`: the crash breaks the pool, and the task is not retried (it keeps
+   * its `WorkerCrashedError`).
    */
-  crashed(error: Error): void {
+  crashed(error: Error, final = false): void {
     if (this.settled) return;
     if (!bystanderCrashes.has(error)) this.#flags |= CRASHED;
+    if (final) this.#flags |= FINAL;
     this.#finish(false, error);
   }
 
@@ -516,7 +520,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
     }
     const attempts = this.kind === "chunk" ? rare.itemAttempts : job.attempt;
     if (
-      !retry || rare.stopped || this.#host.broken !== undefined ||
+      !retry || rare.stopped || this.#host.broken !== undefined || job.#flags & FINAL ||
       error instanceof BrokenExecutorError || this.future.done()
     ) return this.#settle(false, outcome);
     // Checked before the attempts left: a task that crashed its worker twice is reported as a

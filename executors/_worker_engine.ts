@@ -297,17 +297,22 @@ export class WorkerEngine implements Engine, WorkerEvents<Job> {
     // Why it ended follows from the phase it was in, read before it moves to `ended`.
     const verdict = exitVerdict(member.phase, exit);
     this.#members.forget(member);
+    const carryingOn = !this.#closed && !this.#core?.broken;
+    const breaking = carryingOn ? this.#supervision.judge(member, exit, verdict) : undefined;
     for (const job of started) {
       this.#dispatch.unplace(job);
       // A task stopped on a retiring worker was settled and counted then.
       if (job.settled) continue;
       this.#counters.failed++;
-      job.crashed(this.#supervision.crashError(member, exit, verdict));
+      // The task whose worker's death breaks the pool keeps its crash: no retry, which the break
+      // would stop with BrokenExecutorError.
+      job.crashed(this.#supervision.crashError(member, exit, verdict), breaking !== undefined);
     }
     this.#requeue(unstarted);
-    if (this.#closed || this.#core?.broken) return;
+    if (!carryingOn) return;
     if (verdict !== "failedToStart") this.#counters.crashed++;
-    if (!this.#supervision.ended(member, exit, verdict) || verdict === "retired") return;
+    if (breaking) return this.#supervision.break(breaking.message, breaking.cause);
+    if (verdict === "retired") return;
     this.#counters.restarts++;
     this.#schedulePump();
   }

@@ -202,6 +202,24 @@ Deno.test("WorkerPoolExecutor with onCrash 'break' is broken after a crash", asy
   assert.equal(pool.stats().restarts, 0);
 });
 
+Deno.test("WorkerPoolExecutor with onCrash 'break' and retry: the task whose worker died keeps its WorkerCrashedError", async () => {
+  for (
+    const options of [{ onCrash: "break" as const }, { restartLimit: { max: 0, within: 60_000 } }]
+  ) {
+    await using pool = workerPool({ maxWorkers: 2, ...options });
+    const c = cell();
+    const held = pool.submit(hold, c, "held");
+    await startedAtLeast(c, 1);
+    const error = await errorOf(
+      pool.with({ retry: { maxAttempts: 3, backoff: { initial: 0 } } }).submit(exit, 9),
+    );
+    crashed(error);
+    assert.equal(error.exitCode, 9, JSON.stringify(options));
+    assert.ok(await errorOf(held) instanceof BrokenExecutorError);
+    assert.throws(() => pool.submit(add, 1, 1), BrokenExecutorError);
+  }
+});
+
 Deno.test("WorkerPoolExecutor's break does not count against the circuits of the tasks it stops", async () => {
   await using pool = workerPool({
     maxWorkers: 2,
