@@ -71,6 +71,10 @@ let ctl: Int32Array<ArrayBufferLike> = new Int32Array(Ctl.Size);
 let syncSeq = 0;
 /** Where sync/_shared.ts looks for whether this worker was ended (the same registry symbol). */
 const THREAD_ENDED = Symbol.for("@concurrent/futures/thread-ended");
+/** The part of the Web Locks API used here (Deno's types leave it out). */
+interface WebLocks {
+  request(name: string, callback: () => Promise<void>): Promise<void>;
+}
 /** Results not yet sent, flat as in `ResultsMessage.results`. */
 let outbox: unknown[] = [];
 /** The values of failed chunks among them, as in `ResultsMessage.values`. */
@@ -559,6 +563,11 @@ async function init(message: InitMessage): Promise<void> {
   if (message.version !== PROTOCOL_VERSION) {
     const error = new Error(`protocol version ${message.version} is not ${PROTOCOL_VERSION}`);
     return post({ type: "initFailed", stage: "protocol", error: encodeError(error) });
+  }
+  if (message.aliveLock !== undefined) {
+    // Granted at once and held until the thread ends, however it ends.
+    const locks = (navigator as { locks?: WebLocks }).locks;
+    locks?.request(message.aliveLock, () => new Promise<void>(() => {})).catch(() => {});
   }
   // Without shared memory (a process), claims always succeed and aborts come as messages.
   if (message.ctl) {

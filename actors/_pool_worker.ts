@@ -155,6 +155,16 @@ export abstract class PoolWorker<T> {
   }
   /** Whether a retired worker may still be burning a core inside a task. */
   abstract spinning(): boolean;
+  /**
+   * Tells the handle, before it is ended, that its worker is busy (it did not answer a ping):
+   * it counts as spinning until its thread is really gone, whatever its last task's synchronous
+   * part did (a loop after an `await` returned from it long ago).
+   */
+  endingBusy(): void {}
+  /** Looks now whether a worker ended busy is still running (see `endingBusy()`). */
+  lookAgain(): Promise<void> {
+    return Promise.resolve();
+  }
   /** Ends the worker's thread or process. */
   protected abstract kill(): void;
 
@@ -174,7 +184,7 @@ export abstract class PoolWorker<T> {
   }
 
   /** Sends the `init` message. */
-  protected init(spec: WorkerSpec, ctl?: SharedArrayBuffer): void {
+  protected init(spec: WorkerSpec, ctl?: SharedArrayBuffer, aliveLock?: string): void {
     const init = {
       type: "init" as const,
       version: PROTOCOL_VERSION,
@@ -182,6 +192,7 @@ export abstract class PoolWorker<T> {
       modules: spec.modules,
       initargs: spec.initargs,
       ...(ctl ? { ctl } : {}),
+      ...(aliveLock ? { aliveLock } : {}),
       ...(spec.actor ? { actor: spec.actor } : {}),
     };
     this.post(spec.initializer ? { ...init, initializer: spec.initializer } : init, []);

@@ -98,6 +98,11 @@ export interface InitMessage {
   readonly actor?: { readonly module: number; readonly args: unknown[] };
   /** The control slots in shared memory (a thread); a process has none. */
   readonly ctl?: SharedArrayBuffer;
+  /**
+   * A Web Lock (`navigator.locks`) the thread holds for as long as it lives: the host tells by it
+   * whether a thread it ended while busy is still running (Deno cannot stop a busy thread).
+   */
+  readonly aliveLock?: string;
 }
 
 /**

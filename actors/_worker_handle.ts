@@ -18,6 +18,18 @@ export const WORKER_READS: URL[] = [
   new URL("../future/", import.meta.url),
 ];
 
+/** The part of the Web Locks API used here (Deno's types leave it out). */
+interface WebLocksQuery {
+  query(): Promise<{ held?: { name?: string }[] }>;
+}
+
+function webLocks(): WebLocksQuery | undefined {
+  return (navigator as { locks?: WebLocksQuery }).locks;
+}
+
+/** How often a worker ended while busy is looked at, to tell when its thread is gone. */
+const BUSY_LOOK_MS = 100;
+
 /** The host side of one Web Worker actor. */
 export class WorkerHandle<T> extends PoolWorker<T> {
   readonly exclusive = false;
@@ -26,6 +38,10 @@ export class WorkerHandle<T> extends PoolWorker<T> {
   readonly #claims = new ClaimSlots(this.#ctl);
   /** The newest task it had started when it was retired (to tell whether it still spins). */
   #lastStarted = 0;
+  /** The Web Lock its thread holds while it lives (see `InitMessage.aliveLock`). */
+  readonly #aliveLock = `@concurrent/futures/pool-worker/${crypto.randomUUID()}`;
+  /** Ended while busy, and its thread was still seen holding its lock at the last look. */
+  #busyAtEnd = false;
 
   constructor(id: number, spec: WorkerSpec, events: WorkerEvents<T>) {
     super(id, events);
@@ -34,7 +50,7 @@ export class WorkerHandle<T> extends PoolWorker<T> {
       error: (message) => this.died({ cause: "uncaught", code: 1, error: new Error(message) }),
     });
     try {
-      this.init(spec, this.#ctl.buffer as SharedArrayBuffer);
+      this.init(spec, this.#ctl.buffer as SharedArrayBuffer, this.#aliveLock);
     } catch (error) {
       // Its start message could not be sent (arguments that cannot be cloned): nothing else holds
       // the worker, and a live worker keeps the program from ending.
@@ -119,9 +135,32 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     return taken;
   }
 
-  /** Whether a retired worker is still inside the synchronous part of a task. */
+  /** Whether a retired worker is still inside a task (its synchronous part, or ended busy). */
   spinning(): boolean {
-    return this.#lastStarted > 0 &&
-      Atomics.load(this.#ctl, Ctl.Returned) < this.#lastStarted;
+    return this.#busyAtEnd ||
+      this.#lastStarted > 0 && Atomics.load(this.#ctl, Ctl.Returned) < this.#lastStarted;
+  }
+
+  override endingBusy(): void {
+    if (this.#busyAtEnd || webLocks() === undefined) return;
+    this.#busyAtEnd = true;
+    // Looked at now and then until the thread has let its lock go: a thread that got back to its
+    // event loop ends there. The looks wait on shared memory, which keeps no program alive.
+    const look = () => {
+      this.lookAgain().then(() => {
+        if (this.#busyAtEnd) this.after(BUSY_LOOK_MS, look);
+      });
+    };
+    this.after(BUSY_LOOK_MS, look);
+  }
+
+  override async lookAgain(): Promise<void> {
+    if (!this.#busyAtEnd) return;
+    try {
+      const { held } = await webLocks()!.query();
+      this.#busyAtEnd = held?.some((lock) => lock.name === this.#aliveLock) ?? false;
+    } catch {
+      this.#busyAtEnd = false;
+    }
   }
 }

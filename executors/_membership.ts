@@ -296,7 +296,12 @@ export class Membership {
     member.handle.ping(lastPing);
     member.graceTimer ??= setTimeout(() => {
       member.graceTimer = undefined;
-      if (member.ping !== 0) return this.end(member);
+      if (member.ping !== 0) {
+        // No answer: its thread is busy (in the synchronous part of a task, or in a loop after an
+        // await) and goes on after terminate().
+        member.handle.endingBusy();
+        return this.end(member);
+      }
       member.graceOver = true;
       this.afterTask(member);
     }, GRACE_MS);
@@ -359,6 +364,8 @@ export class Membership {
   async close(label: string): Promise<void> {
     this.endAll();
     await Promise.all(this.#ending);
+    // A thread ended busy may have got back to its loop (and ended) since it was last looked at.
+    await Promise.all([...this.#zombies].map((zombie) => zombie.handle.lookAgain()));
     this.#pruneZombies();
     for (const zombie of this.#zombies) {
       const names = zombie.spinningIn?.map((name) => `'${name || "anonymous"}'`).join(", ");

@@ -14,6 +14,7 @@ import {
   crashOnAbort,
   echo,
   hold,
+  spinAfterAwait,
   spinUntilAbortedReport,
   spinUntilReleased,
   threadName,
@@ -304,4 +305,18 @@ Deno.test("WorkerPoolExecutor.with({ timeout }) does not stop a task that finish
   for (let i = 0; i < 5; i++) assert.equal(await timed.submit(add, i, 1), i + 1);
   assert.equal(pool.stats().restarts, 0);
   assert.equal(pool.stats().workers.total, 1);
+});
+
+Deno.test("WorkerPoolExecutor counts a worker ended inside a loop after an await as spinning until its thread is gone", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const stopped = pool.with({ timeout: 50 }).submit(spinAfterAwait, c);
+  await startedAtLeast(c, 1);
+  assert.ok(await errorOf(stopped) instanceof TimeoutError);
+  // It does not answer its ping: it is ended, and its thread goes on.
+  const stats = await statsUntil(pool, (s) => s.workers.spinning === 1 && s.workers.retiring === 0);
+  assert.equal(stats.workers.total, 0);
+  release(c);
+  await statsUntil(pool, (s) => s.workers.spinning === 0);
+  assert.equal(await pool.submit(add, 1, 1), 2);
 });
