@@ -111,15 +111,26 @@ export function checkOptionsArgument<T extends object>(
 ): T | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    const hint = options === null || typeof options === "object"
-      ? ""
-      : ` (did you mean { ${positional}: ${show(options)} }?)`;
+    const hint = positionalHint(positional, options);
     throw new TypeError(
       `Cannot ${what} as 'options' must be an object: received ${show(options)}${hint}`,
     );
   }
   checkKnownKeys(what, options, known);
   return options;
+}
+
+/**
+ * What to write instead of a value passed where Python takes it positionally: a number or a flag
+ * goes in the options object, except that Python's `blocking=False` (`acquire(False)`) is
+ * `{ timeout: 0 }` here. Anything else gets no guess.
+ */
+function positionalHint(positional: string, value: unknown): string {
+  if (positional === "timeout" && value === false) return " (did you mean { timeout: 0 }?)";
+  if (typeof value === "number" || (typeof value === "boolean" && positional !== "timeout")) {
+    return ` (did you mean { ${positional}: ${show(value)} }?)`;
+  }
+  return "";
 }
 
 /** Python's names whose counterpart here is spelt too differently for `closest()` to find. */

@@ -15,6 +15,23 @@ Deno.test("Future.result() refuses a bare number: did you mean { timeout: 50 }?"
   await assert.rejects(future.exception(50), typeError(/did you mean \{ timeout: 50 \}\?/));
 });
 
+Deno.test("A value written as Python's positional argument gets a hint only where one is right", async () => {
+  const future = new Future<number>();
+  // @ts-expect-error: a string is no timeout, and { timeout: "50" } would be refused too
+  await assert.rejects(
+    future.result("50"),
+    (error: unknown) => error instanceof TypeError && !/did you mean/.test(error.message),
+  );
+  const { Lock } = await import("../../mod.ts");
+  const lock = new Lock();
+  // Python's acquire(blocking=False) does not wait: { timeout: 0 } here.
+  await assert.rejects(
+    // @ts-expect-error: Python's positional blocking flag
+    lock.acquire(false),
+    typeError(/did you mean \{ timeout: 0 \}\?/),
+  );
+});
+
 Deno.test("Future.result() refuses an unknown key with the closest known one", async () => {
   const future = new Future<number>();
   await assert.rejects(
