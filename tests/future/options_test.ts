@@ -17,8 +17,8 @@ Deno.test("Future.result() refuses a bare number: did you mean { timeout: 50 }?"
 
 Deno.test("A value written as Python's positional argument gets a hint only where one is right", async () => {
   const future = new Future<number>();
-  // @ts-expect-error: a string is no timeout, and { timeout: "50" } would be refused too
   await assert.rejects(
+    // @ts-expect-error: a string is no timeout, and { timeout: "50" } would be refused too
     future.result("50"),
     (error: unknown) => error instanceof TypeError && !/did you mean/.test(error.message),
   );
