@@ -39,8 +39,11 @@ export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
   denoArgs?: string[];
 }
 
-/** Deno's permission flags: `--allow-*`, `--deny-*`, `--permission-set`, `-A`, `-R`, `-W`, …. */
-const PERMISSION_FLAG = /^(--(allow|deny)-|--permission-set|-[ARWNESP](=|$))/;
+/**
+ * Deno's permission flags: `--allow-*`, `--deny-*`, `--permission-set`, and the short ones alone or
+ * together (`-A`, `-R=/tmp`, `-RW`, `-I` for imports, `-P` for a permission set).
+ */
+const PERMISSION_FLAG = /^(--(allow|deny)-|--permission-set|-[A-Za-z]*[ARWNESPI])/;
 
 /**
  * Runs functions in a pool of Deno subprocesses: for work that must be stoppable and contained.

@@ -252,7 +252,20 @@ Deno.test("pools and actors refuse a 'permissions' value they cannot apply, nami
 
 Deno.test("ProcessPoolExecutor refuses permission flags in denoArgs: they would widen 'permissions'", async () => {
   for (
-    const flag of ["--allow-env", "--allow-read=/etc", "-A", "-R", "--deny-net", "--permission-set"]
+    const flag of [
+      "--allow-env",
+      "--allow-read=/etc",
+      "-A",
+      "-R",
+      "--deny-net",
+      "--permission-set",
+      // Short flags together, and --allow-import's.
+      "-RW",
+      "-WE",
+      "-ERWS",
+      "-I",
+      "-R=/etc",
+    ]
   ) {
     assert.throws(
       () => pool({ permissions: "none", denoArgs: [flag] }),
@@ -262,8 +275,8 @@ Deno.test("ProcessPoolExecutor refuses permission flags in denoArgs: they would 
       flag,
     );
   }
-  // A flag that only looks alike passes.
-  await using processes = pool({ denoArgs: ["--no-remote"] });
+  // Flags that only look alike pass.
+  await using processes = pool({ denoArgs: ["--no-remote", "-q", "-L", "info"] });
   assert.equal(await processes.submit(add, 1, 2), 3);
 });
 
