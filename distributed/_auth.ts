@@ -128,6 +128,23 @@ export function connectionOptions(
       }`,
     );
   }
+  // What has an option of its own here would be overwritten (or fight it): refused, naming it.
+  const own: Record<string, string> = {
+    servers: "servers",
+    user: "user",
+    pass: "pass",
+    token: "token",
+    authenticator: "nkeySeed' or 'credsFile",
+    tls: "tls",
+  };
+  for (const key of Object.keys(extra ?? {})) {
+    if (!Object.hasOwn(own, key)) continue;
+    throw new TypeError(
+      `Cannot ${what} as 'connectOptions' must not hold '${key}': give it as '${
+        label(own[key]!)
+      }'`,
+    );
+  }
   let user = text("user");
   let pass = text("pass");
   let token = text("token");

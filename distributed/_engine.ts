@@ -30,6 +30,7 @@ import { ChunkFailure } from "../executors/_map.ts";
 import {
   BrokenExecutorError,
   CancelledError,
+  InvalidStateError,
   TimeoutError,
   WorkerCrashedError,
 } from "../future/errors.ts";
@@ -775,9 +776,15 @@ export class NatsEngine implements Engine {
    * The future of task `id` of this client: the one `submit()` returned when it was submitted
    * here, otherwise a new one settled from the stored outcome (a task of an earlier run).
    */
-  futureOf(id: string): Future<unknown> {
+  futureOf(id: string, shutDown = false): Future<unknown> {
     const live = this.#sent.get(id)?.job ?? this.#queuedById.get(id);
     if (live) return live.task.future;
+    // No connection will read its outcome: the future would never settle.
+    if (shutDown || this.#closed) {
+      throw new InvalidStateError(
+        `Cannot get the future of task '${id}' after shutdown of DistributedExecutor: only the futures of its own tasks still running are kept`,
+      );
+    }
     const { future, created } = this.#reattached.futureOf(id);
     if (created) {
       this.#chore(this.ready.then(async () => {
@@ -791,7 +798,12 @@ export class NatsEngine implements Engine {
    * Removes the stored outcome of task `id` and its payloads (an outcome nobody will read); a task
    * of this run still queued is cancelled, and one running is waited for.
    */
-  async forget(id: string): Promise<void> {
+  async forget(id: string, shutDown = false): Promise<void> {
+    if (shutDown || this.#closed) {
+      throw new InvalidStateError(
+        `Cannot forget task '${id}' after shutdown of DistributedExecutor: its connection is closed, and the outcome stays stored until its TTL`,
+      );
+    }
     const future = this.futureOf(id);
     future.cancel();
     // Running on a worker of this run: its outcome is stored as it ends, and removed after.

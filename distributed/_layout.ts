@@ -49,6 +49,35 @@ export interface LayoutOptions {
   resultTtl: number;
 }
 
+/**
+ * Throws a `RangeError` naming the setting when `ackWait` or `resultTtl` lies outside what the
+ * server and the timers take: the server refuses a `max_age` under 100 ms, durations go to it in
+ * int64 nanoseconds, and a timer of more than 2^31 - 1 ms fires at once.
+ *
+ * @param name the setting's name as the caller wrote it ("ackWait" or "--ack-wait")
+ */
+export function checkDurations(
+  what: string,
+  values: { ackWait?: number | undefined; resultTtl?: number | undefined },
+  name: (key: "ackWait" | "resultTtl") => string,
+): void {
+  const bounds = { ackWait: [1, MAX_TIMER_MS], resultTtl: [100, MAX_NANOS_MS] } as const;
+  for (const key of ["ackWait", "resultTtl"] as const) {
+    const value = values[key];
+    const [min, max] = bounds[key];
+    if (value !== undefined && (value < min || value > max)) {
+      throw new RangeError(
+        `Cannot ${what} as '${name(key)}' must be from ${min} to ${max} ms: received ${value}`,
+      );
+    }
+  }
+}
+
+/** The longest delay a timer honours, in ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest duration in ms whose nanoseconds fit the server's int64. */
+const MAX_NANOS_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1_000);
+
 export const defaultLayout: LayoutOptions = {
   ackWait: 30_000,
   maxDeliver: 10,

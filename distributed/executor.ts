@@ -17,7 +17,7 @@ import { checkKnownKeys, checkPositiveInt, checkRestartLimit } from "../executor
 import { checkAliases, checkOneOf, OPTION_ALIASES, refuse } from "../future/_options.ts";
 import { makeObservable } from "../executors/_observe.ts";
 import type { Future } from "../future/future.ts";
-import { defaultLayout, type LayoutOptions } from "./_layout.ts";
+import { checkDurations, defaultLayout, type LayoutOptions } from "./_layout.ts";
 import { requestedLayout } from "./_settings.ts";
 import { type DistributedTaskStats, NatsEngine } from "./_engine.ts";
 import { CONNECT_OPTION_KEYS, connectionOptions, type NatsConnectOptions } from "./_auth.ts";
@@ -364,6 +364,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       resultTtl: int("resultTtl", defaultLayout.resultTtl),
       maxDeliver: int("maxDeliveries", defaultLayout.maxDeliver),
     };
+    checkDurations(what, layout, (key) => keyGiven(given, key));
     this.#engine = new NatsEngine({
       servers: servers === undefined ? undefined : [servers].flat(),
       connection,
@@ -529,6 +530,8 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
    *
    * @param taskId an id from {@linkcode DistributedExecutor.taskId}
    * @returns its future
+   * @throws `InvalidStateError` after `shutdown()`, unless the task is one of this executor's own
+   *   that has not settled
    *
    * @example
    * ```ts
@@ -545,7 +548,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
       refuse({ action: "get the future of a task", path: "taskId" }, "a task id", taskId, false);
     }
-    return this.#engine.futureOf(taskId) as Future<T>;
+    return this.#engine.futureOf(taskId, this.#core.isShutdown) as Future<T>;
   }
 
   /**
@@ -556,7 +559,8 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
    * may store its outcome again.
    *
    * @param taskId an id from {@linkcode DistributedExecutor.taskId}
-   * @returns a promise that resolves once it is removed
+   * @returns a promise that resolves once it is removed (it rejects with `InvalidStateError` after
+   *   `shutdown()`: nothing could be removed then)
    *
    * @example
    * ```ts
@@ -572,7 +576,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
     if (typeof taskId !== "string" || !/^[A-Za-z0-9_-]+$/.test(taskId)) {
       refuse({ action: "forget a task", path: "taskId" }, "a task id", taskId, false);
     }
-    return this.#engine.forget(taskId);
+    return this.#engine.forget(taskId, this.#core.isShutdown);
   }
 
   /**

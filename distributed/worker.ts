@@ -46,6 +46,7 @@ import { parseArgs } from "node:util";
 import { DistributedWorker, type WorkerRunOptions } from "./_worker_runtime.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { LAYOUT_FLAGS, layoutFlags } from "./_settings.ts";
+import { checkDurations } from "./_layout.ts";
 import { connectionOptions, type NatsConnectOptions } from "./_auth.ts";
 import { type Isolation, ISOLATIONS } from "./_local_pool.ts";
 
@@ -202,6 +203,7 @@ export function parseWorkerArgs(
     }
     options.ackWait = ackWait;
   }
+  checkDurations(what, options, (key) => key === "ackWait" ? "--ack-wait" : "--result-ttl");
   if (values.heartbeat !== undefined) {
     const heartbeat = Number(values.heartbeat);
     if (!Number.isInteger(heartbeat) || heartbeat < 1) {

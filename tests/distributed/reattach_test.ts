@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { NatsServer } from "../../distributed/_processes.ts";
 import { DistributedExecutor } from "../../distributed/mod.ts";
+import { InvalidStateError } from "../../mod.ts";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -169,5 +170,23 @@ Deno.test("DistributedExecutor.futureOf() of a task still held here gives its ow
     await executor.shutdown({ cancelFutures: true });
   } finally {
     await server.destroy();
+  }
+});
+
+Deno.test("DistributedExecutor.futureOf() and forget() after shutdown refuse with InvalidStateError, and the outcome stays stored", async () => {
+  const cluster = await Cluster.start({ workers: 1 });
+  try {
+    const executor = cluster.executor({ clientId: "closed" });
+    const future = executor.submit(add, 3, 4);
+    assert.equal(await future, 7);
+    const id = executor.taskId(future)!;
+    await executor.shutdown();
+    // A future nothing would settle, and a removal that would remove nothing, are refused.
+    assert.throws(() => executor.futureOf(id), InvalidStateError);
+    await assert.rejects(executor.forget(id), InvalidStateError);
+    await using again = cluster.executor({ clientId: "closed" });
+    assert.equal(await again.futureOf(id), 7);
+  } finally {
+    await cluster.close();
   }
 });

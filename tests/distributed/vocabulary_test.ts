@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { DistributedExecutor, ExecutorBase } from "../../distributed/mod.ts";
 import { parseWorkerArgs } from "../../distributed/worker.ts";
+import { checkDurations } from "../../distributed/_layout.ts";
 
 Deno.test("DistributedExecutor() reads the deprecated workers, refusing it with maxWorkers", () => {
   assert.throws(
@@ -76,4 +77,45 @@ Deno.test("parseWorkerArgs() shows a flag's bad value quoted, as every option me
     () => parseWorkerArgs([...base, "--replicas", "three"], env),
     /'--replicas' must be a positive integer: received "three"$/,
   );
+});
+
+Deno.test("DistributedExecutor() and the worker refuse durations the server or a timer cannot take, naming them", () => {
+  const range = (name: string) => (error: unknown) =>
+    error instanceof RangeError && error.message.includes(`'${name}' must be from`);
+  // The server refuses a max_age under 100 ms; nanoseconds past int64 are not JSON it reads.
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", resultTtl: 10 }),
+    range("resultTtl"),
+  );
+  assert.throws(
+    () => new DistributedExecutor({ servers: "nats://x", ackWait: 1e15 }),
+    range("ackWait"),
+  );
+  const base = ["--nats", "nats://127.0.0.1:4222", "--modules", "file:///tasks.ts"];
+  const env = () => undefined;
+  assert.throws(() => parseWorkerArgs([...base, "--result-ttl", "10"], env), range("--result-ttl"));
+  assert.throws(
+    () => parseWorkerArgs([...base, "--ack-wait", "3000000000"], env),
+    range("--ack-wait"),
+  );
+  // The bounds themselves are taken.
+  checkDurations("start", { resultTtl: 100, ackWait: 2 ** 31 - 1 }, (key) => key);
+});
+
+Deno.test("DistributedExecutor() refuses in connectOptions what has an option of its own", () => {
+  const pairs: [string, string][] = [
+    ["servers", "servers"],
+    ["token", "token"],
+    ["user", "user"],
+    ["tls", "tls"],
+  ];
+  for (const [key, own] of pairs) {
+    assert.throws(
+      () => new DistributedExecutor({ servers: "nats://x", connectOptions: { [key]: "x" } }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message.includes(`'connectOptions' must not hold '${key}': give it as '${own}'`),
+      key,
+    );
+  }
 });
