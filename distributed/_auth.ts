@@ -140,9 +140,7 @@ export function connectionOptions(
   for (const key of Object.keys(extra ?? {})) {
     if (!Object.hasOwn(own, key)) continue;
     throw new TypeError(
-      `Cannot ${what} as 'connectOptions' must not hold '${key}': give it as '${
-        label(own[key]!)
-      }'`,
+      `Cannot ${what} as 'connectOptions' must not hold '${key}': give it as '${label(own[key]!)}'`,
     );
   }
   let user = text("user");
