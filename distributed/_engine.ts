@@ -881,10 +881,13 @@ export class NatsEngine implements Engine {
     if (!this.#forget(sent)) return;
     let record: ResultRecord;
     try {
-      record = await readOutcome(bytes, conn.blobs, sent.blobs);
+      // A large outcome's payload stays with the outcome until its TTL (or forget()): a client
+      // that reattaches reads it.
+      record = await readOutcome(bytes, conn.blobs, []);
     } catch (error) {
       return sent.job.reject(error);
     } finally {
+      // The arguments' payload was for the worker, which has run the task.
       for (const name of sent.blobs) this.#chore(conn.blobs.delete(name));
     }
     // How long it ran there, as its worker measured it: told first, so that observers take

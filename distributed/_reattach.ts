@@ -47,16 +47,14 @@ export class Reattached {
     const future = this.#waiting.get(id);
     if (!future) return false;
     this.#waiting.delete(id);
-    const blobs: string[] = [];
+    // A large outcome's payload stays with the outcome until its TTL (or forget()), to be read
+    // again by a later run.
     track(
-      readOutcome(bytes, store, blobs).then(
+      readOutcome(bytes, store, []).then(
         (record) =>
           record.ok ? future.setResult(record.value) : future.setException(outcomeError(record)),
         (error) => future.setException(error),
-      ).finally(() => {
-        // Read once: the payloads go now, not at the end of the result TTL.
-        for (const name of blobs) track(store.delete(name));
-      }),
+      ),
     );
     return true;
   }

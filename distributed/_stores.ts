@@ -63,7 +63,9 @@ export async function openResults(
 const READS = 3;
 
 /** A payload that is missing, in part or whole, or corrupt: reading it again cannot help. */
-class PayloadError extends Error {}
+class PayloadError extends Error {
+  override name = "PayloadError";
+}
 
 /** The state of the connection that payload reads go through (see `LostRequests`). */
 export interface Link {

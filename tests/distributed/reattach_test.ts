@@ -6,7 +6,7 @@ import { InvalidStateError } from "../../mod.ts";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { add } from "../fixtures/distributed_tasks.ts";
+import { add, echoBig } from "../fixtures/distributed_tasks.ts";
 
 const SCRIPT = new URL("../fixtures/scripts/distributed_client.ts", import.meta.url);
 
@@ -186,6 +186,22 @@ Deno.test("DistributedExecutor.futureOf() and forget() after shutdown refuse wit
     await assert.rejects(executor.forget(id), InvalidStateError);
     await using again = cluster.executor({ clientId: "closed" });
     assert.equal(await again.futureOf(id), 7);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.futureOf() reads a large outcome again after it was read", async () => {
+  const cluster = await Cluster.start({ workers: 1 });
+  try {
+    await using executor = cluster.executor({ clientId: "large" });
+    // Over 256 KiB: the outcome points to a payload in the object store.
+    const input = new Uint8Array(300_000).fill(7);
+    const future = executor.submit(echoBig, input, 1);
+    const first = await future;
+    const id = executor.taskId(future)!;
+    await using later = cluster.executor({ clientId: "large" });
+    assert.deepEqual(await later.futureOf(id), first);
   } finally {
     await cluster.close();
   }
