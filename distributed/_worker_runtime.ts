@@ -544,6 +544,14 @@ export class DistributedWorker {
       client: env.client,
       note: { id: env.id, worker: this.name, deliveries },
     });
+    if (this.#options.isolation === "inline" && env.timeout !== undefined) {
+      // The task runs on this event loop: one that never yields would hold the notice back for
+      // ever, and the client starts the task's timeout only from it. It goes now.
+      if (this.#noticeTimer !== undefined) clearTimeout(this.#noticeTimer);
+      this.#sendNotices();
+      writeNow(this.#nc);
+      return;
+    }
     this.#noticeTimer ??= setTimeout(() => this.#sendNotices(), 0);
   }
 

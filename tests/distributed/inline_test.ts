@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { deserialize } from "node:v8";
 import { connect } from "@nats-io/transport-node";
 import { Cluster } from "./_cluster.ts";
-import { add, failOn, gated, square } from "../fixtures/distributed_tasks.ts";
+import { add, failOn, gated, spinFor, square } from "../fixtures/distributed_tasks.ts";
+import { TimeoutError } from "../../mod.ts";
 import type { StartedNote } from "../../distributed/_protocol.ts";
 
 Deno.test("DistributedExecutor isolation inline runs calls and chunks in the worker process, and a chunk throws at the failing item", async () => {
@@ -92,5 +93,19 @@ Deno.test("an embedded DistributedExecutor's whenStarted() waits for its workers
   } finally {
     Deno.env.delete("FUTURES_TEST_GATE");
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DistributedExecutor isolation inline: a task that does not yield still times out on time", async () => {
+  const cluster = await Cluster.start({ workers: 1, concurrency: 1, isolation: "inline" });
+  try {
+    await using executor = cluster.executor();
+    await executor.ready();
+    // Its start notice goes before it runs: held to the end of the worker's turn, it would come
+    // only after the task, and its outcome (4000) would settle the future first.
+    const error = await executor.with({ timeout: 200 }).submit(spinFor, 4_000).exception();
+    assert.ok(error instanceof TimeoutError, String(error));
+  } finally {
+    await cluster.close();
   }
 });
