@@ -424,7 +424,11 @@ export abstract class PoolWorker<T> {
     return { started, unstarted };
   }
 
+  /** Throws if `args` cannot reach the worker though they can be posted (see `_depth.ts`). */
+  protected checkArgs(_args: unknown[]): void {}
+
   #task(d: Dispatch<T>): Outgoing {
+    this.checkArgs(d.args);
     // Seqs live in an Int32Array slot: they wrap before 2^31 (they need only be unique among the
     // tasks in flight).
     lastSeq = lastSeq >= 0x7fff_ffff ? 1 : lastSeq + 1;

@@ -7,6 +7,7 @@ import { encodeError } from "./error_codec.ts";
 import { type Transport, webWorkerTransport } from "./_transport.ts";
 import { PoolWorker, type WorkerEvents, type WorkerSpec } from "./_pool_worker.ts";
 import { ClaimSlots } from "./_claims.ts";
+import { checkDepth } from "./_depth.ts";
 
 const WORKER_URL = new URL("./_worker_main.ts", import.meta.url);
 /**
@@ -57,6 +58,10 @@ export class WorkerHandle<T> extends PoolWorker<T> {
       this.#transport.terminate();
       throw error;
     }
+  }
+
+  protected override checkArgs(args: unknown[]): void {
+    checkDepth(args);
   }
 
   protected post(message: HostMessage, transfer: Transferable[]): void {

@@ -44,3 +44,32 @@ Deno.test("submit() gives a retried task the same single argument on every attem
   assert.deepEqual(seen, [[{ id: 7 }], [{ id: 7 }], [{ id: 7 }]]);
   assert.equal(seen[0]![0], seen[2]![0]);
 });
+
+Deno.test("WorkerPoolExecutor and spawn() refuse an argument nested too deep for a Web Worker, which Deno would drop without a word", async () => {
+  const DataCloneErrorName = "DataCloneError";
+  const chain = (depth: number) => {
+    let list: { next: unknown } | null = null;
+    for (let i = 0; i < depth; i++) list = { next: list };
+    return list;
+  };
+  const { WorkerPoolExecutor, spawn } = await import("../../mod.ts");
+  await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+  // Sent in one message with a task that can go: only the deep one fails.
+  const fine = pool.submit((list: unknown) => typeof list, chain(500));
+  const deep = pool.submit((list: unknown) => typeof list, chain(3_000));
+  const error = await deep.exception({ timeout: 10_000 });
+  assert.equal((error as Error).name, DataCloneErrorName, String(error));
+  assert.match((error as Error).message, /nested deeper than 1000 levels/);
+  assert.equal(await fine, "object");
+  await using counter = await spawn(new URL("../fixtures/actors/counter.ts", import.meta.url));
+  const call = (counter as unknown as { increment(by: unknown): Promise<number> }).increment(
+    chain(3_000),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const callError = await Promise.race([
+    call.then(() => undefined, (error) => error),
+    new Promise((resolve) => timer = setTimeout(() => resolve("still pending"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal((callError as Error).name, DataCloneErrorName, String(callError));
+});
