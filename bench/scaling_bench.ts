@@ -51,6 +51,7 @@ import {
   wait,
   WorkerPoolExecutor,
 } from "../mod.ts";
+import { readMetrics } from "../observe/mod.ts";
 import { holdUntilReleased, inc } from "./_worker_tasks.ts";
 import type Incrementer from "./_actor_fixture.ts";
 
@@ -206,6 +207,7 @@ const CASES: { name: string; run: (n: number) => Promise<Measure> }[] = [
     }))
   ),
   { name: "spawn: calls queued on one actor", run: actorCase },
+  { name: "AsyncPoolExecutor observed: N tasks in flight at once", run: observedWideCase },
 ];
 
 // --- measuring, in the child ---
@@ -309,6 +311,44 @@ async function actorCase(n: number): Promise<Measure> {
   const calls = callAll(actor, items);
   const heapPerItem = (await settledHeap() - before) / n;
   keepAlive.push(actor, held, calls);
+  return { usPerItem, heapPerItem };
+}
+
+/**
+ * N tasks in flight at once on one `AsyncPoolExecutor` (`maxWorkers: N`) whose metrics are read:
+ * each start takes an event-loop slot of the recorder. Heap per item: N tasks queued on such a
+ * pool (`maxWorkers: 1`, its first task waiting on a gate), as for the other cases.
+ */
+async function observedWideCase(n: number): Promise<Measure> {
+  const observed = (maxWorkers: number) => {
+    const pool = new AsyncPoolExecutor({ maxWorkers });
+    readMetrics([pool]);
+    return pool;
+  };
+  let usPerItem = NaN;
+  if (!memoryOnly) {
+    usPerItem = await timedMedian(n, async () => {
+      const pool = observed(n);
+      const gate = Promise.withResolvers<void>();
+      const futures: Future<number>[] = [];
+      for (let i = 0; i < n; i++) {
+        futures.push(pool.submit(async (x: number) => (await gate.promise, x), i));
+      }
+      // Every task has started (they wait on the gate) before it opens.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      gate.resolve();
+      const seen = (await Promise.all(futures)).length;
+      await pool.shutdown();
+      if (seen !== n) throw new Error(`observed: saw ${seen} of ${n} tasks`);
+    });
+  }
+  const pool = observed(1);
+  pool.submit(() => new Promise<void>(() => {}));
+  const items = range(n);
+  const before = await settledHeap();
+  const futures = submitAll(pool, items);
+  const heapPerItem = (await settledHeap() - before) / n;
+  keepAlive.push(pool, futures);
   return { usPerItem, heapPerItem };
 }
 

@@ -169,8 +169,13 @@ export class Recorder implements ExecutorObserver {
   readonly #endedLanes: number[] = [];
   readonly #fnIds = new Map<string, number>();
   readonly #fnNames: string[] = [];
-  /** Event-loop slots in use (AsyncPoolExecutor has no workers: its tasks run in slots). */
-  readonly #loopSlots: boolean[] = [];
+  /**
+   * Event-loop slots (AsyncPoolExecutor has no workers: its tasks run in slots): how many there
+   * have been, and those free now, the latest freed last (a start takes one in O(1): a search
+   * for a free one cost as many looks as tasks in flight, quadratic with many at once).
+   */
+  #loopSlotCount = 0;
+  readonly #freeLoopSlots: number[] = [];
   /** The lane of each event-loop slot. */
   readonly #loopLanes: number[] = [];
 
@@ -264,9 +269,7 @@ export class Recorder implements ExecutorObserver {
     }
     let lane: number;
     if (worker === undefined) {
-      let index = this.#loopSlots.indexOf(false);
-      if (index < 0) index = this.#loopSlots.length;
-      this.#loopSlots[index] = true;
+      const index = this.#freeLoopSlots.pop() ?? this.#loopSlotCount++;
       rows[row + LOOP_SLOT] = index;
       lane = this.#loopLanes[index] ??= this.#laneOf(`slot ${index + 1}`);
     } else lane = this.#laneOf(worker);
@@ -613,7 +616,7 @@ export class Recorder implements ExecutorObserver {
     }
     const index = rows[row + LOOP_SLOT]!;
     if (index >= 0) {
-      this.#loopSlots[index] = false;
+      this.#freeLoopSlots.push(index);
       rows[row + LOOP_SLOT] = -1;
     }
   }

@@ -248,3 +248,25 @@ Deno.test("Recorder keeps a failure's text short: a megabyte message is cut", ()
   assert.ok(text.length < FAILURE_TEXT + 50, `${text.length} characters kept`);
   assert.match(text, /^Error: x+… \(998007 more characters\)$/);
 });
+
+Deno.test("Recorder gives event-loop tasks as many slot lanes as were in flight at once, reused as they end", () => {
+  const r = recorder();
+  const batch = (n: number) => {
+    const jobs = Array.from({ length: n }, () => queued(r));
+    for (const job of jobs) r.started(job, undefined);
+    return jobs;
+  };
+  const first = batch(3);
+  assert.deepEqual([...r.workers.keys()].sort(), ["slot 1", "slot 2", "slot 3"]);
+  for (const job of first) r.ended(job, true, undefined);
+  // Two at once later take two of the free slots: no new lane.
+  const second = batch(2);
+  for (const job of second) r.ended(job, true, undefined);
+  assert.equal(r.lanes, 3);
+  // 10,000 at once: one lane each (a start takes a free slot in O(1)).
+  const wide = batch(10_000);
+  assert.equal(r.lanes, 10_000);
+  for (const job of wide) r.ended(job, true, undefined);
+  batch(10_000).forEach((job) => r.ended(job, true, undefined));
+  assert.equal(r.lanes, 10_000);
+});
