@@ -9,56 +9,75 @@
 export const MAX_DEPTH = 1_000;
 
 /**
- * Objects looked at, at most, per task: a deep chain shows long before this, and a wide argument
- * (a long list of records) costs a bounded look, not one as long as its copy.
+ * Values looked at (`BUDGET`) and objects entered (`ENTERED`), at most, per message: a deep chain
+ * shows long before these, and a wide argument (a long list of records) costs a bounded look, not
+ * one as long as its copy. An object's values are looked at as it is entered; a wide one may use
+ * the looks up, and the objects already found are still entered (without their own values).
  */
-const BUDGET = 5_000;
+const BUDGET = 50_000;
+const ENTERED = 5_000;
 
 /**
  * Throws a `DataCloneError` if `values` nest deeper than {@linkcode MAX_DEPTH} levels (within the
- * first objects looked at); returns otherwise. Values that are not objects cost a look each.
+ * first values looked at); returns otherwise. The look goes depth first and lazily: each object's
+ * children are gathered only when it is entered, so a chain is followed to its end before the
+ * siblings of its first link are looked at.
  */
 export function checkDepth(values: readonly unknown[]): void {
-  let objects: object[] | undefined;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (typeof value === "object" && value !== null) (objects ??= []).push(value);
-  }
-  if (objects === undefined) return;
-  const seen = new Set<object>(objects);
-  // Depth-first, with each object's level beside it: the first to pass the limit is enough.
-  const stack: object[] = objects;
-  const levels: number[] = objects.map(() => 1);
-  let looks = objects.length;
-  const push = (item: unknown, level: number) => {
-    if (typeof item !== "object" || item === null || looks >= BUDGET || seen.has(item)) return;
-    looks++;
-    seen.add(item);
-    stack.push(item);
-    levels.push(level);
+  // Most tasks take numbers and strings: nothing to look into.
+  let i = 0;
+  while (i < values.length && (typeof values[i] !== "object" || values[i] === null)) i++;
+  if (i === values.length) return;
+  let looks = 0;
+  const children = (object: object): object[] => {
+    const out: object[] = [];
+    const take = (item: unknown) => {
+      looks++;
+      if (typeof item === "object" && item !== null) out.push(item);
+    };
+    if (Array.isArray(object)) {
+      for (let i = 0; i < object.length && looks < BUDGET; i++) take(object[i]);
+    } else if (object instanceof Map) {
+      for (const [key, item] of object) {
+        if (looks >= BUDGET) break;
+        take(key);
+        take(item);
+      }
+    } else if (object instanceof Set) {
+      for (const item of object) {
+        if (looks >= BUDGET) break;
+        take(item);
+      }
+    } else if (!ArrayBuffer.isView(object) && !(object instanceof ArrayBuffer)) {
+      for (const key in object) {
+        if (looks >= BUDGET) break;
+        if (Object.hasOwn(object, key)) take((object as Record<string, unknown>)[key]);
+      }
+    }
+    return out;
   };
-  while (stack.length > 0) {
-    const object = stack.pop()!;
-    const level = levels.pop()!;
-    if (level > MAX_DEPTH) {
+  const top = children(values as unknown[]);
+  if (top.length === 0) return;
+  const seen = new Set<object>();
+  // One frame per level: the objects of that level still to enter.
+  const frames: { items: object[]; next: number }[] = [{ items: top, next: 0 }];
+  let entered = 0;
+  while (frames.length > 0 && entered < ENTERED) {
+    const frame = frames[frames.length - 1]!;
+    if (frame.next >= frame.items.length) {
+      frames.pop();
+      continue;
+    }
+    const object = frame.items[frame.next++]!;
+    if (seen.has(object)) continue;
+    seen.add(object);
+    entered++;
+    if (frames.length > MAX_DEPTH) {
       throw new DOMException(
-        `Cannot send an argument nested deeper than ${MAX_DEPTH} levels to a Web Worker: Deno drops such a message without an error, and the task would never settle. Flatten it, or send it serialized (JSON.stringify)`,
+        `Cannot send a value nested deeper than ${MAX_DEPTH} levels to a Web Worker: Deno drops such a message without an error, and what waits for it would never settle. Flatten it, or send it serialized (JSON.stringify)`,
         "DataCloneError",
       );
     }
-    if (Array.isArray(object)) {
-      for (let i = 0; i < object.length && looks < BUDGET; i++) push(object[i], level + 1);
-    } else if (object instanceof Map) {
-      for (const [key, item] of object) {
-        push(key, level + 1);
-        push(item, level + 1);
-      }
-    } else if (object instanceof Set) {
-      for (const item of object) push(item, level + 1);
-    } else if (!ArrayBuffer.isView(object) && !(object instanceof ArrayBuffer)) {
-      for (const key in object) {
-        if (Object.hasOwn(object, key)) push((object as Record<string, unknown>)[key], level + 1);
-      }
-    }
+    frames.push({ items: children(object), next: 0 });
   }
 }

@@ -161,8 +161,11 @@ export abstract class PoolWorker<T> {
    * part did (a loop after an `await` returned from it long ago).
    */
   endingBusy(): void {}
-  /** Looks now whether a worker ended busy is still running (see `endingBusy()`). */
-  lookAgain(): Promise<void> {
+  /**
+   * Looks whether a worker ended busy is still running (see `endingBusy()`), again for up to
+   * `patience` ms while it is.
+   */
+  lookAgain(_patience = 0): Promise<void> {
     return Promise.resolve();
   }
   /** Ends the worker's thread or process. */

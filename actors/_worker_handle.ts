@@ -28,6 +28,9 @@ function webLocks(): WebLocksQuery | undefined {
   return (navigator as { locks?: WebLocksQuery }).locks;
 }
 
+/** How often `lookAgain()` looks while its patience lasts. */
+const LOOK_AGAIN_MS = 5;
+
 /** How often a worker ended while busy is looked at, to tell when its thread is gone. */
 const BUSY_LOOK_MS = 100;
 
@@ -51,6 +54,8 @@ export class WorkerHandle<T> extends PoolWorker<T> {
       error: (message) => this.died({ cause: "uncaught", code: 1, error: new Error(message) }),
     });
     try {
+      checkDepth(spec.initargs);
+      if (spec.actor) checkDepth(spec.actor.args);
       this.init(spec, this.#ctl.buffer as SharedArrayBuffer, this.#aliveLock);
     } catch (error) {
       // Its start message could not be sent (arguments that cannot be cloned): nothing else holds
@@ -159,13 +164,18 @@ export class WorkerHandle<T> extends PoolWorker<T> {
     this.after(BUSY_LOOK_MS, look);
   }
 
-  override async lookAgain(): Promise<void> {
-    if (!this.#busyAtEnd) return;
-    try {
-      const { held } = await webLocks()!.query();
-      this.#busyAtEnd = held?.some((lock) => lock.name === this.#aliveLock) ?? false;
-    } catch {
-      this.#busyAtEnd = false;
+  override async lookAgain(patience = 0): Promise<void> {
+    const until = performance.now() + patience;
+    while (this.#busyAtEnd) {
+      try {
+        const { held } = await webLocks()!.query();
+        this.#busyAtEnd = held?.some((lock) => lock.name === this.#aliveLock) ?? false;
+      } catch {
+        this.#busyAtEnd = false;
+      }
+      if (!this.#busyAtEnd || performance.now() >= until) return;
+      // A timer that keeps the program alive: whoever waits here (a shutdown) must be answered.
+      await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_MS));
     }
   }
 }

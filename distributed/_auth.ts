@@ -129,18 +129,19 @@ export function connectionOptions(
     );
   }
   // What has an option of its own here would be overwritten (or fight it): refused, naming it.
-  const own: Record<string, string> = {
-    servers: "servers",
-    user: "user",
-    pass: "pass",
-    token: "token",
-    authenticator: "nkeySeed' or 'credsFile",
-    tls: "tls",
+  const own: Record<string, string[]> = {
+    servers: ["servers"],
+    user: ["user"],
+    pass: ["pass"],
+    token: ["token"],
+    authenticator: ["nkeySeed", "credsFile"],
+    tls: ["tls"],
   };
-  for (const key of Object.keys(extra ?? {})) {
-    if (!Object.hasOwn(own, key)) continue;
+  for (const [key, value] of Object.entries(extra ?? {})) {
+    if (value === undefined || !Object.hasOwn(own, key)) continue;
+    const instead = own[key]!.map((name) => `'${label(name)}'`).join(" or ");
     throw new TypeError(
-      `Cannot ${what} as 'connectOptions' must not hold '${key}': give it as '${label(own[key]!)}'`,
+      `Cannot ${what} as 'connectOptions' must not hold '${key}': give it as ${instead}`,
     );
   }
   let user = text("user");

@@ -124,6 +124,9 @@ export interface MembershipHost {
 // that has not answered by then is ended with whatever else it was running: its thread is still
 // inside the stopped task.
 const GRACE_MS = 2_000;
+// How long `close()` gives a thread ended while its ping was unanswered to let its Web Lock go
+// before it is named as still running (an idle thread ends within a few ms of terminate()).
+const ENDING_MS = 1_000;
 // The longest delay setTimeout honours; longer ones are re-armed for the rest.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 let lastPing = 0;
@@ -296,12 +299,7 @@ export class Membership {
     member.handle.ping(lastPing);
     member.graceTimer ??= setTimeout(() => {
       member.graceTimer = undefined;
-      if (member.ping !== 0) {
-        // No answer: its thread is busy (in the synchronous part of a task, or in a loop after an
-        // await) and goes on after terminate().
-        member.handle.endingBusy();
-        return this.end(member);
-      }
+      if (member.ping !== 0) return this.end(member);
       member.graceOver = true;
       this.afterTask(member);
     }, GRACE_MS);
@@ -320,6 +318,10 @@ export class Membership {
     if (member.phase === "ended") return;
     const wasRetiring = member.phase === "retiring";
     const names = member.stopped ? [...member.stopped].map((job) => job.fn.name) : [];
+    // Its ping unanswered (its grace ran out, or the pool is closing meanwhile): its thread may be
+    // busy, in the synchronous part of a task or in a loop after an await, and go on after
+    // terminate(). Its Web Lock tells (see `close()` for one that was only slow to answer).
+    if (wasRetiring && member.ping !== 0) member.handle.endingBusy();
     this.forget(member);
     for (const job of member.handle.terminate()) {
       this.#host.unplace(job);
@@ -364,8 +366,9 @@ export class Membership {
   async close(label: string): Promise<void> {
     this.endAll();
     await Promise.all(this.#ending);
-    // A thread ended busy may have got back to its loop (and ended) since it was last looked at.
-    await Promise.all([...this.#zombies].map((zombie) => zombie.handle.lookAgain()));
+    // A thread ended busy may have got back to its loop (and ended) since it was last looked at;
+    // one ended while its answer to a ping was on its way lets its lock go within milliseconds.
+    await Promise.all([...this.#zombies].map((zombie) => zombie.handle.lookAgain(ENDING_MS)));
     this.#pruneZombies();
     for (const zombie of this.#zombies) {
       const names = zombie.spinningIn?.map((name) => `'${name || "anonymous"}'`).join(", ");

@@ -190,7 +190,8 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
           );
         }
       },
-      freeSlots: () => Math.max(0, this.#maxWorkers - this.#running),
+      // A slot running its initializer takes a task as soon as it is ready: it is free.
+      freeSlots: () => Math.max(0, this.#maxWorkers - (this.#running - this.#initializing)),
       schedule: (job) => {
         this.#queue.push(job);
         this.#schedulePump();

@@ -108,6 +108,7 @@ Deno.test("DistributedExecutor() refuses in connectOptions what has an option of
     ["token", "token"],
     ["user", "user"],
     ["tls", "tls"],
+    ["authenticator", "nkeySeed' or 'credsFile"],
   ];
   for (const [key, own] of pairs) {
     assert.throws(

@@ -5,6 +5,7 @@ import {
   CircuitOpenError,
   type Executor,
   InvalidStateError,
+  QueueFullError,
   taskSignal,
   TimeoutError,
 } from "../../mod.ts";
@@ -564,4 +565,23 @@ Deno.test("AsyncPoolExecutor whose initializer rejects later starts none of its 
   assert.deepEqual(ran, [0]);
   // One attempt ran (and was stopped); the other five never started.
   assert.deepEqual(pool.stats().attempts, { completed: 0, failed: 1 });
+});
+
+Deno.test("AsyncPoolExecutor({ maxQueued }) counts a slot still in its initializer as free", async () => {
+  const ready = Promise.withResolvers<void>();
+  await using pool = new AsyncPoolExecutor({
+    maxWorkers: 2,
+    maxQueued: 1,
+    initializer: () => ready.promise,
+  });
+  const accepted = [pool.submit(() => 1)];
+  // A turn between the submits: the slots start their initializers meanwhile.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  accepted.push(pool.submit(() => 2));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Two tasks for two slots (ready or not), and room for one more to wait.
+  accepted.push(pool.submit(() => 3));
+  assert.throws(() => pool.submit(() => 4), QueueFullError);
+  ready.resolve();
+  assert.deepEqual(await Promise.all(accepted), [1, 2, 3]);
 });

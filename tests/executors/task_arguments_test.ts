@@ -61,6 +61,25 @@ Deno.test("WorkerPoolExecutor and spawn() refuse an argument nested too deep for
   assert.equal((error as Error).name, DataCloneErrorName, String(error));
   assert.match((error as Error).message, /nested deeper than 1000 levels/);
   assert.equal(await fine, "object");
+  // Behind a wide list that would use up a look that goes breadth first.
+  const wide: unknown[] = Array.from({ length: 6_000 }, (_, i) => ({ i }));
+  wide.unshift(chain(3_000));
+  const behind = await pool.submit((list: unknown[]) => list.length, wide).exception({
+    timeout: 10_000,
+  });
+  assert.equal((behind as Error).name, DataCloneErrorName, String(behind));
+  // Set-up arguments go to the worker too.
+  await using setUp = new WorkerPoolExecutor({
+    maxWorkers: 1,
+    initializer: () => {},
+    initargs: [chain(3_000)],
+  });
+  const broken = await setUp.submit(() => 1).exception({ timeout: 10_000 });
+  assert.match(String(broken), /nested deeper than 1000 levels/);
+  await assert.rejects(
+    spawn(new URL("../fixtures/actors/counter.ts", import.meta.url), { args: [chain(3_000)] }),
+    /nested deeper than 1000 levels/,
+  );
   await using counter = await spawn(new URL("../fixtures/actors/counter.ts", import.meta.url));
   const call = (counter as unknown as { increment(by: unknown): Promise<number> }).increment(
     chain(3_000),

@@ -320,3 +320,39 @@ Deno.test("WorkerPoolExecutor counts a worker ended inside a loop after an await
   await statsUntil(pool, (s) => s.workers.spinning === 0);
   assert.equal(await pool.submit(add, 1, 1), 2);
 });
+
+Deno.test("WorkerPoolExecutor.shutdown() right after a timeout names a task still looping after an await", async () => {
+  const pool = workerPool({ maxWorkers: 1 });
+  const c = cell();
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+  try {
+    const stopped = pool.with({ timeout: 50 }).submit(spinAfterAwait, c);
+    await startedAtLeast(c, 1);
+    assert.ok(await errorOf(stopped) instanceof TimeoutError);
+    // Within the worker's grace for its ping: it is ended by the shutdown, still looping.
+    await pool.shutdown();
+  } finally {
+    console.warn = warn;
+    release(c);
+  }
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0]!, /still inside task 'spinAfterAwait'/);
+});
+
+Deno.test("WorkerPoolExecutor.shutdown() right after a timeout names nothing when the stopped task only waits", async () => {
+  const pool = workerPool({ maxWorkers: 1 });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+  try {
+    const stopped = pool.with({ timeout: 50 }).submit(() => new Promise<never>(() => {}));
+    assert.ok(await errorOf(stopped) instanceof TimeoutError);
+    // Ended before its answer to the ping can be read: its thread was free, and ends at once.
+    await pool.shutdown();
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings, []);
+});
