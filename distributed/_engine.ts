@@ -881,9 +881,8 @@ export class NatsEngine implements Engine {
     if (!this.#forget(sent)) return;
     let record: ResultRecord;
     try {
-      // A large outcome's payload stays with the outcome until its TTL (or forget()): a client
-      // that reattaches reads it.
-      record = await readOutcome(bytes, conn.blobs, []);
+      // A large outcome's payload stays (see readOutcome()): a client that reattaches reads it.
+      record = await readOutcome(bytes, conn.blobs);
     } catch (error) {
       return sent.job.reject(error);
     } finally {

@@ -8,20 +8,14 @@ import type { ResultRecord } from "./_protocol.ts";
 import { decodeBody } from "./_codec.ts";
 
 /**
- * Reads the record in `bytes` (a stored outcome, or the same bytes pushed by the worker); `blobs`
- * gets the names of the payloads it used.
+ * Reads the record in `bytes` (a stored outcome, or the same bytes pushed by the worker), from the
+ * payload it points to when it was too large for the bucket. The payload stays: it goes with the
+ * outcome, at its TTL or by `forget()`.
  */
-export async function readOutcome(
-  bytes: Uint8Array,
-  store: Blobs,
-  blobs: string[],
-): Promise<ResultRecord> {
-  let record = decodeBody<ResultRecord>(bytes);
-  if (record.blob !== undefined) {
-    blobs.push(record.blob);
-    record = decodeBody<ResultRecord>(await store.get(record.blob, record.seal));
-  }
-  return record;
+export async function readOutcome(bytes: Uint8Array, store: Blobs): Promise<ResultRecord> {
+  const record = decodeBody<ResultRecord>(bytes);
+  if (record.blob === undefined) return record;
+  return decodeBody<ResultRecord>(await store.get(record.blob, record.seal));
 }
 
 /** The name of the payload a stored outcome points to, if it points to one (nothing is read). */

@@ -47,10 +47,8 @@ export class Reattached {
     const future = this.#waiting.get(id);
     if (!future) return false;
     this.#waiting.delete(id);
-    // A large outcome's payload stays with the outcome until its TTL (or forget()), to be read
-    // again by a later run.
     track(
-      readOutcome(bytes, store, []).then(
+      readOutcome(bytes, store).then(
         (record) =>
           record.ok ? future.setResult(record.value) : future.setException(outcomeError(record)),
         (error) => future.setException(error),

@@ -191,7 +191,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
         }
       },
       // A slot running its initializer takes a task as soon as it is ready: it is free.
-      freeSlots: () => Math.max(0, this.#maxWorkers - (this.#running - this.#initializing)),
+      freeSlots: () => Math.max(0, this.#maxWorkers - this.#runningTasks),
       schedule: (job) => {
         this.#queue.push(job);
         this.#schedulePump();
@@ -238,13 +238,17 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
   override stats(): AsyncPoolStats {
     return {
       queued: this.#queue.length,
-      // A slot running its initializer is held, but runs no task.
-      running: this.#running - this.#initializing,
+      running: this.#runningTasks,
       completed: this.#completed,
       failed: this.#failed,
       futures: this.#core.futureCounts(),
       attempts: { completed: this.#completed, failed: this.#failed },
     };
+  }
+
+  /** Slots running a task: those held, less those still running their initializer. */
+  get #runningTasks(): number {
+    return this.#running - this.#initializing;
   }
 
   #schedulePump(): void {

@@ -8,6 +8,16 @@ import {
 } from "../fixtures/sync_tasks.ts";
 import { syncPool, until, untilAsync } from "./_helpers.ts";
 
+/** Has a worker of `pool` wait for a permit of `semaphore`, then die while it waits. */
+async function waiterDies(pool: ReturnType<typeof syncPool>, semaphore: Semaphore): Promise<void> {
+  const go = new Event();
+  const cells = new Int32Array(new SharedArrayBuffer(4));
+  const dying = pool.submit(waitPermitThenExit, semaphore, cells, go);
+  await until(() => semaphore.waiting === 1, "a worker waits for a permit");
+  go.set();
+  await dying.exception();
+}
+
 Deno.test("Lock.acquire() gets past a waiter whose worker died while it waited", async () => {
   await using pool = syncPool(1);
   const lock = new Lock();
@@ -68,13 +78,8 @@ Deno.test("Lock.recover() gives up a dead waiter's place for blocking waiters be
 Deno.test("Semaphore.acquire() gets past a waiter whose worker died while it waited", async () => {
   await using pool = syncPool(1);
   const semaphore = new Semaphore(1);
-  const go = new Event();
-  const cells = new Int32Array(new SharedArrayBuffer(4));
   const permit = await semaphore.acquire();
-  const dying = pool.submit(waitPermitThenExit, semaphore, cells, go);
-  await until(() => semaphore.waiting === 1, "a worker waits for a permit");
-  go.set();
-  await dying.exception();
+  await waiterDies(pool, semaphore);
   permit.release();
   (await semaphore.acquire({ timeout: 10_000 })).release();
   assert.equal(semaphore.waiting, 0);
@@ -85,12 +90,7 @@ Deno.test("Semaphore.acquire() gets past a waiter whose worker died while it wai
 Deno.test("Semaphore.recover() gives up the place of a waiter whose worker died", async () => {
   await using pool = syncPool(1);
   const semaphore = new Semaphore(0);
-  const go = new Event();
-  const cells = new Int32Array(new SharedArrayBuffer(4));
-  const dying = pool.submit(waitPermitThenExit, semaphore, cells, go);
-  await until(() => semaphore.waiting === 1, "a worker waits for a permit");
-  go.set();
-  await dying.exception();
+  await waiterDies(pool, semaphore);
   await untilAsync(async () => (await semaphore.recover()) === 1, "its place is given up");
   assert.equal(await semaphore.recover(), 0, "nothing left to recover");
   semaphore.release();
@@ -103,13 +103,8 @@ Deno.test("Semaphore.recover() gives back a dead waiter's permit after a release
   // admitted ticket, and the permit it never took must still come back.
   await using pool = syncPool(1);
   const semaphore = new Semaphore(1);
-  const go = new Event();
-  const cells = new Int32Array(new SharedArrayBuffer(4));
   const permit = await semaphore.acquire();
-  const dying = pool.submit(waitPermitThenExit, semaphore, cells, go);
-  await until(() => semaphore.waiting === 1, "a worker waits for a permit");
-  go.set();
-  await dying.exception();
+  await waiterDies(pool, semaphore);
   permit.release();
   semaphore.release();
   await untilAsync(async () => (await semaphore.recover()) === 1, "its place is given up");
