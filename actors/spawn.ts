@@ -7,6 +7,7 @@
 
 import { InvalidStateError, WorkerCrashedError } from "../future/errors.ts";
 import { startTimer } from "../future/_timer.ts";
+import { messageOf } from "../future/_text.ts";
 import { isCloneError, type WorkerPermissions } from "./_transport.ts";
 import { checkWorkerOptionsFlag } from "./_worker_options_flag.ts";
 import type { Dispatch, PoolWorker, WorkerEvents, WorkerExit } from "./_pool_worker.ts";
@@ -557,8 +558,4 @@ function checkOptions(given: ActorOptions | undefined): ActorOptions {
     }
   }
   return options;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1092,7 +1092,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** NATS headers that carry a task's W3C trace context to its worker. */
 /**
  * Publishes a task message, first through the shared ack inbox (see _acks.ts); when that gets no
  * answer, again through the JetStream client, whose errors name a refused permission. The message

@@ -9,6 +9,7 @@
 // (see _supervisor.ts), never guessed from its counters. This file owns the phases, the idle
 // timers, retiring (with a ping to tell a free event loop from a spinning one) and ending.
 
+import { messageOf } from "../future/_text.ts";
 import type { PoolWorker } from "../actors/_pool_worker.ts";
 import { WorkerHandle } from "../actors/_worker_handle.ts";
 import { ProcessHandle } from "../actors/_process_handle.ts";
@@ -427,8 +428,4 @@ export class Membership {
   }
 }
 
-/** The message of an error, or the value as text. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
+export { messageOf };

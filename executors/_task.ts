@@ -5,6 +5,7 @@ import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
 import { type FutureOwner, outcomeOf, setOwner } from "../future/_hooks.ts";
 import { subscribeAbort, unsubscribeAbort } from "../future/_abort_registry.ts";
+import { messageOf } from "../future/_text.ts";
 import { subscribeDeadline, unsubscribeDeadline } from "./_deadlines.ts";
 import {
   BrokenExecutorError,
@@ -324,6 +325,7 @@ export class Task implements QueueLinks<Task>, FutureOwner {
   /** Settles the attempt: `ok` with the value `outcome`, or failed with the error `outcome`. */
   #finish(ok: boolean, outcome: unknown): void {
     if (this.settled) return;
+    if (!ok) outcome = inspectable(outcome);
     const ran = (this.#flags & STATE) === RUNNING;
     this.#flags = (this.#flags & ~STATE) | (ran ? ENDED : DROPPED);
     this.#rare?.stopTimer?.();
@@ -660,4 +662,23 @@ function crashDetails(error: unknown): { exitCode?: number; signal?: string } {
 /** What a task rejects with when its deadline passes. */
 function deadlineError(deadline: number): TimeoutError {
   return new TimeoutError(`the task was not done by its deadline (${deadline})`);
+}
+
+/**
+ * A thrown value the engine can look at: a proxy whose prototype cannot be read (a revoked one)
+ * makes every `instanceof` on it throw, in the engine's bookkeeping, where the error would escape
+ * and end the program. Such a value is replaced by a `TypeError` that says so and holds it as
+ * its `cause`.
+ */
+function inspectable(error: unknown): unknown {
+  if ((typeof error !== "object" || error === null) && typeof error !== "function") return error;
+  try {
+    Object.getPrototypeOf(error);
+    return error;
+  } catch (why) {
+    return new TypeError(
+      `the task failed with a value that cannot be inspected (${messageOf(why)})`,
+      { cause: error },
+    );
+  }
 }

@@ -6,6 +6,7 @@
  */
 
 import { BrokenExecutorError } from "../future/errors.ts";
+import { messageOf } from "../future/_text.ts";
 import type { AttemptCounts, ExecutorStats, FutureCounts } from "./executor.ts";
 import { attachCore, ExecutorBase } from "./_facade.ts";
 import { COMMON_OPTION_KEYS, type CommonExecutorOptions, ExecutorCore } from "./_core.ts";
@@ -340,9 +341,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
     this.#running--;
     this.#core.breakWith(
       new BrokenExecutorError(
-        `the initializer of ${this.#core.label} threw: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
+        `the initializer of ${this.#core.label} threw: ${messageOf(error)}`,
         { cause: error },
       ),
     );

@@ -13,6 +13,7 @@ import type {
 import type { Job, Task } from "../executors/_task.ts";
 import { CancelledError } from "../future/errors.ts";
 import { outcomeOf } from "../future/_hooks.ts";
+import { describeError, messageOf } from "../future/_text.ts";
 import { Histogram } from "./_histogram.ts";
 
 import type { Outcome } from "./metrics.ts";
@@ -594,7 +595,7 @@ export class Recorder implements ExecutorObserver {
   // By name: a closure submitted in a loop is a new function each time, with the same name.
   #fnOf(fn: (...args: unknown[]) => unknown): number {
     if (fn === this.#lastFn) return this.#lastFnId;
-    const name = fn.name || "anonymous";
+    const name = fnName(fn);
     let id = this.#fnIds.get(name);
     if (id === undefined) {
       // Past 10000 names (generated ones), the rest share the last.
@@ -649,14 +650,20 @@ function push<T>(list: T[], item: T, max: number): void {
 
 /** A task function's name, for span names and the task stream. */
 export function fnName(fn: (...args: unknown[]) => unknown): string {
-  return fn.name || "anonymous";
+  try {
+    // A name redefined by the program may be anything, or a getter that throws.
+    const name: unknown = fn.name;
+    return typeof name === "string" && name !== "" ? name : "anonymous";
+  } catch {
+    return "anonymous";
+  }
 }
 
 /** The longest failure text kept, in characters: the dashboard sends the failures each second. */
 export const FAILURE_TEXT = 2_000;
 
 function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = describeError(error);
   if (text.length <= FAILURE_TEXT) return text;
   return `${text.slice(0, FAILURE_TEXT)}… (${text.length - FAILURE_TEXT} more characters)`;
 }
@@ -673,7 +680,17 @@ function failed(sink: Sink, error: unknown): void {
   reported.add(sink);
   console.error(
     `@concurrent/futures: an observer of an executor threw (later errors of it are not shown): ${
-      error instanceof Error ? error.stack ?? error.message : String(error)
+      stackOf(error)
     }`,
   );
+}
+
+/** An error's stack, else its message, else its text. Never throws. */
+function stackOf(error: unknown): string {
+  try {
+    if (error instanceof Error && typeof error.stack === "string") return error.stack;
+  } catch {
+    // As in messageOf().
+  }
+  return messageOf(error);
 }

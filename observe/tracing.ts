@@ -18,6 +18,7 @@ import { outcomeOf } from "../future/_hooks.ts";
 import { CancelledError } from "../future/errors.ts";
 import { type Executors, observeAll } from "./_registry.ts";
 import { fnName, now, type Sink } from "./_recorder.ts";
+import { messageOf } from "../future/_text.ts";
 
 /** Options of {@linkcode traceExecutors}. */
 export interface TraceOptions {
@@ -204,10 +205,19 @@ class TaskTracer implements Sink {
 }
 
 function fail(api: Api, span: Span, error: unknown): void {
-  // A thrown value that is not an Error is recorded as its text (an exception event still).
-  span.recordException(error instanceof Error ? error : String(error));
-  span.setStatus({
-    code: api.SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
+  // A thrown value that is not an Error is recorded as its text (an exception event still). The
+  // span ends whatever the value does when read (a message getter that throws, a revoked proxy).
+  const message = messageOf(error);
+  let exception: Error | string = message;
+  try {
+    if (error instanceof Error) exception = error;
+  } catch {
+    // A proxy whose prototype cannot be read: its text.
+  }
+  try {
+    span.recordException(exception);
+  } catch {
+    span.recordException(message);
+  }
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message });
 }

@@ -42,6 +42,63 @@ Deno.test("an observer that throws is logged once and breaks neither the task no
   assert.deepEqual(readMetrics([io])[0]!.attempts, { completed: 2, failed: 0, cancelled: 0 });
 });
 
+Deno.test("a task failing with a value that has no text is recorded as a failure, not fatal", async () => {
+  await using io = new AsyncPoolExecutor({ name: "io" });
+  readMetrics([io]);
+  // Building the failure's text threw inside the recorder (String() of an object without a
+  // prototype), which escaped as an uncaught error and ended the program.
+  const bare = Object.create(null);
+  const loud = {
+    toString: () => {
+      throw new Error("no text");
+    },
+  };
+  const silent = new Error("hidden");
+  Object.defineProperty(silent, "message", {
+    get: () => {
+      throw new Error("no message");
+    },
+  });
+  const unnamed = () => 1;
+  Object.defineProperty(unnamed, "name", {
+    get: () => {
+      throw new Error("no name");
+    },
+  });
+  for (const value of [bare, loud, silent]) {
+    await assert.rejects(
+      io.submit(() => {
+        throw value;
+      }),
+      (error) => error === value,
+    );
+  }
+  assert.equal(await io.submit(unnamed), 1);
+  const metrics = readMetrics([io])[0]!;
+  assert.deepEqual(metrics.attempts, { completed: 1, failed: 3, cancelled: 0 });
+  assert.deepEqual(
+    recorderOf(io, "test").failures.map((f) => f.error),
+    ["[object Object]", "[object Object]", "[object Error]"],
+  );
+  assert.ok(recorderOf(io, "test").bars.some((bar) => bar.fn === "anonymous"));
+});
+
+Deno.test("a task failing with a revoked proxy rejects with a TypeError holding it, not fatal", async () => {
+  // Any instanceof on such a value throws: the engine's own checks ended the program.
+  await using io = new AsyncPoolExecutor({ name: "io" });
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  await assert.rejects(
+    io.submit(() => {
+      throw proxy;
+    }),
+    (error) =>
+      error instanceof TypeError && error.cause === proxy &&
+      /failed with a value that cannot be inspected/.test(error.message),
+  );
+  assert.equal(await io.submit(() => 2), 2);
+});
+
 Deno.test("a page that stops reading the event stream holds one snapshot, not one per interval", async () => {
   await using io = new AsyncPoolExecutor({ name: "io" });
   const handler = dashboardHandler([io], { interval: 10 });

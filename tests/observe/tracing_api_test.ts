@@ -152,6 +152,26 @@ Deno.test("traceExecutors(): an attempt stopped before it started is failed, not
   assert.equal(span.exceptions, 1);
 });
 
+Deno.test("traceExecutors(): a task failing with a value that has no text ends its spans as errors", async () => {
+  await using pool = new AsyncPoolExecutor({ name: "io" });
+  await traceExecutors([pool]);
+  // String() of an object without a prototype throws: the failure was not recorded, and the
+  // task's span was dropped unended.
+  const bare = Object.create(null);
+  await assert.rejects(
+    pool.submit(function failsBare() {
+      throw bare;
+    }),
+    (error) => error === bare,
+  );
+  const span = attempt("failsBare");
+  assert.equal(span.exceptions, 1);
+  assert.equal(span.status, 2);
+  const task = recorded.findLast((s) => s.name === "io failsBare");
+  assert.equal(task?.attributes["concurrent_futures.outcome"], "failed");
+  assert.equal(task?.status, 2);
+});
+
 Deno.test("traceExecutors(): an attempt a worker pool takes back from its worker is cancelled, with no error", async () => {
   await using pool = workerPool({ name: "cpu", maxWorkers: 1 });
   await traceExecutors([pool]);
