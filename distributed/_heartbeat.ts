@@ -132,10 +132,23 @@ export class ClusterWatch {
   }
 
   #heard(beat: Heartbeat): void {
-    if (beat.v !== 1 || typeof beat.name !== "string") return;
+    // Anyone who may publish on the subject can send one: a beat of another shape is dropped (an
+    // interval that is not a number would make the expiry NaN, the worker would never leave and
+    // the timer would fire every millisecond), and only the fields read are kept.
+    if (!isHeartbeat(beat)) return;
     const known = this.#workers.has(beat.name);
     if (beat.leaving) this.#workers.delete(beat.name);
-    else this.#workers.set(beat.name, { ...beat, seen: Date.now() });
+    else {
+      this.#workers.set(beat.name, {
+        v: 1,
+        name: beat.name,
+        running: beat.running,
+        pid: beat.pid,
+        host: beat.host,
+        every: beat.every,
+        seen: Date.now(),
+      });
+    }
     if (known !== !beat.leaving) this.onChange?.();
     this.#arm();
   }
@@ -173,4 +186,19 @@ export class ClusterWatch {
     // The watch must not keep a program alive.
     Deno.unrefTimer(this.#timer);
   }
+}
+
+/** Longest worker or host name a beat may carry. */
+const NAME_LIMIT = 256;
+
+/** Whether `beat` is a heartbeat this version can use. */
+function isHeartbeat(beat: unknown): beat is Heartbeat {
+  const b = beat as Partial<Heartbeat> | null;
+  const count = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  return typeof b === "object" && b !== null && b.v === 1 &&
+    typeof b.name === "string" && b.name !== "" && b.name.length <= NAME_LIMIT &&
+    count(b.running) && count(b.pid) &&
+    (b.host === undefined || (typeof b.host === "string" && b.host.length <= NAME_LIMIT)) &&
+    typeof b.every === "number" && b.every > 0 && b.every < 2 ** 31 &&
+    (b.leaving === undefined || b.leaving === true);
 }

@@ -206,9 +206,10 @@ export function parseWorkerArgs(
   checkDurations(what, options, (key) => key === "ackWait" ? "--ack-wait" : "--result-ttl");
   if (values.heartbeat !== undefined) {
     const heartbeat = Number(values.heartbeat);
-    if (!Number.isInteger(heartbeat) || heartbeat < 1) {
+    // A timer's delay is a 32-bit signed number of ms: a longer one fires every millisecond.
+    if (!Number.isInteger(heartbeat) || heartbeat < 1 || heartbeat >= 2 ** 31) {
       throw new RangeError(
-        `Cannot ${what} as '--heartbeat' must be a positive integer: received ${
+        `Cannot ${what} as '--heartbeat' must be an integer from 1 to 2^31 - 1 (ms): received ${
           show(values.heartbeat)
         }`,
       );

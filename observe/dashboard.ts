@@ -12,7 +12,13 @@
  */
 
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
-import { checkMetricsOptions, formatMetrics, type MetricsOptions, snapshotOf } from "./metrics.ts";
+import {
+  checkMetricsOptions,
+  claimExpiry,
+  formatMetrics,
+  type MetricsOptions,
+  snapshotOf,
+} from "./metrics.ts";
 import { checkOptionsArgument, refuse } from "../future/_options.ts";
 
 const DASHBOARD_KEYS = [
@@ -199,6 +205,7 @@ export function dashboardHandler(
     refuse({ action: what, path: "maxStreams" }, "a positive integer", maxStreams);
   }
   const observed = observeAll(executors, what);
+  claimExpiry(observed, options, what);
 
   // The open event streams share one timer and one snapshot per interval: it is built once,
   // encoded once, and the same bytes are queued on each stream that has room.

@@ -80,7 +80,9 @@ export interface ExecutorMetrics {
 export interface MetricsOptions {
   /**
    * A cluster worker whose heartbeat has not been heard for this long leaves `cluster.workers`,
-   * in ms. By default three of the worker's own heartbeat intervals (`--heartbeat`, 2 s).
+   * in ms. By default three of the worker's own heartbeat intervals (`--heartbeat`, 2 s). An
+   * executor's cluster has one expiry, shared by all its handlers: the first that gives one sets
+   * it, and a different one given later is refused with a `TypeError`.
    * @default {6000}
    */
   workerExpiry?: number;
@@ -133,7 +135,6 @@ function snapshotOf(observed: Observed, options: MetricsOptions | undefined): Ex
     circuits,
   };
   if (distributed) {
-    if (cluster && options?.workerExpiry !== undefined) cluster.expiry = options.workerExpiry;
     const alive = cluster?.workers() ?? [];
     recorder.syncCluster(alive);
     for (const worker of alive) {
@@ -180,7 +181,9 @@ function histogram(h: import("./_histogram.ts").Histogram): HistogramSnapshot {
  */
 export function readMetrics(executors: Executors, options?: MetricsOptions): ExecutorMetrics[] {
   checkMetricsOptions("read metrics", options);
-  return observeAll(executors, "read metrics").map((o) => snapshotOf(o, options));
+  const observed = observeAll(executors, "read metrics");
+  claimExpiry(observed, options, "read metrics");
+  return observed.map((o) => snapshotOf(o, options));
 }
 
 /** Checks the options of the metrics (and the dashboard's): known keys, valid values. */
@@ -193,6 +196,29 @@ export function checkMetricsOptions(
   const expiry = (options as MetricsOptions | undefined)?.workerExpiry;
   if (expiry !== undefined && !(typeof expiry === "number" && expiry > 0)) {
     refuse({ action: what, path: "workerExpiry" }, "a positive number of ms", expiry);
+  }
+}
+
+/**
+ * Gives the clusters of `observed` the `workerExpiry` of `options`, if it has one. A cluster is
+ * watched once per executor, so it has one expiry: a different one asked later is refused (it
+ * would change what every other handler of the executor reports, or be ignored).
+ */
+export function claimExpiry(
+  observed: Observed[],
+  options: MetricsOptions | undefined,
+  what: string,
+): void {
+  const expiry = options?.workerExpiry;
+  if (expiry === undefined) return;
+  for (const { name, cluster } of observed) {
+    if (!cluster || cluster.expiry === expiry) continue;
+    if (cluster.expiry !== undefined) {
+      throw new TypeError(
+        `Cannot ${what} with workerExpiry ${expiry} as the cluster of '${name}' is observed with workerExpiry ${cluster.expiry} already (one expiry an executor)`,
+      );
+    }
+    cluster.expiry = expiry;
   }
 }
 
@@ -364,6 +390,7 @@ export function metricsHandler(
 ): (request: Request) => Response {
   checkMetricsOptions("serve metrics", options);
   const observed = observeAll(executors, "serve metrics");
+  claimExpiry(observed, options, "serve metrics");
   return () =>
     new Response(formatMetrics(observed.map((o) => snapshotOf(o, options))), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

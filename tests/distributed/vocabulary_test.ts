@@ -98,6 +98,15 @@ Deno.test("DistributedExecutor() and the worker refuse durations the server or a
     () => parseWorkerArgs([...base, "--ack-wait", "3000000000"], env),
     range("--ack-wait"),
   );
+  // A heartbeat interval past a timer's range made the worker beat every millisecond.
+  assert.throws(
+    () => parseWorkerArgs([...base, "--heartbeat", "3000000000"], env),
+    (error) => error instanceof RangeError && error.message.includes("'--heartbeat' must be"),
+  );
+  assert.equal(
+    parseWorkerArgs([...base, "--heartbeat", String(2 ** 31 - 1)], env).heartbeat,
+    2 ** 31 - 1,
+  );
   // The bounds themselves are taken.
   checkDurations("start", { resultTtl: 100, ackWait: 2 ** 31 - 1 }, (key) => key);
 });

@@ -82,3 +82,56 @@ Deno.test("readMetrics() drops a distributed worker at once when it stops gracef
     await server.destroy();
   }
 });
+
+Deno.test("the cluster watch drops beats of another shape, and one executor's cluster takes one worker expiry", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  try {
+    await using executor = new DistributedExecutor({ servers: server.url, modules: [TASKS] });
+    const names = () => readMetrics([executor])[0]!.cluster!.workers;
+    names(); // starts recording, and watching the cluster
+    const cluster = clusterOf(executor)!;
+    // Anyone allowed to publish on the subject: a beat with no interval made the expiry NaN (the
+    // worker never left, and the watch's timer fired every millisecond).
+    const beat = { v: 1, running: 0, pid: 2, every: 60_000 };
+    // The watch subscribes once its connection is up: a first beat, sent until it is listed,
+    // tells that it hears this publisher.
+    const send = (note: object) => nc.publish(heartbeatSubject("default"), JSON.stringify(note));
+    const first = setInterval(() => send({ ...beat, name: "first" }), 20);
+    try {
+      await until(cluster, () => names().includes("first"), "the first beat is listed");
+    } finally {
+      clearInterval(first);
+    }
+    const malformed = [
+      { ...beat, name: "no-interval", every: undefined },
+      { ...beat, name: "text-interval", every: "100" },
+      { ...beat, name: "negative-count", running: -1 },
+      { ...beat, name: "x".repeat(257) },
+      { ...beat, name: "another-version", v: 2 },
+    ];
+    for (const note of malformed) send(note);
+    // Beats of one publisher arrive in order: once the last (a good one) is listed, the others
+    // were heard and dropped.
+    send({ ...beat, name: "good", extra: 1 });
+    await until(cluster, () => names().includes("good"), "the good beat is listed");
+    assert.deepEqual(names(), ["first", "good"]);
+    assert.equal("extra" in cluster.workers()[1]!, false, "only the fields read are kept");
+
+    // One expiry per executor: a second, different one is refused rather than changing what the
+    // first handler reports.
+    readMetrics([executor], { workerExpiry: 5_000 });
+    readMetrics([executor], { workerExpiry: 5_000 });
+    assert.throws(
+      () => readMetrics([executor], { workerExpiry: 9_000 }),
+      (error) =>
+        error instanceof TypeError &&
+        /workerExpiry 9000 as the cluster of '.*' is observed with workerExpiry 5000/.test(
+          error.message,
+        ),
+    );
+  } finally {
+    await nc.close();
+    await server.destroy();
+  }
+});
