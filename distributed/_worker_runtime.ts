@@ -513,7 +513,20 @@ export class DistributedWorker {
     }
     if (typeof env.fn !== "object" || env.fn === null) return refuse("it names no function");
     if (env.argsBlob !== undefined && env.argsBlob !== `${client}.${env.id}.args`) {
-      return refuse(`its arguments are in a payload of another task (${String(env.argsBlob)})`);
+      return refuse(
+        `its arguments are in a payload of another task (${
+          JSON.stringify(String(env.argsBlob)).slice(0, 200)
+        })`,
+      );
+    }
+    if (env.kind !== "call" && env.kind !== "chunk") {
+      return refuse(
+        `its kind ${JSON.stringify(String(env.kind)).slice(0, 40)} is not call or chunk`,
+      );
+    }
+    if (env.argsBlob === undefined && env.args !== undefined) {
+      const wrong = wrongArgs(env.args, env.kind, msg.data.length);
+      if (wrong) return refuse(wrong);
     }
     if (typeof env.maxAttempts !== "number") return refuse("it has no maxAttempts");
     return env;
@@ -585,9 +598,13 @@ export class DistributedWorker {
     let args: unknown[];
     try {
       fn = this.#resolve(env.fn);
-      args = env.argsBlob === undefined
-        ? env.args ?? []
-        : deserialize(await this.#blobs.get(env.argsBlob, env.argsSeal)) as unknown[];
+      if (env.argsBlob === undefined) args = env.args ?? [];
+      else {
+        const bytes = await this.#blobs.get(env.argsBlob, env.argsSeal);
+        args = deserialize(bytes) as unknown[];
+        const wrong = wrongArgs(args, env.kind, bytes.length);
+        if (wrong) throw new TypeError(`Cannot run task ${env.id} as ${wrong}`);
+      }
     } catch (error) {
       return failure(error, this.name, deliveries);
     }
@@ -717,6 +734,22 @@ export class DistributedWorker {
 
 function failure(error: unknown, worker: string, deliveries: number): ResultRecord {
   return { v: 1, ok: false, error: encodeError(error), worker, deliveries };
+}
+
+/**
+ * Why a task's arguments (a chunk's items too) cannot be run, or undefined. Decoded bodies are the
+ * submitter's: a list whose length is not backed by its bytes is sparse (V8 serialization keeps
+ * holes, so 174 bytes gave a list of 2^32 - 1), and spreading or iterating it would take the
+ * worker's memory, an out-of-memory error that ends the process (not a task's failure).
+ */
+function wrongArgs(args: unknown, kind: string, bytes: number): string | undefined {
+  if (!Array.isArray(args)) return "its arguments are not a list";
+  if (args.length > bytes) return `its arguments are a list of ${args.length} in ${bytes} bytes`;
+  if (kind !== "chunk") return undefined;
+  const items = args[0];
+  if (!Array.isArray(items)) return "its chunk's items are not a list";
+  if (items.length > bytes) return `its chunk is a list of ${items.length} in ${bytes} bytes`;
+  return undefined;
 }
 
 /** Encodes a record; a value that cannot be serialized becomes the task's DataCloneError. */

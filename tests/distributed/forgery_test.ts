@@ -2,14 +2,16 @@
 // that name another client, ids that make no key, bodies that do not decode, malformed notices,
 // and JetStream objects made by somebody else.
 import assert from "node:assert/strict";
+import { serialize } from "node:v8";
 import { connect } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
 import { NatsServer } from "../../distributed/_processes.ts";
 import { DistributedExecutor } from "../../distributed/mod.ts";
-import { encodeBody } from "../../distributed/_codec.ts";
+import { decodeBody, encodeBody } from "../../distributed/_codec.ts";
 import { connectNats } from "../../distributed/_transport.ts";
-import { poisonAdvisory, startedSubject } from "../../distributed/_layout.ts";
+import { BLOBS, poisonAdvisory, resultSubject, startedSubject } from "../../distributed/_layout.ts";
 import { add } from "../fixtures/distributed_tasks.ts";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { WatchedWorker } from "./_secure.ts";
@@ -79,6 +81,55 @@ Deno.test("DistributedWorker under the example permissions: a client cannot publ
       assert(await worker.waitFor(/payload of another task/), worker.seen.join("\n"));
       await js.publish("futs.task.default.alice", new TextEncoder().encode("{not json"));
       assert(await worker.waitFor(/does not decode/), worker.seen.join("\n"));
+      // A sparse list of 2^32 - 1 arguments in 174 bytes (V8 serialization keeps holes): spread
+      // into the call, it ended the worker with an out-of-memory error, then the next worker
+      // that got the message again.
+      const sparse: unknown[] = [];
+      sparse.length = 2 ** 32 - 1;
+      const v8Envelope = (more: Record<string, unknown>) =>
+        serialize({
+          v: 2,
+          client: "alice",
+          fn: { module: TASKS, name: "add" },
+          kind: "call",
+          args: [1, 2],
+          maxAttempts: 3,
+          submittedAt: Date.now(),
+          ...more,
+        });
+      await js.publish("futs.task.default.alice", v8Envelope({ id: "sparse1", args: sparse }));
+      assert(
+        await worker.waitFor(/arguments are a list of 4294967295 in \d+ bytes/),
+        worker.seen.join("\n"),
+      );
+      await js.publish(
+        "futs.task.default.alice",
+        v8Envelope({ id: "sparse2", kind: "chunk", args: [sparse] }),
+      );
+      assert(await worker.waitFor(/chunk is a list of 4294967295/), worker.seen.join("\n"));
+      // The same list in a payload of the object store (arguments too large for a message).
+      const pushed = Promise.withResolvers<Uint8Array>();
+      anc.subscribe(resultSubject("alice", "sparse3"), {
+        callback: (_e, m) => pushed.resolve(m.data),
+      });
+      await anc.flush();
+      const store = await new Objm(js).open(BLOBS);
+      const stored = await store.putBlob({ name: "alice.sparse3.args" }, serialize(sparse));
+      await js.publish(
+        "futs.task.default.alice",
+        v8Envelope({
+          id: "sparse3",
+          args: undefined,
+          argsBlob: "alice.sparse3.args",
+          argsSeal: { digest: stored.digest, size: stored.size },
+        }),
+      );
+      // Its task fails, with an outcome that says why (the worker lives on).
+      const outcome = decodeBody<{ ok: boolean; error: { message: string } }>(await pushed.promise);
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.error.message, /arguments are a list of 4294967295 in \d+ bytes/);
+      await js.publish("futs.task.default.alice", v8Envelope({ id: "kind1", kind: "eval" }));
+      assert(await worker.waitFor(/kind "eval" is not call or chunk/), worker.seen.join("\n"));
 
       // The route to a forged delivery-limit notice: a consumer of her own results that delivers
       // to the notice's subject. Clients create no consumer any more.
