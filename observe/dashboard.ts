@@ -140,7 +140,7 @@ function snapshot(observed: Observed[], options: DashboardOptions | undefined): 
     window,
     executors: observed.map((o) => {
       const r = o.recorder;
-      const metrics = snapshotOf(o, options);
+      const metrics = snapshotOf(o);
       return {
         ...metrics,
         duration: undefined,
@@ -290,7 +290,7 @@ export function dashboardHandler(
       return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
     }
     if (pathname === "/metrics") {
-      return new Response(formatMetrics(observed.map((o) => snapshotOf(o, options))), {
+      return new Response(formatMetrics(observed.map((o) => snapshotOf(o))), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     }

@@ -105,7 +105,7 @@ interface StatsSource {
   circuitStats?(): Map<string, DomainCircuitStats>;
 }
 
-function snapshotOf(observed: Observed, options: MetricsOptions | undefined): ExecutorMetrics {
+function snapshotOf(observed: Observed): ExecutorMetrics {
   const { recorder, executor, name, kind, cluster } = observed;
   const source = executor as StatsSource;
   const stats = source.stats?.() ?? {};
@@ -183,7 +183,7 @@ export function readMetrics(executors: Executors, options?: MetricsOptions): Exe
   checkMetricsOptions("read metrics", options);
   const observed = observeAll(executors, "read metrics");
   claimExpiry(observed, options, "read metrics");
-  return observed.map((o) => snapshotOf(o, options));
+  return observed.map((o) => snapshotOf(o));
 }
 
 /** Checks the options of the metrics (and the dashboard's): known keys, valid values. */
@@ -392,7 +392,7 @@ export function metricsHandler(
   const observed = observeAll(executors, "serve metrics");
   claimExpiry(observed, options, "serve metrics");
   return () =>
-    new Response(formatMetrics(observed.map((o) => snapshotOf(o, options))), {
+    new Response(formatMetrics(observed.map((o) => snapshotOf(o))), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
 }

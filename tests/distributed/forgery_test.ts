@@ -79,6 +79,15 @@ Deno.test("DistributedWorker under the example permissions: a client cannot publ
         envelope("alice", "x2", { argsBlob: "bob.1.args" }),
       );
       assert(await worker.waitFor(/payload of another task/), worker.seen.join("\n"));
+      // A name that would write a line of its own in the worker's log is quoted.
+      await js.publish(
+        "futs.task.default.alice",
+        envelope("alice", "x3", { argsBlob: "x\nfutures worker w9 started" }),
+      );
+      assert(
+        await worker.waitFor(/payload of another task \("x\\nfutures worker w9 started"\)/),
+        worker.seen.join("\n"),
+      );
       await js.publish("futs.task.default.alice", new TextEncoder().encode("{not json"));
       assert(await worker.waitFor(/does not decode/), worker.seen.join("\n"));
       // A sparse list of 2^32 - 1 arguments in 174 bytes (V8 serialization keeps holes): spread
