@@ -137,6 +137,11 @@ export class ExecutorCore implements TaskHost, Executor {
       this.#queued - this.#engine.freeSlots() >= this.#maxQueued;
   }
 
+  /** The most tasks that may wait to start (`Infinity` when unbounded). */
+  get maxQueued(): number {
+    return this.#maxQueued;
+  }
+
   /** Whether the executor takes no more tasks (shut down or broken): `whenReady()` returns then. */
   get closed(): boolean {
     return this.#shutdown || this.#broken !== undefined;
@@ -146,9 +151,17 @@ export class ExecutorCore implements TaskHost, Executor {
    * Resolves when a task can be submitted without `QueueFullError` (or the executor closed).
    */
   async whenReady(): Promise<void> {
-    // Checked again on waking: an engine tells of room while it is still handing out tasks.
-    while (this.full && !this.#shutdown && !this.#broken) {
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    if (!this.full || this.closed) return;
+    // A task of this executor that waits for room gives back its slot meanwhile, as it does when
+    // it awaits one of its futures: the queued task that would make room may need that slot.
+    const rejoin = this.#awaitHook?.awaiting();
+    try {
+      // Checked again on waking: an engine tells of room while it is still handing out tasks.
+      while (this.full && !this.closed) {
+        await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+      }
+    } finally {
+      await rejoin?.();
     }
   }
 

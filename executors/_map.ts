@@ -4,9 +4,11 @@ import { Future } from "../future/future.ts";
 import { startTimer } from "../future/_timer.ts";
 import { TimeoutError } from "../future/errors.ts";
 import { Queue } from "../future/_queue.ts";
+import { removeDoneCallback } from "../future/_hooks.ts";
 import type { MapOptions } from "./executor.ts";
 import type { InContext } from "./_observe.ts";
 import { checkMillis, checkPositiveInt, checkSignal } from "./_options.ts";
+import { show } from "./_check.ts";
 
 /**
  * A chunk of a map() that failed at item `index`: the values before it are still yielded, then
@@ -38,6 +40,8 @@ export interface Backpressure {
   readonly full: boolean;
   /** Shut down or broken: a submit raises why, and `whenReady()` returns at once. */
   readonly closed: boolean;
+  /** The most tasks that may wait to start; map() holds its units waiting for inputs to it too. */
+  readonly maxQueued: number;
   whenReady(): Promise<void>;
 }
 
@@ -116,6 +120,14 @@ class MapIterator implements AsyncIterableIterator<unknown> {
   #closed = false;
   #pumping = false;
   #wake: (() => void) | undefined;
+  /**
+   * Units whose items hold futures not done yet. Their tasks wait for those and hold no place in
+   * the executor's queue, so its `full` never turns true for them: this map holds them to
+   * `maxQueued` itself, or an endless source of pending futures would be read at once.
+   */
+  #waitingForInputs = 0;
+  /** Wakes the pump waiting for one of those units to stop waiting. */
+  #inputsMoved: (() => void) | undefined;
   #last: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -274,11 +286,16 @@ class MapIterator implements AsyncIterableIterator<unknown> {
         // A full executor queue makes map() wait, where submit() would throw. Another map() or
         // submit() may take the room first: it waits again. A closed executor (whenReady()
         // returns at once then) is left to the submit below, which raises why at this position.
-        while (backpressure?.full && !backpressure.closed) await backpressure.whenReady();
+        while (backpressure && !this.#hasRoom(backpressure)) await this.#room(backpressure);
         if (this.#closed) break;
         chunk = [];
         while (chunk.length < chunksize) {
           const next = this.#isAsync ? await this.#source.next() : this.#source.next();
+          // As in for…of: a result that is not an object is the source's error, not an item
+          // (read as one, undefined and never done, it kept map() pulling for ever).
+          if (Object(next) !== next) {
+            throw new TypeError(`Iterator result ${show(next)} is not an object`);
+          }
           if ((next as IteratorResult<unknown>).done) {
             this.#exhausted = true;
             break;
@@ -287,11 +304,13 @@ class MapIterator implements AsyncIterableIterator<unknown> {
         }
         if (this.#closed || chunk.length === 0) break;
         // The source may have yielded while it gave these items: the room may be gone again.
-        while (backpressure?.full && !backpressure.closed) await backpressure.whenReady();
+        while (backpressure && !this.#hasRoom(backpressure)) await this.#room(backpressure);
         if (this.#closed) break;
         const unit = chunk;
         chunk = [];
-        this.#units.push(this.#submit(unit, signal, this.#chunked));
+        const future = this.#submit(unit, signal, this.#chunked);
+        this.#units.push(future);
+        if (backpressure && backpressure.maxQueued !== Infinity) this.#watchInputs(unit, future);
         this.#wake?.();
       }
     } catch (error) {
@@ -311,6 +330,44 @@ class MapIterator implements AsyncIterableIterator<unknown> {
       // The source may have ended while the consumer waits for a unit that will not come.
       this.#wake?.();
     }
+  }
+
+  /** Whether a unit may be submitted now; a closed executor is left to the submit to refuse. */
+  #hasRoom(backpressure: Backpressure): boolean {
+    return backpressure.closed ||
+      (!backpressure.full && this.#waitingForInputs < backpressure.maxQueued);
+  }
+
+  /** Waits for what `#hasRoom()` found missing: room in the executor, or a unit's inputs. */
+  #room(backpressure: Backpressure): Promise<void> {
+    if (backpressure.full) return backpressure.whenReady();
+    return new Promise((resolve) => this.#inputsMoved = resolve);
+  }
+
+  /**
+   * Counts `unit` among those waiting for their inputs until the futures among `items` are done,
+   * or it settles first (cancelled with the map, stopped, an input failed).
+   */
+  #watchInputs(items: unknown[], unit: Future<unknown>): void {
+    let pending = 0;
+    for (const item of items) if (item instanceof Future && !item.done()) pending++;
+    if (pending === 0 || unit.done()) return;
+    this.#waitingForInputs++;
+    const moved = () => {
+      if (pending === 0 || (!unit.done() && --pending > 0)) return;
+      pending = 0;
+      // Inputs that never settle must not keep this map alive through their callbacks.
+      for (const item of items) if (item instanceof Future) removeDoneCallback(item, moved);
+      removeDoneCallback(unit, moved);
+      this.#waitingForInputs--;
+      const wake = this.#inputsMoved;
+      this.#inputsMoved = undefined;
+      wake?.();
+    };
+    for (const item of items) {
+      if (item instanceof Future && !item.done()) item.addDoneCallback(moved);
+    }
+    unit.addDoneCallback(moved);
   }
 
   #fail(error: unknown): void {

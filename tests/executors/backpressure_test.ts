@@ -6,7 +6,7 @@ import {
   QueueFullError,
   TimeoutError,
 } from "../../mod.ts";
-import { add } from "../fixtures/tasks.ts";
+import { add, echo } from "../fixtures/tasks.ts";
 import { workerPool } from "./_worker_helpers.ts";
 
 Deno.test("AsyncPoolExecutor.submit() throws QueueFullError past maxQueued, and nothing accepted is lost", async () => {
@@ -166,6 +166,41 @@ Deno.test("map() with buffersize and maxQueued together pulls an endless source 
   }
   assert.deepEqual(out.slice(0, 5), [0, 1, 2, 3, 4]);
   assert.ok(pulled <= 100 + 4 + 1, `pulled ${pulled}`);
+});
+
+Deno.test("map() with maxQueued pulls a bounded number of items that are pending futures", async () => {
+  const options = { maxWorkers: 2, maxQueued: 2 };
+  for (const make of [() => new AsyncPoolExecutor(options), () => workerPool(options)]) {
+    const pool = make();
+    const inputs: Future<number>[] = [];
+    // Endless; the cap only makes a regression fail instead of freezing the event loop (map()
+    // read it all in one synchronous loop: its tasks, waiting for their inputs, filled no queue).
+    const pending = function* () {
+      while (inputs.length < 1_000) {
+        const input = new Future<number>();
+        inputs.push(input);
+        yield input;
+      }
+    };
+    try {
+      const it = pool.map(echo<number>, pending());
+      // maxQueued tasks waiting for their inputs, and one more item pulled for the next.
+      assert.ok(inputs.length <= 2 + 1, `pulled ${inputs.length} before anything was read`);
+      // Each input done lets one more item in.
+      for (let i = 0; i < 10; i++) {
+        inputs[i]!.setResult(i);
+        assert.deepEqual(await it.next(), { value: i, done: false });
+        assert.ok(inputs.length <= i + 1 + 2 + 1, `pulled ${inputs.length} after ${i + 1} read`);
+      }
+      // Cancels the tasks still waiting for their inputs.
+      await it.return!();
+      assert.equal(pool.stats().queued, 0);
+      assert.equal(pool.stats().futures.cancelled, 2);
+    } finally {
+      // A failed check leaves tasks waiting for inputs that never come.
+      await pool.shutdown({ cancelFutures: true });
+    }
+  }
 });
 
 Deno.test("onIdle() resolves when every submitted task has settled", async () => {

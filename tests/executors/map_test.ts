@@ -96,6 +96,32 @@ Deno.test("AsyncPoolExecutor.map() raises an error from the source at its positi
   assert.deepEqual(out, [10, 20]);
 });
 
+Deno.test("AsyncPoolExecutor.map() raises a TypeError from a source whose next() returns a non-object", async () => {
+  await using pool = new AsyncPoolExecutor();
+  // The first result is an item, then 5; after 100 calls the source ends, which only makes a
+  // regression fail instead of looping for ever (5 was read as an item, undefined).
+  const results = () => {
+    let calls = 0;
+    return () => calls++ === 0 ? { done: false, value: 1 } : calls > 100 ? { done: true } : 5;
+  };
+  const sync = { [Symbol.iterator]: () => ({ next: results() }) };
+  const next = results();
+  const async = { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(next()) }) };
+  for (const items of [sync, async]) {
+    const out: number[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const value of pool.map((x: number) => x * 10, items as Iterable<number>)) {
+          out.push(value);
+        }
+      },
+      (error) =>
+        error instanceof TypeError && /Iterator result 5 is not an object/.test(error.message),
+    );
+    assert.deepEqual(out, [10]);
+  }
+});
+
 Deno.test("AsyncPoolExecutor.map() timeout counts from the call and throws TimeoutError during iteration", async () => {
   await using pool = new AsyncPoolExecutor();
   const hold = gate();

@@ -223,3 +223,32 @@ Deno.test("AsyncPoolExecutor: a task's wait that ends at once (timeout 0, a sign
     await other;
   }
 });
+
+Deno.test("AsyncPoolExecutor.whenReady() in a task of the pool gives back its slot while it waits for room", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  // The README's backpressure loop, run by a task of the pool it feeds: the task it queued could
+  // make room only in the slot the waiting task held. The timeout only makes a regression fail
+  // instead of hanging; it never decides a pass.
+  const producer = pool.with({ timeout: 30_000 }).submit(async () => {
+    const children: Future<number>[] = [];
+    for (let i = 0; i < 5; i++) {
+      await pool.whenReady();
+      children.push(pool.submit((x: number) => x * 2, i));
+    }
+    return await Promise.all(children);
+  });
+  assert.deepEqual(await producer, [0, 2, 4, 6, 8]);
+  assert.equal(pool.stats().running, 0);
+});
+
+Deno.test("AsyncPoolExecutor.map() in a task of the pool gives back its slot while it waits for room", async () => {
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 1, maxQueued: 1 });
+  const outer = pool.with({ timeout: 30_000 }).submit(async () => {
+    // Queued behind this task: the queue is full, and map() waits for room from the start.
+    const queued = pool.submit(() => "queued");
+    let sum = 0;
+    for await (const x of pool.map((x: number) => Promise.resolve(x), [1, 2, 3])) sum += x;
+    return [await queued, sum];
+  });
+  assert.deepEqual(await outer, ["queued", 6]);
+});
