@@ -87,6 +87,22 @@ export function redact(url: string): string {
   return `${scheme}${colon >= 0 ? `${auth.slice(0, colon)}:***` : "***"}@${rest}`;
 }
 
+/** The options whose values are secrets: a message names their type, never their value. */
+const SECRET_OPTIONS: readonly string[] = ["pass", "token", "nkeySeed", "tls.key"];
+
+/**
+ * What a refused value is, for messages: the value itself (`show`), or for a secret only its type
+ * (a password of digits, given as a number, was printed whole).
+ */
+function received(name: string, value: unknown): string {
+  if (!SECRET_OPTIONS.includes(name)) return show(value);
+  if (value === "") return "an empty string";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
 /** Percent-decoded, or as it is when it is not valid percent-encoding (a password with "%"). */
 function decodeCredential(text: string): string {
   try {
@@ -113,7 +129,9 @@ export function connectionOptions(
     const value = options[name];
     if (value !== undefined && (typeof value !== "string" || value === "")) {
       throw new TypeError(
-        `Cannot ${what} as '${label(name)}' must be a non-empty string: received ${show(value)}`,
+        `Cannot ${what} as '${label(name)}' must be a non-empty string: received ${
+          received(name, value)
+        }`,
       );
     }
     return value as string | undefined;
@@ -223,7 +241,9 @@ export function connectionOptions(
       }
       if (typeof value !== "string" || value === "") {
         throw new TypeError(
-          `Cannot ${what} as 'tls.${key}' must be a non-empty string: received ${show(value)}`,
+          `Cannot ${what} as 'tls.${key}' must be a non-empty string: received ${
+            received(`tls.${key}`, value)
+          }`,
         );
       }
     }

@@ -189,32 +189,58 @@ export class Blobs {
           `bytes, ${info.digest}, where ${seal.size} bytes, ${seal.digest} were stored)`,
       );
     }
+    // The record is written by the client that stored the payload, and a seal comes from that
+    // client too: its size and chunk count are claims, which a forged record makes as large as it
+    // likes. Nothing is allocated from them; they only bound what is read.
+    const refused = (why: string) => new PayloadError(`Cannot read payload '${name}'${why}`);
+    const { size, chunks } = info;
+    const chunkSize = info.options?.max_chunk_size;
+    const claims = `its record claims ${size} bytes in ${chunks} chunks` +
+      (chunkSize === undefined ? "" : ` of at most ${chunkSize} bytes`);
+    if (
+      !Number.isSafeInteger(size) || size < 0 || !Number.isSafeInteger(chunks) || chunks < 0 ||
+      (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) ||
+      // A writer publishes no empty chunk, and none larger than its chunk size.
+      (size === 0 ? chunks !== 0 : chunks < 1 || chunks > size) ||
+      (chunkSize !== undefined && chunks < Math.ceil(size / chunkSize))
+    ) {
+      throw refused(` as ${claims}, which do not agree`);
+    }
     const jsm = await (this.#manager ??= this.#js.jetstreamManager(false));
     const subject = `$O.${BLOBS}.C.${info.nuid}`;
-    const bytes = new Uint8Array(info.size);
-    let offset = 0;
+    const parts: Uint8Array[] = [];
+    let received = 0;
     let seq = 0;
-    for (let chunk = 1; chunk <= info.chunks; chunk++) {
+    for (let chunk = 1; chunk <= chunks; chunk++) {
       const msg = await jsm.direct.getMessage(`OBJ_${BLOBS}`, {
         seq: seq + 1,
         next_by_subj: subject,
       });
-      if (!msg || offset + msg.data.length > info.size) {
-        throw new PayloadError(
-          `Cannot read payload '${name}': its chunk ${chunk} of ${info.chunks} is ${
-            msg ? "larger than its size says" : "missing"
-          }`,
+      if (!msg) throw refused(`: its chunk ${chunk} of ${chunks} is missing`);
+      received += msg.data.length;
+      if (received > size || (chunkSize !== undefined && msg.data.length > chunkSize)) {
+        throw refused(
+          `: its chunk ${chunk} of ${chunks} is larger than its record says (${claims})`,
         );
       }
-      bytes.set(msg.data, offset);
-      offset += msg.data.length;
+      parts.push(msg.data);
       seq = msg.seq;
     }
+    // The length first: hashing what is short of the claim would be work for nothing.
+    if (received !== size) {
+      throw refused(` as it is corrupt: ${received} bytes were read where ${claims}`);
+    }
+    // Sized by the bytes received, now known to be the size claimed.
+    const bytes = new Uint8Array(received);
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
     const digest = await sha256(bytes);
-    if (offset !== info.size || info.digest !== `SHA-256=${digest}`) {
-      throw new PayloadError(
-        `Cannot read payload '${name}' as it is corrupt (${offset} bytes of ${info.size}, ` +
-          `digest ${digest} against ${info.digest})`,
+    if (info.digest !== `SHA-256=${digest}`) {
+      throw refused(
+        ` as it is corrupt (${received} bytes, digest ${digest} against ${info.digest})`,
       );
     }
     return bytes;

@@ -7,6 +7,7 @@
 import {
   COMMON_OPTION_KEYS,
   type CommonExecutorOptions,
+  commonSettings,
   ExecutorCore,
 } from "../executors/_core.ts";
 import type { ExecutorStats } from "../executors/executor.ts";
@@ -365,6 +366,9 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       maxDeliver: int("maxDeliveries", defaultLayout.maxDeliver),
     };
     checkDurations(what, layout, (key) => keyGiven(given, key));
+    // The engine starts the embedded server and workers as it is built: every option is checked
+    // before, for a constructor that throws after leaves them running with nobody to stop them.
+    const common = commonSettings("DistributedExecutor", options);
     this.#engine = new NatsEngine({
       servers: servers === undefined ? undefined : [servers].flat(),
       connection,
@@ -386,7 +390,7 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
       },
     });
     this.#maxWorkers = servers === undefined ? maxWorkers * concurrency : 0;
-    this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine);
+    this.#core = new ExecutorCore("DistributedExecutor", options, this.#engine, common);
     this.#engine.onBroken = (error) => this.#core.breakWith(error);
     attachCore(this, this.#core);
     this.#engine.observed = this.#core;

@@ -286,48 +286,6 @@ function forgetSecrets(): void {
   }
 }
 
-if (import.meta.main) {
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  let options: WorkerRunOptions;
-  try {
-    options = parseWorkerArgs(Deno.args);
-  } catch (error) {
-    console.error(`futures worker: ${oneLine(error)} (see --help)`);
-    Deno.exit(2);
-  }
-  if (!options.quiet) options.log = (line) => console.error(line);
-  forgetSecrets();
-  // The signals are listened to before the worker starts: without a listener a signal ends the
-  // process at once, so one that came as the worker started (its first heartbeat out, tasks
-  // perhaps pulled) would skip the drain and the last heartbeat. A signal during the start
-  // drains the worker once it has started; one that comes while it waits for a server that may
-  // never come ends it a second later.
-  let worker: DistributedWorker | undefined;
-  let stopAsked = false;
-  let giveUp: ReturnType<typeof setTimeout> | undefined;
-  const drain = () => {
-    if (worker) return void worker.stop().then(() => Deno.exit(0));
-    if (stopAsked) return;
-    stopAsked = true;
-    giveUp = setTimeout(() => Deno.exit(0), 1_000);
-  };
-  Deno.addSignalListener("SIGTERM", drain);
-  Deno.addSignalListener("SIGINT", drain);
-  try {
-    worker = await DistributedWorker.start(options);
-  } catch (error) {
-    console.error(`futures worker: ${oneLine(error)}`);
-    Deno.exit(1);
-  }
-  if (stopAsked) {
-    clearTimeout(giveUp);
-    drain();
-  }
-}
-
 /**
  * The servers of a comma-separated list (`FUTURES_NATS_URL`). A comma separates servers, except in
  * a password or token: a server whose text has no "@" yet and does not read as a host and port
@@ -370,3 +328,47 @@ function serverList(value: string, what: string): string[] {
 
 /** A URL's scheme, with the spaces before it. */
 const SCHEME = /^\s*[a-z][a-z0-9+.-]*:\/\//i;
+
+// Last in the module: it runs as the module loads, and reads constants declared above it (one
+// declared below, such as SCHEME was, is not initialized yet when it runs).
+if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  let options: WorkerRunOptions;
+  try {
+    options = parseWorkerArgs(Deno.args);
+  } catch (error) {
+    console.error(`futures worker: ${oneLine(error)} (see --help)`);
+    Deno.exit(2);
+  }
+  if (!options.quiet) options.log = (line) => console.error(line);
+  forgetSecrets();
+  // The signals are listened to before the worker starts: without a listener a signal ends the
+  // process at once, so one that came as the worker started (its first heartbeat out, tasks
+  // perhaps pulled) would skip the drain and the last heartbeat. A signal during the start
+  // drains the worker once it has started; one that comes while it waits for a server that may
+  // never come ends it a second later.
+  let worker: DistributedWorker | undefined;
+  let stopAsked = false;
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  const drain = () => {
+    if (worker) return void worker.stop().then(() => Deno.exit(0));
+    if (stopAsked) return;
+    stopAsked = true;
+    giveUp = setTimeout(() => Deno.exit(0), 1_000);
+  };
+  Deno.addSignalListener("SIGTERM", drain);
+  Deno.addSignalListener("SIGINT", drain);
+  try {
+    worker = await DistributedWorker.start(options);
+  } catch (error) {
+    console.error(`futures worker: ${oneLine(error)}`);
+    Deno.exit(1);
+  }
+  if (stopAsked) {
+    clearTimeout(giveUp);
+    drain();
+  }
+}

@@ -81,6 +81,42 @@ export interface CommonExecutorOptions {
 /** The keys of {@linkcode CommonExecutorOptions}, for the constructors' unknown-key checks. */
 export const COMMON_OPTION_KEYS = ["name", "circuitBreaker", "maxQueued"] as const;
 
+/** The common options of an executor, checked: see {@linkcode commonSettings}. */
+export interface CommonSettings {
+  label: string;
+  breakers: CircuitBreakers | undefined;
+  maxQueued: number;
+}
+
+/**
+ * Checks the options every executor takes (`name`, `circuitBreaker`, `maxQueued`). An executor
+ * whose engine starts processes as it is built calls it first: once they run, a bad option that
+ * throws from the constructor leaves nobody able to stop them.
+ */
+export function commonSettings(
+  kindName: string,
+  options: CommonExecutorOptions | undefined,
+): CommonSettings {
+  const name = options?.name;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(
+      `Cannot create ${kindName} as 'name' must be a string: received ${show(name)}`,
+    );
+  }
+  const breakers = options?.circuitBreaker === undefined
+    ? undefined
+    : new CircuitBreakers(options.circuitBreaker);
+  // Infinity, the default, may be given too.
+  const maxQueued = options?.maxQueued;
+  return {
+    label: name ? `${kindName} '${name}'` : kindName,
+    breakers,
+    maxQueued: maxQueued === Infinity
+      ? Infinity
+      : checkPositiveInt(`create ${kindName}`, "maxQueued", maxQueued) ?? Infinity,
+  };
+}
+
 /** The logic every executor shares. */
 export class ExecutorCore implements TaskHost, Executor {
   readonly label: string;
@@ -108,24 +144,21 @@ export class ExecutorCore implements TaskHost, Executor {
   /** The public executor over this core, whose stats() and size its views report. */
   facade: Facade | undefined;
 
-  constructor(kindName: string, options: CommonExecutorOptions | undefined, engine: Engine) {
-    const name = options?.name;
-    if (name !== undefined && typeof name !== "string") {
-      throw new TypeError(
-        `Cannot create ${kindName} as 'name' must be a string: received ${show(name)}`,
-      );
-    }
-    this.label = name ? `${kindName} '${name}'` : kindName;
-    this.breakers = options?.circuitBreaker === undefined
-      ? undefined
-      : new CircuitBreakers(options.circuitBreaker);
+  /**
+   * @param settings the common options checked already, by an executor that must check them
+   * before it builds its engine (see {@linkcode commonSettings})
+   */
+  constructor(
+    kindName: string,
+    options: CommonExecutorOptions | undefined,
+    engine: Engine,
+    settings: CommonSettings = commonSettings(kindName, options),
+  ) {
+    this.label = settings.label;
+    this.breakers = settings.breakers;
     this.#engine = engine;
     this.#awaitHook = engine.awaiting ? (engine as AwaitHook) : undefined;
-    // Infinity, the default, may be given too.
-    const maxQueued = options?.maxQueued;
-    this.#maxQueued = maxQueued === Infinity
-      ? Infinity
-      : checkPositiveInt(`create ${kindName}`, "maxQueued", maxQueued) ?? Infinity;
+    this.#maxQueued = settings.maxQueued;
   }
 
   /**

@@ -223,3 +223,71 @@ Deno.test("Blobs.get() with the seal put() gave refuses a payload rewritten sinc
     assert.equal(new TextDecoder().decode(await blobs.get("victim")), "TAMPERED");
   });
 });
+
+/**
+ * Rewrites the object store's record of payload `name` with `changes`, as a client allowed to
+ * write payloads can (it publishes to `$O.<bucket>.M.<name>` itself); resolves with the record.
+ */
+async function forgeRecord(
+  nc: Awaited<ReturnType<typeof connect>>,
+  name: string,
+  changes: Record<string, unknown>,
+): Promise<{ size: number; digest: string }> {
+  const key = btoa(name).replaceAll("+", "-").replaceAll("/", "_");
+  const subject = `$O.${BLOBS}.M.${key}`;
+  const jsm = await jetstreamManager(nc);
+  const record = (await jsm.streams.getMessage(`OBJ_${BLOBS}`, { last_by_subj: subject }))!.json<
+    { size: number; digest: string }
+  >();
+  await jetstream(nc).publish(subject, JSON.stringify({ ...record, ...changes }));
+  return record;
+}
+
+/** Asserts that `read` rejects with a PayloadError whose message matches `pattern`. */
+async function assertRefused(read: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(read, (error: unknown) => {
+    assert(error instanceof Error);
+    assert.equal(error.name, "PayloadError", error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+Deno.test("Blobs.get() allocates nothing from the size a rewritten record claims, and refuses a record whose size, chunks and bytes disagree", async () => {
+  await withBlobs(async (blobs, nc) => {
+    await blobs.put("small", new TextEncoder().encode("four"));
+    const rss = Deno.memoryUsage().rss;
+    // The client that stored it rewrites its record, and gives the task a seal that agrees with
+    // it: a size no process could allocate, which the reader used to allocate before reading.
+    const { digest } = await forgeRecord(nc, "small", { size: 2 ** 50, chunks: 8 * 2 ** 30 });
+    await assertRefused(
+      blobs.get("small", { size: 2 ** 50, digest }),
+      /'small': its chunk 2 of 8589934592 is missing/,
+    );
+    // 2 GiB in one chunk of at most 128 KiB cannot be: refused before a chunk is read.
+    await forgeRecord(nc, "small", { size: 2 ** 31, chunks: 1 });
+    await assertRefused(
+      blobs.get("small", { size: 2 ** 31, digest }),
+      /claims 2147483648 bytes in 1 chunks of at most 131072 bytes, which do not agree/,
+    );
+    // As many chunks as 2 GiB needs: the read stops at the first one missing.
+    await forgeRecord(nc, "small", { size: 2 ** 31, chunks: 2 ** 14 });
+    await assertRefused(blobs.get("small"), /its chunk 2 of 16384 is missing/);
+    assert(
+      Deno.memoryUsage().rss - rss < 100 * 2 ** 20,
+      `${Deno.memoryUsage().rss - rss} bytes more resident`,
+    );
+    // Fewer bytes than the chunk holds, more than it holds, and chunks that cannot be.
+    await forgeRecord(nc, "small", { size: 2, chunks: 1 });
+    await assertRefused(blobs.get("small"), /chunk 1 of 1 is larger than its record says/);
+    await forgeRecord(nc, "small", { size: 5, chunks: 1 });
+    await assertRefused(blobs.get("small"), /4 bytes were read where its record claims 5 bytes/);
+    for (const [size, chunks] of [[4, 0], [4, 5], [0, 1], [-4, 1], [4.5, 1], ["4", 1]]) {
+      await forgeRecord(nc, "small", { size, chunks });
+      await assertRefused(blobs.get("small"), /which do not agree/);
+    }
+    // The record put() wrote reads back.
+    await forgeRecord(nc, "small", { size: 4, chunks: 1 });
+    assert.equal(new TextDecoder().decode(await blobs.get("small", { size: 4, digest })), "four");
+  });
+});

@@ -4,6 +4,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Cluster, TASKS } from "./_cluster.ts";
 import { DistributedWorker, parseWorkerArgs } from "../../distributed/worker.ts";
 import { echoBig } from "../fixtures/distributed_tasks.ts";
+import { processStartTime } from "../../distributed/_processes.ts";
 
 async function streamConfigs(url: string) {
   const nc = await connect({ servers: url });
@@ -203,4 +204,63 @@ Deno.test("DistributedExecutor with servers refuses the options of embedded work
     () => new DistributedExecutor({ restartLimit: { max: 1, within: 5, per: 2 } } as never),
     /restartLimit\.per/,
   );
+});
+
+Deno.test("DistributedExecutor refuses a bad common option before it starts a server or a worker, and the program can exit", async () => {
+  // The engine was built first, starting the embedded server and workers, and the option was
+  // checked after: the constructor threw, and nothing could stop them. The executor is made in a
+  // program of its own, with a directory for the PID files of what it starts.
+  const pids = await Deno.makeTempDir({ prefix: "futures-pids-" });
+  const mod = new URL("../../distributed/mod.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--quiet",
+      `import { DistributedExecutor } from ${JSON.stringify(mod)};
+      try {
+        new DistributedExecutor({ maxQueued: 0 });
+      } catch (error) {
+        console.log(\`\${error.name}: \${error.message}\`);
+      }`,
+    ],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { FUTURES_PID_DIR: pids },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // A guard against a regression that never exits: the test fails instead of hanging.
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    guard = setTimeout(() => resolve("hung"), 30_000);
+  });
+  try {
+    const output = await Promise.race([child.output(), hung]);
+    assert.notEqual(output, "hung", "the program did not exit");
+    const { code, stdout, stderr } = output as Deno.CommandOutput;
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.match(
+      new TextDecoder().decode(stdout),
+      /^RangeError: Cannot create DistributedExecutor as 'maxQueued' must be a positive integer: received 0$/m,
+    );
+    assert.deepEqual(
+      await Array.fromAsync(Deno.readDir(pids)),
+      [],
+      "PID files of started processes",
+    );
+  } finally {
+    clearTimeout(guard);
+    // What a regression started (each PID file holds the PID and its start time), then the program.
+    for (const entry of await Array.fromAsync(Deno.readDir(pids))) {
+      const [pid, started] = (await Deno.readTextFile(`${pids}/${entry.name}`)).trim().split(" ");
+      if (started && processStartTime(Number(pid)) === started) Deno.kill(Number(pid), "SIGKILL");
+    }
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has exited.
+    }
+    await child.status;
+    await Deno.remove(pids, { recursive: true });
+  }
 });

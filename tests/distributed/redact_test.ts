@@ -191,3 +191,83 @@ Deno.test("a password that holds '@', '/' and ':' in a URL connects the executor
     await server.destroy();
   }
 });
+
+Deno.test("the worker CLI starts with FUTURES_NATS_URL holding credentials and more than one server", async () => {
+  // It used to crash first: its main block ran before a constant the list's parser reads was
+  // initialized ("Cannot access 'SCHEME' before initialization").
+  const secret = "zq9-secret";
+  const server = await NatsServer.start({
+    config: `authorization { users = [ { user: worker, password: "${secret}" } ] }`,
+  });
+  try {
+    const url = `nats://worker:${secret}@127.0.0.1:${server.port}`;
+    await using worker = new WatchedWorker(
+      ["--modules", TASKS, "--concurrency", "1", "--isolation", "inline"],
+      { FUTURES_NATS_URL: `${url},${url}` },
+    );
+    const line = await worker.waitFor(/started|trying again|Cannot/);
+    const masked = `nats://worker:\\*\\*\\*@127\\.0\\.0\\.1:${server.port}`;
+    assert.match(
+      line ?? worker.seen.join("\n"),
+      new RegExp(`started: .* servers=${masked},${masked}$`),
+    );
+    assertHidden(worker.seen.join("\n"), secret);
+  } finally {
+    await server.destroy();
+  }
+});
+
+Deno.test("DistributedExecutor and the worker's flags and variables name the type of a bad password, token, NKey seed or TLS key, never its value", () => {
+  const servers = "nats://127.0.0.1:4222";
+  const secret = 98765432;
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ user: "alice", pass: secret }, "pass", "a number"],
+    [{ token: secret }, "token", "a number"],
+    [{ nkeySeed: secret }, "nkeySeed", "a number"],
+    [{ tls: { key: secret } }, "tls.key", "a number"],
+    [{ token: [secret] }, "token", "an array"],
+    [{ user: "alice", pass: "" }, "pass", "an empty string"],
+  ];
+  for (const [options, name, type] of cases) {
+    assert.throws(() => new DistributedExecutor({ servers, ...options }), (error: unknown) => {
+      assert(error instanceof TypeError);
+      assert.match(
+        error.message,
+        new RegExp(`'${name}' must be a non-empty string: received ${type}$`),
+      );
+      assertHidden(error.message, String(secret));
+      return true;
+    });
+  }
+  // The worker's flags and variables are text: only an empty one is refused so, which says so.
+  const flags: [string[], Record<string, string>, string][] = [
+    [["--user", "alice", "--password", ""], {}, "--password / FUTURES_NATS_PASSWORD"],
+    [["--token", ""], {}, "--token / FUTURES_NATS_TOKEN"],
+    [["--user", "alice"], { FUTURES_NATS_PASSWORD: "" }, "--password / FUTURES_NATS_PASSWORD"],
+    [[], { FUTURES_NATS_TOKEN: "" }, "--token / FUTURES_NATS_TOKEN"],
+    [[], { FUTURES_NATS_NKEY_SEED: "" }, "--nkey-seed-file / FUTURES_NATS_NKEY_SEED"],
+  ];
+  for (const [args, env, name] of flags) {
+    assert.throws(() => parseWorkerArgs(args, (key) => env[key]), (error: unknown) => {
+      assert(error instanceof TypeError);
+      assert(
+        error.message.endsWith(`'${name}' must be a non-empty string: received an empty string`),
+        error.message,
+      );
+      return true;
+    });
+  }
+  // Other refusals of a secret flag or variable do not show it either.
+  const others: [string[], Record<string, string>][] = [
+    [["--password", String(secret)], {}],
+    [[], { FUTURES_NATS_PASSWORD: String(secret) }],
+    [[], { FUTURES_NATS_NKEY_SEED: String(secret) }],
+  ];
+  for (const [args, env] of others) {
+    assert.throws(() => parseWorkerArgs(args, (key) => env[key]), (error: unknown) => {
+      assert(error instanceof TypeError);
+      assertHidden(error.message, String(secret));
+      return true;
+    });
+  }
+});
