@@ -1,8 +1,9 @@
 // One executor's recorder: the observer installed on its core. It keeps what stats() does not:
 // the histograms, a per-second timeline, the recent task bars (for the task stream), recent
 // failures and what each worker is doing. Everything is bounded, however many workers come and go:
-// an ended worker's lane is reused once no bar in the ring and no attempt names it, so the lanes
-// are the live workers' and those an attempt in flight or one of the 1024 bars still names.
+// an ended worker's lane (or a freed event-loop slot's, past maxWorkers) is reused once no bar in
+// the ring and no attempt names it, so the lanes are the live workers' and those an attempt in
+// flight or one of the 1024 bars still names.
 
 import type {
   ExecutorObserver,
@@ -129,6 +130,13 @@ export class Recorder implements ExecutorObserver {
   readonly #tasks = new Float64Array(3);
   /** Whether `tasks` is counted here (the executor's stats() has no `futures`). */
   countTasks = true;
+  /**
+   * Event-loop slots listed even when free (an AsyncPoolExecutor's `maxWorkers`). A task that
+   * awaits a nested submit of its own pool gives back its pool slot but stays in flight, so its
+   * attempt keeps its slot here and the nested one takes another: slots past these come and go
+   * with nesting, and leave the list once free (the list would grow to the deepest nesting ever).
+   */
+  keptSlots = 0;
   readonly workers = new Map<string, WorkerView>();
   /** The newest failures, last 20 at least. */
   readonly failures: Failure[] = [];
@@ -172,13 +180,17 @@ export class Recorder implements ExecutorObserver {
   readonly #fnNames: string[] = [];
   /**
    * Event-loop slots (AsyncPoolExecutor has no workers: its tasks run in slots): how many there
-   * have been, and those free now, the latest freed last (a start takes one in O(1): a search
-   * for a free one cost as many looks as tasks in flight, quadratic with many at once).
+   * are, and those free now, the latest freed last (a start takes one in O(1): a search for a
+   * free one cost as many looks as tasks in flight, quadratic with many at once). Free slots past
+   * `keptSlots` are let go from the top; those of them still in the free list are at or past
+   * `#loopSlotCount` (it grows only once the list is empty) and are skipped when popped.
    */
   #loopSlotCount = 0;
   readonly #freeLoopSlots: number[] = [];
   /** The lane of each event-loop slot. */
   readonly #loopLanes: number[] = [];
+  /** 1 for each event-loop slot in use: what is free below a slot let go is let go too. */
+  readonly #loopSlotBusy: number[] = [];
 
   // The task bars, a ring; those before `#folded` are in the histogram and the timeline.
   readonly #barRows = new Float64Array(BARS * BAR);
@@ -270,9 +282,13 @@ export class Recorder implements ExecutorObserver {
     }
     let lane: number;
     if (worker === undefined) {
-      const index = this.#freeLoopSlots.pop() ?? this.#loopSlotCount++;
+      const free = this.#freeLoopSlots;
+      let index = free.pop();
+      while (index !== undefined && index >= this.#loopSlotCount) index = free.pop();
+      if (index === undefined) index = this.#newLoopSlot();
+      this.#loopSlotBusy[index] = 1;
       rows[row + LOOP_SLOT] = index;
-      lane = this.#loopLanes[index] ??= this.#laneOf(`slot ${index + 1}`);
+      lane = this.#loopLanes[index]!;
     } else lane = this.#laneOf(worker);
     rows[row + LANE] = lane;
     const view = this.#view(lane, t);
@@ -407,16 +423,8 @@ export class Recorder implements ExecutorObserver {
   }
 
   worker(name: string, state: ObservedWorkerState): void {
-    if (state === "ended") {
-      this.workers.delete(name);
-      const lane = this.#laneIds.get(name);
-      if (lane !== undefined) {
-        // The name may come back (a cluster worker heard of again): it gets a lane anew.
-        this.#laneIds.delete(name);
-        this.#laneNames[lane] = undefined;
-        this.#endedLanes.push(lane);
-      }
-    } else this.#view(this.#laneOf(name), 0).state = state;
+    if (state === "ended") this.#end(name);
+    else this.#view(this.#laneOf(name), 0).state = state;
     const sinks = this.sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
@@ -579,6 +587,62 @@ export class Recorder implements ExecutorObserver {
     return id;
   }
 
+  /** The worker (or event-loop slot) `name` is gone: it leaves the list, and its lane ends. */
+  #end(name: string): void {
+    this.workers.delete(name);
+    const lane = this.#laneIds.get(name);
+    if (lane !== undefined) {
+      // The name may come back (a cluster worker heard of again): it gets a lane anew (an
+      // event-loop slot takes its own back if it is still free, see #newLoopSlot).
+      this.#laneIds.delete(name);
+      this.#laneNames[lane] = undefined;
+      this.#endedLanes.push(lane);
+    }
+  }
+
+  /** A new event-loop slot, on top of those there are, with its lane. */
+  #newLoopSlot(): number {
+    const index = this.#loopSlotCount++;
+    const name = `slot ${index + 1}`;
+    // Slots let go end their lanes from the top down, and come back from the bottom up: the
+    // last lane ended is this slot's own, unless another took it. Taken again, it is not one
+    // more lane per slot each time nesting comes back (an ended lane waits for its bars to
+    // leave the ring before it is reused), and the bars it has still name it.
+    const ended = this.#endedLanes;
+    const last = ended[ended.length - 1];
+    const view = last === undefined ? undefined : this.#views[last];
+    if (last !== undefined && view?.name === name) {
+      ended.pop();
+      this.#laneNames[last] = name;
+      this.#laneIds.set(name, last);
+      this.workers.set(name, view);
+      this.#loopLanes[index] = last;
+    } else this.#loopLanes[index] = this.#laneOf(name);
+    return index;
+  }
+
+  /**
+   * The highest event-loop slot was freed, past `keptSlots`: it is let go, with the free ones
+   * just below it. Slots are named by their index, so the list can only shrink from the top.
+   */
+  #trimLoopSlots(): void {
+    const busy = this.#loopSlotBusy;
+    let count = this.#loopSlotCount;
+    while (count > this.keptSlots && busy[count - 1] !== 1) {
+      this.#end(this.#laneNames[this.#loopLanes[--count]!]!);
+    }
+    this.#loopSlotCount = count;
+    this.#loopLanes.length = busy.length = count;
+    // Those let go from the free list are skipped as they are popped; when they are most of it,
+    // it is compacted now (each is dropped once, so this costs O(1) a slot).
+    const free = this.#freeLoopSlots;
+    if (free.length > 2 * count) {
+      let kept = 0;
+      for (const index of free) if (index < count) free[kept++] = index;
+      free.length = kept;
+    }
+  }
+
   /** An ended worker's lane that no bar in the ring and no attempt names any more, or -1. */
   #reusableLane(): number {
     const ended = this.#endedLanes;
@@ -617,8 +681,10 @@ export class Recorder implements ExecutorObserver {
     }
     const index = rows[row + LOOP_SLOT]!;
     if (index >= 0) {
-      this.#freeLoopSlots.push(index);
       rows[row + LOOP_SLOT] = -1;
+      this.#loopSlotBusy[index] = 0;
+      if (index === this.#loopSlotCount - 1 && index >= this.keptSlots) this.#trimLoopSlots();
+      else this.#freeLoopSlots.push(index);
     }
   }
 

@@ -42,6 +42,9 @@ export function recorderOf(executor: object, what: string): Recorder {
   // Futures settled are counted by the executor's stats() where it has them.
   const stats = (executor as { stats?(): { futures?: unknown } }).stats?.();
   recorder.countTasks = stats?.futures === undefined;
+  // An AsyncPoolExecutor's own slots stay listed when free; those nested submits add do not.
+  const maxWorkers = (executor as { maxWorkers?: unknown }).maxWorkers;
+  if (typeof maxWorkers === "number") recorder.keptSlots = maxWorkers;
   core.observer = recorder;
   // A cluster's workers joining and leaving are changes too (the dashboard sends an update), and
   // those gone leave the recorder then, read or not (their names would pile up otherwise).

@@ -20,6 +20,7 @@ import {
   snapshotOf,
 } from "./metrics.ts";
 import { checkOptionsArgument, refuse } from "../future/_options.ts";
+import { allowedHostsOf, refusedHost } from "./_hosts.ts";
 
 const DASHBOARD_KEYS = [
   "interval",
@@ -329,78 +330,6 @@ function text(status: number, body: string): Response {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" },
   });
-}
-
-/**
- * The host name of `host` (a `Host` header's value, or a URL's host) as the URL parser writes it:
- * lower case, IPv4 in dotted form, IPv6 in brackets, without the port and a final dot; undefined
- * when it is not a host.
- */
-function hostName(host: string): string | undefined {
-  if (host === "" || /[\s/\\@?#%]/.test(host)) return undefined;
-  try {
-    return new URL(`http://${host}`).hostname.replace(/\.$/, "");
-  } catch {
-    return undefined;
-  }
-}
-
-function isLoopback(name: string): boolean {
-  return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
-}
-
-/**
- * The host a request is for (its `Host` header, then its URL's host), when one of them is neither
- * a loopback name nor in `allowed`; undefined when the request may be answered.
- */
-function refusedHost(request: Request, allowed: ReadonlySet<string>): string | undefined {
-  const header = request.headers.get("host");
-  let url: string;
-  try {
-    url = new URL(request.url).host;
-  } catch {
-    return request.url;
-  }
-  for (const host of header === null ? [url] : [header, url]) {
-    const name = hostName(host);
-    if (name === undefined || !(isLoopback(name) || allowed.has(name))) return host;
-  }
-  return undefined;
-}
-
-/** The `allowedHosts` option, checked: `"*"`, or the set of host names as hostName() writes them. */
-function allowedHostsOf(what: string, hosts: unknown): "*" | ReadonlySet<string> {
-  if (hosts === undefined) return new Set();
-  if (!Array.isArray(hosts)) {
-    refuse(
-      { action: what, path: "allowedHosts" },
-      'an array of host names (e.g. ["dash.example.com"])',
-      hosts,
-      false,
-    );
-  }
-  const names = new Set<string>();
-  let any = false;
-  for (const [i, host] of hosts.entries()) {
-    if (host === "*") {
-      any = true;
-      continue;
-    }
-    // A port is not part of the name (and a name with one would never match).
-    const bare = typeof host === "string" &&
-      (host.startsWith("[") ? host.endsWith("]") : !host.includes(":"));
-    const name = bare ? hostName(host) : undefined;
-    if (name === undefined) {
-      refuse(
-        { action: what, path: `allowedHosts[${i}]` },
-        'a host name or address without scheme nor port (e.g. "dash.example.com", "[fd00::5]") or "*"',
-        host,
-        false,
-      );
-    }
-    names.add(name);
-  }
-  return any ? "*" : names;
 }
 
 /**

@@ -18,6 +18,7 @@ export type Outcome = "completed" | "failed" | "cancelled";
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
 import { BUCKETS } from "./_histogram.ts";
 import { checkOptionsArgument, refuse } from "../future/_options.ts";
+import { allowedHostsOf, refusedHost } from "./_hosts.ts";
 
 export type { Executors } from "./_registry.ts";
 
@@ -86,6 +87,37 @@ export interface MetricsOptions {
    * @default {6000}
    */
   workerExpiry?: number;
+}
+
+/** Options of {@linkcode metricsHandler}. */
+export interface MetricsHandlerOptions extends MetricsOptions {
+  /**
+   * Host names (or addresses) the metrics are served for besides the loopback ones (`localhost`,
+   * `127.x.y.z`, `[::1]`) and IP addresses (`10.0.0.5`, `[fd00::5]`), always answered: a
+   * Prometheus server that scrapes a target by address sends it. The name of each request (its
+   * `Host` header and URL) is compared without its port and case-insensitively; any other is
+   * refused with 403. This stops a web page from reading the metrics through the user's browser
+   * by pointing a name of its own at the server's address (DNS rebinding). `"*"` answers any
+   * name: only behind a reverse proxy that checks it.
+   *
+   * @default {[]}
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncPoolExecutor } from "@concurrent/futures";
+   * import { metricsHandler } from "@concurrent/futures/observe";
+   *
+   * await using io = new AsyncPoolExecutor({ name: "io" });
+   * const handler = metricsHandler([io], { allowedHosts: ["metrics.example.com"] });
+   * assert.equal(handler(new Request("http://metrics.example.com:9464/metrics")).status, 200);
+   * assert.equal(handler(new Request("http://10.0.0.5:9464/metrics")).status, 200);
+   * const refused = handler(new Request("http://attacker.example/metrics"));
+   * assert.equal(refused.status, 403);
+   * assert.match(await refused.text(), /attacker\.example.*allowedHosts/);
+   * ```
+   */
+  allowedHosts?: readonly string[];
 }
 
 const CIRCUIT: Record<CircuitState, 0 | 1 | 2> = { closed: 0, halfOpen: 1, open: 2 };
@@ -363,12 +395,14 @@ export function formatMetrics(metrics: ExecutorMetrics[]): string {
 
 /**
  * A request handler for `Deno.serve` that answers every request with the executors' metrics in
- * the Prometheus text format 0.0.4. Recording starts when it is created.
+ * the Prometheus text format 0.0.4. Recording starts when it is created. Requests for a host that
+ * is not a loopback name, an IP address nor in `allowedHosts` get 403.
  *
  * @param executors a record (`{ cpu: pool }`, the key is the `executor` label) or a list
- * @param options see {@linkcode MetricsOptions}
+ * @param options see {@linkcode MetricsHandlerOptions}
  * @returns the handler
- * @throws {TypeError} when an entry is not an executor of this library
+ * @throws {TypeError} when an entry is not an executor of this library, or an option is unknown
+ * or of the wrong type
  *
  * @example
  * ```ts
@@ -386,15 +420,33 @@ export function formatMetrics(metrics: ExecutorMetrics[]): string {
  */
 export function metricsHandler(
   executors: Executors,
-  options?: MetricsOptions,
+  options?: MetricsHandlerOptions,
 ): (request: Request) => Response {
-  checkMetricsOptions("serve metrics", options);
-  const observed = observeAll(executors, "serve metrics");
-  claimExpiry(observed, options, "serve metrics");
-  return () =>
-    new Response(formatMetrics(observed.map((o) => snapshotOf(o))), {
+  const what = "serve metrics";
+  checkMetricsOptions(what, options, ["workerExpiry", "allowedHosts"]);
+  const allowed = allowedHostsOf(what, options?.allowedHosts);
+  const observed = observeAll(executors, what);
+  claimExpiry(observed, options, what);
+  return (request) => {
+    const refused = allowed === "*" ? undefined : refusedHost(request, allowed, true);
+    if (refused !== undefined) {
+      return new Response(
+        `These metrics are not served for host ${
+          JSON.stringify(refused.slice(0, 100))
+        }: only for loopback names and IP addresses unless the 'allowedHosts' option lists the host\n`,
+        {
+          status: 403,
+          headers: {
+            "content-type": "text/plain; charset=utf-8",
+            "x-content-type-options": "nosniff",
+          },
+        },
+      );
+    }
+    return new Response(formatMetrics(observed.map((o) => snapshotOf(o))), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
+  };
 }
 
 /** @internal the snapshot of one observed executor (the dashboard uses it). */

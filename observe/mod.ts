@@ -30,6 +30,7 @@ export {
   HISTOGRAM_BUCKETS,
   type HistogramSnapshot,
   metricsHandler,
+  type MetricsHandlerOptions,
   type MetricsOptions,
   type Outcome,
   readMetrics,

@@ -160,3 +160,58 @@ Deno.test("readMetrics() times every attempt on a worker pool, one stopped befor
   assert.ok(bars[3]!.start >= submitted - 1, JSON.stringify(bars[3]));
   assert.ok(bars[3]!.end >= submitted + 49, JSON.stringify(bars[3]));
 });
+
+Deno.test("metricsHandler() refuses a host that is not loopback, an IP address nor in allowedHosts with 403", async () => {
+  await using io = new AsyncPoolExecutor({ name: "io" });
+  await io.submit(() => {
+    throw new Error("login failed for admin with password hunter2");
+  }).exception();
+  // Deno.serve builds the URL from the Host header; a handler mounted elsewhere may see only it.
+  const ask = (
+    handler: (request: Request) => Response,
+    host: string,
+    url = `http://${host}/metrics`,
+  ) => handler(new Request(url, { headers: { host } }));
+  const refused = async (response: Response, host: string) => {
+    assert.equal(response.status, 403, host);
+    const text = await response.text();
+    assert.match(text, /host ".*evil\.example.*".*'allowedHosts'/);
+    assert.doesNotMatch(text, /concurrent_futures|hunter2/);
+  };
+  for (const allowedHosts of [undefined, ["Metrics.Example"]]) {
+    const handler = metricsHandler([io], allowedHosts && { allowedHosts });
+    for (
+      const host of [
+        "evil.example",
+        "evil.example:9464",
+        "127.0.0.1.evil.example:9464",
+        "localhost.evil.example",
+        "10.0.0.5.evil.example",
+      ]
+    ) {
+      await refused(ask(handler, host, "http://127.0.0.1:9464/metrics"), host);
+      await refused(ask(handler, "127.0.0.1:9464", `http://${host}/metrics`), host);
+    }
+    await refused(ask(handler, "127.0.0.1@evil.example"), "127.0.0.1@evil.example");
+    // What a Prometheus server scraping by address or by localhost sends.
+    for (
+      const host of ["127.0.0.1:9464", "localhost:9464", "[::1]:9464", "10.0.0.5", "[fd00::5]:80"]
+    ) {
+      const response = ask(handler, host);
+      assert.equal(response.status, 200, host);
+      assert.match(
+        await response.text(),
+        /^concurrent_futures_tasks_total\{executor="io",outcome="failed"\} 1$/m,
+      );
+    }
+  }
+  // A name is served where allowedHosts lists it (without port, in any case), and "*" any name.
+  assert.equal(ask(metricsHandler([io]), "metrics.example:9464").status, 403);
+  const listed = metricsHandler([io], { allowedHosts: ["Metrics.Example"] });
+  assert.equal(ask(listed, "metrics.example:9464").status, 200);
+  assert.equal(ask(metricsHandler([io], { allowedHosts: ["*"] }), "anything.example").status, 200);
+  assert.throws(
+    () => metricsHandler([io], { allowedHosts: ["metrics.example:80"] }),
+    /^TypeError: Cannot serve metrics as 'allowedHosts\[0\]' must be a host name/,
+  );
+});

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { AsyncPoolExecutor } from "../../mod.ts";
 import { FAILURE_TEXT, Recorder } from "../../observe/_recorder.ts";
+import { recorderOf } from "../../observe/_registry.ts";
 import type { Job } from "../../executors/_task.ts";
 import { CancelledError, WorkerCrashedError } from "../../future/errors.ts";
 
@@ -269,4 +271,70 @@ Deno.test("Recorder gives event-loop tasks as many slot lanes as were in flight 
   for (const job of wide) r.ended(job, true, undefined);
   batch(10_000).forEach((job) => r.ended(job, true, undefined));
   assert.equal(r.lanes, 10_000);
+});
+
+Deno.test("Recorder lists the event-loop slots in use now: submits nested 3,000 deep leave an AsyncPoolExecutor's maxWorkers slots", async () => {
+  await using pool = new AsyncPoolExecutor({ name: "io", maxWorkers: 2 });
+  const r = recorderOf(pool, "test");
+  let deepest = 0;
+  // Each task awaits the next: it gives back its pool slot while it waits, but stays in flight.
+  const nest = async (depth: number): Promise<number> => {
+    if (depth === 0) {
+      deepest = r.workers.size;
+      return 0;
+    }
+    return 1 + await pool.submit(nest, depth - 1);
+  };
+  assert.equal(await pool.submit(nest, 3000), 3000);
+  assert.equal(deepest, 3001);
+  assert.deepEqual([...r.workers.keys()].sort(), ["slot 1", "slot 2"]);
+  // The innermost ended first: the newest bars are those of slots 1024 down to 1.
+  const names = Array.from({ length: BARS }, (_, i) => `slot ${BARS - i}`);
+  assert.deepEqual(r.bars.map((bar) => bar.lane), names);
+  const lanes = r.lanes;
+  // Nesting again takes the same lanes back, and lets them go again.
+  assert.equal(await pool.submit(nest, 3000), 3000);
+  assert.equal(deepest, 3001);
+  assert.equal(r.lanes, lanes);
+  assert.deepEqual([...r.workers.keys()].sort(), ["slot 1", "slot 2"]);
+  assert.deepEqual(r.bars.map((bar) => bar.lane), names);
+});
+
+Deno.test("Recorder lets free event-loop slots go from the top, down to a busy one or the kept ones", () => {
+  const r = recorder();
+  r.keptSlots = 1;
+  const jobs = Array.from({ length: 5 }, () => queued(r));
+  for (const job of jobs) r.started(job, undefined);
+  const listed = () => [...r.workers.keys()].sort();
+  // Slots 2 and 4 end below slot 5, which is busy: all five stay listed.
+  r.ended(jobs[1]!, true, undefined);
+  r.ended(jobs[3]!, true, undefined);
+  assert.deepEqual(listed(), ["slot 1", "slot 2", "slot 3", "slot 4", "slot 5"]);
+  // Slot 5 ends: it goes, and slot 4 with it, down to slot 3, busy.
+  r.ended(jobs[4]!, true, undefined);
+  assert.deepEqual(listed(), ["slot 1", "slot 2", "slot 3"]);
+  // Slot 3 ends: slot 2 goes too, and slot 1 (busy, then kept) stays.
+  r.ended(jobs[2]!, true, undefined);
+  assert.deepEqual(listed(), ["slot 1"]);
+  r.ended(jobs[0]!, true, undefined);
+  assert.deepEqual(listed(), ["slot 1"]);
+  assert.deepEqual([...r.workers.values()].map((w) => [w.state, w.running]), [["idle", 0]]);
+  // Three at once again: slots 1 to 3 (the free list still named slots 2 and 4), on their lanes.
+  const again = Array.from({ length: 3 }, () => queued(r));
+  for (const job of again) r.started(job, undefined);
+  assert.deepEqual(listed(), ["slot 1", "slot 2", "slot 3"]);
+  assert.ok([...r.workers.values()].every((w) => w.state === "busy" && w.running === 1));
+  assert.equal(r.lanes, 5);
+  for (const job of again) r.ended(job, true, undefined);
+  assert.deepEqual(listed(), ["slot 1"]);
+  assert.deepEqual(r.bars.map((bar) => bar.lane), [
+    "slot 2",
+    "slot 4",
+    "slot 5",
+    "slot 3",
+    "slot 1",
+    "slot 1",
+    "slot 2",
+    "slot 3",
+  ]);
 });
