@@ -16,7 +16,7 @@ import {
 } from "./_protocol.ts";
 import { decodeError, encodeError, type WireError } from "./error_codec.ts";
 import { InvalidStateError } from "../future/errors.ts";
-import { encodeProxies } from "./_proxy_wire.ts";
+import { encodeProxies, misplacedProxyError } from "./_proxy_wire.ts";
 import { startTimer } from "../future/_timer.ts";
 import type { WorkerPermissions } from "./_transport.ts";
 
@@ -252,7 +252,7 @@ export abstract class PoolWorker<T> {
           this.tasks.delete(task.seq);
           this.release(task.seq);
           this.dispatched--;
-          failed.push({ item: d.item, error });
+          failed.push({ item: d.item, error: misplacedProxyError(d.args, error) });
         }
       });
       return failed;

@@ -3,6 +3,7 @@
 // and plain objects are searched, the containers structured clone would copy as they are.
 
 import { anyProxies, proxyTarget } from "./proxy.ts";
+import { isCloneError } from "./_transport.ts";
 
 type Fn = (...args: unknown[]) => unknown;
 type Key = string | number;
@@ -100,4 +101,62 @@ export function reviveProxies(
     }
     container[path[path.length - 1]!] = make(id);
   });
+}
+
+/** Values a search for a misplaced proxy looks at before it gives up (it runs on a failure). */
+const SEARCH_BUDGET = 100_000;
+
+/**
+ * Where a proxy() callback is in `args` (`args[0] (in a Map)`, say), searching every container,
+ * Maps, Sets and class instances too, up to a budget; undefined when none is found. Only called
+ * once sending failed: it tells the caller why a callback it passed could not be cloned.
+ */
+export function findProxy(args: unknown[]): string | undefined {
+  if (!anyProxies()) return undefined;
+  let budget = SEARCH_BUDGET;
+  const seen = new Set<object>();
+  const stack: [unknown, string, string][] = [];
+  for (let i = args.length - 1; i >= 0; i--) stack.push([args[i], `args[${i}]`, ""]);
+  while (stack.length > 0 && budget-- > 0) {
+    const [value, path, where] = stack.pop()!;
+    if (typeof value === "function") {
+      if (proxyTarget(value)) return `${path}${where}`;
+      continue;
+    }
+    if (value === null || typeof value !== "object" || seen.has(value)) continue;
+    seen.add(value);
+    try {
+      if (value instanceof Map) {
+        for (const [key, item] of value) {
+          stack.push([key, path, " (a key of a Map)"], [item, path, " (in a Map)"]);
+        }
+      } else if (value instanceof Set) {
+        for (const item of value) stack.push([item, path, " (in a Set)"]);
+      } else {
+        const plain = Array.isArray(value) || isPlain(value);
+        for (const key of Object.keys(value)) {
+          const inside = plain ? where : ` (in a ${value.constructor?.name || "class"} instance)`;
+          stack.push([(value as Record<string, unknown>)[key], `${path}.${key}`, inside]);
+        }
+      }
+    } catch {
+      // A getter or a proxy that throws: this branch is not searched.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The error of a task whose arguments could not be sent: a `DataCloneError` that says where a
+ * proxy() callback sits that could not go with them (inside a Map, a Set or a class instance,
+ * which are not searched for callbacks), or `error` as it is.
+ */
+export function misplacedProxyError(args: unknown[], error: unknown): unknown {
+  if (!isCloneError(error)) return error;
+  const at = findProxy(args);
+  if (at === undefined) return error;
+  return new DOMException(
+    `Cannot send the task's arguments as the proxy() callback at ${at} cannot be cloned: callbacks are found in the arguments themselves, in arrays and in plain objects, not in Maps, Sets or class instances; pass it there`,
+    "DataCloneError",
+  );
 }

@@ -68,6 +68,7 @@ import { encodeBody } from "./_codec.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
 import { LostRequests, streamLeaderElected } from "./_lost_requests.ts";
+import { findProxy } from "../actors/_proxy_wire.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
 export interface EngineSettings {
@@ -592,7 +593,14 @@ export class NatsEngine implements Engine {
       const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
       if (bytes.length > limit) args = serialize(job.args);
     } catch (error) {
-      return this.#settleLocally(sent, dataCloneError(error));
+      const at = findProxy(job.args);
+      return this.#settleLocally(
+        sent,
+        at === undefined ? dataCloneError(error) : new DOMException(
+          `Cannot send the task's arguments to a DistributedExecutor worker as they hold a proxy() callback (at ${at}): a worker on another machine cannot call back into this program; pass data, or run the task on a WorkerPoolExecutor or a ProcessPoolExecutor`,
+          "DataCloneError",
+        ),
+      );
     }
     if (args) {
       const name = `${sent.key}.args`;

@@ -6,6 +6,7 @@ import {
   CancelledError,
   CircuitOpenError,
   InvalidStateError,
+  proxy,
 } from "../../mod.ts";
 import { findNatsServer } from "../../distributed/_processes.ts";
 import { connect } from "@nats-io/transport-node";
@@ -74,6 +75,24 @@ Deno.test("DistributedExecutor.submit() rejects with a registered custom error c
     assert(error instanceof QuotaError);
     assert.equal(error.quota, 7);
     assert.equal(error.message, "over quota 7");
+    assert.equal(await executor.submit(add, 1, 2), 3);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("DistributedExecutor.submit() refuses a proxy() callback with a DataCloneError that says why", async () => {
+  const cluster = await Cluster.start();
+  try {
+    await using executor = cluster.executor();
+    // The message was the library's wrapper source, naming neither proxy() nor the executor.
+    await assert.rejects(
+      executor.submit(add, { onProgress: proxy(() => {}) } as never, 1),
+      (error) =>
+        error instanceof DOMException && error.name === "DataCloneError" &&
+        /hold a proxy\(\) callback \(at args\[0\]\.onProgress\): a worker on another machine cannot call back/
+          .test(error.message),
+    );
     assert.equal(await executor.submit(add, 1, 2), 3);
   } finally {
     await cluster.close();

@@ -303,3 +303,30 @@ const mainGlobal = globalThis;
 function isMainThread(): boolean {
   return globalThis === mainGlobal && !("WorkerGlobalScope" in globalThis);
 }
+
+for (const kind of ["WorkerPoolExecutor", "ProcessPoolExecutor"]) {
+  Deno.test(`proxy() callbacks inside a Map, a Set or a class instance fail their task with a DataCloneError saying where (${kind})`, async () => {
+    await using pool = KINDS[kind]!();
+    const callback = proxy((n: number) => n);
+    class Holder {
+      constructor(readonly callback: unknown) {}
+    }
+    // The search for callbacks goes through arrays and plain objects only: a callback elsewhere
+    // failed to clone with the wrapper's source as the message, naming nothing.
+    const cases: [unknown, RegExp][] = [
+      [new Map([["cb", callback]]), /at args\[0\] \(in a Map\)/],
+      [{ list: [new Set([callback])] }, /at args\[0\]\.list\.0 \(in a Set\)/],
+      [new Holder(callback), /at args\[0\]\.callback \(in a Holder instance\)/],
+    ];
+    for (const [arg, where] of cases) {
+      await assert.rejects(
+        pool.submit(keep, arg as never),
+        (error) =>
+          error instanceof DOMException && error.name === "DataCloneError" &&
+          where.test(error.message) && /not in Maps, Sets or class instances/.test(error.message),
+      );
+    }
+    // The pool goes on.
+    assert.equal(await pool.submit(keep, callback as never), "kept");
+  });
+}
