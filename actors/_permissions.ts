@@ -43,8 +43,21 @@ export function checkPermissions(what: string, needs: Needs): void {
   throw new Class(
     `Cannot ${what} as the program lacks ${lacks}: run it with ${flags.join(" ")} (or a broader ${
       flags.map((f) => f.split("=")[0]).join(" ")
-    }, or -A)`,
+    }, or -A)${paths.length > 0 ? importsToo() : ""}`,
   );
+}
+
+/**
+ * A worker reads its modules' imports with the program's permissions too, which this check does
+ * not follow: the message says so, with the path that covers this package's own files (a task
+ * module that imports the package's mod.ts needs most of them).
+ */
+function importsToo(): string {
+  const root = new URL("../", import.meta.url);
+  const covers = root.protocol === "file:"
+    ? `: --allow-read=${decodeURIComponent(root.pathname)} covers this package's`
+    : "";
+  return `; the local files those modules import need read access too${covers}`;
 }
 
 function allowed(descriptor: Deno.PermissionDescriptor): boolean {
