@@ -3,8 +3,10 @@
  *
  * What it shows: a loop that makes work items (1 KiB each) much faster than a `WorkerPoolExecutor`
  * can hash them. Without a bound, every item is queued at once and held in memory until a worker
- * gets to it; as that producer never yields, no worker even starts before the last item is made. With `maxQueued`, the producer awaits `pool.whenReady()` before each `submit()`, so
- * at most `maxQueued` items wait (plus one per free worker slot) and memory stays flat.
+ * gets to it; as that producer never yields, no worker even starts before the last item is made.
+ * With `maxQueued`, the producer awaits `pool.whenReady()` before each `submit()`, so at most
+ * `maxQueued` items wait, plus one per free worker slot (`stats().queued` counts those until a
+ * worker takes them: 66 below, with 2 workers), and memory stays flat.
  *
  * The bound is not free in time here: the producer's `await` lets the pool hand out each task as
  * it is submitted, one message to a worker per task, where the unbounded run's queue goes out in
@@ -26,12 +28,12 @@
  *
  * ```text
  * queue length over time (ms: queued)
- * maxQueued: 0: 0, 1229: 64, 2831: 64, 4359: 1, 5547: 64, 7871: 64, 9887: 63, 11174: 0
- * unbounded: 0: 0, 1330: 36865, 2688: 74753, 4464: 99777, 5470: 66407, 6864: 35779, 7834: 20782, 9071: 0
+ * maxQueued: 0: 0, 496: 1, 1007: 64, 1506: 1, 2046: 64, 2592: 64, 2995: 64, 3453: 0
+ * unbounded: 0: 0, 448: 22529, 812: 50177, 1309: 79873, 1837: 97991, 2175: 62963, 2481: 23731, 2751: 0
  *
  * run           peak queued  peak heap   peak RSS  seconds   checksum  failed
- * maxQueued 64           64   50.2 MiB  212.0 MiB    11.17  356368328       0
- * unbounded         100,000  219.4 MiB  476.5 MiB     9.07  356368328       0
+ * maxQueued 64           66   39.1 MiB  201.7 MiB     3.45  356368328       0
+ * unbounded         100,000  131.5 MiB  383.9 MiB     2.75  356368328       0
  * ```
  *
  * @module
