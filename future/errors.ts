@@ -6,6 +6,8 @@
  * @module
  */
 
+import { messageOf } from "./_text.ts";
+
 /**
  * The future was cancelled before it ran.
  *
@@ -243,7 +245,8 @@ export class DependencyError extends Error {
     // Down a chain of tasks, each says where the failure came from once, not each message above.
     const levels = cause instanceof DependencyError ? cause.#levels + 1 : 0;
     const root = cause instanceof DependencyError ? cause.#root : cause;
-    const what = root instanceof Error ? root.message : String(root);
+    // A failure with no text (an object without a prototype, say) must not make this throw.
+    const what = messageOf(root);
     super(
       levels === 0
         ? `the task did not run: the future passed as argument ${argument} failed: ${what}`

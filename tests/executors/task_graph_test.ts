@@ -48,6 +48,20 @@ Deno.test("a failed dependency rejects the dependent with DependencyError whose 
   assert.equal(ran, false);
 });
 
+Deno.test("a dependency failed with a value that has no text still rejects the dependent with DependencyError", async () => {
+  await using pool = new AsyncPoolExecutor();
+  // String() of an object without a prototype throws: building the message threw inside the
+  // engine, and the dependent never settled.
+  const bare = Object.create(null);
+  const failing = pool.submit((): number => {
+    throw bare;
+  });
+  const error = await pool.submit((a: number) => a, failing).exception();
+  assert.ok(error instanceof DependencyError);
+  assert.equal(error.cause, bare);
+  assert.match(error.message, /argument 0 failed: \[object Object\]$/);
+});
+
 Deno.test("cancelling a dependency cancels what depends on it", async () => {
   await using pool = new AsyncPoolExecutor();
   const input = new Future<number>();
