@@ -1,6 +1,8 @@
 // Callbacks a task can call on the caller's side: proxy() marks a function so that the pools send
 // a stand-in for it instead of the function (which cannot cross a worker boundary).
 
+import { show } from "../future/_options.ts";
+
 /**
  * What a task sees of a callback passed with {@linkcode proxy}: a function that takes the same
  * arguments and returns a promise of the callback's result, resolved on the caller's side. A
@@ -109,9 +111,7 @@ export function proxy<A extends unknown[], R>(
 ): (...args: A) => Promise<Awaited<R>> {
   if (typeof fn !== "function") {
     throw new TypeError(
-      `Cannot create a proxy as 'fn' must be a function: received ${
-        fn === null ? "null" : typeof fn
-      }`,
+      `Cannot create a proxy as 'fn' must be a function: received ${show(fn)}`,
     );
   }
   if (targets.has(fn as Fn)) return fn as unknown as (...args: A) => Promise<Awaited<R>>;

@@ -359,6 +359,9 @@ export class ExecutorCore implements TaskHost, Executor {
     checkMapOptions(mapOptions);
     this.#checkOpen("map");
     scope?.checkOpen();
+    if (typeof fn !== "function") {
+      throw new TypeError(`Cannot map as 'fn' must be a function: received ${show(fn)}`);
+    }
     this.#engine.validateFunction(fn);
     const chunks = this.#engine.chunks;
     let withMapSignal: TaskOptions | undefined;

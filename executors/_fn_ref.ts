@@ -1,6 +1,7 @@
 // How a function submitted to a worker pool is named on the wire: an export of one of the pool's
 // task modules (by reference), or a self-contained function (by source, compiled once per worker).
 
+import { show } from "../future/_options.ts";
 import type { FnRef } from "../actors/_protocol.ts";
 import { moduleUrl } from "../actors/_module_url.ts";
 import { indexModuleErrors } from "../actors/error_codec.ts";
@@ -79,9 +80,7 @@ export class FunctionRefs {
   validate(fn: unknown): void {
     if (typeof fn !== "function") {
       throw new TypeError(
-        `Cannot submit a task as 'fn' must be a function: received ${
-          fn === null ? "null" : typeof fn
-        }`,
+        `Cannot submit a task as 'fn' must be a function: received ${show(fn)}`,
       );
     }
     if (this.#exports.has(fn)) return;

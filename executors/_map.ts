@@ -76,7 +76,7 @@ export function mapTasks(
     isAsync = false;
   } else {
     throw new TypeError(
-      `Cannot map as 'items' must be an iterable or an async iterable: received ${String(items)}`,
+      `Cannot map as 'items' must be an iterable or an async iterable: received ${show(items)}`,
     );
   }
   // A chunk of one item goes as a plain call: no array around its item or around its result.

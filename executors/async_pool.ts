@@ -185,9 +185,7 @@ export class AsyncPoolExecutor extends ExecutorBase<AsyncPoolStats> {
       validateFunction(fn) {
         if (typeof fn !== "function") {
           throw new TypeError(
-            `Cannot submit a task as 'fn' must be a function: received ${
-              fn === null ? "null" : typeof fn
-            }`,
+            `Cannot submit a task as 'fn' must be a function: received ${show(fn)}`,
           );
         }
       },

@@ -7,7 +7,7 @@
 
 import type { Executor, ShutdownOptions } from "./executor.ts";
 import { WorkerPoolExecutor } from "./worker_pool.ts";
-import { refuse } from "../future/_options.ts";
+import { refuse, show } from "../future/_options.ts";
 
 let defaultExecutor: Executor | undefined;
 
@@ -71,7 +71,7 @@ export function setDefaultExecutor(executor: Executor): void {
   ) {
     throw new TypeError(
       `Cannot set the default executor as 'executor' must be an Executor: received ${
-        String(executor)
+        show(executor)
       }`,
     );
   }

@@ -5,7 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { checkOptionsArgument, checkSignal, checkTimeout } from "./_options.ts";
+import { checkOptionsArgument, checkSignal, checkTimeout, show } from "./_options.ts";
 import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 import { subscribeAbort, unsubscribeAbort } from "./_abort_registry.ts";
@@ -365,7 +365,7 @@ export class Future<T> implements PromiseLike<T> {
   addDoneCallback(fn: (future: Future<T>) => void): void {
     if (typeof fn !== "function") {
       throw new TypeError(
-        `Cannot add done callback as 'fn' must be a function: received ${typeof fn}`,
+        `Cannot add done callback as 'fn' must be a function: received ${show(fn)}`,
       );
     }
     if (this.done()) this.#call(fn);

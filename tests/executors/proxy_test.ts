@@ -294,7 +294,7 @@ for (const kind of ["WorkerPoolExecutor", "ProcessPoolExecutor"]) {
 Deno.test("proxy() refuses what is not a function", () => {
   assert.throws(
     () => proxy(42 as unknown as () => void),
-    new TypeError("Cannot create a proxy as 'fn' must be a function: received number"),
+    new TypeError("Cannot create a proxy as 'fn' must be a function: received 42"),
   );
 });
 

@@ -145,7 +145,7 @@ Deno.test("WorkerPoolExecutor.submit() throws TypeError for a class, a bound or 
     [Task, /is a class.*'modules'/],
     [add.bind(null, 1), /bound or built-in.*'modules'.*self-contained/],
     [Math.max, /'max'.*bound or built-in/],
-    [42, /must be a function: received number/],
+    [42, /must be a function: received 42/],
   ];
   for (const [fn, message] of cases) {
     assert.throws(

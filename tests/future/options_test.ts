@@ -1,7 +1,7 @@
 // Options written as in Python, or with a wrong type, are refused at the call with what to write.
 
 import assert from "node:assert/strict";
-import { asCompleted, Future, wait } from "../../mod.ts";
+import { asCompleted, AsyncPoolExecutor, Future, setDefaultExecutor, wait } from "../../mod.ts";
 
 function typeError(pattern: RegExp): (error: unknown) => boolean {
   return (error) => error instanceof TypeError && pattern.test(error.message);
@@ -145,4 +145,29 @@ Deno.test("wait() and asCompleted() refuse what is not an iterable of futures, n
   await using pool = new AsyncPoolExecutor({ maxQueued: Infinity });
   const done = pool.submit(() => 1);
   assert.deepEqual((await wait(new Set([done]))).done, new Set([done]));
+});
+
+Deno.test("a value refused as a function, an executor or an iterable is shown in the message, and what refused it named", async () => {
+  await using pool = new AsyncPoolExecutor();
+  const refused = (call: () => unknown, message: string) =>
+    assert.throws(call, (error) => error instanceof TypeError && error.message === message);
+  // The messages gave the value's type ("received number"), String() of it ("[object Object]",
+  // or a throw for an object without a prototype), or named submit() for map().
+  refused(
+    () => pool.submit(5 as never),
+    "Cannot submit a task as 'fn' must be a function: received 5",
+  );
+  refused(
+    () => new Future().addDoneCallback(5 as never),
+    "Cannot add done callback as 'fn' must be a function: received 5",
+  );
+  refused(
+    () => setDefaultExecutor({} as never),
+    "Cannot set the default executor as 'executor' must be an Executor: received an object",
+  );
+  refused(() => pool.map(5 as never, [1]), "Cannot map as 'fn' must be a function: received 5");
+  refused(
+    () => pool.map((x: number) => x, Object.create(null)),
+    "Cannot map as 'items' must be an iterable or an async iterable: received an object",
+  );
 });
