@@ -16,9 +16,10 @@
  * What the numbers say: Web Crypto's `deriveBits` already runs off the main thread in Deno, on
  * threads of Deno's own. Awaited one by one it keeps one core busy; with many in flight it keeps
  * every core busy and the event loop stays free (its stalls are the time spent settling thousands
- * of promises). A worker pool adds nothing there: within a `map` chunk a worker awaits its hashes
- * one after another, so the pool keeps fewer in flight than the main thread alone does, and it
- * adds the cost of its messages. A synchronous
+ * of promises). A worker pool has little to add there: within a `map` chunk a worker awaits its
+ * hashes one after another, so the pool keeps fewer in flight than the main thread alone does, and
+ * it adds the cost of its messages; whether it comes out a little ahead or a little behind the
+ * main thread depends on the run and the machine's load. A synchronous
  * hash (`pbkdf2Sync` here; a pure-JavaScript bcrypt or argon2 in practice) is another matter: on
  * the main thread it freezes the event loop for the whole run; on a worker pool the main thread
  * stays responsive, and the hashes use as many cores as are free. Use a pool for work that holds

@@ -10,6 +10,19 @@
  * ```sh
  * deno run -A examples/resilient_fetch.ts
  * deno run -A examples/resilient_fetch.ts --urls 10 --seed 7
+ * deno run -A examples/resilient_fetch.ts --help
+ * ```
+ *
+ * Example output (the end of it; which flaky requests fail depends on timing, the seed only
+ * fixes the route's luck):
+ *
+ * ```text
+ * route    ok  failed  blocked  requests
+ * healthy   6       0        0         6
+ * flaky     3       1        2         9
+ * dead      0       2        4         4
+ *
+ * Summary: 9 ok, 3 failed, 6 blocked, 19 requests for 18 URLs
  * ```
  *
  * @module
