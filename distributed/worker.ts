@@ -128,7 +128,7 @@ export function parseWorkerArgs(
   args: string[],
   env: (name: string) => string | undefined = readEnv,
 ): WorkerRunOptions {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args,
     options: {
       nats: { type: "string", multiple: true },
@@ -153,8 +153,16 @@ export function parseWorkerArgs(
       "tls-key": { type: "string" },
     },
     strict: true,
+    // Refused below, without their text: a stray one may be a secret typed after a flag that
+    // takes none, or with a space in it (`--user alice hunter2`).
+    allowPositionals: true,
   });
   const what = "start the worker";
+  if (positionals.length > 0) {
+    throw new TypeError(
+      `Cannot ${what} as it takes no positional arguments: received ${positionals.length} (not shown, as one may be a secret); every value follows its flag, as in --user NAME`,
+    );
+  }
   const concurrency = values.concurrency === undefined
     ? navigator.hardwareConcurrency
     : Number(values.concurrency);

@@ -271,3 +271,15 @@ Deno.test("DistributedExecutor and the worker's flags and variables name the typ
     });
   }
 });
+
+Deno.test("the worker's flags refuse a positional argument without showing it", () => {
+  // A password typed after a flag that takes none, or with a space in it, came back whole in
+  // "Unexpected argument 'hunter2'".
+  const base = ["--nats", "nats://127.0.0.1:4222", "--modules", "file:///tasks.ts"];
+  assert.throws(
+    () => parseWorkerArgs([...base, "--user", "alice", "hunter2"], () => undefined),
+    (error) =>
+      error instanceof TypeError && !error.message.includes("hunter2") &&
+      /takes no positional arguments: received 1 \(not shown/.test(error.message),
+  );
+});
