@@ -419,6 +419,8 @@ export class Task implements QueueLinks<Task>, FutureOwner {
       if (inputs.ok) {
         rare.stopWaitingForInputs = undefined;
         this.args = inputs.args;
+        const cut = inputs.cut;
+        if (cut) rare.inputError = cut.cancelled ? new CancelledError() : cut.error;
         this.#attempt(1);
       } else if (inputs.cancelled) {
         // The future tells its owner, this task, which stops and settles.
@@ -481,8 +483,10 @@ export class Task implements QueueLinks<Task>, FutureOwner {
         }
       }
       const done = rare?.done;
-      if (done) return this.#settle(true, [...done, ...outcome as unknown[]]);
-      return this.#settle(true, outcome);
+      const values = done ? [...done, ...outcome as unknown[]] : outcome;
+      const inputError = rare?.inputError;
+      if (inputError) return this.#settle(false, new ChunkFailure(values as unknown[], inputError));
+      return this.#settle(true, values);
     }
     return this.#failed(job, outcome, permit);
   }
@@ -630,6 +634,11 @@ class TaskRare {
   crashes = 0;
   /** A chunk's values from earlier attempts: the items before the one that failed. */
   done: unknown[] | undefined;
+  /**
+   * A chunk's item that was a future and failed (`DependencyError`) or was cancelled
+   * (`CancelledError`): the items before it run, then the chunk fails with this at its place.
+   */
+  inputError: Error | undefined;
   /** Attempts at a chunk's first item not yet done: each item has its own. */
   itemAttempts = 0;
   /** A chunk's worker died: its first item left runs alone in the next attempt. */

@@ -3,9 +3,12 @@ import {
   AsyncPoolExecutor,
   CancelledError,
   DependencyError,
+  type Executor,
   Future,
+  ProcessPoolExecutor,
   QueueFullError,
   TimeoutError,
+  WorkerPoolExecutor,
 } from "../../mod.ts";
 import { add } from "../fixtures/tasks.ts";
 import { workerPool } from "./_worker_helpers.ts";
@@ -205,4 +208,67 @@ Deno.test("a failure or a cancellation at the head of a chain of 10,000 tasks se
   await Promise.all(cancelled.map((future) => future.exception().catch(() => {})));
   assert.ok(cancelled.every((future) => future.cancelled()));
   open();
+});
+
+/** What `map(x => x * 10, items)` yields, and the error it then throws. */
+async function timesTen(
+  pool: Executor,
+  items: (number | Future<number>)[],
+  chunksize: number,
+): Promise<{ got: unknown[]; error: unknown }> {
+  const got: unknown[] = [];
+  try {
+    for await (const value of pool.map((x: number) => x * 10, items, { chunksize })) {
+      got.push(value);
+    }
+  } catch (error) {
+    return { got, error };
+  }
+  return { got, error: undefined };
+}
+
+Deno.test("map() with chunksize on worker and process pools: an item that is a failed or cancelled future raises at its place, after the items before it in its chunk", async () => {
+  const failed = new Future<number>();
+  const cause = new RangeError("bad input");
+  failed.setException(cause);
+  const cancelled = new Future<number>();
+  cancelled.cancel();
+  for (const Pool of [WorkerPoolExecutor, ProcessPoolExecutor]) {
+    await using pool = new Pool({ maxWorkers: 1 });
+    for (const [bad, Class] of [[failed, DependencyError], [cancelled, CancelledError]] as const) {
+      const items = [0, 1, 2, 3, bad, 5, 6];
+      const alone = await timesTen(pool, items, 1);
+      assert.deepEqual(alone.got, [0, 10, 20, 30]);
+      assert.ok(alone.error instanceof Class, String(alone.error));
+      // Item 3 shares its chunk with the failed one: the whole chunk was rejected unrun.
+      const chunked = await timesTen(pool, items, 3);
+      const what = `${Pool.name}, ${Class.name}`;
+      assert.deepEqual(chunked.got, alone.got, what);
+      assert.ok(chunked.error instanceof Class, `${what}: ${chunked.error}`);
+      if (alone.error instanceof DependencyError && chunked.error instanceof DependencyError) {
+        // The position in the chunk (1) was reported, where a chunk of one says argument 0.
+        assert.equal(chunked.error.argument, alone.error.argument, what);
+        assert.equal(chunked.error.message, alone.error.message, what);
+        assert.equal(chunked.error.cause, cause, what);
+      }
+    }
+    assert.equal(await pool.submit(() => "alive"), "alive");
+  }
+});
+
+Deno.test("map() with chunksize: the futures before a failed item in its chunk are awaited, and the first to fail is raised", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  for (const lateFails of [false, true]) {
+    const late = new Future<number>();
+    const bad = new Future<number>();
+    const results = timesTen(pool, [0, 1, 2, late, bad, 5], 3);
+    // Submitted at the call: the chunk [late, bad, 5] waits for its inputs.
+    bad.setException(new RangeError("bad"));
+    if (lateFails) late.setException(new RangeError("late"));
+    else late.setResult(3);
+    const { got, error } = await results;
+    assert.deepEqual(got, lateFails ? [0, 10, 20] : [0, 10, 20, 30]);
+    assert.ok(error instanceof DependencyError, String(error));
+    assert.equal((error.cause as Error).message, lateFails ? "late" : "bad");
+  }
 });
