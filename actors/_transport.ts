@@ -17,7 +17,21 @@ export interface TransportEvents {
   error(message: string): void;
 }
 
-/** Deno's permission options for a worker. */
+/**
+ * Deno's permission options for a worker. Anything but `"inherit"` needs Deno's
+ * `--unstable-worker-options` flag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type WorkerPermissions, WorkerPoolExecutor } from "@concurrent/futures";
+ *
+ * // Or, with --unstable-worker-options: "none", or { read: ["./data"], net: false }.
+ * const permissions: WorkerPermissions = "inherit";
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 1, permissions });
+ * assert.equal(await pool.submit(() => 6 * 7), 42);
+ * ```
+ */
 export type WorkerPermissions = "inherit" | "none" | Deno.PermissionOptionsObject;
 
 /** A transport over a Deno Web Worker running `url`. */

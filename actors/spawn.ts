@@ -29,7 +29,23 @@ const MAX_SENT = 128;
 // and the next message carries many calls instead of one call for each answer.
 const REFILL_AT = MAX_SENT / 2;
 
-/** Options for {@linkcode spawn}. */
+/**
+ * Options for {@linkcode spawn}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { spawn } from "@concurrent/futures";
+ * const url = new URL("./tests/fixtures/actors/counter.ts", new URL("../", import.meta.url));
+ * type Counter = { increment(by?: number): number };
+ * await using counter = await spawn<Counter>(url, {
+ *   args: [10],
+ *   onCrash: "restart",
+ *   name: "counter",
+ * });
+ * assert.equal(await counter.increment(5), 15);
+ * ```
+ */
 export interface ActorOptions<A extends unknown[] = unknown[]> {
   /**
    * Arguments for the constructor, when the module's default export is a class. Typed against
@@ -88,6 +104,17 @@ export interface ActorOptions<A extends unknown[] = unknown[]> {
 /**
  * The methods of `T`, each returning a promise; not those that a reference never sends (see
  * {@linkcode ActorRef}: `then`, `toJSON`, `constructor`, `valueOf`, `toString`, `toLocaleString`).
+ *
+ * @example A stand-in for an actor, in a test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ActorMethods } from "@concurrent/futures";
+ *
+ * type Greeter = { prefix: string; greet(name: string): string };
+ * // `prefix` is not a method, so it is not there; `greet` returns a promise.
+ * const fake: ActorMethods<Greeter> = { greet: async (name) => `hi, ${name}` };
+ * assert.equal(await fake.greet("Ada"), "hi, Ada");
+ * ```
  */
 export type ActorMethods<T> = {
   [
@@ -101,6 +128,18 @@ export type ActorMethods<T> = {
 /**
  * A reference to a running actor: its methods (each call is a message, handled one at a time,
  * and returns a promise of the result), and `stop()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ActorRef, InvalidStateError, spawn } from "@concurrent/futures";
+ * const url = new URL("./tests/fixtures/actors/greeter.ts", new URL("../", import.meta.url));
+ * type Greeter = { greet(name: string): string };
+ * const greeter: ActorRef<Greeter> = await spawn<Greeter>(url);
+ * assert.equal(await greeter.greet("Ada"), "hello, Ada");
+ * await greeter.stop();
+ * await assert.rejects(greeter.greet("Bob"), InvalidStateError);
+ * ```
  */
 export type ActorRef<T> = ActorMethods<T> & {
   /**

@@ -12,7 +12,24 @@ import {
 import { CLIENT_CERT_REQUIRED, connectNats } from "./_transport.ts";
 import { CertificateError } from "./_tls.ts";
 
-/** TLS settings: files are read when connecting; PEM text can be given instead of a file. */
+/**
+ * TLS settings: files are read when connecting; PEM text can be given instead of a file.
+ *
+ * @example Needs a NATS server with TLS
+ * ```ts ignore
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ *
+ * await using executor = new DistributedExecutor({
+ *   servers: "tls://nats.internal:4222",
+ *   tls: {
+ *     caFile: "./certs/ca.pem",
+ *     certFile: "./certs/client.pem", // for a server that verifies clients
+ *     keyFile: "./certs/client.key",
+ *   },
+ *   modules: [new URL("./tasks.ts", import.meta.url)],
+ * });
+ * ```
+ */
 export interface NatsTlsOptions {
   /** A PEM file of the certificate authority that signed the server's certificate. */
   caFile?: string;
@@ -31,6 +48,20 @@ export interface NatsTlsOptions {
 /**
  * How to authenticate to NATS and secure the connection. The executor takes these as options; the
  * worker CLI as flags and `FUTURES_NATS_*` environment variables.
+ *
+ * @example Needs a NATS server that checks users
+ * ```ts ignore
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ *
+ * await using executor = new DistributedExecutor({
+ *   servers: ["nats://nats-1.internal:4222", "nats://nats-2.internal:4222"],
+ *   user: "app",
+ *   pass: Deno.env.get("NATS_PASSWORD"),
+ *   tls: true,
+ *   connectOptions: { timeout: 5_000 },
+ *   modules: [new URL("./tasks.ts", import.meta.url)],
+ * });
+ * ```
  */
 export interface NatsConnectOptions {
   /** User name (with `pass`). A URL such as `nats://alice:s3cret@host:4222` gives both too. */

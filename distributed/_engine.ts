@@ -131,7 +131,22 @@ export interface DistributedStats {
   ghosts: number;
 }
 
-/** What {@linkcode DistributedExecutor.taskStats} reports about one future. */
+/**
+ * What {@linkcode DistributedExecutor.taskStats} reports about one future.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ *
+ * await using executor = new DistributedExecutor({ maxWorkers: 1, allowSource: true });
+ * const future = executor.submit(() => "done");
+ * await future;
+ * const { ids, attempts, deliveries, worker } = executor.taskStats(future)!;
+ * assert.deepEqual([ids.length, attempts, deliveries], [1, 1, 1]);
+ * assert.equal(typeof worker, "string"); // the name of the worker that ran it
+ * ```
+ */
 export interface DistributedTaskStats {
   /** Task ids published for it, one per attempt (`retry` publishes again). */
   ids: string[];

@@ -56,6 +56,24 @@ const CANCELS_KEPT = 50_000;
  * How a worker runs. The layout settings (`ackWait`, `replicas`, `storage`, `resultTtl`,
  * `maxInFlight`, `maxDeliveries`, `streamMaxMessages`) create the JetStream objects when they are
  * missing; given for objects that exist, they must match them, or the worker does not start.
+ *
+ * @example Needs a NATS server
+ * ```ts ignore
+ * import { DistributedWorker, type WorkerRunOptions } from "@concurrent/futures/worker";
+ *
+ * const options: WorkerRunOptions = {
+ *   servers: "nats://127.0.0.1:4222",
+ *   queue: "images",
+ *   modules: [new URL("./tasks.ts", import.meta.url).href],
+ *   concurrency: 4,
+ *   isolation: "process",
+ *   allowSource: false,
+ *   name: "resizer-1",
+ *   log: (line) => console.error(line),
+ * };
+ * const worker = await DistributedWorker.start(options);
+ * Deno.addSignalListener("SIGTERM", () => worker.stop());
+ * ```
  */
 export interface WorkerRunOptions {
   /** NATS server URL(s). */

@@ -93,6 +93,21 @@ export interface DistributedStats extends ExecutorStats {
  * capacity (a full stream refuses publishes and the executor tries again). Tasks running at once
  * are `maxWorkers × concurrency` in embedded mode, and the workers' own `--concurrency` with
  * `servers`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ *
+ * await using executor = new DistributedExecutor({
+ *   maxWorkers: 1, // embedded mode: no `servers`, so it starts nats-server and one worker
+ *   allowSource: true,
+ *   queue: "docs",
+ *   storage: "memory",
+ *   poisonAfter: 2,
+ * });
+ * assert.equal(await executor.submit((s: string) => s.length, "four"), 4);
+ * ```
  */
 export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsConnectOptions {
   /**

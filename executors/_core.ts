@@ -62,7 +62,21 @@ export interface Engine extends JobPolicy {
   awaiting?(): (() => Promise<void>) | undefined;
 }
 
-/** Options every executor accepts. */
+/**
+ * Options every executor accepts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor, QueueFullError } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor({ name: "io", maxWorkers: 1, maxQueued: 1 });
+ * const running = pool.submit(() => new Promise((r) => setTimeout(r, 10))); // takes the free slot
+ * const queued = pool.submit(() => 2); // waits: the one place in the queue
+ * assert.throws(() => pool.submit(() => 3), QueueFullError);
+ * await Promise.all([running, queued]);
+ * ```
+ */
 export interface CommonExecutorOptions {
   /** A name, used in messages. */
   name?: string;

@@ -1,6 +1,20 @@
 // A fixed-size window of recent samples and its percentiles, for stats().
 
-/** Percentiles of recent samples, in milliseconds (`NaN` before the first sample). */
+/**
+ * Percentiles of recent samples, in milliseconds (`NaN` before the first sample).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Percentiles, WorkerPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+ * assert(Number.isNaN(pool.stats().runTime.p50));
+ * await pool.submit((n: number) => n + 1, 1);
+ * const runTime: Percentiles = pool.stats().runTime;
+ * assert(runTime.p50 >= 0 && runTime.p50 <= runTime.p90 && runTime.p90 <= runTime.p99);
+ * ```
+ */
 export interface Percentiles {
   /** The median. */
   p50: number;

@@ -41,7 +41,22 @@ export interface PoolSettings {
   restartBackoff: RestartBackoff;
 }
 
-/** Counts of workers by what they are doing. */
+/**
+ * Counts of workers by what they are doing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type WorkerCounts, WorkerPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 2 });
+ * assert.equal(pool.stats().workers.total, 0); // workers start on demand
+ * await pool.submit(() => 1);
+ * const workers: WorkerCounts = pool.stats().workers;
+ * assert.equal(workers.total, 1);
+ * assert.equal(workers.idle, 1);
+ * ```
+ */
 export interface WorkerCounts {
   /** Workers that accept tasks (starting, busy or idle). */
   total: number;
@@ -65,7 +80,22 @@ export interface WorkerCounts {
   draining: number;
 }
 
-/** A snapshot of a worker pool. */
+/**
+ * A snapshot of a worker pool.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerPoolExecutor, type WorkerPoolStats } from "@concurrent/futures";
+ *
+ * await using pool = new WorkerPoolExecutor({ maxWorkers: 1 });
+ * for await (const _ of pool.map((n: number) => n * 2, [1, 2, 3, 4], { chunksize: 2 })) {}
+ * const stats: WorkerPoolStats = pool.stats();
+ * assert.equal(stats.futures.completed, 2); // one per chunk
+ * assert.equal(stats.crashed, 0);
+ * assert.equal(stats.workers.total, 1);
+ * ```
+ */
 export interface WorkerPoolStats extends ExecutorStats {
   /** Workers by state. */
   workers: WorkerCounts;

@@ -40,7 +40,24 @@ class Secession {
   }
 }
 
-/** Options for {@linkcode AsyncPoolExecutor}. */
+/**
+ * Options for {@linkcode AsyncPoolExecutor}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * const slots: string[] = [];
+ * await using pool = new AsyncPoolExecutor({
+ *   maxWorkers: 2,
+ *   initializer: (prefix: string) => void slots.push(`${prefix}${slots.length}`),
+ *   initargs: ["slot-"],
+ * });
+ * await Promise.all([pool.submit(() => 1), pool.submit(() => 2)]);
+ * assert.deepEqual(slots, ["slot-0", "slot-1"]);
+ * ```
+ */
 export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
   /**
    * How many tasks run at once.
@@ -59,7 +76,22 @@ export interface AsyncPoolExecutorOptions extends CommonExecutorOptions {
   initargs?: unknown[];
 }
 
-/** A snapshot of an {@linkcode AsyncPoolExecutor}'s counters. */
+/**
+ * A snapshot of an {@linkcode AsyncPoolExecutor}'s counters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor, type AsyncPoolStats } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor({ maxWorkers: 1 });
+ * const during: AsyncPoolStats = await pool.submit(() => pool.stats());
+ * assert.equal(during.running, 1); // read by the task itself
+ * const after = pool.stats();
+ * assert.equal(after.running, 0);
+ * assert.equal(after.completed, 1);
+ * ```
+ */
 export interface AsyncPoolStats extends ExecutorStats {
   /** Tasks waiting for a slot. */
   queued: number;

@@ -177,6 +177,17 @@ export interface Executor {
 /**
  * Futures an executor has settled, by outcome: what a caller sees. Each `submit()` is one future;
  * on worker and process pools each `map()` chunk is one too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * await pool.submit(() => 1);
+ * await pool.submit(() => Promise.reject(new Error("no"))).exception();
+ * assert.deepEqual(pool.stats().futures, { completed: 1, failed: 1, cancelled: 0 });
+ * ```
  */
 export interface FutureCounts {
   /** Futures that finished with a value. */
@@ -187,7 +198,23 @@ export interface FutureCounts {
   cancelled: number;
 }
 
-/** Attempts at running tasks, by outcome: a task retried twice counts three attempts. */
+/**
+ * Attempts at running tasks, by outcome: a task retried twice counts three attempts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * let calls = 0;
+ * const flaky = () => ++calls < 2 ? Promise.reject(new Error("flaky")) : Promise.resolve("ok");
+ * const retry = { maxAttempts: 3, backoff: { initial: 1 }, retryOn: () => true };
+ * assert.equal(await pool.with({ retry }).submit(flaky), "ok");
+ * assert.deepEqual(pool.stats().attempts, { completed: 1, failed: 1 });
+ * assert.equal(pool.stats().futures.completed, 1);
+ * ```
+ */
 export interface AttemptCounts {
   /** Attempts that finished with a value. */
   completed: number;

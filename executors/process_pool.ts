@@ -18,6 +18,19 @@ import { preloadFraming } from "../actors/_framing.ts";
 /**
  * Options for {@linkcode ProcessPoolExecutor}: those of `WorkerPoolExecutor`, a heap limit, and
  * the Deno flags of the processes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ProcessPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new ProcessPoolExecutor({
+ *   maxWorkers: 1,
+ *   memoryLimitMb: 256, // a task that needs more ends its process with WorkerCrashedError
+ *   denoArgs: [], // no module-loading flags: enough for self-contained functions
+ * });
+ * assert.equal(await pool.submit((a: number, b: number) => a * b, 6, 7), 42);
+ * ```
  */
 export interface ProcessPoolExecutorOptions extends WorkerPoolExecutorOptions {
   /**

@@ -27,7 +27,24 @@ export let poolPids: (pool: WorkerPoolExecutor) => number[];
 /** Pools created without a name, numbered in their workers' names. */
 let unnamedPools = 0;
 
-/** Options for {@linkcode WorkerPoolExecutor}. */
+/**
+ * Options for {@linkcode WorkerPoolExecutor}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerPoolExecutor } from "@concurrent/futures";
+ *
+ * await using pool = new WorkerPoolExecutor({
+ *   maxWorkers: 2,
+ *   idleTimeout: 500,
+ *   maxTasksPerWorker: 100,
+ *   onCrash: "restart",
+ * });
+ * assert.equal(pool.maxWorkers, 2);
+ * assert.equal(await pool.submit((s: string) => s.toUpperCase(), "cpu"), "CPU");
+ * ```
+ */
 export interface WorkerPoolExecutorOptions extends CommonExecutorOptions {
   /**
    * How many workers at most.

@@ -12,7 +12,26 @@ import { PendingHooks, removeDoneCallback } from "./_hooks.ts";
 import { Queue } from "./_queue.ts";
 import { checkOptionsArgument, futureSet, refuse } from "./_options.ts";
 
-/** Options for {@linkcode asCompleted}. */
+/**
+ * Options for {@linkcode asCompleted}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCompleted, Future, TimeoutError } from "@concurrent/futures";
+ *
+ * const [done, never] = [new Future<number>(), new Future<number>()];
+ * done.setResult(1);
+ * const seen: number[] = [];
+ * const iterate = async () => {
+ *   for await (const { future } of asCompleted([done, never], { timeout: 10, wrap: true })) {
+ *     seen.push(await future.result());
+ *   }
+ * };
+ * await assert.rejects(iterate(), TimeoutError);
+ * assert.deepEqual(seen, [1]);
+ * ```
+ */
 export interface AsCompletedOptions {
   /**
    * Milliseconds, counted from the first `next()`, after which iteration throws `TimeoutError`
@@ -30,7 +49,21 @@ export interface AsCompletedOptions {
   wrap?: boolean;
 }
 
-/** An item of {@linkcode asCompleted} with `wrap: true`: a future that is done. */
+/**
+ * An item of {@linkcode asCompleted} with `wrap: true`: a future that is done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCompleted, type Completed, Future } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * future.setResult(7);
+ * const step = await asCompleted([future], { wrap: true }).next();
+ * const item = step.value as Completed<number>;
+ * assert.equal(await item.future.result(), 7);
+ * ```
+ */
 export interface Completed<T> {
   /** The future, done. */
   future: Future<T>;

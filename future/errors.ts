@@ -101,7 +101,20 @@ export class BrokenExecutorError extends Error {
   }
 }
 
-/** Details of a worker's death, for {@linkcode WorkerCrashedError}. */
+/**
+ * Details of a worker's death, for {@linkcode WorkerCrashedError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerCrashedError, type WorkerCrashedErrorOptions } from "@concurrent/futures";
+ *
+ * const details: WorkerCrashedErrorOptions = { exitCode: 137, signal: "SIGKILL" };
+ * const error = new WorkerCrashedError("worker 2 was killed", details);
+ * assert.equal(error.exitCode, 137);
+ * assert.equal(error.signal, "SIGKILL");
+ * ```
+ */
 export interface WorkerCrashedErrorOptions extends ErrorOptions {
   /** The exit code the worker gave (`Deno.exit(n)`), or the process exit code. */
   exitCode?: number;

@@ -10,10 +10,37 @@ import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } 
 import { startTimer } from "./_timer.ts";
 import { subscribeAbort, unsubscribeAbort } from "./_abort_registry.ts";
 
-/** The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`. */
+/**
+ * The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Future, type FutureState } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * const before: FutureState = future.state;
+ * future.setResult(1);
+ * assert.equal(before, "pending");
+ * assert.equal(future.state, "finished");
+ * ```
+ */
 export type FutureState = "pending" | "running" | "cancelled" | "finished";
 
-/** Options for {@linkcode Future.result} and {@linkcode Future.exception}. */
+/**
+ * Options for {@linkcode Future.result} and {@linkcode Future.exception}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Future, TimeoutError } from "@concurrent/futures";
+ *
+ * const future = new Future<number>();
+ * await assert.rejects(future.result({ timeout: 10 }), TimeoutError);
+ * await assert.rejects(future.result({ signal: AbortSignal.abort(new Error("stop")) }), /stop/);
+ * assert.equal(future.state, "pending"); // only the wait ended
+ * ```
+ */
 export interface WaitOptions {
   /**
    * Milliseconds to wait before rejecting with `TimeoutError`; `0` means "do not wait".

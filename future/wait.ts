@@ -11,20 +11,88 @@ import { checkTimeout } from "./_options.ts";
 import { outcomeOf, removeDoneCallback } from "./_hooks.ts";
 import { checkOptionsArgument, futureSet, show } from "./_options.ts";
 
-/** `wait()` returns when any future finishes or is cancelled. */
+/**
+ * `wait()` returns when any future finishes or is cancelled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FIRST_COMPLETED, Future, wait } from "@concurrent/futures";
+ *
+ * const [a, b] = [new Future<number>(), new Future<number>()];
+ * a.setResult(1);
+ * const { done, notDone } = await wait([a, b], { returnWhen: FIRST_COMPLETED });
+ * assert(done.has(a) && notDone.has(b));
+ * ```
+ */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
-/** `wait()` returns when any future finishes with an error, or when all are done. */
+/**
+ * `wait()` returns when any future finishes with an error, or when all are done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FIRST_EXCEPTION, Future, wait } from "@concurrent/futures";
+ *
+ * const [ok, bad, later] = [new Future<number>(), new Future<number>(), new Future<number>()];
+ * ok.setResult(1);
+ * bad.setException(new Error("no"));
+ * const { done, notDone } = await wait([ok, bad, later], { returnWhen: FIRST_EXCEPTION });
+ * assert(done.has(bad) && notDone.has(later));
+ * ```
+ */
 export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
-/** `wait()` returns when all futures are done (the default). */
+/**
+ * `wait()` returns when all futures are done (the default).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ALL_COMPLETED, AsyncPoolExecutor, wait } from "@concurrent/futures";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * const futures = [10, 20].map((ms) => pool.submit(() => new Promise((r) => setTimeout(r, ms))));
+ * const { done, notDone } = await wait(futures, { returnWhen: ALL_COMPLETED });
+ * assert.equal(done.size, 2);
+ * assert.equal(notDone.size, 0);
+ * ```
+ */
 export const ALL_COMPLETED = "ALL_COMPLETED";
 
-/** When {@linkcode wait} returns. */
+/**
+ * When {@linkcode wait} returns: {@linkcode FIRST_COMPLETED}, {@linkcode FIRST_EXCEPTION} or
+ * {@linkcode ALL_COMPLETED}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FIRST_COMPLETED, Future, type ReturnWhen, wait } from "@concurrent/futures";
+ *
+ * const returnWhen: ReturnWhen = FIRST_COMPLETED;
+ * const future = new Future<string>();
+ * future.setResult("done");
+ * assert.equal((await wait([future], { returnWhen })).done.size, 1);
+ * ```
+ */
 export type ReturnWhen =
   | typeof FIRST_COMPLETED
   | typeof FIRST_EXCEPTION
   | typeof ALL_COMPLETED;
 
-/** Options for {@linkcode wait}. */
+/**
+ * Options for {@linkcode wait}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ALL_COMPLETED, Future, wait } from "@concurrent/futures";
+ *
+ * const never = new Future<number>();
+ * const { done, notDone } = await wait([never], { timeout: 10, returnWhen: ALL_COMPLETED });
+ * assert.equal(done.size, 0); // it returned at the timeout, without rejecting
+ * assert(notDone.has(never));
+ * ```
+ */
 export interface WaitForOptions {
   /**
    * Milliseconds to wait at most; when it runs out, `wait()` returns what is done (it never
@@ -39,7 +107,21 @@ export interface WaitForOptions {
   returnWhen?: ReturnWhen;
 }
 
-/** The futures that are done and those that are not, as returned by {@linkcode wait}. */
+/**
+ * The futures that are done and those that are not, as returned by {@linkcode wait}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DoneAndNotDone, Future, wait } from "@concurrent/futures";
+ *
+ * const [a, b] = [new Future<string>(), new Future<string>()];
+ * a.setResult("a");
+ * const result: DoneAndNotDone<string> = await wait([a, b], { timeout: 0 });
+ * assert.deepEqual([...result.done], [a]);
+ * assert.deepEqual([...result.notDone], [b]);
+ * ```
+ */
 export interface DoneAndNotDone<T> {
   /** The futures that are finished or cancelled. */
   done: Set<Future<T>>;

@@ -6,6 +6,19 @@ import { Recorder } from "./_recorder.ts";
 /**
  * The executors to observe: a record names them (`{ cpu: pool }`); in a list each is named after
  * its `name` option, or its class when it has none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { type Executors, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using pool = new AsyncPoolExecutor();
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const named: Executors = { cpu: pool };
+ * assert.equal(readMetrics(named)[0]!.executor, "cpu");
+ * assert.deepEqual(readMetrics([pool, io]).map((m) => m.executor), ["AsyncPoolExecutor", "io"]);
+ * ```
  */
 export type Executors = Record<string, object> | Iterable<object>;
 

@@ -32,7 +32,21 @@ const DASHBOARD_KEYS = [
 const SERVE_KEYS = [...DASHBOARD_KEYS, "port", "hostname", "signal", "onListen"] as const;
 import { PAGE } from "./_page.ts";
 
-/** Options of {@linkcode dashboardHandler} and {@linkcode serveDashboard}. */
+/**
+ * Options of {@linkcode dashboardHandler} and {@linkcode serveDashboard}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { dashboardHandler } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const handler = dashboardHandler([io], { interval: 500, window: 60, maxStreams: 4 });
+ * assert.equal(handler(new Request("http://localhost/")).status, 200);
+ * handler.close();
+ * ```
+ */
 export interface DashboardOptions extends MetricsOptions {
   /**
    * How often a snapshot is sent to each open page, in ms.
@@ -96,7 +110,27 @@ export interface DashboardOptions extends MetricsOptions {
   maxStreams?: number;
 }
 
-/** Options of {@linkcode serveDashboard}. */
+/**
+ * Options of {@linkcode serveDashboard}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { serveDashboard } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const stop = new AbortController();
+ * const server = serveDashboard([io], {
+ *   hostname: "127.0.0.1",
+ *   port: 0, // any free port
+ *   signal: stop.signal,
+ *   onListen: ({ port }) => assert(port > 0),
+ * });
+ * stop.abort();
+ * await server.finished;
+ * ```
+ */
 export interface ServeDashboardOptions extends DashboardOptions {
   /**
    * The port; 0 picks a free one.
@@ -116,14 +150,45 @@ export interface ServeDashboardOptions extends DashboardOptions {
   onListen?: (address: Deno.NetAddr) => void;
 }
 
-/** The dashboard's request handler; `close()` ends the open event streams (before a shutdown). */
+/**
+ * The dashboard's request handler; `close()` ends the open event streams (before a shutdown).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { type DashboardHandler, dashboardHandler } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const handler: DashboardHandler = dashboardHandler([io]);
+ * const events = handler(new Request("http://localhost/events"));
+ * assert.equal(events.headers.get("content-type"), "text/event-stream");
+ * handler.close(); // ends the stream, as before a server's shutdown
+ * await events.body?.cancel();
+ * ```
+ */
 export interface DashboardHandler {
   (request: Request): Response;
   /** Ends every open event stream: a server waits for them when it shuts down. */
   close(): void;
 }
 
-/** A running dashboard server. */
+/**
+ * A running dashboard server.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { type DashboardServer, serveDashboard } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const server: DashboardServer = serveDashboard([io], { port: 0, onListen() {} });
+ * assert.equal(server.addr.hostname, "127.0.0.1");
+ * await server.shutdown();
+ * await server.finished;
+ * ```
+ */
 export interface DashboardServer extends AsyncDisposable {
   /** Where it listens. */
   readonly addr: Deno.NetAddr;

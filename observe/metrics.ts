@@ -13,7 +13,21 @@
 
 import type { CircuitState, DomainCircuitStats } from "../executors/circuit_breaker.ts";
 
-/** How a task or an attempt ended. */
+/**
+ * How a task or an attempt ended.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { type Outcome, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * await io.submit(() => "ok");
+ * const outcome: Outcome = "completed";
+ * assert.equal(readMetrics([io])[0]!.tasks[outcome], 1);
+ * ```
+ */
 export type Outcome = "completed" | "failed" | "cancelled";
 import { type Executors, observeAll, type Observed } from "./_registry.ts";
 import { BUCKETS } from "./_histogram.ts";
@@ -22,7 +36,24 @@ import { allowedHostsOf, refusedHost } from "./_hosts.ts";
 
 export type { Executors } from "./_registry.ts";
 
-/** A histogram's cumulative counts (`le` is the upper bound in seconds, `+Inf` last). */
+/**
+ * A histogram's cumulative counts (`le` is the upper bound in seconds, `+Inf` last).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { type HistogramSnapshot, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * readMetrics([io]); // starts recording
+ * await io.submit(() => new Promise((r) => setTimeout(r, 5)));
+ * const duration: HistogramSnapshot = readMetrics([io])[0]!.duration;
+ * assert.equal(duration.count, 1);
+ * assert(duration.sum >= 0.004); // seconds
+ * assert.deepEqual(duration.buckets.at(-1), { le: "+Inf", count: 1 });
+ * ```
+ */
 export interface HistogramSnapshot {
   /** Cumulative counts per upper bound. */
   buckets: { le: string; count: number }[];
@@ -32,7 +63,24 @@ export interface HistogramSnapshot {
   count: number;
 }
 
-/** The numbers of one executor, as {@linkcode metricsHandler} serves them. */
+/**
+ * The numbers of one executor, as {@linkcode metricsHandler} serves them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { WorkerPoolExecutor } from "@concurrent/futures";
+ * import { type ExecutorMetrics, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using cpu = new WorkerPoolExecutor({ name: "cpu", maxWorkers: 1 });
+ * await cpu.submit(() => 1);
+ * const [m]: ExecutorMetrics[] = readMetrics([cpu]);
+ * assert.equal(m!.executor, "cpu");
+ * assert.equal(m!.kind, "WorkerPoolExecutor");
+ * assert.equal(m!.tasks.completed, 1);
+ * assert.equal(m!.workers.idle, 1);
+ * ```
+ */
 export interface ExecutorMetrics {
   /** The `executor` label. */
   executor: string;
@@ -77,7 +125,22 @@ export interface ExecutorMetrics {
   };
 }
 
-/** Options of {@linkcode readMetrics} and {@linkcode metricsHandler}. */
+/**
+ * Options of {@linkcode readMetrics} and {@linkcode metricsHandler}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DistributedExecutor } from "@concurrent/futures/distributed";
+ * import { readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using executor = new DistributedExecutor({ maxWorkers: 1, name: "jobs" });
+ * await executor.whenStarted();
+ * const [m] = readMetrics([executor], { workerExpiry: 10_000 });
+ * assert.equal(m!.executor, "jobs");
+ * assert(m!.cluster !== undefined); // its cluster.workers: those heard within the last 10 s
+ * ```
+ */
 export interface MetricsOptions {
   /**
    * A cluster worker whose heartbeat has not been heard for this long leaves `cluster.workers`,
@@ -89,7 +152,22 @@ export interface MetricsOptions {
   workerExpiry?: number;
 }
 
-/** Options of {@linkcode metricsHandler}. */
+/**
+ * Options of {@linkcode metricsHandler}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { metricsHandler } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * const handler = metricsHandler({ io }, { workerExpiry: 10_000, allowedHosts: ["app.internal"] });
+ * const response = handler(new Request("http://app.internal:9464/metrics"));
+ * assert.equal(response.status, 200);
+ * assert.match(await response.text(), /executor="io"/);
+ * ```
+ */
 export interface MetricsHandlerOptions extends MetricsOptions {
   /**
    * Host names (or addresses) the metrics are served for besides the loopback ones (`localhost`,
@@ -452,7 +530,21 @@ export function metricsHandler(
 /** @internal the snapshot of one observed executor (the dashboard uses it). */
 export { snapshotOf };
 
-/** The histogram bucket bounds, in seconds. */
+/**
+ * The histogram bucket bounds, in seconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { HISTOGRAM_BUCKETS, readMetrics } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor();
+ * const { buckets } = readMetrics([io])[0]!.duration;
+ * assert.equal(buckets.length, HISTOGRAM_BUCKETS.length + 1); // and +Inf
+ * assert.equal(buckets[0]!.le, String(HISTOGRAM_BUCKETS[0]));
+ * ```
+ */
 export const HISTOGRAM_BUCKETS: readonly number[] = BUCKETS;
 
 function escape(value: string): string {

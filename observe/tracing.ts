@@ -20,7 +20,20 @@ import { type Executors, observeAll } from "./_registry.ts";
 import { fnName, now, type Sink } from "./_recorder.ts";
 import { messageOf } from "../future/_text.ts";
 
-/** Options of {@linkcode traceExecutors}. */
+/**
+ * Options of {@linkcode traceExecutors}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncPoolExecutor } from "@concurrent/futures";
+ * import { traceExecutors } from "@concurrent/futures/observe";
+ *
+ * await using io = new AsyncPoolExecutor({ name: "io" });
+ * await traceExecutors([io], { tracerName: "my-app" }); // spans come from tracer "my-app"
+ * assert.equal(await io.submit(() => 7), 7);
+ * ```
+ */
 export interface TraceOptions {
   /**
    * The tracer name.

@@ -12,7 +12,21 @@
 
 import { decodeClone, encodeClone } from "./_clone.ts";
 
-/** How a {@linkcode SharedQueue} encodes values: see `SharedQueueOptions.encoding`. */
+/**
+ * How a {@linkcode SharedQueue} encodes values: see `SharedQueueOptions.encoding`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Encoding, SharedQueue } from "@concurrent/futures";
+ *
+ * const encoding: Encoding = "json";
+ * const queue = new SharedQueue({ encoding });
+ * await queue.put({ at: new Date(0) });
+ * // JSON text: a Date comes out as a string.
+ * assert.deepEqual(await queue.get(), { at: "1970-01-01T00:00:00.000Z" });
+ * ```
+ */
 export type Encoding = "structured" | "json";
 /** The codecs, by their number in the queue's header. */
 export const ENCODINGS: readonly Encoding[] = ["structured", "json"];

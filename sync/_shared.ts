@@ -23,7 +23,21 @@ export function refuseMainThread(what: string, instead: string): void {
   );
 }
 
-/** Options of every wait. */
+/**
+ * Options of every wait.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Event, Lock, type SyncWaitOptions, TimeoutError } from "@concurrent/futures";
+ *
+ * const brief: SyncWaitOptions = { timeout: 10 };
+ * assert.equal(await new Event().wait(brief), false); // not set in time
+ * const lock = new Lock();
+ * using _held = await lock.acquire();
+ * await assert.rejects(lock.acquire(brief), TimeoutError); // held by us
+ * ```
+ */
 export interface SyncWaitOptions {
   /**
    * How long to wait, in milliseconds; `0` means "do not wait". It bounds the caller's wait only.

@@ -50,7 +50,21 @@ const PREFIX = 4;
 /** Checks before a blocking wait sleeps. */
 const SPINS = 200;
 
-/** Options for {@linkcode SharedQueue}. */
+/**
+ * Options for {@linkcode SharedQueue}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SharedQueue, TimeoutError } from "@concurrent/futures";
+ *
+ * const queue = new SharedQueue<string>({ maxItems: 1, maxBytes: 1024, encoding: "structured" });
+ * await queue.put("a");
+ * await assert.rejects(queue.put("b", { timeout: 0 }), TimeoutError); // maxItems reached
+ * await assert.rejects(queue.put("x".repeat(2048)), RangeError); // larger than maxBytes
+ * assert.equal(await queue.get(), "a");
+ * ```
+ */
 export interface SharedQueueOptions {
   /**
    * The ring's size in bytes; each item takes 4 bytes more than its encoding.
