@@ -34,7 +34,7 @@ Deno.test("examples/distributed_primes.ts with --nats and no worker says that it
     }
     assert.match(
       seen,
-      /^No chunk done after 5 s: the tasks wait for workers on the default queue \(start one with: deno run -A jsr:@concurrent\/futures\/worker --nats nats:\/\/127\.0\.0\.1:\d+ --modules file:\/\/\S+\/examples\/primes_tasks\.ts\)\n$/,
+      /^No chunk done after 5 s: the tasks wait for workers on the default queue \(start one with: deno run -A \S+\/distributed\/worker\.ts --nats nats:\/\/127\.0\.0\.1:\d+ --modules file:\/\/\S+\/examples\/primes_tasks\.ts\)\n$/,
     );
   } finally {
     child.kill("SIGKILL");
