@@ -29,7 +29,13 @@ import { Blobs, openResults } from "./_stores.ts";
 import type { ResultRecord, StartedNote, TaskEnvelope, WireFn } from "./_protocol.ts";
 import { TrustedModules } from "./_trust.ts";
 import { decodeBody, encodeBody } from "./_codec.ts";
-import { connectionOptions, connectPatiently, type NatsConnectOptions, redact } from "./_auth.ts";
+import {
+  connectionOptions,
+  connectPatiently,
+  describeConnectError,
+  type NatsConnectOptions,
+  redact,
+} from "./_auth.ts";
 import { HEARTBEAT_MS, startHeartbeat } from "./_heartbeat.ts";
 import {
   consumerLeaderElected,
@@ -135,7 +141,17 @@ export interface WorkerRunOptions {
 
 type Fn = (...args: unknown[]) => unknown;
 
+/** Outcomes larger than this go through the object store (or less: see `#blobThreshold`). */
 const BLOB_THRESHOLD = 256 * 1024;
+
+/**
+ * Bytes kept free under the server's max_payload for what goes around an outcome (headers, the
+ * record it is pushed in): the client keeps as much for arguments.
+ */
+const PAYLOAD_HEADROOM = 8192;
+
+/** How long `stop()` waits for the connection to drain before it closes it. */
+const DRAIN_WAIT = 5_000;
 
 /**
  * A running worker; `stop()` drains it: no more pulls, running tasks finish, then it closes.
@@ -197,6 +213,8 @@ export class DistributedWorker {
   readonly #held = new Set<Delivery>();
   #working: ReturnType<typeof setInterval> | undefined;
   #heartbeat: { stop(): void } | undefined;
+  /** Settles `closed()`: why the connection closed, or undefined once it was stopped. */
+  readonly #closed = Promise.withResolvers<Error | undefined>();
   /** Tasks it finished with a value. */
   completed = 0;
   /** Tasks it finished with an error. */
@@ -236,6 +254,7 @@ export class DistributedWorker {
       });
     renewAtNextLoss();
     void this.#renewOnReconnect(nc).catch(() => {});
+    void this.#watchClose(nc);
     this.#kv = kv;
     this.#js = jetstream(nc);
     this.#acks = new PubAcks(nc);
@@ -319,12 +338,56 @@ export class DistributedWorker {
       await this.#pool.shutdown();
       this.#acks.close();
       this.#cancelSub.unsubscribe();
-      await this.#nc.drain().catch(() => this.#nc.close());
+      // A server that takes no more (stopped, or its machine gone without a reset) never answers
+      // the drain: past a few seconds the connection is closed without it. The outcomes were
+      // stored already; at worst an acknowledgement is lost, and its task's stored outcome is
+      // pushed again when it is delivered again.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        this.#nc.drain().then(() => true, () => false),
+        new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), DRAIN_WAIT)),
+      ]);
+      clearTimeout(timer);
+      if (!drained) await this.#nc.close().catch(() => {});
       this.#options.log?.(
         `futures worker ${this.name} stopped: completed=${this.completed} failed=${this.failed}`,
       );
     })();
     return this.#stopped;
+  }
+
+  /**
+   * Resolves once the connection is closed: with `undefined` after `stop()`, or with an Error that
+   * says why when it closed for good while the worker ran (the server refused its credentials on a
+   * reconnect: it restarted with others). Such a worker runs nothing more: it has aborted its
+   * running tasks (their messages are delivered again elsewhere), and `stop()` releases the rest.
+   * The worker CLI logs the Error's line and exits 1, for its supervisor to start it again.
+   *
+   * @returns why the connection closed, or undefined
+   */
+  closed(): Promise<Error | undefined> {
+    return this.#closed.promise;
+  }
+
+  async #watchClose(nc: NatsConnection): Promise<void> {
+    const error = await nc.closed();
+    if (this.#draining) return this.#closed.resolve(undefined);
+    // Nothing can be pulled, stored or acknowledged on it again: the worker stops as it is.
+    this.#draining = true;
+    this.#heartbeat?.stop();
+    this.#puller.close();
+    if (this.#working !== undefined) clearInterval(this.#working);
+    this.#working = undefined;
+    this.#held.clear();
+    this.#acks.close();
+    for (const controller of this.#running.values()) {
+      controller.abort(new CancelledError("the worker's connection to NATS closed"));
+    }
+    const servers = [this.#options.servers].flat();
+    const why = error === undefined
+      ? `Cannot go on as the connection to NATS at ${servers.map(redact).join(", ")} was closed`
+      : describeConnectError(servers, error);
+    this.#closed.resolve(new Error(why, { cause: error }));
   }
 
   #onCancel(key: string): void {
@@ -346,8 +409,16 @@ export class DistributedWorker {
     }
   }
 
+  /** Logs why a task's message was left unacknowledged, unless `closed()` tells it once for all. */
+  #report(error: unknown): void {
+    if (this.#nc.isClosed()) return;
+    console.error(`futures worker ${this.name}: ${String(error)}`);
+  }
+
   /** Writes the pulls under way off and asks for their lanes again, on a new inbox. */
   #renewPulls(): void {
+    // Closed for good (see #watchClose): a new inbox cannot be subscribed to.
+    if (this.#nc.isClosed()) return;
     this.#free += this.#puller.renew();
     this.#pull();
   }
@@ -410,7 +481,7 @@ export class DistributedWorker {
     if (!credited) this.#extra++;
     const task = this.#handle(msg).catch((error) => {
       // Not acknowledged: the message is delivered again after the ack wait.
-      console.error(`futures worker ${this.name}: ${String(error)}`);
+      this.#report(error);
     }).finally(() => {
       this.#tasks.delete(task);
       if (this.#extra > 0) this.#extra--;
@@ -484,7 +555,7 @@ export class DistributedWorker {
     // message stays in progress until then: a slow store must not let it be delivered again.
     const storing = this.#finish(msg, env, record, fnName).catch((error) => {
       // Not acknowledged: the message is delivered again after the ack wait.
-      console.error(`futures worker ${this.name}: ${String(error)}`);
+      this.#report(error);
     }).finally(() => {
       this.#release(msg);
       this.#storing.delete(storing);
@@ -554,7 +625,11 @@ export class DistributedWorker {
   #hold(msg: Delivery): void {
     this.#held.add(msg);
     this.#working ??= setInterval(() => {
-      for (const held of this.#held) held.working();
+      try {
+        for (const held of this.#held) held.working();
+      } catch {
+        // Closed: the messages are delivered again after their ack wait.
+      }
     }, Math.max(100, this.#ackWait / 3));
   }
 
@@ -691,6 +766,17 @@ export class DistributedWorker {
     return this.#modules.find(ref);
   }
 
+  /**
+   * The size past which an outcome goes through the object store: 256 KiB, or less under the
+   * max_payload of the server it is connected to now (1 MiB by default, but a server may set
+   * less), which refuses a larger message however often it is sent.
+   */
+  #blobThreshold(): number {
+    const maxPayload = this.#nc.info?.max_payload;
+    if (maxPayload === undefined) return BLOB_THRESHOLD;
+    return Math.min(BLOB_THRESHOLD, maxPayload - PAYLOAD_HEADROOM);
+  }
+
   /** Sends a stored outcome to its client (core NATS: lost if it is away; it reads it then). */
   #push(env: TaskEnvelope, bytes: Uint8Array): void {
     try {
@@ -712,7 +798,7 @@ export class DistributedWorker {
     // A client of protocol version 1 reads V8-serialized outcomes only.
     const json = env.v >= 2;
     let bytes = serializeRecord(record, json);
-    if (bytes.length > BLOB_THRESHOLD) {
+    if (bytes.length > this.#blobThreshold()) {
       const name = `${key}.result`;
       const seal = await this.#blobs.put(name, bytes);
       bytes = encodeBody(
@@ -724,7 +810,7 @@ export class DistributedWorker {
     // trip sooner, and the message is still acknowledged only once the outcome is stored. A later
     // delivery may be a duplicate run: it pushes what is stored (the winner's outcome, when its
     // create lost), so that a client receives the outcome that a reattached client would read.
-    const early = record.deliveries === 1;
+    let early = record.deliveries === 1;
     if (early) {
       this.#push(env, bytes);
       // nats-server relays the push only once it has processed the rest of what it read with it,
@@ -732,22 +818,46 @@ export class DistributedWorker {
       if (this.#storing.size === 0) writeNow(this.#nc);
     }
     await stallAt(this.#fault, "stall-before-store", fnName, 3 * this.#ackWait);
-    bytes = await storeOnce(
-      {
-        kv: this.#kv,
-        js: this.#js,
-        acks: this.#acks,
-        dropped: this.#dropped,
-        stopping: () => this.#draining,
-      },
-      key,
-      bytes,
-      this.#ackWait,
-    );
+    const store = () => ({
+      kv: this.#kv,
+      js: this.#js,
+      acks: this.#acks,
+      dropped: this.#dropped,
+      stopping: () => this.#draining,
+    });
+    try {
+      bytes = await storeOnce(store(), key, bytes, this.#ackWait);
+    } catch (error) {
+      if (!tooLarge(error)) throw error;
+      // Refused for its size (a server of the cluster with a lower max_payload than the one it
+      // was measured against): trying again cannot help, and its client would wait for ever. The
+      // task fails with an outcome that says so instead, small enough for any server.
+      if (record.ok) {
+        this.completed--;
+        this.failed++;
+      }
+      const refused = new RangeError(
+        `Cannot store the outcome of task ${env.id} as the server refused it for its size (${bytes.length} bytes, over its max_payload of ${
+          this.#nc.info?.max_payload ?? "?"
+        } bytes)`,
+      );
+      bytes = await storeOnce(
+        store(),
+        key,
+        encodeBody(failure(refused, this.name, record.deliveries), json),
+        this.#ackWait,
+      );
+      early = false;
+    }
     crashAt(this.#fault, "crash-after-store-before-ack", fnName);
     if (!early) this.#push(env, bytes);
     ack(msg);
   }
+}
+
+/** Whether the server refused a message for its size (over its max_payload). */
+function tooLarge(error: unknown): boolean {
+  return /max_payload/i.test(String(error));
 }
 
 function failure(error: unknown, worker: string, deliveries: number): ResultRecord {
@@ -804,7 +914,8 @@ export interface OutcomeStore {
  * again for as long as it takes, while the worker keeps the task's message in progress: given
  * up, the message would be delivered again, and a long outage would count as deliveries of a
  * poison task. It gives up (and the message is delivered again) when it is refused for good (a
- * permission), or once the worker is stopping and an ack wait has passed.
+ * permission, a message over the server's max_payload, a connection closed for good), or once
+ * the worker is stopping and an ack wait has passed.
  */
 export async function storeOnce(
   { kv, js, acks, dropped, stopping = () => true }: OutcomeStore,
@@ -831,7 +942,10 @@ export async function storeOnce(
     } catch (error) {
       const existing = await dropped.race(kv.get(key), STORE_WAIT).catch(() => null);
       if (existing) return existing.operation === "PUT" ? existing.value : bytes;
-      if (/permission|authoriz/i.test(String(error))) throw error;
+      // Refused for good: a permission, a message over the server's max_payload, or a
+      // connection closed for good (see `DistributedWorker.closed()`).
+      if (/permission|authoriz/i.test(String(error)) || tooLarge(error)) throw error;
+      if (error instanceof Error && error.name === "ClosedConnectionError") throw error;
       if (Date.now() > until && stopping()) throw error;
       // A lost request has waited already; one refused at once (no leader yet) waits a little.
       if (!(error instanceof RequestLostError)) await delay(pause);

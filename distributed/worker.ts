@@ -25,8 +25,9 @@
  * stores when missing, and when these exist a flag that differs from them stops the worker with an
  * error naming the setting, the value in place and the one asked for. `--help` prints the usage. A
  * worker started before its server waits for it (it logs one line); refused credentials end it
- * with one line and exit code 1. SIGTERM or SIGINT drains it: it stops pulling, finishes the
- * running tasks and exits.
+ * with one line and exit code 1, at the start or on a reconnect. SIGTERM or SIGINT drains it: it
+ * stops pulling, finishes the running tasks and exits (closing a connection whose drain the
+ * server leaves unanswered for 5 s).
  *
  * @example
  * ```ts
@@ -375,6 +376,15 @@ if (import.meta.main) {
     console.error(`futures worker: ${oneLine(error)}`);
     Deno.exit(1);
   }
+  // A connection closed for good (the server refused its credentials on a reconnect) ends it as
+  // refused credentials do at the start, with one line and exit code 1: its supervisor starts it
+  // again, with whatever credentials it is given then.
+  const { name } = worker;
+  void worker.closed().then((error) => {
+    if (error === undefined) return;
+    console.error(`futures worker ${name}: ${oneLine(error)}`);
+    Deno.exit(1);
+  });
   if (stopAsked) {
     clearTimeout(giveUp);
     drain();

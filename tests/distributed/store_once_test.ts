@@ -88,3 +88,32 @@ Deno.test("storeOnce() keeps trying a store that fails for a passing reason whil
     await server.destroy();
   }
 });
+
+Deno.test("storeOnce() gives up at once on an outcome over the server's max_payload, which no try can store", async () => {
+  const server = await NatsServer.start({ config: "max_payload: 65536" });
+  const nc = await connect({ servers: server.url });
+  const acks = new PubAcks(nc);
+  // A store that keeps trying (the regression) gives up once the test has its answer.
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const js = jetstream(nc);
+    const kv = await openResults(js, { ...defaultLayout, storage: "memory" });
+    const store = { kv, js, acks, dropped: new LostRequests(nc, []), stopping: () => stopping };
+    // It was tried again for as long as the worker ran: the task's client waited for ever.
+    const stored = storeOnce(store, "c.1", new Uint8Array(100_000), 1_000);
+    const still = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("still trying"), 3_000);
+    });
+    const outcome = await Promise.race([stored.then(() => "stored", (error) => error), still]);
+    stopping = true;
+    await stored.catch(() => {});
+    assert.match(String(outcome), /max_payload/);
+    assert.equal(await kv.get("c.1"), null);
+  } finally {
+    clearTimeout(timer);
+    acks.close();
+    await nc.close();
+    await server.destroy();
+  }
+});
