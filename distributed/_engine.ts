@@ -67,7 +67,7 @@ import {
 import { encodeBody } from "./_codec.ts";
 import { connectOnce } from "./_auth.ts";
 import { moduleHashes } from "./_trust.ts";
-import { LostRequests, streamLeaderElected } from "./_lost_requests.ts";
+import { LostRequests, RequestLostError, streamLeaderElected } from "./_lost_requests.ts";
 import { findProxy } from "../actors/_proxy_wire.ts";
 
 /** Everything the engine is configured with, validated by the executor. */
@@ -105,8 +105,9 @@ export interface DistributedStats {
   /** Tasks that finished with a value. */
   completed: number;
   /**
-   * Tasks that finished with an error: thrown, poison, or timed out and aborted here (`timeout`,
-   * `deadline`, an aborted `signal`; a cancel is not a failure).
+   * Tasks that finished with an error: thrown, poison, timed out and aborted here (`timeout`,
+   * `deadline`, an aborted `signal`; a cancel is not a failure), or refused here (arguments that
+   * cannot be sent, a publish the server refused).
    */
   failed: number;
   /**
@@ -254,6 +255,10 @@ export class NatsEngine implements Engine {
   /** Set when the server refused the sweep (permissions): it is not tried again. */
   #sweepOff = false;
   #closed = false;
+  /** Why the executor cannot go on (see `#break()`), once it cannot. */
+  #broken: BrokenExecutorError | undefined;
+  /** Looks for the exit of the embedded server (see `#watchServer()`). */
+  #serverWatch: ReturnType<typeof setInterval> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -344,6 +349,17 @@ export class NatsEngine implements Engine {
     this.#queue.push(job);
     this.#queuedById.set(id, job);
     this.#pump();
+    // Held here (no connection yet or any more, or no room in `maxPublished`): arguments that
+    // cannot be sent fail now, not when it is published, and take no room in `maxQueued`
+    // meanwhile. A job published at once was encoded by `#publish()` already; one held here is
+    // encoded again then (its bytes are not kept: a deep queue would hold its arguments twice).
+    if (this.#queuedById.get(id) !== job) return;
+    try {
+      encodeBody({ args: job.args });
+    } catch (error) {
+      this.#count(false, undefined);
+      job.reject(unsendable(job.args, error));
+    }
   }
 
   /** The cluster as its workers' heartbeats tell it; started by observe/ (see _heartbeat.ts). */
@@ -361,6 +377,7 @@ export class NatsEngine implements Engine {
     this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
+    clearInterval(this.#serverWatch);
     clearTimeout(this.#reconnectTimer);
     // Publishes waiting for the connection give up: their jobs are settled by now.
     this.#back.resolve();
@@ -369,13 +386,21 @@ export class NatsEngine implements Engine {
     for (const sub of this.#subs) sub.unsubscribe();
     const conn = this.#conn;
     if (conn) {
-      await conn.nc.drain().catch(() => conn.nc.close());
+      // A server that does not answer (stopped, or its machine gone) would hold the drain for
+      // ever: it gets a few seconds, then the connection is closed.
+      const drained = conn.nc.drain().then(() => true, () => false);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 3_000));
+      if (!await Promise.race([drained, late])) await conn.nc.close().catch(() => {});
+      clearTimeout(timer);
       conn.acks.close();
     }
     await this.#statusWatch;
     this.#connected = false;
     clearTimeout(this.#reconnectTimer);
-    await Promise.all(this.#workers.map((worker) => worker.stop("SIGTERM")));
+    // Workers whose embedded server exited can finish nothing: a drain would wait for it in vain.
+    const signal = this.#server?.exited ? "SIGKILL" : "SIGTERM";
+    await Promise.all(this.#workers.map((worker) => worker.stop(signal)));
     await this.#server?.destroy();
   }
 
@@ -475,7 +500,19 @@ export class NatsEngine implements Engine {
       this.#chore(this.#sweep());
     }, settings.reconcileInterval);
     this.#statusWatch = this.#watchStatus(nc).catch(() => {});
+    // Closed by the client itself when reconnecting failed for good (refused credentials, or
+    // `maxReconnectAttempts` used up): nothing here would ever be published or settled.
+    nc.closed().then((error) => {
+      const why = error instanceof Error ? error.message : "the client gave up";
+      this.#break(
+        new BrokenExecutorError(
+          `the connection to NATS closed for good as reconnecting failed (${why}): nothing sent or held here can be settled`,
+          { cause: error },
+        ),
+      );
+    });
     if (this.#server) {
+      this.#watchServer(this.#server);
       // Their first heartbeats say they are up (a heartbeat follows a worker's first pull).
       const waiting = new Set(
         Array.from({ length: settings.embedded.workers }, (_, i) => localWorkerName(i)),
@@ -517,7 +554,7 @@ export class NatsEngine implements Engine {
     });
     this.#workers[index] = worker;
     worker.status.then((status) => {
-      if (this.#closed) return;
+      if (this.#closed || this.#broken) return;
       // A rate, not a lifetime count: an executor that runs for months may lose a worker to a
       // poison task now and then.
       const now = performance.now();
@@ -537,6 +574,38 @@ export class NatsEngine implements Engine {
       }
       this.#spawnWorker(server, index);
     });
+  }
+
+  /**
+   * Breaks the executor when the embedded server exits before `close()`: its store was temporary,
+   * so the tasks sent and their outcomes are gone with it. It is not started again. `NatsServer`
+   * tells only whether it has exited, not when: that is looked at ten times a second.
+   */
+  #watchServer(server: NatsServer): void {
+    this.#serverWatch = setInterval(() => {
+      if (!server.exited) return;
+      clearInterval(this.#serverWatch);
+      this.#break(
+        new BrokenExecutorError(
+          `the embedded NATS server (PID ${server.pid}) exited while the executor ran: the tasks ` +
+            "sent to it and their outcomes were in its temporary store",
+        ),
+      );
+    }, 100);
+  }
+
+  /**
+   * The executor cannot go on (its connection closed for good, its embedded server exited): the
+   * connection is closed, so that what waits on it fails at once rather than at its timeout, then
+   * the executor breaks, which rejects every job sent or held here. Nothing after `close()` breaks.
+   */
+  #break(error: BrokenExecutorError): void {
+    if (this.#closed || this.#broken) return;
+    this.#broken = error;
+    clearInterval(this.#serverWatch);
+    this.#connected = false;
+    const nc = this.#conn?.nc;
+    (nc ? nc.close().catch(() => {}) : Promise.resolve()).then(() => this.onBroken(error));
   }
 
   #chore(promise: Promise<unknown>): void {
@@ -608,14 +677,7 @@ export class NatsEngine implements Engine {
       const limit = Math.min(this.#settings.payloadThreshold, this.#maxPayload - 8192);
       if (bytes.length > limit) args = serialize(job.args);
     } catch (error) {
-      const at = findProxy(job.args);
-      return this.#settleLocally(
-        sent,
-        at === undefined ? dataCloneError(error) : new DOMException(
-          `Cannot send the task's arguments to a DistributedExecutor worker as they hold a proxy() callback (at ${at}): a worker on another machine cannot call back into this program; pass data, or run the task on a WorkerPoolExecutor or a ProcessPoolExecutor`,
-          "DataCloneError",
-        ),
-      );
+      return this.#settleLocally(sent, unsendable(job.args, error));
     }
     if (args) {
       const name = `${sent.key}.args`;
@@ -694,8 +756,11 @@ export class NatsEngine implements Engine {
     return true;
   }
 
+  /** Refused here (arguments that cannot be sent, a publish the server refused): a failure. */
   #settleLocally(sent: Sent, error: unknown): void {
-    if (this.#forget(sent)) sent.job.reject(error);
+    if (!this.#forget(sent)) return;
+    this.#count(false, undefined);
+    sent.job.reject(error);
   }
 
   /** Settled here (timed out, aborted, cancelled) before its outcome came: a failure unless cancelled. */
@@ -839,18 +904,40 @@ export class NatsEngine implements Engine {
     // A worker's outcome settled it: the worker pushes a first run's outcome while it stores it.
     // The future of a task that settled before is a new one: the pushes received tell then.
     const pushed = this.#perFuture.get(future)?.worker !== undefined || this.#pushed.has(id);
-    const entry = pushed ? await this.#stored(key) : await conn.kv.get(key);
+    const entry = pushed ? await this.#stored(key) : await this.#online(() => conn.kv.get(key));
     if (!entry || entry.operation !== "PUT") return;
     const blobs: string[] = [`${key}.args`];
     const result = payloadOf(entry.value);
     if (result !== undefined) blobs.push(result);
-    await Promise.allSettled(blobs.map((name) => conn.blobs.delete(name)));
-    await conn.kv.delete(key);
+    // The arguments' payload is gone already unless the task was large and is still unread.
+    await Promise.allSettled(blobs.map((name) => this.#online(() => conn.blobs.delete(name))));
+    await this.#online(() => conn.kv.delete(key));
+  }
+
+  /**
+   * Sends `request` once the connection is up, and again when the connection drops under it:
+   * `forget()` waits out an outage, as a submit does, rather than fail or do nothing. Rejects with
+   * any other error, and once the connection is closed (shutdown, or broken).
+   */
+  async #online<T>(request: () => Promise<T>): Promise<T> {
+    const { dropped } = this.#conn!;
+    for (;;) {
+      await dropped.whenUp().catch((error) => {
+        throw this.#broken ?? error;
+      });
+      const drops = dropped.drops;
+      try {
+        return await dropped.race(request());
+      } catch (error) {
+        if (!(error instanceof RequestLostError) && dropped.drops === drops) throw error;
+      }
+    }
   }
 
   /**
    * The entry of `key` once it is stored, or null when it is not within about an ack wait (the
    * longest a worker tries to store an outcome before it leaves the message to a redelivery).
+   * Rejects when the last read within that time failed: a failed read tells nothing.
    */
   async #stored(key: string): Promise<KvEntry | null> {
     // Read again and again rather than watched: a watch is a consumer, and letting clients create
@@ -858,9 +945,20 @@ export class NatsEngine implements Engine {
     const kv = this.#conn!.kv;
     const until = performance.now() + Math.max(this.#settings.layout.ackWait, 5_000);
     for (let pause = 20;; pause = Math.min(2 * pause, 500)) {
-      const entry = await kv.get(key).catch(() => null);
+      let entry: KvEntry | null = null;
+      let failed: { error: unknown } | undefined;
+      try {
+        entry = await this.#online(() => kv.get(key));
+      } catch (error) {
+        // A closed connection reads nothing any more; another failure may pass (an election).
+        if (this.#conn!.nc.isClosed()) throw error;
+        failed = { error };
+      }
       if (entry?.operation === "PUT") return entry;
-      if (this.#closed || performance.now() > until) return null;
+      if (performance.now() > until) {
+        if (failed) throw failed.error;
+        return null;
+      }
       await delay(pause);
     }
   }
@@ -907,6 +1005,7 @@ export class NatsEngine implements Engine {
       // A large outcome's payload stays (see readOutcome()): a client that reattaches reads it.
       record = await readOutcome(bytes, conn.blobs);
     } catch (error) {
+      this.#count(false, undefined);
       return sent.job.reject(error);
     } finally {
       // The arguments' payload was for the worker, which has run the task.
@@ -1106,7 +1205,15 @@ interface ConsumerState {
   held: number;
 }
 
-function dataCloneError(error: unknown): unknown {
+/** Why task arguments `args` cannot be sent, from the encoder's `error`: a DataCloneError. */
+function unsendable(args: unknown[], error: unknown): unknown {
+  const at = findProxy(args);
+  if (at !== undefined) {
+    return new DOMException(
+      `Cannot send the task's arguments to a DistributedExecutor worker as they hold a proxy() callback (at ${at}): a worker on another machine cannot call back into this program; pass data, or run the task on a WorkerPoolExecutor or a ProcessPoolExecutor`,
+      "DataCloneError",
+    );
+  }
   if (error instanceof DOMException) return error;
   return new DOMException(error instanceof Error ? error.message : String(error), "DataCloneError");
 }

@@ -52,8 +52,9 @@ export interface DistributedStats extends ExecutorStats {
    */
   completed: number;
   /**
-   * Attempts that finished with an error: thrown, poison, or timed out and aborted here
-   * (`timeout`, `deadline`, an aborted `signal`; a cancel is not a failure).
+   * Attempts that finished with an error: thrown, poison, timed out and aborted here (`timeout`,
+   * `deadline`, an aborted `signal`; a cancel is not a failure), or refused here (arguments that
+   * cannot be sent, a publish the server refused).
    */
   failed: number;
   /**
@@ -251,6 +252,10 @@ export interface DistributedExecutorOptions extends CommonExecutorOptions, NatsC
  *
  * With no `servers`, it starts an embedded `nats-server` and local worker processes, which need
  * `nats-server` installed (`apt-get install nats-server`).
+ *
+ * It breaks with `BrokenExecutorError` (every unsettled future rejects with it, and so does a
+ * later `submit()`) when its embedded server exits, or when its connection closes for good
+ * (credentials refused on a reconnect, `maxReconnectAttempts` of `connectOptions` used up).
  *
  * @example
  * ```ts
@@ -575,11 +580,12 @@ export class DistributedExecutor extends ExecutorBase<DistributedStats> {
    * `resultTtl`: for outcomes nobody will read (a crashed run's large results). A task of this
    * run that is still queued is cancelled; one that is running is waited for (its future settles
    * as usual), and its outcome removed once stored. A task of another run still queued or running
-   * may store its outcome again.
+   * may store its outcome again. While the connection is down, it waits for it to come back.
    *
    * @param taskId an id from {@linkcode DistributedExecutor.taskId}
    * @returns a promise that resolves once it is removed (it rejects with `InvalidStateError` after
-   *   `shutdown()`: nothing could be removed then)
+   *   `shutdown()`: nothing could be removed then; with the error of a request that failed
+   *   otherwise than with the connection; and once the connection is closed)
    *
    * @example
    * ```ts

@@ -24,6 +24,23 @@ Deno.test("DistributedExecutor.stats() counts a task timed out here in failed, a
   }
 });
 
+Deno.test("DistributedExecutor.stats() counts a task refused here, whose arguments cannot be sent, in failed", async () => {
+  const cluster = await Cluster.start({ workers: 0 });
+  try {
+    await using executor = cluster.executor();
+    await executor.whenStarted();
+    const refused = executor.submit(add, (() => 1) as unknown as number, 1);
+    const error = await refused.exception();
+    assert(error instanceof DOMException && error.name === "DataCloneError", String(error));
+    const stats = executor.stats();
+    assert.equal(stats.failed, 1);
+    assert.deepEqual(stats.attempts, { completed: 0, failed: 1 });
+    assert.deepEqual(stats.futures, { completed: 0, failed: 1, cancelled: 0 });
+  } finally {
+    await cluster.close();
+  }
+});
+
 Deno.test("DistributedExecutor.stats() counts every server-side redelivery, and taskStats() a future's deliveries", async () => {
   const cluster = await Cluster.start({ workers: 0, ackWait: 500 });
   try {
