@@ -3,7 +3,10 @@
 // (measured with Deno 2.9: a linked list of 2,687 nodes arrives, one of 2,694 does not; from about
 // 6,000 levels postMessage() itself throws). The tasks or calls of a dropped message would wait
 // for ever. So arguments are looked through before they go to a Web Worker, and one nested deeper
-// than `MAX_DEPTH` is refused, as structured clone refuses what it cannot copy.
+// than `MAX_DEPTH` is refused, as structured clone refuses what it cannot copy. A Future met on the
+// way is refused too: a copy of it is an empty object.
+
+import { Future } from "../future/future.ts";
 
 /** Levels of nesting an argument may have on its way to a Web Worker. */
 export const MAX_DEPTH = 1_000;
@@ -72,6 +75,13 @@ export function checkDepth(values: readonly unknown[]): void {
     if (seen.has(object)) continue;
     seen.add(object);
     entered++;
+    if (object instanceof Future) {
+      // Structured clone copies a Future as an empty object: the task got `{}` in its place.
+      throw new DOMException(
+        "Cannot send a Future to a Web Worker: a copy of it is an empty object. Await it first (an executor's submit() and map() await the futures given as arguments or items themselves, not those inside them)",
+        "DataCloneError",
+      );
+    }
     if (frames.length > MAX_DEPTH) {
       throw new DOMException(
         `Cannot send a value nested deeper than ${MAX_DEPTH} levels to a Web Worker: Deno drops such a message without an error, and what waits for it would never settle. Flatten it, or send it serialized (JSON.stringify)`,

@@ -62,7 +62,10 @@ export function mapTasks(
   const what = "map";
   const timeout = checkMillis(what, "timeout", options?.timeout) ?? Infinity;
   const chunksize = checkPositiveInt(what, "chunksize", options?.chunksize) ?? 1;
-  const buffersize = checkPositiveInt(what, "buffersize", options?.buffersize) ?? Infinity;
+  // Infinity, the default (no bound), may be given too, as for maxQueued.
+  const buffersize = options?.buffersize === Infinity
+    ? Infinity
+    : checkPositiveInt(what, "buffersize", options?.buffersize) ?? Infinity;
   const signal = checkSignal(what, "signal", options?.signal);
   let source: Iterator<unknown> | AsyncIterator<unknown>;
   let isAsync: boolean;

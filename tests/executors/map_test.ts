@@ -317,6 +317,11 @@ Deno.test("AsyncPoolExecutor.map() throws a RangeError naming a bad option", asy
   assert.throws(() => pool.map((x: number) => x, 5 as never), TypeError);
   assert.throws(() => pool.map("nope" as never, [1]), /'fn'/);
   assert.equal(pool.stats().queued, 0);
+  // Infinity, the default, may be given (it was refused as not a positive integer).
+  assert.deepEqual(await collect(pool.map((x: number) => x, [1, 2], { buffersize: Infinity })), [
+    1,
+    2,
+  ]);
 });
 
 Deno.test("AsyncPoolExecutor.map() signal aborts the iteration and the running tasks", async () => {

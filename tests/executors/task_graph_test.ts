@@ -272,3 +272,20 @@ Deno.test("map() with chunksize: the futures before a failed item in its chunk a
     assert.equal((error.cause as Error).message, lateFails ? "late" : "bad");
   }
 });
+
+Deno.test("a future inside an argument is refused on a worker pool with a DataCloneError, not sent as {}", async () => {
+  await using pool = workerPool({ maxWorkers: 1 });
+  const inner = new Future<number>();
+  inner.setResult(1);
+  // Structured clone copied it as an empty object: the task got {} in its place, silently.
+  for (const arg of [[inner], { value: inner }, new Map([["k", inner]])]) {
+    await assert.rejects(
+      pool.submit(add, arg as never, 1),
+      (error) =>
+        error instanceof DOMException && error.name === "DataCloneError" &&
+        /Cannot send a Future to a Web Worker: a copy of it is an empty object/.test(error.message),
+    );
+  }
+  // The future itself, as an argument, is awaited.
+  assert.equal(await pool.submit(add, inner, 1), 2);
+});
