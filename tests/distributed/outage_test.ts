@@ -123,7 +123,7 @@ Deno.test("DistributedExecutor.shutdown() returns against a server that does not
     Deno.kill(server.pid, "SIGSTOP");
     stopped = true;
     // Its drain gets a few seconds, then the connection is closed.
-    assert.equal(await stateAfter(executor.shutdown(), 10_000), "settled");
+    assert.equal(await stateAfter(executor.shutdown(), 20_000), "settled");
   } finally {
     if (stopped) Deno.kill(server.pid, "SIGCONT");
     await executor.shutdown();

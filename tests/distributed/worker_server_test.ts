@@ -112,7 +112,7 @@ Deno.test("DistributedWorker CLI drains on SIGTERM within a bound when its serve
     Deno.kill(server.pid, "SIGSTOP");
     paused = true;
     worker.process.kill("SIGTERM");
-    const { code, stderr } = await within(worker.end(), 15_000, "the worker did not exit");
+    const { code, stderr } = await within(worker.end(), 25_000, "the worker did not exit");
     assert.equal(code, 0, stderr.join("\n"));
     assert.match(stderr.at(-1)!, /^futures worker \S+ stopped: completed=0 failed=0$/);
   } finally {
