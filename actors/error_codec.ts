@@ -8,6 +8,7 @@
  * @module
  */
 
+import { textOf } from "../future/_text.ts";
 import {
   BrokenExecutorError,
   CancelledError,
@@ -142,13 +143,13 @@ export function registerErrorClass(
   if (!(proto === Error.prototype || proto instanceof Error)) {
     throw new TypeError(
       `Cannot register error class as 'Class' must be a constructor whose prototype is an Error: received ${
-        describe(Class)
+        textOf(Class)
       }`,
     );
   }
   if (!Class.name) {
     throw new TypeError(
-      `Cannot register error class as 'Class' must have a name: received ${describe(Class)}`,
+      `Cannot register error class as 'Class' must have a name: received ${textOf(Class)}`,
     );
   }
   registry.set(Class.name, Class);
@@ -216,14 +217,14 @@ export function encodeError(error: unknown): WireError {
   try {
     return encodeAt(error, 0, new Set());
   } catch {
-    return { kind: "value", value: describe(error) };
+    return { kind: "value", value: textOf(error) };
   }
 }
 
 function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
   if (!isError(error)) {
     const value = plain(error);
-    return { kind: "value", value: value === UNSAFE ? describe(error) : value };
+    return { kind: "value", value: value === UNSAFE ? textOf(error) : value };
   }
   const ctor = read(error, "constructor");
   const ctorName = typeof ctor === "function" ? read(ctor, "name") : undefined;
@@ -259,7 +260,7 @@ function encodeAt(error: unknown, depth: number, path: Set<object>): WireError {
     const value = read(error, key);
     if (typeof value === "function") continue;
     const copy = plain(value);
-    define(props, key, copy === UNSAFE ? describe(value) : copy, true);
+    define(props, key, copy === UNSAFE ? textOf(value) : copy, true);
   }
   if (Object.keys(props).length > 0) wire.props = props;
   return wire;
@@ -383,16 +384,4 @@ function define(
     writable: true,
     configurable: true,
   });
-}
-
-function describe(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    try {
-      return Object.prototype.toString.call(value);
-    } catch {
-      return "[unreadable value]";
-    }
-  }
 }

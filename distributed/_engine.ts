@@ -257,8 +257,6 @@ export class NatsEngine implements Engine {
   #closed = false;
   /** Why the executor cannot go on (see `#break()`), once it cannot. */
   #broken: BrokenExecutorError | undefined;
-  /** Looks for the exit of the embedded server (see `#watchServer()`). */
-  #serverWatch: ReturnType<typeof setInterval> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #statusWatch: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -377,7 +375,6 @@ export class NatsEngine implements Engine {
     this.#cluster?.close();
     await this.ready.catch(() => {});
     clearInterval(this.#timer);
-    clearInterval(this.#serverWatch);
     clearTimeout(this.#reconnectTimer);
     // Publishes waiting for the connection give up: their jobs are settled by now.
     this.#back.resolve();
@@ -578,20 +575,18 @@ export class NatsEngine implements Engine {
 
   /**
    * Breaks the executor when the embedded server exits before `close()`: its store was temporary,
-   * so the tasks sent and their outcomes are gone with it. It is not started again. `NatsServer`
-   * tells only whether it has exited, not when: that is looked at ten times a second.
+   * so the tasks sent and their outcomes are gone with it. It is not started again.
    */
   #watchServer(server: NatsServer): void {
-    this.#serverWatch = setInterval(() => {
-      if (!server.exited) return;
-      clearInterval(this.#serverWatch);
+    server.status.then((status) => {
+      const how = status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
       this.#break(
         new BrokenExecutorError(
-          `the embedded NATS server (PID ${server.pid}) exited while the executor ran: the tasks ` +
-            "sent to it and their outcomes were in its temporary store",
+          `the embedded NATS server (PID ${server.pid}) exited (${how}) while the executor ran: ` +
+            "the tasks sent to it and their outcomes were in its temporary store",
         ),
       );
-    }, 100);
+    });
   }
 
   /**
@@ -602,7 +597,6 @@ export class NatsEngine implements Engine {
   #break(error: BrokenExecutorError): void {
     if (this.#closed || this.#broken) return;
     this.#broken = error;
-    clearInterval(this.#serverWatch);
     this.#connected = false;
     const nc = this.#conn?.nc;
     (nc ? nc.close().catch(() => {}) : Promise.resolve()).then(() => this.onBroken(error));

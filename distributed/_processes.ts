@@ -292,6 +292,11 @@ export class NatsServer {
     return this.#process.exited;
   }
 
+  /** Resolves when the server process has exited, with how it ended. */
+  get status(): Promise<Deno.CommandStatus> {
+    return this.#process.status;
+  }
+
   /**
    * Starts a server on a random port (or `port`) with its store in `dir` (a new temporary one by
    * default), and with the settings of a configuration file's text, `config`, if given (its

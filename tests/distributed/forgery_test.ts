@@ -18,9 +18,17 @@ import { WatchedWorker } from "./_secure.ts";
 
 const CONFIG = new URL("../../distributed/examples/permissions.conf", import.meta.url);
 
-/** A task envelope of `client` for `add(1, 2)`, as a client of this library writes one. */
-function envelope(client: string, id: string, more: Record<string, unknown> = {}) {
-  return encodeBody({
+/**
+ * A task envelope of `client` for `add(1, 2)`, as a client of this library writes one (`encode`:
+ * V8 serialization, for values JSON cannot carry).
+ */
+function envelope(
+  client: string,
+  id: string,
+  more: Record<string, unknown> = {},
+  encode: (body: object) => Uint8Array = encodeBody,
+) {
+  return encode({
     v: 2,
     id,
     client,
@@ -96,16 +104,7 @@ Deno.test("DistributedWorker under the example permissions: a client cannot publ
       const sparse: unknown[] = [];
       sparse.length = 2 ** 32 - 1;
       const v8Envelope = (more: Record<string, unknown>) =>
-        serialize({
-          v: 2,
-          client: "alice",
-          fn: { module: TASKS, name: "add" },
-          kind: "call",
-          args: [1, 2],
-          maxAttempts: 3,
-          submittedAt: Date.now(),
-          ...more,
-        });
+        envelope("alice", String(more.id), more, serialize);
       await js.publish("futs.task.default.alice", v8Envelope({ id: "sparse1", args: sparse }));
       assert(
         await worker.waitFor(/arguments are a list of 4294967295 in \d+ bytes/),
