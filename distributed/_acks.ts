@@ -3,7 +3,8 @@
 // object with a captured stack for the request it cancels. For a worker storing one outcome per
 // tiny task those were a visible share of its CPU. Here each publish is a plain message whose reply
 // subject is `<inbox>.<n>`, one subscription takes every answer, and one timer sweeps the
-// unanswered ones.
+// unanswered ones. That timer runs until a sweep finds nothing pending: stopped each time the last
+// answer came, it was started again by the next publish, a timer per task in a burst.
 
 import { createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 
@@ -18,6 +19,8 @@ interface Pending {
   resolve(ack: PubAck): void;
   reject(error: Error): void;
   until: number;
+  /** How long it waits for its answer, in ms. */
+  wait: number;
 }
 
 /** The error JetStream answered a publish with (its API error code in `code`). */
@@ -31,8 +34,8 @@ export class PublishRefused extends Error {
 }
 
 /**
- * Acknowledged publishes on one connection. Unanswered ones reject after `timeout` ms (a lost
- * connection loses their answers).
+ * Acknowledged publishes on one connection. Unanswered ones reject after `timeout` ms, or after the
+ * wait given to `publish()` (a lost connection loses their answers).
  */
 export class PubAcks {
   readonly #nc: NatsConnection;
@@ -41,6 +44,8 @@ export class PubAcks {
   readonly #pending = new Map<string, Pending>();
   #next = 0;
   #sweep: ReturnType<typeof setInterval> | undefined;
+  /** The sweep's period: a quarter of the shortest wait asked for, 50 ms at least. */
+  #period = Infinity;
   #closed = false;
 
   constructor(nc: NatsConnection, timeout = 5_000) {
@@ -55,7 +60,6 @@ export class PubAcks {
         const pending = this.#pending.get(token);
         if (!pending) return;
         this.#pending.delete(token);
-        this.#idle();
         if (msg.data.length === 0 && msg.headers?.code === 503) {
           return pending.reject(new Error("JetStream is not available (no responders)"));
         }
@@ -71,8 +75,16 @@ export class PubAcks {
     });
   }
 
-  /** Publishes `data` to `subject` and resolves with JetStream's acknowledgement. */
-  publish(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<PubAck> {
+  /**
+   * Publishes `data` to `subject` and resolves with JetStream's acknowledgement; rejects when none
+   * came within `wait` ms (the timeout given to the constructor by default).
+   */
+  publish(
+    subject: string,
+    data: Uint8Array,
+    headers?: MsgHdrs,
+    wait: number = this.#timeout,
+  ): Promise<PubAck> {
     if (this.#closed) return Promise.reject(new Error("the connection is closed"));
     const token = String(this.#next++);
     return new Promise<PubAck>((resolve, reject) => {
@@ -81,8 +93,12 @@ export class PubAcks {
       } catch (error) {
         return reject(error);
       }
-      this.#pending.set(token, { resolve, reject, until: Date.now() + this.#timeout });
-      this.#sweep ??= setInterval(() => this.#expire(), Math.max(50, this.#timeout / 4));
+      this.#pending.set(token, { resolve, reject, until: Date.now() + wait, wait });
+      const period = Math.max(50, wait / 4);
+      if (this.#sweep !== undefined && period >= this.#period) return;
+      clearInterval(this.#sweep);
+      this.#period = period;
+      this.#sweep = setInterval(() => this.#expire(), period);
     });
   }
 
@@ -101,7 +117,7 @@ export class PubAcks {
     for (const [token, pending] of this.#pending) {
       if (pending.until > now) continue;
       this.#pending.delete(token);
-      pending.reject(new Error(`JetStream did not acknowledge a publish in ${this.#timeout} ms`));
+      pending.reject(new Error(`JetStream did not acknowledge a publish in ${pending.wait} ms`));
     }
     this.#idle();
   }
@@ -110,5 +126,6 @@ export class PubAcks {
     if (this.#pending.size > 0 || this.#sweep === undefined) return;
     clearInterval(this.#sweep);
     this.#sweep = undefined;
+    this.#period = Infinity;
   }
 }

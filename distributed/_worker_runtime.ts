@@ -814,8 +814,10 @@ export class DistributedWorker {
     if (early) {
       this.#push(env, bytes);
       // nats-server relays the push only once it has processed the rest of what it read with it,
-      // the store included: with no other store under way, the push goes out in its own write.
-      if (this.#storing.size === 0) writeNow(this.#nc);
+      // the store included: when this is the only task here, the push goes out in its own write.
+      // With other tasks under way it waits for the turn's one write, as a write of its own per
+      // task cost more CPU on every side than the store's processing delays the push.
+      if (this.#storing.size === 0 && this.#tasks.size <= 1) writeNow(this.#nc);
     }
     await stallAt(this.#fault, "stall-before-store", fnName, 3 * this.#ackWait);
     const store = () => ({
@@ -926,7 +928,7 @@ export async function storeOnce(
   const subject = keySubject(kv, key);
   try {
     // Sent again through the slow path below at once when lost with a node or the connection.
-    await dropped.race(acks.publish(subject, bytes, createOnly()), STORE_WAIT);
+    await dropped.race(acks.publish(subject, bytes, CREATE_ONLY, STORE_WAIT));
     return bytes;
   } catch {
     // Stored already (a duplicate run), refused or unanswered: the slow path below decides.
@@ -971,6 +973,12 @@ function createOnly() {
   h.set("Nats-Expected-Last-Subject-Sequence", "0");
   return h;
 }
+
+/**
+ * The same headers, made once for every store through the shared inbox: a publish only reads them
+ * (the JetStream client's publish may add its own, so it gets a new set each time).
+ */
+const CREATE_ONLY = createOnly();
 
 /**
  * Acknowledges without waiting for the server's confirmation: a lost ack brings the message back,

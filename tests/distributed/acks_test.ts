@@ -49,3 +49,27 @@ Deno.test("PubAcks.close() rejects the publishes still unanswered", async () => 
     await server.destroy();
   }
 });
+
+Deno.test("PubAcks.publish() rejects an unanswered publish after the wait given to it, while answered ones before it did not stop the sweep", async () => {
+  const server = await NatsServer.start();
+  const nc = await connect({ servers: server.url });
+  // A constructor's timeout far past the test: only the wait given to publish() can end it.
+  const acks = new PubAcks(nc, 600_000);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "WAITS", subjects: ["waits.>"] });
+    nc.subscribe("silent");
+    await nc.flush();
+    const data = new Uint8Array(1);
+    // Answered publishes empty the pending list before the silent one is sent.
+    for (let i = 0; i < 3; i++) await acks.publish(`waits.${i}`, data);
+    await assert.rejects(
+      acks.publish("silent", data, undefined, 200),
+      /JetStream did not acknowledge a publish in 200 ms/,
+    );
+  } finally {
+    acks.close();
+    await nc.close();
+    await server.destroy();
+  }
+});
