@@ -8,6 +8,7 @@ import {
   WorkerPoolExecutor,
 } from "../../mod.ts";
 import { gate, GatedTasks, turn, untilAborted } from "./_gates.ts";
+import { recorderOf } from "../../observe/_registry.ts";
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -452,6 +453,25 @@ Deno.test("map() with chunksize on worker and process pools: a value that cannot
       );
       assert.deepEqual(got, [0, 1], `${Pool.name}, chunksize ${chunksize}`);
     }
+    assert.equal(await pool.submit(() => "alive"), "alive");
+  }
+});
+
+Deno.test("map() with chunksize on observed worker and process pools: an item that throws fails the map there, and the items before it in its chunk keep their values", async () => {
+  for (const Pool of [WorkerPoolExecutor, ProcessPoolExecutor]) {
+    await using pool = new Pool({ maxWorkers: 1 });
+    // Observed, its workers send end times with their results (a layout of its own).
+    recorderOf(pool, "test");
+    const got: unknown[] = [];
+    const error = await (async () => {
+      const fails = (x: number) => {
+        if (x === 2) throw new RangeError(`item ${x}`);
+        return x * 10;
+      };
+      for await (const value of pool.map(fails, [0, 1, 2, 3], { chunksize: 4 })) got.push(value);
+    })().then(() => undefined, (error) => error);
+    assert.ok(error instanceof RangeError && error.message === "item 2", `${Pool.name}: ${error}`);
+    assert.deepEqual(got, [0, 10], Pool.name);
     assert.equal(await pool.submit(() => "alive"), "alive");
   }
 });
