@@ -29,6 +29,14 @@ function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}
   return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
 }
 
+/** Resolves once `path` exists: a process says so by writing it. */
+async function holding(path: string): Promise<void> {
+  // Watched before the first look: a file written between a look and the next change is seen.
+  using watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
+  const changes = watcher[Symbol.asyncIterator]();
+  while (!(await Deno.stat(path).then(() => true, () => false))) await changes.next();
+}
+
 function killQuietly(pid: number): void {
   try {
     Deno.kill(pid, "SIGKILL");
@@ -62,6 +70,9 @@ for (const how of ["exit", "close", "uncaught"] as const) {
       await using processes = pool();
       const first = await processes.submit(pid);
       assert.equal(await processes.submit(endOnceFileExists, signal, how), "armed");
+      // The process holds its event loop from a timer: the next task is sent once it does (sent
+      // before, it could run there first, on a loaded machine).
+      await holding(`${signal}.holding`);
       const next = processes.submit(pid);
       // The pump hands the task to the process in a microtask: wait until it is in flight there.
       while (processes.stats().running === 0) await Promise.resolve();
