@@ -53,7 +53,7 @@ import { PubAcks, PublishRefused } from "./_acks.ts";
 import { coalesceWrites } from "./_coalesce.ts";
 import type { RequestedLayout } from "./_verify.ts";
 import { Reattached } from "./_reattach.ts";
-import { outcomeError, payloadOf, readOutcome } from "./_outcome.ts";
+import { outcomeError, payloadOf, wholeRecord } from "./_outcome.ts";
 import { RecentKeys } from "./_recent.ts";
 import { NatsServer, type Spawned, spawnWorker } from "./_processes.ts";
 import type { Isolation } from "./_local_pool.ts";
@@ -1018,7 +1018,7 @@ export class NatsEngine implements Engine {
       return;
     }
     // A large outcome's payload stays (see readOutcome()): a client that reattaches reads it.
-    return readOutcome(bytes, conn.blobs).then((record) => {
+    return wholeRecord(record, conn.blobs).then((record) => {
       this.#dropArgs(sent, conn);
       this.#settle(sent, record);
     }, (error) => this.#unreadable(sent, conn, error));

@@ -13,7 +13,12 @@ import { decodeBody } from "./_codec.ts";
  * outcome, at its TTL or by `forget()`.
  */
 export async function readOutcome(bytes: Uint8Array, store: Blobs): Promise<ResultRecord> {
-  const record = decodeBody<ResultRecord>(bytes);
+  // Async: a body that cannot be decoded rejects, as a payload that cannot be read does.
+  return await wholeRecord(decodeBody<ResultRecord>(bytes), store);
+}
+
+/** `record` itself, or, when it points to a payload, the record the payload holds. */
+export async function wholeRecord(record: ResultRecord, store: Blobs): Promise<ResultRecord> {
   if (record.blob === undefined) return record;
   return decodeBody<ResultRecord>(await store.get(record.blob, record.seal));
 }
