@@ -96,7 +96,7 @@ function recordingCost(observer: ExecutorObserver, settled: Task["future"], task
     observer.ran(job, 0.01, end);
     observer.ended(job, true, undefined);
     observer.worker(worker, "idle");
-    observer.settled(job.task);
+    observer.settled(job.task, 0);
   }
   return (performance.now() - start) * 1e6 / tasks;
 }

@@ -400,10 +400,11 @@ export class ExecutorCore implements TaskHost, Executor {
   }
 
   taskDone(task: Task, failed: boolean): void {
-    if (task.future.cancelled()) this.#futures.cancelled++;
-    else if (failed) this.#futures.failed++;
+    const outcome = task.future.cancelled() ? 2 : failed ? 1 : 0;
+    if (outcome === 2) this.#futures.cancelled++;
+    else if (outcome === 1) this.#futures.failed++;
     else this.#futures.completed++;
-    this.observer?.settled(task);
+    this.observer?.settled(task, outcome);
     this.#live.remove(task);
     // A task that ends frees its slot (just after this), which can make room as well: a waiter
     // checks again.

@@ -42,8 +42,8 @@ export interface ExecutorObserver {
   ran(job: Job, ms: number, end: number): void;
   /** An attempt settled: `ok`, or with `error`. `job.started` says whether it ran. */
   ended(job: Job, ok: boolean, error: unknown): void;
-  /** A task's future settled (`task.future` tells how). */
-  settled(task: Task): void;
+  /** A task's future settled: `outcome` 0 with a value, 1 with an error, 2 cancelled. */
+  settled(task: Task, outcome: 0 | 1 | 2): void;
   /** A worker changed state. */
   worker(name: string, state: ObservedWorkerState): void;
   /**

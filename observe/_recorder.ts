@@ -13,7 +13,6 @@ import type {
 } from "../executors/_observe.ts";
 import type { Job, Task } from "../executors/_task.ts";
 import { CancelledError } from "../future/errors.ts";
-import { outcomeOf } from "../future/_hooks.ts";
 import { describeError, messageOf } from "../future/_text.ts";
 import { Histogram } from "./_histogram.ts";
 
@@ -58,7 +57,7 @@ export interface Second {
   runs: number;
 }
 
-/** Receives the same events as the recorder, after it (tracing hangs here). */
+/** Receives the same events as the recorder, after it (tracing hangs here): see `addSink()`. */
 export type Sink = Partial<ExecutorObserver>;
 
 const BARS = 1024;
@@ -96,6 +95,21 @@ const SEC_FAILED = 2;
 const SEC_RUN_MS = 3;
 const SEC_RUNS = 4;
 const OUTCOMES: readonly Outcome[] = ["completed", "failed", "cancelled"];
+// Events held back (see `Recorder`): a row of numbers each, and a reference beside it.
+const HELD = 32;
+const HELD_ROW = 4;
+const HELD_STARTED = 0;
+const HELD_RAN = 1;
+const HELD_ENDED = 2;
+const HELD_SETTLED = 3;
+const HELD_WORKER = 4;
+const STATES: readonly Exclude<ObservedWorkerState, "ended">[] = [
+  "starting",
+  "idle",
+  "busy",
+  "retiring",
+  "draining",
+];
 
 const ORIGIN = performance.timeOrigin;
 /** Lanes looked up by comparing names in a list, before a map is asked. */
@@ -121,8 +135,39 @@ export const now = (): number => ORIGIN + performance.now();
  * ring is new, and before any read. The queue time is the engine's own (`Job.queuedAt`) where it keeps one,
  * and where the worker reports when the attempt ended and how long it ran, its end and start
  * are those: no clock read at all.
+ *
+ * What a round trip costs is the cache lines and the code it goes through: between two round trips
+ * of a pool (tens of µs, with other threads at work) the recorder's lines and code have gone
+ * cold, and each touched costs a miss. So where the news of an attempt carries its own times (a
+ * worker said when it ended and how long it ran) and no sink asks for it now, each event is
+ * noted in a small log (a few numbers and a worker's name or a task function: no job, task or
+ * value is kept, only a function until its batch is done), and the log is done a batch at a time:
+ * at a start once it is half full (a start comes just after its task was sent, while the worker
+ * runs), when it is full, before an event that cannot wait (a failure, a start that reads the
+ * clock), and before any read. A batch is done with warm code and warm lines.
  */
 export class Recorder implements ExecutorObserver {
+  // What every event reads comes first: an object's fields are laid out in this order, and these
+  // share a cache line or two.
+  // Events held back, in order: `HELD_ROW` numbers each (what, then its numbers), and a
+  // reference (a function, a worker's name).
+  #heldCount = 0;
+  /** The slot of the attempt whose run time is the last event held, or -1. */
+  #heldRan = -1;
+  readonly #held = new Float64Array(HELD * HELD_ROW);
+  readonly #heldRefs: unknown[] = new Array(HELD).fill(undefined);
+  /** Sinks that hear of every event as it happens (added without `follows`). */
+  #eager = 0;
+  /**
+   * Tasks the sinks follow now (a tracer's spans). While none is followed (and no sink is eager,
+   * and no listener waits for changes), events may be held back: see the class's comment.
+   */
+  following = 0;
+  /** Listeners told when something changed (the dashboard batches its updates). */
+  onChange: (() => void) | undefined;
+  readonly #sinks: Sink[] = [];
+  /** Whether the engine reports run times (`ran()`), learned from the first report. */
+  #runsReported = false;
   // Attempts ended, by outcome: fields of this object, which every event reads anyway.
   #completed = 0;
   #failed = 0;
@@ -137,13 +182,9 @@ export class Recorder implements ExecutorObserver {
    * with nesting, and leave the list once free (the list would grow to the deepest nesting ever).
    */
   keptSlots = 0;
-  readonly workers = new Map<string, WorkerView>();
-  /** The newest failures, last 20 at least. */
-  readonly failures: Failure[] = [];
-  /** Receive the same events, after the recorder (tracing adds one). */
-  readonly sinks: Sink[] = [];
-  /** Listeners told when something changed (the dashboard batches its updates). */
-  onChange: (() => void) | undefined;
+  readonly #workers = new Map<string, WorkerView>();
+  /** The newest failures. */
+  readonly #failures: Failure[] = [];
 
   readonly #duration = new Histogram();
   readonly #wait = new Histogram();
@@ -155,8 +196,6 @@ export class Recorder implements ExecutorObserver {
   #slots = 0;
   /** Slots taken: once none is, rows grown by a burst of attempts are let go. */
   #taken = 0;
-  /** Whether the engine reports run times (`ran()`), learned from the first report. */
-  #runsReported = false;
   // The last task function and its id: a loop submits the same function again and again.
   #lastFn: unknown;
   #lastFnId = 0;
@@ -204,40 +243,78 @@ export class Recorder implements ExecutorObserver {
     for (let i = 0; i < SECONDS; i++) this.#secRows[i * SEC + SEC_T] = -1;
   }
 
+  /** The sinks, in the order they hear of events. */
+  get sinks(): readonly Sink[] {
+    return this.#sinks;
+  }
+
+  /**
+   * Adds a sink: it receives every event after the recorder. `follows`: it keeps `following` up
+   * to date with the tasks it follows, and needs no event of an attempt while it follows none
+   * (a tracer: nothing to do unless a task has a span); else it hears of every event at once.
+   */
+  addSink(sink: Sink, follows = false): void {
+    this.#sinks.push(sink);
+    if (!follows) this.#eager++;
+  }
+
+  /** The workers (or event-loop slots, or cluster workers) heard of, by name. */
+  get workers(): Map<string, WorkerView> {
+    this.#flush();
+    return this.#workers;
+  }
+
+  /** The newest failures, last 20 at least. */
+  get failures(): Failure[] {
+    this.#flush();
+    return this.#failures;
+  }
+
   /** Attempts ended, by outcome. */
   get attempts(): Record<Outcome, number> {
+    this.#flush();
     return { completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
   }
 
   /** Tasks settled, by outcome (counted only where `countTasks`). */
   get tasks(): Record<Outcome, number> {
+    this.#flush();
     return counts(this.#tasks);
   }
 
   /** @internal Rows held for attempts in flight: for tests, which check that a burst's go. */
   get rows(): number {
+    this.#flush();
     return this.#rows.length / ROW;
+  }
+
+  /** @internal Events held back now (not done yet): for tests. */
+  get held(): number {
+    return this.#heldCount;
   }
 
   /** @internal Lanes held, live or not: for tests, which check that ended ones are reused. */
   get lanes(): number {
+    this.#flush();
     return this.#laneNames.length;
   }
 
   /** Run times of attempts, in seconds. */
   get duration(): Histogram {
+    this.#flush();
     this.#fold();
     return this.#duration;
   }
 
   /** Times attempts waited before they started, in seconds. */
   get wait(): Histogram {
+    this.#flush();
     this.#fold();
     return this.#wait;
   }
 
   submitted(task: Task): void {
-    const sinks = this.sinks;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         sinks[i]!.submitted?.(task);
@@ -250,7 +327,8 @@ export class Recorder implements ExecutorObserver {
   queued(job: Job): void {
     // Nothing kept here: the core stamps when the attempt was queued (`Job.queuedAt`), and its
     // row is taken once it starts, so a million queued attempts hold no rows.
-    const sinks = this.sinks;
+    if (this.#quiet()) return;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         sinks[i]!.queued?.(job);
@@ -263,14 +341,34 @@ export class Recorder implements ExecutorObserver {
   started(job: Job, worker: string | undefined): void {
     // Settled already (its end was heard of): a row taken now would never be given back.
     if (job.settled) return;
-    const row = this.#rowOf(job);
-    const rows = this.#rows;
     // Where the worker reports the run time, the start follows from it when the attempt ends;
     // an attempt that may be stopped (then no run time comes) is stamped as it starts.
     const options = job.options;
     const stoppable = options.timeout !== undefined || options.deadline !== undefined ||
       options.signal !== undefined;
-    const t = this.#runsReported && !stoppable ? 0 : now();
+    const timeless = this.#runsReported && !stoppable;
+    if (timeless && worker !== undefined && this.#quiet()) {
+      this.#hold(HELD_STARTED, this.#rowOf(job) / ROW, 0, 0, worker);
+      // Just after the send (a worker pool's): a good time for a batch.
+      if (this.#heldCount >= HELD / 2) this.#flush();
+      return;
+    }
+    this.#flush();
+    this.#start(this.#rowOf(job), worker, timeless ? 0 : now());
+    const sinks = this.#sinks;
+    for (let i = 0; i < sinks.length; i++) {
+      try {
+        sinks[i]!.started?.(job, worker);
+      } catch (error) {
+        failed(sinks[i]!, error);
+      }
+    }
+    this.onChange?.();
+  }
+
+  /** The attempt at `row` started on `worker` (an event-loop slot if undefined) at `t`, or 0. */
+  #start(row: number, worker: string | undefined, t: number): void {
+    const rows = this.#rows;
     if (rows[row + LANE]! >= 0) {
       // Taken back from one worker and given to another.
       this.#leave(row, t);
@@ -294,24 +392,23 @@ export class Recorder implements ExecutorObserver {
     const view = this.#view(lane, t);
     view.running++;
     view.state = "busy";
-    const sinks = this.sinks;
-    for (let i = 0; i < sinks.length; i++) {
-      try {
-        sinks[i]!.started?.(job, worker);
-      } catch (error) {
-        failed(sinks[i]!, error);
-      }
-    }
-    this.onChange?.();
   }
 
   ran(job: Job, ms: number, end: number): void {
     this.#runsReported = true;
-    if (job.settled && job.observerSlot < 0) return;
+    const slot = job.observerSlot;
+    // The end comes with it: the rest can wait (see the class's comment).
+    if (slot >= 0 && end > 0 && this.#quiet()) {
+      this.#hold(HELD_RAN, slot, ms, end, undefined);
+      this.#heldRan = slot;
+      return;
+    }
+    this.#flush();
+    if (job.settled && slot < 0) return;
     const row = this.#rowOf(job);
     this.#rows[row + RUN_MS] = ms;
     this.#rows[row + ENDED] = end;
-    const sinks = this.sinks;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         sinks[i]!.ran?.(job, ms, end);
@@ -323,80 +420,27 @@ export class Recorder implements ExecutorObserver {
 
   ended(job: Job, ok: boolean, error: unknown): void {
     const slot = job.observerSlot;
+    // Its run time, with when it ended, is the last event held back: so can this be.
+    if (ok && slot >= 0 && slot === this.#heldRan && this.#quiet()) {
+      job.observerSlot = -1;
+      this.#hold(HELD_ENDED, slot, job.attempt, 0, job.fn);
+      return;
+    }
+    this.#flush();
     const outcome = ok ? 0 : error instanceof CancelledError ? 2 : 1;
     let t = 0;
     if (slot >= 0) {
-      const rows = this.#rows;
-      const row = slot * ROW;
-      const runMs = rows[row + RUN_MS]!;
-      const startedAt = rows[row + STARTED]!;
-      // Handed to a worker, and called off there before it started (a worker pool takes back a
-      // task its worker has not started): it did not run, so it leaves no bar and no run time.
-      // Where workers report run times, a cancelled attempt that reported none did not run, even
-      // one stamped as it was handed over (a task with a timeout, a deadline or a signal).
-      const ran = outcome !== 2 || runMs >= 0 || (startedAt > 0 && !this.#runsReported);
-      if (rows[row + LANE]! >= 0 && !ran) {
-        this.#cancelled++;
-        this.#leave(row, 0);
-      } else if (rows[row + LANE]! >= 0) {
-        const end = rows[row + ENDED]!;
-        t = end > 0 ? end : now();
-        if (outcome === 0) this.#completed++;
-        else if (outcome === 1) this.#failed++;
-        else this.#cancelled++;
-        const queuedAt = rows[row + QUEUED]!;
-        // A worker's clock (its own time origin) can run a fraction of a millisecond behind this
-        // thread's: the end it reports is never taken to be before the attempt was queued or
-        // started here, plus the time it ran.
-        if (end > 0 && runMs >= 0) t = Math.max(t, Math.max(startedAt, queuedAt) + runMs);
-        // From the run time its worker reported: after when it was queued and, when the end is
-        // the worker's reading, after when it was handed over here too. An end read here (a
-        // distributed task's outcome) may come long after a start heard of late (a start notice,
-        // or the outcome itself), so that start does not count then. With no run time either
-        // (its worker died before it said), when it started is not known: its bar marks when it
-        // ended, and it has no run time.
-        const timed = runMs >= 0 || startedAt > 0;
-        const start = runMs < 0
-          ? startedAt || t
-          : end > 0
-          ? Math.max(startedAt, queuedAt, t - runMs)
-          : Math.max(queuedAt, t - runMs);
-        const lane = rows[row + LANE]!;
-        const bars = this.#barRows;
-        const bar = (this.#bars++ & (BARS - 1)) * BAR;
-        this.#laneBars[lane] = this.#bars;
-        bars[bar + BAR_START] = start;
-        bars[bar + BAR_END] = t;
-        bars[bar + BAR_LANE] = lane;
-        bars[bar + BAR_FN] = this.#fnOf(job.fn);
-        bars[bar + BAR_OUTCOME] = outcome;
-        bars[bar + BAR_ATTEMPT] = job.attempt;
-        // Its wait, unless it was observed when the attempt started.
-        bars[bar + BAR_WAIT] = startedAt === 0 && queuedAt > 0 && timed
-          ? Math.max(0, start - queuedAt) / 1000
-          : -1;
-        bars[bar + BAR_TIMED] = timed ? 1 : 0;
-        if (this.#bars - this.#folded >= BARS / 2) this.#fold();
-        this.#leave(row, t);
-      }
       job.observerSlot = -1;
-      rows[row] = this.#freeSlot;
-      this.#freeSlot = slot;
-      if (--this.#taken === 0 && rows.length > ROWS * ROW) {
-        // Nothing in flight names a slot: a million attempts queued once keep no 64 MB after.
-        this.#rows = new Float64Array(ROWS * ROW);
-        this.#freeSlot = -1;
-        this.#slots = 0;
-      }
+      t = this.#endRow(slot, outcome, job.fn, job.attempt);
     }
     if (outcome === 1) {
       push(
-        this.failures,
+        this.#failures,
         { at: t || now(), fn: fnName(job.fn), attempt: job.attempt, error: describe(error) },
         FAILURES,
       );
     }
-    const sinks = this.sinks;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         sinks[i]!.ended?.(job, ok, error);
@@ -407,15 +451,91 @@ export class Recorder implements ExecutorObserver {
     this.onChange?.();
   }
 
-  settled(task: Task): void {
-    if (this.countTasks) {
-      const future = task.future;
-      this.#tasks[future.cancelled() ? 2 : outcomeOf(future).failed ? 1 : 0]!++;
+  /**
+   * The attempt at `slot` ended with `outcome` (0 completed, 1 failed, 2 cancelled): its bar, its
+   * count and its worker's view; its row is let go. Returns when it ended (epoch ms), or 0 where
+   * it did not run.
+   */
+  #endRow(
+    slot: number,
+    outcome: number,
+    fn: (...args: unknown[]) => unknown,
+    attempt: number,
+  ): number {
+    let t = 0;
+    const rows = this.#rows;
+    const row = slot * ROW;
+    const runMs = rows[row + RUN_MS]!;
+    const startedAt = rows[row + STARTED]!;
+    // Handed to a worker, and called off there before it started (a worker pool takes back a
+    // task its worker has not started): it did not run, so it leaves no bar and no run time.
+    // Where workers report run times, a cancelled attempt that reported none did not run, even
+    // one stamped as it was handed over (a task with a timeout, a deadline or a signal).
+    const ran = outcome !== 2 || runMs >= 0 || (startedAt > 0 && !this.#runsReported);
+    if (rows[row + LANE]! >= 0 && !ran) {
+      this.#cancelled++;
+      this.#leave(row, 0);
+    } else if (rows[row + LANE]! >= 0) {
+      const end = rows[row + ENDED]!;
+      t = end > 0 ? end : now();
+      if (outcome === 0) this.#completed++;
+      else if (outcome === 1) this.#failed++;
+      else this.#cancelled++;
+      const queuedAt = rows[row + QUEUED]!;
+      // A worker's clock (its own time origin) can run a fraction of a millisecond behind this
+      // thread's: the end it reports is never taken to be before the attempt was queued or
+      // started here, plus the time it ran.
+      if (end > 0 && runMs >= 0) t = Math.max(t, Math.max(startedAt, queuedAt) + runMs);
+      // From the run time its worker reported: after when it was queued and, when the end is
+      // the worker's reading, after when it was handed over here too. An end read here (a
+      // distributed task's outcome) may come long after a start heard of late (a start notice,
+      // or the outcome itself), so that start does not count then. With no run time either
+      // (its worker died before it said), when it started is not known: its bar marks when it
+      // ended, and it has no run time.
+      const timed = runMs >= 0 || startedAt > 0;
+      const start = runMs < 0
+        ? startedAt || t
+        : end > 0
+        ? Math.max(startedAt, queuedAt, t - runMs)
+        : Math.max(queuedAt, t - runMs);
+      const lane = rows[row + LANE]!;
+      const bars = this.#barRows;
+      const bar = (this.#bars++ & (BARS - 1)) * BAR;
+      this.#laneBars[lane] = this.#bars;
+      bars[bar + BAR_START] = start;
+      bars[bar + BAR_END] = t;
+      bars[bar + BAR_LANE] = lane;
+      bars[bar + BAR_FN] = this.#fnOf(fn);
+      bars[bar + BAR_OUTCOME] = outcome;
+      bars[bar + BAR_ATTEMPT] = attempt;
+      // Its wait, unless it was observed when the attempt started.
+      bars[bar + BAR_WAIT] = startedAt === 0 && queuedAt > 0 && timed
+        ? Math.max(0, start - queuedAt) / 1000
+        : -1;
+      bars[bar + BAR_TIMED] = timed ? 1 : 0;
+      if (this.#bars - this.#folded >= BARS / 2) this.#fold();
+      this.#leave(row, t);
     }
-    const sinks = this.sinks;
+    rows[row] = this.#freeSlot;
+    this.#freeSlot = slot;
+    if (--this.#taken === 0 && rows.length > ROWS * ROW) {
+      // Nothing in flight names a slot: a million attempts queued once keep no 64 MB after.
+      this.#rows = new Float64Array(ROWS * ROW);
+      this.#freeSlot = -1;
+      this.#slots = 0;
+    }
+    return t;
+  }
+
+  settled(task: Task, outcome: 0 | 1 | 2): void {
+    const code = this.countTasks ? outcome : -1;
+    if (this.#quiet()) return this.#hold(HELD_SETTLED, code, 0, 0, undefined);
+    this.#flush();
+    if (code >= 0) this.#tasks[code]!++;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
-        sinks[i]!.settled?.(task);
+        sinks[i]!.settled?.(task, outcome);
       } catch (error) {
         failed(sinks[i]!, error);
       }
@@ -423,9 +543,13 @@ export class Recorder implements ExecutorObserver {
   }
 
   worker(name: string, state: ObservedWorkerState): void {
+    if (state !== "ended" && this.#quiet()) {
+      return this.#hold(HELD_WORKER, STATES.indexOf(state), 0, 0, name);
+    }
+    this.#flush();
     if (state === "ended") this.#end(name);
     else this.#view(this.#laneOf(name), 0).state = state;
-    const sinks = this.sinks;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         sinks[i]!.worker?.(name, state);
@@ -437,7 +561,7 @@ export class Recorder implements ExecutorObserver {
   }
 
   context(): InContext | undefined {
-    const sinks = this.sinks;
+    const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
         const inContext = sinks[i]!.context?.();
@@ -454,6 +578,7 @@ export class Recorder implements ExecutorObserver {
    * here, so those no longer heard of leave (unless a task of ours is still on them).
    */
   syncCluster(alive: { name: string; running: number }[]): void {
+    this.#flush();
     const t = now();
     const names = new Set<string>();
     for (const { name, running } of alive) {
@@ -461,13 +586,14 @@ export class Recorder implements ExecutorObserver {
       const view = this.#view(this.#laneOf(name), t);
       if (view.running === 0) view.state = running > 0 ? "busy" : "idle";
     }
-    for (const [name, view] of this.workers) {
+    for (const [name, view] of this.#workers) {
       if (!names.has(name) && view.running === 0) this.worker(name, "ended");
     }
   }
 
   /** The newest task bars (up to 1024), oldest first. */
   get bars(): TaskBar[] {
+    this.#flush();
     const out: TaskBar[] = [];
     const bars = this.#barRows;
     for (let i = Math.max(0, this.#bars - BARS); i < this.#bars; i++) {
@@ -486,6 +612,7 @@ export class Recorder implements ExecutorObserver {
 
   /** The timeline's last `seconds` seconds (at most 512), oldest first, empty seconds included. */
   recent(seconds: number): Second[] {
+    this.#flush();
     this.#fold();
     const end = Math.floor(now() / 1000);
     const out: Second[] = [];
@@ -505,6 +632,60 @@ export class Recorder implements ExecutorObserver {
       );
     }
     return out;
+  }
+
+  /** Whether events may be held back: no sink wants them now, and no listener waits. */
+  #quiet(): boolean {
+    return this.#eager === 0 && this.following === 0 && this.onChange === undefined;
+  }
+
+  /** Holds an event back: what it is, its numbers, and a reference. */
+  #hold(what: number, a: number, b: number, c: number, ref: unknown): void {
+    if (this.#heldCount === HELD) this.#flush();
+    const i = this.#heldCount++;
+    const at = i * HELD_ROW;
+    const held = this.#held;
+    held[at] = what;
+    held[at + 1] = a;
+    held[at + 2] = b;
+    held[at + 3] = c;
+    this.#heldRefs[i] = ref;
+    this.#heldRan = -1;
+  }
+
+  /** Does what the events held back ask, in their order. */
+  #flush(): void {
+    const count = this.#heldCount;
+    if (count === 0) return;
+    this.#heldCount = 0;
+    this.#heldRan = -1;
+    const held = this.#held;
+    const refs = this.#heldRefs;
+    for (let i = 0; i < count; i++) {
+      const at = i * HELD_ROW;
+      const ref = refs[i];
+      refs[i] = undefined;
+      const a = held[at + 1]!;
+      switch (held[at]) {
+        case HELD_STARTED:
+          this.#start(a * ROW, ref as string, 0);
+          break;
+        case HELD_RAN: {
+          const rows = this.#rows;
+          rows[a * ROW + RUN_MS] = held[at + 2]!;
+          rows[a * ROW + ENDED] = held[at + 3]!;
+          break;
+        }
+        case HELD_ENDED:
+          this.#endRow(a, 0, ref as (...args: unknown[]) => unknown, held[at + 2]!);
+          break;
+        case HELD_SETTLED:
+          if (a >= 0) this.#tasks[a]!++;
+          break;
+        default:
+          this.#view(this.#laneOf(ref as string), 0).state = STATES[a]!;
+      }
+    }
   }
 
   /** The row of `job`'s attempt, taken (as it starts, or its run time comes first) if it has none. */
@@ -589,7 +770,7 @@ export class Recorder implements ExecutorObserver {
 
   /** The worker (or event-loop slot) `name` is gone: it leaves the list, and its lane ends. */
   #end(name: string): void {
-    this.workers.delete(name);
+    this.#workers.delete(name);
     const lane = this.#laneIds.get(name);
     if (lane !== undefined) {
       // The name may come back (a cluster worker heard of again): it gets a lane anew (an
@@ -615,7 +796,7 @@ export class Recorder implements ExecutorObserver {
       ended.pop();
       this.#laneNames[last] = name;
       this.#laneIds.set(name, last);
-      this.workers.set(name, view);
+      this.#workers.set(name, view);
       this.#loopLanes[index] = last;
     } else this.#loopLanes[index] = this.#laneOf(name);
     return index;
@@ -692,9 +873,9 @@ export class Recorder implements ExecutorObserver {
     let view = this.#views[lane];
     if (!view) {
       const name = this.#laneNames[lane]!;
-      view = this.workers.get(name);
+      view = this.#workers.get(name);
       if (!view) {
-        this.workers.set(name, view = { name, state: "idle", running: 0, seen: t || now() });
+        this.#workers.set(name, view = { name, state: "idle", running: 0, seen: t || now() });
       }
       this.#views[lane] = view;
     }

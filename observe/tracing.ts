@@ -17,7 +17,7 @@ import type { InContext } from "../executors/_observe.ts";
 import { outcomeOf } from "../future/_hooks.ts";
 import { CancelledError } from "../future/errors.ts";
 import { type Executors, observeAll } from "./_registry.ts";
-import { fnName, now, type Sink } from "./_recorder.ts";
+import { fnName, now, type Recorder, type Sink } from "./_recorder.ts";
 import { messageOf } from "../future/_text.ts";
 
 /**
@@ -81,7 +81,7 @@ export async function traceExecutors(executors: Executors, options?: TraceOption
   const tracer = api.trace.getTracer(options?.tracerName ?? "@concurrent/futures");
   for (const { name, recorder } of observed) {
     if (recorder.sinks.some((sink) => sink instanceof TaskTracer)) continue;
-    recorder.sinks.push(new TaskTracer(api, tracer, name));
+    recorder.addSink(new TaskTracer(api, tracer, name, recorder), true);
   }
 }
 
@@ -95,6 +95,8 @@ class TaskTracer implements Sink {
   readonly #jobs = new Map<Job, AttemptState>();
   /** Tasks with a span (`#tasks.size`, in a field of its own: read on every event). */
   #following = 0;
+  /** Told of the tasks followed: while none is, it may hold events back (see `addSink()`). */
+  readonly #recorder: Recorder;
   /**
    * The API's stand-in provider when none was registered yet (Deno's own, with OTEL_DENO=true,
    * is registered before the program runs); an SDK registered later becomes its delegate.
@@ -103,8 +105,9 @@ class TaskTracer implements Sink {
   /** What the stand-in delegates to while no provider is registered: the no-op. */
   readonly #noop: TracerProvider;
 
-  constructor(api: Api, tracer: Tracer, executor: string) {
+  constructor(api: Api, tracer: Tracer, executor: string, recorder: Recorder) {
     this.#api = api;
+    this.#recorder = recorder;
     this.#tracer = tracer;
     this.#executor = executor;
     const provider = api.trace.getTracerProvider();
@@ -130,6 +133,7 @@ class TaskTracer implements Sink {
     if (!span.isRecording()) return span.end();
     this.#tasks.set(task, { span, context: api.trace.setSpan(parent, span) });
     this.#following++;
+    this.#recorder.following++;
   }
 
   context(): InContext | undefined {
@@ -200,19 +204,18 @@ class TaskTracer implements Sink {
     state.span.end(end);
   }
 
-  settled(task: Task): void {
+  settled(task: Task, outcome: 0 | 1 | 2): void {
     if (this.#following === 0) return;
     const state = this.#tasks.get(task);
     if (!state) return;
     this.#tasks.delete(task);
     this.#following--;
-    const future = task.future;
-    const failed = !future.cancelled() && outcomeOf(future).failed;
+    this.#recorder.following--;
     state.span.setAttribute(
       "concurrent_futures.outcome",
-      future.cancelled() ? "cancelled" : failed ? "failed" : "completed",
+      outcome === 2 ? "cancelled" : outcome === 1 ? "failed" : "completed",
     );
-    if (failed) fail(this.#api, state.span, outcomeOf(future).error);
+    if (outcome === 1) fail(this.#api, state.span, outcomeOf(task.future).error);
     state.span.end();
   }
 }

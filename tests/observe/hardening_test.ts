@@ -18,7 +18,7 @@ Deno.test("an observer that throws is logged once and breaks neither the task no
   // As a span processor that throws does inside a tracer: each event of the engine reached it
   // unguarded, and the throw ended the program (an uncaught error) or lost the task.
   let calls = 0;
-  recorderOf(io, "test").sinks.push({
+  recorderOf(io, "test").addSink({
     queued() {
       calls++;
       throw new Error("observer bug");
