@@ -158,6 +158,8 @@ export class Recorder implements ExecutorObserver {
   readonly #heldRefs: unknown[] = new Array(HELD).fill(undefined);
   /** Sinks that hear of every event as it happens (added without `follows`). */
   #eager = 0;
+  /** Sinks added with `follows` that want to hear of submits (see `wake()`). */
+  #awake = 0;
   /**
    * Tasks the sinks follow now (a tracer's spans). While none is followed (and no sink is eager,
    * and no listener waits for changes), events may be held back: see the class's comment.
@@ -258,6 +260,14 @@ export class Recorder implements ExecutorObserver {
     if (!follows) this.#eager++;
   }
 
+  /**
+   * A sink added with `follows` wants to hear of submits from now on (a tracer, once a provider
+   * is registered): until one does, a submit reaches no such sink.
+   */
+  wake(): void {
+    this.#awake++;
+  }
+
   /** The workers (or event-loop slots, or cluster workers) heard of, by name. */
   get workers(): Map<string, WorkerView> {
     this.#flush();
@@ -314,6 +324,7 @@ export class Recorder implements ExecutorObserver {
   }
 
   submitted(task: Task): void {
+    if (this.#eager === 0 && this.#awake === 0) return;
     const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {

@@ -113,11 +113,19 @@ class TaskTracer implements Sink {
     const provider = api.trace.getTracerProvider();
     this.#proxy = provider instanceof api.ProxyTracerProvider ? provider : undefined;
     this.#noop = new api.ProxyTracerProvider().getDelegate();
+    // The recorder tells it of submits once a provider is registered: before, nothing is done per
+    // task, not even a call (looking at the provider on each submit, through lines gone cold
+    // between round trips, was a measurable share of what observing a pool cost).
+    if (this.#proxy?.getDelegate() !== this.#noop) recorder.wake();
+    else {
+      const woken = new WeakRef(recorder);
+      whenRegistered(this.#proxy!, () => woken.deref()?.wake());
+    }
   }
 
   submitted(task: Task): void {
     // No provider registered: @opentelemetry/api is a no-op, and nothing is made per task (the
-    // check is a field read; a provider registered later is used from its first task on).
+    // recorder calls this only once one was, or when another sink wakes it).
     if (this.#proxy?.getDelegate() === this.#noop) return;
     const api = this.#api;
     const parent = api.context.active();
@@ -218,6 +226,27 @@ class TaskTracer implements Sink {
     if (outcome === 1) fail(this.#api, state.span, outcomeOf(task.future).error);
     state.span.end();
   }
+}
+
+/** What waits for a provider to be registered, by the stand-in provider it will delegate to. */
+const waiting = new WeakMap<ProxyTracerProvider, (() => void)[]>();
+
+/**
+ * Calls `then` once `proxy` is given a provider to delegate to: `trace.setGlobalTracerProvider()`
+ * gives it with `setDelegate()`, which is wrapped on this one object for it.
+ */
+function whenRegistered(proxy: ProxyTracerProvider, then: () => void): void {
+  let list = waiting.get(proxy);
+  if (!list) {
+    waiting.set(proxy, list = []);
+    const waiters = list;
+    const setDelegate = proxy.setDelegate;
+    proxy.setDelegate = function (this: ProxyTracerProvider, delegate: TracerProvider): void {
+      setDelegate.call(this, delegate);
+      for (const wake of waiters.splice(0)) wake();
+    };
+  }
+  list.push(then);
 }
 
 function fail(api: Api, span: Span, error: unknown): void {

@@ -178,3 +178,20 @@ Deno.test("an observed WorkerPoolExecutor's metrics count every task at once, wi
   assert.equal(recorder.failures.length, 1);
   assert.deepEqual([...recorder.workers.values()].map((w) => [w.state, w.running]), [["idle", 0]]);
 });
+
+Deno.test("Recorder calls a sink added with follows on submit only once it is woken (a tracer, once a provider is registered)", () => {
+  const r = new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'wake'" });
+  const submits: unknown[] = [];
+  r.addSink({ submitted: (task) => void submits.push(task.fn) }, true);
+  queued(r, square);
+  assert.deepEqual(submits, [], "asleep: not called");
+  r.wake();
+  queued(r, boom);
+  assert.deepEqual(submits, [boom]);
+  // A sink that hears of every event is called from the start.
+  const eager = new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'eager'" });
+  const heard: unknown[] = [];
+  eager.addSink({ submitted: (task) => void heard.push(task.fn) });
+  queued(eager, square);
+  assert.deepEqual(heard, [square]);
+});
