@@ -45,7 +45,8 @@ Deno.test("examples/backpressure.ts bounds the queue by maxQueued, queues all at
     const queued = Number(point.split(": ")[1]);
     assert.ok(queued <= maxQueued + workers, `sampled ${point}`);
   }
-  assert.match(stdout, /^unbounded: 0: 0, .*: 2000(, |$)/m);
+  // Its first sample, before any submit, is taken at once (0 ms, or 1 on a loaded machine).
+  assert.match(stdout, /^unbounded: \d+: 0, .*: 2000(, |$)/m);
   assert.match(stderr, /^maxQueued 8 +\[#{24}\] 2000\/2000 /m);
   assert.match(stderr, /^unbounded +\[#{24}\] 2000\/2000 /m);
 });
