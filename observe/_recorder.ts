@@ -539,10 +539,13 @@ export class Recorder implements ExecutorObserver {
   }
 
   settled(task: Task, outcome: 0 | 1 | 2): void {
-    const code = this.countTasks ? outcome : -1;
-    if (this.#quiet()) return this.#hold(HELD_SETTLED, code, 0, 0, undefined);
+    if (this.#quiet()) {
+      // Nothing to do where the executor's stats() count tasks (its pools do).
+      if (this.countTasks) this.#hold(HELD_SETTLED, outcome, 0, 0, undefined);
+      return;
+    }
     this.#flush();
-    if (code >= 0) this.#tasks[code]!++;
+    if (this.countTasks) this.#tasks[outcome]!++;
     const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
@@ -691,7 +694,7 @@ export class Recorder implements ExecutorObserver {
           this.#endRow(a, 0, ref as (...args: unknown[]) => unknown, held[at + 2]!);
           break;
         case HELD_SETTLED:
-          if (a >= 0) this.#tasks[a]!++;
+          this.#tasks[a]!++;
           break;
         default:
           this.#view(this.#laneOf(ref as string), 0).state = STATES[a]!;
