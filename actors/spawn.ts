@@ -36,6 +36,12 @@ const REFILL_AT = MAX_SENT / 2;
  * ```ts
  * import assert from "node:assert/strict";
  * import { spawn } from "@concurrent/futures";
+ * // The actor's module (here, the repository's tests/fixtures/actors/counter.ts):
+ * //   export default class Counter {
+ * //     #count: number;
+ * //     constructor(start = 0) { this.#count = start; }
+ * //     increment(by = 1): number { return this.#count += by; }
+ * //   }
  * const url = new URL("./tests/fixtures/actors/counter.ts", new URL("../", import.meta.url));
  * type Counter = { increment(by?: number): number };
  * await using counter = await spawn<Counter>(url, {
@@ -133,6 +139,8 @@ export type ActorMethods<T> = {
  * ```ts
  * import assert from "node:assert/strict";
  * import { type ActorRef, InvalidStateError, spawn } from "@concurrent/futures";
+ * // The actor's module (here, the repository's tests/fixtures/actors/greeter.ts):
+ * //   export default { greet(name: string): string { return `hello, ${name}`; } };
  * const url = new URL("./tests/fixtures/actors/greeter.ts", new URL("../", import.meta.url));
  * type Greeter = { greet(name: string): string };
  * const greeter: ActorRef<Greeter> = await spawn<Greeter>(url);
@@ -475,6 +483,8 @@ export function spawn<C extends abstract new (...args: never[]) => object>(
  * ```ts
  * import assert from "node:assert/strict";
  * import { spawn } from "@concurrent/futures";
+ * // The actor's module (here, the repository's tests/fixtures/actors/greeter.ts):
+ * //   export default { greet(name: string): string { return `hello, ${name}`; } };
  * const url = new URL("./tests/fixtures/actors/greeter.ts", new URL("../", import.meta.url));
  * await using greeter = await spawn<{ greet(name: string): string }>(url);
  * assert.equal(await greeter.greet("Ada"), "hello, Ada");
