@@ -152,8 +152,6 @@ export class Recorder implements ExecutorObserver {
   // Events held back, in order: `HELD_ROW` numbers each (what, then its numbers), and a
   // reference (a function, a worker's name).
   #heldCount = 0;
-  /** The slot of the attempt whose run time is the last event held, or -1. */
-  #heldRan = -1;
   readonly #held = new Float64Array(HELD * HELD_ROW);
   readonly #heldRefs: unknown[] = new Array(HELD).fill(undefined);
   /** Sinks that hear of every event as it happens (added without `follows`). */
@@ -411,7 +409,6 @@ export class Recorder implements ExecutorObserver {
     // The end comes with it: the rest can wait (see the class's comment).
     if (slot >= 0 && end > 0 && this.#quiet()) {
       this.#hold(HELD_RAN, slot, ms, end, undefined);
-      this.#heldRan = slot;
       return;
     }
     this.#flush();
@@ -432,7 +429,7 @@ export class Recorder implements ExecutorObserver {
   ended(job: Job, ok: boolean, error: unknown): void {
     const slot = job.observerSlot;
     // Its run time, with when it ended, is the last event held back: so can this be.
-    if (ok && slot >= 0 && slot === this.#heldRan && this.#quiet()) {
+    if (ok && slot >= 0 && this.#lastHeldRan(slot) && this.#quiet()) {
       job.observerSlot = -1;
       this.#hold(HELD_ENDED, slot, job.attempt, 0, job.fn);
       return;
@@ -664,7 +661,12 @@ export class Recorder implements ExecutorObserver {
     held[at + 2] = b;
     held[at + 3] = c;
     this.#heldRefs[i] = ref;
-    this.#heldRan = -1;
+  }
+
+  /** Whether the last event held is the run time of the attempt at `slot`. */
+  #lastHeldRan(slot: number): boolean {
+    const at = (this.#heldCount - 1) * HELD_ROW;
+    return at >= 0 && this.#held[at] === HELD_RAN && this.#held[at + 1] === slot;
   }
 
   /** Does what the events held back ask, in their order. */
@@ -672,7 +674,6 @@ export class Recorder implements ExecutorObserver {
     const count = this.#heldCount;
     if (count === 0) return;
     this.#heldCount = 0;
-    this.#heldRan = -1;
     const held = this.#held;
     const refs = this.#heldRefs;
     for (let i = 0; i < count; i++) {

@@ -134,6 +134,37 @@ Deno.test("Recorder does what it held back before an event that cannot wait: a f
   });
 });
 
+Deno.test("Recorder holds back an attempt's end only just after its run time and end: one with neither is done at once", () => {
+  const r = new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'end'" });
+  run(r, "worker 1", square, 0);
+  // Its run time came with no end (-1): it is done at once, and so is the attempt's end.
+  const noEnd = queued(r, square);
+  r.started(noEnd, "worker 1");
+  r.ran(noEnd, 1, -1);
+  assert.equal(r.held, 0);
+  r.ended(noEnd, true, undefined);
+  assert.equal(r.held, 0, "an end whose run time was not held is not held either");
+  // Held events before it, then an attempt that ends with no run time at all (its worker said
+  // none): the end is done at once, at this thread's clock, not at the next read's.
+  run(r, "worker 1", square, 0);
+  assert.ok(r.held > 0);
+  const silent = queued(r, square);
+  r.started(silent, "worker 1");
+  r.ended(silent, true, undefined);
+  assert.equal(r.held, 0);
+  // The run time held last is another attempt's: this end is done at once too.
+  const [a, b] = [queued(r, square), queued(r, square)];
+  r.started(a, "worker 1");
+  r.started(b, "worker 1");
+  clock += 3;
+  r.ran(a, 1, clock);
+  assert.ok(r.held > 0);
+  r.ended(b, true, undefined);
+  assert.equal(r.held, 0, "the end of an attempt whose run time was not the last held");
+  r.ended(a, true, undefined);
+  assert.deepEqual(r.attempts, { completed: 6, failed: 0, cancelled: 0 });
+});
+
 Deno.test("Recorder holds back no more than its log: a burst of results is done as the log fills", () => {
   const r = new Recorder({ observer: undefined, label: "WorkerPoolExecutor 'burst'" });
   run(r, "worker 1", square, 0);
