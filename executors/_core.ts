@@ -293,7 +293,16 @@ export class ExecutorCore implements TaskHost, Executor {
     fn: (...args: A) => R,
     ...args: FuturesOr<A>
   ): Future<Awaited<R>> {
-    return this.submitWith(NO_OPTIONS, "call", fn as AnyFn, args) as Future<Awaited<R>>;
+    return this.submitArgs(fn as AnyFn, args) as Future<Awaited<R>>;
+  }
+
+  /**
+   * `submit(fn, ...args)` with the arguments as an array: what the facades and the bridge call, so
+   * that the arguments are spread once, in the user's call (a call with 100k arguments takes most
+   * of a thread's stack: spread again on the way, it would overflow where a plain call does not).
+   */
+  submitArgs(fn: AnyFn, args: unknown[]): Future<unknown> {
+    return this.submitWith(NO_OPTIONS, "call", fn, args);
   }
 
   map<T, R>(
@@ -536,21 +545,34 @@ class ViewScope {
   }
 }
 
-/**
- * `executor.with(options)`: the same executor, with task options applied to every task. Its
- * `shutdown()` closes the view only: it takes no more tasks and waits for the ones submitted
- * through it, while the executor and its other views carry on.
- */
 /** What a view asks of the public executor. */
 export interface Facade {
   stats(): ExecutorStats;
   readonly maxWorkers: number;
 }
 
+/**
+ * `view.submit(fn, ...args)` with the arguments as an array (see `ExecutorCore.submitArgs`), or
+ * undefined when `view` is not a view of this library's executors.
+ */
+export let submitToView: (view: unknown, fn: AnyFn, args: unknown[]) => Future<unknown> | undefined;
+
+/**
+ * `executor.with(options)`: the same executor, with task options applied to every task. Its
+ * `shutdown()` closes the view only: it takes no more tasks and waits for the ones submitted
+ * through it, while the executor and its other views carry on.
+ */
 class ExecutorView implements ExecutorViewShape {
   readonly #core: ExecutorCore;
   readonly #options: TaskOptions;
   readonly #scope: ViewScope;
+
+  static {
+    submitToView = (view, fn, args) =>
+      view instanceof ExecutorView
+        ? view.#core.submitWith(view.#options, "call", fn, args, view.#scope)
+        : undefined;
+  }
 
   constructor(core: ExecutorCore, options: TaskOptions, parent?: ViewScope) {
     this.#core = core;

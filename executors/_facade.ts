@@ -2,8 +2,9 @@
 // Each executor class adds its constructor, stats(), maxWorkers and its own extras.
 
 import type { Future } from "../future/future.ts";
-import type { ExecutorCore } from "./_core.ts";
+import { type AnyFn, type ExecutorCore, submitToView } from "./_core.ts";
 import type {
+  Executor,
   ExecutorStats,
   ExecutorView,
   FuturesOr,
@@ -15,6 +16,13 @@ import type { DomainCircuitStats } from "./circuit_breaker.ts";
 
 /** Gives an executor its core; internal to the library (each executor's constructor calls it). */
 export let attachCore: (executor: ExecutorBase<ExecutorStats>, core: ExecutorCore) => void;
+
+/**
+ * `executor.submit(fn, ...args)` with the arguments as an array: spread no more on the way for the
+ * library's own executors and their views (see `ExecutorCore.submitArgs`), spread once for any
+ * other.
+ */
+export let submitArgs: (executor: Executor, fn: AnyFn, args: unknown[]) => Future<unknown>;
 
 /**
  * What `AsyncPoolExecutor`, `WorkerPoolExecutor`, `ProcessPoolExecutor` and `DistributedExecutor`
@@ -45,6 +53,10 @@ export abstract class ExecutorBase<S extends ExecutorStats> implements ExecutorV
       executor.#core = core;
       core.facade = executor;
     };
+    submitArgs = (executor, fn, args) =>
+      executor instanceof ExecutorBase
+        ? executor.#core.submitArgs(fn, args)
+        : submitToView(executor, fn, args) ?? executor.submit(fn, ...args);
   }
 
   /**
@@ -82,7 +94,7 @@ export abstract class ExecutorBase<S extends ExecutorStats> implements ExecutorV
     fn: (...args: A) => R,
     ...args: FuturesOr<A>
   ): Future<Awaited<R>> {
-    return this.#core.submit(fn, ...args);
+    return this.#core.submitArgs(fn as AnyFn, args) as Future<Awaited<R>>;
   }
 
   /**

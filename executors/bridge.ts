@@ -7,6 +7,8 @@
 
 import type { Executor, ShutdownOptions } from "./executor.ts";
 import { WorkerPoolExecutor } from "./worker_pool.ts";
+import type { AnyFn } from "./_core.ts";
+import { submitArgs } from "./_facade.ts";
 import { refuse, show } from "../future/_options.ts";
 
 let defaultExecutor: Executor | undefined;
@@ -101,6 +103,11 @@ export function runInExecutor<A extends unknown[], R>(
   fn: (...args: A) => R,
   ...args: A
 ): Promise<Awaited<R>> {
+  return run(executor, fn as AnyFn, args) as Promise<Awaited<R>>;
+}
+
+/** `runInExecutor()` with the arguments as an array (spread once, in the user's call). */
+function run(executor: Executor | null | undefined, fn: AnyFn, args: unknown[]): Promise<unknown> {
   // A promise-returning function: what the submit refuses (a bad function, a shut-down
   // executor) rejects it, as the task's own failure would.
   try {
@@ -112,7 +119,7 @@ export function runInExecutor<A extends unknown[], R>(
         false,
       );
     }
-    return (executor ?? getDefaultExecutor()).submit(fn, ...args).result();
+    return submitArgs(executor ?? getDefaultExecutor(), fn, args).result();
   } catch (error) {
     return Promise.reject(error);
   }
@@ -145,5 +152,5 @@ export function toThread<A extends unknown[], R>(
   fn: (...args: A) => R,
   ...args: A
 ): Promise<Awaited<R>> {
-  return runInExecutor(null, fn, ...args);
+  return run(null, fn as AnyFn, args) as Promise<Awaited<R>>;
 }

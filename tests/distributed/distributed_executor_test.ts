@@ -224,11 +224,15 @@ Deno.test("DistributedExecutor.submit() moves a 5 MiB argument and result throug
   }
 });
 
-Deno.test("DistributedExecutor.submit() runs functions by source on workers that allow it", async () => {
+Deno.test("DistributedExecutor.submit() runs functions by source on workers that allow it, with as many arguments as a plain call takes", async () => {
   const cluster = await Cluster.start();
   try {
     await using executor = cluster.executor();
     assert.equal(await executor.submit((a: number) => a * 3, 5), 15);
+    // As many arguments as a plain call takes (about 100k fill a thread's stack): on the worker
+    // too, they are spread once, into the call.
+    const args = Array.from({ length: 90_000 }, (_, i) => i);
+    assert.equal(await executor.submit((...xs: number[]) => xs.length, ...args), args.length);
   } finally {
     await cluster.close();
   }

@@ -42,6 +42,15 @@ Deno.test("toThread() runs a blocking function on a worker of the default execut
   await defaultExecutorIdle();
 });
 
+Deno.test("toThread() takes as many arguments as a plain call does", async () => {
+  // About 100k arguments fill most of a thread's stack: spread again on the way, they overflowed.
+  const args = Array.from({ length: 90_000 }, (_, i) => i);
+  const count = (...xs: number[]) => xs.length;
+  assert.equal(count(...args), args.length, "a plain call takes them here");
+  assert.equal(await toThread(count, ...args), args.length);
+  await defaultExecutorIdle();
+});
+
 Deno.test("runInExecutor(null | undefined, …) runs on the default executor", async () => {
   assert.match(await runInExecutor(null, workerName), /^WorkerPoolExecutor 'default' worker/);
   assert.match(await runInExecutor(undefined, workerName), /^WorkerPoolExecutor 'default' worker/);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AsyncPoolExecutor, Future } from "../../mod.ts";
+import { AsyncPoolExecutor, Future, runInExecutor, WorkerPoolExecutor } from "../../mod.ts";
 
 // A task keeps a single argument as it is, not in an array: these pin down that every form of
 // argument list still reaches the function unchanged.
@@ -91,4 +91,27 @@ Deno.test("WorkerPoolExecutor and spawn() refuse an argument nested too deep for
   ]);
   clearTimeout(timer);
   assert.equal((callError as Error).name, DataCloneErrorName, String(callError));
+});
+
+// A call with ~100k arguments takes most of a thread's stack (8 bytes an argument): spread again
+// on its way to the task, it overflowed where a plain call of the function does not.
+const MANY = 90_000;
+const count = (...args: unknown[]) => args.length;
+
+Deno.test("submit() takes as many arguments as a plain call does, on every path", async () => {
+  const args = Array.from({ length: MANY }, (_, i) => i);
+  assert.equal(count(...args), MANY, "a plain call takes them here");
+  await using pool = new AsyncPoolExecutor({ maxWorkers: 2 });
+  assert.equal(await pool.submit(count, ...args), MANY);
+  assert.equal(await pool.with({ timeout: 60_000 }).submit(count, ...args), MANY);
+  const inputs = args.map((i) => {
+    const input = new Future<number>();
+    input.setResult(i);
+    return input;
+  });
+  assert.equal(await pool.submit((...xs: number[]) => xs[MANY - 1], ...inputs), MANY - 1);
+  assert.equal(await runInExecutor(pool, count, ...args), MANY);
+  assert.equal(await runInExecutor(pool.with({ timeout: 60_000 }), count, ...args), MANY);
+  await using workers = new WorkerPoolExecutor({ maxWorkers: 1 });
+  assert.equal(await workers.submit(count, ...args), MANY);
 });
