@@ -31,7 +31,8 @@ import { DistributedExecutor } from "../distributed/mod.ts";
 import { NatsServer, type Spawned, spawnWorker } from "../distributed/_processes.ts";
 import type { Isolation } from "../distributed/_local_pool.ts";
 import { add, blockFirst, inc } from "./_distributed_tasks.ts";
-import { BullPeer } from "./_bullmq_peer.ts";
+import { BullPeer } from "./_bullmq_client.ts";
+import { median, p50, rate } from "./_measure.ts";
 
 const TASKS = new URL("./_distributed_tasks.ts", import.meta.url).href;
 const arg = (name: string, fallback: number) => {
@@ -43,7 +44,6 @@ const ONLY = Deno.args.includes("--only")
   ? new Set(Deno.args[Deno.args.indexOf("--only") + 1]!.split(","))
   : undefined;
 const part = (name: string) => !ONLY || ONLY.has(name);
-const TRIPS = 300;
 const TINY = 3_000;
 const TINY_TWO = 6_000;
 const FILL = 200_000;
@@ -51,29 +51,6 @@ const MAP_ITEMS = 400_000;
 const CHUNK = 2_000;
 const ACK_WAIT = 2_000;
 const log = (line: string) => console.error(line);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-async function p50(once: () => PromiseLike<unknown>, n = TRIPS): Promise<number> {
-  for (let i = 0; i < 20; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    await once();
-    samples.push(performance.now() - start);
-  }
-  return median(samples);
-}
-
-async function rate(n: number, all: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await all();
-  return n / ((performance.now() - start) / 1000);
-}
 
 const server = await NatsServer.start();
 const spawned: Spawned[] = [];
@@ -177,8 +154,8 @@ try {
   if (bull && part("bullmq")) {
     const peer = bull;
     contenders.push(["bullmq", async () => {
-      keep("rt bullmq", await p50(() => peer.roundTrip(1, 2)));
-      keep("tiny bullmq", await rate(TINY, () => peer.burst(TINY)));
+      keep("rt bullmq", await peer.p50());
+      keep("tiny bullmq", await peer.rate(TINY));
     }]);
   }
   const runRounds = async (rounds: number) => {

@@ -1,12 +1,19 @@
-// The peer of bench/distributed_bench.ts: BullMQ on Redis. The bench starts Debian's redis-server
-// on 127.0.0.1 with a temporary directory and AOF (appendfsync everysec, the durability closest to
-// JetStream's file store) and one BullMQ worker process at concurrency 8, and kills both at the
-// end.
+// The peer of bench/distributed_bench.ts: BullMQ on Redis, in a process of its own with its own
+// configuration and lockfile (`config.json`, `deno.lock` here), so that BullMQ's packages are not
+// in the project's lockfile, which Deno installs whole for any program of the project. It starts
+// Debian's redis-server on 127.0.0.1 with a temporary directory and AOF (appendfsync everysec, the
+// durability closest to JetStream's file store) and one BullMQ worker process at concurrency 8,
+// measures what the bench asks on its stdin, and kills both when its stdin ends.
+//
+// Lines in: `p50` (the median round trip, ms) or `rate N` (N jobs at once, per second). Lines out:
+// `ready` or `skip <why>` once, then one number per line in. See bench/_bullmq_client.ts.
 
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
+import { p50, rate } from "../_measure.ts";
 
-const WORKER = new URL("./_bullmq_worker.ts", import.meta.url);
+const WORKER = new URL("./worker.ts", import.meta.url);
+const CONFIG = new URL("./config.json", import.meta.url);
 
 /** Redis, a BullMQ worker process, and the client side that the bench measures. */
 export class BullPeer {
@@ -103,7 +110,16 @@ export class BullPeer {
     const events = new QueueEvents("bench", { connection: client() });
     await events.waitUntilReady();
     const worker = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", WORKER.href, String(port), "bench"],
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--config",
+        CONFIG.pathname,
+        WORKER.href,
+        String(port),
+        "bench",
+      ],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -152,5 +168,30 @@ export class BullPeer {
       await child.status;
     }
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const out = (line: string) => Deno.stdout.write(new TextEncoder().encode(`${line}\n`));
+let skipped: string | undefined;
+const peer = await BullPeer.start((why) => skipped = why);
+if (!peer) await out(`skip ${skipped}`);
+else {
+  await out("ready");
+  try {
+    let buffered = "";
+    for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+      const lines = (buffered + text).split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const [what, n] = line.split(" ");
+        await out(String(
+          what === "p50"
+            ? await p50(() => peer.roundTrip(1, 2))
+            : await rate(Number(n), () => peer.burst(Number(n))),
+        ));
+      }
+    }
+  } finally {
+    await peer.close();
   }
 }

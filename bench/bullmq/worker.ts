@@ -1,4 +1,4 @@
-// The BullMQ peer's worker process (bench/distributed_bench.ts): one Worker at concurrency 8
+// The BullMQ peer's worker process (bench/bullmq/peer.ts): one Worker at concurrency 8
 // running the same tiny task, until it is killed.
 
 import { Worker } from "bullmq";
