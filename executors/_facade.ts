@@ -53,8 +53,10 @@ export abstract class ExecutorBase<S extends ExecutorStats> implements ExecutorV
       executor.#core = core;
       core.facade = executor;
     };
+    // A subclass's own submit() (not that the library's classes are meant to be extended) is
+    // called as it is.
     submitArgs = (executor, fn, args) =>
-      executor instanceof ExecutorBase
+      executor instanceof ExecutorBase && executor.submit === ExecutorBase.prototype.submit
         ? executor.#core.submitArgs(fn, args)
         : submitToView(executor, fn, args) ?? executor.submit(fn, ...args);
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   AsyncPoolExecutor,
   type Executor,
+  type FuturesOr,
   getDefaultExecutor,
   runInExecutor,
   setDefaultExecutor,
@@ -118,4 +119,17 @@ Deno.test("runInExecutor() and toThread() reject, never throw, and name a bad ex
   await pool.shutdown();
   const closed = runInExecutor(pool, () => 1);
   await assert.rejects(closed, (e: unknown) => e instanceof Error && /shut/.test(e.message));
+});
+
+Deno.test("runInExecutor() calls the submit() of a subclass of an executor", async () => {
+  const seen: unknown[][] = [];
+  class Logged extends AsyncPoolExecutor {
+    override submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: FuturesOr<A>) {
+      seen.push(args);
+      return super.submit(fn, ...args);
+    }
+  }
+  await using pool = new Logged();
+  assert.equal(await runInExecutor(pool, (a: number, b: number) => a + b, 2, 3), 5);
+  assert.deepEqual(seen, [[2, 3]]);
 });
