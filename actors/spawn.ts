@@ -20,6 +20,7 @@ import { checkAliases, checkKnownKeys, OPTION_ALIASES, refuse } from "../future/
 export type { Backoff };
 import { moduleUrl } from "./_module_url.ts";
 import { Queue } from "../future/_queue.ts";
+import { rejectSoon } from "../future/_reject_soon.ts";
 import { indexModuleErrors } from "./error_codec.ts";
 
 // Calls sent ahead to an actor's worker at most: each keeps a claim slot there, so that a restart
@@ -225,7 +226,7 @@ class ActorCell implements WorkerEvents<Call> {
     if (this.#stopping || this.#stopped) {
       // Stopped by a crash (or a failed start): the call says which.
       const why = this.#endedBy;
-      return Promise.reject(
+      return rejectSoon(
         new InvalidStateError(
           `Cannot call '${method}' on ${this.label}: it is stopped${
             why === undefined ? "" : ` (${messageOf(why)})`
@@ -384,7 +385,8 @@ class ActorCell implements WorkerEvents<Call> {
     this.#inflight += batch.length;
     for (const { item, error } of worker.send(batch)) {
       this.#inflight--;
-      item.reject(error);
+      // A microtask later (see rejectSoon): it is the call's own promise, still in its call.
+      queueMicrotask(() => item.reject(error));
     }
     if (this.#inflight === 0) this.#deliver();
   }

@@ -10,6 +10,7 @@ import { WorkerPoolExecutor } from "./worker_pool.ts";
 import type { AnyFn } from "./_core.ts";
 import { submitArgs } from "./_facade.ts";
 import { refuse, show } from "../future/_options.ts";
+import { rejectSoon } from "../future/_reject_soon.ts";
 
 let defaultExecutor: Executor | undefined;
 
@@ -121,7 +122,7 @@ function run(executor: Executor | null | undefined, fn: AnyFn, args: unknown[]):
     }
     return submitArgs(executor ?? getDefaultExecutor(), fn, args).result();
   } catch (error) {
-    return Promise.reject(error);
+    return rejectSoon(error);
   }
 }
 

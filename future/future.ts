@@ -9,6 +9,7 @@ import { checkOptionsArgument, checkSignal, checkTimeout, show } from "./_option
 import { type AwaitHook, type FutureOwner, installHooks, joined, type Outcome } from "./_hooks.ts";
 import { startTimer } from "./_timer.ts";
 import { subscribeAbort, unsubscribeAbort } from "./_abort_registry.ts";
+import { rejectSoon } from "./_reject_soon.ts";
 
 /**
  * The life of a future: `pending` → `running` → `finished`, or `pending` → `cancelled`.
@@ -543,7 +544,7 @@ export class Future<T> implements PromiseLike<T> {
     if (!this.#awaited) {
       if (this.done()) {
         this.#awaited = {
-          promise: this.#failed ? Promise.reject(this.#outcome) : Promise.resolve(this.#outcome),
+          promise: this.#failed ? rejectSoon(this.#outcome) : Promise.resolve(this.#outcome),
         };
       } else {
         // The resolvers wait in a field and one shared callback settles them: no closure per

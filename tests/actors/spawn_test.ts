@@ -98,6 +98,20 @@ Deno.test("supervision 'stop': a crash rejects the message and stops the actor",
   assert.equal(stopped.cause, undefined);
 });
 
+// A promise made already rejected enters Deno's list of unhandled rejections, searched each time
+// one of them gets its handler: many calls collected before they are handled
+// (`Promise.allSettled(items.map(...))`) took quadratic time. They reject a microtask later.
+Deno.test("a call that fails at once (the actor is stopped, or an argument cannot be sent) rejects a microtask later", async () => {
+  await using counter = await spawn<Counter>(COUNTER);
+  const unsendable = (counter.increment as (by: unknown) => Promise<number>)(() => 1);
+  assert.match(Deno.inspect(unsendable), /<pending>/);
+  await assert.rejects(unsendable, { name: "DataCloneError" });
+  await counter.stop();
+  const stopped = counter.increment();
+  assert.match(Deno.inspect(stopped), /<pending>/);
+  await assert.rejects(stopped, InvalidStateError);
+});
+
 Deno.test("spawn() onCrash 'restart': the state is rebuilt and queued messages are delivered after", async () => {
   await using counter = await spawn<Counter>(COUNTER, {
     args: [100],

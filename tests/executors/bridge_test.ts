@@ -133,3 +133,11 @@ Deno.test("runInExecutor() calls the submit() of a subclass of an executor", asy
   assert.equal(await runInExecutor(pool, (a: number, b: number) => a + b, 2, 3), 5);
   assert.deepEqual(seen, [[2, 3]]);
 });
+
+Deno.test("runInExecutor() refused rejects a microtask later (many collected before they are handled stay linear)", async () => {
+  const pool = new AsyncPoolExecutor();
+  await pool.shutdown();
+  const refused = runInExecutor(pool, () => 1);
+  assert.match(Deno.inspect(refused), /<pending>/);
+  await assert.rejects(refused, { name: "InvalidStateError" });
+});

@@ -73,3 +73,41 @@ Deno.test("asCompleted() without wrap yields the futures themselves, also to for
     assert.equal(await f, 1);
   }
 });
+
+// Deno takes a promise that rejected with no handler out of a list with a search once a handler
+// comes: made already rejected, the promises of many failed futures collected before they are
+// handled (`Promise.allSettled(futures.map((f) => f.result()))`) cost quadratic time.
+Deno.test("Future.result() of a failed future rejects a microtask later, so its handler comes first", async () => {
+  const error = new RangeError("failed");
+  const future = new Future<number>();
+  future.setException(error);
+  const result = future.result();
+  assert.match(Deno.inspect(result), /<pending>/);
+  await assert.rejects(result, (e) => e === error);
+  const many = Array.from({ length: 3 }, () => {
+    const failed = new Future<number>();
+    failed.setException(error);
+    return failed.result();
+  });
+  for (const promise of many) assert.match(Deno.inspect(promise), /<pending>/);
+  const settled = await Promise.allSettled(many);
+  assert.deepEqual(settled.map((s) => s.status), ["rejected", "rejected", "rejected"]);
+});
+
+Deno.test("Future.result() of a failed future that nobody handles is still an unhandled rejection", async () => {
+  const error = new Error("nobody handles it");
+  const { promise: seen, resolve } = Promise.withResolvers<unknown>();
+  const listener = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    resolve(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", listener);
+  try {
+    const future = new Future<number>();
+    future.setException(error);
+    void future.result();
+    assert.equal(await seen, error);
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", listener);
+  }
+});
