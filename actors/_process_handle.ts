@@ -17,6 +17,8 @@ import { guard, unguard } from "./_process_watchdog.ts";
 const PROCESS_URL = new URL("./_process_main.ts", import.meta.url);
 // Process groups (and `kill(-pgid)`) are a POSIX notion.
 const GROUPS = Deno.build.os !== "windows";
+/** How long an idle process asked to end may take before it is killed. */
+const GRACE_MS = 2_000;
 
 /** The host side of one worker process. */
 export class ProcessHandle<T> extends PoolWorker<T> {
@@ -123,9 +125,20 @@ export class ProcessHandle<T> extends PoolWorker<T> {
     else this.#early.push(frame);
   }
 
-  /** Ends the process; a task in flight is being stopped, so with what it started. */
+  /**
+   * Ends the process; a task in flight is being stopped, so with what it started. An idle one is
+   * asked first: its connection is closed, and it exits as it does when its pool is gone, which
+   * lets Deno send what it holds (the OpenTelemetry spans its tasks started); one still there
+   * after `GRACE_MS` is killed.
+   */
   protected kill(): void {
-    this.#signal(this.tasks.size > 0);
+    const writer = this.#writer;
+    if (this.tasks.size > 0 || writer === undefined || this.#exitedFlag) {
+      return this.#signal(this.tasks.size > 0);
+    }
+    writer.close().catch(() => {});
+    const stop = startTimer(() => this.#signal(false), GRACE_MS);
+    this.#child.status.then(stop, stop);
   }
 
   /** Kills the process and its group: the task stops for sure. It is no longer waited for. */

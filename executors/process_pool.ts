@@ -75,6 +75,9 @@ const PERMISSION_FLAG = /^(--(allow|deny)-|--permission-set|-[A-Za-z]*[ARWNESPI]
  * - arguments and results are serialized (the structured-clone algorithm, as V8 serializes it)
  *   and copied: `transfer` copies too, and a `SharedArrayBuffer` cannot be sent;
  * - each process runs one task at a time, and starts in tens of milliseconds;
+ * - an idle process that ends (at `shutdown()`, past `idleTimeout`, after `maxTasksPerWorker`)
+ *   exits as a program does (its `unload` listeners run, Deno sends its OpenTelemetry spans), or
+ *   is killed if it has not 2 s after it was asked;
  * - the pool talks to each process over a loopback TCP connection that the process opens (so each
  *   process is also granted `--allow-net=127.0.0.1:PORT` for its pool's port); a task's stdout and
  *   stderr are this program's, and its stdin is empty;

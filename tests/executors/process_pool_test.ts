@@ -10,7 +10,13 @@ import {
 import { add, echo, exit, fail, setUp, spinForever } from "../fixtures/tasks.ts";
 import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
 import { alive } from "../_programs.ts";
-import { pid, readText, spinAfterWritingPid } from "../fixtures/process_tasks.ts";
+import {
+  holdLoopForever,
+  markExit,
+  pid,
+  readText,
+  spinAfterWritingPid,
+} from "../fixtures/process_tasks.ts";
 
 const MODULES = [
   new URL("../fixtures/tasks.ts", import.meta.url),
@@ -322,6 +328,47 @@ Deno.test("ProcessPoolExecutor maps in chunks and shuts down every process", asy
   assert.deepEqual(results, [1, 4, 9, 16, 25]);
   await processes.shutdown();
   assert.equal(processes.stats().workers.total, 0);
+});
+
+Deno.test("ProcessPoolExecutor ends an idle process by closing its connection: it exits as a program does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const processes = pool();
+    const child = await processes.submit(markExit, `${dir}/exited`);
+    await processes.shutdown();
+    // Its exit ran what a program's exit runs (Deno sends its OpenTelemetry spans then too).
+    assert.equal(Deno.readTextFileSync(`${dir}/exited`), "exited");
+    assert.ok(!alive(child));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ProcessPoolExecutor kills an idle process that does not exit when asked (its event loop held)", async () => {
+  const dir = await Deno.makeTempDir();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const processes = pool();
+    const child = await processes.submit(holdLoopForever, `${dir}/held`);
+    // The process holds its event loop once the file is there.
+    for (;;) {
+      try {
+        Deno.statSync(`${dir}/held.holding`);
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    const shutdown = processes.shutdown().then(() => "shut down");
+    const late = new Promise((resolve) =>
+      timer = setTimeout(() => resolve("still waiting"), 30_000)
+    );
+    assert.equal(await Promise.race([shutdown, late]), "shut down");
+    assert.ok(!alive(child));
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("ProcessPoolExecutor checks memoryLimitMb", () => {

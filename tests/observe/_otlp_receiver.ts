@@ -1,7 +1,7 @@
 // A local OTLP http/json receiver for the tracing tests, and a way to run a traced program as a
 // subprocess with Deno's exporter pointed at it. `GET /wait?span=NAME` answers once a span of that
-// name has arrived: a traced program asks it before it shuts down a pool whose processes are
-// killed at shutdown (their exporter would lose what it has not sent yet).
+// name has arrived: a traced program asks it before it shuts down an executor whose processes are
+// stopped at shutdown (the distributed workers: their exporter would lose what it has not sent).
 
 import assert from "node:assert/strict";
 
