@@ -1,7 +1,7 @@
 // A local OTLP http/json receiver for the tracing tests, and a way to run a traced program as a
-// subprocess with Deno's exporter pointed at it. `GET /wait?span=NAME` answers once a span of that
-// name has arrived: a traced program asks it before it shuts down an executor whose processes are
-// stopped at shutdown (the distributed workers: their exporter would lose what it has not sent).
+// subprocess with Deno's exporter pointed at it. A traced program does not wait for the spans of
+// its pools' processes or distributed workers before it shuts them down: they send them as they
+// exit, which the tests check.
 
 import assert from "node:assert/strict";
 
@@ -29,27 +29,14 @@ export function otlpReceiver(): AsyncDisposable & {
   byName(name: string): OtlpSpan;
 } {
   const spans: OtlpSpan[] = [];
-  const waiting = new Map<string, (() => void)[]>();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     async (req) => {
-      const url = new URL(req.url);
-      if (req.method === "GET" && url.pathname === "/wait") {
-        const name = url.searchParams.get("span")!;
-        if (!spans.some((s) => s.name === name)) {
-          const { promise, resolve } = Promise.withResolvers<void>();
-          waiting.set(name, [...waiting.get(name) ?? [], resolve]);
-          await promise;
-        }
-        return new Response("seen");
-      }
       const body = await req.json();
       for (const resource of body.resourceSpans ?? []) {
         for (const scope of resource.scopeSpans ?? []) {
           for (const span of scope.spans as OtlpSpan[]) {
             spans.push(span);
-            for (const resolve of waiting.get(span.name) ?? []) resolve();
-            waiting.delete(span.name);
           }
         }
       }
@@ -82,15 +69,7 @@ export function otlpReceiver(): AsyncDisposable & {
       return span;
     },
     async [Symbol.asyncDispose]() {
-      for (const resolvers of waiting.values()) for (const resolve of resolvers) resolve();
       await server.shutdown();
     },
   };
-}
-
-/** In a traced program: waits (at most 20 s) until the receiver has a span named `name`. */
-export async function spanExported(name: string): Promise<void> {
-  const endpoint = Deno.env.get("OTEL_EXPORTER_OTLP_ENDPOINT");
-  const url = `${endpoint}/wait?span=${encodeURIComponent(name)}`;
-  await (await fetch(url, { signal: AbortSignal.timeout(20_000) })).text();
 }

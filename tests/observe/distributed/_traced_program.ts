@@ -5,7 +5,6 @@
 import { trace } from "@opentelemetry/api";
 import { DistributedExecutor } from "../../../distributed/mod.ts";
 import { traceExecutors } from "../../../observe/mod.ts";
-import { spanExported } from "../_otlp_receiver.ts";
 
 const modules = [new URL("../_span_tasks.ts", import.meta.url)];
 await using cluster = new DistributedExecutor({
@@ -26,9 +25,6 @@ await trace.getTracer("test").startActiveSpan("request", async (span) => {
   for await (const id of cluster.map(innerSpan, ["map 1", "map 2"], { chunksize: 2 })) {
     mapped.push(id);
   }
-  // The worker process is stopped at shutdown: its spans must be out before.
-  await spanExported("inner distributed");
-  await spanExported("inner map 1");
-  await spanExported("inner map 2");
+  // Not waited for: the worker process sends its spans as it drains and exits at shutdown.
   span.end();
 });
