@@ -1,15 +1,10 @@
 // How bench/distributed_bench.ts and its BullMQ peer (a process of its own) measure: the same
 // round-trip median and burst rate on both sides.
 
+import { median } from "./_rounds.ts";
+
 /** Round trips timed by default, after 20 not timed. */
 export const TRIPS = 300;
-
-/** The median of `values`. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The median time of `n` sequential calls of `once`, in ms, after 20 not timed. */
 export async function p50(once: () => PromiseLike<unknown>, n = TRIPS): Promise<number> {

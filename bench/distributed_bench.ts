@@ -32,7 +32,8 @@ import { NatsServer, type Spawned, spawnWorker } from "../distributed/_processes
 import type { Isolation } from "../distributed/_local_pool.ts";
 import { add, blockFirst, inc } from "./_distributed_tasks.ts";
 import { BullPeer } from "./_bullmq_client.ts";
-import { median, p50, rate } from "./_measure.ts";
+import { p50, rate } from "./_measure.ts";
+import { median } from "./_rounds.ts";
 
 const TASKS = new URL("./_distributed_tasks.ts", import.meta.url).href;
 const arg = (name: string, fallback: number) => {

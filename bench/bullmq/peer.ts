@@ -16,7 +16,7 @@ const WORKER = new URL("./worker.ts", import.meta.url);
 const CONFIG = new URL("./config.json", import.meta.url);
 
 /** Redis, a BullMQ worker process, and the client side that the bench measures. */
-export class BullPeer {
+class BullPeer {
   readonly #redis: Deno.ChildProcess;
   readonly #worker: Deno.ChildProcess;
   readonly #dir: string;

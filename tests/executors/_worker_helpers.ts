@@ -133,3 +133,11 @@ export async function runDeno(args: string[], ms = 30_000): Promise<ScriptRun> {
     clearTimeout(timer);
   }
 }
+
+/** Resolves once `path` exists: a process says so by writing it. */
+export async function holding(path: string): Promise<void> {
+  // Watched before the first look: a file written between a look and the next change is seen.
+  using watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
+  const changes = watcher[Symbol.asyncIterator]();
+  while (!(await Deno.stat(path).then(() => true, () => false))) await changes.next();
+}

@@ -17,7 +17,7 @@ import {
   readStdin,
   startSleep,
 } from "../fixtures/process_tasks.ts";
-import { errorOf, runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { errorOf, holding, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 import { alive } from "../_programs.ts";
 
 const MODULES = [
@@ -27,14 +27,6 @@ const MODULES = [
 
 function pool(options: ConstructorParameters<typeof ProcessPoolExecutor>[0] = {}) {
   return new ProcessPoolExecutor({ maxWorkers: 1, modules: MODULES, ...options });
-}
-
-/** Resolves once `path` exists: a process says so by writing it. */
-async function holding(path: string): Promise<void> {
-  // Watched before the first look: a file written between a look and the next change is seen.
-  using watcher = Deno.watchFs(path.slice(0, path.lastIndexOf("/")));
-  const changes = watcher[Symbol.asyncIterator]();
-  while (!(await Deno.stat(path).then(() => true, () => false))) await changes.next();
 }
 
 function killQuietly(pid: number): void {

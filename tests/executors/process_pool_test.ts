@@ -8,7 +8,7 @@ import {
   WorkerPoolExecutor,
 } from "../../mod.ts";
 import { add, echo, exit, fail, setUp, spinForever } from "../fixtures/tasks.ts";
-import { runDeno, SCRIPTS } from "./_worker_helpers.ts";
+import { holding, runDeno, SCRIPTS } from "./_worker_helpers.ts";
 import { alive } from "../_programs.ts";
 import {
   holdLoopForever,
@@ -333,7 +333,7 @@ Deno.test("ProcessPoolExecutor maps in chunks and shuts down every process", asy
 Deno.test("ProcessPoolExecutor ends an idle process by closing its connection: it exits as a program does", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const processes = pool();
+    await using processes = pool();
     const child = await processes.submit(markExit, `${dir}/exited`);
     await processes.shutdown();
     // Its exit ran what a program's exit runs (Deno sends its OpenTelemetry spans then too).
@@ -347,18 +347,12 @@ Deno.test("ProcessPoolExecutor ends an idle process by closing its connection: i
 Deno.test("ProcessPoolExecutor kills an idle process that does not exit when asked (its event loop held)", async () => {
   const dir = await Deno.makeTempDir();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let child: number | undefined;
+  const processes = pool();
   try {
-    const processes = pool();
-    const child = await processes.submit(holdLoopForever, `${dir}/held`);
+    child = await processes.submit(holdLoopForever, `${dir}/held`);
     // The process holds its event loop once the file is there.
-    for (;;) {
-      try {
-        Deno.statSync(`${dir}/held.holding`);
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
+    await holding(`${dir}/held.holding`);
     const shutdown = processes.shutdown().then(() => "shut down");
     const late = new Promise((resolve) =>
       timer = setTimeout(() => resolve("still waiting"), 30_000)
@@ -367,6 +361,9 @@ Deno.test("ProcessPoolExecutor kills an idle process that does not exit when ask
     assert.ok(!alive(child));
   } finally {
     clearTimeout(timer);
+    // Failed: the process is ended here, which lets the shutdown finish.
+    if (child !== undefined && alive(child)) Deno.kill(child, "SIGKILL");
+    await processes.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });
